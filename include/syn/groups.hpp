@@ -1,0 +1,144 @@
+#pragma once
+/// \file
+/// Groups: named sets of processes per scope, pub/sub, scatter/gather and subscriptions.
+
+#include <syn/pid.hpp>
+#include <syn/process.hpp>
+#include <syn/result.hpp>
+#include <syn/term.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace syn {
+
+namespace detail {
+class GroupsScope;
+struct SubscriptionState;
+}  // namespace detail
+
+/// A group member: a process and its meta in that group.
+struct Member {
+  Pid pid;
+  Term meta;
+  friend bool operator==(const Member&, const Member&) = default;
+};
+
+/// What Groups::multi_call returns.
+struct MultiCallResult {
+  std::vector<std::pair<Member, Term>> replies;  ///< each reply with the member that sent it
+  std::vector<Member> bad_replies;               ///< no reply in time, or died first
+};
+
+/// A change of a group, as seen by a Subscription.
+struct GroupEvent {
+  enum class Type { join, leave, update } type;
+  Term group;
+  std::vector<Member> members;  ///< the members that joined, left or changed (new meta)
+};
+
+/// Move-only RAII handle of a subscription (Groups::monitor / monitor_scope).
+/// Destroying it (or cancel()) ends the subscription: no event is delivered after that returns,
+/// also when called from inside the subscription's own callback.
+class Subscription {
+ public:
+  Subscription() = default;
+  Subscription(Subscription&&) noexcept = default;
+  Subscription& operator=(Subscription&& other) noexcept;
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+  ~Subscription();
+  /// Ends the subscription now.
+  void cancel();
+  /// True until cancelled or moved from.
+  bool active() const;
+
+  /// Internal: made by Groups::monitor.
+  explicit Subscription(std::shared_ptr<detail::SubscriptionState> state) : state_(std::move(state)) {}
+
+ private:
+  std::shared_ptr<detail::SubscriptionState> state_;
+};
+
+/// The groups of one scope on one node: a cheap handle, all calls thread-safe.
+///
+/// Writes are executed by the node running the pid and replicated to the scope's subcluster;
+/// reads use this node's replica only. Get one with Node::groups(scope).
+class Groups {
+ public:
+  /// Adds `pid` to `group` with `meta`; joining again with another meta updates it, with the
+  /// same meta it is a no-op. Errors: not_self, invalid_remote_scope, node_down, timeout,
+  /// not_alive.
+  Result<void> join(const Term& group, const Pid& pid, Term meta = nullptr);
+  /// As above, for the calling process itself (allowed in strict mode).
+  Result<void> join(const Term& group, const Process& self, Term meta = nullptr);
+  /// Pipelined join: returns at once; the future holds what join would return.
+  std::future<Result<void>> join_async(const Term& group, const Pid& pid, Term meta = nullptr);
+  /// Removes `pid` from `group`. Errors: not_in_group, invalid_remote_scope, node_down, timeout.
+  Result<void> leave(const Term& group, const Pid& pid);
+  /// Pipelined leave; see join_async.
+  std::future<Result<void>> leave_async(const Term& group, const Pid& pid);
+  /// Atomic read-modify-write of a member's meta (compare-and-set on the authority; `fn` runs
+  /// on this thread; its exceptions reach the caller). Errors: not_alive, undefined (not a
+  /// member), invalid_remote_scope, node_down, timeout.
+  Result<Member> update_member(const Term& group, const Pid& pid,
+                               std::function<Term(const Term&)> fn);
+
+  /// Members of `group` in this replica, ordered by pid.
+  std::vector<Member> members(const Term& group) const;
+  /// The member `pid` of `group`, if it is one.
+  std::optional<Member> member(const Term& group, const Pid& pid) const;
+  bool is_member(const Term& group, const Pid& pid) const;
+  /// Members of `group` running on this node.
+  std::vector<Member> local_members(const Term& group) const;
+  /// True only for a member running on this node.
+  bool is_local_member(const Term& group, const Pid& pid) const;
+  std::size_t member_count(const Term& group) const;
+  /// Members of `group` running on `node`.
+  std::size_t member_count(const Term& group, std::string_view node) const;
+  std::size_t local_member_count(const Term& group) const;
+  /// Groups with at least one member.
+  std::size_t group_count() const;
+  /// Groups with at least one member on `node`.
+  std::size_t group_count(std::string_view node) const;
+  std::size_t local_group_count() const;
+  std::vector<Term> group_names() const;
+  std::vector<Term> group_names(std::string_view node) const;
+  std::vector<Term> local_group_names() const;
+
+  /// Sends `message` to every member in this replica; returns how many. Unknown group: 0.
+  std::size_t publish(const Term& group, const Term& message);
+  /// Sends `message` to the members running on this node; returns how many.
+  std::size_t local_publish(const Term& group, const Term& message);
+  /// Scatter/gather: every member gets a Message with is_multi_call() and answers with reply().
+  /// Lasts about `timeout` at most, whatever the number of members.
+  MultiCallResult multi_call(const Term& group, const Term& message,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  /// Subscribes to one group: fills `current` with its members, atomically, then calls
+  /// `on_event` for every join, leave and meta update of this node's view, in order.
+  Subscription monitor(const Term& group, std::function<void(const GroupEvent&)> on_event,
+                       std::vector<Member>* current = nullptr);
+  /// Subscribes to every group of the scope; see monitor.
+  Subscription monitor_scope(std::function<void(const GroupEvent&)> on_event,
+                             std::map<Term, std::vector<Member>>* current = nullptr);
+
+  /// The scope this handle works on.
+  const std::string& scope() const;
+
+  /// Internal: made by Node::groups.
+  explicit Groups(std::shared_ptr<detail::GroupsScope> impl) : impl_(std::move(impl)) {}
+
+ private:
+  std::shared_ptr<detail::GroupsScope> impl_;
+};
+
+}  // namespace syn

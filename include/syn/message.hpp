@@ -1,0 +1,35 @@
+#pragma once
+/// \file
+/// Message: what a process receives.
+
+#include <syn/term.hpp>
+
+#include <memory>
+
+namespace syn {
+
+namespace detail {
+struct MultiCallContext;
+}
+
+/// A message in a process's mailbox.
+///
+/// Plain messages carry only a body. A message sent by Groups::multi_call also carries the
+/// member's own meta and a way to answer the call.
+struct Message {
+  /// What was sent.
+  Term body;
+
+  /// True for a multi_call request (see Groups::multi_call).
+  bool is_multi_call() const { return call != nullptr; }
+  /// For a multi_call: the receiving member's own meta in the group; null otherwise.
+  const Term& caller_meta() const;
+  /// For a multi_call: answers it. Only the first answer counts; late answers (after the
+  /// call's timeout) and answers to plain messages are dropped.
+  void reply(Term answer) const;
+
+  /// Internal: the multi_call this message belongs to, if any.
+  std::shared_ptr<const detail::MultiCallContext> call;
+};
+
+}  // namespace syn

@@ -1,0 +1,127 @@
+#pragma once
+/// \file
+/// Node: one member of a syn cluster, and its options.
+
+#include <syn/events.hpp>
+#include <syn/groups.hpp>
+#include <syn/pid.hpp>
+#include <syn/process.hpp>
+#include <syn/registry.hpp>
+#include <syn/term.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace syn {
+
+namespace detail {
+class NodeCore;
+}
+
+/// The two kinds of scope handler; each kind has its own subcluster per scope.
+enum class Kind { registry, groups };
+
+/// How a Node is built. NodeOptions::from_json reads the same options from JSON.
+struct NodeOptions {
+  std::string name;                            ///< unique in the cluster
+  std::string listen = "tcp://127.0.0.1:0";    ///< port 0: pick a free one
+  std::vector<std::string> seeds;              ///< endpoints to connect to at start
+  std::vector<std::string> scopes;             ///< scopes joined at start
+  bool auto_connect = true;                    ///< learn and connect to peers' peers (full mesh)
+  bool strict_mode = false;                    ///< only a process may register/join itself
+  std::shared_ptr<EventHandler> event_handler;  ///< optional hooks (not settable from JSON)
+  ConflictResolver conflict_resolver;          ///< empty: the default resolver (not from JSON)
+  std::chrono::milliseconds heartbeat_interval{500};
+  std::chrono::milliseconds peer_timeout{3000};  ///< silence after which a peer is down
+  std::chrono::milliseconds call_timeout{5000};  ///< calls to another node
+
+  /// Reads options from a JSON object with the same keys as the fields (durations in
+  /// milliseconds). Throws Error{bad_argument} naming the key on an unknown key, a wrong type,
+  /// or a key that cannot come from JSON (event_handler, conflict_resolver).
+  static NodeOptions from_json(const Term& json);
+};
+
+/// Counters of a node, for operators and tests.
+struct NodeStats {
+  std::uint64_t frames_received = 0;   ///< ZeroMQ messages read from peers
+  std::uint64_t frames_sent = 0;       ///< ZeroMQ messages written to peers
+  std::uint64_t malformed_frames = 0;  ///< frames or messages dropped because they were invalid
+  std::uint64_t refused_peers = 0;     ///< handshakes refused (version, name clash)
+  std::uint64_t link_resets = 0;       ///< links reset because a peer could not keep up
+};
+
+/// Identifies a monitor made with Node::monitor.
+using MonitorRef = std::uint64_t;
+
+/// One member of a cluster. Thread-safe; several Nodes may live in one OS process, each
+/// behaving exactly as if alone.
+class Node {
+ public:
+  /// Binds the listen endpoint, connects to the seeds, and starts. Throws Error (bad_argument
+  /// for bad options or an endpoint that cannot be bound).
+  explicit Node(NodeOptions options);
+  /// Leaves the cluster gracefully (peers see it down at once); its processes die.
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  const std::string& name() const;
+  /// This run's incarnation; the pids of this run carry it.
+  std::uint32_t creation() const;
+  /// The bound endpoint, with the real port.
+  std::string endpoint() const;
+  /// Connects to a node (asynchronous: it appears in nodes() once the handshake completes).
+  /// Also lifts a block made by disconnect(). Throws Error{bad_argument} for a malformed endpoint.
+  void connect(const std::string& endpoint);
+  /// Drops the link to a node; neither side reconnects until someone calls connect again.
+  void disconnect(const std::string& node);
+  /// Nodes connected now.
+  std::vector<std::string> nodes() const;
+
+  /// Adds scopes (idempotent) and syncs them with the connected nodes that have them.
+  void add_node_to_scopes(const std::vector<std::string>& scopes);
+  std::vector<std::string> node_scopes() const;
+  /// The other nodes whose handler of that kind for that scope is discovered and up.
+  /// Throws Error{invalid_scope} if this node is not in the scope.
+  std::vector<std::string> subcluster_nodes(Kind kind, std::string_view scope) const;
+  /// Replaces the event handler (nullptr: none); takes effect for the next change.
+  void set_event_handler(std::shared_ptr<EventHandler> handler);
+
+  /// The registry of a scope. Throws Error{invalid_scope} if this node is not in it.
+  Registry registry(std::string_view scope);
+  /// The groups of a scope. Throws Error{invalid_scope} if this node is not in it.
+  Groups groups(std::string_view scope);
+
+  /// A new local process with a mailbox.
+  Process spawn();
+  /// Exact for local pids; for remote pids: whether its node (that incarnation) is connected.
+  bool is_alive(const Pid& pid) const;
+  /// Asynchronous; to any node. In order per sender-receiver pair; dropped silently when the
+  /// pid is dead or unknown, as in Erlang.
+  void send(const Pid& pid, Term message);
+  /// Kills a process on any node with `reason`.
+  void exit(const Pid& pid, Term reason);
+
+  /// Watches a local or remote process: `on_down(pid, reason)` is called once, off the network
+  /// thread, when it dies (its exit reason), if it is already dead or unknown ("noproc"), or
+  /// when its node goes down ("noconnection").
+  MonitorRef monitor(const Pid& pid, std::function<void(const Pid&, const Term&)> on_down);
+  /// Cancels a monitor; its callback is not called afterwards.
+  void demonitor(MonitorRef ref);
+
+  /// Counters (malformed frames and so on).
+  NodeStats stats() const;
+
+  /// Internal: the runtime behind this node.
+  const std::shared_ptr<detail::NodeCore>& core() const { return core_; }
+
+ private:
+  std::shared_ptr<detail::NodeCore> core_;
+};
+
+}  // namespace syn

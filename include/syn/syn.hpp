@@ -1,0 +1,16 @@
+#pragma once
+/// \file
+/// Umbrella header of syn-cpp: a global process registry and process-group manager.
+
+#include <syn/errors.hpp>
+#include <syn/events.hpp>
+#include <syn/groups.hpp>
+#include <syn/log.hpp>
+#include <syn/message.hpp>
+#include <syn/node.hpp>
+#include <syn/pid.hpp>
+#include <syn/process.hpp>
+#include <syn/registry.hpp>
+#include <syn/result.hpp>
+#include <syn/term.hpp>
+#include <syn/version.hpp>

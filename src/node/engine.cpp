@@ -1,0 +1,154 @@
+#include "node/engine.hpp"
+
+#include "common/log.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <exception>
+
+namespace syn::detail {
+
+Engine::Engine(std::string node_name) : node_name_(std::move(node_name)) {
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+Engine::~Engine() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Engine::start(transport::Transport& transport) {
+  transport_ = &transport;
+  running_.store(true, std::memory_order_release);
+  thread_ = std::thread([this] { run(); });
+}
+
+void Engine::stop(UniqueFunction last_words) {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    last_words_ = std::move(last_words);
+  }
+  stop_requested_.store(true, std::memory_order_release);
+  std::uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+  if (on_engine_thread()) return;  // cannot join ourselves; the loop ends after this turn
+  thread_.join();
+}
+
+void Engine::enqueue(Work work) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (!accepting_) return;
+    queue_.push_back(std::move(work));
+    if (!signalled_) {
+      signalled_ = true;
+      wake = true;
+    }
+  }
+  if (wake) {
+    std::uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+void Engine::post(UniqueFunction fn) { enqueue(Work{std::move(fn), {}}); }
+
+void Engine::post_bytes(std::uint32_t peer_atom, std::string bytes) {
+  enqueue(Work{{}, Outbound{peer_atom, std::move(bytes)}});
+}
+
+void Engine::add_timer(std::chrono::milliseconds delay, UniqueFunction fn) {
+  timers_.push(Timer{SteadyClock::now() + delay, ++timer_seq_, std::move(fn)});
+}
+
+void Engine::run_queued() {
+  std::uint64_t drained;
+  (void)!::read(wake_fd_, &drained, sizeof drained);
+  std::vector<Work> work;
+  {
+    std::lock_guard lock(mutex_);
+    work.swap(queue_);
+    signalled_ = false;
+  }
+  for (auto& item : work) {
+    try {
+      if (item.fn) {
+        item.fn();
+      } else if (auto* out = transport_->out(item.outbound.atom)) {
+        out->append(item.outbound.bytes);
+      }
+    } catch (const std::exception& e) {
+      SYN_LOG(error, node_name_, "engine task failed: ", e.what());
+    }
+  }
+}
+
+void Engine::run_timers(TimePoint now) {
+  while (!timers_.empty() && timers_.top().at <= now) {
+    UniqueFunction fn = std::move(timers_.top().fn);
+    timers_.pop();
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      SYN_LOG(error, node_name_, "engine timer failed: ", e.what());
+    }
+  }
+}
+
+std::chrono::milliseconds Engine::poll_timeout(TimePoint now) const {
+  TimePoint wake_at = next_tick_;
+  if (!timers_.empty() && timers_.top().at < wake_at) wake_at = timers_.top().at;
+  if (wake_at <= now) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(wake_at - now) + std::chrono::milliseconds(1);
+}
+
+void Engine::run() {
+  thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
+  std::vector<zmq::pollitem_t> items;
+  next_tick_ = SteadyClock::now();
+  while (!stop_requested_.load(std::memory_order_acquire)) {
+    items.clear();
+    items.push_back({nullptr, wake_fd_, ZMQ_POLLIN, 0});
+    transport_->fill_poll_items(items);
+    try {
+      zmq::poll(items.data(), items.size(), poll_timeout(SteadyClock::now()));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) SYN_LOG(error, node_name_, "poll failed: ", e.what());
+    }
+    run_queued();
+    try {
+      transport_->handle_poll(items, 1);
+    } catch (const std::exception& e) {
+      SYN_LOG(error, node_name_, "transport failed: ", e.what());
+    }
+    auto now = SteadyClock::now();
+    run_timers(now);
+    if (now >= next_tick_) {
+      transport_->tick(now);
+      next_tick_ = now + transport_->tick_interval();
+    }
+    transport_->flush();
+  }
+  // Last turn: what was queued before stop still goes out, then the goodbye.
+  {
+    std::lock_guard lock(mutex_);
+    accepting_ = false;
+  }
+  run_queued();
+  transport_->flush();
+  UniqueFunction last;
+  {
+    std::lock_guard lock(mutex_);
+    last = std::move(last_words_);
+  }
+  if (last) last();
+  transport_->flush();
+  while (!timers_.empty()) timers_.pop();
+  running_.store(false, std::memory_order_release);
+}
+
+}  // namespace syn::detail

@@ -1,0 +1,114 @@
+#pragma once
+// The engine: one thread per node that owns every ZeroMQ socket of the node. Other threads
+// hand it work (closures, or encoded messages bound for a peer) through one queue and an
+// eventfd that wakes its poll. Each loop turn: run queued work, read sockets, run timers,
+// then send one batched frame per peer.
+#include "common/clock.hpp"
+#include "common/unique_function.hpp"
+#include "transport/transport.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <future>
+#include <mutex>
+#include <queue>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace syn::detail {
+
+class Engine {
+ public:
+  explicit Engine(std::string node_name);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Starts the thread; it drives `transport` from now on.
+  void start(transport::Transport& transport);
+  /// Runs `last_words` on the engine thread (e.g. say goodbye), flushes, and joins. Work
+  /// posted afterwards is dropped.
+  void stop(UniqueFunction last_words = {});
+  bool running() const { return running_.load(std::memory_order_acquire); }
+  bool on_engine_thread() const { return std::this_thread::get_id() == thread_id_.load(std::memory_order_acquire); }
+
+  /// Runs `fn` on the engine thread, soon. Dropped once stopped.
+  void post(UniqueFunction fn);
+  /// Appends encoded messages to the next frame to a peer; dropped if the peer is not up.
+  void post_bytes(std::uint32_t peer_atom, std::string bytes);
+  /// Runs `fn` on the engine thread and returns its result (directly when already on it).
+  /// Returns std::nullopt-like default (false for bool) when the engine is stopped.
+  template <class F>
+  auto call(F&& fn) -> std::invoke_result_t<F&>;
+
+  /// Engine thread only: runs `fn` after `delay`.
+  void add_timer(std::chrono::milliseconds delay, UniqueFunction fn);
+  /// Engine thread only.
+  transport::Transport& transport() { return *transport_; }
+
+ private:
+  struct Outbound {
+    std::uint32_t atom;
+    std::string bytes;
+  };
+  struct Work {
+    UniqueFunction fn;  // empty for an outbound
+    Outbound outbound;
+  };
+  struct Timer {
+    TimePoint at;
+    std::uint64_t seq;
+    mutable UniqueFunction fn;
+    bool operator>(const Timer& other) const { return at != other.at ? at > other.at : seq > other.seq; }
+  };
+
+  void run();
+  void enqueue(Work work);
+  void run_queued();
+  void run_timers(TimePoint now);
+  std::chrono::milliseconds poll_timeout(TimePoint now) const;
+
+  std::string node_name_;
+  transport::Transport* transport_ = nullptr;
+  int wake_fd_ = -1;
+  std::mutex mutex_;
+  std::vector<Work> queue_;
+  bool signalled_ = false;
+  bool accepting_ = true;
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stop_requested_{false};
+  UniqueFunction last_words_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::uint64_t timer_seq_ = 0;
+  TimePoint next_tick_{};
+  std::thread thread_;
+  std::atomic<std::thread::id> thread_id_{};
+};
+
+template <class F>
+auto Engine::call(F&& fn) -> std::invoke_result_t<F&> {
+  using R = std::invoke_result_t<F&>;
+  if (on_engine_thread()) return fn();
+  auto promise = std::make_shared<std::promise<R>>();
+  auto future = promise->get_future();
+  post([promise, f = std::forward<F>(fn)]() mutable {
+    if constexpr (std::is_void_v<R>) {
+      f();
+      promise->set_value();
+    } else {
+      promise->set_value(f());
+    }
+  });
+  // A stopped engine drops the work and the promise with it: broken_promise.
+  try {
+    return future.get();
+  } catch (const std::future_error&) {
+    if constexpr (!std::is_void_v<R>) return R{};
+  }
+}
+
+}  // namespace syn::detail

@@ -1,0 +1,65 @@
+#pragma once
+// Monitors: watch a local or remote process and learn once when it dies (its exit reason),
+// when it is already dead or unknown ("noproc"), or when its node goes down ("noconnection").
+// Also keeps the watches other nodes placed on our local processes.
+#include <syn/pid.hpp>
+#include <syn/term.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace syn::detail {
+
+class NodeCore;
+
+class Monitors {
+ public:
+  using OnDown = std::function<void(const Pid&, const Term&)>;
+  explicit Monitors(NodeCore& node) : node_(node) {}
+
+  /// Any thread. The callback runs on the dispatcher thread, at most once.
+  std::uint64_t monitor(const Pid& target, OnDown on_down);
+  /// Any thread. After it returns the callback is not started any more (one already running
+  /// on the dispatcher thread finishes).
+  void demonitor(std::uint64_t ref);
+
+  /// A local process died (any thread).
+  void on_local_exit(const Pid& pid, const Term& reason);
+  // Engine thread: messages from peer `from`.
+  void on_remote_monitor(std::uint32_t from, std::uint64_t ref, const Pid& target);
+  void on_remote_demonitor(std::uint32_t from, std::uint64_t ref);
+  void on_remote_down(std::uint32_t from, std::uint64_t ref, const Term& reason);
+  /// Engine thread: a peer went down.
+  void on_peer_down(std::uint32_t atom);
+
+ private:
+  struct Callback {
+    OnDown fn;
+    std::atomic<bool> cancelled{false};
+  };
+  struct Watch {
+    Pid target;
+    std::shared_ptr<Callback> callback;
+  };
+  void fire(std::shared_ptr<Callback> callback, const Pid& target, Term reason);
+  void register_remote(std::uint64_t ref);  // engine thread
+
+  NodeCore& node_;
+  std::mutex mutex_;
+  std::uint64_t next_ref_ = 0;
+  std::unordered_map<std::uint64_t, Watch> watches_;                      // ours, by ref
+  std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> on_local_;  // local pid id -> our refs
+  std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> on_node_;   // node atom -> our refs
+  // Watches of other nodes on our processes: local pid id -> (node atom, their ref).
+  std::unordered_map<std::uint64_t, std::vector<std::pair<std::uint32_t, std::uint64_t>>> remote_watchers_;
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::uint64_t> remote_watch_target_;
+};
+
+}  // namespace syn::detail

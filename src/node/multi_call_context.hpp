@@ -1,0 +1,18 @@
+#pragma once
+// What a multi_call request carries to its member: the member's meta and the way back.
+#include <syn/term.hpp>
+
+#include <atomic>
+#include <functional>
+
+namespace syn::detail {
+
+struct MultiCallContext {
+  Term member_meta;
+  /// Sends the answer to the caller (set up by the groups handler).
+  std::function<void(Term answer)> send_reply;
+  /// Only the first reply counts.
+  mutable std::atomic<bool> replied{false};
+};
+
+}  // namespace syn::detail

@@ -1,0 +1,34 @@
+// The public Node: a thin facade over NodeCore.
+#include <syn/node.hpp>
+
+#include "node/node_core.hpp"
+
+namespace syn {
+
+Node::Node(NodeOptions options) : core_(std::make_shared<detail::NodeCore>(std::move(options))) {
+  core_->start();
+}
+
+Node::~Node() { core_->stop(); }
+
+const std::string& Node::name() const { return core_->name(); }
+std::uint32_t Node::creation() const { return core_->creation(); }
+std::string Node::endpoint() const { return core_->endpoint(); }
+void Node::connect(const std::string& endpoint) { core_->connect(endpoint); }
+void Node::disconnect(const std::string& node) { core_->disconnect(node); }
+std::vector<std::string> Node::nodes() const { return core_->nodes(); }
+void Node::set_event_handler(std::shared_ptr<EventHandler> handler) { core_->set_event_handler(std::move(handler)); }
+
+Process Node::spawn() { return core_->spawn(); }
+bool Node::is_alive(const Pid& pid) const { return core_->is_alive(pid); }
+void Node::send(const Pid& pid, Term message) { core_->send(pid, std::move(message)); }
+void Node::exit(const Pid& pid, Term reason) { core_->exit(pid, std::move(reason)); }
+
+MonitorRef Node::monitor(const Pid& pid, std::function<void(const Pid&, const Term&)> on_down) {
+  return core_->monitors().monitor(pid, std::move(on_down));
+}
+void Node::demonitor(MonitorRef ref) { core_->monitors().demonitor(ref); }
+
+NodeStats Node::stats() const { return core_->stats(); }
+
+}  // namespace syn

@@ -1,0 +1,115 @@
+#pragma once
+// The runtime behind a Node: identity, the engine thread and its transport, the callback
+// thread, local processes, monitors, and the routing of peer messages to their owners.
+#include "common/unique_function.hpp"
+#include "node/dispatcher.hpp"
+#include "node/engine.hpp"
+#include "node/monitors.hpp"
+#include "node/process_control.hpp"
+#include "node/process_table.hpp"
+#include "transport/transport.hpp"
+#include "wire/buffer.hpp"
+
+#include <syn/node.hpp>
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace syn::detail {
+
+class NodeCore : public std::enable_shared_from_this<NodeCore>, public transport::TransportListener {
+ public:
+  explicit NodeCore(NodeOptions options);
+  ~NodeCore() override;
+  /// Binds, starts the threads, dials the seeds, adds the initial scopes. Throws Error.
+  void start();
+  /// Leaves the cluster gracefully and stops every thread; local processes die ("shutdown").
+  void stop();
+  bool stopped() const { return stopped_.load(std::memory_order_acquire); }
+
+  // ---- identity ----
+  const NodeOptions& options() const { return options_; }
+  const std::string& name() const { return options_.name; }
+  std::uint32_t atom() const { return atom_; }
+  std::uint32_t creation() const { return creation_; }
+  const std::string& endpoint() const { return endpoint_; }
+
+  Engine& engine() { return engine_; }
+  Dispatcher& dispatcher() { return dispatcher_; }
+  Monitors& monitors() { return monitors_; }
+
+  // ---- processes ----
+  Process spawn();
+  bool is_local(const Pid& pid) const { return pid.node_atom() == atom_ && pid.creation() == creation_; }
+  std::shared_ptr<ProcessControl> find_local(const Pid& pid) const;
+  bool is_alive(const Pid& pid) const;
+  void send(const Pid& pid, Term message);
+  /// Sends a message already in canonical bytes (publish encodes once for many members).
+  void send_canonical(const Pid& pid, const Term& message, std::string_view canonical_bytes);
+  void exit(const Pid& pid, Term reason);
+  /// Called by ProcessControl::kill on the killing thread: tells observers and monitors.
+  void on_local_exit(const Pid& pid, const Term& reason, std::vector<Attachment> attachments);
+
+  // ---- cluster ----
+  void connect(const std::string& endpoint);
+  void disconnect(const std::string& node);
+  std::vector<std::string> nodes() const;
+  /// Whether the node of `pid` is up now with the pid's incarnation (any thread).
+  bool is_connected(const Pid& pid) const;
+  /// Whether a node is up now (any thread).
+  bool is_up(std::uint32_t atom) const;
+  NodeStats stats() const;
+
+  /// Engine thread: appends one message to the next frame to `atom` if it is up.
+  template <class Encode>
+  bool send_to_peer(std::uint32_t atom, Encode&& encode) {
+    if (auto* out = engine_.transport().out(atom)) {
+      encode(*out);
+      return true;
+    }
+    return false;
+  }
+
+  /// The event handler now in force (may be null).
+  std::shared_ptr<EventHandler> event_handler() const { return std::atomic_load(&event_handler_); }
+  void set_event_handler(std::shared_ptr<EventHandler> handler) { std::atomic_store(&event_handler_, std::move(handler)); }
+
+ private:
+  // TransportListener (engine thread)
+  void on_peer_up(std::uint32_t atom, std::uint32_t creation) override;
+  void on_peer_down(std::uint32_t atom, std::uint32_t creation, transport::DownReason reason) override;
+  void on_peer_message(std::uint32_t atom, const msgpack::object& message) override;
+
+  void deliver_local(const wire::LocalPid& to, Message message);
+  void kill_all_local(const Term& reason);
+
+  NodeOptions options_;
+  std::uint32_t atom_;
+  std::uint32_t creation_;
+  std::string endpoint_;
+  zmq::context_t context_;
+  std::unique_ptr<transport::Transport> transport_;
+  Engine engine_;
+  Dispatcher dispatcher_;
+  ProcessTable processes_;
+  Monitors monitors_;
+  std::shared_ptr<EventHandler> event_handler_;
+  std::atomic<std::uint64_t> next_pid_id_{0};
+  std::atomic<bool> stopped_{false};
+  std::mutex stop_mutex_;
+
+  // Mirror of the transport's up peers, readable from any thread.
+  mutable std::shared_mutex peers_mutex_;
+  std::unordered_map<std::uint32_t, std::uint32_t> up_peers_;  // atom -> creation
+  mutable std::mutex stats_mutex_;
+  NodeStats final_stats_;
+};
+
+}  // namespace syn::detail

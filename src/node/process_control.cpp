@@ -1,0 +1,85 @@
+#include "node/process_control.hpp"
+
+#include "node/node_core.hpp"
+
+namespace syn::detail {
+
+std::optional<Term> ProcessControl::exit_reason() const {
+  std::lock_guard lock(mutex_);
+  return exit_reason_;
+}
+
+bool ProcessControl::deliver(Message message) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!alive_.load(std::memory_order_relaxed)) return false;
+    mailbox_.push_back(std::move(message));
+  }
+  ready_.notify_one();
+  return true;
+}
+
+std::optional<Message> ProcessControl::receive(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  ready_.wait_for(lock, timeout, [&] { return !mailbox_.empty() || !alive_.load(std::memory_order_relaxed); });
+  if (!alive_.load(std::memory_order_relaxed) || mailbox_.empty()) return std::nullopt;
+  Message message = std::move(mailbox_.front());
+  mailbox_.pop_front();
+  return message;
+}
+
+std::optional<Message> ProcessControl::try_receive() {
+  std::lock_guard lock(mutex_);
+  if (!alive_.load(std::memory_order_relaxed) || mailbox_.empty()) return std::nullopt;
+  Message message = std::move(mailbox_.front());
+  mailbox_.pop_front();
+  return message;
+}
+
+std::size_t ProcessControl::pending() const {
+  std::lock_guard lock(mutex_);
+  return mailbox_.size();
+}
+
+bool ProcessControl::mark_dead(const Term& reason, std::vector<Attachment>* taken) {
+  std::deque<Message> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    if (!alive_.load(std::memory_order_relaxed)) return false;
+    alive_.store(false, std::memory_order_release);
+    exit_reason_ = reason;
+    dropped.swap(mailbox_);
+    if (taken) taken->swap(attachments_);
+    attachments_.clear();
+  }
+  ready_.notify_all();
+  return true;
+}
+
+bool ProcessControl::kill(const Term& reason) {
+  std::vector<Attachment> attachments;
+  if (!mark_dead(reason, &attachments)) return false;
+  if (auto node = node_.lock()) node->on_local_exit(pid_, reason, std::move(attachments));
+  return true;
+}
+
+void ProcessControl::kill_silently(const Term& reason) { mark_dead(reason, nullptr); }
+
+bool ProcessControl::attach(ExitObserver* observer, std::string key) {
+  std::lock_guard lock(mutex_);
+  if (!alive_.load(std::memory_order_relaxed)) return false;
+  attachments_.push_back({observer, std::move(key)});
+  return true;
+}
+
+void ProcessControl::detach(ExitObserver* observer, std::string_view key) {
+  std::lock_guard lock(mutex_);
+  for (auto it = attachments_.begin(); it != attachments_.end(); ++it) {
+    if (it->observer == observer && it->key == key) {
+      attachments_.erase(it);
+      return;
+    }
+  }
+}
+
+}  // namespace syn::detail

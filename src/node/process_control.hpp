@@ -1,0 +1,80 @@
+#pragma once
+// The state of one local process: its mailbox, whether it lives, why it died, and what must
+// be told when it dies (its attachments: the names and groups it holds in each scope).
+#include <syn/message.hpp>
+#include <syn/pid.hpp>
+#include <syn/term.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace syn::detail {
+
+class NodeCore;
+
+/// Told when a local process it attached to dies. Implemented by the scope handlers.
+class ExitObserver {
+ public:
+  virtual ~ExitObserver() = default;
+  /// `keys`: every key this observer attached to the process (names, groups), in order.
+  virtual void on_process_exit(const Pid& pid, const Term& reason, std::vector<std::string> keys) = 0;
+};
+
+/// One thing a process holds in a scope handler.
+struct Attachment {
+  ExitObserver* observer;
+  std::string key;
+};
+
+class ProcessControl {
+ public:
+  ProcessControl(Pid pid, std::weak_ptr<NodeCore> node) : pid_(pid), node_(std::move(node)) {}
+
+  const Pid& pid() const { return pid_; }
+  bool alive() const { return alive_.load(std::memory_order_acquire); }
+  std::optional<Term> exit_reason() const;
+
+  // ---- mailbox ----
+  /// Appends a message; false when the process is dead (the message is dropped).
+  bool deliver(Message message);
+  std::optional<Message> receive(std::chrono::milliseconds timeout);
+  std::optional<Message> try_receive();
+  std::size_t pending() const;
+
+  // ---- death ----
+  /// Kills the process: marks it dead, wakes its receiver, then tells the node (which tells
+  /// the observers and monitors). False when it was already dead. Never call while holding a
+  /// scope table lock: observers take those locks.
+  bool kill(const Term& reason);
+  /// Marks the process dead without telling anyone (the node is shutting down).
+  void kill_silently(const Term& reason);
+
+  // ---- attachments: the monitor of this process, shared by every scope handler ----
+  /// Attaches a key if the process is alive; false when dead (the caller answers not_alive).
+  /// Atomic with death: a key attached here is always reported by on_process_exit.
+  bool attach(ExitObserver* observer, std::string key);
+  /// Detaches one key (no-op when absent).
+  void detach(ExitObserver* observer, std::string_view key);
+
+ private:
+  bool mark_dead(const Term& reason, std::vector<Attachment>* taken);
+
+  const Pid pid_;
+  const std::weak_ptr<NodeCore> node_;
+  std::atomic<bool> alive_{true};
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Message> mailbox_;
+  std::optional<Term> exit_reason_;
+  std::vector<Attachment> attachments_;
+};
+
+}  // namespace syn::detail

@@ -1,0 +1,36 @@
+#pragma once
+// The local processes of a node, by id. Sharded so that many threads spawning, sending and
+// exiting at once do not queue on one lock.
+#include "node/process_control.hpp"
+
+#include <absl/container/flat_hash_map.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <vector>
+
+namespace syn::detail {
+
+class ProcessTable {
+ public:
+  void insert(std::shared_ptr<ProcessControl> process);
+  std::shared_ptr<ProcessControl> find(std::uint64_t id) const;
+  void erase(std::uint64_t id);
+  /// Removes and returns every process (node shutdown).
+  std::vector<std::shared_ptr<ProcessControl>> take_all();
+  std::size_t size() const;
+
+ private:
+  static constexpr std::size_t kShards = 16;
+  struct alignas(64) Shard {
+    mutable std::shared_mutex mutex;
+    absl::flat_hash_map<std::uint64_t, std::shared_ptr<ProcessControl>> processes;
+  };
+  Shard& shard(std::uint64_t id) { return shards_[id % kShards]; }
+  const Shard& shard(std::uint64_t id) const { return shards_[id % kShards]; }
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace syn::detail

@@ -1,0 +1,163 @@
+#pragma once
+// Peer links over ZeroMQ: the handshake, heartbeats, failure detection, gossip for
+// auto_connect, and per-peer batching of outgoing messages. Engine thread only.
+//
+// Every node binds one ROUTER and dials each peer with a DEALER of its own: a node sends on
+// its DEALER and receives on its ROUTER, so each direction has one ordered TCP stream. The
+// ROUTER answers a hello on the connection it came from (welcome, refuse, reset), which tells
+// a DEALER who it reached.
+//
+// A link is up when we accepted the peer's hello on our ROUTER and the peer welcomed the hello
+// of our DEALER. Whenever a link ends (connection lost, silence past peer_timeout, overflow,
+// reset), both its connections are dropped and the peer is told to reset: every link starts
+// from a fresh handshake, so nothing from an old session is ever taken for a new one, and the
+// layers above resync from scratch. Authentication (CURVE) will be socket options on these
+// two socket kinds and a key check in the hello; the frames do not change.
+#include "common/clock.hpp"
+#include "wire/frame.hpp"
+#include "wire/messages.hpp"
+
+#include <syn/pid.hpp>
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace syn::transport {
+
+/// Why a peer went down.
+enum class DownReason { connection_lost, timeout, left, disconnected, reset, overflow, restarted };
+const char* to_string(DownReason reason);
+
+/// What the transport tells the node.
+class TransportListener {
+ public:
+  virtual ~TransportListener() = default;
+  virtual void on_peer_up(std::uint32_t atom, std::uint32_t creation) = 0;
+  virtual void on_peer_down(std::uint32_t atom, std::uint32_t creation, DownReason reason) = 0;
+  /// A message of a non-link type from an up peer. Throwing wire::DecodeError marks it
+  /// malformed (counted and logged); the link stays.
+  virtual void on_peer_message(std::uint32_t atom, const msgpack::object& message) = 0;
+};
+
+struct TransportConfig {
+  std::string node_name;
+  std::uint32_t creation = 0;
+  std::chrono::milliseconds heartbeat_interval{500};
+  std::chrono::milliseconds peer_timeout{3000};
+  bool auto_connect = true;
+};
+
+/// Counters shared with NodeStats.
+struct TransportCounters {
+  std::uint64_t frames_received = 0;
+  std::uint64_t frames_sent = 0;
+  std::uint64_t malformed = 0;
+  std::uint64_t refused = 0;
+  std::uint64_t link_resets = 0;
+};
+
+class Transport {
+ public:
+  Transport(zmq::context_t& context, TransportConfig config, TransportListener& listener);
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  /// Binds the ROUTER; returns the real endpoint. Throws Error{bad_argument}.
+  std::string bind(const std::string& endpoint);
+  const std::string& endpoint() const { return endpoint_; }
+
+  /// Dials an endpoint (explicit: lifts a disconnect block of whoever is there).
+  void connect(const std::string& endpoint);
+  /// Drops the link to a node; neither side redials until someone connects again.
+  void disconnect(std::uint32_t atom);
+  /// Tells every peer we leave and flushes; the transport is unusable afterwards.
+  void leave();
+
+  // ---- the loop ----
+  /// Appends this transport's sockets to `items`.
+  void fill_poll_items(std::vector<zmq::pollitem_t>& items);
+  /// Handles readable sockets among the items appended by fill_poll_items (from `first`).
+  void handle_poll(const std::vector<zmq::pollitem_t>& items, std::size_t first);
+  /// Heartbeats, timeouts and retries; call every turn.
+  void tick(detail::TimePoint now);
+  /// Sends the frame batched for each peer during this turn.
+  void flush();
+  /// Longest the loop may sleep before the next tick is due.
+  std::chrono::milliseconds tick_interval() const;
+
+  // ---- sending ----
+  /// The buffer of the next frame to an up peer (messages appended here go out at flush, in
+  /// order), or nullptr when the peer is not up.
+  wire::OutBuffer* out(std::uint32_t atom);
+
+  // ---- state ----
+  bool is_up(std::uint32_t atom) const;
+  /// Creation of an up peer, or 0.
+  std::uint32_t up_creation(std::uint32_t atom) const;
+  std::vector<std::uint32_t> up_peers() const;
+  const TransportCounters& counters() const { return counters_; }
+  void count_malformed() { ++counters_.malformed; }
+
+ private:
+  struct Dealer;
+  struct Peer;
+
+  std::unique_ptr<Dealer> make_dealer(const std::string& endpoint, std::uint32_t expected_atom);
+  void close_dealer(std::unique_ptr<Dealer> dealer, int linger_ms = 0);
+  Peer& peer(std::uint32_t atom);
+  Peer* find_peer(std::uint32_t atom);
+  void ensure_dealer(Peer& peer);
+  void redial_later(const std::string& endpoint, std::uint32_t expected_atom, std::chrono::milliseconds delay);
+
+  void on_router_readable();
+  void on_dealer_readable(Dealer& dealer);
+  void on_monitor_readable(Dealer& dealer);
+  void send_hello(Dealer& dealer);
+
+  void handle_router_frame(const std::string& rid, const zmq::message_t& payload);
+  void handle_hello(const std::string& rid, const wire::Hello& hello);
+  void handle_welcome(Dealer& dealer, const wire::Welcome& welcome);
+  void handle_refuse(Dealer& dealer, const wire::Refuse& refuse);
+  void handle_peers(const wire::Peers& peers);
+  void router_reply(const std::string& rid, const wire::OutBuffer& messages);
+  void refuse(const std::string& rid, wire::RefuseCode code, const std::string& text);
+
+  void check_up(Peer& peer);
+  void teardown(Peer& peer, DownReason reason, bool tell_peer = true);
+  void send_peer_list(Peer& peer);
+  std::string describe_rid(const std::string& rid) const;
+
+  zmq::context_t& context_;
+  TransportConfig config_;
+  TransportListener& listener_;
+  std::uint32_t self_atom_;
+  zmq::socket_t router_;
+  std::string endpoint_;
+  std::unordered_map<std::uint32_t, std::unique_ptr<Peer>> peers_;
+  std::unordered_map<std::string, std::uint32_t> rid_to_peer_;
+  std::vector<std::unique_ptr<Dealer>> pending_;  // dialled, not yet welcomed by a named peer
+  std::vector<std::unique_ptr<Dealer>> graveyard_;  // closed during a poll pass
+  std::vector<Dealer*> polled_;                      // dealers in poll-item order
+  struct Redial {
+    detail::TimePoint at;
+    std::string endpoint;
+    std::uint32_t expected_atom;
+  };
+  std::vector<Redial> redials_;
+  std::unordered_set<std::string> self_endpoints_;  // endpoints that turned out to be us
+  std::uint64_t monitor_counter_ = 0;
+  TransportCounters counters_;
+  bool left_ = false;
+};
+
+}  // namespace syn::transport

@@ -1,0 +1,255 @@
+#include "wire/term_codec.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace syn::wire {
+namespace {
+
+void put_be(std::string& out, std::uint64_t value, int bytes) {
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+}
+
+void put_uint(std::string& out, std::uint64_t v) {
+  if (v < 0x80) {
+    out.push_back(static_cast<char>(v));
+  } else if (v <= 0xff) {
+    out.push_back(static_cast<char>(0xcc));
+    put_be(out, v, 1);
+  } else if (v <= 0xffff) {
+    out.push_back(static_cast<char>(0xcd));
+    put_be(out, v, 2);
+  } else if (v <= 0xffffffffULL) {
+    out.push_back(static_cast<char>(0xce));
+    put_be(out, v, 4);
+  } else {
+    out.push_back(static_cast<char>(0xcf));
+    put_be(out, v, 8);
+  }
+}
+
+void put_int(std::string& out, std::int64_t v) {
+  if (v >= 0) return put_uint(out, static_cast<std::uint64_t>(v));
+  if (v >= -32) {
+    out.push_back(static_cast<char>(v));
+  } else if (v >= INT8_MIN) {
+    out.push_back(static_cast<char>(0xd0));
+    put_be(out, static_cast<std::uint8_t>(v), 1);
+  } else if (v >= INT16_MIN) {
+    out.push_back(static_cast<char>(0xd1));
+    put_be(out, static_cast<std::uint16_t>(v), 2);
+  } else if (v >= INT32_MIN) {
+    out.push_back(static_cast<char>(0xd2));
+    put_be(out, static_cast<std::uint32_t>(v), 4);
+  } else {
+    out.push_back(static_cast<char>(0xd3));
+    put_be(out, static_cast<std::uint64_t>(v), 8);
+  }
+}
+
+void put_float(std::string& out, double d) {
+  std::uint64_t bits;
+  std::memcpy(&bits, &d, sizeof bits);
+  out.push_back(static_cast<char>(0xcb));
+  put_be(out, bits, 8);
+}
+
+void put_str_header(std::string& out, std::size_t n) {
+  if (n < 32) {
+    out.push_back(static_cast<char>(0xa0 | n));
+  } else if (n <= 0xff) {
+    out.push_back(static_cast<char>(0xd9));
+    put_be(out, n, 1);
+  } else if (n <= 0xffff) {
+    out.push_back(static_cast<char>(0xda));
+    put_be(out, n, 2);
+  } else {
+    out.push_back(static_cast<char>(0xdb));
+    put_be(out, n, 4);
+  }
+}
+
+void put_str(std::string& out, std::string_view s) {
+  put_str_header(out, s.size());
+  out.append(s);
+}
+
+void put_bin(std::string& out, const void* data, std::size_t n) {
+  if (n <= 0xff) {
+    out.push_back(static_cast<char>(0xc4));
+    put_be(out, n, 1);
+  } else if (n <= 0xffff) {
+    out.push_back(static_cast<char>(0xc5));
+    put_be(out, n, 2);
+  } else {
+    out.push_back(static_cast<char>(0xc6));
+    put_be(out, n, 4);
+  }
+  out.append(static_cast<const char*>(data), n);
+}
+
+void put_array_header(std::string& out, std::size_t n) {
+  if (n < 16) {
+    out.push_back(static_cast<char>(0x90 | n));
+  } else if (n <= 0xffff) {
+    out.push_back(static_cast<char>(0xdc));
+    put_be(out, n, 2);
+  } else {
+    out.push_back(static_cast<char>(0xdd));
+    put_be(out, n, 4);
+  }
+}
+
+void put_map_header(std::string& out, std::size_t n) {
+  if (n < 16) {
+    out.push_back(static_cast<char>(0x80 | n));
+  } else if (n <= 0xffff) {
+    out.push_back(static_cast<char>(0xde));
+    put_be(out, n, 2);
+  } else {
+    out.push_back(static_cast<char>(0xdf));
+    put_be(out, n, 4);
+  }
+}
+
+bool canonical_object(std::string& out, const msgpack::object& o, std::size_t depth) {
+  if (depth > max_term_depth) return false;
+  switch (o.type) {
+    case msgpack::type::NIL: out.push_back(static_cast<char>(0xc0)); return true;
+    case msgpack::type::BOOLEAN: out.push_back(static_cast<char>(o.via.boolean ? 0xc3 : 0xc2)); return true;
+    case msgpack::type::POSITIVE_INTEGER: put_uint(out, o.via.u64); return true;
+    case msgpack::type::NEGATIVE_INTEGER: put_int(out, o.via.i64); return true;
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: put_float(out, o.via.f64); return true;
+    case msgpack::type::STR: put_str(out, std::string_view(o.via.str.ptr, o.via.str.size)); return true;
+    case msgpack::type::BIN: put_bin(out, o.via.bin.ptr, o.via.bin.size); return true;
+    case msgpack::type::ARRAY: {
+      put_array_header(out, o.via.array.size);
+      for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
+        if (!canonical_object(out, o.via.array.ptr[i], depth + 1)) return false;
+      }
+      return true;
+    }
+    case msgpack::type::MAP: {
+      // Keys must be strings; the canonical order is byte order, duplicates are invalid.
+      std::vector<const msgpack::object_kv*> pairs;
+      pairs.reserve(o.via.map.size);
+      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+        if (o.via.map.ptr[i].key.type != msgpack::type::STR) return false;
+        pairs.push_back(&o.via.map.ptr[i]);
+      }
+      auto key = [](const msgpack::object_kv* kv) {
+        return std::string_view(kv->key.via.str.ptr, kv->key.via.str.size);
+      };
+      std::sort(pairs.begin(), pairs.end(), [&](auto* a, auto* b) { return key(a) < key(b); });
+      for (std::size_t i = 1; i < pairs.size(); ++i) {
+        if (key(pairs[i - 1]) == key(pairs[i])) return false;
+      }
+      put_map_header(out, pairs.size());
+      for (auto* kv : pairs) {
+        put_str(out, key(kv));
+        if (!canonical_object(out, kv->val, depth + 1)) return false;
+      }
+      return true;
+    }
+    case msgpack::type::EXT:
+    default: return false;
+  }
+}
+
+bool object_to_term(const msgpack::object& o, Term& out, std::size_t depth) {
+  if (depth > max_term_depth) return false;
+  switch (o.type) {
+    case msgpack::type::NIL: out = nullptr; return true;
+    case msgpack::type::BOOLEAN: out = o.via.boolean; return true;
+    case msgpack::type::POSITIVE_INTEGER: out = o.via.u64; return true;
+    case msgpack::type::NEGATIVE_INTEGER: out = o.via.i64; return true;
+    case msgpack::type::FLOAT32:
+    case msgpack::type::FLOAT64: out = o.via.f64; return true;
+    case msgpack::type::STR: out = std::string(o.via.str.ptr, o.via.str.size); return true;
+    case msgpack::type::BIN: {
+      auto* p = reinterpret_cast<const std::uint8_t*>(o.via.bin.ptr);
+      out = Term::binary(std::vector<std::uint8_t>(p, p + o.via.bin.size));
+      return true;
+    }
+    case msgpack::type::ARRAY: {
+      out = Term::array();
+      auto& array = out.get_ref<Term::array_t&>();
+      array.resize(o.via.array.size);
+      for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
+        if (!object_to_term(o.via.array.ptr[i], array[i], depth + 1)) return false;
+      }
+      return true;
+    }
+    case msgpack::type::MAP: {
+      out = Term::object();
+      auto& object = out.get_ref<Term::object_t&>();
+      for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+        const auto& kv = o.via.map.ptr[i];
+        if (kv.key.type != msgpack::type::STR) return false;
+        auto [it, inserted] = object.try_emplace(std::string(kv.key.via.str.ptr, kv.key.via.str.size));
+        if (!inserted || !object_to_term(kv.val, it->second, depth + 1)) return false;
+      }
+      return true;
+    }
+    case msgpack::type::EXT:
+    default: return false;
+  }
+}
+
+}  // namespace
+
+void append_canonical(std::string& out, const Term& term) {
+  using V = Term::value_t;
+  switch (term.type()) {
+    case V::null:
+    case V::discarded: out.push_back(static_cast<char>(0xc0)); return;
+    case V::boolean: out.push_back(static_cast<char>(term.get<bool>() ? 0xc3 : 0xc2)); return;
+    case V::number_unsigned: put_uint(out, term.get<std::uint64_t>()); return;
+    case V::number_integer: put_int(out, term.get<std::int64_t>()); return;
+    case V::number_float: put_float(out, term.get<double>()); return;
+    case V::string: put_str(out, term.get_ref<const std::string&>()); return;
+    case V::binary: {
+      const auto& bin = term.get_binary();
+      put_bin(out, bin.data(), bin.size());
+      return;
+    }
+    case V::array:
+      put_array_header(out, term.size());
+      for (const auto& item : term) append_canonical(out, item);
+      return;
+    case V::object:
+      // std::map keeps keys in byte order already: the canonical order.
+      put_map_header(out, term.size());
+      for (const auto& [key, value] : term.items()) {
+        put_str(out, key);
+        append_canonical(out, value);
+      }
+      return;
+  }
+}
+
+std::string canonical(const Term& term) {
+  std::string out;
+  append_canonical(out, term);
+  return out;
+}
+
+Term decode_canonical(std::string_view bytes) {
+  return Term::from_msgpack(bytes.begin(), bytes.end(), true, true);
+}
+
+bool append_canonical(std::string& out, const msgpack::object& object) {
+  return canonical_object(out, object, 0);
+}
+
+bool to_term(const msgpack::object& object, Term& out) {
+  return object_to_term(object, out, 0);
+}
+
+}  // namespace syn::wire

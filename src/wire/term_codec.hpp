@@ -1,0 +1,40 @@
+#pragma once
+// Terms in canonical MessagePack: the same value always gives the same bytes, so the bytes
+// are the key of a name or group in the tables and travel on the wire as they are.
+//
+// Canonical form: nil, bool, integers in their shortest encoding (non-negative as uint
+// formats, negative as int formats), floats always float64, str, bin (json binary; subtype
+// dropped), arrays, maps with string keys in byte order without duplicates. Ext is rejected.
+#include <syn/term.hpp>
+
+#include <msgpack.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace syn::wire {
+
+/// Limits applied to terms read from the network.
+inline constexpr std::size_t max_term_depth = 48;
+
+/// Appends the canonical bytes of `term` to `out`.
+void append_canonical(std::string& out, const Term& term);
+/// The canonical bytes of `term`.
+std::string canonical(const Term& term);
+/// Decodes canonical bytes made by this module (trusted input) back to a Term.
+Term decode_canonical(std::string_view bytes);
+
+/// Writes the canonical bytes of an untrusted msgpack object. False (and `out` left in an
+/// unspecified state) when it is not a valid term: ext, non-string map keys, duplicate keys,
+/// nesting deeper than max_term_depth.
+bool append_canonical(std::string& out, const msgpack::object& object);
+/// Converts an untrusted msgpack object to a Term; false when it is not a valid term.
+bool to_term(const msgpack::object& object, Term& out);
+
+/// True when the canonical bytes encode nil (the common empty meta).
+inline bool is_nil(std::string_view canonical_bytes) {
+  return canonical_bytes.size() == 1 && static_cast<unsigned char>(canonical_bytes[0]) == 0xc0;
+}
+
+}  // namespace syn::wire
