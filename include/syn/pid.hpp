@@ -52,6 +52,14 @@ class Pid {
 
   /// The interned index of node(): internal, stable only within one OS process.
   std::uint32_t node_atom() const { return atom_; }
+  /// Internal: a pid from an interned node index (see node_atom()).
+  static Pid from_atom(std::uint32_t atom, std::uint32_t creation, std::uint64_t id) {
+    Pid pid;
+    pid.atom_ = atom;
+    pid.creation_ = creation;
+    pid.id_ = id;
+    return pid;
+  }
 
  private:
   std::uint32_t atom_ = 0;

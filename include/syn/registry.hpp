@@ -53,6 +53,9 @@ class Registry {
   /// Errors: undefined (this replica lacks the name), not_alive, taken, not_self, node_down,
   /// timeout, invalid_remote_scope.
   Result<Entry> update(const Term& name, std::function<Term(const Pid&, const Term&)> fn);
+  /// As above, for the calling process itself: in strict mode only the holder may update its
+  /// own meta (not_self otherwise, also when the name changed hands meanwhile).
+  Result<Entry> update(const Term& name, const Process& self, std::function<Term(const Pid&, const Term&)> fn);
 
   /// Unregisters `name`.
   /// Errors: undefined (not registered here or at the authority), race_condition (the

@@ -2,6 +2,8 @@
 #include <syn/node.hpp>
 
 #include "node/node_core.hpp"
+#include "registry/registry_scope.hpp"
+#include "scope/scope_directory.hpp"
 
 namespace syn {
 
@@ -28,6 +30,18 @@ MonitorRef Node::monitor(const Pid& pid, std::function<void(const Pid&, const Te
   return core_->monitors().monitor(pid, std::move(on_down));
 }
 void Node::demonitor(MonitorRef ref) { core_->monitors().demonitor(ref); }
+
+void Node::add_node_to_scopes(const std::vector<std::string>& scopes) { core_->scopes().add(scopes); }
+std::vector<std::string> Node::node_scopes() const { return core_->scopes().names(); }
+std::vector<std::string> Node::subcluster_nodes(Kind kind, std::string_view scope) const {
+  return core_->scopes().subcluster(kind, scope);
+}
+
+Registry Node::registry(std::string_view scope) {
+  auto impl = core_->scopes().registry(scope);
+  if (!impl) throw Error(Errc::invalid_scope, "this node has not added the scope '" + std::string(scope) + "'");
+  return Registry(std::move(impl));
+}
 
 NodeStats Node::stats() const { return core_->stats(); }
 

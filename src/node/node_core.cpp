@@ -2,6 +2,8 @@
 
 #include "common/log.hpp"
 #include "common/random.hpp"
+#include "node/call_table.hpp"
+#include "scope/scope_directory.hpp"
 #include "wire/messages.hpp"
 #include "wire/term_codec.hpp"
 
@@ -40,6 +42,8 @@ NodeCore::NodeCore(NodeOptions options)
       engine_(options_.name),
       dispatcher_(options_.name),
       monitors_(*this),
+      scopes_(std::make_unique<ScopeDirectory>(*this)),
+      calls_(std::make_unique<CallTable>(*this)),
       event_handler_(options_.event_handler) {
   transport_ = std::make_unique<transport::Transport>(
       context_,
@@ -54,6 +58,7 @@ void NodeCore::start() {
   endpoint_ = transport_->bind(options_.listen);
   dispatcher_.start();
   engine_.start(*transport_);
+  scopes_->add(options_.scopes);
   for (const auto& seed : options_.seeds) connect(seed);
   SYN_LOG(info, name(), "started at ", endpoint_, " (creation ", creation_, ")");
 }
@@ -61,7 +66,10 @@ void NodeCore::start() {
 void NodeCore::stop() {
   std::lock_guard lock(stop_mutex_);
   if (stopped_.exchange(true)) return;
-  engine_.stop([this] { transport_->leave(); });
+  engine_.stop([this] {
+    calls_->fail_all();
+    transport_->leave();
+  });
   {
     std::lock_guard stats_lock(stats_mutex_);
     const auto& c = transport_->counters();
@@ -69,6 +77,8 @@ void NodeCore::stop() {
   }
   // The engine thread is gone: nobody else touches the sockets now.
   transport_.reset();
+  // Tables first: their entries point at the local processes about to be released.
+  scopes_->clear();
   kill_all_local("shutdown");
   dispatcher_.stop();
   {
@@ -225,6 +235,7 @@ void NodeCore::on_peer_up(std::uint32_t atom, std::uint32_t creation) {
     std::unique_lock lock(peers_mutex_);
     up_peers_[atom] = creation;
   }
+  scopes_->on_peer_up(atom);
 }
 
 void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t /*creation*/, transport::DownReason /*reason*/) {
@@ -232,6 +243,8 @@ void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t /*creation*/, tran
     std::unique_lock lock(peers_mutex_);
     up_peers_.erase(atom);
   }
+  calls_->on_peer_down(atom);
+  scopes_->on_peer_down(atom);
   monitors_.on_peer_down(atom);
 }
 
@@ -260,6 +273,13 @@ void NodeCore::on_peer_message(std::uint32_t atom, const msgpack::object& messag
       monitors_.on_remote_down(atom, m.ref, m.reason);
       break;
     }
+    case MsgType::discover:
+    case MsgType::ack_sync:
+    case MsgType::scope:
+    case MsgType::call:
+      scopes_->on_message(atom, static_cast<MsgType>(wire::message_type(message)), message);
+      break;
+    case MsgType::reply: calls_->on_reply(atom, wire::decode_reply(message)); break;
     default:
       throw wire::DecodeError("unknown message type " + std::to_string(wire::message_type(message)));
   }

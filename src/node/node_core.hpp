@@ -24,6 +24,9 @@
 
 namespace syn::detail {
 
+class ScopeDirectory;
+class CallTable;
+
 class NodeCore : public std::enable_shared_from_this<NodeCore>, public transport::TransportListener {
  public:
   explicit NodeCore(NodeOptions options);
@@ -44,6 +47,8 @@ class NodeCore : public std::enable_shared_from_this<NodeCore>, public transport
   Engine& engine() { return engine_; }
   Dispatcher& dispatcher() { return dispatcher_; }
   Monitors& monitors() { return monitors_; }
+  ScopeDirectory& scopes() { return *scopes_; }
+  CallTable& calls() { return *calls_; }
 
   // ---- processes ----
   Process spawn();
@@ -100,6 +105,8 @@ class NodeCore : public std::enable_shared_from_this<NodeCore>, public transport
   Dispatcher dispatcher_;
   ProcessTable processes_;
   Monitors monitors_;
+  std::unique_ptr<ScopeDirectory> scopes_;
+  std::unique_ptr<CallTable> calls_;
   std::shared_ptr<EventHandler> event_handler_;
   std::atomic<std::uint64_t> next_pid_id_{0};
   std::atomic<bool> stopped_{false};

@@ -1,0 +1,81 @@
+#include "node/call_table.hpp"
+
+#include "node/node_core.hpp"
+
+#include <vector>
+
+namespace syn::detail {
+
+namespace {
+// How long an abandoned (timed-out) call waits for its late reply before it is forgotten.
+constexpr auto kLateReplyWindow = std::chrono::seconds(60);
+}  // namespace
+
+void CallTable::call(std::uint32_t atom, const wire::ScopeAddress& address, std::string payload,
+                     std::chrono::milliseconds timeout, ReplyHandler on_reply) {
+  std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
+  auto task = [this, atom, id, address, payload = std::move(payload), timeout,
+               on_reply = std::move(on_reply)]() mutable {
+    bool sent = node_.send_to_peer(atom, [&](wire::OutBuffer& out) {
+      wire::begin_call(out, id, address);
+      out.append(payload);
+    });
+    if (!sent) {
+      on_reply(CallOutcome{status_of(Errc::node_down), nullptr, false});
+      return;
+    }
+    pending_.emplace(id, Pending{atom, std::move(on_reply), false});
+    node_.engine().add_timer(timeout, [this, id] { expire(id); });
+  };
+  if (node_.engine().on_engine_thread()) {
+    task();
+  } else {
+    node_.engine().post(std::move(task));
+  }
+}
+
+void CallTable::expire(std::uint64_t id) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  if (it->second.timed_out) {  // the late-reply window is over too
+    pending_.erase(it);
+    return;
+  }
+  it->second.timed_out = true;
+  it->second.on_reply(CallOutcome{status_of(Errc::timeout), nullptr, false});
+  node_.engine().add_timer(std::chrono::duration_cast<std::chrono::milliseconds>(kLateReplyWindow),
+                           [this, id] { expire(id); });
+}
+
+void CallTable::on_reply(std::uint32_t from, const wire::Reply& reply) {
+  auto it = pending_.find(reply.request_id);
+  if (it == pending_.end() || it->second.atom != from) return;
+  Pending pending = std::move(it->second);
+  pending_.erase(it);
+  pending.on_reply(CallOutcome{reply.status, reply.payload, pending.timed_out});
+}
+
+void CallTable::on_peer_down(std::uint32_t atom) {
+  std::vector<Pending> ended;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.atom == atom) {
+      ended.push_back(std::move(it->second));
+      it = pending_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& p : ended) {
+    if (!p.timed_out) p.on_reply(CallOutcome{status_of(Errc::node_down), nullptr, false});
+  }
+}
+
+void CallTable::fail_all() {
+  auto all = std::move(pending_);
+  pending_.clear();
+  for (auto& [id, p] : all) {
+    if (!p.timed_out) p.on_reply(CallOutcome{status_of(Errc::node_down), nullptr, false});
+  }
+}
+
+}  // namespace syn::detail

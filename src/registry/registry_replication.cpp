@@ -1,0 +1,287 @@
+// Replication of the registry: changes from peers, snapshots, purges of nodes that went
+// down, process deaths, and registry conflicts (SPEC.md sections 1, 2, 5 and 6).
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "node/node_core.hpp"
+#include "registry/registry_scope.hpp"
+#include "registry/registry_terms.hpp"
+
+#include <mutex>
+
+namespace syn::detail {
+
+namespace {
+
+constexpr std::size_t kSnapshotChunkEntries = 4096;
+
+Reason reason_of(std::uint32_t kind, std::string_view exit_reason, std::uint32_t from) {
+  switch (static_cast<Reason::Kind>(kind)) {
+    case Reason::Kind::process_exit: return Reason::process_exit(meta_term(meta_stored(std::string(exit_reason))));
+    case Reason::Kind::conflict_resolution: return Reason::conflict();
+    case Reason::Kind::remote_scope_node_up: return Reason::node_up(node_name_of(from));
+    case Reason::Kind::remote_scope_node_down: return Reason::node_down(node_name_of(from));
+    case Reason::Kind::undefined: return Reason{Reason::Kind::undefined, nullptr, {}};
+    case Reason::Kind::normal: return Reason::normal();
+  }
+  throw wire::DecodeError("unknown reason kind " + std::to_string(kind));
+}
+
+void keep_last(std::uint64_t* slot, std::uint64_t seq) {
+  if (slot && seq) *slot = seq;
+}
+
+}  // namespace
+
+// ---- replicated changes -----------------------------------------------------------------
+
+void RegistryScope::on_replicated(std::uint32_t from, const msgpack::object& payload) {
+  auto change = wire::registry::decode_change(payload);
+  if (change.op == wire::registry::Op::put) {
+    std::vector<Kill> kills;
+    apply_put(from, change.put, reason_of(change.put.reason, {}, from), kills);
+    run_kills(kills);
+  } else if (change.op == wire::registry::Op::del) {
+    apply_del(from, change.del, reason_of(change.del.reason, change.del.exit_reason, from));
+  } else {
+    throw wire::DecodeError("registry: a reply where a change was expected");
+  }
+}
+
+std::uint64_t RegistryScope::apply_reply_change(std::uint32_t authority, const wire::registry::Change& change) {
+  std::uint64_t seq = 0;
+  if (change.op == wire::registry::Op::put) {
+    std::vector<Kill> kills;
+    apply_put(authority, change.put, Reason::normal(), kills, &seq);
+    run_kills(kills);
+  } else if (change.op == wire::registry::Op::del) {
+    apply_del(authority, change.del, Reason::normal(), &seq);
+  }
+  return seq;
+}
+
+void RegistryScope::apply_put(std::uint32_t from, const wire::registry::Put& put, const Reason& reason,
+                              std::vector<Kill>& kills, std::uint64_t* event_seq) {
+  Pid pid = remote_pid(from, put.pid_id);
+  std::string meta = meta_stored(put.meta);
+  auto& shard = table_.shard_for(put.key);
+  std::unique_lock lock(shard.mutex);
+  auto it = shard.entries.find(std::string_view(put.key));
+  if (it == shard.entries.end()) {
+    shard.put(put.key, RegEntry{pid, put.time, CompactBytes(meta), nullptr});
+    keep_last(event_seq, post_registered(put.key, pid, meta, reason));
+    return;
+  }
+  RegEntry& e = it->second;
+  if (e.pid == pid) {
+    // The same registration again (a snapshot, a restamp) or a newer meta: newest time wins.
+    if (put.time <= e.time) return;
+    e.time = put.time;
+    if (e.meta.view() != meta) {
+      std::string previous(e.meta.view());
+      e.meta.assign(meta);
+      keep_last(event_seq, post_updated(put.key, pid, previous, meta, reason));
+    }
+    return;
+  }
+  if (!e.local) {
+    // We own neither process: the newer registration wins, the other is dropped here.
+    if (put.time <= e.time) return;
+    post_unregistered(put.key, e.pid, e.meta.view(), reason);
+    shard.replace(it, RegEntry{pid, put.time, CompactBytes(meta), nullptr});
+    keep_last(event_seq, post_registered(put.key, pid, meta, reason));
+    return;
+  }
+  if (!e.local->alive()) {
+    // Our holder died and its cleanup has not run yet: no conflict, the name was free.
+    Term why = e.local->exit_reason().value_or(Term("noproc"));
+    post_unregistered(put.key, e.pid, e.meta.view(), Reason::process_exit(why));
+    engine_.broadcast(encode_del(put.key, e, Reason::Kind::process_exit, why), 0);
+    shard.replace(it, RegEntry{pid, put.time, CompactBytes(meta), nullptr});
+    keep_last(event_seq, post_registered(put.key, pid, meta, reason));
+    return;
+  }
+
+  // A conflict: this node runs the local holder, so this node resolves (SPEC 6).
+  Term name = wire::decode_canonical(put.key);
+  ConflictCandidate incoming{pid, meta_term(meta), put.time};
+  ConflictCandidate local{e.pid, meta_term(e.meta.view()), e.time};
+  bool by_default = false;
+  std::optional<Pid> keep = resolve_conflict(name, incoming, local, by_default);
+  SYN_LOG(info, node_->name(), "scope ", scope(), ": conflict on ",
+          name.dump(-1, ' ', false, Term::error_handler_t::replace), " between ", local.pid, " and ", incoming.pid,
+          ": keeping ", keep ? keep->to_string() : std::string("neither"));
+
+  if (keep && *keep == local.pid) {
+    // Keep ours: restamp it and tell everyone, the other owner included; no callbacks here.
+    e.time = unique_now_ns();
+    engine_.broadcast(encode_put(put.key, e, Reason::Kind::conflict_resolution), 0);
+    return;
+  }
+  e.local->detach(this, put.key);
+  std::string removal = encode_del(put.key, e, Reason::Kind::conflict_resolution);
+  std::uint64_t seq = post_unregistered(put.key, e.pid, e.meta.view(), Reason::conflict());
+  if (keep) {
+    // Keep theirs: replace ours, kill ours (default resolver only), tell everyone ours is gone.
+    if (by_default) {
+      if (auto loser = node_->find_local(local.pid)) {
+        kills.push_back({std::move(loser), Term::array({"syn_resolve_kill", name, local.meta})});
+      }
+    }
+    shard.replace(it, RegEntry{pid, put.time, CompactBytes(meta), nullptr});
+    seq = post_registered(put.key, pid, meta, Reason::conflict());
+    engine_.broadcast(removal, 0);
+  } else {
+    // Keep neither: free the name here and tell everyone but the other owner (it resolves
+    // the same conflict on its side and frees its own).
+    shard.erase(it);
+    engine_.broadcast(removal, from);
+  }
+  keep_last(event_seq, seq);
+}
+
+std::optional<Pid> RegistryScope::resolve_conflict(const Term& name, const ConflictCandidate& incoming,
+                                                   const ConflictCandidate& local, bool& by_default) {
+  const auto& custom = node_->options().conflict_resolver;
+  if (!custom) {
+    by_default = true;
+    if (incoming.time != local.time) return incoming.time > local.time ? incoming.pid : local.pid;
+    // Equal times: both owners compare the same two pids the same way.
+    return std::max(incoming.pid, local.pid);
+  }
+  by_default = false;
+  try {
+    auto keep = custom(scope(), name, incoming, local);
+    if (keep && (*keep == incoming.pid || *keep == local.pid)) return keep;
+  } catch (const std::exception& e) {
+    SYN_LOG(error, node_->name(), "scope ", scope(), ": conflict_resolver threw: ", e.what(), " (keeping neither)");
+  } catch (...) {
+    SYN_LOG(error, node_->name(), "scope ", scope(), ": conflict_resolver threw (keeping neither)");
+  }
+  return std::nullopt;
+}
+
+void RegistryScope::run_kills(std::vector<Kill>& kills) {
+  for (auto& kill : kills) kill.process->kill(kill.reason);
+  kills.clear();
+}
+
+void RegistryScope::apply_del(std::uint32_t from, const wire::registry::Del& del, const Reason& reason,
+                              std::uint64_t* event_seq) {
+  Pid pid = remote_pid(from, del.pid_id);
+  auto& shard = table_.shard_for(del.key);
+  std::unique_lock lock(shard.mutex);
+  auto it = shard.entries.find(std::string_view(del.key));
+  // Only that registration goes, and not a newer one of the same pid (SPEC 6).
+  if (it == shard.entries.end() || it->second.pid != pid || it->second.time > del.time) return;
+  keep_last(event_seq, post_unregistered(del.key, pid, it->second.meta.view(), reason));
+  shard.erase(it);
+}
+
+// ---- process deaths -----------------------------------------------------------------------
+
+void RegistryScope::on_process_exit(const Pid& pid, const Term& reason, std::vector<std::string> keys) {
+  Reason why = Reason::process_exit(reason);
+  for (const auto& key : keys) {
+    auto& shard = table_.shard_for(key);
+    std::unique_lock lock(shard.mutex);
+    auto it = shard.entries.find(std::string_view(key));
+    if (it == shard.entries.end() || it->second.pid != pid) continue;  // already replaced or freed
+    post_unregistered(key, pid, it->second.meta.view(), why);
+    std::string removal = encode_del(key, it->second, Reason::Kind::process_exit, reason);
+    shard.erase(it);
+    engine_.broadcast(removal, 0);
+  }
+}
+
+// ---- nodes going down ---------------------------------------------------------------------
+
+void RegistryScope::purge_node(std::uint32_t node) {
+  stale_candidates_.erase(node);
+  Reason why = Reason::node_down(node_name_of(node));
+  for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
+    auto& shard = table_.shard(i);
+    std::unique_lock lock(shard.mutex);
+    if (!shard.per_node.count(node)) continue;
+    for (auto it = shard.entries.begin(); it != shard.entries.end();) {
+      if (it->second.pid.node_atom() == node) {
+        post_unregistered(it->first, it->second.pid, it->second.meta.view(), why);
+        shard.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+// ---- snapshots ----------------------------------------------------------------------------
+
+void RegistryScope::write_snapshot(const std::function<void(std::string_view)>& emit_chunk) {
+  wire::OutBuffer body;
+  std::size_t entries = 0;
+  auto flush = [&] {
+    if (entries == 0) return;
+    emit_chunk(wire::registry::finish_snapshot_chunk(body, entries));
+    body.clear();
+    entries = 0;
+  };
+  for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
+    {
+      auto& shard = table_.shard(i);
+      std::shared_lock lock(shard.mutex);
+      for (const auto& [key, e] : shard.entries) {
+        // Only our own processes: each node sends its local data (SPEC 1).
+        if (!e.local || !e.local->alive()) continue;
+        wire::registry::append_snapshot_entry(body, key, e.pid.id(), e.time, e.meta.view());
+        ++entries;
+      }
+    }
+    if (entries >= kSnapshotChunkEntries) flush();
+  }
+  flush();
+}
+
+void RegistryScope::begin_remote_snapshot(std::uint32_t from) {
+  auto& candidates = stale_candidates_[from];
+  candidates.clear();
+  if (table_.count(from) == 0) return;  // the usual case: its entries were purged when it went down
+  for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
+    auto& shard = table_.shard(i);
+    std::shared_lock lock(shard.mutex);
+    if (!shard.per_node.count(from)) continue;
+    for (const auto& [key, e] : shard.entries) {
+      if (e.pid.node_atom() == from) candidates.insert(key);
+    }
+  }
+}
+
+void RegistryScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::object& chunk) {
+  auto entries = wire::registry::decode_snapshot_chunk(chunk);
+  Reason why = Reason::node_up(node_name_of(from));
+  auto& candidates = stale_candidates_[from];
+  std::vector<Kill> kills;
+  for (auto& entry : entries) {
+    if (!candidates.empty()) candidates.erase(entry.key);
+    wire::registry::Put put{std::move(entry.key), entry.pid_id, entry.time, std::move(entry.meta),
+                            static_cast<std::uint32_t>(Reason::Kind::remote_scope_node_up)};
+    apply_put(from, put, why, kills);
+  }
+  run_kills(kills);
+}
+
+void RegistryScope::end_remote_snapshot(std::uint32_t from) {
+  auto found = stale_candidates_.find(from);
+  if (found == stale_candidates_.end()) return;
+  // What we held for that node and its authoritative snapshot lacks is stale (SPEC 1).
+  Reason why = Reason::node_up(node_name_of(from));
+  for (const auto& key : found->second) {
+    auto& shard = table_.shard_for(key);
+    std::unique_lock lock(shard.mutex);
+    auto it = shard.entries.find(std::string_view(key));
+    if (it == shard.entries.end() || it->second.pid.node_atom() != from) continue;
+    post_unregistered(key, it->second.pid, it->second.meta.view(), why);
+    shard.erase(it);
+  }
+  stale_candidates_.erase(found);
+}
+
+}  // namespace syn::detail

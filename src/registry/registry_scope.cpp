@@ -1,0 +1,452 @@
+// The registry API and the authority's write path (SPEC.md sections 2 and 3).
+#include "registry/registry_scope.hpp"
+
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "node/node_core.hpp"
+#include "registry/registry_terms.hpp"
+#include "wire/term_codec.hpp"
+
+#include <mutex>
+#include <type_traits>
+
+namespace syn::detail {
+
+namespace {
+
+constexpr int kMaxUpdateAttempts = 1000;  // compare-and-set retries before giving up
+
+template <class A>
+A failed_as(Errc e) {
+  if constexpr (std::is_same_v<A, Result<void>>) {
+    return syn::unexpected(e);
+  } else {
+    return A::failed(e);
+  }
+}
+
+/// Waits for a future made by call_authority; a stopped engine drops the call: node_down.
+template <class A>
+A get_answer(std::future<A>& future) {
+  try {
+    return future.get();
+  } catch (const std::future_error&) {
+    return failed_as<A>(Errc::node_down);
+  }
+}
+
+}  // namespace
+
+RegistryScope::RegistryScope(std::shared_ptr<NodeCore> node, std::string scope)
+    : node_(std::move(node)), engine_(*node_, static_cast<std::uint32_t>(Kind::registry), std::move(scope)) {
+  engine_.set_handler(this);
+}
+
+RegistryScope::~RegistryScope() = default;
+
+void RegistryScope::wait_for_callbacks(std::uint64_t seq) { node_->dispatcher().wait_for(seq); }
+
+// ---- reads -------------------------------------------------------------------------------
+
+std::optional<Entry> RegistryScope::lookup(const Term& name) const {
+  thread_local std::string key;
+  key.clear();
+  wire::append_canonical(key, name);
+  const auto& shard = table_.shard_for(key);
+  std::shared_lock lock(shard.mutex);
+  auto it = shard.entries.find(std::string_view(key));
+  if (it == shard.entries.end()) return std::nullopt;
+  const RegEntry& e = it->second;
+  // A local process that died is gone at once, even before its cleanup ran (SPEC 2).
+  if (e.local && !e.local->alive()) return std::nullopt;
+  return Entry{e.pid, meta_term(e.meta.view())};
+}
+
+std::optional<Pid> RegistryScope::whereis(const Term& name) const {
+  thread_local std::string key;
+  key.clear();
+  wire::append_canonical(key, name);
+  const auto& shard = table_.shard_for(key);
+  std::shared_lock lock(shard.mutex);
+  auto it = shard.entries.find(std::string_view(key));
+  if (it == shard.entries.end()) return std::nullopt;
+  if (it->second.local && !it->second.local->alive()) return std::nullopt;
+  return it->second.pid;
+}
+
+void RegistryScope::clear() {
+  for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
+    auto& shard = table_.shard(i);
+    std::unique_lock lock(shard.mutex);
+    shard.entries.clear();
+    shard.per_node.clear();
+  }
+}
+
+// ---- calls to a remote authority -----------------------------------------------------------
+
+template <class A>
+std::future<A> RegistryScope::call_authority(const Pid& pid, const wire::registry::CallRequest& request,
+                                             std::function<A(const CallOutcome&)> on_outcome) {
+  auto promise = std::make_shared<std::promise<A>>();
+  auto future = promise->get_future();
+  if (pid.is_null() || pid.node_atom() == node_->atom()) {
+    // An old incarnation of this node (or no pid at all): that process is dead.
+    promise->set_value(failed_as<A>(Errc::not_alive));
+    return future;
+  }
+  if (!node_->is_connected(pid)) {
+    // The node is up under another incarnation: the pid is of the old one, dead.
+    promise->set_value(failed_as<A>(node_->is_up(pid.node_atom()) ? Errc::not_alive : Errc::node_down));
+    return future;
+  }
+  wire::OutBuffer payload;
+  wire::registry::encode(payload, request);
+  node_->calls().call(pid.node_atom(), engine_.address(), payload.release(), node_->options().call_timeout,
+                      [promise, on_outcome = std::move(on_outcome)](const CallOutcome& outcome) mutable {
+                        try {
+                          A answer = on_outcome(outcome);
+                          if (!outcome.late) promise->set_value(std::move(answer));
+                        } catch (const wire::DecodeError&) {
+                          if (!outcome.late) promise->set_value(failed_as<A>(Errc::node_down));
+                          throw;  // counted and logged as a malformed message
+                        }
+                      });
+  return future;
+}
+
+template <class A>
+std::future<A> RegistryScope::call_register(const std::string& key, const Pid& pid, std::string meta) {
+  wire::registry::CallRequest request{wire::registry::CallOp::register_name, key, pid.creation(), pid.id(),
+                                      std::move(meta), 0};
+  std::uint32_t authority = pid.node_atom();
+  return call_authority<A>(pid, request, [this, authority](const CallOutcome& o) -> A {
+    if (o.status != 0) return failed_as<A>(errc_of(o.status));
+    std::uint64_t seq = apply_reply_change(authority, wire::registry::decode_change(*o.payload));
+    if constexpr (std::is_same_v<A, Result<void>>) {
+      return {};
+    } else {
+      return A{{}, seq};
+    }
+  });
+}
+
+template <class A>
+std::future<A> RegistryScope::call_unregister(const std::string& key, const Pid& pid) {
+  wire::registry::CallRequest request{wire::registry::CallOp::unregister_name, key, pid.creation(), pid.id(), {}, 0};
+  std::uint32_t authority = pid.node_atom();
+  return call_authority<A>(pid, request, [this, authority](const CallOutcome& o) -> A {
+    if (o.status != 0) return failed_as<A>(errc_of(o.status));
+    std::uint64_t seq = apply_reply_change(authority, wire::registry::decode_change(*o.payload));
+    if constexpr (std::is_same_v<A, Result<void>>) {
+      return {};
+    } else {
+      return A{{}, seq};
+    }
+  });
+}
+
+// ---- register --------------------------------------------------------------------------
+
+Result<void> RegistryScope::register_name(const Term& name, const Pid& pid, Term meta, bool by_self) {
+  if (node_->stopped()) return syn::unexpected(Errc::node_down);
+  if (node_->options().strict_mode && !by_self) return syn::unexpected(Errc::not_self);
+  std::string key = wire::canonical(name);
+  std::string meta_bytes = meta_canonical(meta);
+  if (node_->is_local(pid)) {
+    auto outcome = authority_register(key, pid, std::move(meta_bytes), 0);
+    wait_for_callbacks(outcome.event_seq);
+    if (outcome.error) return syn::unexpected(*outcome.error);
+    return {};
+  }
+  auto future = call_register<Answer<void>>(key, pid, std::move(meta_bytes));
+  auto answer = get_answer(future);
+  wait_for_callbacks(answer.event_seq);
+  return answer.result;
+}
+
+std::future<Result<void>> RegistryScope::register_name_async(const Term& name, const Pid& pid, Term meta) {
+  std::string key = wire::canonical(name);
+  std::string meta_bytes = meta_canonical(meta);
+  if (node_->stopped() || node_->options().strict_mode || node_->is_local(pid)) {
+    std::promise<Result<void>> done;
+    if (node_->stopped()) {
+      done.set_value(syn::unexpected(Errc::node_down));
+    } else if (node_->options().strict_mode) {
+      done.set_value(syn::unexpected(Errc::not_self));
+    } else {
+      auto outcome = authority_register(key, pid, std::move(meta_bytes), 0);
+      done.set_value(outcome.error ? Result<void>(syn::unexpected(*outcome.error)) : Result<void>());
+    }
+    return done.get_future();
+  }
+  return call_register<Result<void>>(key, pid, std::move(meta_bytes));
+}
+
+RegistryScope::WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid& pid,
+                                                              std::string meta, std::uint32_t caller) {
+  WriteOutcome out;
+  auto process = node_->find_local(pid);
+  if (!process || !process->alive()) {
+    out.error = Errc::not_alive;
+    return out;
+  }
+  auto& shard = table_.shard_for(key);
+  std::unique_lock lock(shard.mutex);
+  auto it = shard.entries.find(std::string_view(key));
+  if (it != shard.entries.end()) {
+    RegEntry& e = it->second;
+    if (e.pid == pid) {
+      if (e.meta.view() == meta) return out;  // same pid, same meta: a no-op
+      std::string previous(e.meta.view());
+      e.meta.assign(meta);
+      e.time = unique_now_ns();
+      out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
+      out.change = encode_put(key, e, Reason::Kind::normal);
+      engine_.broadcast(out.change, caller);
+      return out;
+    }
+    if (!(e.local && !e.local->alive())) {
+      out.error = Errc::taken;
+      return out;
+    }
+    // The holder is a local process that died and whose cleanup has not run yet: the name is
+    // free now (SPEC 2: registering right after the death must succeed).
+    Term why = e.local->exit_reason().value_or(Term("noproc"));
+    post_unregistered(key, e.pid, e.meta.view(), Reason::process_exit(why));
+    engine_.broadcast(encode_del(key, e, Reason::Kind::process_exit, why), 0);
+    shard.erase(it);
+  }
+  if (!process->attach(this, key)) {
+    out.error = Errc::not_alive;
+    return out;
+  }
+  RegEntry& e = shard.put(key, RegEntry{pid, unique_now_ns(), CompactBytes(meta), process.get()});
+  out.event_seq = post_registered(key, pid, meta, Reason::normal());
+  out.change = encode_put(key, e, Reason::Kind::normal);
+  engine_.broadcast(out.change, caller);
+  return out;
+}
+
+// ---- unregister ------------------------------------------------------------------------
+
+Result<void> RegistryScope::unregister_name(const Term& name) {
+  if (node_->stopped()) return syn::unexpected(Errc::node_down);
+  std::string key = wire::canonical(name);
+  auto holder = whereis(name);
+  if (!holder) return syn::unexpected(Errc::undefined);
+  if (node_->is_local(*holder)) {
+    auto outcome = authority_unregister(key, *holder, 0);
+    wait_for_callbacks(outcome.event_seq);
+    if (outcome.error) return syn::unexpected(*outcome.error);
+    return {};
+  }
+  auto future = call_unregister<Answer<void>>(key, *holder);
+  auto answer = get_answer(future);
+  wait_for_callbacks(answer.event_seq);
+  return answer.result;
+}
+
+std::future<Result<void>> RegistryScope::unregister_name_async(const Term& name) {
+  std::string key = wire::canonical(name);
+  auto holder = whereis(name);
+  if (node_->stopped() || !holder || node_->is_local(*holder)) {
+    std::promise<Result<void>> done;
+    if (node_->stopped()) {
+      done.set_value(syn::unexpected(Errc::node_down));
+    } else if (!holder) {
+      done.set_value(syn::unexpected(Errc::undefined));
+    } else {
+      auto outcome = authority_unregister(key, *holder, 0);
+      done.set_value(outcome.error ? Result<void>(syn::unexpected(*outcome.error)) : Result<void>());
+    }
+    return done.get_future();
+  }
+  return call_unregister<Result<void>>(key, *holder);
+}
+
+RegistryScope::WriteOutcome RegistryScope::authority_unregister(const std::string& key, const Pid& pid,
+                                                                std::uint32_t caller) {
+  WriteOutcome out;
+  auto& shard = table_.shard_for(key);
+  std::unique_lock lock(shard.mutex);
+  auto it = shard.entries.find(std::string_view(key));
+  if (it == shard.entries.end()) {
+    out.error = Errc::undefined;
+    return out;
+  }
+  RegEntry& e = it->second;
+  if (e.pid != pid) {
+    out.error = Errc::race_condition;
+    return out;
+  }
+  if (e.local) e.local->detach(this, key);
+  out.change = encode_del(key, e, Reason::Kind::normal);
+  out.event_seq = post_unregistered(key, e.pid, e.meta.view(), Reason::normal());
+  shard.erase(it);
+  engine_.broadcast(out.change, caller);
+  return out;
+}
+
+// ---- update ----------------------------------------------------------------------------
+
+Result<Entry> RegistryScope::update(const Term& name, const std::function<Term(const Pid&, const Term&)>& fn,
+                                    const Pid* self) {
+  if (node_->stopped()) return syn::unexpected(Errc::node_down);
+  std::string key = wire::canonical(name);
+  Pid pid;
+  std::string meta;
+  std::int64_t time = 0;
+  {
+    const auto& shard = table_.shard_for(key);
+    std::shared_lock lock(shard.mutex);
+    auto it = shard.entries.find(std::string_view(key));
+    if (it == shard.entries.end() || (it->second.local && !it->second.local->alive())) {
+      return syn::unexpected(Errc::undefined);
+    }
+    pid = it->second.pid;
+    meta.assign(it->second.meta.view());
+    time = it->second.time;
+  }
+  if (node_->options().strict_mode && (!self || *self != pid)) return syn::unexpected(Errc::not_self);
+  if (!node_->is_local(pid)) {
+    auto answer = update_remote(key, pid, std::move(meta), time, fn, self);
+    wait_for_callbacks(answer.event_seq);
+    return answer.result;
+  }
+  for (int attempt = 0; attempt < kMaxUpdateAttempts; ++attempt) {
+    Term next = fn(pid, meta_term(meta));  // user code, no lock held; exceptions reach the caller
+    std::string next_bytes = meta_canonical(next);
+    auto outcome = authority_update(key, pid, time, next_bytes, 0);
+    if (outcome.error) return syn::unexpected(*outcome.error);
+    if (outcome.stale) {
+      meta = std::move(outcome.current_meta);
+      time = outcome.current_time;
+      continue;
+    }
+    wait_for_callbacks(outcome.event_seq);
+    return Entry{pid, std::move(next)};
+  }
+  return syn::unexpected(Errc::timeout);
+}
+
+RegistryScope::Answer<Entry> RegistryScope::update_remote(const std::string& key, const Pid& pid, std::string meta,
+                                                          std::int64_t time,
+                                                          const std::function<Term(const Pid&, const Term&)>& fn,
+                                                          const Pid* /*self*/) {
+  std::uint32_t authority = pid.node_atom();
+  for (int attempt = 0; attempt < kMaxUpdateAttempts; ++attempt) {
+    Term next = fn(pid, meta_term(meta));
+    wire::registry::CallRequest request{wire::registry::CallOp::update, key, pid.creation(), pid.id(),
+                                        meta_canonical(next), time};
+    auto future = call_authority<UpdateAnswer>(pid, request, [this, authority](const CallOutcome& o) -> UpdateAnswer {
+      if (o.status != 0) return UpdateAnswer::failed(errc_of(o.status));
+      auto change = wire::registry::decode_change(*o.payload);
+      if (change.op == wire::registry::Op::stale) {
+        return UpdateAnswer{{}, true, meta_stored(std::move(change.stale_meta)), change.stale_time, 0};
+      }
+      return UpdateAnswer{{}, false, {}, 0, apply_reply_change(authority, change)};
+    });
+    auto answer = get_answer(future);
+    if (!answer.result) return {syn::unexpected(answer.result.error()), 0};
+    if (answer.stale) {
+      meta = std::move(answer.current_meta);
+      time = answer.current_time;
+      continue;
+    }
+    return {Entry{pid, std::move(next)}, answer.event_seq};
+  }
+  return {syn::unexpected(Errc::timeout), 0};
+}
+
+RegistryScope::WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& pid,
+                                                            std::int64_t expected_time, std::string meta,
+                                                            std::uint32_t caller) {
+  WriteOutcome out;
+  auto process = node_->find_local(pid);
+  if (!process || !process->alive()) {
+    out.error = Errc::not_alive;
+    return out;
+  }
+  auto& shard = table_.shard_for(key);
+  std::unique_lock lock(shard.mutex);
+  auto it = shard.entries.find(std::string_view(key));
+  if (it == shard.entries.end()) {
+    out.error = Errc::undefined;
+    return out;
+  }
+  RegEntry& e = it->second;
+  if (e.pid != pid) {
+    out.error = Errc::taken;
+    return out;
+  }
+  if (e.time != expected_time) {
+    out.stale = true;
+    out.current_meta.assign(e.meta.view());
+    out.current_time = e.time;
+    return out;
+  }
+  if (e.meta.view() == meta) return out;  // unchanged: no callback
+  std::string previous(e.meta.view());
+  e.meta.assign(meta);
+  e.time = unique_now_ns();
+  out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
+  out.change = encode_put(key, e, Reason::Kind::normal);
+  engine_.broadcast(out.change, caller);
+  return out;
+}
+
+// ---- calls from other nodes (engine thread) ------------------------------------------------
+
+void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) {
+  auto request = wire::registry::decode_call_request(payload);
+  Pid pid = Pid::from_atom(node_->atom(), request.pid_creation, request.pid_id);
+  WriteOutcome outcome;
+  switch (request.op) {
+    case wire::registry::CallOp::register_name:
+      outcome = authority_register(request.key, pid, meta_stored(std::move(request.meta)), from);
+      break;
+    case wire::registry::CallOp::unregister_name:
+      outcome = authority_unregister(request.key, pid, from);
+      break;
+    case wire::registry::CallOp::update:
+      outcome = authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from);
+      break;
+  }
+  if (outcome.error) {
+    engine_.reply(from, request_id, status_of(*outcome.error), {});
+    return;
+  }
+  wire::OutBuffer reply;
+  if (outcome.stale) {
+    wire::registry::encode_stale(reply, outcome.current_meta, outcome.current_time);
+  } else if (outcome.change.empty()) {
+    wire::registry::encode_none(reply);
+  } else {
+    reply.append(outcome.change);
+  }
+  engine_.reply(from, request_id, 0, reply.view());
+}
+
+// ---- wire helpers ----------------------------------------------------------------------
+
+std::string RegistryScope::encode_put(std::string_view key, const RegEntry& entry, Reason::Kind reason) const {
+  wire::OutBuffer out;
+  wire::registry::encode(out, wire::registry::Put{std::string(key), entry.pid.id(), entry.time,
+                                                  std::string(entry.meta.view()), static_cast<std::uint32_t>(reason)});
+  return out.release();
+}
+
+std::string RegistryScope::encode_del(std::string_view key, const RegEntry& entry, Reason::Kind reason,
+                                      const Term& exit_reason) const {
+  wire::OutBuffer out;
+  wire::registry::encode(out, wire::registry::Del{std::string(key), entry.pid.id(), entry.time,
+                                                  static_cast<std::uint32_t>(reason), wire::canonical(exit_reason)});
+  return out.release();
+}
+
+Pid RegistryScope::remote_pid(std::uint32_t node_atom, std::uint64_t id) const {
+  return Pid::from_atom(node_atom, node_->engine().transport().up_creation(node_atom), id);
+}
+
+}  // namespace syn::detail

@@ -1,0 +1,151 @@
+#pragma once
+// The registry handler of one scope: the replica (RegistryTable), the authority's write path
+// for local processes, replication from peers, snapshots, purges, conflict resolution, and the
+// event callbacks. SPEC.md sections 2, 3, 5 and 6.
+//
+// Locking: every change of an entry happens under its shard's lock, and everything that must
+// follow the change in order (the broadcast, the callbacks) is queued before that lock is
+// released. Writes for local processes run on the caller's thread; replication, calls from
+// other nodes and conflict resolution run on the engine thread. Processes are killed only
+// after every lock is released (their death takes the locks again).
+#include "node/call_table.hpp"
+#include "node/process_control.hpp"
+#include "registry/registry_table.hpp"
+#include "scope/scope_engine.hpp"
+#include "scope/scope_handler.hpp"
+#include "wire/registry_messages.hpp"
+
+#include <syn/events.hpp>
+#include <syn/registry.hpp>
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace syn::detail {
+
+class NodeCore;
+
+class RegistryScope final : public ScopeHandler, public ExitObserver {
+ public:
+  RegistryScope(std::shared_ptr<NodeCore> node, std::string scope);
+  ~RegistryScope() override;
+
+  const std::string& scope() const { return engine_.scope(); }
+  ScopeEngine& engine() { return engine_; }
+  NodeCore& node() { return *node_; }
+
+  // ---- the API (any thread) ----
+  Result<void> register_name(const Term& name, const Pid& pid, Term meta, bool by_self);
+  std::future<Result<void>> register_name_async(const Term& name, const Pid& pid, Term meta);
+  Result<Entry> update(const Term& name, const std::function<Term(const Pid&, const Term&)>& fn,
+                       const Pid* self);
+  Result<void> unregister_name(const Term& name);
+  std::future<Result<void>> unregister_name_async(const Term& name);
+  std::optional<Entry> lookup(const Term& name) const;
+  std::optional<Pid> whereis(const Term& name) const;
+  std::size_t count() const { return table_.size(); }
+  std::size_t count(std::uint32_t node_atom) const { return table_.count(node_atom); }
+
+  /// Node shutdown: drop every entry (no callbacks).
+  void clear();
+
+  // ---- ScopeHandler (engine thread) ----
+  void write_snapshot(const std::function<void(std::string_view)>& emit_chunk) override;
+  void begin_remote_snapshot(std::uint32_t from) override;
+  void apply_snapshot_chunk(std::uint32_t from, const msgpack::object& chunk) override;
+  void end_remote_snapshot(std::uint32_t from) override;
+  void purge_node(std::uint32_t node) override;
+  void on_replicated(std::uint32_t from, const msgpack::object& payload) override;
+  void on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) override;
+
+  // ---- ExitObserver (the killing thread) ----
+  void on_process_exit(const Pid& pid, const Term& reason, std::vector<std::string> keys) override;
+
+ private:
+  /// What a write did: its error, the change to send to a remote caller, and the last
+  /// callback it queued (to wait for on the calling node).
+  struct WriteOutcome {
+    std::optional<Errc> error;
+    std::string change;  // encoded Put / Del for a remote caller; empty: nothing changed
+    bool stale = false;  // update: the expected time is not current any more
+    std::string current_meta;
+    std::int64_t current_time = 0;
+    std::uint64_t event_seq = 0;
+  };
+  struct Kill {
+    std::shared_ptr<ProcessControl> process;
+    Term reason;
+  };
+  template <class T>
+  struct Answer {
+    Result<T> result;
+    std::uint64_t event_seq = 0;
+    static Answer failed(Errc e) { return {syn::unexpected(e), 0}; }
+  };
+  struct UpdateAnswer {
+    Result<void> result;
+    bool stale = false;
+    std::string current_meta;
+    std::int64_t current_time = 0;
+    std::uint64_t event_seq = 0;
+    static UpdateAnswer failed(Errc e) { return {syn::unexpected(e), false, {}, 0, 0}; }
+  };
+
+  // authority write path (registry_scope.cpp)
+  WriteOutcome authority_register(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller);
+  WriteOutcome authority_unregister(const std::string& key, const Pid& pid, std::uint32_t caller);
+  WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
+                                std::string meta, std::uint32_t caller);
+  template <class A>
+  std::future<A> call_register(const std::string& key, const Pid& pid, std::string meta);
+  template <class A>
+  std::future<A> call_unregister(const std::string& key, const Pid& pid);
+  Answer<Entry> update_remote(const std::string& key, const Pid& pid, std::string meta, std::int64_t time,
+                              const std::function<Term(const Pid&, const Term&)>& fn, const Pid* self);
+  /// Sends a call to the node of `pid`; `on_outcome` (engine thread) turns the reply into A,
+  /// applying the change it carries. A::failed(Errc) makes the failures.
+  template <class A>
+  std::future<A> call_authority(const Pid& pid, const wire::registry::CallRequest& request,
+                                std::function<A(const CallOutcome&)> on_outcome);
+  void wait_for_callbacks(std::uint64_t seq);
+
+  // replication (registry_replication.cpp)
+  /// Applies a registration of `pid` (a process of node `from`) arriving from elsewhere.
+  void apply_put(std::uint32_t from, const wire::registry::Put& put, const Reason& reason,
+                 std::vector<Kill>& kills, std::uint64_t* event_seq = nullptr);
+  void apply_del(std::uint32_t from, const wire::registry::Del& del, const Reason& reason,
+                 std::uint64_t* event_seq = nullptr);
+  /// The change a remote authority returned to this caller: applied here as the authority
+  /// applied it (read-your-writes).
+  std::uint64_t apply_reply_change(std::uint32_t authority, const wire::registry::Change& change);
+  void run_kills(std::vector<Kill>& kills);
+  std::optional<Pid> resolve_conflict(const Term& name, const ConflictCandidate& incoming,
+                                      const ConflictCandidate& local, bool& default_resolver);
+
+  // events (registry_events.cpp)
+  std::uint64_t post_registered(std::string_view key, const Pid& pid, std::string_view meta, const Reason& reason);
+  std::uint64_t post_updated(std::string_view key, const Pid& pid, std::string_view previous,
+                             std::string_view meta, const Reason& reason);
+  std::uint64_t post_unregistered(std::string_view key, const Pid& pid, std::string_view meta, const Reason& reason);
+
+  // wire helpers
+  std::string encode_put(std::string_view key, const RegEntry& entry, Reason::Kind reason) const;
+  std::string encode_del(std::string_view key, const RegEntry& entry, Reason::Kind reason,
+                         const Term& exit_reason = nullptr) const;
+  Pid remote_pid(std::uint32_t node_atom, std::uint64_t id) const;
+
+  std::shared_ptr<NodeCore> node_;
+  ScopeEngine engine_;
+  RegistryTable table_;
+  // Snapshots being received: keys of that node held before the snapshot and not seen in it
+  // yet (engine thread).
+  std::unordered_map<std::uint32_t, std::unordered_set<std::string>> stale_candidates_;
+};
+
+}  // namespace syn::detail

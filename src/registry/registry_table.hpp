@@ -1,0 +1,73 @@
+#pragma once
+// The registry replica of one scope on one node: name (canonical bytes) -> entry, sharded by
+// the hash of the name so that readers on different names never touch the same lock and
+// writers on different names run in parallel. Callers lock a shard and use the helpers below,
+// which keep the per-node counts right.
+#include "common/compact_bytes.hpp"
+#include "node/process_control.hpp"
+
+#include <syn/pid.hpp>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/hash/hash.h>
+
+#include <array>
+#include <cstdint>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+
+namespace syn::detail {
+
+/// One registered name. 40 bytes beside its key.
+struct RegEntry {
+  Pid pid;
+  std::int64_t time = 0;     ///< authority wall clock, ns
+  CompactBytes meta;         ///< canonical meta; empty means null
+  ProcessControl* local = nullptr;  ///< the process when it runs here (it outlives the entry)
+};
+
+/// Transparent hashing of keys, so lookups take a string_view without building a string.
+struct KeyHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view key) const { return absl::Hash<std::string_view>{}(key); }
+};
+struct KeyEq {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+};
+
+class RegistryTable {
+ public:
+  static constexpr std::size_t kShards = 64;
+  using Map = absl::flat_hash_map<std::string, RegEntry, KeyHash, KeyEq>;
+
+  struct alignas(64) Shard {
+    mutable std::shared_mutex mutex;
+    Map entries;
+    absl::flat_hash_map<std::uint32_t, std::size_t> per_node;  ///< entries by node atom
+
+    /// Inserts or overwrites; keeps per_node right. Lock held.
+    RegEntry& put(std::string_view key, RegEntry entry);
+    /// Erases; keeps per_node right. Lock held.
+    void erase(Map::iterator it);
+    /// Replaces the pid (and all) of an existing entry. Lock held.
+    void replace(Map::iterator it, RegEntry entry);
+  };
+
+  Shard& shard_for(std::string_view key) { return shards_[index(key)]; }
+  const Shard& shard_for(std::string_view key) const { return shards_[index(key)]; }
+  Shard& shard(std::size_t i) { return shards_[i]; }
+  const Shard& shard(std::size_t i) const { return shards_[i]; }
+
+  std::size_t size() const;
+  std::size_t count(std::uint32_t node_atom) const;
+
+ private:
+  static std::size_t index(std::string_view key) {
+    return KeyHash{}(key) >> 58;  // top 6 bits: 64 shards
+  }
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace syn::detail

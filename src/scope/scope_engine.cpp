@@ -1,0 +1,167 @@
+#include "scope/scope_engine.hpp"
+
+#include "common/log.hpp"
+#include "node/node_core.hpp"
+
+#include <msgpack.hpp>
+
+#include <algorithm>
+
+namespace syn::detail {
+
+ScopeEngine::ScopeEngine(NodeCore& node, std::uint32_t kind, std::string scope)
+    : node_(node), address_{kind, std::move(scope)} {
+  wire::OutBuffer header;
+  wire::begin_scope_message(header, address_);
+  header_ = header.release();
+}
+
+std::vector<std::string> ScopeEngine::member_names() const {
+  std::vector<std::string> out;
+  {
+    std::lock_guard lock(members_mutex_);
+    for (auto atom : members_) out.push_back(node_name_of(atom));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool ScopeEngine::is_member(std::uint32_t atom) const {
+  std::lock_guard lock(members_mutex_);
+  return members_.count(atom) != 0;
+}
+
+void ScopeEngine::broadcast(std::string_view payload, std::uint32_t exclude) {
+  if (node_.engine().on_engine_thread()) {
+    drain_pending();
+    // Engine thread: members_ only changes here, no lock needed to read it.
+    for (auto atom : members_) {
+      if (atom == exclude) continue;
+      node_.send_to_peer(atom, [&](wire::OutBuffer& out) {
+        out.append(header_);
+        out.append(payload);
+      });
+    }
+    return;
+  }
+  bool post = false;
+  {
+    std::lock_guard lock(pending_mutex_);
+    pending_.append(header_);
+    pending_.append(payload);
+    if (!drain_posted_) drain_posted_ = post = true;
+  }
+  if (post) node_.engine().post([this] { drain_pending(); });
+}
+
+void ScopeEngine::drain_pending() {
+  std::string batch;
+  {
+    std::lock_guard lock(pending_mutex_);
+    if (pending_.empty()) {
+      drain_posted_ = false;
+      return;
+    }
+    batch = pending_.release();
+    drain_posted_ = false;
+  }
+  for (auto atom : members_) {
+    node_.send_to_peer(atom, [&](wire::OutBuffer& out) { out.append(batch); });
+  }
+}
+
+void ScopeEngine::start() {
+  for (auto atom : node_.engine().transport().up_peers()) send_discover(atom);
+}
+
+void ScopeEngine::send_discover(std::uint32_t atom) {
+  node_.send_to_peer(atom, [&](wire::OutBuffer& out) { wire::encode_discover(out, address_); });
+}
+
+void ScopeEngine::on_peer_up(std::uint32_t atom) { send_discover(atom); }
+
+void ScopeEngine::on_peer_down(std::uint32_t atom) {
+  syncing_from_.erase(atom);
+  bool was_member;
+  {
+    std::lock_guard lock(members_mutex_);
+    was_member = members_.erase(atom) != 0;
+  }
+  // Purge even if discovery had not finished: a reply applied by a caller may have put
+  // entries of that node here already.
+  handler_->purge_node(atom);
+  if (was_member) SYN_LOG(debug, node_.name(), "scope ", address_.scope, ": ", node_name_of(atom), " left the subcluster");
+}
+
+void ScopeEngine::add_member(std::uint32_t atom) {
+  drain_pending();  // what was applied before it joined goes only to the old members
+  std::lock_guard lock(members_mutex_);
+  members_.insert(atom);
+}
+
+void ScopeEngine::on_discover(std::uint32_t from) {
+  add_member(from);
+  send_snapshot(from);
+}
+
+void ScopeEngine::send_snapshot(std::uint32_t atom) {
+  drain_pending();
+  // Chunks go out one behind, so that the last one can say it is the last.
+  std::string previous;
+  bool have_previous = false;
+  auto emit = [&](bool last) {
+    node_.send_to_peer(atom, [&](wire::OutBuffer& out) {
+      wire::begin_ack_sync(out, address_, last);
+      out.append(previous);
+    });
+  };
+  handler_->write_snapshot([&](std::string_view chunk) {
+    if (have_previous) emit(false);
+    previous.assign(chunk);
+    have_previous = true;
+  });
+  if (!have_previous) {
+    wire::OutBuffer empty;
+    msgpack::packer<wire::OutBuffer>(empty).pack_array(0);
+    previous = empty.release();
+  }
+  emit(true);
+}
+
+void ScopeEngine::on_ack_sync(std::uint32_t from, bool last, const msgpack::object& chunk) {
+  if (!is_member(from)) {
+    // It has the scope and we did not know: it gets our data too.
+    add_member(from);
+    send_snapshot(from);
+  }
+  if (syncing_from_.insert(from).second) handler_->begin_remote_snapshot(from);
+  handler_->apply_snapshot_chunk(from, chunk);
+  if (last) {
+    syncing_from_.erase(from);
+    handler_->end_remote_snapshot(from);
+  }
+}
+
+void ScopeEngine::on_scope_message(std::uint32_t from, const msgpack::object& payload) {
+  // Changes from nodes outside the subcluster are ignored (SPEC 1).
+  if (!is_member(from)) return;
+  handler_->on_replicated(from, payload);
+}
+
+void ScopeEngine::on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) {
+  handler_->on_call(from, request_id, payload);
+}
+
+void ScopeEngine::reply(std::uint32_t to, std::uint64_t request_id, std::uint32_t status, std::string_view payload) {
+  drain_pending();
+  node_.send_to_peer(to, [&](wire::OutBuffer& out) {
+    wire::begin_reply(out, request_id, status);
+    if (payload.empty()) {
+      out.put(static_cast<char>(0xc0));
+    } else {
+      out.append(payload);
+    }
+  });
+}
+
+}  // namespace syn::detail

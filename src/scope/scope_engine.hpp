@@ -1,0 +1,76 @@
+#pragma once
+// The scope engine: one per (handler kind, scope) on a node, in the design of syn_gen_scope.
+// It knows nothing of names or groups. It owns the subcluster (the peers whose handler of
+// this kind runs this scope), discovery and bulk sync, purges of nodes that go down, routing
+// of calls and replies, and the ordered stream of changes to each member.
+//
+// Ordering: every change a handler applies is handed to broadcast() while the handler still
+// holds the lock under which it applied it. Changes applied on user threads are appended to
+// one pending buffer that the engine thread drains; the engine thread drains that buffer
+// before it sends anything else for this scope (its own changes, replies, snapshots). So each
+// member receives this scope's changes in the order they were applied.
+#include "scope/scope_handler.hpp"
+#include "wire/buffer.hpp"
+#include "wire/messages.hpp"
+
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace syn::detail {
+
+class NodeCore;
+
+class ScopeEngine {
+ public:
+  ScopeEngine(NodeCore& node, std::uint32_t kind, std::string scope);
+  void set_handler(ScopeHandler* handler) { handler_ = handler; }
+
+  const std::string& scope() const { return address_.scope; }
+  const wire::ScopeAddress& address() const { return address_; }
+
+  // ---- any thread ----
+  /// Names of the subcluster members (other nodes), sorted.
+  std::vector<std::string> member_names() const;
+  bool is_member(std::uint32_t atom) const;
+  /// Sends one replicated change (an encoded handler payload) to every member but `exclude`.
+  /// Call it under the lock the change was applied with. Off the engine thread `exclude` must
+  /// be 0 (user-thread writes are for local processes: the caller is this node).
+  void broadcast(std::string_view payload, std::uint32_t exclude = 0);
+
+  // ---- engine thread ----
+  /// The scope was added here: discover it on every connected peer.
+  void start();
+  void on_peer_up(std::uint32_t atom);
+  void on_peer_down(std::uint32_t atom);
+  void on_discover(std::uint32_t from);
+  void on_ack_sync(std::uint32_t from, bool last, const msgpack::object& chunk);
+  void on_scope_message(std::uint32_t from, const msgpack::object& payload);
+  void on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload);
+  /// Answers a call (status 0: success, else 1 + Errc) with an encoded payload (nil if empty).
+  void reply(std::uint32_t to, std::uint64_t request_id, std::uint32_t status, std::string_view payload);
+  /// Sends what user threads queued; called before anything else goes out for this scope.
+  void drain_pending();
+
+ private:
+  void send_discover(std::uint32_t atom);
+  void send_snapshot(std::uint32_t atom);
+  void add_member(std::uint32_t atom);
+
+  NodeCore& node_;
+  ScopeHandler* handler_ = nullptr;
+  wire::ScopeAddress address_;
+  std::string header_;  // encoded scope-message header, reused for every broadcast
+
+  mutable std::mutex members_mutex_;  // writes on the engine thread; reads anywhere
+  std::set<std::uint32_t> members_;
+  std::set<std::uint32_t> syncing_from_;  // engine thread: snapshots being received
+
+  std::mutex pending_mutex_;
+  wire::OutBuffer pending_;
+  bool drain_posted_ = false;
+};
+
+}  // namespace syn::detail

@@ -1,0 +1,164 @@
+#include "wire/registry_messages.hpp"
+
+namespace syn::wire::registry {
+namespace {
+
+using Packer = msgpack::packer<OutBuffer>;
+
+void raw(OutBuffer& out, std::string_view canonical_term) {
+  if (canonical_term.empty()) {
+    out.put(static_cast<char>(0xc0));  // nil
+  } else {
+    out.append(canonical_term);
+  }
+}
+
+Fields exactly(const msgpack::object& o, const char* what, std::size_t n) {
+  Fields f(o, what, n);
+  if (f.size() != n) f.fail(f.size(), "has the wrong number of fields");
+  return f;
+}
+
+}  // namespace
+
+void encode(OutBuffer& out, const Put& m) {
+  Packer p(out);
+  p.pack_array(6);
+  p.pack_uint32(static_cast<std::uint32_t>(Op::put));
+  raw(out, m.key);
+  p.pack_uint64(m.pid_id);
+  p.pack_int64(m.time);
+  raw(out, m.meta);
+  p.pack_uint32(m.reason);
+}
+
+void encode(OutBuffer& out, const Del& m) {
+  Packer p(out);
+  p.pack_array(6);
+  p.pack_uint32(static_cast<std::uint32_t>(Op::del));
+  raw(out, m.key);
+  p.pack_uint64(m.pid_id);
+  p.pack_int64(m.time);
+  p.pack_uint32(m.reason);
+  raw(out, m.exit_reason);
+}
+
+void encode_none(OutBuffer& out) {
+  Packer p(out);
+  p.pack_array(1);
+  p.pack_uint32(static_cast<std::uint32_t>(Op::none));
+}
+
+void encode_stale(OutBuffer& out, std::string_view meta, std::int64_t time) {
+  Packer p(out);
+  p.pack_array(3);
+  p.pack_uint32(static_cast<std::uint32_t>(Op::stale));
+  raw(out, meta);
+  p.pack_int64(time);
+}
+
+Change decode_change(const msgpack::object& o) {
+  Fields head(o, "registry change", 1);
+  Change c;
+  switch (static_cast<Op>(head.u32(0))) {
+    case Op::none:
+      exactly(o, "registry none", 1);
+      c.op = Op::none;
+      return c;
+    case Op::put: {
+      auto f = exactly(o, "registry put", 6);
+      c.op = Op::put;
+      c.put = {f.canonical(1), f.u64(2), f.i64(3), f.canonical(4), f.u32(5)};
+      return c;
+    }
+    case Op::del: {
+      auto f = exactly(o, "registry del", 6);
+      c.op = Op::del;
+      c.del = {f.canonical(1), f.u64(2), f.i64(3), f.u32(4), f.canonical(5)};
+      return c;
+    }
+    case Op::stale: {
+      auto f = exactly(o, "registry stale", 3);
+      c.op = Op::stale;
+      c.stale_meta = f.canonical(1);
+      c.stale_time = f.i64(2);
+      return c;
+    }
+  }
+  head.fail(0, "is not a registry operation");
+}
+
+void encode(OutBuffer& out, const CallRequest& m) {
+  Packer p(out);
+  bool update = m.op == CallOp::update;
+  bool has_meta = m.op != CallOp::unregister_name;
+  p.pack_array(update ? 6 : has_meta ? 5 : 4);
+  p.pack_uint32(static_cast<std::uint32_t>(m.op));
+  raw(out, m.key);
+  p.pack_uint32(m.pid_creation);
+  p.pack_uint64(m.pid_id);
+  if (update) p.pack_int64(m.expected_time);
+  if (has_meta) raw(out, m.meta);
+}
+
+CallRequest decode_call_request(const msgpack::object& o) {
+  Fields head(o, "registry call", 1);
+  CallRequest r;
+  r.op = static_cast<CallOp>(head.u32(0));
+  switch (r.op) {
+    case CallOp::register_name: {
+      auto f = exactly(o, "registry register", 5);
+      r.key = f.canonical(1);
+      r.pid_creation = f.u32(2);
+      r.pid_id = f.u64(3);
+      r.meta = f.canonical(4);
+      return r;
+    }
+    case CallOp::unregister_name: {
+      auto f = exactly(o, "registry unregister", 4);
+      r.key = f.canonical(1);
+      r.pid_creation = f.u32(2);
+      r.pid_id = f.u64(3);
+      return r;
+    }
+    case CallOp::update: {
+      auto f = exactly(o, "registry update", 6);
+      r.key = f.canonical(1);
+      r.pid_creation = f.u32(2);
+      r.pid_id = f.u64(3);
+      r.expected_time = f.i64(4);
+      r.meta = f.canonical(5);
+      return r;
+    }
+  }
+  head.fail(0, "is not a registry call");
+}
+
+void append_snapshot_entry(OutBuffer& body, std::string_view key, std::uint64_t pid_id, std::int64_t time,
+                           std::string_view meta) {
+  Packer p(body);
+  raw(body, key);
+  p.pack_uint64(pid_id);
+  p.pack_int64(time);
+  raw(body, meta);
+}
+
+std::string finish_snapshot_chunk(const OutBuffer& body, std::size_t entries) {
+  OutBuffer chunk;
+  Packer(chunk).pack_array(static_cast<std::uint32_t>(entries * 4));
+  chunk.append(body.view());
+  return chunk.release();
+}
+
+std::vector<SnapshotEntry> decode_snapshot_chunk(const msgpack::object& o) {
+  Fields f(o, "registry snapshot");
+  if (f.size() % 4 != 0) f.fail(f.size(), "is not a whole number of entries");
+  std::vector<SnapshotEntry> out;
+  out.reserve(f.size() / 4);
+  for (std::size_t i = 0; i < f.size(); i += 4) {
+    out.push_back({f.canonical(i), f.u64(i + 1), f.i64(i + 2), f.canonical(i + 3)});
+  }
+  return out;
+}
+
+}  // namespace syn::wire::registry

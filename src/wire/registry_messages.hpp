@@ -1,0 +1,78 @@
+#pragma once
+// Payloads of the registry handler: replicated changes, calls to the authority, replies and
+// snapshot chunks. Keys and metas travel as canonical terms (see term_codec.hpp); pids travel
+// as the local id only when their node is implicit (the sender's node: every replicated change
+// is about the sender's own processes).
+#include "wire/buffer.hpp"
+#include "wire/fields.hpp"
+
+#include <msgpack.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace syn::wire::registry {
+
+enum class Op : std::uint32_t { none = 0, put = 1, del = 2, stale = 3 };
+
+/// A name now maps to a pid of the sender with this meta and time.
+struct Put {
+  std::string key;       ///< canonical name
+  std::uint64_t pid_id = 0;
+  std::int64_t time = 0;
+  std::string meta;      ///< canonical meta
+  std::uint32_t reason = 0;  ///< Reason::Kind of the change (normal, conflict_resolution)
+};
+/// A name no longer maps to that pid of the sender (if the entry is not newer than `time`).
+struct Del {
+  std::string key;
+  std::uint64_t pid_id = 0;
+  std::int64_t time = 0;
+  std::uint32_t reason = 0;
+  std::string exit_reason;  ///< canonical; for process_exit
+};
+
+void encode(OutBuffer& out, const Put& m);
+void encode(OutBuffer& out, const Del& m);
+/// A replicated change or a reply: Put, Del, none ([0]) or stale ([3, meta, time]).
+struct Change {
+  Op op = Op::none;
+  Put put;
+  Del del;
+  std::string stale_meta;  ///< for stale: the authority's current meta and time
+  std::int64_t stale_time = 0;
+};
+Change decode_change(const msgpack::object& o);
+void encode_none(OutBuffer& out);
+void encode_stale(OutBuffer& out, std::string_view meta, std::int64_t time);
+
+// ---- calls -------------------------------------------------------------------------------
+enum class CallOp : std::uint32_t { register_name = 1, unregister_name = 2, update = 3 };
+struct CallRequest {
+  CallOp op = CallOp::register_name;
+  std::string key;
+  std::uint32_t pid_creation = 0;
+  std::uint64_t pid_id = 0;
+  std::string meta;               ///< register, update: the new meta
+  std::int64_t expected_time = 0;  ///< update: compare-and-set on this time
+};
+void encode(OutBuffer& out, const CallRequest& m);
+CallRequest decode_call_request(const msgpack::object& o);
+
+// ---- snapshots: [key, pid_id, time, meta] repeated -----------------------------------------
+struct SnapshotEntry {
+  std::string key;
+  std::uint64_t pid_id = 0;
+  std::int64_t time = 0;
+  std::string meta;
+};
+/// Appends one entry's four values (the chunk header is written by finish_snapshot_chunk).
+void append_snapshot_entry(OutBuffer& body, std::string_view key, std::uint64_t pid_id, std::int64_t time,
+                           std::string_view meta);
+/// The chunk: an array header for `entries` entries followed by the body.
+std::string finish_snapshot_chunk(const OutBuffer& body, std::size_t entries);
+std::vector<SnapshotEntry> decode_snapshot_chunk(const msgpack::object& o);
+
+}  // namespace syn::wire::registry
