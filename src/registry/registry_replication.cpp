@@ -35,31 +35,31 @@ void keep_last(std::uint64_t* slot, std::uint64_t seq) {
 // ---- replicated changes -----------------------------------------------------------------
 
 void RegistryScope::on_replicated(std::uint32_t from, const msgpack::object& payload) {
-  auto change = wire::registry::decode_change(payload);
-  if (change.op == wire::registry::Op::put) {
+  auto change = wire::entries::decode_change(payload);
+  if (change.op == wire::entries::Op::put) {
     std::vector<Kill> kills;
     apply_put(from, change.put, reason_of(change.put.reason, {}, from), kills);
     run_kills(kills);
-  } else if (change.op == wire::registry::Op::del) {
+  } else if (change.op == wire::entries::Op::del) {
     apply_del(from, change.del, reason_of(change.del.reason, change.del.exit_reason, from));
   } else {
     throw wire::DecodeError("registry: a reply where a change was expected");
   }
 }
 
-std::uint64_t RegistryScope::apply_reply_change(std::uint32_t authority, const wire::registry::Change& change) {
+std::uint64_t RegistryScope::apply_reply_change(std::uint32_t authority, const wire::entries::Change& change) {
   std::uint64_t seq = 0;
-  if (change.op == wire::registry::Op::put) {
+  if (change.op == wire::entries::Op::put) {
     std::vector<Kill> kills;
     apply_put(authority, change.put, Reason::normal(), kills, &seq);
     run_kills(kills);
-  } else if (change.op == wire::registry::Op::del) {
+  } else if (change.op == wire::entries::Op::del) {
     apply_del(authority, change.del, Reason::normal(), &seq);
   }
   return seq;
 }
 
-void RegistryScope::apply_put(std::uint32_t from, const wire::registry::Put& put, const Reason& reason,
+void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason,
                               std::vector<Kill>& kills, std::uint64_t* event_seq) {
   Pid pid = remote_pid(from, put.pid_id);
   std::string meta = meta_stored(put.meta);
@@ -165,7 +165,7 @@ void RegistryScope::run_kills(std::vector<Kill>& kills) {
   kills.clear();
 }
 
-void RegistryScope::apply_del(std::uint32_t from, const wire::registry::Del& del, const Reason& reason,
+void RegistryScope::apply_del(std::uint32_t from, const wire::entries::Del& del, const Reason& reason,
                               std::uint64_t* event_seq) {
   Pid pid = remote_pid(from, del.pid_id);
   auto& shard = table_.shard_for(del.key);
@@ -220,7 +220,7 @@ void RegistryScope::write_snapshot(const std::function<void(std::string_view)>& 
   std::size_t entries = 0;
   auto flush = [&] {
     if (entries == 0) return;
-    emit_chunk(wire::registry::finish_snapshot_chunk(body, entries));
+    emit_chunk(wire::entries::finish_snapshot_chunk(body, entries));
     body.clear();
     entries = 0;
   };
@@ -231,7 +231,7 @@ void RegistryScope::write_snapshot(const std::function<void(std::string_view)>& 
       for (const auto& [key, e] : shard.entries) {
         // Only our own processes: each node sends its local data (SPEC 1).
         if (!e.local || !e.local->alive()) continue;
-        wire::registry::append_snapshot_entry(body, key, e.pid.id(), e.time, e.meta.view());
+        wire::entries::append_snapshot_entry(body, key, e.pid.id(), e.time, e.meta.view());
         ++entries;
       }
     }
@@ -255,13 +255,13 @@ void RegistryScope::begin_remote_snapshot(std::uint32_t from) {
 }
 
 void RegistryScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::object& chunk) {
-  auto entries = wire::registry::decode_snapshot_chunk(chunk);
+  auto entries = wire::entries::decode_snapshot_chunk(chunk);
   Reason why = Reason::node_up(node_name_of(from));
   auto& candidates = stale_candidates_[from];
   std::vector<Kill> kills;
   for (auto& entry : entries) {
     if (!candidates.empty()) candidates.erase(entry.key);
-    wire::registry::Put put{std::move(entry.key), entry.pid_id, entry.time, std::move(entry.meta),
+    wire::entries::Put put{std::move(entry.key), entry.pid_id, entry.time, std::move(entry.meta),
                             static_cast<std::uint32_t>(Reason::Kind::remote_scope_node_up)};
     apply_put(from, put, why, kills);
   }

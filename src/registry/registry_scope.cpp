@@ -86,7 +86,7 @@ void RegistryScope::clear() {
 // ---- calls to a remote authority -----------------------------------------------------------
 
 template <class A>
-std::future<A> RegistryScope::call_authority(const Pid& pid, const wire::registry::CallRequest& request,
+std::future<A> RegistryScope::call_authority(const Pid& pid, const wire::entries::CallRequest& request,
                                              std::function<A(const CallOutcome&)> on_outcome) {
   auto promise = std::make_shared<std::promise<A>>();
   auto future = promise->get_future();
@@ -101,7 +101,7 @@ std::future<A> RegistryScope::call_authority(const Pid& pid, const wire::registr
     return future;
   }
   wire::OutBuffer payload;
-  wire::registry::encode(payload, request);
+  wire::entries::encode(payload, request);
   node_->calls().call(pid.node_atom(), engine_.address(), payload.release(), node_->options().call_timeout,
                       [promise, on_outcome = std::move(on_outcome)](const CallOutcome& outcome) mutable {
                         try {
@@ -117,12 +117,12 @@ std::future<A> RegistryScope::call_authority(const Pid& pid, const wire::registr
 
 template <class A>
 std::future<A> RegistryScope::call_register(const std::string& key, const Pid& pid, std::string meta) {
-  wire::registry::CallRequest request{wire::registry::CallOp::register_name, key, pid.creation(), pid.id(),
+  wire::entries::CallRequest request{wire::entries::CallOp::put, key, pid.creation(), pid.id(),
                                       std::move(meta), 0};
   std::uint32_t authority = pid.node_atom();
   return call_authority<A>(pid, request, [this, authority](const CallOutcome& o) -> A {
     if (o.status != 0) return failed_as<A>(errc_of(o.status));
-    std::uint64_t seq = apply_reply_change(authority, wire::registry::decode_change(*o.payload));
+    std::uint64_t seq = apply_reply_change(authority, wire::entries::decode_change(*o.payload));
     if constexpr (std::is_same_v<A, Result<void>>) {
       return {};
     } else {
@@ -133,11 +133,11 @@ std::future<A> RegistryScope::call_register(const std::string& key, const Pid& p
 
 template <class A>
 std::future<A> RegistryScope::call_unregister(const std::string& key, const Pid& pid) {
-  wire::registry::CallRequest request{wire::registry::CallOp::unregister_name, key, pid.creation(), pid.id(), {}, 0};
+  wire::entries::CallRequest request{wire::entries::CallOp::remove, key, pid.creation(), pid.id(), {}, 0};
   std::uint32_t authority = pid.node_atom();
   return call_authority<A>(pid, request, [this, authority](const CallOutcome& o) -> A {
     if (o.status != 0) return failed_as<A>(errc_of(o.status));
-    std::uint64_t seq = apply_reply_change(authority, wire::registry::decode_change(*o.payload));
+    std::uint64_t seq = apply_reply_change(authority, wire::entries::decode_change(*o.payload));
     if constexpr (std::is_same_v<A, Result<void>>) {
       return {};
     } else {
@@ -337,12 +337,12 @@ RegistryScope::Answer<Entry> RegistryScope::update_remote(const std::string& key
   std::uint32_t authority = pid.node_atom();
   for (int attempt = 0; attempt < kMaxUpdateAttempts; ++attempt) {
     Term next = fn(pid, meta_term(meta));
-    wire::registry::CallRequest request{wire::registry::CallOp::update, key, pid.creation(), pid.id(),
+    wire::entries::CallRequest request{wire::entries::CallOp::update, key, pid.creation(), pid.id(),
                                         meta_canonical(next), time};
     auto future = call_authority<UpdateAnswer>(pid, request, [this, authority](const CallOutcome& o) -> UpdateAnswer {
       if (o.status != 0) return UpdateAnswer::failed(errc_of(o.status));
-      auto change = wire::registry::decode_change(*o.payload);
-      if (change.op == wire::registry::Op::stale) {
+      auto change = wire::entries::decode_change(*o.payload);
+      if (change.op == wire::entries::Op::stale) {
         return UpdateAnswer{{}, true, meta_stored(std::move(change.stale_meta)), change.stale_time, 0};
       }
       return UpdateAnswer{{}, false, {}, 0, apply_reply_change(authority, change)};
@@ -399,17 +399,17 @@ RegistryScope::WriteOutcome RegistryScope::authority_update(const std::string& k
 // ---- calls from other nodes (engine thread) ------------------------------------------------
 
 void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) {
-  auto request = wire::registry::decode_call_request(payload);
+  auto request = wire::entries::decode_call_request(payload);
   Pid pid = Pid::from_atom(node_->atom(), request.pid_creation, request.pid_id);
   WriteOutcome outcome;
   switch (request.op) {
-    case wire::registry::CallOp::register_name:
+    case wire::entries::CallOp::put:
       outcome = authority_register(request.key, pid, meta_stored(std::move(request.meta)), from);
       break;
-    case wire::registry::CallOp::unregister_name:
+    case wire::entries::CallOp::remove:
       outcome = authority_unregister(request.key, pid, from);
       break;
-    case wire::registry::CallOp::update:
+    case wire::entries::CallOp::update:
       outcome = authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from);
       break;
   }
@@ -419,9 +419,9 @@ void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const 
   }
   wire::OutBuffer reply;
   if (outcome.stale) {
-    wire::registry::encode_stale(reply, outcome.current_meta, outcome.current_time);
+    wire::entries::encode_stale(reply, outcome.current_meta, outcome.current_time);
   } else if (outcome.change.empty()) {
-    wire::registry::encode_none(reply);
+    wire::entries::encode_none(reply);
   } else {
     reply.append(outcome.change);
   }
@@ -432,7 +432,7 @@ void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const 
 
 std::string RegistryScope::encode_put(std::string_view key, const RegEntry& entry, Reason::Kind reason) const {
   wire::OutBuffer out;
-  wire::registry::encode(out, wire::registry::Put{std::string(key), entry.pid.id(), entry.time,
+  wire::entries::encode(out, wire::entries::Put{std::string(key), entry.pid.id(), entry.time,
                                                   std::string(entry.meta.view()), static_cast<std::uint32_t>(reason)});
   return out.release();
 }
@@ -440,7 +440,7 @@ std::string RegistryScope::encode_put(std::string_view key, const RegEntry& entr
 std::string RegistryScope::encode_del(std::string_view key, const RegEntry& entry, Reason::Kind reason,
                                       const Term& exit_reason) const {
   wire::OutBuffer out;
-  wire::registry::encode(out, wire::registry::Del{std::string(key), entry.pid.id(), entry.time,
+  wire::entries::encode(out, wire::entries::Del{std::string(key), entry.pid.id(), entry.time,
                                                   static_cast<std::uint32_t>(reason), wire::canonical(exit_reason)});
   return out.release();
 }

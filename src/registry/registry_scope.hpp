@@ -13,7 +13,7 @@
 #include "registry/registry_table.hpp"
 #include "scope/scope_engine.hpp"
 #include "scope/scope_handler.hpp"
-#include "wire/registry_messages.hpp"
+#include "wire/entry_messages.hpp"
 
 #include <syn/events.hpp>
 #include <syn/registry.hpp>
@@ -111,19 +111,19 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   /// Sends a call to the node of `pid`; `on_outcome` (engine thread) turns the reply into A,
   /// applying the change it carries. A::failed(Errc) makes the failures.
   template <class A>
-  std::future<A> call_authority(const Pid& pid, const wire::registry::CallRequest& request,
+  std::future<A> call_authority(const Pid& pid, const wire::entries::CallRequest& request,
                                 std::function<A(const CallOutcome&)> on_outcome);
   void wait_for_callbacks(std::uint64_t seq);
 
   // replication (registry_replication.cpp)
   /// Applies a registration of `pid` (a process of node `from`) arriving from elsewhere.
-  void apply_put(std::uint32_t from, const wire::registry::Put& put, const Reason& reason,
+  void apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason,
                  std::vector<Kill>& kills, std::uint64_t* event_seq = nullptr);
-  void apply_del(std::uint32_t from, const wire::registry::Del& del, const Reason& reason,
+  void apply_del(std::uint32_t from, const wire::entries::Del& del, const Reason& reason,
                  std::uint64_t* event_seq = nullptr);
   /// The change a remote authority returned to this caller: applied here as the authority
   /// applied it (read-your-writes).
-  std::uint64_t apply_reply_change(std::uint32_t authority, const wire::registry::Change& change);
+  std::uint64_t apply_reply_change(std::uint32_t authority, const wire::entries::Change& change);
   void run_kills(std::vector<Kill>& kills);
   std::optional<Pid> resolve_conflict(const Term& name, const ConflictCandidate& incoming,
                                       const ConflictCandidate& local, bool& default_resolver);

@@ -1,7 +1,7 @@
 #pragma once
 // The protocol messages of the node runtime and the scope engine: their types, how each is
 // written, and how each is read back from untrusted bytes. Handler payloads (registry,
-// groups) are defined beside them in registry_messages.hpp and groups_messages.hpp.
+// groups) are defined beside them in entry_messages.hpp.
 #include "wire/buffer.hpp"
 #include "wire/fields.hpp"
 

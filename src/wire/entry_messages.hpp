@@ -1,8 +1,9 @@
 #pragma once
-// Payloads of the registry handler: replicated changes, calls to the authority, replies and
-// snapshot chunks. Keys and metas travel as canonical terms (see term_codec.hpp); pids travel
-// as the local id only when their node is implicit (the sender's node: every replicated change
-// is about the sender's own processes).
+// Payloads of the scope handlers (registry and groups): both replicate entries of the form
+// (key, pid) -> (meta, time), where the key is a name or a group. Replicated changes, calls to
+// the authority, replies and snapshot chunks. Keys and metas travel as canonical terms (see
+// term_codec.hpp); pids travel as their local id: their node is implicit (the sender's, since
+// every replicated change is about the sender's own processes; the receiver's, for a call).
 #include "wire/buffer.hpp"
 #include "wire/fields.hpp"
 
@@ -13,19 +14,19 @@
 #include <string_view>
 #include <vector>
 
-namespace syn::wire::registry {
+namespace syn::wire::entries {
 
 enum class Op : std::uint32_t { none = 0, put = 1, del = 2, stale = 3 };
 
-/// A name now maps to a pid of the sender with this meta and time.
+/// An entry (key, pid of the sender) now has this meta and time.
 struct Put {
-  std::string key;       ///< canonical name
+  std::string key;       ///< canonical name or group
   std::uint64_t pid_id = 0;
   std::int64_t time = 0;
   std::string meta;      ///< canonical meta
   std::uint32_t reason = 0;  ///< Reason::Kind of the change (normal, conflict_resolution)
 };
-/// A name no longer maps to that pid of the sender (if the entry is not newer than `time`).
+/// The entry (key, pid of the sender) is gone (unless the receiver's is newer than `time`).
 struct Del {
   std::string key;
   std::uint64_t pid_id = 0;
@@ -49,13 +50,14 @@ void encode_none(OutBuffer& out);
 void encode_stale(OutBuffer& out, std::string_view meta, std::int64_t time);
 
 // ---- calls -------------------------------------------------------------------------------
-enum class CallOp : std::uint32_t { register_name = 1, unregister_name = 2, update = 3 };
+/// put: register / join; remove: unregister / leave; update: compare-and-set of the meta.
+enum class CallOp : std::uint32_t { put = 1, remove = 2, update = 3 };
 struct CallRequest {
-  CallOp op = CallOp::register_name;
+  CallOp op = CallOp::put;
   std::string key;
   std::uint32_t pid_creation = 0;
   std::uint64_t pid_id = 0;
-  std::string meta;               ///< register, update: the new meta
+  std::string meta;               ///< put, update: the new meta
   std::int64_t expected_time = 0;  ///< update: compare-and-set on this time
 };
 void encode(OutBuffer& out, const CallRequest& m);
@@ -75,4 +77,4 @@ void append_snapshot_entry(OutBuffer& body, std::string_view key, std::uint64_t 
 std::string finish_snapshot_chunk(const OutBuffer& body, std::size_t entries);
 std::vector<SnapshotEntry> decode_snapshot_chunk(const msgpack::object& o);
 
-}  // namespace syn::wire::registry
+}  // namespace syn::wire::entries

@@ -1,6 +1,6 @@
-#include "wire/registry_messages.hpp"
+#include "wire/entry_messages.hpp"
 
-namespace syn::wire::registry {
+namespace syn::wire::entries {
 namespace {
 
 using Packer = msgpack::packer<OutBuffer>;
@@ -58,40 +58,40 @@ void encode_stale(OutBuffer& out, std::string_view meta, std::int64_t time) {
 }
 
 Change decode_change(const msgpack::object& o) {
-  Fields head(o, "registry change", 1);
+  Fields head(o, "entry change", 1);
   Change c;
   switch (static_cast<Op>(head.u32(0))) {
     case Op::none:
-      exactly(o, "registry none", 1);
+      exactly(o, "entry none", 1);
       c.op = Op::none;
       return c;
     case Op::put: {
-      auto f = exactly(o, "registry put", 6);
+      auto f = exactly(o, "entry put", 6);
       c.op = Op::put;
       c.put = {f.canonical(1), f.u64(2), f.i64(3), f.canonical(4), f.u32(5)};
       return c;
     }
     case Op::del: {
-      auto f = exactly(o, "registry del", 6);
+      auto f = exactly(o, "entry del", 6);
       c.op = Op::del;
       c.del = {f.canonical(1), f.u64(2), f.i64(3), f.u32(4), f.canonical(5)};
       return c;
     }
     case Op::stale: {
-      auto f = exactly(o, "registry stale", 3);
+      auto f = exactly(o, "entry stale", 3);
       c.op = Op::stale;
       c.stale_meta = f.canonical(1);
       c.stale_time = f.i64(2);
       return c;
     }
   }
-  head.fail(0, "is not a registry operation");
+  head.fail(0, "is not an entry operation");
 }
 
 void encode(OutBuffer& out, const CallRequest& m) {
   Packer p(out);
   bool update = m.op == CallOp::update;
-  bool has_meta = m.op != CallOp::unregister_name;
+  bool has_meta = m.op != CallOp::remove;
   p.pack_array(update ? 6 : has_meta ? 5 : 4);
   p.pack_uint32(static_cast<std::uint32_t>(m.op));
   raw(out, m.key);
@@ -102,27 +102,27 @@ void encode(OutBuffer& out, const CallRequest& m) {
 }
 
 CallRequest decode_call_request(const msgpack::object& o) {
-  Fields head(o, "registry call", 1);
+  Fields head(o, "entry call", 1);
   CallRequest r;
   r.op = static_cast<CallOp>(head.u32(0));
   switch (r.op) {
-    case CallOp::register_name: {
-      auto f = exactly(o, "registry register", 5);
+    case CallOp::put: {
+      auto f = exactly(o, "entry put call", 5);
       r.key = f.canonical(1);
       r.pid_creation = f.u32(2);
       r.pid_id = f.u64(3);
       r.meta = f.canonical(4);
       return r;
     }
-    case CallOp::unregister_name: {
-      auto f = exactly(o, "registry unregister", 4);
+    case CallOp::remove: {
+      auto f = exactly(o, "entry remove call", 4);
       r.key = f.canonical(1);
       r.pid_creation = f.u32(2);
       r.pid_id = f.u64(3);
       return r;
     }
     case CallOp::update: {
-      auto f = exactly(o, "registry update", 6);
+      auto f = exactly(o, "entry update call", 6);
       r.key = f.canonical(1);
       r.pid_creation = f.u32(2);
       r.pid_id = f.u64(3);
@@ -131,7 +131,7 @@ CallRequest decode_call_request(const msgpack::object& o) {
       return r;
     }
   }
-  head.fail(0, "is not a registry call");
+  head.fail(0, "is not an entry call");
 }
 
 void append_snapshot_entry(OutBuffer& body, std::string_view key, std::uint64_t pid_id, std::int64_t time,
@@ -151,7 +151,7 @@ std::string finish_snapshot_chunk(const OutBuffer& body, std::size_t entries) {
 }
 
 std::vector<SnapshotEntry> decode_snapshot_chunk(const msgpack::object& o) {
-  Fields f(o, "registry snapshot");
+  Fields f(o, "entry snapshot");
   if (f.size() % 4 != 0) f.fail(f.size(), "is not a whole number of entries");
   std::vector<SnapshotEntry> out;
   out.reserve(f.size() / 4);
@@ -161,4 +161,4 @@ std::vector<SnapshotEntry> decode_snapshot_chunk(const msgpack::object& o) {
   return out;
 }
 
-}  // namespace syn::wire::registry
+}  // namespace syn::wire::entries
