@@ -2,6 +2,7 @@
 #include <syn/node.hpp>
 
 #include "node/node_core.hpp"
+#include "groups/groups_scope.hpp"
 #include "registry/registry_scope.hpp"
 #include "scope/scope_directory.hpp"
 
@@ -41,6 +42,12 @@ Registry Node::registry(std::string_view scope) {
   auto impl = core_->scopes().registry(scope);
   if (!impl) throw Error(Errc::invalid_scope, "this node has not added the scope '" + std::string(scope) + "'");
   return Registry(std::move(impl));
+}
+
+Groups Node::groups(std::string_view scope) {
+  auto impl = core_->scopes().groups(scope);
+  if (!impl) throw Error(Errc::invalid_scope, "this node has not added the scope '" + std::string(scope) + "'");
+  return Groups(std::move(impl));
 }
 
 NodeStats Node::stats() const { return core_->stats(); }

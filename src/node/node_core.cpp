@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "common/random.hpp"
+#include "groups/multi_calls.hpp"
 #include "node/call_table.hpp"
 #include "scope/scope_directory.hpp"
 #include "wire/messages.hpp"
@@ -44,6 +45,7 @@ NodeCore::NodeCore(NodeOptions options)
       monitors_(*this),
       scopes_(std::make_unique<ScopeDirectory>(*this)),
       calls_(std::make_unique<CallTable>(*this)),
+      multi_calls_(std::make_unique<MultiCalls>(*this)),
       event_handler_(options_.event_handler) {
   transport_ = std::make_unique<transport::Transport>(
       context_,
@@ -244,6 +246,7 @@ void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t /*creation*/, tran
     up_peers_.erase(atom);
   }
   calls_->on_peer_down(atom);
+  multi_calls_->on_peer_down(atom);
   scopes_->on_peer_down(atom);
   monitors_.on_peer_down(atom);
 }
@@ -280,6 +283,16 @@ void NodeCore::on_peer_message(std::uint32_t atom, const msgpack::object& messag
       scopes_->on_message(atom, static_cast<MsgType>(wire::message_type(message)), message);
       break;
     case MsgType::reply: calls_->on_reply(atom, wire::decode_reply(message)); break;
+    case MsgType::mcall: multi_calls_->on_request(atom, wire::decode_mcall(message)); break;
+    case MsgType::mcall_reply: multi_calls_->on_reply(atom, wire::decode_mcall_reply(message)); break;
+    case MsgType::publish: {
+      auto m = wire::decode_publish(message);
+      if (m.creation != creation_) break;
+      for (auto id : m.ids) {
+        if (auto process = processes_.find(id)) process->deliver(Message{m.body, nullptr});
+      }
+      break;
+    }
     default:
       throw wire::DecodeError("unknown message type " + std::to_string(wire::message_type(message)));
   }

@@ -26,6 +26,7 @@ namespace syn::detail {
 
 class ScopeDirectory;
 class CallTable;
+class MultiCalls;
 
 class NodeCore : public std::enable_shared_from_this<NodeCore>, public transport::TransportListener {
  public:
@@ -49,6 +50,7 @@ class NodeCore : public std::enable_shared_from_this<NodeCore>, public transport
   Monitors& monitors() { return monitors_; }
   ScopeDirectory& scopes() { return *scopes_; }
   CallTable& calls() { return *calls_; }
+  MultiCalls& multi_calls() { return *multi_calls_; }
 
   // ---- processes ----
   Process spawn();
@@ -107,6 +109,7 @@ class NodeCore : public std::enable_shared_from_this<NodeCore>, public transport
   Monitors monitors_;
   std::unique_ptr<ScopeDirectory> scopes_;
   std::unique_ptr<CallTable> calls_;
+  std::unique_ptr<MultiCalls> multi_calls_;
   std::shared_ptr<EventHandler> event_handler_;
   std::atomic<std::uint64_t> next_pid_id_{0};
   std::atomic<bool> stopped_{false};

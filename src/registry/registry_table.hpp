@@ -4,12 +4,12 @@
 // writers on different names run in parallel. Callers lock a shard and use the helpers below,
 // which keep the per-node counts right.
 #include "common/compact_bytes.hpp"
+#include "common/key_hash.hpp"
 #include "node/process_control.hpp"
 
 #include <syn/pid.hpp>
 
 #include <absl/container/flat_hash_map.h>
-#include <absl/hash/hash.h>
 
 #include <array>
 #include <cstdint>
@@ -25,16 +25,6 @@ struct RegEntry {
   std::int64_t time = 0;     ///< authority wall clock, ns
   CompactBytes meta;         ///< canonical meta; empty means null
   ProcessControl* local = nullptr;  ///< the process when it runs here (it outlives the entry)
-};
-
-/// Transparent hashing of keys, so lookups take a string_view without building a string.
-struct KeyHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view key) const { return absl::Hash<std::string_view>{}(key); }
-};
-struct KeyEq {
-  using is_transparent = void;
-  bool operator()(std::string_view a, std::string_view b) const { return a == b; }
 };
 
 class RegistryTable {
@@ -65,7 +55,7 @@ class RegistryTable {
 
  private:
   static std::size_t index(std::string_view key) {
-    return KeyHash{}(key) >> 58;  // top 6 bits: 64 shards
+    return shard_index_64(key);
   }
   std::array<Shard, kShards> shards_;
 };

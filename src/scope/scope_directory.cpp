@@ -3,6 +3,7 @@
 #include "common/log.hpp"
 #include "node/call_table.hpp"
 #include "node/node_core.hpp"
+#include "groups/groups_scope.hpp"
 #include "registry/registry_scope.hpp"
 #include "scope/scope_engine.hpp"
 
@@ -23,7 +24,9 @@ void ScopeDirectory::add(const std::vector<std::string>& scopes) {
       if (scopes_.count(name)) continue;
       Scope scope;
       scope.registry = std::make_shared<RegistryScope>(node_.shared_from_this(), name);
+      scope.groups = std::make_shared<GroupsScope>(node_.shared_from_this(), name);
       started.push_back(&scope.registry->engine());
+      started.push_back(&scope.groups->engine());
       scopes_.emplace(name, std::move(scope));
     }
   }
@@ -46,11 +49,28 @@ std::shared_ptr<RegistryScope> ScopeDirectory::registry(std::string_view scope) 
   return it == scopes_.end() ? nullptr : it->second.registry;
 }
 
+std::shared_ptr<GroupsScope> ScopeDirectory::groups(std::string_view scope) const {
+  std::shared_lock lock(mutex_);
+  auto it = scopes_.find(scope);
+  return it == scopes_.end() ? nullptr : it->second.groups;
+}
+
+std::vector<ScopeEngine*> ScopeDirectory::all_engines() const {
+  std::vector<ScopeEngine*> engines;
+  std::shared_lock lock(mutex_);
+  for (auto& [name, scope] : scopes_) {
+    engines.push_back(&scope.registry->engine());
+    engines.push_back(&scope.groups->engine());
+  }
+  return engines;
+}
+
 ScopeEngine* ScopeDirectory::engine(std::uint32_t kind, std::string_view scope) const {
   std::shared_lock lock(mutex_);
   auto it = scopes_.find(scope);
   if (it == scopes_.end()) return nullptr;
-  if (kind == static_cast<std::uint32_t>(Kind::registry) && it->second.registry) return &it->second.registry->engine();
+  if (kind == static_cast<std::uint32_t>(Kind::registry)) return &it->second.registry->engine();
+  if (kind == static_cast<std::uint32_t>(Kind::groups)) return &it->second.groups->engine();
   return nullptr;
 }
 
@@ -61,25 +81,11 @@ std::vector<std::string> ScopeDirectory::subcluster(Kind kind, std::string_view 
 }
 
 void ScopeDirectory::on_peer_up(std::uint32_t atom) {
-  std::vector<ScopeEngine*> engines;
-  {
-    std::shared_lock lock(mutex_);
-    for (auto& [name, scope] : scopes_) {
-      if (scope.registry) engines.push_back(&scope.registry->engine());
-    }
-  }
-  for (auto* e : engines) e->on_peer_up(atom);
+  for (auto* e : all_engines()) e->on_peer_up(atom);
 }
 
 void ScopeDirectory::on_peer_down(std::uint32_t atom) {
-  std::vector<ScopeEngine*> engines;
-  {
-    std::shared_lock lock(mutex_);
-    for (auto& [name, scope] : scopes_) {
-      if (scope.registry) engines.push_back(&scope.registry->engine());
-    }
-  }
-  for (auto* e : engines) e->on_peer_down(atom);
+  for (auto* e : all_engines()) e->on_peer_down(atom);
 }
 
 void ScopeDirectory::on_message(std::uint32_t from, wire::MsgType type, const msgpack::object& message) {
@@ -123,7 +129,8 @@ void ScopeDirectory::clear() {
     scopes.swap(scopes_);
   }
   for (auto& [name, scope] : scopes) {
-    if (scope.registry) scope.registry->clear();
+    scope.registry->clear();
+    scope.groups->clear();
   }
 }
 

@@ -17,6 +17,7 @@ namespace syn::detail {
 
 class NodeCore;
 class RegistryScope;
+class GroupsScope;
 class ScopeEngine;
 
 class ScopeDirectory {
@@ -28,6 +29,7 @@ class ScopeDirectory {
   void add(const std::vector<std::string>& scopes);
   std::vector<std::string> names() const;
   std::shared_ptr<RegistryScope> registry(std::string_view scope) const;
+  std::shared_ptr<GroupsScope> groups(std::string_view scope) const;
   /// Members of the subcluster; throws Error{invalid_scope}.
   std::vector<std::string> subcluster(Kind kind, std::string_view scope) const;
 
@@ -42,8 +44,10 @@ class ScopeDirectory {
  private:
   struct Scope {
     std::shared_ptr<RegistryScope> registry;
+    std::shared_ptr<GroupsScope> groups;
   };
   ScopeEngine* engine(std::uint32_t kind, std::string_view scope) const;
+  std::vector<ScopeEngine*> all_engines() const;
 
   NodeCore& node_;
   mutable std::shared_mutex mutex_;

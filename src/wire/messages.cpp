@@ -191,17 +191,39 @@ MCall decode_mcall(const msgpack::object& o) {
   return {f.u64(1), local_pid(f, 2), f.term(4), f.term(5)};
 }
 
-void encode_mcall_reply(OutBuffer& out, std::uint64_t call_id, LocalPid member, const Term& answer) {
+void encode_mcall_reply(OutBuffer& out, std::uint64_t call_id, LocalPid member, bool died, const Term& answer) {
   Packer p(out);
-  p.pack_array(5);
+  p.pack_array(6);
   type(p, MsgType::mcall_reply);
   p.pack_uint64(call_id);
   local_pid(p, member);
+  if (died) p.pack_true(); else p.pack_false();
   term(out, answer);
 }
 MCallReply decode_mcall_reply(const msgpack::object& o) {
-  auto f = checked(o, "mcall_reply", 5);
-  return {f.u64(1), local_pid(f, 2), f.term(4)};
+  auto f = checked(o, "mcall_reply", 6);
+  return {f.u64(1), local_pid(f, 2), f.boolean(4), f.term(5)};
+}
+
+void encode_publish(OutBuffer& out, std::uint32_t creation, const std::vector<std::uint64_t>& ids,
+                    std::string_view body_bytes) {
+  Packer p(out);
+  p.pack_array(4);
+  type(p, MsgType::publish);
+  p.pack_uint32(creation);
+  p.pack_array(static_cast<std::uint32_t>(ids.size()));
+  for (auto id : ids) p.pack_uint64(id);
+  out.append(body_bytes);
+}
+Publish decode_publish(const msgpack::object& o) {
+  auto f = checked(o, "publish", 4);
+  Publish m;
+  m.creation = f.u32(1);
+  auto ids = f.array(2, "publish ids");
+  m.ids.reserve(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) m.ids.push_back(ids.u64(i));
+  m.body = f.term(3);
+  return m;
 }
 
 void encode_discover(OutBuffer& out, const ScopeAddress& a) {

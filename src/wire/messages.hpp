@@ -33,7 +33,8 @@ enum class MsgType : std::uint32_t {
   demonitor = 13,    ///< stop watching
   down = 14,         ///< a watched process died
   mcall = 15,        ///< a multi_call request to a member
-  mcall_reply = 16,  ///< a member's answer to a multi_call
+  mcall_reply = 16,  ///< a member's answer to a multi_call (or: it died first)
+  publish = 17,      ///< one message for several local processes of the receiver
   // scopes
   discover = 20,  ///< I run this (kind, scope): send me your local data
   ack_sync = 21,  ///< a chunk of the sender's local data for (kind, scope)
@@ -145,13 +146,25 @@ struct MCall {
 };
 MCall decode_mcall(const msgpack::object& o);
 
-void encode_mcall_reply(OutBuffer& out, std::uint64_t call_id, LocalPid member, const Term& answer);
+void encode_mcall_reply(OutBuffer& out, std::uint64_t call_id, LocalPid member, bool died, const Term& answer);
 struct MCallReply {
   std::uint64_t call_id = 0;
   LocalPid member;
+  bool died = false;  ///< the member died before answering
   Term answer;
 };
 MCallReply decode_mcall_reply(const msgpack::object& o);
+
+/// A publish to several processes of the receiver (one incarnation); the body is decoded
+/// once and delivered to each. Body in canonical bytes.
+void encode_publish(OutBuffer& out, std::uint32_t creation, const std::vector<std::uint64_t>& ids,
+                    std::string_view body_bytes);
+struct Publish {
+  std::uint32_t creation = 0;
+  std::vector<std::uint64_t> ids;
+  Term body;
+};
+Publish decode_publish(const msgpack::object& o);
 
 // ---- scopes ------------------------------------------------------------------------------
 /// Header shared by every scope message: which handler kind and scope it is for.

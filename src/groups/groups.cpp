@@ -1,0 +1,72 @@
+// The public Groups handle: forwards to the scope's GroupsScope.
+#include <syn/groups.hpp>
+
+#include "groups/groups_scope.hpp"
+#include "node/node_core.hpp"
+
+namespace syn {
+
+namespace {
+std::uint32_t atom_of(std::string_view node) { return detail::intern_node_name(node); }
+}  // namespace
+
+Result<void> Groups::join(const Term& group, const Pid& pid, Term meta) {
+  return impl_->join(group, pid, std::move(meta), false);
+}
+Result<void> Groups::join(const Term& group, const Process& self, Term meta) {
+  return impl_->join(group, self.pid(), std::move(meta), true);
+}
+std::future<Result<void>> Groups::join_async(const Term& group, const Pid& pid, Term meta) {
+  return impl_->join_async(group, pid, std::move(meta));
+}
+Result<void> Groups::leave(const Term& group, const Pid& pid) { return impl_->leave(group, pid); }
+std::future<Result<void>> Groups::leave_async(const Term& group, const Pid& pid) {
+  return impl_->leave_async(group, pid);
+}
+Result<Member> Groups::update_member(const Term& group, const Pid& pid, std::function<Term(const Term&)> fn) {
+  return impl_->update_member(group, pid, fn);
+}
+
+std::vector<Member> Groups::members(const Term& group) const { return impl_->members(group); }
+std::optional<Member> Groups::member(const Term& group, const Pid& pid) const { return impl_->member(group, pid); }
+bool Groups::is_member(const Term& group, const Pid& pid) const { return impl_->member(group, pid).has_value(); }
+std::vector<Member> Groups::local_members(const Term& group) const {
+  return impl_->members(group, impl_->node().atom());
+}
+bool Groups::is_local_member(const Term& group, const Pid& pid) const {
+  return impl_->node().is_local(pid) && impl_->member(group, pid).has_value();
+}
+std::size_t Groups::member_count(const Term& group) const { return impl_->member_count(group); }
+std::size_t Groups::member_count(const Term& group, std::string_view node) const {
+  return impl_->member_count(group, atom_of(node));
+}
+std::size_t Groups::local_member_count(const Term& group) const {
+  return impl_->member_count(group, impl_->node().atom());
+}
+std::size_t Groups::group_count() const { return impl_->group_count(); }
+std::size_t Groups::group_count(std::string_view node) const { return impl_->group_count(atom_of(node)); }
+std::size_t Groups::local_group_count() const { return impl_->group_count(impl_->node().atom()); }
+std::vector<Term> Groups::group_names() const { return impl_->group_names(); }
+std::vector<Term> Groups::group_names(std::string_view node) const { return impl_->group_names(atom_of(node)); }
+std::vector<Term> Groups::local_group_names() const { return impl_->group_names(impl_->node().atom()); }
+
+std::size_t Groups::publish(const Term& group, const Term& message) { return impl_->publish(group, message, false); }
+std::size_t Groups::local_publish(const Term& group, const Term& message) {
+  return impl_->publish(group, message, true);
+}
+MultiCallResult Groups::multi_call(const Term& group, const Term& message, std::chrono::milliseconds timeout) {
+  return impl_->multi_call(group, message, timeout);
+}
+
+Subscription Groups::monitor(const Term& group, std::function<void(const GroupEvent&)> on_event,
+                             std::vector<Member>* current) {
+  return impl_->monitor(group, std::move(on_event), current);
+}
+Subscription Groups::monitor_scope(std::function<void(const GroupEvent&)> on_event,
+                                   std::map<Term, std::vector<Member>>* current) {
+  return impl_->monitor_scope(std::move(on_event), current);
+}
+
+const std::string& Groups::scope() const { return impl_->scope(); }
+
+}  // namespace syn

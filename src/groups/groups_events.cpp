@@ -1,0 +1,129 @@
+// Group changes as callbacks (EventHandler) and subscription events, queued on the node's
+// dispatcher under the shard lock, so both see the changes in the order applied.
+#include "common/log.hpp"
+#include "groups/groups_scope.hpp"
+#include "node/node_core.hpp"
+#include "registry/registry_terms.hpp"
+
+#include <exception>
+
+namespace syn::detail {
+
+namespace {
+
+template <class F>
+void guarded(const std::string& node, const char* what, F&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    SYN_LOG(error, node, what, " threw: ", e.what());
+  } catch (...) {
+    SYN_LOG(error, node, what, " threw a non-standard exception");
+  }
+}
+
+}  // namespace
+
+std::uint64_t GroupsScope::post_change(GroupsTable::Shard& shard, Change change, std::string_view key, const Pid& pid,
+                                       std::string_view previous_meta, std::string_view meta, const Reason& reason) {
+  auto handler = node_->event_handler();
+  std::vector<std::shared_ptr<SubscriptionState>> subscribers;
+  if (auto it = shard.subscribers.find(key); it != shard.subscribers.end()) subscribers = it->second;
+  auto scope_wide = std::atomic_load(&scope_subscribers_);
+  if (!handler && subscribers.empty() && scope_wide->empty()) return 0;
+  return node_->dispatcher().post([node = node_.get(), handler = std::move(handler), scope = scope(),
+                                   key = std::string(key), pid, previous = std::string(previous_meta),
+                                   meta = std::string(meta), reason, change, subscribers = std::move(subscribers),
+                                   scope_wide = std::move(scope_wide)] {
+    Term group = wire::decode_canonical(key);
+    Term meta_now = meta_term(meta);
+    if (handler) {
+      guarded(node->name(), "an event handler", [&] {
+        switch (change) {
+          case Change::joined: handler->on_process_joined(scope, group, pid, meta_now, reason); break;
+          case Change::updated:
+            handler->on_group_process_updated(scope, group, pid, meta_term(previous), meta_now, reason);
+            break;
+          case Change::left: handler->on_process_left(scope, group, pid, meta_now, reason); break;
+        }
+      });
+    }
+    if (subscribers.empty() && scope_wide->empty()) return;
+    GroupEvent event{change == Change::joined    ? GroupEvent::Type::join
+                     : change == Change::updated ? GroupEvent::Type::update
+                                                 : GroupEvent::Type::leave,
+                     std::move(group), {Member{pid, std::move(meta_now)}}};
+    for (const auto& s : subscribers) guarded(node->name(), "a group subscription", [&] { s->deliver(event); });
+    for (const auto& s : *scope_wide) guarded(node->name(), "a scope subscription", [&] { s->deliver(event); });
+  });
+}
+
+// ---- subscriptions -------------------------------------------------------------------------
+
+Subscription GroupsScope::monitor(const Term& group, std::function<void(const GroupEvent&)> on_event,
+                                  std::vector<Member>* current) {
+  auto state = std::make_shared<SubscriptionState>();
+  state->on_event = std::move(on_event);
+  state->scope = weak_from_this();
+  state->group_key = wire::canonical(group);
+  auto& shard = table_.shard_for(state->group_key);
+  // Under the shard lock: no change of the group can fall between the snapshot and the first
+  // event (changes queue their events under this lock).
+  std::unique_lock lock(shard.mutex);
+  if (current) {
+    auto it = shard.groups.find(std::string_view(state->group_key));
+    *current = it == shard.groups.end() ? std::vector<Member>{} : visible_members(it->second, std::nullopt);
+  }
+  shard.subscribers[state->group_key].push_back(state);
+  return Subscription(state);
+}
+
+Subscription GroupsScope::monitor_scope(std::function<void(const GroupEvent&)> on_event,
+                                        std::map<Term, std::vector<Member>>* current) {
+  auto state = std::make_shared<SubscriptionState>();
+  state->on_event = std::move(on_event);
+  state->scope = weak_from_this();
+  state->scope_wide = true;
+  // Every shard locked (in order; writers hold one at a time): nothing changes while the
+  // snapshot is taken and the subscription added.
+  std::vector<std::shared_lock<std::shared_mutex>> locks;
+  locks.reserve(GroupsTable::kShards);
+  for (std::size_t i = 0; i < GroupsTable::kShards; ++i) locks.emplace_back(table_.shard(i).mutex);
+  if (current) {
+    current->clear();
+    for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
+      for (const auto& [key, group] : table_.shard(i).groups) {
+        auto members = visible_members(group, std::nullopt);
+        if (!members.empty()) current->emplace(wire::decode_canonical(key), std::move(members));
+      }
+    }
+  }
+  {
+    std::lock_guard guard(scope_subscribers_mutex_);
+    auto next = std::make_shared<std::vector<std::shared_ptr<SubscriptionState>>>(*scope_subscribers_);
+    next->push_back(state);
+    std::atomic_store(&scope_subscribers_, std::shared_ptr<const std::vector<std::shared_ptr<SubscriptionState>>>(next));
+  }
+  return Subscription(state);
+}
+
+void GroupsScope::unsubscribe(const std::shared_ptr<SubscriptionState>& state) {
+  if (state->scope_wide) {
+    std::lock_guard guard(scope_subscribers_mutex_);
+    auto next = std::make_shared<std::vector<std::shared_ptr<SubscriptionState>>>();
+    for (const auto& s : *scope_subscribers_) {
+      if (s != state) next->push_back(s);
+    }
+    std::atomic_store(&scope_subscribers_, std::shared_ptr<const std::vector<std::shared_ptr<SubscriptionState>>>(next));
+    return;
+  }
+  auto& shard = table_.shard_for(state->group_key);
+  std::unique_lock lock(shard.mutex);
+  auto it = shard.subscribers.find(std::string_view(state->group_key));
+  if (it == shard.subscribers.end()) return;
+  auto& list = it->second;
+  list.erase(std::remove(list.begin(), list.end(), state), list.end());
+  if (list.empty()) shard.subscribers.erase(it);
+}
+
+}  // namespace syn::detail

@@ -1,0 +1,398 @@
+// The groups API and the authority's write path (SPEC.md sections 2 and 4).
+#include "groups/groups_scope.hpp"
+
+#include "common/clock.hpp"
+#include "node/node_core.hpp"
+#include "registry/registry_terms.hpp"
+#include "wire/term_codec.hpp"
+
+#include <mutex>
+
+namespace syn::detail {
+
+namespace {
+constexpr int kMaxUpdateAttempts = 1000;  // compare-and-set retries before giving up
+}  // namespace
+
+GroupsScope::GroupsScope(std::shared_ptr<NodeCore> node, std::string scope)
+    : node_(std::move(node)),
+      engine_(*node_, static_cast<std::uint32_t>(Kind::groups), std::move(scope)),
+      scope_subscribers_(std::make_shared<const std::vector<std::shared_ptr<SubscriptionState>>>()) {
+  engine_.set_handler(this);
+}
+
+GroupsScope::~GroupsScope() = default;
+
+void GroupsScope::clear() {
+  for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
+    auto& shard = table_.shard(i);
+    std::unique_lock lock(shard.mutex);
+    shard.groups.clear();
+  }
+}
+
+// ---- reads -------------------------------------------------------------------------------
+
+std::vector<Member> GroupsScope::visible_members(const Group& group, std::optional<std::uint32_t> only_node) const {
+  std::vector<Member> out;
+  out.reserve(group.members.size());
+  for (const auto& [pid, rec] : group.members) {
+    if (only_node && pid.node_atom() != *only_node) continue;
+    if (rec.local && !rec.local->alive()) continue;  // died, cleanup pending
+    out.push_back(Member{pid, meta_term(rec.meta.view())});
+  }
+  return out;
+}
+
+std::vector<Member> GroupsScope::members(const Term& group, std::optional<std::uint32_t> only_node) const {
+  std::string key = wire::canonical(group);
+  const auto& shard = table_.shard_for(key);
+  std::shared_lock lock(shard.mutex);
+  auto it = shard.groups.find(std::string_view(key));
+  if (it == shard.groups.end()) return {};
+  return visible_members(it->second, only_node);
+}
+
+std::optional<Member> GroupsScope::member(const Term& group, const Pid& pid) const {
+  std::string key = wire::canonical(group);
+  const auto& shard = table_.shard_for(key);
+  std::shared_lock lock(shard.mutex);
+  auto it = shard.groups.find(std::string_view(key));
+  if (it == shard.groups.end()) return std::nullopt;
+  auto m = it->second.members.find(pid);
+  if (m == it->second.members.end() || (m->second.local && !m->second.local->alive())) return std::nullopt;
+  return Member{pid, meta_term(m->second.meta.view())};
+}
+
+std::size_t GroupsScope::member_count(const Term& group, std::optional<std::uint32_t> only_node) const {
+  std::string key = wire::canonical(group);
+  const auto& shard = table_.shard_for(key);
+  std::shared_lock lock(shard.mutex);
+  auto it = shard.groups.find(std::string_view(key));
+  if (it == shard.groups.end()) return 0;
+  if (!only_node) return it->second.members.size();
+  auto n = it->second.per_node.find(*only_node);
+  return n == it->second.per_node.end() ? 0 : n->second;
+}
+
+std::size_t GroupsScope::group_count(std::optional<std::uint32_t> only_node) const {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
+    const auto& shard = table_.shard(i);
+    std::shared_lock lock(shard.mutex);
+    if (!only_node) {
+      n += shard.groups.size();
+      continue;
+    }
+    for (const auto& [key, group] : shard.groups) n += group.per_node.count(*only_node);
+  }
+  return n;
+}
+
+std::vector<Term> GroupsScope::group_names(std::optional<std::uint32_t> only_node) const {
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
+    const auto& shard = table_.shard(i);
+    std::shared_lock lock(shard.mutex);
+    for (const auto& [key, group] : shard.groups) {
+      if (!only_node || group.per_node.count(*only_node)) keys.push_back(key);
+    }
+  }
+  std::vector<Term> out;
+  out.reserve(keys.size());
+  for (const auto& key : keys) out.push_back(wire::decode_canonical(key));
+  return out;
+}
+
+// ---- calls to a remote authority -----------------------------------------------------------
+
+std::uint64_t GroupsScope::apply_reply_change(std::uint32_t authority, const wire::entries::Change& change) {
+  if (change.op == wire::entries::Op::put) return apply_put(authority, change.put, Reason::normal());
+  if (change.op == wire::entries::Op::del) return apply_del(authority, change.del, Reason::normal());
+  return 0;
+}
+
+template <class A>
+std::future<A> GroupsScope::call_join(const std::string& key, const Pid& pid, std::string meta) {
+  wire::entries::CallRequest request{wire::entries::CallOp::put, key, pid.creation(), pid.id(), std::move(meta), 0};
+  std::uint32_t authority = pid.node_atom();
+  return call_authority<A>(*node_, engine_.address(), pid, request, [this, authority](const CallOutcome& o) -> A {
+    if (o.status != 0) return failed_as<A>(errc_of(o.status));
+    std::uint64_t seq = apply_reply_change(authority, wire::entries::decode_change(*o.payload));
+    if constexpr (std::is_same_v<A, Result<void>>) {
+      return {};
+    } else {
+      return A{{}, seq};
+    }
+  });
+}
+
+template <class A>
+std::future<A> GroupsScope::call_leave(const std::string& key, const Pid& pid) {
+  wire::entries::CallRequest request{wire::entries::CallOp::remove, key, pid.creation(), pid.id(), {}, 0};
+  std::uint32_t authority = pid.node_atom();
+  return call_authority<A>(*node_, engine_.address(), pid, request, [this, authority](const CallOutcome& o) -> A {
+    if (o.status != 0) return failed_as<A>(errc_of(o.status));
+    std::uint64_t seq = apply_reply_change(authority, wire::entries::decode_change(*o.payload));
+    if constexpr (std::is_same_v<A, Result<void>>) {
+      return {};
+    } else {
+      return A{{}, seq};
+    }
+  });
+}
+
+// ---- join / leave ------------------------------------------------------------------------
+
+Result<void> GroupsScope::join(const Term& group, const Pid& pid, Term meta, bool by_self) {
+  if (node_->stopped()) return syn::unexpected(Errc::node_down);
+  if (node_->options().strict_mode && !by_self) return syn::unexpected(Errc::not_self);
+  std::string key = wire::canonical(group);
+  std::string meta_bytes = meta_canonical(meta);
+  if (node_->is_local(pid)) {
+    auto outcome = authority_join(key, pid, std::move(meta_bytes), 0);
+    node_->dispatcher().wait_for(outcome.event_seq);
+    if (outcome.error) return syn::unexpected(*outcome.error);
+    return {};
+  }
+  auto future = call_join<Answer<void>>(key, pid, std::move(meta_bytes));
+  auto answer = get_answer(future);
+  node_->dispatcher().wait_for(answer.event_seq);
+  return answer.result;
+}
+
+std::future<Result<void>> GroupsScope::join_async(const Term& group, const Pid& pid, Term meta) {
+  std::string key = wire::canonical(group);
+  std::string meta_bytes = meta_canonical(meta);
+  if (node_->stopped() || node_->options().strict_mode || node_->is_local(pid)) {
+    std::promise<Result<void>> done;
+    if (node_->stopped()) {
+      done.set_value(syn::unexpected(Errc::node_down));
+    } else if (node_->options().strict_mode) {
+      done.set_value(syn::unexpected(Errc::not_self));
+    } else {
+      auto outcome = authority_join(key, pid, std::move(meta_bytes), 0);
+      done.set_value(outcome.error ? Result<void>(syn::unexpected(*outcome.error)) : Result<void>());
+    }
+    return done.get_future();
+  }
+  return call_join<Result<void>>(key, pid, std::move(meta_bytes));
+}
+
+Result<void> GroupsScope::leave(const Term& group, const Pid& pid) {
+  if (node_->stopped()) return syn::unexpected(Errc::node_down);
+  std::string key = wire::canonical(group);
+  if (node_->is_local(pid)) {
+    auto outcome = authority_leave(key, pid, 0);
+    node_->dispatcher().wait_for(outcome.event_seq);
+    if (outcome.error) return syn::unexpected(*outcome.error);
+    return {};
+  }
+  auto future = call_leave<Answer<void>>(key, pid);
+  auto answer = get_answer(future);
+  node_->dispatcher().wait_for(answer.event_seq);
+  return answer.result;
+}
+
+std::future<Result<void>> GroupsScope::leave_async(const Term& group, const Pid& pid) {
+  std::string key = wire::canonical(group);
+  if (node_->stopped() || node_->is_local(pid)) {
+    std::promise<Result<void>> done;
+    if (node_->stopped()) {
+      done.set_value(syn::unexpected(Errc::node_down));
+    } else {
+      auto outcome = authority_leave(key, pid, 0);
+      done.set_value(outcome.error ? Result<void>(syn::unexpected(*outcome.error)) : Result<void>());
+    }
+    return done.get_future();
+  }
+  return call_leave<Result<void>>(key, pid);
+}
+
+WriteOutcome GroupsScope::authority_join(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller) {
+  WriteOutcome out;
+  auto process = node_->find_local(pid);
+  if (!process || !process->alive()) {
+    out.error = Errc::not_alive;
+    return out;
+  }
+  auto& shard = table_.shard_for(key);
+  std::unique_lock lock(shard.mutex);
+  auto it = shard.groups.find(std::string_view(key));
+  if (it != shard.groups.end()) {
+    auto m = it->second.members.find(pid);
+    if (m != it->second.members.end()) {
+      MemberRec& rec = m->second;
+      if (rec.meta.view() == meta) return out;  // joined again with the same meta: a no-op
+      std::string previous(rec.meta.view());
+      rec.meta.assign(meta);
+      rec.time = unique_now_ns();
+      out.event_seq = post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal());
+      out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
+      engine_.broadcast(out.change, caller);
+      return out;
+    }
+  }
+  if (!process->attach(this, key)) {
+    out.error = Errc::not_alive;
+    return out;
+  }
+  if (it == shard.groups.end()) it = shard.groups.try_emplace(key).first;
+  MemberRec& rec = it->second.put(pid, MemberRec{unique_now_ns(), CompactBytes(meta), process.get()});
+  out.event_seq = post_change(shard, Change::joined, key, pid, {}, meta, Reason::normal());
+  out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
+  engine_.broadcast(out.change, caller);
+  return out;
+}
+
+WriteOutcome GroupsScope::authority_leave(const std::string& key, const Pid& pid, std::uint32_t caller) {
+  WriteOutcome out;
+  auto& shard = table_.shard_for(key);
+  std::unique_lock lock(shard.mutex);
+  auto it = shard.groups.find(std::string_view(key));
+  if (it == shard.groups.end()) {
+    out.error = Errc::not_in_group;
+    return out;
+  }
+  auto m = it->second.members.find(pid);
+  if (m == it->second.members.end()) {
+    out.error = Errc::not_in_group;
+    return out;
+  }
+  if (m->second.local) m->second.local->detach(this, key);
+  out.change = encode_del(key, pid, m->second.time, Reason::Kind::normal);
+  out.event_seq = post_change(shard, Change::left, key, pid, {}, m->second.meta.view(), Reason::normal());
+  it->second.erase(m);
+  if (it->second.members.empty()) shard.groups.erase(it);
+  engine_.broadcast(out.change, caller);
+  return out;
+}
+
+// ---- update_member -----------------------------------------------------------------------
+
+Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, const std::function<Term(const Term&)>& fn) {
+  if (node_->stopped()) return syn::unexpected(Errc::node_down);
+  std::string key = wire::canonical(group);
+  // No pre-check on this replica (SPEC 4): start from its value when it has one, else ask the
+  // authority (an expected time of -1 never matches, so it answers with the current value).
+  std::string meta;
+  std::int64_t time = -1;
+  {
+    const auto& shard = table_.shard_for(key);
+    std::shared_lock lock(shard.mutex);
+    auto it = shard.groups.find(std::string_view(key));
+    if (it != shard.groups.end()) {
+      auto m = it->second.members.find(pid);
+      if (m != it->second.members.end()) {
+        meta.assign(m->second.meta.view());
+        time = m->second.time;
+      }
+    }
+  }
+  bool local = node_->is_local(pid);
+  std::uint32_t authority = pid.node_atom();
+  for (int attempt = 0; attempt < kMaxUpdateAttempts; ++attempt) {
+    if (local) {
+      auto process = node_->find_local(pid);
+      if (!process || !process->alive()) return syn::unexpected(Errc::not_alive);
+      if (time < 0) {
+        auto current = authority_update(key, pid, -1, {}, 0);
+        if (current.error) return syn::unexpected(*current.error);
+        meta = std::move(current.current_meta);
+        time = current.current_time;
+      }
+      Term next = fn(meta_term(meta));  // user code, no lock held; exceptions reach the caller
+      auto outcome = authority_update(key, pid, time, meta_canonical(next), 0);
+      if (outcome.error) return syn::unexpected(*outcome.error);
+      if (outcome.stale) {
+        meta = std::move(outcome.current_meta);
+        time = outcome.current_time;
+        continue;
+      }
+      node_->dispatcher().wait_for(outcome.event_seq);
+      return Member{pid, std::move(next)};
+    }
+    std::optional<Term> next;
+    if (time >= 0) next = fn(meta_term(meta));
+    wire::entries::CallRequest request{wire::entries::CallOp::update, key, pid.creation(), pid.id(),
+                                       next ? meta_canonical(*next) : std::string(), time};
+    auto future = call_authority<UpdateAnswer>(*node_, engine_.address(), pid, request,
+                                               [this, authority](const CallOutcome& o) -> UpdateAnswer {
+      if (o.status != 0) return UpdateAnswer::failed(errc_of(o.status));
+      auto change = wire::entries::decode_change(*o.payload);
+      if (change.op == wire::entries::Op::stale) {
+        return UpdateAnswer{{}, true, meta_stored(std::move(change.stale_meta)), change.stale_time, 0};
+      }
+      return UpdateAnswer{{}, false, {}, 0, apply_reply_change(authority, change)};
+    });
+    auto answer = get_answer(future);
+    if (!answer.result) return syn::unexpected(answer.result.error());
+    if (answer.stale) {
+      meta = std::move(answer.current_meta);
+      time = answer.current_time;
+      continue;
+    }
+    node_->dispatcher().wait_for(answer.event_seq);
+    return Member{pid, std::move(*next)};
+  }
+  return syn::unexpected(Errc::timeout);
+}
+
+WriteOutcome GroupsScope::authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
+                                           std::string meta, std::uint32_t caller) {
+  WriteOutcome out;
+  auto process = node_->find_local(pid);
+  if (!process || !process->alive()) {
+    out.error = Errc::not_alive;  // SPEC 4: not_alive first, then undefined
+    return out;
+  }
+  auto& shard = table_.shard_for(key);
+  std::unique_lock lock(shard.mutex);
+  auto it = shard.groups.find(std::string_view(key));
+  if (it == shard.groups.end()) {
+    out.error = Errc::undefined;
+    return out;
+  }
+  auto m = it->second.members.find(pid);
+  if (m == it->second.members.end()) {
+    out.error = Errc::undefined;
+    return out;
+  }
+  MemberRec& rec = m->second;
+  if (rec.time != expected_time) {
+    out.stale = true;
+    out.current_meta.assign(rec.meta.view());
+    out.current_time = rec.time;
+    return out;
+  }
+  if (rec.meta.view() == meta) return out;  // unchanged: no callback
+  std::string previous(rec.meta.view());
+  rec.meta.assign(meta);
+  rec.time = unique_now_ns();
+  out.event_seq = post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal());
+  out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
+  engine_.broadcast(out.change, caller);
+  return out;
+}
+
+// ---- calls from other nodes (engine thread) ------------------------------------------------
+
+void GroupsScope::on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) {
+  auto request = wire::entries::decode_call_request(payload);
+  Pid pid = Pid::from_atom(node_->atom(), request.pid_creation, request.pid_id);
+  WriteOutcome outcome;
+  switch (request.op) {
+    case wire::entries::CallOp::put:
+      outcome = authority_join(request.key, pid, meta_stored(std::move(request.meta)), from);
+      break;
+    case wire::entries::CallOp::remove:
+      outcome = authority_leave(request.key, pid, from);
+      break;
+    case wire::entries::CallOp::update:
+      outcome = authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from);
+      break;
+  }
+  reply_with(engine_, from, request_id, outcome);
+}
+
+}  // namespace syn::detail

@@ -1,0 +1,46 @@
+// Messaging to groups: publish (pub/sub) and multi_call (scatter/gather). Members come from
+// this node's replica only (SPEC 2).
+#include "groups/groups_scope.hpp"
+#include "groups/multi_calls.hpp"
+#include "node/node_core.hpp"
+#include "wire/term_codec.hpp"
+
+#include <map>
+#include <mutex>
+
+namespace syn::detail {
+
+std::size_t GroupsScope::publish(const Term& group, const Term& message, bool local_only) {
+  std::string key = wire::canonical(group);
+  std::size_t delivered = 0;
+  // Remote members by (node, incarnation): one message per node carries them all.
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<std::uint64_t>> remote;
+  {
+    const auto& shard = table_.shard_for(key);
+    std::shared_lock lock(shard.mutex);
+    auto it = shard.groups.find(std::string_view(key));
+    if (it == shard.groups.end()) return 0;
+    for (const auto& [pid, rec] : it->second.members) {
+      if (rec.local) {
+        if (rec.local->deliver(Message{message, nullptr})) ++delivered;
+      } else if (!local_only) {
+        remote[{pid.node_atom(), pid.creation()}].push_back(pid.id());
+        ++delivered;
+      }
+    }
+  }
+  if (remote.empty()) return delivered;
+  std::string body = wire::canonical(message);
+  for (const auto& [node, ids] : remote) {
+    wire::OutBuffer out;
+    wire::encode_publish(out, node.second, ids, body);
+    node_->engine().post_bytes(node.first, out.release());
+  }
+  return delivered;
+}
+
+MultiCallResult GroupsScope::multi_call(const Term& group, const Term& message, std::chrono::milliseconds timeout) {
+  return node_->multi_calls().call(members(group), message, timeout);
+}
+
+}  // namespace syn::detail

@@ -1,0 +1,120 @@
+#pragma once
+// What the registry and the groups handlers share about writes: the outcome of a write at the
+// authority, the reply a remote caller gets for it, and the call a non-authority node makes.
+// Both handlers replicate entries (key, pid) -> (meta, time), so they speak the same messages
+// (wire/entry_messages.hpp).
+#include "node/call_table.hpp"
+#include "node/node_core.hpp"
+#include "scope/scope_engine.hpp"
+#include "wire/entry_messages.hpp"
+
+#include <syn/result.hpp>
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+namespace syn::detail {
+
+/// What a write did at the authority: its error, the change to send to a remote caller, and
+/// the last callback it queued (which the calling node waits for before returning).
+struct WriteOutcome {
+  std::optional<Errc> error;
+  std::string change;  ///< encoded Put / Del for a remote caller; empty: nothing changed
+  bool stale = false;  ///< update: the expected time is not current any more
+  std::string current_meta;
+  std::int64_t current_time = 0;
+  std::uint64_t event_seq = 0;
+};
+
+/// A call's answer on the calling thread, with the last callback to wait for.
+template <class T>
+struct Answer {
+  Result<T> result;
+  std::uint64_t event_seq = 0;
+  static Answer failed(Errc e) { return {syn::unexpected(e), 0}; }
+};
+
+/// The answer to a compare-and-set update: success, failure, or stale with the current value.
+struct UpdateAnswer {
+  Result<void> result;
+  bool stale = false;
+  std::string current_meta;
+  std::int64_t current_time = 0;
+  std::uint64_t event_seq = 0;
+  static UpdateAnswer failed(Errc e) { return {syn::unexpected(e), false, {}, 0, 0}; }
+};
+
+/// A failed A: Result<void> or one of the answers above.
+template <class A>
+A failed_as(Errc e) {
+  if constexpr (std::is_same_v<A, Result<void>>) {
+    return syn::unexpected(e);
+  } else {
+    return A::failed(e);
+  }
+}
+
+/// Waits for a call's answer; a stopped engine drops the call: node_down.
+template <class A>
+A get_answer(std::future<A>& future) {
+  try {
+    return future.get();
+  } catch (const std::future_error&) {
+    return failed_as<A>(Errc::node_down);
+  }
+}
+
+/// Sends `request` about `pid` to the node running it. `on_outcome` runs on the engine thread
+/// and turns the reply into A, applying the change it carries; it also runs for a late reply
+/// (after a timeout) so that the change still reaches this replica.
+template <class A>
+std::future<A> call_authority(NodeCore& node, const wire::ScopeAddress& address, const Pid& pid,
+                              const wire::entries::CallRequest& request,
+                              std::function<A(const CallOutcome&)> on_outcome) {
+  auto promise = std::make_shared<std::promise<A>>();
+  auto future = promise->get_future();
+  if (pid.is_null() || pid.node_atom() == node.atom()) {
+    // An old incarnation of this node (or no pid at all): that process is dead.
+    promise->set_value(failed_as<A>(Errc::not_alive));
+    return future;
+  }
+  if (!node.is_connected(pid)) {
+    // Up under another incarnation: the pid is of the old one, dead. Else unreachable.
+    promise->set_value(failed_as<A>(node.is_up(pid.node_atom()) ? Errc::not_alive : Errc::node_down));
+    return future;
+  }
+  wire::OutBuffer payload;
+  wire::entries::encode(payload, request);
+  node.calls().call(pid.node_atom(), address, payload.release(), node.options().call_timeout,
+                    [promise, on_outcome = std::move(on_outcome)](const CallOutcome& outcome) mutable {
+                      try {
+                        A answer = on_outcome(outcome);
+                        if (!outcome.late) promise->set_value(std::move(answer));
+                      } catch (const wire::DecodeError&) {
+                        if (!outcome.late) promise->set_value(failed_as<A>(Errc::node_down));
+                        throw;  // counted and logged as a malformed message
+                      }
+                    });
+  return future;
+}
+
+/// Answers a call from `from` with what the write did.
+void reply_with(ScopeEngine& engine, std::uint32_t from, std::uint64_t request_id, const WriteOutcome& outcome);
+
+/// A pid of peer `node_atom` (its current incarnation), from its local id. Engine thread.
+Pid peer_pid(NodeCore& node, std::uint32_t node_atom, std::uint64_t id);
+
+/// Encoded replicated changes.
+std::string encode_put(std::string_view key, const Pid& pid, std::int64_t time, std::string_view meta,
+                       Reason::Kind reason);
+std::string encode_del(std::string_view key, const Pid& pid, std::int64_t time, Reason::Kind reason,
+                       const Term& exit_reason = nullptr);
+
+/// The Reason a replicated change carries.
+Reason reason_of(std::uint32_t kind, std::string_view exit_reason, std::uint32_t from);
+
+}  // namespace syn::detail
