@@ -1,0 +1,93 @@
+// The demo: three chat servers (alpha, beta, gamma) as separate OS processes. Rooms are
+// groups; what the servers print (presence, messages read by users) appears indented.
+#include "common/node_process.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace examples {
+
+namespace {
+
+void say(const std::string& text) {
+  std::printf("\n== %s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+void note(const std::string& text) {
+  std::printf("   %s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+struct Server {
+  std::string name;
+  std::unique_ptr<NodeProcess> process;
+  std::string endpoint;
+
+  void start(const std::vector<std::string>& seeds) {
+    std::vector<std::string> args{"--server", name};
+    args.insert(args.end(), seeds.begin(), seeds.end());
+    process = std::make_unique<NodeProcess>(self_path(), args);
+    std::string ready = process->read_line();
+    if (ready.rfind("ready ", 0) != 0) throw std::runtime_error(name + " did not start: " + ready);
+    endpoint = ready.substr(6);
+  }
+  std::string ask(const std::string& command) { return process->ask(command); }
+  int number(const std::string& command) { return std::stoi(ask(command)); }
+};
+
+void expect(bool ok, const std::string& what) {
+  if (!ok) throw std::runtime_error("the demo expected " + what);
+}
+
+}  // namespace
+
+int run_demo() {
+  Server alpha{"alpha"}, beta{"beta"}, gamma{"gamma"};
+
+  say("Three chat servers start; each watches the presence in room 'lobby'");
+  alpha.start({});
+  beta.start({alpha.endpoint});
+  gamma.start({alpha.endpoint});
+  expect(wait_until([&] { return alpha.number("nodes") == 2 && beta.number("nodes") == 2 && gamma.number("nodes") == 2; }),
+         "a full mesh");
+  for (auto* s : {&alpha, &beta, &gamma}) s->ask("watch lobby");
+
+  say("Users connect to different servers and enter the lobby");
+  expect(alpha.ask("enter alice lobby") == "ok", "alice in");
+  expect(beta.ask("enter bob lobby") == "ok", "bob in");
+  expect(gamma.ask("enter carol lobby") == "ok", "carol in");
+  expect(wait_until([&] { return alpha.number("members lobby") == 3 && beta.number("members lobby") == 3 &&
+                                 gamma.number("members lobby") == 3; }),
+         "3 members everywhere");
+
+  say("alice says hello: one publish reaches every member, on every server");
+  note("delivered to " + alpha.ask("say alice lobby hello everyone!") + " members");
+
+  say("bob polls the room (multi_call): everyone answers within one timeout");
+  note(beta.ask("poll lobby pizza tonight?"));
+
+  say("bob goes away: his member meta changes atomically, presence shows it");
+  note("bob's meta is now " + beta.ask("status bob lobby away"));
+
+  say("carol leaves; dave arrives on gamma");
+  expect(gamma.ask("leave carol lobby") == "ok", "carol out");
+  expect(gamma.ask("enter dave lobby") == "ok", "dave in");
+  expect(wait_until([&] { return alpha.number("members lobby") == 3; }), "3 members");
+
+  say("gamma crashes (SIGKILL): alpha and beta see dave leave at once");
+  gamma.process->kill_hard();
+  expect(wait_until([&] { return alpha.number("members lobby") == 2 && beta.number("members lobby") == 2; }),
+         "gamma's users purged");
+  note("the lobby has " + alpha.ask("members lobby") + " members left");
+  note("alice publishes again: delivered to " + alpha.ask("say alice lobby where did dave go?") + " members");
+
+  say("Done: stopping the servers");
+  alpha.process->quit();
+  beta.process->quit();
+  return 0;
+}
+
+}  // namespace examples
