@@ -71,8 +71,11 @@ Subscription GroupsScope::monitor(const Term& group, std::function<void(const Gr
   // event (changes queue their events under this lock).
   std::unique_lock lock(shard.mutex);
   if (current) {
+    // Dead local members whose cleanup is still running are included: their removal is
+    // reported as a leave right after, and a leave must follow a member the subscriber knows
+    // (hiding them here made `current` + events inconsistent).
     auto it = shard.groups.find(std::string_view(state->group_key));
-    *current = it == shard.groups.end() ? std::vector<Member>{} : visible_members(it->second, std::nullopt);
+    *current = it == shard.groups.end() ? std::vector<Member>{} : visible_members(it->second, std::nullopt, true);
   }
   shard.subscribers[state->group_key].push_back(state);
   return Subscription(state);
@@ -93,7 +96,7 @@ Subscription GroupsScope::monitor_scope(std::function<void(const GroupEvent&)> o
     current->clear();
     for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
       for (const auto& [key, group] : table_.shard(i).groups) {
-        auto members = visible_members(group, std::nullopt);
+        auto members = visible_members(group, std::nullopt, true);  // dead included: see monitor
         if (!members.empty()) current->emplace(wire::decode_canonical(key), std::move(members));
       }
     }

@@ -33,12 +33,13 @@ void GroupsScope::clear() {
 
 // ---- reads -------------------------------------------------------------------------------
 
-std::vector<Member> GroupsScope::visible_members(const Group& group, std::optional<std::uint32_t> only_node) const {
+std::vector<Member> GroupsScope::visible_members(const Group& group, std::optional<std::uint32_t> only_node,
+                                                 bool include_dead) const {
   std::vector<Member> out;
   out.reserve(group.members.size());
   for (const auto& [pid, rec] : group.members) {
     if (only_node && pid.node_atom() != *only_node) continue;
-    if (rec.local && !rec.local->alive()) continue;  // died, cleanup pending
+    if (!include_dead && rec.local && !rec.local->alive()) continue;  // died, cleanup pending
     out.push_back(Member{pid, meta_term(rec.meta.view())});
   }
   return out;
@@ -209,12 +210,13 @@ std::future<Result<void>> GroupsScope::leave_async(const Term& group, const Pid&
   return call_leave<Result<void>>(key, pid);
 }
 
-WriteOutcome GroupsScope::authority_join(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller) {
+WriteOutcome GroupsScope::authority_join(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
+                                          std::uint64_t request_id) {
   WriteOutcome out;
   auto process = node_->find_local(pid);
   if (!process || !process->alive()) {
     out.error = Errc::not_alive;
-    return out;
+    return answered(out, caller, request_id);
   }
   auto& shard = table_.shard_for(key);
   std::unique_lock lock(shard.mutex);
@@ -223,41 +225,42 @@ WriteOutcome GroupsScope::authority_join(const std::string& key, const Pid& pid,
     auto m = it->second.members.find(pid);
     if (m != it->second.members.end()) {
       MemberRec& rec = m->second;
-      if (rec.meta.view() == meta) return out;  // joined again with the same meta: a no-op
+      if (rec.meta.view() == meta) return answered(out, caller, request_id);  // same meta again: a no-op
       std::string previous(rec.meta.view());
       rec.meta.assign(meta);
       rec.time = unique_now_ns();
       out.event_seq = post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal());
       out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
       engine_.broadcast(out.change, caller);
-      return out;
+      return answered(out, caller, request_id);
     }
   }
   if (!process->attach(this, key)) {
     out.error = Errc::not_alive;
-    return out;
+    return answered(out, caller, request_id);
   }
   if (it == shard.groups.end()) it = shard.groups.try_emplace(key).first;
   MemberRec& rec = it->second.put(pid, MemberRec{unique_now_ns(), CompactBytes(meta), process.get()});
   out.event_seq = post_change(shard, Change::joined, key, pid, {}, meta, Reason::normal());
   out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
-  return out;
+  return answered(out, caller, request_id);
 }
 
-WriteOutcome GroupsScope::authority_leave(const std::string& key, const Pid& pid, std::uint32_t caller) {
+WriteOutcome GroupsScope::authority_leave(const std::string& key, const Pid& pid, std::uint32_t caller,
+                                           std::uint64_t request_id) {
   WriteOutcome out;
   auto& shard = table_.shard_for(key);
   std::unique_lock lock(shard.mutex);
   auto it = shard.groups.find(std::string_view(key));
   if (it == shard.groups.end()) {
     out.error = Errc::not_in_group;
-    return out;
+    return answered(out, caller, request_id);
   }
   auto m = it->second.members.find(pid);
   if (m == it->second.members.end()) {
     out.error = Errc::not_in_group;
-    return out;
+    return answered(out, caller, request_id);
   }
   if (m->second.local) m->second.local->detach(this, key);
   out.change = encode_del(key, pid, m->second.time, Reason::Kind::normal);
@@ -265,7 +268,7 @@ WriteOutcome GroupsScope::authority_leave(const std::string& key, const Pid& pid
   it->second.erase(m);
   if (it->second.members.empty()) shard.groups.erase(it);
   engine_.broadcast(out.change, caller);
-  return out;
+  return answered(out, caller, request_id);
 }
 
 // ---- update_member -----------------------------------------------------------------------
@@ -339,40 +342,40 @@ Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, con
 }
 
 WriteOutcome GroupsScope::authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
-                                           std::string meta, std::uint32_t caller) {
+                                           std::string meta, std::uint32_t caller, std::uint64_t request_id) {
   WriteOutcome out;
   auto process = node_->find_local(pid);
   if (!process || !process->alive()) {
     out.error = Errc::not_alive;  // SPEC 4: not_alive first, then undefined
-    return out;
+    return answered(out, caller, request_id);
   }
   auto& shard = table_.shard_for(key);
   std::unique_lock lock(shard.mutex);
   auto it = shard.groups.find(std::string_view(key));
   if (it == shard.groups.end()) {
     out.error = Errc::undefined;
-    return out;
+    return answered(out, caller, request_id);
   }
   auto m = it->second.members.find(pid);
   if (m == it->second.members.end()) {
     out.error = Errc::undefined;
-    return out;
+    return answered(out, caller, request_id);
   }
   MemberRec& rec = m->second;
   if (rec.time != expected_time) {
     out.stale = true;
     out.current_meta.assign(rec.meta.view());
     out.current_time = rec.time;
-    return out;
+    return answered(out, caller, request_id);
   }
-  if (rec.meta.view() == meta) return out;  // unchanged: no callback
+  if (rec.meta.view() == meta) return answered(out, caller, request_id);  // unchanged: no callback
   std::string previous(rec.meta.view());
   rec.meta.assign(meta);
   rec.time = unique_now_ns();
   out.event_seq = post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal());
   out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
-  return out;
+  return answered(out, caller, request_id);
 }
 
 // ---- calls from other nodes (engine thread) ------------------------------------------------
@@ -380,19 +383,28 @@ WriteOutcome GroupsScope::authority_update(const std::string& key, const Pid& pi
 void GroupsScope::on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) {
   auto request = wire::entries::decode_call_request(payload);
   Pid pid = Pid::from_atom(node_->atom(), request.pid_creation, request.pid_id);
-  WriteOutcome outcome;
+  // The authority_* functions answer the call themselves, under the shard lock (see answered()).
   switch (request.op) {
     case wire::entries::CallOp::put:
-      outcome = authority_join(request.key, pid, meta_stored(std::move(request.meta)), from);
+      authority_join(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
       break;
     case wire::entries::CallOp::remove:
-      outcome = authority_leave(request.key, pid, from);
+      authority_leave(request.key, pid, from, request_id);
       break;
     case wire::entries::CallOp::update:
-      outcome = authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from);
+      authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from, request_id);
       break;
   }
-  reply_with(engine_, from, request_id, outcome);
+}
+
+WriteOutcome GroupsScope::answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id) {
+  // Fix: the reply used to be sent by on_call after the shard lock was released. A user
+  // thread could then apply a later change of the same membership (the process dying) and
+  // queue its broadcast, which the reply drained and sent first: the caller dropped the
+  // removal (nothing to remove yet), then applied the join from the reply and kept a member
+  // of a dead process for good.
+  if (caller != 0) reply_with(engine_, caller, request_id, out);
+  return std::move(out);
 }
 
 }  // namespace syn::detail

@@ -77,10 +77,19 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   enum class Change { joined, updated, left };
 
   // authority write path (groups_scope.cpp)
-  WriteOutcome authority_join(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller);
-  WriteOutcome authority_leave(const std::string& key, const Pid& pid, std::uint32_t caller);
+  // `caller` != 0: a call from that node (engine thread), answered by these functions with
+  // `request_id` before they release the shard lock (see answered()).
+  WriteOutcome authority_join(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
+                              std::uint64_t request_id = 0);
+  WriteOutcome authority_leave(const std::string& key, const Pid& pid, std::uint32_t caller,
+                               std::uint64_t request_id = 0);
   WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
-                                std::string meta, std::uint32_t caller);
+                                std::string meta, std::uint32_t caller, std::uint64_t request_id = 0);
+  /// Replies to a remote caller (if any) and returns `out`. Called with the shard lock still
+  /// held when the write changed something: a later change of the same membership applied on
+  /// a user thread (a death, say) is queued behind the lock, so it cannot reach the caller
+  /// before the reply that carries this change (the reply drains what was queued before it).
+  WriteOutcome answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id);
   template <class A>
   std::future<A> call_join(const std::string& key, const Pid& pid, std::string meta);
   template <class A>
@@ -94,8 +103,10 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   // events (groups_events.cpp): hooks and subscriptions, queued under the shard lock.
   std::uint64_t post_change(GroupsTable::Shard& shard, Change change, std::string_view key, const Pid& pid,
                             std::string_view previous_meta, std::string_view meta, const Reason& reason);
-  /// Members of a group as the API shows them (dead local ones hidden). Shard lock held.
-  std::vector<Member> visible_members(const Group& group, std::optional<std::uint32_t> only_node) const;
+  /// Members of a group as the API shows them (dead local ones hidden, unless `include_dead`:
+  /// subscriptions need them, see monitor). Shard lock held.
+  std::vector<Member> visible_members(const Group& group, std::optional<std::uint32_t> only_node,
+                                      bool include_dead = false) const;
 
   std::shared_ptr<NodeCore> node_;
   ScopeEngine engine_;
