@@ -1,0 +1,61 @@
+#pragma once
+/// \file
+/// Small building blocks shared by the workload files.
+
+#include "driver/phase.hpp"
+#include "driver/workload.hpp"
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace syn::bench {
+
+/// `n` split into `parts` near-equal shares (the first ones take the remainder).
+inline std::vector<std::size_t> split(std::size_t n, std::size_t parts) {
+  std::vector<std::size_t> out(parts, n / parts);
+  for (std::size_t i = 0; i < n % parts; ++i) ++out[i];
+  return out;
+}
+
+/// Spawns shares[i] processes on node i (untimed).
+inline void spawn_on(Cluster& c, const std::vector<std::size_t>& shares) {
+  std::vector<Step> steps;
+  for (std::size_t i = 0; i < shares.size(); ++i) {
+    if (shares[i] > 0) steps.push_back({i, "spawn", {{"count", shares[i]}}});
+  }
+  run_all(c, steps, std::chrono::minutes(5));
+}
+
+/// Builds the name set `set` on node i: prefix + "n<i+1>:" + k for k < shares[i] (untimed).
+inline void names_on(Cluster& c, const std::vector<std::size_t>& shares, const std::string& set,
+                     const std::string& prefix) {
+  std::vector<Step> steps;
+  for (std::size_t i = 0; i < shares.size(); ++i) {
+    if (shares[i] == 0) continue;
+    steps.push_back({i, "names", {{"set", set}, {"prefix", prefix + "n" + std::to_string(i + 1) + ":"}, {"count", shares[i]}}});
+  }
+  run_all(c, steps, std::chrono::minutes(5));
+}
+
+/// The same watch on every node of the cluster.
+inline std::vector<Step> watch_every(Cluster& c, const std::string& what, std::int64_t target,
+                                     const Term& extra = Term::object()) {
+  std::vector<Step> out;
+  for (std::size_t i = 0; i < c.size(); ++i) out.push_back(watch_step(i, what, target, extra));
+  return out;
+}
+
+/// The same command on every node with a non-zero share, with "count" = its share.
+inline std::vector<Step> on_writers(const std::vector<std::size_t>& shares, const std::string& cmd, const Term& args) {
+  std::vector<Step> out;
+  for (std::size_t i = 0; i < shares.size(); ++i) {
+    if (shares[i] == 0) continue;
+    Term a = args;
+    a["count"] = shares[i];
+    out.push_back({i, cmd, a});
+  }
+  return out;
+}
+
+}  // namespace syn::bench

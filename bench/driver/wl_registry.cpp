@@ -1,0 +1,95 @@
+// Registry throughput workloads: syn's benchmark (register, unregister, reregister, kill from
+// 2 writers x W callers on 3 nodes), its pipelined variant, and sequential register latency.
+#include "driver/wl_helpers.hpp"
+
+namespace syn::bench {
+
+namespace {
+
+constexpr std::size_t kNodes = 3;
+
+// 2 writers (n1, n2) with half of N each; n3 only replicates.
+std::vector<std::size_t> writer_shares(std::size_t n) {
+  auto half = split(n, 2);
+  return {half[0], half[1], 0};
+}
+
+RunOutput run_registry(RunContext& ctx) {
+  Cluster c(ctx.cluster, kNodes);
+  auto shares = writer_shares(ctx.n);
+  spawn_on(c, shares);
+  names_on(c, shares, "reg", "");
+  auto n = static_cast<std::int64_t>(ctx.n);
+  Term sync{{"set", "reg"}, {"threads", ctx.options.workers}, {"mode", "sync"}};
+  RunOutput out;
+  auto reg = run_phase(c, on_writers(shares, "reg_register", sync), watch_every(c, "reg_count", n), ctx.timeout);
+  auto unreg = run_phase(c, on_writers(shares, "reg_unregister", sync), watch_every(c, "reg_count", 0), ctx.timeout);
+  auto rereg = run_phase(c, on_writers(shares, "reg_register", sync), watch_every(c, "reg_count", n), ctx.timeout);
+  auto kill = run_phase(c, on_writers(shares, "kill_procs", Term::object()), watch_every(c, "reg_count", 0), ctx.timeout);
+  out.samples = {RunContext::rate("register", ctx.n, reg.seconds),
+                 RunContext::rate("unregister", ctx.n, unreg.seconds),
+                 RunContext::rate("reregister", ctx.n, rereg.seconds),
+                 RunContext::seconds("kill", kill.seconds),
+                 RunContext::cpu_per_op("register_cpu", reg.cpu_total(), ctx.n),
+                 RunContext::cpu_per_op("kill_cpu", kill.cpu_total(), ctx.n)};
+  out.detail = {{"register", reg.to_json()}, {"unregister", unreg.to_json()},
+                {"reregister", rereg.to_json()}, {"kill", kill.to_json()}};
+  return out;
+}
+
+RunOutput run_register_async(RunContext& ctx) {
+  Cluster c(ctx.cluster, kNodes);
+  auto shares = writer_shares(ctx.n);
+  spawn_on(c, shares);
+  names_on(c, shares, "reg", "");
+  auto n = static_cast<std::int64_t>(ctx.n);
+  Term async{{"set", "reg"}, {"mode", "async"}, {"window", 10000}};
+  auto reg = run_phase(c, on_writers(shares, "reg_register", async), watch_every(c, "reg_count", n), ctx.timeout);
+  auto unreg = run_phase(c, on_writers(shares, "reg_unregister", async), watch_every(c, "reg_count", 0), ctx.timeout);
+  RunOutput out;
+  out.samples = {RunContext::rate("register", ctx.n, reg.seconds), RunContext::rate("unregister", ctx.n, unreg.seconds),
+                 RunContext::cpu_per_op("register_cpu", reg.cpu_total(), ctx.n)};
+  out.detail = {{"register", reg.to_json()}, {"unregister", unreg.to_json()}};
+  return out;
+}
+
+RunOutput run_register_sequential(RunContext& ctx) {
+  Cluster c(ctx.cluster, kNodes);
+  std::vector<std::size_t> shares{ctx.n, 0, 0};
+  spawn_on(c, shares);
+  names_on(c, shares, "reg", "");
+  Term seq{{"set", "reg"}, {"threads", 1}, {"mode", "sync"}, {"latency", true}};
+  auto reg = run_phase(c, on_writers(shares, "reg_register", seq),
+                       watch_every(c, "reg_count", static_cast<std::int64_t>(ctx.n)), ctx.timeout);
+  const Term& lat = reg.work.at(0).at("latency");
+  RunOutput out;
+  double caller_s = reg.work_seconds();
+  out.samples = {RunContext::nanos("per_call", lat.at("median_ns").get<double>()),
+                 RunContext::nanos("per_call_p99", lat.at("p99_ns").get<double>()),
+                 RunContext::rate("rate", ctx.n, caller_s),
+                 RunContext::cpu_per_op("per_call_cpu", reg.work.at(0).at("caller_cpu_ns").get<double>() / 1e9, ctx.n),
+                 RunContext::seconds("peer_lag", reg.seconds - caller_s)};
+  out.detail = {{"register", reg.to_json()}, {"latency", lat}};
+  return out;
+}
+
+}  // namespace
+
+std::vector<Workload> registry_workloads() {
+  return {
+      {"registry",
+       "syn's benchmark: 2 writer nodes x W callers register N names (half each) for local processes, "
+       "then unregister, reregister, kill the processes; each phase until all 3 nodes agree",
+       true, nullptr, run_registry, ""},
+      {"register_async",
+       "the register and unregister phases from ONE caller per writer with register_name_async "
+       "(windows of 10k futures in flight), until all 3 nodes agree",
+       true, nullptr, run_register_async, ""},
+      {"register_sequential",
+       "one caller on n1 registers N local processes one synchronous call at a time: per-call latency; "
+       "peer_lag = how long after the caller's last call the 2 peers held all N",
+       true, nullptr, run_register_sequential, ""},
+  };
+}
+
+}  // namespace syn::bench
