@@ -48,7 +48,14 @@ class Pid {
 
   friend bool operator==(const Pid& a, const Pid& b) = default;
   /// Orders by node name, then creation, then id: the same order on every node.
-  friend std::strong_ordering operator<=>(const Pid& a, const Pid& b);
+  friend std::strong_ordering operator<=>(const Pid& a, const Pid& b) {
+    if (a.atom_ != b.atom_) {
+      int c = a.node().compare(b.node());
+      if (c != 0) return c < 0 ? std::strong_ordering::less : std::strong_ordering::greater;
+    }
+    if (a.creation_ != b.creation_) return a.creation_ <=> b.creation_;
+    return a.id_ <=> b.id_;
+  }
 
   /// The interned index of node(): internal, stable only within one OS process.
   std::uint32_t node_atom() const { return atom_; }

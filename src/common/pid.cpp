@@ -39,14 +39,6 @@ std::optional<Pid> Pid::parse(std::string_view text) {
   return Pid(text.substr(0, creation_dot), creation, id);
 }
 
-std::strong_ordering operator<=>(const Pid& a, const Pid& b) {
-  if (a.atom_ != b.atom_) {
-    if (auto c = a.node().compare(b.node()); c != 0) return c < 0 ? std::strong_ordering::less : std::strong_ordering::greater;
-  }
-  if (auto c = a.creation_ <=> b.creation_; c != 0) return c;
-  return a.id_ <=> b.id_;
-}
-
 std::ostream& operator<<(std::ostream& out, const Pid& pid) { return out << pid.to_string(); }
 
 void to_json(Term& term, const Pid& pid) { term = pid.to_string(); }

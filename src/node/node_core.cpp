@@ -97,7 +97,7 @@ void NodeCore::kill_all_local(const Term& reason) {
 // ---- processes -------------------------------------------------------------------------
 
 Process NodeCore::spawn() {
-  Pid pid(name(), creation_, next_pid_id_.fetch_add(1, std::memory_order_relaxed) + 1);
+  Pid pid = Pid::from_atom(atom_, creation_, next_pid_id_.fetch_add(1, std::memory_order_relaxed) + 1);
   auto control = std::make_shared<ProcessControl>(pid, weak_from_this());
   if (stopped()) {
     control->kill_silently("shutdown");

@@ -13,7 +13,7 @@ bool ProcessControl::deliver(Message message) {
   {
     std::lock_guard lock(mutex_);
     if (!alive_.load(std::memory_order_relaxed)) return false;
-    mailbox_.push_back(std::move(message));
+    mailbox_.push(std::move(message));
   }
   ready_.notify_one();
   return true;
@@ -23,17 +23,13 @@ std::optional<Message> ProcessControl::receive(std::chrono::milliseconds timeout
   std::unique_lock lock(mutex_);
   ready_.wait_for(lock, timeout, [&] { return !mailbox_.empty() || !alive_.load(std::memory_order_relaxed); });
   if (!alive_.load(std::memory_order_relaxed) || mailbox_.empty()) return std::nullopt;
-  Message message = std::move(mailbox_.front());
-  mailbox_.pop_front();
-  return message;
+  return mailbox_.pop();
 }
 
 std::optional<Message> ProcessControl::try_receive() {
   std::lock_guard lock(mutex_);
   if (!alive_.load(std::memory_order_relaxed) || mailbox_.empty()) return std::nullopt;
-  Message message = std::move(mailbox_.front());
-  mailbox_.pop_front();
-  return message;
+  return mailbox_.pop();
 }
 
 std::size_t ProcessControl::pending() const {
@@ -42,13 +38,13 @@ std::size_t ProcessControl::pending() const {
 }
 
 bool ProcessControl::mark_dead(const Term& reason, std::vector<Attachment>* taken) {
-  std::deque<Message> dropped;
+  Mailbox dropped;
   {
     std::lock_guard lock(mutex_);
     if (!alive_.load(std::memory_order_relaxed)) return false;
     alive_.store(false, std::memory_order_release);
     exit_reason_ = reason;
-    dropped.swap(mailbox_);
+    std::swap(dropped, mailbox_);
     if (taken) taken->swap(attachments_);
     attachments_.clear();
   }

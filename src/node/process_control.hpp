@@ -1,6 +1,8 @@
 #pragma once
 // The state of one local process: its mailbox, whether it lives, why it died, and what must
 // be told when it dies (its attachments: the names and groups it holds in each scope).
+#include "node/mailbox.hpp"
+
 #include <syn/message.hpp>
 #include <syn/pid.hpp>
 #include <syn/term.hpp>
@@ -8,7 +10,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,7 +73,7 @@ class ProcessControl {
   std::atomic<bool> alive_{true};
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<Message> mailbox_;
+  Mailbox mailbox_;
   std::optional<Term> exit_reason_;
   std::vector<Attachment> attachments_;
 };

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 namespace syn::transport {
 
@@ -25,6 +26,34 @@ const char* to_string(DownReason reason) {
     case DownReason::restarted: return "restarted as a new incarnation";
   }
   return "?";
+}
+
+void check_endpoint(const std::string& endpoint) {
+  auto bad = [&](const char* why) {
+    throw Error(Errc::bad_argument, "not a ZeroMQ endpoint to dial (" + std::string(why) +
+                                        "; tcp://host:port or ipc://path): '" + endpoint + "'");
+  };
+  if (endpoint.rfind("ipc://", 0) == 0) {
+    if (endpoint.size() == 6) bad("no path");
+    return;
+  }
+  if (endpoint.rfind("tcp://", 0) != 0) bad("unknown transport");
+  std::string_view rest(endpoint);
+  rest.remove_prefix(6);
+  auto colon = rest.rfind(':');
+  if (colon == std::string_view::npos) bad("no port");
+  std::string_view host = rest.substr(0, colon);
+  std::string_view port = rest.substr(colon + 1);
+  if (host.empty()) bad("no host");
+  if (host == "*") bad("'*' is for binding, not dialling");
+  for (char c : host) {
+    if (static_cast<unsigned char>(c) <= ' ') bad("a space or control character in the host");
+  }
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) {
+    bad("the port is not a number");
+  }
+  int number = std::stoi(std::string(port));
+  if (number < 1 || number > 65535) bad("the port is out of range");
 }
 
 namespace {
@@ -64,6 +93,7 @@ struct Transport::Peer {
   TimePoint last_recv{};
   TimePoint last_send{};
   wire::FrameWriter out;
+  std::optional<wire::Peers> early_peers;  // a peer list that came before the link was up here
 };
 
 Transport::Transport(zmq::context_t& context, TransportConfig config, TransportListener& listener)
@@ -164,7 +194,14 @@ void Transport::ensure_dealer(Peer& p) {
   for (auto& d : pending_) {
     if (d->endpoint == p.endpoint) return;
   }
-  p.dealer = make_dealer(p.endpoint, p.atom);
+  // The endpoint is a peer's word (its hello, a peer list): one ZeroMQ cannot dial must not
+  // throw out of the engine loop (tick() redials through here, outside any handler).
+  try {
+    p.dealer = make_dealer(p.endpoint, p.atom);
+  } catch (const Error& e) {
+    SYN_LOG(warn, config_.node_name, "cannot dial ", p.name, ": ", e.what());
+    return;
+  }
   p.dealer->epoch = ++p.epoch;
 }
 
@@ -339,8 +376,10 @@ wire::OutBuffer* Transport::out(std::uint32_t atom) {
 // ---- reading ------------------------------------------------------------------------------
 
 void Transport::on_router_readable() {
-  // Bounded per pass so that timers and commands are not starved by a busy peer.
-  for (int i = 0; i < 256; ++i) {
+  // Bounded per pass (in frames and in time: a snapshot chunk takes milliseconds to apply)
+  // so that heartbeats, timers and commands are not starved by a busy peer.
+  auto pass_ends = SteadyClock::now() + std::chrono::milliseconds(20);
+  for (int i = 0; i < 256 && SteadyClock::now() < pass_ends; ++i) {
     zmq::message_t rid;
     if (!router_.recv(rid, zmq::recv_flags::dontwait)) return;
     if (!rid.more()) {
@@ -421,7 +460,20 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
           return;
         }
         case wire::MsgType::peers:
-          if (from->up) handle_peers(wire::decode_peers(*message));
+          // The peer sends its list as soon as its side of the link is up, which can be before
+          // its welcome reached us: like data, the list proves that welcome is on its way.
+          // Dropping it would leave the mesh incomplete (nobody sends it again).
+          if (!from->up && from->dealer && from->dealer->hello_sent) {
+            from->dealer->welcomed = true;
+            check_up(*from);
+          }
+          if (from->up) {
+            handle_peers(wire::decode_peers(*message));
+          } else {
+            // Our hello went out on a probe still waiting for its welcome (a seed): nothing
+            // proves the link yet, so keep the list for check_up rather than lose it.
+            from->early_peers = wire::decode_peers(*message);
+          }
           break;
         default:
           if (!from->up) {
@@ -471,6 +523,14 @@ void Transport::handle_hello(const std::string& rid, const wire::Hello& hello) {
   if (left_) return;
   std::uint32_t atom = detail::intern_node_name(hello.name);
   if (hello.name.empty()) throw wire::DecodeError("hello without a node name");
+  if (!hello.endpoint.empty()) {
+    // Checked before anything changes: dialling it back would throw half-way through.
+    try {
+      check_endpoint(hello.endpoint);
+    } catch (const Error& e) {
+      throw wire::DecodeError(std::string("hello advertising a bad endpoint: ") + e.what());
+    }
+  }
   if (atom == self_atom_) {
     if (hello.creation == config_.creation) {
       refuse(rid, wire::RefuseCode::self, "this is yourself");
@@ -682,6 +742,11 @@ void Transport::check_up(Peer& p) {
   SYN_LOG(info, config_.node_name, "peer ", p.name, " up (", p.endpoint, ")");
   send_peer_list(p);
   listener_.on_peer_up(p.atom, p.creation);
+  if (p.early_peers) {
+    auto early = std::move(*p.early_peers);
+    p.early_peers.reset();
+    handle_peers(early);
+  }
 }
 
 void Transport::send_peer_list(Peer& p) {
@@ -697,6 +762,11 @@ void Transport::handle_peers(const wire::Peers& peers) {
   if (!config_.auto_connect || left_) return;
   for (const auto& [name, endpoint] : peers.peers) {
     if (name.empty() || endpoint.empty()) continue;
+    try {
+      check_endpoint(endpoint);
+    } catch (const Error&) {
+      continue;  // not dialable: never ours to try
+    }
     std::uint32_t atom = detail::intern_node_name(name);
     if (atom == self_atom_) continue;
     Peer& p = peer(atom);
@@ -724,6 +794,7 @@ void Transport::teardown(Peer& p, DownReason reason, bool tell_peer) {
   if (p.dealer) close_dealer(std::move(p.dealer));
   p.up = false;
   p.out.take();
+  p.early_peers.reset();
   if (was_up) {
     SYN_LOG(info, config_.node_name, "peer ", p.name, " down: ", to_string(reason));
     listener_.on_peer_down(p.atom, creation, reason);

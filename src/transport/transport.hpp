@@ -37,6 +37,10 @@ namespace syn::transport {
 enum class DownReason { connection_lost, timeout, left, disconnected, reset, overflow, restarted };
 const char* to_string(DownReason reason);
 
+/// Throws Error{bad_argument} unless `endpoint` is a well-formed endpoint to dial:
+/// tcp://host:port (host not empty, port 1..65535) or ipc://path (path not empty).
+void check_endpoint(const std::string& endpoint);
+
 /// What the transport tells the node.
 class TransportListener {
  public:

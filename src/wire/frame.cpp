@@ -3,6 +3,7 @@
 #include <syn/version.hpp>
 
 #include <cstring>
+#include <limits>
 
 namespace syn::wire {
 namespace {
@@ -139,6 +140,11 @@ std::optional<msgpack::object> FrameReader::next() {
   if (obj.type != msgpack::type::ARRAY || obj.via.array.size == 0 ||
       obj.via.array.ptr[0].type != msgpack::type::POSITIVE_INTEGER) {
     throw DecodeError("message is not an array starting with its type");
+  }
+  // Types are u32 (MsgType): a wider one would alias a real type once cast (2^32 + 1 reads
+  // as hello).
+  if (obj.via.array.ptr[0].via.u64 > std::numeric_limits<std::uint32_t>::max()) {
+    throw DecodeError("message type out of range");
   }
   return obj;
 }

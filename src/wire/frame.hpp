@@ -38,7 +38,7 @@ class FrameReader {
   FrameReader(const char* data, std::size_t size);
   /// The protocol version at the head of the frame; throws DecodeError when missing.
   std::uint64_t read_version();
-  /// The next message (an array with a type first), or nullopt at the end of the frame.
+  /// The next message (an array with a u32 type first), or nullopt at the end of the frame.
   /// Throws DecodeError on malformed bytes. Objects live as long as this reader.
   std::optional<msgpack::object> next();
   /// Bytes of the message returned by the last next() (for raw forwarding).

@@ -1,0 +1,45 @@
+#pragma once
+// A process's mailbox: a FIFO of messages that allocates nothing while empty (most processes
+// never hold more than a few messages, and a node may run a million of them: an empty
+// std::deque alone takes 700 bytes).
+#include <syn/message.hpp>
+
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+namespace syn::detail {
+
+class Mailbox {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  std::size_t size() const { return items_.size() - head_; }
+
+  void push(Message message) { items_.push_back(std::move(message)); }
+
+  /// The oldest message; the mailbox must not be empty.
+  Message pop() {
+    Message out = std::move(items_[head_++]);
+    if (head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    } else if (head_ >= 32 && head_ * 2 >= items_.size()) {
+      // Reclaim the consumed front once it is at least half of the buffer.
+      items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+      head_ = 0;
+    }
+    return out;
+  }
+
+  /// Drops everything and frees the buffer.
+  void clear() {
+    std::vector<Message>().swap(items_);
+    head_ = 0;
+  }
+
+ private:
+  std::vector<Message> items_;
+  std::size_t head_ = 0;
+};
+
+}  // namespace syn::detail
