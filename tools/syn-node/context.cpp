@@ -1,0 +1,21 @@
+#include "context.hpp"
+
+#include "commands.hpp"
+
+namespace syn_node {
+
+std::string Context::adopt(syn::Process process) {
+  std::string pid = process.pid().to_string();
+  processes_.insert_or_assign(pid, std::move(process));
+  return pid;
+}
+
+syn::Process& Context::process(const std::string& pid) {
+  auto it = processes_.find(pid);
+  if (it == processes_.end()) throw CommandError("unknown pid " + pid + " (not spawned by this node)");
+  return it->second;
+}
+
+bool Context::forget(const std::string& pid) { return processes_.erase(pid) != 0; }
+
+}  // namespace syn_node

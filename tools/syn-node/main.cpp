@@ -1,0 +1,155 @@
+// syn-node: one syn cluster node as a standalone program, for operators, demos and the
+// multi-process tests.
+//
+//   syn-node --json '{"name":"a","listen":"tcp://127.0.0.1:7001"}'
+//   syn-node --config node.json [--json '{"seeds":["tcp://127.0.0.1:7001"]}'] [--log-level info]
+//
+// Options are the keys of syn::NodeOptions::from_json (--json keys override --config keys).
+// When the node is up it prints one line {"event":"ready","name","endpoint","creation","os_pid"}
+// on stdout, then serves the control protocol described in commands.hpp on stdin/stdout
+// (send {"cmd":"help"} for the list of commands). Without a control stream (--no-control, or
+// stdin at end of file) it runs until SIGTERM or SIGINT. On SIGTERM, SIGINT or the quit
+// command the node leaves the cluster gracefully, the program prints {"event":"stopped"} and
+// exits 0. Library logs go to stderr. Exit code 2: bad arguments or the node could not start
+// (the reason is on stderr and in a line {"event":"error","error":...} on stdout).
+#include "commands.hpp"
+#include "context.hpp"
+#include "output.hpp"
+
+#include <syn/syn.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <pthread.h>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+namespace {
+
+using syn::Term;
+
+// Reads the node options: the --config file, then the --json keys over it.
+Term load_options(const std::string& config_file, const std::string& json_text) {
+  Term options = Term::object();
+  if (!config_file.empty()) {
+    std::ifstream in(config_file);
+    if (!in) throw std::runtime_error("cannot read " + config_file);
+    try {
+      options = Term::parse(in);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(config_file + ": invalid JSON: " + e.what());
+    }
+    if (!options.is_object()) throw std::runtime_error(config_file + ": must hold a JSON object");
+  }
+  if (!json_text.empty()) {
+    Term overrides;
+    try {
+      overrides = Term::parse(json_text);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string("--json: invalid JSON: ") + e.what());
+    }
+    if (!overrides.is_object()) throw std::runtime_error("--json: must be a JSON object");
+    for (auto& [key, value] : overrides.items()) options[key] = value;
+  }
+  return options;
+}
+
+int fail(syn_node::Output& output, const std::string& message) {
+  std::fprintf(stderr, "syn-node: %s\n", message.c_str());
+  output.event("error", {{"error", message}});
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals before any thread exists, so every thread (the node's included)
+  // inherits the mask and only sigwait below receives them: stopping runs in plain code, not
+  // in a signal handler.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  CLI::App app{"syn-node: a standalone syn cluster node configured by JSON and driven by JSON lines"};
+  std::string config_file, json_text, log_level;
+  bool no_control = false;
+  app.add_option("--config", config_file, "JSON file with syn::NodeOptions keys")->check(CLI::ExistingFile);
+  app.add_option("--json", json_text, "JSON object with syn::NodeOptions keys (overrides --config)");
+  app.add_option("--log-level", log_level, "library log level: trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_flag("--no-control", no_control, "ignore stdin; run until SIGTERM or SIGINT");
+  CLI11_PARSE(app, argc, argv);
+
+  syn_node::Output output;
+  if (!log_level.empty()) {
+    syn::LogLevel level;
+    syn::parse_log_level(log_level, level);
+    syn::set_log_level(level);
+  }
+
+  std::unique_ptr<syn::Node> node;
+  try {
+    node = std::make_unique<syn::Node>(syn::NodeOptions::from_json(load_options(config_file, json_text)));
+  } catch (const std::exception& e) {
+    return fail(output, e.what());
+  }
+
+  // Commands and the shutdown are serialised by this mutex: a stop waits for the command in
+  // progress (and its response), and no command starts once stopping is set.
+  std::mutex state_mutex;
+  bool stopping = false;
+  std::atomic<bool> quit_requested{false};
+  syn_node::Context ctx(*node, output, [&quit_requested] {
+    quit_requested = true;
+    ::kill(::getpid(), SIGTERM);  // wakes sigwait below
+  });
+
+  output.event("ready", {{"name", node->name()},
+                         {"endpoint", node->endpoint()},
+                         {"creation", node->creation()},
+                         {"os_pid", static_cast<long>(::getpid())}});
+
+  if (!no_control) {
+    // Detached: it may be blocked reading stdin when we exit, which _Exit below does not mind.
+    std::thread([&] {
+      std::string line;
+      while (std::getline(std::cin, line)) {
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        std::lock_guard lock(state_mutex);
+        if (stopping) {
+          Term request = Term::parse(line, nullptr, false);  // discarded (not thrown) when invalid
+          Term id = request.is_object() ? request.value("id", Term(nullptr)) : Term(nullptr);
+          output.line({{"id", id}, {"ok", false}, {"error", "the node is stopping"}, {"code", "stopping"}});
+          continue;
+        }
+        output.line(syn_node::execute(ctx, line));
+      }
+      // End of the control stream: keep serving the cluster until a stop signal.
+    }).detach();
+  }
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  {
+    std::lock_guard lock(state_mutex);
+    stopping = true;
+    node.reset();  // graceful leave: peers purge us at once; our processes die "shutdown"
+    ctx.clear_processes();
+  }
+  output.event("stopped", {{"reason", quit_requested ? "quit" : signal == SIGINT ? "SIGINT" : "SIGTERM"}});
+  std::fflush(stderr);
+  // The control thread may still be blocked on stdin and hold a reference to ctx: leave
+  // without running destructors.
+  std::_Exit(0);
+}
