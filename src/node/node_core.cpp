@@ -177,9 +177,7 @@ void NodeCore::deliver_local(const wire::LocalPid& to, Message message) {
 // ---- cluster ---------------------------------------------------------------------------
 
 void NodeCore::connect(const std::string& endpoint) {
-  if (endpoint.rfind("tcp://", 0) != 0 && endpoint.rfind("ipc://", 0) != 0) {
-    throw Error(Errc::bad_argument, "not a ZeroMQ endpoint (tcp://host:port): '" + endpoint + "'");
-  }
+  transport::check_endpoint(endpoint);  // throws Error{bad_argument} before anything is queued
   engine_.post([this, endpoint] {
     try {
       engine_.transport().connect(endpoint);

@@ -190,9 +190,15 @@ Transport::Peer* Transport::find_peer(std::uint32_t atom) {
 
 void Transport::ensure_dealer(Peer& p) {
   if (p.dealer || p.blocked || left_ || p.endpoint.empty()) return;
-  // A probe already dialling that endpoint will attach when welcomed.
-  for (auto& d : pending_) {
-    if (d->endpoint == p.endpoint) return;
+  // A probe already dialling that endpoint reaches this peer: adopt it now rather than when
+  // its welcome comes back, so that the peer's data and peer list, which may arrive first on
+  // the other connection, prove the link instead of being taken for an unknown session.
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    if ((*it)->endpoint != p.endpoint) continue;
+    p.dealer = std::move(*it);
+    pending_.erase(it);
+    p.dealer->expected = p.atom;
+    return;
   }
   // The endpoint is a peer's word (its hello, a peer list): one ZeroMQ cannot dial must not
   // throw out of the engine loop (tick() redials through here, outside any handler).
@@ -432,6 +438,7 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
              "protocol version " + std::to_string(protocol_version) + " required");
       return;
     }
+    reader.check_rest();
     if (from) from->last_recv = SteadyClock::now();
     while (auto message = reader.next()) {
       auto type = static_cast<wire::MsgType>(wire::message_type(*message));
@@ -657,6 +664,12 @@ void Transport::handle_welcome(Dealer& d, const wire::Welcome& welcome) {
   }
   Peer& p = peer(atom);
   if (p.dealer.get() != &d) return;
+  if (welcome.duplicate) {
+    // An adopted probe, but the peer holds a link with us through a connection we no longer
+    // have: start over on both sides.
+    teardown(p, DownReason::reset);
+    return;
+  }
   if (p.inbound && p.creation != welcome.creation) {
     // The two connections reached different incarnations: start over.
     teardown(p, DownReason::restarted);

@@ -22,13 +22,15 @@ std::optional<std::size_t> walk(const unsigned char* data, std::size_t size, std
   std::uint64_t stack[max_message_depth + 2];
   std::size_t depth = 0;
   std::uint64_t remaining_values = 1;  // at the top: one value
+  // Each decoded value costs msgpack-cxx tens of bytes: bound their number, not only the bytes.
+  std::uint64_t values = 0;
   for (;;) {
     while (remaining_values == 0) {
       if (depth == 0) return pos;
       remaining_values = stack[--depth];
     }
     --remaining_values;
-    if (pos >= size) return std::nullopt;
+    if (pos >= size || ++values > max_message_values) return std::nullopt;
     unsigned char b = data[pos++];
     std::uint64_t payload = 0;     // bytes of raw payload to skip
     std::uint64_t children = 0;    // values inside a container
@@ -132,6 +134,15 @@ std::uint64_t FrameReader::read_version() {
   msgpack::object v = read_value();
   if (v.type != msgpack::type::POSITIVE_INTEGER) throw DecodeError("frame does not start with a version");
   return v.via.u64;
+}
+
+void FrameReader::check_rest() const {
+  std::size_t offset = offset_;
+  while (offset < size_) {
+    auto length = checked_value_length(data_ + offset, size_ - offset);
+    if (!length) throw DecodeError("malformed msgpack value at offset " + std::to_string(offset));
+    offset += *length;
+  }
 }
 
 std::optional<msgpack::object> FrameReader::next() {

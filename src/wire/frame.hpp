@@ -26,6 +26,9 @@ struct DecodeError : std::runtime_error {
 
 /// Deepest nesting accepted in a protocol message (envelope plus term).
 inline constexpr std::size_t max_message_depth = 64;
+/// Most values (scalars and containers) accepted in one protocol message: a decoded value
+/// costs tens of bytes, so this bounds the memory a hostile message can make us use.
+inline constexpr std::size_t max_message_values = std::size_t{1} << 21;
 
 /// Length in bytes of the msgpack value at `data`, after checking its structure; nullopt
 /// when malformed or truncated.
@@ -38,6 +41,10 @@ class FrameReader {
   FrameReader(const char* data, std::size_t size);
   /// The protocol version at the head of the frame; throws DecodeError when missing.
   std::uint64_t read_version();
+  /// Checks the structure of everything after the version, without decoding it: a frame
+  /// that is not well-formed to its end is dropped whole, before any of it is applied.
+  /// Throws DecodeError.
+  void check_rest() const;
   /// The next message (an array with a u32 type first), or nullopt at the end of the frame.
   /// Throws DecodeError on malformed bytes. Objects live as long as this reader.
   std::optional<msgpack::object> next();

@@ -1,5 +1,7 @@
 #include "wire/term_codec.hpp"
 
+#include <syn/errors.hpp>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -204,8 +206,22 @@ bool object_to_term(const msgpack::object& o, Term& out, std::size_t depth) {
 
 }  // namespace
 
-void append_canonical(std::string& out, const Term& term) {
+namespace {
+
+void append_term(std::string& out, const Term& term, std::size_t depth);
+
+}  // namespace
+
+void append_canonical(std::string& out, const Term& term) { append_term(out, term, 0); }
+
+namespace {
+
+void append_term(std::string& out, const Term& term, std::size_t depth) {
   using V = Term::value_t;
+  if (depth > max_term_depth) {
+    throw Error(Errc::bad_argument, "a term nested deeper than " + std::to_string(max_term_depth) +
+                                        " levels cannot travel between nodes");
+  }
   switch (term.type()) {
     case V::null:
     case V::discarded: out.push_back(static_cast<char>(0xc0)); return;
@@ -221,18 +237,20 @@ void append_canonical(std::string& out, const Term& term) {
     }
     case V::array:
       put_array_header(out, term.size());
-      for (const auto& item : term) append_canonical(out, item);
+      for (const auto& item : term) append_term(out, item, depth + 1);
       return;
     case V::object:
       // std::map keeps keys in byte order already: the canonical order.
       put_map_header(out, term.size());
       for (const auto& [key, value] : term.items()) {
         put_str(out, key);
-        append_canonical(out, value);
+        append_term(out, value, depth + 1);
       }
       return;
   }
 }
+
+}  // namespace
 
 std::string canonical(const Term& term) {
   std::string out;

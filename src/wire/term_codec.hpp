@@ -18,7 +18,8 @@ namespace syn::wire {
 /// Limits applied to terms read from the network.
 inline constexpr std::size_t max_term_depth = 48;
 
-/// Appends the canonical bytes of `term` to `out`.
+/// Appends the canonical bytes of `term` to `out`. Throws Error{bad_argument} for a term
+/// nested deeper than max_term_depth (no node would accept it).
 void append_canonical(std::string& out, const Term& term);
 /// The canonical bytes of `term`.
 std::string canonical(const Term& term);
