@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@ NodeProcess::NodeProcess(const std::string& program, const std::vector<std::stri
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // the node dies with the demo, even if the demo is killed
     ::dup2(in[0], 0);
     ::dup2(out[1], 3);
     std::vector<char*> argv;
