@@ -31,7 +31,9 @@ std::uint64_t Monitors::monitor(const Pid& target, OnDown on_down) {
   auto callback = std::make_shared<Callback>();
   callback->fn = std::move(on_down);
   std::uint64_t ref;
-  if (node_.is_local(target)) {
+  // A pid of this node's name is ours to answer, whatever its incarnation: a previous one is
+  // dead (noproc), not unreachable. The null pid never lived either.
+  if (target.node_atom() == node_.atom() || target.is_null()) {
     std::unique_lock lock(mutex_);
     ref = ++next_ref_;
     auto process = node_.find_local(target);

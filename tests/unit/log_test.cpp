@@ -1,0 +1,165 @@
+// Logging: the sink, the level filter, level names. Restores the defaults after each test.
+#include "support/eventually.hpp"
+
+#include <syn/syn.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+using namespace syn;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Captures log lines while alive; restores stderr and the previous level afterwards.
+struct CapturedLog {
+  std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
+  std::shared_ptr<std::vector<std::pair<LogLevel, std::string>>> lines =
+      std::make_shared<std::vector<std::pair<LogLevel, std::string>>>();
+  LogLevel saved_level = log_level();
+
+  explicit CapturedLog(LogLevel level) {
+    set_log_level(level);
+    set_log_sink([mutex = mutex, lines = lines](LogLevel l, std::string_view line) {
+      std::lock_guard lock(*mutex);
+      lines->emplace_back(l, std::string(line));
+    });
+  }
+  ~CapturedLog() {
+    set_log_sink(nullptr);
+    set_log_level(saved_level);
+  }
+  std::vector<std::pair<LogLevel, std::string>> snapshot() {
+    std::lock_guard lock(*mutex);
+    return *lines;
+  }
+  bool any_containing(const std::string& text) {
+    for (auto& [level, line] : snapshot()) {
+      if (line.find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+};
+
+NodeOptions options(const std::string& name) {
+  NodeOptions o;
+  o.name = name;
+  o.heartbeat_interval = 100ms;
+  o.peer_timeout = 1000ms;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("level names round-trip", "[unit][log]") {
+  for (LogLevel level : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error,
+                         LogLevel::off}) {
+    LogLevel parsed = LogLevel::off;
+    if (level == LogLevel::off) parsed = LogLevel::trace;
+    REQUIRE(parse_log_level(to_string(level), parsed));
+    CHECK(parsed == level);
+  }
+  CHECK(to_string(LogLevel::warn) == "warn");
+  LogLevel untouched = LogLevel::error;
+  CHECK_FALSE(parse_log_level("loud", untouched));
+  CHECK_FALSE(parse_log_level("", untouched));
+  CHECK_FALSE(parse_log_level("WARN", untouched));
+  CHECK(untouched == LogLevel::error);
+}
+
+TEST_CASE("set_log_level changes log_level", "[unit][log]") {
+  const LogLevel saved = log_level();
+  set_log_level(LogLevel::debug);
+  CHECK(log_level() == LogLevel::debug);
+  set_log_level(LogLevel::off);
+  CHECK(log_level() == LogLevel::off);
+  set_log_level(saved);
+  CHECK(log_level() == saved);
+}
+
+TEST_CASE("the sink receives lines that name the node", "[unit][log]") {
+  CapturedLog captured(LogLevel::info);
+  {
+    Node node(options("log-alpha"));
+    CHECK(captured.any_containing("log-alpha"));
+  }
+  auto lines = captured.snapshot();
+  REQUIRE_FALSE(lines.empty());
+  for (auto& [level, line] : lines) {
+    INFO(line);
+    CHECK(level >= LogLevel::info);
+    CHECK(level != LogLevel::off);
+    CHECK(line.find("log-alpha") != std::string::npos);
+  }
+}
+
+TEST_CASE("the sink sees the lines of a peer link, from every node", "[unit][log]") {
+  CapturedLog captured(LogLevel::info);
+  Node a(options("log-left"));
+  auto o = options("log-right");
+  o.seeds = {a.endpoint()};
+  Node b(o);
+  // Both nodes log the link coming up, each under its own name.
+  auto logged_up = [&](const std::string& node, const std::string& peer) {
+    for (auto& [level, line] : captured.snapshot()) {
+      if (line.find(node) != std::string::npos && line.find("peer " + peer) != std::string::npos) return true;
+    }
+    return false;
+  };
+  CHECK(syn::test::eventually([&] { return logged_up("log-left", "log-right"); }));
+  CHECK(syn::test::eventually([&] { return logged_up("log-right", "log-left"); }));
+}
+
+TEST_CASE("lines below the level are not written", "[unit][log]") {
+  SECTION("warn filters info") {
+    CapturedLog captured(LogLevel::warn);
+    { Node node(options("log-quiet")); }
+    for (auto& [level, line] : captured.snapshot()) {
+      INFO(line);
+      CHECK(level >= LogLevel::warn);
+    }
+    CHECK_FALSE(captured.any_containing("started at"));
+  }
+  SECTION("off filters everything, errors included") {
+    CapturedLog captured(LogLevel::off);
+    {
+      Node node(options("log-off"));
+      NodeOptions dup = options("log-off-2");
+      dup.listen = node.endpoint();  // a failure, but it is not logged at level off
+      CHECK_THROWS_AS(Node(dup), Error);
+    }
+    CHECK(captured.snapshot().empty());
+  }
+  SECTION("trace lets everything through") {
+    CapturedLog captured(LogLevel::trace);
+    { Node node(options("log-loud")); }
+    CHECK(captured.any_containing("log-loud"));
+  }
+}
+
+TEST_CASE("a sink that throws does not disturb the node", "[unit][log]") {
+  const LogLevel saved = log_level();
+  struct Restore {
+    LogLevel level;
+    ~Restore() {
+      set_log_sink(nullptr);
+      set_log_level(level);
+    }
+  } restore{saved};
+  set_log_level(LogLevel::trace);
+  set_log_sink([](LogLevel, std::string_view) { throw std::runtime_error("sink failure"); });
+  {
+    Node a(options("log-throw-a"));
+    auto o = options("log-throw-b");
+    o.seeds = {a.endpoint()};
+    Node b(o);
+    REQUIRE(syn::test::eventually([&] { return a.nodes() == std::vector<std::string>{"log-throw-b"}; }));
+    auto p = b.spawn();
+    a.send(p.pid(), "through");
+    auto m = p.receive(10s);
+    CHECK(m.has_value());
+  }
+}

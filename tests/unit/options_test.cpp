@@ -1,0 +1,208 @@
+// NodeOptions::from_json and the validation of options by the Node constructor.
+#include <syn/syn.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace syn;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Runs `fn`, which must throw Error{bad_argument} whose message names `key`.
+template <class F>
+void require_bad_key(F&& fn, const std::string& key) {
+  INFO("key " << key);
+  try {
+    fn();
+    FAIL("no Error thrown");
+  } catch (const Error& e) {
+    CHECK(e.code() == Errc::bad_argument);
+    CHECK_THAT(e.what(), Catch::Contains("'" + key + "'"));
+  }
+}
+
+NodeOptions valid_options(const std::string& name) {
+  NodeOptions o;
+  o.name = name;
+  o.heartbeat_interval = 100ms;
+  o.peer_timeout = 1000ms;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("from_json of an empty object gives the defaults", "[unit][options]") {
+  auto o = NodeOptions::from_json(Term::object());
+  NodeOptions d;
+  CHECK(o.name == d.name);
+  CHECK(o.listen == "tcp://127.0.0.1:0");
+  CHECK(o.seeds.empty());
+  CHECK(o.scopes.empty());
+  CHECK(o.auto_connect);
+  CHECK_FALSE(o.strict_mode);
+  CHECK(o.event_handler == nullptr);
+  CHECK_FALSE(o.conflict_resolver);
+  CHECK(o.heartbeat_interval == 500ms);
+  CHECK(o.peer_timeout == 3000ms);
+  CHECK(o.call_timeout == 5000ms);
+}
+
+TEST_CASE("from_json reads every key", "[unit][options]") {
+  auto o = NodeOptions::from_json(Term{
+      {"name", "alpha"},
+      {"listen", "tcp://0.0.0.0:4369"},
+      {"seeds", {"tcp://10.0.0.1:4369", "tcp://10.0.0.2:4369"}},
+      {"scopes", {"users", "devices"}},
+      {"auto_connect", false},
+      {"strict_mode", true},
+      {"heartbeat_interval", 250},
+      {"peer_timeout", 2000},
+      {"call_timeout", 7000},
+  });
+  CHECK(o.name == "alpha");
+  CHECK(o.listen == "tcp://0.0.0.0:4369");
+  CHECK(o.seeds == std::vector<std::string>{"tcp://10.0.0.1:4369", "tcp://10.0.0.2:4369"});
+  CHECK(o.scopes == std::vector<std::string>{"users", "devices"});
+  CHECK_FALSE(o.auto_connect);
+  CHECK(o.strict_mode);
+  CHECK(o.heartbeat_interval == 250ms);
+  CHECK(o.peer_timeout == 2000ms);
+  CHECK(o.call_timeout == 7000ms);
+  // Keys left out keep their defaults.
+  auto partial = NodeOptions::from_json(Term{{"name", "beta"}, {"seeds", Term::array()}});
+  CHECK(partial.name == "beta");
+  CHECK(partial.seeds.empty());
+  CHECK(partial.auto_connect);
+  CHECK(partial.peer_timeout == 3000ms);
+}
+
+TEST_CASE("from_json refuses a value of the wrong type, naming the key", "[unit][options]") {
+  const std::vector<std::pair<std::string, Term>> wrong = {
+      {"name", 42},
+      {"name", nullptr},
+      {"name", Term::array({"a"})},
+      {"listen", true},
+      {"listen", Term::object()},
+      {"seeds", "tcp://127.0.0.1:1"},
+      {"seeds", Term::array({"tcp://127.0.0.1:1", 7})},
+      {"seeds", Term::array({Term::array({"nested"})})},
+      {"scopes", "users"},
+      {"scopes", Term::array({nullptr})},
+      {"scopes", Term::object()},
+      {"auto_connect", "true"},
+      {"auto_connect", 1},
+      {"auto_connect", nullptr},
+      {"strict_mode", 0},
+      {"strict_mode", "false"},
+      {"heartbeat_interval", "500"},
+      {"heartbeat_interval", 1.5},
+      {"heartbeat_interval", 0},
+      {"heartbeat_interval", -100},
+      {"peer_timeout", true},
+      {"peer_timeout", nullptr},
+      {"peer_timeout", 3000.0},
+      {"call_timeout", Term::array({5000})},
+      {"call_timeout", -1},
+      {"call_timeout", 18446744073709551615ULL},  // 2^64-1: not a positive int64
+  };
+  for (const auto& [key, value] : wrong) {
+    INFO("value " << value.dump());
+    Term doc = {{"listen", "tcp://127.0.0.1:0"}};
+    doc[key] = value;
+    require_bad_key([&] { (void)NodeOptions::from_json(doc); }, key);
+  }
+}
+
+TEST_CASE("from_json refuses unknown keys, naming them", "[unit][options]") {
+  for (const std::string key : {"nmae", "Name", "peer-timeout", "", "heartbeat", "seed"}) {
+    require_bad_key([&] { (void)NodeOptions::from_json(Term{{"name", "ok"}, {key, 1}}); }, key);
+  }
+}
+
+TEST_CASE("from_json refuses the options that can only be set in code", "[unit][options]") {
+  for (const std::string key : {"event_handler", "conflict_resolver"}) {
+    require_bad_key([&] { (void)NodeOptions::from_json(Term{{key, nullptr}}); }, key);
+    require_bad_key([&] { (void)NodeOptions::from_json(Term{{key, "my_handler"}}); }, key);
+    require_bad_key([&] { (void)NodeOptions::from_json(Term{{key, Term::object()}}); }, key);
+  }
+}
+
+TEST_CASE("from_json refuses a document that is not an object", "[unit][options]") {
+  for (const Term& doc : {Term(), Term("name"), Term(3), Term::array({"name", "x"}), Term::array()}) {
+    INFO(doc.dump());
+    try {
+      (void)NodeOptions::from_json(doc);
+      FAIL("no Error thrown");
+    } catch (const Error& e) {
+      CHECK(e.code() == Errc::bad_argument);
+    }
+  }
+}
+
+TEST_CASE("the Node constructor refuses bad options with bad_argument", "[unit][options]") {
+  auto refused = [](NodeOptions o) {
+    try {
+      Node node(std::move(o));
+      return false;
+    } catch (const Error& e) {
+      return e.code() == Errc::bad_argument;
+    }
+  };
+  {
+    auto o = valid_options("");
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("a<b");
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("a>b");
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("equal-timeouts");
+    o.peer_timeout = o.heartbeat_interval;
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("shorter-timeout");
+    o.heartbeat_interval = 500ms;
+    o.peer_timeout = 100ms;
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("zero-heartbeat");
+    o.heartbeat_interval = 0ms;
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("negative-heartbeat");
+    o.heartbeat_interval = -5ms;
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("zero-call-timeout");
+    o.call_timeout = 0ms;
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("bad-listen");
+    o.listen = "nonsense";
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("bad-seed");
+    o.seeds = {"nonsense"};
+    CHECK(refused(o));
+  }
+  // And good options build a node, from JSON too.
+  auto o = NodeOptions::from_json(Term{{"name", "from-json"}, {"heartbeat_interval", 100}, {"peer_timeout", 1000}});
+  Node node(o);
+  CHECK(node.name() == "from-json");
+  CHECK(node.endpoint().rfind("tcp://127.0.0.1:", 0) == 0);
+  CHECK(node.endpoint() != "tcp://127.0.0.1:0");
+  CHECK(node.nodes().empty());
+}
