@@ -30,6 +30,10 @@ enum class Kind { registry, groups };
 struct NodeOptions {
   std::string name;                            ///< unique in the cluster
   std::string listen = "tcp://127.0.0.1:0";    ///< port 0: pick a free one
+  /// The endpoint other nodes dial to reach this one (across hosts, when `listen` binds a
+  /// wildcard or a NAT sits between). Empty: the bound endpoint, a wildcard address replaced
+  /// by this host's name. "tcp://host" without a port takes the bound port.
+  std::string advertise;
   std::vector<std::string> seeds;              ///< endpoints to connect to at start
   std::vector<std::string> scopes;             ///< scopes joined at start
   bool auto_connect = true;                    ///< learn and connect to peers' peers (full mesh)
@@ -73,7 +77,8 @@ class Node {
   const std::string& name() const;
   /// This run's incarnation; the pids of this run carry it.
   std::uint32_t creation() const;
-  /// The bound endpoint, with the real port.
+  /// The endpoint other nodes dial to reach this one: the bound endpoint with the real port
+  /// (or what NodeOptions::advertise says).
   std::string endpoint() const;
   /// Connects to a node (asynchronous: it appears in nodes() once the handshake completes).
   /// Also lifts a block made by disconnect(). Throws Error{bad_argument} for a malformed endpoint.

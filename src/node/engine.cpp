@@ -127,11 +127,16 @@ void Engine::run() {
     }
     auto now = SteadyClock::now();
     run_timers(now);
-    if (now >= next_tick_) {
-      transport_->tick(now);
-      next_tick_ = now + transport_->tick_interval();
+    try {
+      if (now >= next_tick_) {
+        next_tick_ = now + transport_->tick_interval();
+        transport_->tick(now);
+      }
+      transport_->flush();
+    } catch (const std::exception& e) {
+      // A ZeroMQ failure (out of file descriptors, say) must not end the node: log, go on.
+      SYN_LOG(error, node_name_, "transport tick failed: ", e.what());
     }
-    transport_->flush();
   }
   // Last turn: what was queued before stop still goes out, then the goodbye.
   {

@@ -57,7 +57,7 @@ NodeCore::NodeCore(NodeOptions options)
 NodeCore::~NodeCore() { stop(); }
 
 void NodeCore::start() {
-  endpoint_ = transport_->bind(options_.listen);
+  endpoint_ = transport_->bind(options_.listen, options_.advertise);
   dispatcher_.start();
   engine_.start(*transport_);
   scopes_->add(options_.scopes);
@@ -239,14 +239,13 @@ void NodeCore::on_peer_up(std::uint32_t atom, std::uint32_t creation) {
 }
 
 void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t /*creation*/, transport::DownReason /*reason*/) {
-  {
-    std::unique_lock lock(peers_mutex_);
-    up_peers_.erase(atom);
-  }
   calls_->on_peer_down(atom);
   multi_calls_->on_peer_down(atom);
   scopes_->on_peer_down(atom);
   monitors_.on_peer_down(atom);
+  // Last: once nodes() no longer lists it, its entries are gone from every table too.
+  std::unique_lock lock(peers_mutex_);
+  up_peers_.erase(atom);
 }
 
 void NodeCore::on_peer_message(std::uint32_t atom, const msgpack::object& message) {

@@ -48,6 +48,7 @@ NodeOptions NodeOptions::from_json(const Term& json) {
   const std::map<std::string, Reader> readers = {
       {"name", [&](auto& k, auto& v) { o.name = read_string(k, v); }},
       {"listen", [&](auto& k, auto& v) { o.listen = read_string(k, v); }},
+      {"advertise", [&](auto& k, auto& v) { o.advertise = read_string(k, v); }},
       {"seeds", [&](auto& k, auto& v) { o.seeds = read_strings(k, v); }},
       {"scopes", [&](auto& k, auto& v) { o.scopes = read_strings(k, v); }},
       {"auto_connect", [&](auto& k, auto& v) { o.auto_connect = read_bool(k, v); }},

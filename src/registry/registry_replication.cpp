@@ -6,7 +6,9 @@
 #include "registry/registry_scope.hpp"
 #include "registry/registry_terms.hpp"
 
+#include <algorithm>
 #include <mutex>
+#include <utility>
 
 namespace syn::detail {
 
@@ -84,11 +86,8 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
     return;
   }
   if (!e.local) {
-    // We own neither process: the newer registration wins, the other is dropped here.
-    if (put.time <= e.time) return;
-    post_unregistered(put.key, e.pid, e.meta.view(), reason);
-    shard.replace(it, RegEntry{pid, put.time, CompactBytes(meta), nullptr});
-    keep_last(event_seq, post_registered(put.key, pid, meta, reason));
+    // We own neither process: the newer registration shows (SPEC 6), the other is kept hidden.
+    apply_foreign_put(shard, it, from, RegEntry{pid, put.time, CompactBytes(meta), nullptr}, reason, event_seq);
     return;
   }
   if (!e.local->alive()) {
@@ -139,6 +138,117 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
   keep_last(event_seq, seq);
 }
 
+// ---- registrations of other nodes hidden behind a newer one --------------------------------
+//
+// A node that owns neither of two registrations of a name (it sees both sides of a partial
+// split, or learns of both before their owners resolved) shows the newer one, as SPEC 6 says,
+// and keeps the other hidden (RegistryTable::Shard::hidden): its owner still holds it and will
+// not send it again. Without that, when the shown one goes (its process dies, its node leaves,
+// it is unregistered) this node would hold nothing while the other owner, linked to it, holds
+// the name: the replicas would never converge. Each node holds a name at most once, so there
+// is at most one candidate per node: the last one that node sent.
+
+namespace {
+
+/// The order in which registrations of a name show: the newer time, then the greater pid (a
+/// deterministic tie-break, the same on every node).
+bool shows_over(const RegEntry& a, const RegEntry& b) {
+  return a.time != b.time ? a.time > b.time : b.pid < a.pid;
+}
+
+}  // namespace
+
+void RegistryScope::apply_foreign_put(RegistryTable::Shard& shard, RegistryTable::Map::iterator it,
+                                      std::uint32_t from, RegEntry incoming, const Reason& reason,
+                                      std::uint64_t* event_seq) {
+  const std::string& key = it->first;
+  RegEntry& shown = it->second;
+  auto hidden_it = shard.hidden.find(std::string_view(key));
+  if (shown.pid.node_atom() == from) {
+    // Its node replaced its own registration: the old one is gone, not hidden. Show the newest
+    // of the new one and the hidden ones.
+    post_unregistered(key, shown.pid, shown.meta.view(), reason);
+    if (hidden_it != shard.hidden.end()) {
+      auto& hidden = hidden_it->second;
+      auto best = std::max_element(hidden.begin(), hidden.end(),
+                                   [](const RegEntry& x, const RegEntry& y) { return shows_over(y, x); });
+      if (shows_over(*best, incoming)) {
+        RegEntry promoted = std::move(*best);
+        *best = std::move(incoming);
+        std::string meta(promoted.meta.view());
+        Pid pid = promoted.pid;
+        shard.replace(it, std::move(promoted));
+        keep_last(event_seq, post_registered(key, pid, meta, Reason::conflict()));
+        return;
+      }
+    }
+    std::string meta(incoming.meta.view());
+    Pid pid = incoming.pid;
+    shard.replace(it, std::move(incoming));
+    keep_last(event_seq, post_registered(key, pid, meta, reason));
+    return;
+  }
+  // The sender's previous registration of the name, if hidden here, is superseded.
+  if (hidden_it != shard.hidden.end()) {
+    auto& hidden = hidden_it->second;
+    for (auto h = hidden.begin(); h != hidden.end(); ++h) {
+      if (h->pid.node_atom() != from) continue;
+      if (h->pid == incoming.pid && incoming.time <= h->time) return;  // nothing new
+      hidden.erase(h);
+      break;
+    }
+  }
+  if (!shows_over(incoming, shown)) {
+    // Older: it stays hidden (no callback; SPEC 6 "otherwise ignore it").
+    shard.hidden[key].push_back(std::move(incoming));
+    return;
+  }
+  post_unregistered(key, shown.pid, shown.meta.view(), reason);
+  std::string meta(incoming.meta.view());
+  Pid pid = incoming.pid;
+  RegEntry previous = shown;  // a copy: replace() reads the old pid to keep the counts right
+  shard.replace(it, std::move(incoming));
+  shard.hidden[key].push_back(std::move(previous));
+  keep_last(event_seq, post_registered(key, pid, meta, reason));
+}
+
+std::uint64_t RegistryScope::remove_shown(RegistryTable::Shard& shard, RegistryTable::Map::iterator it,
+                                          const Reason& reason) {
+  std::string key = it->first;
+  std::uint64_t seq = post_unregistered(key, it->second.pid, it->second.meta.view(), reason);
+  auto hidden_it = shard.hidden.find(std::string_view(key));
+  if (hidden_it == shard.hidden.end()) {
+    shard.erase(it);
+    return seq;
+  }
+  // The newest hidden registration shows again: the conflict between the two, that this node
+  // could not resolve, is resolved by the other one going.
+  auto& hidden = hidden_it->second;
+  auto best = std::max_element(hidden.begin(), hidden.end(),
+                               [](const RegEntry& x, const RegEntry& y) { return shows_over(y, x); });
+  RegEntry promoted = std::move(*best);
+  hidden.erase(best);
+  if (hidden.empty()) shard.hidden.erase(hidden_it);
+  Pid pid = promoted.pid;
+  std::string meta(promoted.meta.view());
+  shard.replace(it, std::move(promoted));
+  return post_registered(key, pid, meta, Reason::conflict());
+}
+
+void RegistryScope::drop_hidden(RegistryTable::Shard& shard, std::string_view key, std::uint32_t node,
+                                const Pid* pid, std::int64_t not_after) {
+  auto hidden_it = shard.hidden.find(key);
+  if (hidden_it == shard.hidden.end()) return;
+  auto& hidden = hidden_it->second;
+  for (auto h = hidden.begin(); h != hidden.end(); ++h) {
+    if (h->pid.node_atom() != node) continue;
+    if (pid && (h->pid != *pid || h->time > not_after)) return;
+    hidden.erase(h);
+    break;
+  }
+  if (hidden.empty()) shard.hidden.erase(hidden_it);
+}
+
 std::optional<Pid> RegistryScope::resolve_conflict(const Term& name, const ConflictCandidate& incoming,
                                                    const ConflictCandidate& local, bool& by_default) {
   const auto& custom = node_->options().conflict_resolver;
@@ -171,10 +281,15 @@ void RegistryScope::apply_del(std::uint32_t from, const wire::entries::Del& del,
   auto& shard = table_.shard_for(del.key);
   std::unique_lock lock(shard.mutex);
   auto it = shard.entries.find(std::string_view(del.key));
+  if (it == shard.entries.end()) return;
+  if (it->second.pid != pid) {
+    // Not the one shown: it may be hidden here (see apply_foreign_put); it goes silently.
+    drop_hidden(shard, del.key, from, &pid, del.time);
+    return;
+  }
   // Only that registration goes, and not a newer one of the same pid (SPEC 6).
-  if (it == shard.entries.end() || it->second.pid != pid || it->second.time > del.time) return;
-  keep_last(event_seq, post_unregistered(del.key, pid, it->second.meta.view(), reason));
-  shard.erase(it);
+  if (it->second.time > del.time) return;
+  keep_last(event_seq, remove_shown(shard, it, reason));
 }
 
 // ---- process deaths -----------------------------------------------------------------------
@@ -201,15 +316,24 @@ void RegistryScope::purge_node(std::uint32_t node) {
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
     auto& shard = table_.shard(i);
     std::unique_lock lock(shard.mutex);
-    if (!shard.per_node.count(node)) continue;
-    for (auto it = shard.entries.begin(); it != shard.entries.end();) {
-      if (it->second.pid.node_atom() == node) {
-        post_unregistered(it->first, it->second.pid, it->second.meta.view(), why);
-        shard.erase(it++);
+    // Its hidden registrations first, so that none of them shows in place of its shown ones.
+    for (auto h = shard.hidden.begin(); h != shard.hidden.end();) {
+      auto& hidden = h->second;
+      hidden.erase(std::remove_if(hidden.begin(), hidden.end(),
+                                  [&](const RegEntry& e) { return e.pid.node_atom() == node; }),
+                   hidden.end());
+      if (hidden.empty()) {
+        shard.hidden.erase(h++);
       } else {
-        ++it;
+        ++h;
       }
     }
+    if (!shard.per_node.count(node)) continue;
+    std::vector<std::string> keys;
+    for (const auto& [key, e] : shard.entries) {
+      if (e.pid.node_atom() == node) keys.push_back(key);
+    }
+    for (const auto& key : keys) remove_shown(shard, shard.entries.find(std::string_view(key)), why);
   }
 }
 
@@ -243,10 +367,15 @@ void RegistryScope::write_snapshot(const std::function<void(std::string_view)>& 
 void RegistryScope::begin_remote_snapshot(std::uint32_t from) {
   auto& candidates = stale_candidates_[from];
   candidates.clear();
-  if (table_.count(from) == 0) return;  // the usual case: its entries were purged when it went down
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
     auto& shard = table_.shard(i);
     std::shared_lock lock(shard.mutex);
+    for (const auto& [key, hidden] : shard.hidden) {
+      for (const auto& e : hidden) {
+        if (e.pid.node_atom() == from) candidates.insert(key);
+      }
+    }
+    // The usual case: its entries were purged when it went down.
     if (!shard.per_node.count(from)) continue;
     for (const auto& [key, e] : shard.entries) {
       if (e.pid.node_atom() == from) candidates.insert(key);
@@ -276,10 +405,10 @@ void RegistryScope::end_remote_snapshot(std::uint32_t from) {
   for (const auto& key : found->second) {
     auto& shard = table_.shard_for(key);
     std::unique_lock lock(shard.mutex);
+    drop_hidden(shard, key, from, nullptr, 0);
     auto it = shard.entries.find(std::string_view(key));
     if (it == shard.entries.end() || it->second.pid.node_atom() != from) continue;
-    post_unregistered(key, it->second.pid, it->second.meta.view(), why);
-    shard.erase(it);
+    remove_shown(shard, it, why);
   }
   stale_candidates_.erase(found);
 }

@@ -80,6 +80,7 @@ void RegistryScope::clear() {
     std::unique_lock lock(shard.mutex);
     shard.entries.clear();
     shard.per_node.clear();
+    shard.hidden.clear();
   }
 }
 
@@ -184,12 +185,13 @@ std::future<Result<void>> RegistryScope::register_name_async(const Term& name, c
 }
 
 RegistryScope::WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid& pid,
-                                                              std::string meta, std::uint32_t caller) {
+                                                              std::string meta, std::uint32_t caller,
+                                                              std::uint64_t request_id) {
   WriteOutcome out;
   auto process = node_->find_local(pid);
   if (!process || !process->alive()) {
     out.error = Errc::not_alive;
-    return out;
+    return answered(out, caller, request_id);
   }
   auto& shard = table_.shard_for(key);
   std::unique_lock lock(shard.mutex);
@@ -197,18 +199,18 @@ RegistryScope::WriteOutcome RegistryScope::authority_register(const std::string&
   if (it != shard.entries.end()) {
     RegEntry& e = it->second;
     if (e.pid == pid) {
-      if (e.meta.view() == meta) return out;  // same pid, same meta: a no-op
+      if (e.meta.view() == meta) return answered(out, caller, request_id);  // same pid, same meta: a no-op
       std::string previous(e.meta.view());
       e.meta.assign(meta);
       e.time = unique_now_ns();
       out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
       out.change = encode_put(key, e, Reason::Kind::normal);
       engine_.broadcast(out.change, caller);
-      return out;
+      return answered(out, caller, request_id);
     }
     if (!(e.local && !e.local->alive())) {
       out.error = Errc::taken;
-      return out;
+      return answered(out, caller, request_id);
     }
     // The holder is a local process that died and whose cleanup has not run yet: the name is
     // free now (SPEC 2: registering right after the death must succeed).
@@ -219,13 +221,13 @@ RegistryScope::WriteOutcome RegistryScope::authority_register(const std::string&
   }
   if (!process->attach(this, key)) {
     out.error = Errc::not_alive;
-    return out;
+    return answered(out, caller, request_id);
   }
   RegEntry& e = shard.put(key, RegEntry{pid, unique_now_ns(), CompactBytes(meta), process.get()});
   out.event_seq = post_registered(key, pid, meta, Reason::normal());
   out.change = encode_put(key, e, Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
-  return out;
+  return answered(out, caller, request_id);
 }
 
 // ---- unregister ------------------------------------------------------------------------
@@ -266,26 +268,26 @@ std::future<Result<void>> RegistryScope::unregister_name_async(const Term& name)
 }
 
 RegistryScope::WriteOutcome RegistryScope::authority_unregister(const std::string& key, const Pid& pid,
-                                                                std::uint32_t caller) {
+                                                                std::uint32_t caller, std::uint64_t request_id) {
   WriteOutcome out;
   auto& shard = table_.shard_for(key);
   std::unique_lock lock(shard.mutex);
   auto it = shard.entries.find(std::string_view(key));
   if (it == shard.entries.end()) {
     out.error = Errc::undefined;
-    return out;
+    return answered(out, caller, request_id);
   }
   RegEntry& e = it->second;
   if (e.pid != pid) {
     out.error = Errc::race_condition;
-    return out;
+    return answered(out, caller, request_id);
   }
   if (e.local) e.local->detach(this, key);
   out.change = encode_del(key, e, Reason::Kind::normal);
   out.event_seq = post_unregistered(key, e.pid, e.meta.view(), Reason::normal());
   shard.erase(it);
   engine_.broadcast(out.change, caller);
-  return out;
+  return answered(out, caller, request_id);
 }
 
 // ---- update ----------------------------------------------------------------------------
@@ -361,39 +363,39 @@ RegistryScope::Answer<Entry> RegistryScope::update_remote(const std::string& key
 
 RegistryScope::WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& pid,
                                                             std::int64_t expected_time, std::string meta,
-                                                            std::uint32_t caller) {
+                                                            std::uint32_t caller, std::uint64_t request_id) {
   WriteOutcome out;
   auto process = node_->find_local(pid);
   if (!process || !process->alive()) {
     out.error = Errc::not_alive;
-    return out;
+    return answered(out, caller, request_id);
   }
   auto& shard = table_.shard_for(key);
   std::unique_lock lock(shard.mutex);
   auto it = shard.entries.find(std::string_view(key));
   if (it == shard.entries.end()) {
     out.error = Errc::undefined;
-    return out;
+    return answered(out, caller, request_id);
   }
   RegEntry& e = it->second;
   if (e.pid != pid) {
     out.error = Errc::taken;
-    return out;
+    return answered(out, caller, request_id);
   }
   if (e.time != expected_time) {
     out.stale = true;
     out.current_meta.assign(e.meta.view());
     out.current_time = e.time;
-    return out;
+    return answered(out, caller, request_id);
   }
-  if (e.meta.view() == meta) return out;  // unchanged: no callback
+  if (e.meta.view() == meta) return answered(out, caller, request_id);  // unchanged: no callback
   std::string previous(e.meta.view());
   e.meta.assign(meta);
   e.time = unique_now_ns();
   out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
   out.change = encode_put(key, e, Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
-  return out;
+  return answered(out, caller, request_id);
 }
 
 // ---- calls from other nodes (engine thread) ------------------------------------------------
@@ -401,31 +403,43 @@ RegistryScope::WriteOutcome RegistryScope::authority_update(const std::string& k
 void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) {
   auto request = wire::entries::decode_call_request(payload);
   Pid pid = Pid::from_atom(node_->atom(), request.pid_creation, request.pid_id);
-  WriteOutcome outcome;
+  // The authority_* functions answer the call themselves, under the shard lock (see answered()).
   switch (request.op) {
     case wire::entries::CallOp::put:
-      outcome = authority_register(request.key, pid, meta_stored(std::move(request.meta)), from);
+      authority_register(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
       break;
     case wire::entries::CallOp::remove:
-      outcome = authority_unregister(request.key, pid, from);
+      authority_unregister(request.key, pid, from, request_id);
       break;
     case wire::entries::CallOp::update:
-      outcome = authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from);
+      authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from, request_id);
       break;
   }
-  if (outcome.error) {
-    engine_.reply(from, request_id, status_of(*outcome.error), {});
-    return;
+}
+
+RegistryScope::WriteOutcome RegistryScope::answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id) {
+  // Fix: the reply used to be sent by on_call after the shard lock was released. A user thread
+  // could then apply a later change of the same name (an update, the process dying) and queue
+  // its broadcast, which reply() drained and sent to the caller before the reply. The caller
+  // then applied that later change and dropped the older one of the reply: it missed a
+  // callback (an update), or kept for good a registration whose removal it had already seen
+  // (nothing to remove yet) and whose put came after. Answering under the lock keeps the
+  // reply in line with the changes of that name. Engine thread (caller != 0 only there).
+  if (caller == 0) return std::move(out);
+  if (out.error) {
+    engine_.reply(caller, request_id, status_of(*out.error), {});
+    return std::move(out);
   }
   wire::OutBuffer reply;
-  if (outcome.stale) {
-    wire::entries::encode_stale(reply, outcome.current_meta, outcome.current_time);
-  } else if (outcome.change.empty()) {
+  if (out.stale) {
+    wire::entries::encode_stale(reply, out.current_meta, out.current_time);
+  } else if (out.change.empty()) {
     wire::entries::encode_none(reply);
   } else {
-    reply.append(outcome.change);
+    reply.append(out.change);
   }
-  engine_.reply(from, request_id, 0, reply.view());
+  engine_.reply(caller, request_id, 0, reply.view());
+  return std::move(out);
 }
 
 // ---- wire helpers ----------------------------------------------------------------------

@@ -98,10 +98,17 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   };
 
   // authority write path (registry_scope.cpp)
-  WriteOutcome authority_register(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller);
-  WriteOutcome authority_unregister(const std::string& key, const Pid& pid, std::uint32_t caller);
+  /// The authority's writes. `caller` is 0 for this node (any thread), else the remote caller
+  /// (engine thread), which the function answers itself, under the shard lock.
+  WriteOutcome authority_register(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
+                                  std::uint64_t request_id = 0);
+  WriteOutcome authority_unregister(const std::string& key, const Pid& pid, std::uint32_t caller,
+                                    std::uint64_t request_id = 0);
   WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
-                                std::string meta, std::uint32_t caller);
+                                std::string meta, std::uint32_t caller, std::uint64_t request_id = 0);
+  /// Answers a remote caller with what the write did (no-op for caller 0); call it with the
+  /// shard lock still held. Returns `out`.
+  WriteOutcome answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id);
   template <class A>
   std::future<A> call_register(const std::string& key, const Pid& pid, std::string meta);
   template <class A>
@@ -124,6 +131,18 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   /// The change a remote authority returned to this caller: applied here as the authority
   /// applied it (read-your-writes).
   std::uint64_t apply_reply_change(std::uint32_t authority, const wire::entries::Change& change);
+  /// A registration of node `from` for a name shown here under a pid of another node, this
+  /// node owning neither: the newer one shows, the other stays hidden. Lock held.
+  void apply_foreign_put(RegistryTable::Shard& shard, RegistryTable::Map::iterator it, std::uint32_t from,
+                         RegEntry incoming, const Reason& reason, std::uint64_t* event_seq);
+  /// Removes the shown entry with callback `reason`; the newest hidden registration of the
+  /// name, if any, shows instead (callback with conflict_resolution). Returns the last
+  /// callback's sequence. Lock held.
+  std::uint64_t remove_shown(RegistryTable::Shard& shard, RegistryTable::Map::iterator it, const Reason& reason);
+  /// Drops the hidden registration of `node` for `key`: any, or (pid given) only that pid's
+  /// if not newer than `not_after`. Lock held.
+  void drop_hidden(RegistryTable::Shard& shard, std::string_view key, std::uint32_t node, const Pid* pid,
+                   std::int64_t not_after);
   void run_kills(std::vector<Kill>& kills);
   std::optional<Pid> resolve_conflict(const Term& name, const ConflictCandidate& incoming,
                                       const ConflictCandidate& local, bool& default_resolver);

@@ -16,6 +16,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace syn::detail {
 
@@ -36,6 +37,13 @@ class RegistryTable {
     mutable std::shared_mutex mutex;
     Map entries;
     absl::flat_hash_map<std::uint32_t, std::size_t> per_node;  ///< entries by node atom
+    /// Registrations of other nodes that this node owns neither of, hidden behind the newer
+    /// registration of a third node that `entries` shows for the same name: at most one per
+    /// node and name (each node holds a name once). When the shown one goes, the newest
+    /// hidden one shows again: a node that sees both sides of a partial split must not
+    /// forget the side that lost on it (SPEC 6: convergence). Never local processes, never
+    /// counted; a key here always has an entry in `entries`. Lock held.
+    absl::flat_hash_map<std::string, std::vector<RegEntry>, KeyHash, KeyEq> hidden;
 
     /// Inserts or overwrites; keeps per_node right. Lock held.
     RegEntry& put(std::string_view key, RegEntry entry);

@@ -7,6 +7,7 @@
 #include <syn/version.hpp>
 
 #include <algorithm>
+#include <unistd.h>
 #include <cstring>
 #include <string_view>
 
@@ -118,15 +119,39 @@ Transport::~Transport() {
   graveyard_.clear();
 }
 
-std::string Transport::bind(const std::string& endpoint) {
+std::string Transport::bind(const std::string& endpoint, const std::string& advertise) {
   try {
     router_.bind(endpoint);
   } catch (const zmq::error_t& e) {
     throw Error(Errc::bad_argument, "cannot bind '" + endpoint + "': " + e.what());
   }
-  endpoint_ = router_.get(zmq::sockopt::last_endpoint);
+  std::string bound = router_.get(zmq::sockopt::last_endpoint);
+  self_endpoints_.insert(bound);
+  endpoint_ = advertised_endpoint(bound, advertise);
   self_endpoints_.insert(endpoint_);
   return endpoint_;
+}
+
+std::string advertised_endpoint(const std::string& bound, const std::string& advertise) {
+  auto colon = bound.rfind(':');
+  std::string port = colon == std::string::npos ? std::string() : bound.substr(colon + 1);
+  if (!advertise.empty()) {
+    // "tcp://host" takes the bound port; "tcp://host:port" is used as it is.
+    std::string_view rest(advertise);
+    if (rest.rfind("tcp://", 0) == 0) rest.remove_prefix(6);
+    std::string out = rest.find(':') == std::string_view::npos ? advertise + ":" + port : advertise;
+    check_endpoint(out);
+    return out;
+  }
+  // Bound to every interface: peers elsewhere cannot dial "0.0.0.0"; give them this host's name.
+  for (const char* wildcard : {"tcp://0.0.0.0:", "tcp://[::]:", "tcp://*:"}) {
+    if (bound.rfind(wildcard, 0) == 0) {
+      char host[256] = {};
+      if (::gethostname(host, sizeof host - 1) != 0 || host[0] == 0) return bound;
+      return std::string("tcp://") + host + ":" + port;
+    }
+  }
+  return bound;
 }
 
 // ---- dealers --------------------------------------------------------------------------

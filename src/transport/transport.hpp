@@ -41,6 +41,11 @@ const char* to_string(DownReason reason);
 /// tcp://host:port (host not empty, port 1..65535) or ipc://path (path not empty).
 void check_endpoint(const std::string& endpoint);
 
+/// The endpoint peers dial to reach a node bound at `bound` (with its real port): `advertise`
+/// when given ("tcp://host" takes the bound port), else the bound endpoint, with a wildcard
+/// address (0.0.0.0, [::], *) replaced by this host's name. Throws Error{bad_argument}.
+std::string advertised_endpoint(const std::string& bound, const std::string& advertise);
+
 /// What the transport tells the node.
 class TransportListener {
  public:
@@ -76,8 +81,9 @@ class Transport {
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
-  /// Binds the ROUTER; returns the real endpoint. Throws Error{bad_argument}.
-  std::string bind(const std::string& endpoint);
+  /// Binds the ROUTER; returns the endpoint peers dial (see advertised_endpoint). Throws
+  /// Error{bad_argument}.
+  std::string bind(const std::string& endpoint, const std::string& advertise = {});
   const std::string& endpoint() const { return endpoint_; }
 
   /// Dials an endpoint (explicit: lifts a disconnect block of whoever is there).

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <optional>
 #include <string>
 
@@ -40,4 +42,15 @@ TEST_CASE("check_endpoint refuses malformed endpoints with bad_argument", "[unit
     INFO("'" << bad << "'");
     CHECK(check(bad) == std::optional<Errc>(Errc::bad_argument));
   }
+}
+
+TEST_CASE("the advertised endpoint is what peers can dial", "[unit][endpoint]") {
+  using syn::transport::advertised_endpoint;
+  CHECK(advertised_endpoint("tcp://127.0.0.1:5555", "") == "tcp://127.0.0.1:5555");
+  CHECK(advertised_endpoint("tcp://127.0.0.1:5555", "tcp://gateway.example") == "tcp://gateway.example:5555");
+  CHECK(advertised_endpoint("tcp://127.0.0.1:5555", "tcp://10.0.0.7:7000") == "tcp://10.0.0.7:7000");
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+  CHECK(advertised_endpoint("tcp://0.0.0.0:5555", "") == std::string("tcp://") + host + ":5555");
+  CHECK_THROWS_AS(advertised_endpoint("tcp://127.0.0.1:5555", "tcp://:"), syn::Error);
 }
