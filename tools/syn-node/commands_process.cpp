@@ -33,6 +33,13 @@ SYN_NODE_COMMAND(processes, "processes -> {processes: {pid: alive}} (those spawn
   return {{"processes", out}};
 }
 
+SYN_NODE_COMMAND(exit_reason,
+                 "exit_reason{pid} -> {alive, reason} (an owned process; reason is null while alive)") {
+  const auto& process = ctx.process(args.string("pid"));
+  auto reason = process.exit_reason();
+  return {{"alive", process.alive()}, {"reason", reason ? *reason : syn::Term(nullptr)}};
+}
+
 SYN_NODE_COMMAND(send, "send{to, message} -> {} (to a pid on any node; asynchronous)") {
   ctx.node().send(args.pid("to"), args.term("message"));
   return {};

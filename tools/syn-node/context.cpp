@@ -16,6 +16,19 @@ syn::Process& Context::process(const std::string& pid) {
   return it->second;
 }
 
+syn::Process* Context::find_process(const std::string& pid) {
+  auto it = processes_.find(pid);
+  return it == processes_.end() ? nullptr : &it->second;
+}
+
+void Context::run_stop_hooks() {
+  while (!stop_hooks_.empty()) {
+    auto hook = std::move(stop_hooks_.back());
+    stop_hooks_.pop_back();
+    hook();
+  }
+}
+
 bool Context::forget(const std::string& pid) { return processes_.erase(pid) != 0; }
 
 }  // namespace syn_node

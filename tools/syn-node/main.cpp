@@ -4,7 +4,9 @@
 //   syn-node --json '{"name":"a","listen":"tcp://127.0.0.1:7001"}'
 //   syn-node --config node.json [--json '{"seeds":["tcp://127.0.0.1:7001"]}'] [--log-level info]
 //
-// Options are the keys of syn::NodeOptions::from_json (--json keys override --config keys).
+// Options are the keys of syn::NodeOptions::from_json (--json keys override --config keys),
+// plus "events": true to print every registry and groups callback as an event line from the
+// start (see event_printer.hpp; the record_events command turns it on later).
 // When the node is up it prints one line {"event":"ready","name","endpoint","creation","os_pid"}
 // on stdout, then serves the control protocol described in commands.hpp on stdin/stdout
 // (send {"cmd":"help"} for the list of commands). Without a control stream (--no-control, or
@@ -14,6 +16,7 @@
 // (the reason is on stderr and in a line {"event":"error","error":...} on stdout).
 #include "commands.hpp"
 #include "context.hpp"
+#include "event_printer.hpp"
 #include "output.hpp"
 
 #include <syn/syn.hpp>
@@ -63,6 +66,19 @@ Term load_options(const std::string& config_file, const std::string& json_text) 
   return options;
 }
 
+// The node options from the JSON options: "events" is ours (not a NodeOptions key).
+syn::NodeOptions node_options(Term options, syn_node::Output& output) {
+  bool events = false;
+  if (auto it = options.find("events"); it != options.end()) {
+    if (!it->is_boolean()) throw std::runtime_error("option 'events' must be true or false");
+    events = it->get<bool>();
+    options.erase(it);
+  }
+  auto result = syn::NodeOptions::from_json(options);
+  if (events) result.event_handler = syn_node::make_event_printer(output);
+  return result;
+}
+
 int fail(syn_node::Output& output, const std::string& message) {
   std::fprintf(stderr, "syn-node: %s\n", message.c_str());
   output.event("error", {{"error", message}});
@@ -100,7 +116,7 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<syn::Node> node;
   try {
-    node = std::make_unique<syn::Node>(syn::NodeOptions::from_json(load_options(config_file, json_text)));
+    node = std::make_unique<syn::Node>(node_options(load_options(config_file, json_text), output));
   } catch (const std::exception& e) {
     return fail(output, e.what());
   }
@@ -144,6 +160,7 @@ int main(int argc, char** argv) {
   {
     std::lock_guard lock(state_mutex);
     stopping = true;
+    ctx.run_stop_hooks();  // e.g. serving threads, which use the node
     node.reset();  // graceful leave: peers purge us at once; our processes die "shutdown"
     ctx.clear_processes();
   }

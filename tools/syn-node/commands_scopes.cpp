@@ -1,0 +1,37 @@
+// Scope commands: joining scopes and looking at their subclusters.
+#include "commands.hpp"
+#include "scope_terms.hpp"
+
+namespace syn_node {
+
+namespace {
+
+syn::Kind kind_of(const Args& args) {
+  auto kind = args.string("kind");
+  if (kind == "registry") return syn::Kind::registry;
+  if (kind == "groups") return syn::Kind::groups;
+  throw CommandError("field 'kind' must be \"registry\" or \"groups\"", "bad_argument");
+}
+
+}  // namespace
+
+SYN_NODE_COMMAND(add_scopes, "add_scopes{scopes: [name...]} -> {} (idempotent)") {
+  ctx.node().add_node_to_scopes(args.strings("scopes"));
+  return {};
+}
+
+SYN_NODE_COMMAND(scopes, "scopes -> {scopes: [name...]} (the scopes this node has added)") {
+  return {{"scopes", ctx.node().node_scopes()}};
+}
+
+SYN_NODE_COMMAND(subcluster,
+                 "subcluster{kind: \"registry\"|\"groups\", scope} -> {nodes: [name...]} (the other "
+                 "nodes of that handler's subcluster, up now)") {
+  try {
+    return {{"nodes", ctx.node().subcluster_nodes(kind_of(args), args.string("scope"))}};
+  } catch (const syn::Error& e) {
+    rethrow_as_errc(e);
+  }
+}
+
+}  // namespace syn_node
