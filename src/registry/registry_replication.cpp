@@ -69,7 +69,7 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
   std::unique_lock lock(shard.mutex);
   auto it = shard.entries.find(std::string_view(put.key));
   if (it == shard.entries.end()) {
-    shard.put(put.key, RegEntry{pid, put.time, CompactBytes(meta), nullptr});
+    shard.put(put.key, RegEntry(pid, put.time, meta, nullptr));
     keep_last(event_seq, post_registered(put.key, pid, meta, reason));
     return;
   }
@@ -78,24 +78,24 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
     // The same registration again (a snapshot, a restamp) or a newer meta: newest time wins.
     if (put.time <= e.time) return;
     e.time = put.time;
-    if (e.meta.view() != meta) {
-      std::string previous(e.meta.view());
-      e.meta.assign(meta);
+    if (e.meta() != meta) {
+      std::string previous(e.meta());
+      e.set_meta(meta);
       keep_last(event_seq, post_updated(put.key, pid, previous, meta, reason));
     }
     return;
   }
-  if (!e.local) {
+  if (!e.local()) {
     // We own neither process: the newer registration shows (SPEC 6), the other is kept hidden.
-    apply_foreign_put(shard, it, from, RegEntry{pid, put.time, CompactBytes(meta), nullptr}, reason, event_seq);
+    apply_foreign_put(shard, it, from, RegEntry(pid, put.time, meta, nullptr), reason, event_seq);
     return;
   }
-  if (!e.local->alive()) {
+  if (!e.local()->alive()) {
     // Our holder died and its cleanup has not run yet: no conflict, the name was free.
-    Term why = e.local->exit_reason().value_or(Term("noproc"));
-    post_unregistered(put.key, e.pid, e.meta.view(), Reason::process_exit(why));
+    Term why = e.local()->exit_reason().value_or(Term("noproc"));
+    post_unregistered(put.key, e.pid, e.meta(), Reason::process_exit(why));
     engine_.broadcast(encode_del(put.key, e, Reason::Kind::process_exit, why), 0);
-    shard.replace(it, RegEntry{pid, put.time, CompactBytes(meta), nullptr});
+    shard.replace(it, RegEntry(pid, put.time, meta, nullptr));
     keep_last(event_seq, post_registered(put.key, pid, meta, reason));
     return;
   }
@@ -103,7 +103,7 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
   // A conflict: this node runs the local holder, so this node resolves (SPEC 6).
   Term name = wire::decode_canonical(put.key);
   ConflictCandidate incoming{pid, meta_term(meta), put.time};
-  ConflictCandidate local{e.pid, meta_term(e.meta.view()), e.time};
+  ConflictCandidate local{e.pid, meta_term(e.meta()), e.time};
   bool by_default = false;
   std::optional<Pid> keep = resolve_conflict(name, incoming, local, by_default);
   SYN_LOG(info, node_->name(), "scope ", scope(), ": conflict on ",
@@ -116,9 +116,9 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
     engine_.broadcast(encode_put(put.key, e, Reason::Kind::conflict_resolution), 0);
     return;
   }
-  e.local->detach(this, put.key);
+  e.local()->detach(this, put.key);
   std::string removal = encode_del(put.key, e, Reason::Kind::conflict_resolution);
-  std::uint64_t seq = post_unregistered(put.key, e.pid, e.meta.view(), Reason::conflict());
+  std::uint64_t seq = post_unregistered(put.key, e.pid, e.meta(), Reason::conflict());
   if (keep) {
     // Keep theirs: replace ours, kill ours (default resolver only), tell everyone ours is gone.
     if (by_default) {
@@ -126,7 +126,7 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
         kills.push_back({std::move(loser), Term::array({"syn_resolve_kill", name, local.meta})});
       }
     }
-    shard.replace(it, RegEntry{pid, put.time, CompactBytes(meta), nullptr});
+    shard.replace(it, RegEntry(pid, put.time, meta, nullptr));
     seq = post_registered(put.key, pid, meta, Reason::conflict());
     engine_.broadcast(removal, 0);
   } else {
@@ -161,13 +161,13 @@ bool shows_over(const RegEntry& a, const RegEntry& b) {
 void RegistryScope::apply_foreign_put(RegistryTable::Shard& shard, RegistryTable::Map::iterator it,
                                       std::uint32_t from, RegEntry incoming, const Reason& reason,
                                       std::uint64_t* event_seq) {
-  const std::string& key = it->first;
+  const std::string key = it->first.str();  // `it` may be replaced below
   RegEntry& shown = it->second;
   auto hidden_it = shard.hidden.find(std::string_view(key));
   if (shown.pid.node_atom() == from) {
     // Its node replaced its own registration: the old one is gone, not hidden. Show the newest
     // of the new one and the hidden ones.
-    post_unregistered(key, shown.pid, shown.meta.view(), reason);
+    post_unregistered(key, shown.pid, shown.meta(), reason);
     if (hidden_it != shard.hidden.end()) {
       auto& hidden = hidden_it->second;
       auto best = std::max_element(hidden.begin(), hidden.end(),
@@ -175,14 +175,14 @@ void RegistryScope::apply_foreign_put(RegistryTable::Shard& shard, RegistryTable
       if (shows_over(*best, incoming)) {
         RegEntry promoted = std::move(*best);
         *best = std::move(incoming);
-        std::string meta(promoted.meta.view());
+        std::string meta(promoted.meta());
         Pid pid = promoted.pid;
         shard.replace(it, std::move(promoted));
         keep_last(event_seq, post_registered(key, pid, meta, Reason::conflict()));
         return;
       }
     }
-    std::string meta(incoming.meta.view());
+    std::string meta(incoming.meta());
     Pid pid = incoming.pid;
     shard.replace(it, std::move(incoming));
     keep_last(event_seq, post_registered(key, pid, meta, reason));
@@ -203,8 +203,8 @@ void RegistryScope::apply_foreign_put(RegistryTable::Shard& shard, RegistryTable
     shard.hidden[key].push_back(std::move(incoming));
     return;
   }
-  post_unregistered(key, shown.pid, shown.meta.view(), reason);
-  std::string meta(incoming.meta.view());
+  post_unregistered(key, shown.pid, shown.meta(), reason);
+  std::string meta(incoming.meta());
   Pid pid = incoming.pid;
   RegEntry previous = shown;  // a copy: replace() reads the old pid to keep the counts right
   shard.replace(it, std::move(incoming));
@@ -214,8 +214,8 @@ void RegistryScope::apply_foreign_put(RegistryTable::Shard& shard, RegistryTable
 
 std::uint64_t RegistryScope::remove_shown(RegistryTable::Shard& shard, RegistryTable::Map::iterator it,
                                           const Reason& reason) {
-  std::string key = it->first;
-  std::uint64_t seq = post_unregistered(key, it->second.pid, it->second.meta.view(), reason);
+  std::string key = it->first.str();
+  std::uint64_t seq = post_unregistered(key, it->second.pid, it->second.meta(), reason);
   auto hidden_it = shard.hidden.find(std::string_view(key));
   if (hidden_it == shard.hidden.end()) {
     shard.erase(it);
@@ -230,7 +230,7 @@ std::uint64_t RegistryScope::remove_shown(RegistryTable::Shard& shard, RegistryT
   hidden.erase(best);
   if (hidden.empty()) shard.hidden.erase(hidden_it);
   Pid pid = promoted.pid;
-  std::string meta(promoted.meta.view());
+  std::string meta(promoted.meta());
   shard.replace(it, std::move(promoted));
   return post_registered(key, pid, meta, Reason::conflict());
 }
@@ -301,7 +301,7 @@ void RegistryScope::on_process_exit(const Pid& pid, const Term& reason, std::vec
     std::unique_lock lock(shard.mutex);
     auto it = shard.entries.find(std::string_view(key));
     if (it == shard.entries.end() || it->second.pid != pid) continue;  // already replaced or freed
-    post_unregistered(key, pid, it->second.meta.view(), why);
+    post_unregistered(key, pid, it->second.meta(), why);
     std::string removal = encode_del(key, it->second, Reason::Kind::process_exit, reason);
     shard.erase(it);
     engine_.broadcast(removal, 0);
@@ -331,7 +331,7 @@ void RegistryScope::purge_node(std::uint32_t node) {
     if (!shard.per_node.count(node)) continue;
     std::vector<std::string> keys;
     for (const auto& [key, e] : shard.entries) {
-      if (e.pid.node_atom() == node) keys.push_back(key);
+      if (e.pid.node_atom() == node) keys.push_back(key.str());
     }
     for (const auto& key : keys) remove_shown(shard, shard.entries.find(std::string_view(key)), why);
   }
@@ -354,8 +354,8 @@ void RegistryScope::write_snapshot(const std::function<void(std::string_view)>& 
       std::shared_lock lock(shard.mutex);
       for (const auto& [key, e] : shard.entries) {
         // Only our own processes: each node sends its local data (SPEC 1).
-        if (!e.local || !e.local->alive()) continue;
-        wire::entries::append_snapshot_entry(body, key, e.pid.id(), e.time, e.meta.view());
+        if (!e.local() || !e.local()->alive()) continue;
+        wire::entries::append_snapshot_entry(body, key, e.pid.id(), e.time, e.meta());
         ++entries;
       }
     }
@@ -378,7 +378,7 @@ void RegistryScope::begin_remote_snapshot(std::uint32_t from) {
     // The usual case: its entries were purged when it went down.
     if (!shard.per_node.count(from)) continue;
     for (const auto& [key, e] : shard.entries) {
-      if (e.pid.node_atom() == from) candidates.insert(key);
+      if (e.pid.node_atom() == from) candidates.insert(key.str());
     }
   }
 }

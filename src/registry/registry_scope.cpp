@@ -58,8 +58,8 @@ std::optional<Entry> RegistryScope::lookup(const Term& name) const {
   if (it == shard.entries.end()) return std::nullopt;
   const RegEntry& e = it->second;
   // A local process that died is gone at once, even before its cleanup ran (SPEC 2).
-  if (e.local && !e.local->alive()) return std::nullopt;
-  return Entry{e.pid, meta_term(e.meta.view())};
+  if (e.local() && !e.local()->alive()) return std::nullopt;
+  return Entry{e.pid, meta_term(e.meta())};
 }
 
 std::optional<Pid> RegistryScope::whereis(const Term& name) const {
@@ -70,7 +70,7 @@ std::optional<Pid> RegistryScope::whereis(const Term& name) const {
   std::shared_lock lock(shard.mutex);
   auto it = shard.entries.find(std::string_view(key));
   if (it == shard.entries.end()) return std::nullopt;
-  if (it->second.local && !it->second.local->alive()) return std::nullopt;
+  if (it->second.local() && !it->second.local()->alive()) return std::nullopt;
   return it->second.pid;
 }
 
@@ -199,23 +199,23 @@ RegistryScope::WriteOutcome RegistryScope::authority_register(const std::string&
   if (it != shard.entries.end()) {
     RegEntry& e = it->second;
     if (e.pid == pid) {
-      if (e.meta.view() == meta) return answered(out, caller, request_id);  // same pid, same meta: a no-op
-      std::string previous(e.meta.view());
-      e.meta.assign(meta);
+      if (e.meta() == meta) return answered(out, caller, request_id);  // same pid, same meta: a no-op
+      std::string previous(e.meta());
+      e.set_meta(meta);
       e.time = unique_now_ns();
       out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
       out.change = encode_put(key, e, Reason::Kind::normal);
       engine_.broadcast(out.change, caller);
       return answered(out, caller, request_id);
     }
-    if (!(e.local && !e.local->alive())) {
+    if (!(e.local() && !e.local()->alive())) {
       out.error = Errc::taken;
       return answered(out, caller, request_id);
     }
     // The holder is a local process that died and whose cleanup has not run yet: the name is
     // free now (SPEC 2: registering right after the death must succeed).
-    Term why = e.local->exit_reason().value_or(Term("noproc"));
-    post_unregistered(key, e.pid, e.meta.view(), Reason::process_exit(why));
+    Term why = e.local()->exit_reason().value_or(Term("noproc"));
+    post_unregistered(key, e.pid, e.meta(), Reason::process_exit(why));
     engine_.broadcast(encode_del(key, e, Reason::Kind::process_exit, why), 0);
     shard.erase(it);
   }
@@ -223,7 +223,7 @@ RegistryScope::WriteOutcome RegistryScope::authority_register(const std::string&
     out.error = Errc::not_alive;
     return answered(out, caller, request_id);
   }
-  RegEntry& e = shard.put(key, RegEntry{pid, unique_now_ns(), CompactBytes(meta), process.get()});
+  RegEntry& e = shard.put(key, RegEntry(pid, unique_now_ns(), meta, process.get()));
   out.event_seq = post_registered(key, pid, meta, Reason::normal());
   out.change = encode_put(key, e, Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
@@ -282,9 +282,9 @@ RegistryScope::WriteOutcome RegistryScope::authority_unregister(const std::strin
     out.error = Errc::race_condition;
     return answered(out, caller, request_id);
   }
-  if (e.local) e.local->detach(this, key);
+  if (e.local()) e.local()->detach(this, key);
   out.change = encode_del(key, e, Reason::Kind::normal);
-  out.event_seq = post_unregistered(key, e.pid, e.meta.view(), Reason::normal());
+  out.event_seq = post_unregistered(key, e.pid, e.meta(), Reason::normal());
   shard.erase(it);
   engine_.broadcast(out.change, caller);
   return answered(out, caller, request_id);
@@ -303,11 +303,11 @@ Result<Entry> RegistryScope::update(const Term& name, const std::function<Term(c
     const auto& shard = table_.shard_for(key);
     std::shared_lock lock(shard.mutex);
     auto it = shard.entries.find(std::string_view(key));
-    if (it == shard.entries.end() || (it->second.local && !it->second.local->alive())) {
+    if (it == shard.entries.end() || (it->second.local() && !it->second.local()->alive())) {
       return syn::unexpected(Errc::undefined);
     }
     pid = it->second.pid;
-    meta.assign(it->second.meta.view());
+    meta.assign(it->second.meta());
     time = it->second.time;
   }
   if (node_->options().strict_mode && (!self || *self != pid)) return syn::unexpected(Errc::not_self);
@@ -384,13 +384,13 @@ RegistryScope::WriteOutcome RegistryScope::authority_update(const std::string& k
   }
   if (e.time != expected_time) {
     out.stale = true;
-    out.current_meta.assign(e.meta.view());
+    out.current_meta.assign(e.meta());
     out.current_time = e.time;
     return answered(out, caller, request_id);
   }
-  if (e.meta.view() == meta) return answered(out, caller, request_id);  // unchanged: no callback
-  std::string previous(e.meta.view());
-  e.meta.assign(meta);
+  if (e.meta() == meta) return answered(out, caller, request_id);  // unchanged: no callback
+  std::string previous(e.meta());
+  e.set_meta(meta);
   e.time = unique_now_ns();
   out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
   out.change = encode_put(key, e, Reason::Kind::normal);
@@ -447,7 +447,7 @@ RegistryScope::WriteOutcome RegistryScope::answered(WriteOutcome& out, std::uint
 std::string RegistryScope::encode_put(std::string_view key, const RegEntry& entry, Reason::Kind reason) const {
   wire::OutBuffer out;
   wire::entries::encode(out, wire::entries::Put{std::string(key), entry.pid.id(), entry.time,
-                                                  std::string(entry.meta.view()), static_cast<std::uint32_t>(reason)});
+                                                  std::string(entry.meta()), static_cast<std::uint32_t>(reason)});
   return out.release();
 }
 

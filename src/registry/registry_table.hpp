@@ -3,9 +3,9 @@
 // the hash of the name so that readers on different names never touch the same lock and
 // writers on different names run in parallel. Callers lock a shard and use the helpers below,
 // which keep the per-node counts right.
-#include "common/compact_bytes.hpp"
 #include "common/key_hash.hpp"
-#include "node/process_control.hpp"
+#include "common/small_key.hpp"
+#include "registry/registry_entry.hpp"
 
 #include <syn/pid.hpp>
 
@@ -20,18 +20,10 @@
 
 namespace syn::detail {
 
-/// One registered name. 40 bytes beside its key.
-struct RegEntry {
-  Pid pid;
-  std::int64_t time = 0;     ///< authority wall clock, ns
-  CompactBytes meta;         ///< canonical meta; empty means null
-  ProcessControl* local = nullptr;  ///< the process when it runs here (it outlives the entry)
-};
-
 class RegistryTable {
  public:
   static constexpr std::size_t kShards = 64;
-  using Map = absl::flat_hash_map<std::string, RegEntry, KeyHash, KeyEq>;
+  using Map = absl::flat_hash_map<SmallKey, RegEntry, SmallKeyHash, SmallKeyEq>;
 
   struct alignas(64) Shard {
     mutable std::shared_mutex mutex;
