@@ -48,30 +48,28 @@ void RegistryScope::wait_for_callbacks(std::uint64_t seq) { node_->dispatcher().
 
 // ---- reads -------------------------------------------------------------------------------
 
-std::optional<Entry> RegistryScope::lookup(const Term& name) const {
+template <class Read>
+auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntry&>()))> {
   thread_local std::string key;
   key.clear();
   wire::append_canonical(key, name);
-  const auto& shard = table_.shard_for(key);
+  std::size_t hash = KeyHash{}(key);  // once: it picks the shard and the slot
+  const auto& shard = table_.shard_for_hash(hash);
   std::shared_lock lock(shard.mutex);
-  auto it = shard.entries.find(std::string_view(key));
+  auto it = shard.entries.find(std::string_view(key), hash);
   if (it == shard.entries.end()) return std::nullopt;
   const RegEntry& e = it->second;
   // A local process that died is gone at once, even before its cleanup ran (SPEC 2).
   if (e.local() && !e.local()->alive()) return std::nullopt;
-  return Entry{e.pid, meta_term(e.meta())};
+  return read(e);
+}
+
+std::optional<Entry> RegistryScope::lookup(const Term& name) const {
+  return read_entry(name, [](const RegEntry& e) { return Entry{e.pid, meta_term(e.meta())}; });
 }
 
 std::optional<Pid> RegistryScope::whereis(const Term& name) const {
-  thread_local std::string key;
-  key.clear();
-  wire::append_canonical(key, name);
-  const auto& shard = table_.shard_for(key);
-  std::shared_lock lock(shard.mutex);
-  auto it = shard.entries.find(std::string_view(key));
-  if (it == shard.entries.end()) return std::nullopt;
-  if (it->second.local() && !it->second.local()->alive()) return std::nullopt;
-  return it->second.pid;
+  return read_entry(name, [](const RegEntry& e) { return e.pid; });
 }
 
 void RegistryScope::clear() {

@@ -97,6 +97,10 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
     static UpdateAnswer failed(Errc e) { return {syn::unexpected(e), false, {}, 0, 0}; }
   };
 
+  /// Finds `name` in this replica (hiding a dead local holder) and returns read(entry).
+  template <class Read>
+  auto read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntry&>()))>;
+
   // authority write path (registry_scope.cpp)
   /// The authority's writes. `caller` is 0 for this node (any thread), else the remote caller
   /// (engine thread), which the function answers itself, under the shard lock.

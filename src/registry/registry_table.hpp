@@ -47,6 +47,8 @@ class RegistryTable {
 
   Shard& shard_for(std::string_view key) { return shards_[index(key)]; }
   const Shard& shard_for(std::string_view key) const { return shards_[index(key)]; }
+  /// The shard of a key whose KeyHash is `hash` (lookups hash once for shard and slot).
+  const Shard& shard_for_hash(std::size_t hash) const { return shards_[hash >> 58]; }
   Shard& shard(std::size_t i) { return shards_[i]; }
   const Shard& shard(std::size_t i) const { return shards_[i]; }
 
