@@ -1,51 +1,13 @@
 // The demo: a live cluster of three gateways (alpha, beta, gamma), each a separate OS
 // process, narrated step by step. What each gateway's event handler prints appears indented.
-#include "common/node_process.hpp"
+#include "common/demo_script.hpp"
 
-#include <cstdio>
-#include <memory>
-#include <stdexcept>
 #include <string>
 
 namespace examples {
 
-namespace {
-
-void say(const std::string& text) {
-  std::printf("\n== %s\n", text.c_str());
-  std::fflush(stdout);
-}
-
-void note(const std::string& text) {
-  std::printf("   %s\n", text.c_str());
-  std::fflush(stdout);
-}
-
-struct Gateway {
-  std::string name;
-  std::unique_ptr<NodeProcess> process;
-  std::string endpoint;
-
-  void start(const std::vector<std::string>& seeds) {
-    std::vector<std::string> args{"--gateway", name};
-    args.insert(args.end(), seeds.begin(), seeds.end());
-    process = std::make_unique<NodeProcess>(self_path(), args);
-    std::string ready = process->read_line();
-    if (ready.rfind("ready ", 0) != 0) throw std::runtime_error(name + " did not start: " + ready);
-    endpoint = ready.substr(6);
-  }
-  std::string ask(const std::string& command) { return process->ask(command); }
-  int number(const std::string& command) { return std::stoi(ask(command)); }
-};
-
-void expect(bool ok, const std::string& what) {
-  if (!ok) throw std::runtime_error("the demo expected " + what);
-}
-
-}  // namespace
-
 int run_demo() {
-  Gateway alpha{"alpha"}, beta{"beta"}, gamma{"gamma"};
+  DemoNode alpha{"--gateway", "alpha"}, beta{"--gateway", "beta"}, gamma{"--gateway", "gamma"};
 
   say("Three gateways start as separate processes; beta and gamma know only alpha's address");
   alpha.start({});

@@ -5,6 +5,7 @@
 #include "node/node_core.hpp"
 #include "registry/registry_scope.hpp"
 #include "registry/registry_terms.hpp"
+#include "scope/entry_calls.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -15,18 +16,6 @@ namespace syn::detail {
 namespace {
 
 constexpr std::size_t kSnapshotChunkEntries = 4096;
-
-Reason reason_of(std::uint32_t kind, std::string_view exit_reason, std::uint32_t from) {
-  switch (static_cast<Reason::Kind>(kind)) {
-    case Reason::Kind::process_exit: return Reason::process_exit(meta_term(meta_stored(std::string(exit_reason))));
-    case Reason::Kind::conflict_resolution: return Reason::conflict();
-    case Reason::Kind::remote_scope_node_up: return Reason::node_up(node_name_of(from));
-    case Reason::Kind::remote_scope_node_down: return Reason::node_down(node_name_of(from));
-    case Reason::Kind::undefined: return Reason{Reason::Kind::undefined, nullptr, {}};
-    case Reason::Kind::normal: return Reason::normal();
-  }
-  throw wire::DecodeError("unknown reason kind " + std::to_string(kind));
-}
 
 void keep_last(std::uint64_t* slot, std::uint64_t seq) {
   if (slot && seq) *slot = seq;
@@ -63,7 +52,7 @@ std::uint64_t RegistryScope::apply_reply_change(std::uint32_t authority, const w
 
 void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason,
                               std::vector<Kill>& kills, std::uint64_t* event_seq) {
-  Pid pid = remote_pid(from, put.pid_id);
+  Pid pid = peer_pid(*node_, from, put.pid_id);
   std::string meta = meta_stored(put.meta);
   auto& shard = table_.shard_for(put.key);
   std::unique_lock lock(shard.mutex);
@@ -94,7 +83,7 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
     // Our holder died and its cleanup has not run yet: no conflict, the name was free.
     Term why = e.local()->exit_reason().value_or(Term("noproc"));
     post_unregistered(put.key, e.pid, e.meta(), Reason::process_exit(why));
-    engine_.broadcast(encode_del(put.key, e, Reason::Kind::process_exit, why), 0);
+    engine_.broadcast(encode_del(put.key, e.pid, e.time, Reason::Kind::process_exit, why), 0);
     shard.replace(it, RegEntry(pid, put.time, meta, nullptr));
     keep_last(event_seq, post_registered(put.key, pid, meta, reason));
     return;
@@ -113,11 +102,11 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
   if (keep && *keep == local.pid) {
     // Keep ours: restamp it and tell everyone, the other owner included; no callbacks here.
     e.time = unique_now_ns();
-    engine_.broadcast(encode_put(put.key, e, Reason::Kind::conflict_resolution), 0);
+    engine_.broadcast(encode_put(put.key, e.pid, e.time, e.meta(), Reason::Kind::conflict_resolution), 0);
     return;
   }
   e.local()->detach(this, put.key);
-  std::string removal = encode_del(put.key, e, Reason::Kind::conflict_resolution);
+  std::string removal = encode_del(put.key, e.pid, e.time, Reason::Kind::conflict_resolution);
   std::uint64_t seq = post_unregistered(put.key, e.pid, e.meta(), Reason::conflict());
   if (keep) {
     // Keep theirs: replace ours, kill ours (default resolver only), tell everyone ours is gone.
@@ -277,7 +266,7 @@ void RegistryScope::run_kills(std::vector<Kill>& kills) {
 
 void RegistryScope::apply_del(std::uint32_t from, const wire::entries::Del& del, const Reason& reason,
                               std::uint64_t* event_seq) {
-  Pid pid = remote_pid(from, del.pid_id);
+  Pid pid = peer_pid(*node_, from, del.pid_id);
   auto& shard = table_.shard_for(del.key);
   std::unique_lock lock(shard.mutex);
   auto it = shard.entries.find(std::string_view(del.key));
@@ -302,7 +291,7 @@ void RegistryScope::on_process_exit(const Pid& pid, const Term& reason, std::vec
     auto it = shard.entries.find(std::string_view(key));
     if (it == shard.entries.end() || it->second.pid != pid) continue;  // already replaced or freed
     post_unregistered(key, pid, it->second.meta(), why);
-    std::string removal = encode_del(key, it->second, Reason::Kind::process_exit, reason);
+    std::string removal = encode_del(key, it->second.pid, it->second.time, Reason::Kind::process_exit, reason);
     shard.erase(it);
     engine_.broadcast(removal, 0);
   }

@@ -5,6 +5,7 @@
 #include "common/log.hpp"
 #include "node/node_core.hpp"
 #include "registry/registry_terms.hpp"
+#include "scope/entry_calls.hpp"
 #include "wire/term_codec.hpp"
 
 #include <mutex>
@@ -15,25 +16,6 @@ namespace syn::detail {
 namespace {
 
 constexpr int kMaxUpdateAttempts = 1000;  // compare-and-set retries before giving up
-
-template <class A>
-A failed_as(Errc e) {
-  if constexpr (std::is_same_v<A, Result<void>>) {
-    return syn::unexpected(e);
-  } else {
-    return A::failed(e);
-  }
-}
-
-/// Waits for a future made by call_authority; a stopped engine drops the call: node_down.
-template <class A>
-A get_answer(std::future<A>& future) {
-  try {
-    return future.get();
-  } catch (const std::future_error&) {
-    return failed_as<A>(Errc::node_down);
-  }
-}
 
 }  // namespace
 
@@ -85,41 +67,11 @@ void RegistryScope::clear() {
 // ---- calls to a remote authority -----------------------------------------------------------
 
 template <class A>
-std::future<A> RegistryScope::call_authority(const Pid& pid, const wire::entries::CallRequest& request,
-                                             std::function<A(const CallOutcome&)> on_outcome) {
-  auto promise = std::make_shared<std::promise<A>>();
-  auto future = promise->get_future();
-  if (pid.is_null() || pid.node_atom() == node_->atom()) {
-    // An old incarnation of this node (or no pid at all): that process is dead.
-    promise->set_value(failed_as<A>(Errc::not_alive));
-    return future;
-  }
-  if (!node_->is_connected(pid)) {
-    // The node is up under another incarnation: the pid is of the old one, dead.
-    promise->set_value(failed_as<A>(node_->is_up(pid.node_atom()) ? Errc::not_alive : Errc::node_down));
-    return future;
-  }
-  wire::OutBuffer payload;
-  wire::entries::encode(payload, request);
-  node_->calls().call(pid.node_atom(), engine_.address(), payload.release(), node_->options().call_timeout,
-                      [promise, on_outcome = std::move(on_outcome)](const CallOutcome& outcome) mutable {
-                        try {
-                          A answer = on_outcome(outcome);
-                          if (!outcome.late) promise->set_value(std::move(answer));
-                        } catch (const wire::DecodeError&) {
-                          if (!outcome.late) promise->set_value(failed_as<A>(Errc::node_down));
-                          throw;  // counted and logged as a malformed message
-                        }
-                      });
-  return future;
-}
-
-template <class A>
 std::future<A> RegistryScope::call_register(const std::string& key, const Pid& pid, std::string meta) {
   wire::entries::CallRequest request{wire::entries::CallOp::put, key, pid.creation(), pid.id(),
                                       std::move(meta), 0};
   std::uint32_t authority = pid.node_atom();
-  return call_authority<A>(pid, request, [this, authority](const CallOutcome& o) -> A {
+  return call_authority<A>(*node_, engine_.address(), pid, request, [this, authority](const CallOutcome& o) -> A {
     if (o.status != 0) return failed_as<A>(errc_of(o.status));
     std::uint64_t seq = apply_reply_change(authority, wire::entries::decode_change(*o.payload));
     if constexpr (std::is_same_v<A, Result<void>>) {
@@ -134,7 +86,7 @@ template <class A>
 std::future<A> RegistryScope::call_unregister(const std::string& key, const Pid& pid) {
   wire::entries::CallRequest request{wire::entries::CallOp::remove, key, pid.creation(), pid.id(), {}, 0};
   std::uint32_t authority = pid.node_atom();
-  return call_authority<A>(pid, request, [this, authority](const CallOutcome& o) -> A {
+  return call_authority<A>(*node_, engine_.address(), pid, request, [this, authority](const CallOutcome& o) -> A {
     if (o.status != 0) return failed_as<A>(errc_of(o.status));
     std::uint64_t seq = apply_reply_change(authority, wire::entries::decode_change(*o.payload));
     if constexpr (std::is_same_v<A, Result<void>>) {
@@ -182,7 +134,7 @@ std::future<Result<void>> RegistryScope::register_name_async(const Term& name, c
   return call_register<Result<void>>(key, pid, std::move(meta_bytes));
 }
 
-RegistryScope::WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid& pid,
+WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid& pid,
                                                               std::string meta, std::uint32_t caller,
                                                               std::uint64_t request_id) {
   WriteOutcome out;
@@ -202,7 +154,7 @@ RegistryScope::WriteOutcome RegistryScope::authority_register(const std::string&
       e.set_meta(meta);
       e.time = unique_now_ns();
       out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
-      out.change = encode_put(key, e, Reason::Kind::normal);
+      out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
       engine_.broadcast(out.change, caller);
       return answered(out, caller, request_id);
     }
@@ -214,7 +166,7 @@ RegistryScope::WriteOutcome RegistryScope::authority_register(const std::string&
     // free now (SPEC 2: registering right after the death must succeed).
     Term why = e.local()->exit_reason().value_or(Term("noproc"));
     post_unregistered(key, e.pid, e.meta(), Reason::process_exit(why));
-    engine_.broadcast(encode_del(key, e, Reason::Kind::process_exit, why), 0);
+    engine_.broadcast(encode_del(key, e.pid, e.time, Reason::Kind::process_exit, why), 0);
     shard.erase(it);
   }
   if (!process->attach(this, key)) {
@@ -223,7 +175,7 @@ RegistryScope::WriteOutcome RegistryScope::authority_register(const std::string&
   }
   RegEntry& e = shard.put(key, RegEntry(pid, unique_now_ns(), meta, process.get()));
   out.event_seq = post_registered(key, pid, meta, Reason::normal());
-  out.change = encode_put(key, e, Reason::Kind::normal);
+  out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
   return answered(out, caller, request_id);
 }
@@ -265,7 +217,7 @@ std::future<Result<void>> RegistryScope::unregister_name_async(const Term& name)
   return call_unregister<Result<void>>(key, *holder);
 }
 
-RegistryScope::WriteOutcome RegistryScope::authority_unregister(const std::string& key, const Pid& pid,
+WriteOutcome RegistryScope::authority_unregister(const std::string& key, const Pid& pid,
                                                                 std::uint32_t caller, std::uint64_t request_id) {
   WriteOutcome out;
   auto& shard = table_.shard_for(key);
@@ -281,7 +233,7 @@ RegistryScope::WriteOutcome RegistryScope::authority_unregister(const std::strin
     return answered(out, caller, request_id);
   }
   if (e.local()) e.local()->detach(this, key);
-  out.change = encode_del(key, e, Reason::Kind::normal);
+  out.change = encode_del(key, e.pid, e.time, Reason::Kind::normal);
   out.event_seq = post_unregistered(key, e.pid, e.meta(), Reason::normal());
   shard.erase(it);
   engine_.broadcast(out.change, caller);
@@ -330,7 +282,7 @@ Result<Entry> RegistryScope::update(const Term& name, const std::function<Term(c
   return syn::unexpected(Errc::timeout);
 }
 
-RegistryScope::Answer<Entry> RegistryScope::update_remote(const std::string& key, const Pid& pid, std::string meta,
+Answer<Entry> RegistryScope::update_remote(const std::string& key, const Pid& pid, std::string meta,
                                                           std::int64_t time,
                                                           const std::function<Term(const Pid&, const Term&)>& fn,
                                                           const Pid* /*self*/) {
@@ -339,7 +291,7 @@ RegistryScope::Answer<Entry> RegistryScope::update_remote(const std::string& key
     Term next = fn(pid, meta_term(meta));
     wire::entries::CallRequest request{wire::entries::CallOp::update, key, pid.creation(), pid.id(),
                                         meta_canonical(next), time};
-    auto future = call_authority<UpdateAnswer>(pid, request, [this, authority](const CallOutcome& o) -> UpdateAnswer {
+    auto future = call_authority<UpdateAnswer>(*node_, engine_.address(), pid, request, [this, authority](const CallOutcome& o) -> UpdateAnswer {
       if (o.status != 0) return UpdateAnswer::failed(errc_of(o.status));
       auto change = wire::entries::decode_change(*o.payload);
       if (change.op == wire::entries::Op::stale) {
@@ -359,7 +311,7 @@ RegistryScope::Answer<Entry> RegistryScope::update_remote(const std::string& key
   return {syn::unexpected(Errc::timeout), 0};
 }
 
-RegistryScope::WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& pid,
+WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& pid,
                                                             std::int64_t expected_time, std::string meta,
                                                             std::uint32_t caller, std::uint64_t request_id) {
   WriteOutcome out;
@@ -391,7 +343,7 @@ RegistryScope::WriteOutcome RegistryScope::authority_update(const std::string& k
   e.set_meta(meta);
   e.time = unique_now_ns();
   out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
-  out.change = encode_put(key, e, Reason::Kind::normal);
+  out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
   return answered(out, caller, request_id);
 }
@@ -415,7 +367,7 @@ void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const 
   }
 }
 
-RegistryScope::WriteOutcome RegistryScope::answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id) {
+WriteOutcome RegistryScope::answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id) {
   // Fix: the reply used to be sent by on_call after the shard lock was released. A user thread
   // could then apply a later change of the same name (an update, the process dying) and queue
   // its broadcast, which reply() drained and sent to the caller before the reply. The caller
@@ -423,42 +375,8 @@ RegistryScope::WriteOutcome RegistryScope::answered(WriteOutcome& out, std::uint
   // callback (an update), or kept for good a registration whose removal it had already seen
   // (nothing to remove yet) and whose put came after. Answering under the lock keeps the
   // reply in line with the changes of that name. Engine thread (caller != 0 only there).
-  if (caller == 0) return std::move(out);
-  if (out.error) {
-    engine_.reply(caller, request_id, status_of(*out.error), {});
-    return std::move(out);
-  }
-  wire::OutBuffer reply;
-  if (out.stale) {
-    wire::entries::encode_stale(reply, out.current_meta, out.current_time);
-  } else if (out.change.empty()) {
-    wire::entries::encode_none(reply);
-  } else {
-    reply.append(out.change);
-  }
-  engine_.reply(caller, request_id, 0, reply.view());
+  if (caller != 0) reply_with(engine_, caller, request_id, out);
   return std::move(out);
-}
-
-// ---- wire helpers ----------------------------------------------------------------------
-
-std::string RegistryScope::encode_put(std::string_view key, const RegEntry& entry, Reason::Kind reason) const {
-  wire::OutBuffer out;
-  wire::entries::encode(out, wire::entries::Put{std::string(key), entry.pid.id(), entry.time,
-                                                  std::string(entry.meta()), static_cast<std::uint32_t>(reason)});
-  return out.release();
-}
-
-std::string RegistryScope::encode_del(std::string_view key, const RegEntry& entry, Reason::Kind reason,
-                                      const Term& exit_reason) const {
-  wire::OutBuffer out;
-  wire::entries::encode(out, wire::entries::Del{std::string(key), entry.pid.id(), entry.time,
-                                                  static_cast<std::uint32_t>(reason), wire::canonical(exit_reason)});
-  return out.release();
-}
-
-Pid RegistryScope::remote_pid(std::uint32_t node_atom, std::uint64_t id) const {
-  return Pid::from_atom(node_atom, node_->engine().transport().up_creation(node_atom), id);
 }
 
 }  // namespace syn::detail

@@ -11,6 +11,7 @@
 #include "node/call_table.hpp"
 #include "node/process_control.hpp"
 #include "registry/registry_table.hpp"
+#include "scope/entry_calls.hpp"
 #include "scope/scope_engine.hpp"
 #include "scope/scope_handler.hpp"
 #include "wire/entry_messages.hpp"
@@ -68,35 +69,10 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   void on_process_exit(const Pid& pid, const Term& reason, std::vector<std::string> keys) override;
 
  private:
-  /// What a write did: its error, the change to send to a remote caller, and the last
-  /// callback it queued (to wait for on the calling node).
-  struct WriteOutcome {
-    std::optional<Errc> error;
-    std::string change;  // encoded Put / Del for a remote caller; empty: nothing changed
-    bool stale = false;  // update: the expected time is not current any more
-    std::string current_meta;
-    std::int64_t current_time = 0;
-    std::uint64_t event_seq = 0;
-  };
   struct Kill {
     std::shared_ptr<ProcessControl> process;
     Term reason;
   };
-  template <class T>
-  struct Answer {
-    Result<T> result;
-    std::uint64_t event_seq = 0;
-    static Answer failed(Errc e) { return {syn::unexpected(e), 0}; }
-  };
-  struct UpdateAnswer {
-    Result<void> result;
-    bool stale = false;
-    std::string current_meta;
-    std::int64_t current_time = 0;
-    std::uint64_t event_seq = 0;
-    static UpdateAnswer failed(Errc e) { return {syn::unexpected(e), false, {}, 0, 0}; }
-  };
-
   /// Finds `name` in this replica (hiding a dead local holder) and returns read(entry).
   template <class Read>
   auto read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntry&>()))>;
@@ -119,11 +95,6 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   std::future<A> call_unregister(const std::string& key, const Pid& pid);
   Answer<Entry> update_remote(const std::string& key, const Pid& pid, std::string meta, std::int64_t time,
                               const std::function<Term(const Pid&, const Term&)>& fn, const Pid* self);
-  /// Sends a call to the node of `pid`; `on_outcome` (engine thread) turns the reply into A,
-  /// applying the change it carries. A::failed(Errc) makes the failures.
-  template <class A>
-  std::future<A> call_authority(const Pid& pid, const wire::entries::CallRequest& request,
-                                std::function<A(const CallOutcome&)> on_outcome);
   void wait_for_callbacks(std::uint64_t seq);
 
   // replication (registry_replication.cpp)
@@ -156,12 +127,6 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   std::uint64_t post_updated(std::string_view key, const Pid& pid, std::string_view previous,
                              std::string_view meta, const Reason& reason);
   std::uint64_t post_unregistered(std::string_view key, const Pid& pid, std::string_view meta, const Reason& reason);
-
-  // wire helpers
-  std::string encode_put(std::string_view key, const RegEntry& entry, Reason::Kind reason) const;
-  std::string encode_del(std::string_view key, const RegEntry& entry, Reason::Kind reason,
-                         const Term& exit_reason = nullptr) const;
-  Pid remote_pid(std::uint32_t node_atom, std::uint64_t id) const;
 
   std::shared_ptr<NodeCore> node_;
   ScopeEngine engine_;

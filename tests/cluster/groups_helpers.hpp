@@ -2,8 +2,7 @@
 // Helpers shared by the groups cluster tests (tests/cluster/groups_*_test.cpp): clusters with
 // chosen links, an EventHandler that records every group callback, a subscription log, and
 // convergence checks of every read of the groups API.
-#include "node/node_core.hpp"  // white-box: EngineBlock holds a node's network thread
-#include "support/cluster.hpp"
+#include "cluster/scope_helpers.hpp"
 
 #include <syn/syn.hpp>
 
@@ -27,17 +26,17 @@ namespace syn::test::grp {
 
 using namespace std::chrono_literals;
 
+using test::cut;
+using test::EngineBlock;
+using test::linked;
+using test::Nodes;
+using test::reason_text;
+using test::sorted;
+using test::sync_engine;
+using test::unlinked;
+
 // ---- callbacks ---------------------------------------------------------------------------
 
-/// A reason as text: "normal", "process_exit("bye")", "remote_scope_node_down(n2)".
-inline std::string reason_text(const Reason& r) {
-  std::string out(to_string(r.kind));
-  if (r.kind == Reason::Kind::process_exit) out += "(" + r.exit_reason.dump() + ")";
-  if (r.kind == Reason::Kind::remote_scope_node_up || r.kind == Reason::Kind::remote_scope_node_down) {
-    out += "(" + r.node + ")";
-  }
-  return out;
-}
 /// One group callback as a readable string, so that multisets of them compare and print well.
 inline std::string ev_join(std::string_view scope, const Term& group, const Pid& pid, const Term& meta,
                            const Reason& r) {
@@ -103,11 +102,6 @@ class Recorder : public EventHandler {
   std::vector<std::string> events_;
 };
 
-inline std::vector<std::string> sorted(std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
 /// Waits until `rec` holds exactly the multiset `expected`, checks it, then checks that
 /// nothing more arrives for a short while.
 inline void expect_events(const Recorder& rec, std::vector<std::string> expected, const std::string& who,
@@ -157,131 +151,23 @@ inline std::string sub_ev(const char* type, const Term& group, const Pid& pid, c
   return std::string(type) + " " + group.dump() + " " + pid.to_string() + " " + meta.dump();
 }
 
-// ---- holding a node's network thread ------------------------------------------------------
-
-/// White-box: occupies `node`'s engine (network) thread until release() or destruction, so
-/// that the node applies nothing from its peers meanwhile. Keep it well under peer_timeout.
-class EngineBlock {
- public:
-  explicit EngineBlock(Node& node) {
-    auto started = std::make_shared<std::promise<void>>();
-    auto started_future = started->get_future();
-    auto gate = gate_.get_future().share();
-    node.core()->engine().post([started, gate] {
-      started->set_value();
-      gate.wait();
-    });
-    started_future.wait();
-  }
-  EngineBlock(const EngineBlock&) = delete;
-  ~EngineBlock() { release(); }
-  void release() {
-    if (!released_) {
-      released_ = true;
-      gate_.set_value();
-    }
-  }
-
- private:
-  std::promise<void> gate_;
-  bool released_ = false;
-};
-
 // ---- clusters ----------------------------------------------------------------------------
-
-/// Nodes made one by one. With auto_connect each is seeded with the first; without it, with
-/// every node made before it, so the links form a full mesh that tests then cut.
-class Nodes {
- public:
-  Nodes() = default;
-  Nodes(const Nodes&) = delete;
-
-  Node& add(const std::string& name, std::vector<std::string> scopes, bool auto_connect = true,
-            const std::function<void(NodeOptions&)>& tweak = {}) {
-    auto o = test_options(name, std::move(scopes));
-    o.auto_connect = auto_connect;
-    if (!nodes_.empty()) {
-      if (auto_connect) {
-        for (auto& n : nodes_) {
-          if (n) {
-            o.seeds.push_back(n->endpoint());
-            break;
-          }
-        }
-      } else {
-        for (auto& n : nodes_) {
-          if (n) o.seeds.push_back(n->endpoint());
-        }
-      }
-    }
-    if (tweak) tweak(o);
-    nodes_.push_back(std::make_unique<Node>(std::move(o)));
-    return *nodes_.back();
-  }
-  Node& operator[](std::size_t i) { return *nodes_.at(i); }
-  std::size_t size() const { return nodes_.size(); }
-  void stop(std::size_t i) { nodes_.at(i).reset(); }
-  bool running(std::size_t i) const { return nodes_.at(i) != nullptr; }
-  std::vector<Node*> running_nodes() {
-    std::vector<Node*> out;
-    for (auto& n : nodes_) {
-      if (n) out.push_back(n.get());
-    }
-    return out;
-  }
-
- private:
-  std::vector<std::unique_ptr<Node>> nodes_;
-};
 
 /// `node` sees exactly `others` as its groups subcluster of `scope`.
 inline bool subcluster_is(const Node& node, const std::string& scope, std::vector<std::string> others) {
-  std::sort(others.begin(), others.end());
-  auto actual = node.subcluster_nodes(Kind::groups, scope);
-  std::sort(actual.begin(), actual.end());
-  return actual == others;
+  return test::subcluster_is(node, Kind::groups, scope, std::move(others));
 }
 
 /// Waits until every node in `nodes` has all the others as groups subcluster of `scope`.
 inline bool wait_scope_mesh(const std::vector<Node*>& nodes, const std::string& scope,
                             std::chrono::milliseconds timeout = 10s) {
-  return eventually(
-      [&] {
-        for (auto* n : nodes) {
-          std::vector<std::string> others;
-          for (auto* o : nodes) {
-            if (o != n) others.push_back(o->name());
-          }
-          if (!subcluster_is(*n, scope, others)) return false;
-        }
-        return true;
-      },
-      timeout);
-}
-
-inline bool linked(const Node& a, const Node& b) {
-  auto an = a.nodes();
-  auto bn = b.nodes();
-  return std::find(an.begin(), an.end(), b.name()) != an.end() && std::find(bn.begin(), bn.end(), a.name()) != bn.end();
-}
-
-inline bool unlinked(const Node& a, const Node& b) {
-  auto an = a.nodes();
-  auto bn = b.nodes();
-  return std::find(an.begin(), an.end(), b.name()) == an.end() && std::find(bn.begin(), bn.end(), a.name()) == bn.end();
-}
-
-/// Cuts the link between a and b (both sides drop it and do not redial).
-inline bool cut(Node& a, Node& b) {
-  a.disconnect(b.name());
-  return eventually([&] { return unlinked(a, b); });
+  return test::wait_scope_mesh(nodes, Kind::groups, scope, timeout);
 }
 
 /// Links a and b again and waits until each has the other in its groups subcluster of `scope`.
 inline bool heal(Node& a, Node& b, const std::string& scope) {
-  a.connect(b.endpoint());
+  if (!test::heal(a, b)) return false;
   return eventually([&] {
-    if (!linked(a, b)) return false;
     auto as = a.subcluster_nodes(Kind::groups, scope);
     auto bs = b.subcluster_nodes(Kind::groups, scope);
     return std::find(as.begin(), as.end(), b.name()) != as.end() &&

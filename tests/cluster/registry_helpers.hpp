@@ -1,8 +1,7 @@
 #pragma once
 // Helpers shared by the registry cluster tests (tests/cluster/registry_*_test.cpp): clusters
 // with chosen links, an EventHandler that records every callback, and convergence checks.
-#include "node/node_core.hpp"  // white-box: EngineBlock holds a node's network thread
-#include "support/cluster.hpp"
+#include "cluster/scope_helpers.hpp"
 
 #include <syn/syn.hpp>
 
@@ -25,19 +24,21 @@ namespace syn::test::reg {
 
 using namespace std::chrono_literals;
 
+using test::cut;
+using test::EngineBlock;
+using test::heal;
+using test::linked;
+using test::Nodes;
+using test::reason_text;
+using test::sorted;
+using test::sync_engine;
+using test::unlinked;
+
 // ---- callbacks ---------------------------------------------------------------------------
 
 /// One registry callback as a readable string, so that multisets of them compare and print
 /// well: "reg s x <n1.5.1> {meta} normal", "upd s x <pid> {prev}->{meta} normal",
 /// "unreg s x <pid> {meta} process_exit("bye")", "... remote_scope_node_down(n2)".
-inline std::string reason_text(const Reason& r) {
-  std::string out(to_string(r.kind));
-  if (r.kind == Reason::Kind::process_exit) out += "(" + r.exit_reason.dump() + ")";
-  if (r.kind == Reason::Kind::remote_scope_node_up || r.kind == Reason::Kind::remote_scope_node_down) {
-    out += "(" + r.node + ")";
-  }
-  return out;
-}
 inline std::string ev_reg(std::string_view scope, const Term& name, const Pid& pid, const Term& meta,
                           const Reason& r) {
   return "reg " + std::string(scope) + " " + name.dump() + " " + pid.to_string() + " " + meta.dump() + " " +
@@ -158,11 +159,6 @@ inline std::map<Term, Entry> replay(const std::vector<Recorder::Event>& log, std
   return state;
 }
 
-inline std::vector<std::string> sorted(std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  return v;
-}
-
 /// Waits until `rec` holds exactly the multiset `expected`, checks it, then checks that
 /// nothing more arrives for a short while.
 inline void expect_events(const Recorder& rec, std::vector<std::string> expected, const std::string& who,
@@ -198,140 +194,18 @@ inline void expect_events_one_of(const Recorder& rec, std::vector<std::vector<st
   CHECK(stays([&] { return rec.size() == n; }, quiet));
 }
 
-// ---- holding a node's network thread ------------------------------------------------------
-
-/// White-box: occupies `node`'s engine (network) thread until release() or destruction, so
-/// that the node applies nothing from its peers meanwhile and its replica stays as it was.
-/// Keep it short (well under peer_timeout). Calls from that node stay queued until release.
-class EngineBlock {
- public:
-  explicit EngineBlock(Node& node) {
-    auto started = std::make_shared<std::promise<void>>();
-    auto started_future = started->get_future();
-    auto gate = gate_.get_future().share();
-    node.core()->engine().post([started, gate] {
-      started->set_value();
-      gate.wait();
-    });
-    started_future.wait();
-  }
-  EngineBlock(const EngineBlock&) = delete;
-  ~EngineBlock() { release(); }
-  void release() {
-    if (!released_) {
-      released_ = true;
-      gate_.set_value();
-    }
-  }
-
- private:
-  std::promise<void> gate_;
-  bool released_ = false;
-};
-
-/// White-box: returns once `node`'s network thread has run everything posted to it so far (so
-/// that calls and messages posted before are in its outgoing frames, ahead of anything it
-/// receives afterwards).
-inline void sync_engine(Node& node) {
-  node.core()->engine().call([] { return true; });
-}
-
 // ---- clusters ----------------------------------------------------------------------------
-
-/// Nodes made one by one. With auto_connect each is seeded with the first; without it, with
-/// every node made before it, so the links form a full mesh that tests then cut.
-class Nodes {
- public:
-  Nodes() = default;
-  Nodes(const Nodes&) = delete;
-
-  /// Adds a node; `tweak` adjusts its options (scopes, handler, resolver, strict mode...).
-  Node& add(const std::string& name, std::vector<std::string> scopes, bool auto_connect = true,
-            const std::function<void(NodeOptions&)>& tweak = {}) {
-    auto o = test_options(name, std::move(scopes));
-    o.auto_connect = auto_connect;
-    if (!nodes_.empty()) {
-      if (auto_connect) {
-        o.seeds.push_back(nodes_.front()->endpoint());
-      } else {
-        for (auto& n : nodes_) {
-          if (n) o.seeds.push_back(n->endpoint());
-        }
-      }
-    }
-    if (tweak) tweak(o);
-    nodes_.push_back(std::make_unique<Node>(std::move(o)));
-    return *nodes_.back();
-  }
-  Node& operator[](std::size_t i) { return *nodes_.at(i); }
-  std::size_t size() const { return nodes_.size(); }
-  void stop(std::size_t i) { nodes_.at(i).reset(); }
-  bool running(std::size_t i) const { return nodes_.at(i) != nullptr; }
-  /// The running node called `name`.
-  Node* find(const std::string& name) {
-    for (auto& n : nodes_) {
-      if (n && n->name() == name) return n.get();
-    }
-    return nullptr;
-  }
-  std::vector<Node*> running_nodes() {
-    std::vector<Node*> out;
-    for (auto& n : nodes_) {
-      if (n) out.push_back(n.get());
-    }
-    return out;
-  }
-
- private:
-  std::vector<std::unique_ptr<Node>> nodes_;
-};
 
 /// `node` sees exactly `others` as its subcluster of the registry of `scope`.
 inline bool subcluster_is(const Node& node, const std::string& scope, std::vector<std::string> others) {
-  std::sort(others.begin(), others.end());
-  auto actual = node.subcluster_nodes(Kind::registry, scope);
-  std::sort(actual.begin(), actual.end());
-  return actual == others;
+  return test::subcluster_is(node, Kind::registry, scope, std::move(others));
 }
 
 /// Waits until every running node in `nodes` has all the others as registry subcluster of
 /// `scope` (all must be in it).
 inline bool wait_scope_mesh(const std::vector<Node*>& nodes, const std::string& scope,
                             std::chrono::milliseconds timeout = 10s) {
-  return eventually(
-      [&] {
-        for (auto* n : nodes) {
-          std::vector<std::string> others;
-          for (auto* o : nodes) {
-            if (o != n) others.push_back(o->name());
-          }
-          if (!subcluster_is(*n, scope, others)) return false;
-        }
-        return true;
-      },
-      timeout);
-}
-
-/// Cuts the link between a and b (both sides drop it and do not redial).
-inline void cut(Node& a, Node& b) {
-  a.disconnect(b.name());
-  eventually([&] {
-    auto an = a.nodes();
-    auto bn = b.nodes();
-    return std::find(an.begin(), an.end(), b.name()) == an.end() &&
-           std::find(bn.begin(), bn.end(), a.name()) == bn.end();
-  });
-}
-
-/// Links a and b again.
-inline bool heal(Node& a, Node& b) {
-  a.connect(b.endpoint());
-  return eventually([&] {
-    auto an = a.nodes();
-    auto bn = b.nodes();
-    return std::find(an.begin(), an.end(), b.name()) != an.end() &&
-           std::find(bn.begin(), bn.end(), a.name()) != bn.end();
-  });
+  return test::wait_scope_mesh(nodes, Kind::registry, scope, timeout);
 }
 
 /// A readable dump of one node's view of `names` in `scope`, with its counts.
