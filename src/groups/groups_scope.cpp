@@ -113,34 +113,15 @@ std::uint64_t GroupsScope::apply_reply_change(std::uint32_t authority, const wir
   return 0;
 }
 
-template <class A>
-std::future<A> GroupsScope::call_join(const std::string& key, const Pid& pid, std::string meta) {
-  wire::entries::CallRequest request{wire::entries::CallOp::put, key, pid.creation(), pid.id(), std::move(meta), 0};
-  std::uint32_t authority = pid.node_atom();
-  return call_authority<A>(*node_, engine_.address(), pid, request, [this, authority](const CallOutcome& o) -> A {
-    if (o.status != 0) return failed_as<A>(errc_of(o.status));
-    std::uint64_t seq = apply_reply_change(authority, wire::entries::decode_change(*o.payload));
-    if constexpr (std::is_same_v<A, Result<void>>) {
-      return {};
-    } else {
-      return A{{}, seq};
-    }
-  });
+ChangeApplier GroupsScope::reply_applier() {
+  return [this](std::uint32_t authority, const wire::entries::Change& change) {
+    return apply_reply_change(authority, change);
+  };
 }
 
 template <class A>
-std::future<A> GroupsScope::call_leave(const std::string& key, const Pid& pid) {
-  wire::entries::CallRequest request{wire::entries::CallOp::remove, key, pid.creation(), pid.id(), {}, 0};
-  std::uint32_t authority = pid.node_atom();
-  return call_authority<A>(*node_, engine_.address(), pid, request, [this, authority](const CallOutcome& o) -> A {
-    if (o.status != 0) return failed_as<A>(errc_of(o.status));
-    std::uint64_t seq = apply_reply_change(authority, wire::entries::decode_change(*o.payload));
-    if constexpr (std::is_same_v<A, Result<void>>) {
-      return {};
-    } else {
-      return A{{}, seq};
-    }
-  });
+std::future<A> GroupsScope::call_write(const Pid& pid, const wire::entries::CallRequest& request) {
+  return detail::call_write<A>(*node_, engine_.address(), pid, request, reply_applier());
 }
 
 // ---- join / leave ------------------------------------------------------------------------
@@ -150,64 +131,31 @@ Result<void> GroupsScope::join(const Term& group, const Pid& pid, Term meta, boo
   if (node_->options().strict_mode && !by_self) return syn::unexpected(Errc::not_self);
   std::string key = wire::canonical(group);
   std::string meta_bytes = meta_canonical(meta);
-  if (node_->is_local(pid)) {
-    auto outcome = authority_join(key, pid, std::move(meta_bytes), 0);
-    node_->dispatcher().wait_for(outcome.event_seq);
-    if (outcome.error) return syn::unexpected(*outcome.error);
-    return {};
-  }
-  auto future = call_join<Answer<void>>(key, pid, std::move(meta_bytes));
-  auto answer = get_answer(future);
-  node_->dispatcher().wait_for(answer.event_seq);
-  return answer.result;
+  if (node_->is_local(pid)) return settle(*node_, authority_join(key, pid, std::move(meta_bytes), 0));
+  return settle(*node_, call_write<Answer<void>>(pid, put_request(key, pid, std::move(meta_bytes))));
 }
 
 std::future<Result<void>> GroupsScope::join_async(const Term& group, const Pid& pid, Term meta) {
+  if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
+  if (node_->options().strict_mode) return ready_result(syn::unexpected(Errc::not_self));
   std::string key = wire::canonical(group);
   std::string meta_bytes = meta_canonical(meta);
-  if (node_->stopped() || node_->options().strict_mode || node_->is_local(pid)) {
-    std::promise<Result<void>> done;
-    if (node_->stopped()) {
-      done.set_value(syn::unexpected(Errc::node_down));
-    } else if (node_->options().strict_mode) {
-      done.set_value(syn::unexpected(Errc::not_self));
-    } else {
-      auto outcome = authority_join(key, pid, std::move(meta_bytes), 0);
-      done.set_value(outcome.error ? Result<void>(syn::unexpected(*outcome.error)) : Result<void>());
-    }
-    return done.get_future();
-  }
-  return call_join<Result<void>>(key, pid, std::move(meta_bytes));
+  if (node_->is_local(pid)) return ready_result(result_of(authority_join(key, pid, std::move(meta_bytes), 0)));
+  return call_write<Result<void>>(pid, put_request(key, pid, std::move(meta_bytes)));
 }
 
 Result<void> GroupsScope::leave(const Term& group, const Pid& pid) {
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(group);
-  if (node_->is_local(pid)) {
-    auto outcome = authority_leave(key, pid, 0);
-    node_->dispatcher().wait_for(outcome.event_seq);
-    if (outcome.error) return syn::unexpected(*outcome.error);
-    return {};
-  }
-  auto future = call_leave<Answer<void>>(key, pid);
-  auto answer = get_answer(future);
-  node_->dispatcher().wait_for(answer.event_seq);
-  return answer.result;
+  if (node_->is_local(pid)) return settle(*node_, authority_leave(key, pid, 0));
+  return settle(*node_, call_write<Answer<void>>(pid, remove_request(key, pid)));
 }
 
 std::future<Result<void>> GroupsScope::leave_async(const Term& group, const Pid& pid) {
+  if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
   std::string key = wire::canonical(group);
-  if (node_->stopped() || node_->is_local(pid)) {
-    std::promise<Result<void>> done;
-    if (node_->stopped()) {
-      done.set_value(syn::unexpected(Errc::node_down));
-    } else {
-      auto outcome = authority_leave(key, pid, 0);
-      done.set_value(outcome.error ? Result<void>(syn::unexpected(*outcome.error)) : Result<void>());
-    }
-    return done.get_future();
-  }
-  return call_leave<Result<void>>(key, pid);
+  if (node_->is_local(pid)) return ready_result(result_of(authority_leave(key, pid, 0)));
+  return call_write<Result<void>>(pid, remove_request(key, pid));
 }
 
 WriteOutcome GroupsScope::authority_join(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
@@ -293,7 +241,6 @@ Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, con
     }
   }
   bool local = node_->is_local(pid);
-  std::uint32_t authority = pid.node_atom();
   for (int attempt = 0; attempt < kMaxUpdateAttempts; ++attempt) {
     if (local) {
       auto process = node_->find_local(pid);
@@ -317,17 +264,8 @@ Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, con
     }
     std::optional<Term> next;
     if (time >= 0) next = fn(meta_term(meta));
-    wire::entries::CallRequest request{wire::entries::CallOp::update, key, pid.creation(), pid.id(),
-                                       next ? meta_canonical(*next) : std::string(), time};
-    auto future = call_authority<UpdateAnswer>(*node_, engine_.address(), pid, request,
-                                               [this, authority](const CallOutcome& o) -> UpdateAnswer {
-      if (o.status != 0) return UpdateAnswer::failed(errc_of(o.status));
-      auto change = wire::entries::decode_change(*o.payload);
-      if (change.op == wire::entries::Op::stale) {
-        return UpdateAnswer{{}, true, meta_stored(std::move(change.stale_meta)), change.stale_time, 0};
-      }
-      return UpdateAnswer{{}, false, {}, 0, apply_reply_change(authority, change)};
-    });
+    auto future = call_update(*node_, engine_.address(), pid, key, next ? meta_canonical(*next) : std::string(),
+                              time, reply_applier());
     auto answer = get_answer(future);
     if (!answer.result) return syn::unexpected(answer.result.error());
     if (answer.stale) {

@@ -90,10 +90,12 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   /// a user thread (a death, say) is queued behind the lock, so it cannot reach the caller
   /// before the reply that carries this change (the reply drains what was queued before it).
   WriteOutcome answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id);
+  /// Sends a put or remove to the node of `pid` (detail::call_write), applying the change
+  /// its reply carries to this replica.
   template <class A>
-  std::future<A> call_join(const std::string& key, const Pid& pid, std::string meta);
-  template <class A>
-  std::future<A> call_leave(const std::string& key, const Pid& pid);
+  std::future<A> call_write(const Pid& pid, const wire::entries::CallRequest& request);
+  /// Applies the change a remote authority's reply carries (apply_reply_change).
+  ChangeApplier reply_applier();
   std::uint64_t apply_reply_change(std::uint32_t authority, const wire::entries::Change& change);
 
   // replication (groups_replication.cpp)

@@ -66,35 +66,15 @@ void RegistryScope::clear() {
 
 // ---- calls to a remote authority -----------------------------------------------------------
 
-template <class A>
-std::future<A> RegistryScope::call_register(const std::string& key, const Pid& pid, std::string meta) {
-  wire::entries::CallRequest request{wire::entries::CallOp::put, key, pid.creation(), pid.id(),
-                                      std::move(meta), 0};
-  std::uint32_t authority = pid.node_atom();
-  return call_authority<A>(*node_, engine_.address(), pid, request, [this, authority](const CallOutcome& o) -> A {
-    if (o.status != 0) return failed_as<A>(errc_of(o.status));
-    std::uint64_t seq = apply_reply_change(authority, wire::entries::decode_change(*o.payload));
-    if constexpr (std::is_same_v<A, Result<void>>) {
-      return {};
-    } else {
-      return A{{}, seq};
-    }
-  });
+ChangeApplier RegistryScope::reply_applier() {
+  return [this](std::uint32_t authority, const wire::entries::Change& change) {
+    return apply_reply_change(authority, change);
+  };
 }
 
 template <class A>
-std::future<A> RegistryScope::call_unregister(const std::string& key, const Pid& pid) {
-  wire::entries::CallRequest request{wire::entries::CallOp::remove, key, pid.creation(), pid.id(), {}, 0};
-  std::uint32_t authority = pid.node_atom();
-  return call_authority<A>(*node_, engine_.address(), pid, request, [this, authority](const CallOutcome& o) -> A {
-    if (o.status != 0) return failed_as<A>(errc_of(o.status));
-    std::uint64_t seq = apply_reply_change(authority, wire::entries::decode_change(*o.payload));
-    if constexpr (std::is_same_v<A, Result<void>>) {
-      return {};
-    } else {
-      return A{{}, seq};
-    }
-  });
+std::future<A> RegistryScope::call_write(const Pid& pid, const wire::entries::CallRequest& request) {
+  return detail::call_write<A>(*node_, engine_.address(), pid, request, reply_applier());
 }
 
 // ---- register --------------------------------------------------------------------------
@@ -104,34 +84,17 @@ Result<void> RegistryScope::register_name(const Term& name, const Pid& pid, Term
   if (node_->options().strict_mode && !by_self) return syn::unexpected(Errc::not_self);
   std::string key = wire::canonical(name);
   std::string meta_bytes = meta_canonical(meta);
-  if (node_->is_local(pid)) {
-    auto outcome = authority_register(key, pid, std::move(meta_bytes), 0);
-    wait_for_callbacks(outcome.event_seq);
-    if (outcome.error) return syn::unexpected(*outcome.error);
-    return {};
-  }
-  auto future = call_register<Answer<void>>(key, pid, std::move(meta_bytes));
-  auto answer = get_answer(future);
-  wait_for_callbacks(answer.event_seq);
-  return answer.result;
+  if (node_->is_local(pid)) return settle(*node_, authority_register(key, pid, std::move(meta_bytes), 0));
+  return settle(*node_, call_write<Answer<void>>(pid, put_request(key, pid, std::move(meta_bytes))));
 }
 
 std::future<Result<void>> RegistryScope::register_name_async(const Term& name, const Pid& pid, Term meta) {
+  if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
+  if (node_->options().strict_mode) return ready_result(syn::unexpected(Errc::not_self));
   std::string key = wire::canonical(name);
   std::string meta_bytes = meta_canonical(meta);
-  if (node_->stopped() || node_->options().strict_mode || node_->is_local(pid)) {
-    std::promise<Result<void>> done;
-    if (node_->stopped()) {
-      done.set_value(syn::unexpected(Errc::node_down));
-    } else if (node_->options().strict_mode) {
-      done.set_value(syn::unexpected(Errc::not_self));
-    } else {
-      auto outcome = authority_register(key, pid, std::move(meta_bytes), 0);
-      done.set_value(outcome.error ? Result<void>(syn::unexpected(*outcome.error)) : Result<void>());
-    }
-    return done.get_future();
-  }
-  return call_register<Result<void>>(key, pid, std::move(meta_bytes));
+  if (node_->is_local(pid)) return ready_result(result_of(authority_register(key, pid, std::move(meta_bytes), 0)));
+  return call_write<Result<void>>(pid, put_request(key, pid, std::move(meta_bytes)));
 }
 
 WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid& pid,
@@ -187,34 +150,17 @@ Result<void> RegistryScope::unregister_name(const Term& name) {
   std::string key = wire::canonical(name);
   auto holder = whereis(name);
   if (!holder) return syn::unexpected(Errc::undefined);
-  if (node_->is_local(*holder)) {
-    auto outcome = authority_unregister(key, *holder, 0);
-    wait_for_callbacks(outcome.event_seq);
-    if (outcome.error) return syn::unexpected(*outcome.error);
-    return {};
-  }
-  auto future = call_unregister<Answer<void>>(key, *holder);
-  auto answer = get_answer(future);
-  wait_for_callbacks(answer.event_seq);
-  return answer.result;
+  if (node_->is_local(*holder)) return settle(*node_, authority_unregister(key, *holder, 0));
+  return settle(*node_, call_write<Answer<void>>(*holder, remove_request(key, *holder)));
 }
 
 std::future<Result<void>> RegistryScope::unregister_name_async(const Term& name) {
+  if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
   std::string key = wire::canonical(name);
   auto holder = whereis(name);
-  if (node_->stopped() || !holder || node_->is_local(*holder)) {
-    std::promise<Result<void>> done;
-    if (node_->stopped()) {
-      done.set_value(syn::unexpected(Errc::node_down));
-    } else if (!holder) {
-      done.set_value(syn::unexpected(Errc::undefined));
-    } else {
-      auto outcome = authority_unregister(key, *holder, 0);
-      done.set_value(outcome.error ? Result<void>(syn::unexpected(*outcome.error)) : Result<void>());
-    }
-    return done.get_future();
-  }
-  return call_unregister<Result<void>>(key, *holder);
+  if (!holder) return ready_result(syn::unexpected(Errc::undefined));
+  if (node_->is_local(*holder)) return ready_result(result_of(authority_unregister(key, *holder, 0)));
+  return call_write<Result<void>>(*holder, remove_request(key, *holder));
 }
 
 WriteOutcome RegistryScope::authority_unregister(const std::string& key, const Pid& pid,
@@ -286,19 +232,9 @@ Answer<Entry> RegistryScope::update_remote(const std::string& key, const Pid& pi
                                                           std::int64_t time,
                                                           const std::function<Term(const Pid&, const Term&)>& fn,
                                                           const Pid* /*self*/) {
-  std::uint32_t authority = pid.node_atom();
   for (int attempt = 0; attempt < kMaxUpdateAttempts; ++attempt) {
     Term next = fn(pid, meta_term(meta));
-    wire::entries::CallRequest request{wire::entries::CallOp::update, key, pid.creation(), pid.id(),
-                                        meta_canonical(next), time};
-    auto future = call_authority<UpdateAnswer>(*node_, engine_.address(), pid, request, [this, authority](const CallOutcome& o) -> UpdateAnswer {
-      if (o.status != 0) return UpdateAnswer::failed(errc_of(o.status));
-      auto change = wire::entries::decode_change(*o.payload);
-      if (change.op == wire::entries::Op::stale) {
-        return UpdateAnswer{{}, true, meta_stored(std::move(change.stale_meta)), change.stale_time, 0};
-      }
-      return UpdateAnswer{{}, false, {}, 0, apply_reply_change(authority, change)};
-    });
+    auto future = call_update(*node_, engine_.address(), pid, key, meta_canonical(next), time, reply_applier());
     auto answer = get_answer(future);
     if (!answer.result) return {syn::unexpected(answer.result.error()), 0};
     if (answer.stale) {

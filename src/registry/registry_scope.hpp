@@ -89,10 +89,12 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   /// Answers a remote caller with what the write did (no-op for caller 0); call it with the
   /// shard lock still held. Returns `out`.
   WriteOutcome answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id);
+  /// Sends a put or remove to the node of `pid` (detail::call_write), applying the change
+  /// its reply carries to this replica.
   template <class A>
-  std::future<A> call_register(const std::string& key, const Pid& pid, std::string meta);
-  template <class A>
-  std::future<A> call_unregister(const std::string& key, const Pid& pid);
+  std::future<A> call_write(const Pid& pid, const wire::entries::CallRequest& request);
+  /// Applies the change a remote authority's reply carries (apply_reply_change).
+  ChangeApplier reply_applier();
   Answer<Entry> update_remote(const std::string& key, const Pid& pid, std::string meta, std::int64_t time,
                               const std::function<Term(const Pid&, const Term&)>& fn, const Pid* self);
   void wait_for_callbacks(std::uint64_t seq);

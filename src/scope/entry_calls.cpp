@@ -21,6 +21,53 @@ void reply_with(ScopeEngine& engine, std::uint32_t from, std::uint64_t request_i
   engine.reply(from, request_id, 0, reply.view());
 }
 
+std::future<UpdateAnswer> call_update(NodeCore& node, const wire::ScopeAddress& address, const Pid& pid,
+                                      const std::string& key, std::string meta, std::int64_t expected_time,
+                                      ChangeApplier apply_change) {
+  wire::entries::CallRequest request{wire::entries::CallOp::update, key, pid.creation(), pid.id(), std::move(meta),
+                                     expected_time};
+  std::uint32_t authority = pid.node_atom();
+  return call_authority<UpdateAnswer>(
+      node, address, pid, request, [authority, apply_change = std::move(apply_change)](const CallOutcome& o) {
+        if (o.status != 0) return UpdateAnswer::failed(errc_of(o.status));
+        auto change = wire::entries::decode_change(*o.payload);
+        if (change.op == wire::entries::Op::stale) {
+          return UpdateAnswer{{}, true, meta_stored(std::move(change.stale_meta)), change.stale_time, 0};
+        }
+        return UpdateAnswer{{}, false, {}, 0, apply_change(authority, change)};
+      });
+}
+
+wire::entries::CallRequest put_request(const std::string& key, const Pid& pid, std::string meta) {
+  return {wire::entries::CallOp::put, key, pid.creation(), pid.id(), std::move(meta), 0};
+}
+
+wire::entries::CallRequest remove_request(const std::string& key, const Pid& pid) {
+  return {wire::entries::CallOp::remove, key, pid.creation(), pid.id(), {}, 0};
+}
+
+Result<void> result_of(const WriteOutcome& outcome) {
+  if (outcome.error) return syn::unexpected(*outcome.error);
+  return {};
+}
+
+Result<void> settle(NodeCore& node, const WriteOutcome& outcome) {
+  node.dispatcher().wait_for(outcome.event_seq);
+  return result_of(outcome);
+}
+
+Result<void> settle(NodeCore& node, std::future<Answer<void>> call) {
+  auto answer = get_answer(call);
+  node.dispatcher().wait_for(answer.event_seq);
+  return answer.result;
+}
+
+std::future<Result<void>> ready_result(Result<void> result) {
+  std::promise<Result<void>> done;
+  done.set_value(std::move(result));
+  return done.get_future();
+}
+
 Pid peer_pid(NodeCore& node, std::uint32_t node_atom, std::uint64_t id) {
   return Pid::from_atom(node_atom, node.engine().transport().up_creation(node_atom), id);
 }

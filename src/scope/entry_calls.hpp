@@ -102,6 +102,46 @@ std::future<A> call_authority(NodeCore& node, const wire::ScopeAddress& address,
   return future;
 }
 
+/// A put or a remove for `pid`, sent to its node. `apply_change(authority, change)` runs on the
+/// engine thread: it applies here the change the reply carries (read-your-writes) and returns
+/// the sequence of the last callback it queued.
+using ChangeApplier = std::function<std::uint64_t(std::uint32_t authority, const wire::entries::Change&)>;
+template <class A>
+std::future<A> call_write(NodeCore& node, const wire::ScopeAddress& address, const Pid& pid,
+                          const wire::entries::CallRequest& request, ChangeApplier apply_change) {
+  std::uint32_t authority = pid.node_atom();
+  return call_authority<A>(node, address, pid, request,
+                           [authority, apply_change = std::move(apply_change)](const CallOutcome& o) -> A {
+                             if (o.status != 0) return failed_as<A>(errc_of(o.status));
+                             std::uint64_t seq = apply_change(authority, wire::entries::decode_change(*o.payload));
+                             if constexpr (std::is_same_v<A, Result<void>>) {
+                               return {};
+                             } else {
+                               return A{{}, seq};
+                             }
+                           });
+}
+
+/// A compare-and-set update of the meta of (key, pid) sent to the node of `pid`: applied there
+/// only while the entry's time is still `expected_time`, else answered stale with the current
+/// meta and time. `apply_change` as for call_write.
+std::future<UpdateAnswer> call_update(NodeCore& node, const wire::ScopeAddress& address, const Pid& pid,
+                                      const std::string& key, std::string meta, std::int64_t expected_time,
+                                      ChangeApplier apply_change);
+
+/// The requests of call_write.
+wire::entries::CallRequest put_request(const std::string& key, const Pid& pid, std::string meta);
+wire::entries::CallRequest remove_request(const std::string& key, const Pid& pid);
+
+/// A write's result as a Result.
+Result<void> result_of(const WriteOutcome& outcome);
+/// A synchronous write's result once this node ran the callbacks it caused: a write done here
+/// (the process is local), or a call to the process's node.
+Result<void> settle(NodeCore& node, const WriteOutcome& outcome);
+Result<void> settle(NodeCore& node, std::future<Answer<void>> call);
+/// A result already known, as the future of an asynchronous call.
+std::future<Result<void>> ready_result(Result<void> result);
+
 /// Answers a call from `from` with what the write did.
 void reply_with(ScopeEngine& engine, std::uint32_t from, std::uint64_t request_id, const WriteOutcome& outcome);
 
