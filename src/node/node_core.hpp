@@ -63,6 +63,16 @@ class NodeCore : public std::enable_shared_from_this<NodeCore>, public transport
   void exit(const Pid& pid, Term reason);
   /// Called by ProcessControl::kill on the killing thread: tells observers and monitors.
   void on_local_exit(const Pid& pid, const Term& reason, std::vector<Attachment> attachments);
+  /// Whether some local process is dying: marked dead, its names and memberships not yet all
+  /// removed. While none is, an entry held by a local process is a live process's, and the
+  /// registry's lookups skip reading the process (one memory access less on the owner). Read
+  /// it while holding the lock of the entry read: the removal of a dying process's entry takes
+  /// that lock, and the count falls only after the removal.
+  bool deaths_in_progress() const { return dying_.load(std::memory_order_seq_cst) != 0; }
+  /// ProcessControl brackets a death with these: begins before the process is marked dead,
+  /// ends once on_local_exit returned. A node shutting down begins deaths it never ends.
+  void death_begins() { dying_.fetch_add(1, std::memory_order_seq_cst); }
+  void death_ends() { dying_.fetch_sub(1, std::memory_order_seq_cst); }
 
   // ---- cluster ----
   void connect(const std::string& endpoint);
@@ -114,6 +124,8 @@ class NodeCore : public std::enable_shared_from_this<NodeCore>, public transport
   std::atomic<std::uint64_t> next_pid_id_{0};
   std::atomic<bool> stopped_{false};
   std::mutex stop_mutex_;
+  // Its own cache line: read by every lookup on the owner, written only around deaths.
+  alignas(64) std::atomic<std::uint32_t> dying_{0};
 
   // Mirror of the transport's up peers, readable from any thread.
   mutable std::shared_mutex peers_mutex_;

@@ -53,13 +53,27 @@ bool ProcessControl::mark_dead(const Term& reason, std::vector<Attachment>* take
 }
 
 bool ProcessControl::kill(const Term& reason) {
+  auto node = node_.lock();
+  if (!node) return mark_dead(reason, nullptr);  // the node is gone, and its tables with it
+  // Bracketed by death_begins/ends so that lookups know to check liveness meanwhile
+  // (NodeCore::deaths_in_progress).
+  node->death_begins();
+  struct EndDeath {
+    NodeCore& node;
+    ~EndDeath() { node.death_ends(); }
+  } end_death{*node};
   std::vector<Attachment> attachments;
   if (!mark_dead(reason, &attachments)) return false;
-  if (auto node = node_.lock()) node->on_local_exit(pid_, reason, std::move(attachments));
+  node->on_local_exit(pid_, reason, std::move(attachments));
   return true;
 }
 
-void ProcessControl::kill_silently(const Term& reason) { mark_dead(reason, nullptr); }
+void ProcessControl::kill_silently(const Term& reason) {
+  // The entries of this process stay until the node clears its tables: lookups must check
+  // liveness from now on, so this death never ends.
+  if (auto node = node_.lock()) node->death_begins();
+  mark_dead(reason, nullptr);
+}
 
 bool ProcessControl::attach(ExitObserver* observer, std::string key) {
   std::lock_guard lock(mutex_);

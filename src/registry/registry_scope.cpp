@@ -41,8 +41,9 @@ auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::opti
   auto it = shard.entries.find(std::string_view(key), hash);
   if (it == shard.entries.end()) return std::nullopt;
   const RegEntry& e = it->second;
-  // A local process that died is gone at once, even before its cleanup ran (SPEC 2).
-  if (e.local() && !e.local()->alive()) return std::nullopt;
+  // A local process that died is gone at once, even before its cleanup ran (SPEC 2). While no
+  // local process is dying, the holder of a local entry is alive: no need to read it.
+  if (e.local() && node_->deaths_in_progress() && !e.local()->alive()) return std::nullopt;
   return read(e);
 }
 

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <thread>
 
 using namespace syn;
@@ -62,6 +63,42 @@ TEST_CASE("registry: a dead local holder is hidden at once and its name is free 
   expect_events(*rec_b, expected, "dh2", 50ms);
   CHECK(ra.count() == 2);
   CHECK(rb.count() == 2);
+}
+
+TEST_CASE("registry: a lookup racing a death never returns a holder already seen dead", "[registry][death]") {
+  // The owner's lookups skip reading the process while no local process is dying
+  // (NodeCore::deaths_in_progress): a reader that saw the process dead must not find it.
+  Nodes nodes;
+  Node& a = nodes.add("lr1", {"s"});
+  auto ra = a.registry("s");
+  constexpr int kRounds = 200;
+  int seen_dead_then_found = 0;
+  int seen_dead = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    auto p = a.spawn();
+    REQUIRE(ra.register_name("racer", p.pid()));
+    std::atomic<bool> go{false};
+    std::thread killer([&] {
+      while (!go.load()) {
+      }
+      p.exit("boom");
+    });
+    go.store(true);
+    for (int i = 0; i < 100000; ++i) {
+      bool dead = !a.is_alive(p.pid());
+      auto holder = ra.whereis("racer");
+      if (dead) {
+        ++seen_dead;
+        if (holder) ++seen_dead_then_found;
+        break;
+      }
+    }
+    killer.join();
+    REQUIRE(eventually([&] { return !ra.whereis("racer"); }));
+  }
+  INFO(seen_dead << " rounds saw the death before the lookup");
+  CHECK(seen_dead_then_found == 0);
+  CHECK(seen_dead > 0);
 }
 
 TEST_CASE("registry: a process restarted 100 times under the same name always gets it", "[registry][death]") {
