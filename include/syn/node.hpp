@@ -30,10 +30,6 @@ enum class Kind { registry, groups };
 struct NodeOptions {
   std::string name;                            ///< unique in the cluster
   std::string listen = "tcp://127.0.0.1:0";    ///< port 0: pick a free one
-  /// The endpoint other nodes dial to reach this one (across hosts, when `listen` binds a
-  /// wildcard or a NAT sits between). Empty: the bound endpoint, a wildcard address replaced
-  /// by this host's name. "tcp://host" without a port takes the bound port.
-  std::string advertise;
   std::vector<std::string> seeds;              ///< endpoints to connect to at start
   std::vector<std::string> scopes;             ///< scopes joined at start
   bool auto_connect = true;                    ///< learn and connect to peers' peers (full mesh)
@@ -43,6 +39,11 @@ struct NodeOptions {
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds peer_timeout{3000};  ///< silence after which a peer is down
   std::chrono::milliseconds call_timeout{5000};  ///< calls to another node
+  // Beyond API.md, after its fields so that aggregate initialization in API.md's order holds.
+  /// The endpoint other nodes dial to reach this one (across hosts, when `listen` binds a
+  /// wildcard or a NAT sits between). Empty: the bound endpoint, a wildcard address replaced
+  /// by this host's name. "tcp://host" without a port takes the bound port.
+  std::string advertise;
 
   /// Reads options from a JSON object with the same keys as the fields (durations in
   /// milliseconds). Throws Error{bad_argument} naming the key on an unknown key, a wrong type,

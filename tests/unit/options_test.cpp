@@ -33,6 +33,19 @@ NodeOptions valid_options(const std::string& name) {
 
 }  // namespace
 
+TEST_CASE("NodeOptions initializes in API.md's field order", "[unit][options]") {
+  // Users write NodeOptions{name, listen, seeds, scopes, auto_connect, ...} from API.md:
+  // fields beyond it (advertise) come last.
+  NodeOptions o{"a", "tcp://127.0.0.1:0", {"tcp://127.0.0.1:4000"}, {"s"}, false, true};
+  CHECK(o.name == "a");
+  CHECK(o.listen == "tcp://127.0.0.1:0");
+  CHECK(o.seeds == std::vector<std::string>{"tcp://127.0.0.1:4000"});
+  CHECK(o.scopes == std::vector<std::string>{"s"});
+  CHECK_FALSE(o.auto_connect);
+  CHECK(o.strict_mode);
+  CHECK(o.advertise.empty());
+}
+
 TEST_CASE("from_json of an empty object gives the defaults", "[unit][options]") {
   auto o = NodeOptions::from_json(Term::object());
   NodeOptions d;
