@@ -164,7 +164,7 @@ WriteOutcome GroupsScope::authority_join(const std::string& key, const Pid& pid,
   auto process = node_->find_local(pid);
   if (!process || !process->alive()) {
     out.error = Errc::not_alive;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   auto& shard = table_.shard_for(key);
   std::unique_lock lock(shard.mutex);
@@ -173,26 +173,26 @@ WriteOutcome GroupsScope::authority_join(const std::string& key, const Pid& pid,
     auto m = it->second.members.find(pid);
     if (m != it->second.members.end()) {
       MemberRec& rec = m->second;
-      if (rec.meta.view() == meta) return answered(out, caller, request_id);  // same meta again: a no-op
+      if (rec.meta.view() == meta) return answered(engine_, out, caller, request_id);  // same meta again: a no-op
       std::string previous(rec.meta.view());
       rec.meta.assign(meta);
       rec.time = unique_now_ns();
       out.event_seq = post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal());
       out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
       engine_.broadcast(out.change, caller);
-      return answered(out, caller, request_id);
+      return answered(engine_, out, caller, request_id);
     }
   }
   if (!process->attach(this, key)) {
     out.error = Errc::not_alive;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   if (it == shard.groups.end()) it = shard.groups.try_emplace(key).first;
   MemberRec& rec = it->second.put(pid, MemberRec{unique_now_ns(), CompactBytes(meta), process.get()});
   out.event_seq = post_change(shard, Change::joined, key, pid, {}, meta, Reason::normal());
   out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
-  return answered(out, caller, request_id);
+  return answered(engine_, out, caller, request_id);
 }
 
 WriteOutcome GroupsScope::authority_leave(const std::string& key, const Pid& pid, std::uint32_t caller,
@@ -203,12 +203,12 @@ WriteOutcome GroupsScope::authority_leave(const std::string& key, const Pid& pid
   auto it = shard.groups.find(std::string_view(key));
   if (it == shard.groups.end()) {
     out.error = Errc::not_in_group;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   auto m = it->second.members.find(pid);
   if (m == it->second.members.end()) {
     out.error = Errc::not_in_group;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   if (m->second.local) m->second.local->detach(this, key);
   out.change = encode_del(key, pid, m->second.time, Reason::Kind::normal);
@@ -216,7 +216,7 @@ WriteOutcome GroupsScope::authority_leave(const std::string& key, const Pid& pid
   it->second.erase(m);
   if (it->second.members.empty()) shard.groups.erase(it);
   engine_.broadcast(out.change, caller);
-  return answered(out, caller, request_id);
+  return answered(engine_, out, caller, request_id);
 }
 
 // ---- update_member -----------------------------------------------------------------------
@@ -285,35 +285,35 @@ WriteOutcome GroupsScope::authority_update(const std::string& key, const Pid& pi
   auto process = node_->find_local(pid);
   if (!process || !process->alive()) {
     out.error = Errc::not_alive;  // SPEC 4: not_alive first, then undefined
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   auto& shard = table_.shard_for(key);
   std::unique_lock lock(shard.mutex);
   auto it = shard.groups.find(std::string_view(key));
   if (it == shard.groups.end()) {
     out.error = Errc::undefined;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   auto m = it->second.members.find(pid);
   if (m == it->second.members.end()) {
     out.error = Errc::undefined;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   MemberRec& rec = m->second;
   if (rec.time != expected_time) {
     out.stale = true;
     out.current_meta.assign(rec.meta.view());
     out.current_time = rec.time;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
-  if (rec.meta.view() == meta) return answered(out, caller, request_id);  // unchanged: no callback
+  if (rec.meta.view() == meta) return answered(engine_, out, caller, request_id);  // unchanged: no callback
   std::string previous(rec.meta.view());
   rec.meta.assign(meta);
   rec.time = unique_now_ns();
   out.event_seq = post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal());
   out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
-  return answered(out, caller, request_id);
+  return answered(engine_, out, caller, request_id);
 }
 
 // ---- calls from other nodes (engine thread) ------------------------------------------------
@@ -321,7 +321,7 @@ WriteOutcome GroupsScope::authority_update(const std::string& key, const Pid& pi
 void GroupsScope::on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) {
   auto request = wire::entries::decode_call_request(payload);
   Pid pid = Pid::from_atom(node_->atom(), request.pid_creation, request.pid_id);
-  // The authority_* functions answer the call themselves, under the shard lock (see answered()).
+  // The authority_* functions answer the call themselves, under the shard lock (see detail::answered).
   switch (request.op) {
     case wire::entries::CallOp::put:
       authority_join(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
@@ -333,16 +333,6 @@ void GroupsScope::on_call(std::uint32_t from, std::uint64_t request_id, const ms
       authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from, request_id);
       break;
   }
-}
-
-WriteOutcome GroupsScope::answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id) {
-  // Fix: the reply used to be sent by on_call after the shard lock was released. A user
-  // thread could then apply a later change of the same membership (the process dying) and
-  // queue its broadcast, which the reply drained and sent first: the caller dropped the
-  // removal (nothing to remove yet), then applied the join from the reply and kept a member
-  // of a dead process for good.
-  if (caller != 0) reply_with(engine_, caller, request_id, out);
-  return std::move(out);
 }
 
 }  // namespace syn::detail

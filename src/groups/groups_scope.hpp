@@ -78,18 +78,13 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
 
   // authority write path (groups_scope.cpp)
   // `caller` != 0: a call from that node (engine thread), answered by these functions with
-  // `request_id` before they release the shard lock (see answered()).
+  // `request_id` before they release the shard lock (see detail::answered).
   WriteOutcome authority_join(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
                               std::uint64_t request_id = 0);
   WriteOutcome authority_leave(const std::string& key, const Pid& pid, std::uint32_t caller,
                                std::uint64_t request_id = 0);
   WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
                                 std::string meta, std::uint32_t caller, std::uint64_t request_id = 0);
-  /// Replies to a remote caller (if any) and returns `out`. Called with the shard lock still
-  /// held when the write changed something: a later change of the same membership applied on
-  /// a user thread (a death, say) is queued behind the lock, so it cannot reach the caller
-  /// before the reply that carries this change (the reply drains what was queued before it).
-  WriteOutcome answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id);
   /// Sends a put or remove to the node of `pid` (detail::call_write), applying the change
   /// its reply carries to this replica.
   template <class A>

@@ -35,10 +35,15 @@ auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::opti
   thread_local std::string key;
   key.clear();
   wire::append_canonical(key, name);
+  return read_key(key, std::forward<Read>(read));
+}
+
+template <class Read>
+auto RegistryScope::read_key(std::string_view key, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntry&>()))> {
   std::size_t hash = KeyHash{}(key);  // once: it picks the shard and the slot
   const auto& shard = table_.shard_for_hash(hash);
   std::shared_lock lock(shard.mutex);
-  auto it = shard.entries.find(std::string_view(key), hash);
+  auto it = shard.entries.find(key, hash);
   if (it == shard.entries.end()) return std::nullopt;
   const RegEntry& e = it->second;
   // A local process that died is gone at once, even before its cleanup ran (SPEC 2). While no
@@ -105,7 +110,7 @@ WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid
   auto process = node_->find_local(pid);
   if (!process || !process->alive()) {
     out.error = Errc::not_alive;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   auto& shard = table_.shard_for(key);
   std::unique_lock lock(shard.mutex);
@@ -113,18 +118,18 @@ WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid
   if (it != shard.entries.end()) {
     RegEntry& e = it->second;
     if (e.pid == pid) {
-      if (e.meta() == meta) return answered(out, caller, request_id);  // same pid, same meta: a no-op
+      if (e.meta() == meta) return answered(engine_, out, caller, request_id);  // same pid, same meta: a no-op
       std::string previous(e.meta());
       e.set_meta(meta);
       e.time = unique_now_ns();
       out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
       out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
       engine_.broadcast(out.change, caller);
-      return answered(out, caller, request_id);
+      return answered(engine_, out, caller, request_id);
     }
     if (!(e.local() && !e.local()->alive())) {
       out.error = Errc::taken;
-      return answered(out, caller, request_id);
+      return answered(engine_, out, caller, request_id);
     }
     // The holder is a local process that died and whose cleanup has not run yet: the name is
     // free now (SPEC 2: registering right after the death must succeed).
@@ -135,13 +140,13 @@ WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid
   }
   if (!process->attach(this, key)) {
     out.error = Errc::not_alive;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   RegEntry& e = shard.put(key, RegEntry(pid, unique_now_ns(), meta, process.get()));
   out.event_seq = post_registered(key, pid, meta, Reason::normal());
   out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
-  return answered(out, caller, request_id);
+  return answered(engine_, out, caller, request_id);
 }
 
 // ---- unregister ------------------------------------------------------------------------
@@ -149,7 +154,7 @@ WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid
 Result<void> RegistryScope::unregister_name(const Term& name) {
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(name);
-  auto holder = whereis(name);
+  auto holder = read_key(key, [](const RegEntry& e) { return e.pid; });
   if (!holder) return syn::unexpected(Errc::undefined);
   if (node_->is_local(*holder)) return settle(*node_, authority_unregister(key, *holder, 0));
   return settle(*node_, call_write<Answer<void>>(*holder, remove_request(key, *holder)));
@@ -158,7 +163,7 @@ Result<void> RegistryScope::unregister_name(const Term& name) {
 std::future<Result<void>> RegistryScope::unregister_name_async(const Term& name) {
   if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
   std::string key = wire::canonical(name);
-  auto holder = whereis(name);
+  auto holder = read_key(key, [](const RegEntry& e) { return e.pid; });
   if (!holder) return ready_result(syn::unexpected(Errc::undefined));
   if (node_->is_local(*holder)) return ready_result(result_of(authority_unregister(key, *holder, 0)));
   return call_write<Result<void>>(*holder, remove_request(key, *holder));
@@ -172,19 +177,19 @@ WriteOutcome RegistryScope::authority_unregister(const std::string& key, const P
   auto it = shard.entries.find(std::string_view(key));
   if (it == shard.entries.end()) {
     out.error = Errc::undefined;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   RegEntry& e = it->second;
   if (e.pid != pid) {
     out.error = Errc::race_condition;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   if (e.local()) e.local()->detach(this, key);
   out.change = encode_del(key, e.pid, e.time, Reason::Kind::normal);
   out.event_seq = post_unregistered(key, e.pid, e.meta(), Reason::normal());
   shard.erase(it);
   engine_.broadcast(out.change, caller);
-  return answered(out, caller, request_id);
+  return answered(engine_, out, caller, request_id);
 }
 
 // ---- update ----------------------------------------------------------------------------
@@ -255,34 +260,34 @@ WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& 
   auto process = node_->find_local(pid);
   if (!process || !process->alive()) {
     out.error = Errc::not_alive;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   auto& shard = table_.shard_for(key);
   std::unique_lock lock(shard.mutex);
   auto it = shard.entries.find(std::string_view(key));
   if (it == shard.entries.end()) {
     out.error = Errc::undefined;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   RegEntry& e = it->second;
   if (e.pid != pid) {
     out.error = Errc::taken;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
   if (e.time != expected_time) {
     out.stale = true;
     out.current_meta.assign(e.meta());
     out.current_time = e.time;
-    return answered(out, caller, request_id);
+    return answered(engine_, out, caller, request_id);
   }
-  if (e.meta() == meta) return answered(out, caller, request_id);  // unchanged: no callback
+  if (e.meta() == meta) return answered(engine_, out, caller, request_id);  // unchanged: no callback
   std::string previous(e.meta());
   e.set_meta(meta);
   e.time = unique_now_ns();
   out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
   out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
-  return answered(out, caller, request_id);
+  return answered(engine_, out, caller, request_id);
 }
 
 // ---- calls from other nodes (engine thread) ------------------------------------------------
@@ -290,7 +295,7 @@ WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& 
 void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) {
   auto request = wire::entries::decode_call_request(payload);
   Pid pid = Pid::from_atom(node_->atom(), request.pid_creation, request.pid_id);
-  // The authority_* functions answer the call themselves, under the shard lock (see answered()).
+  // The authority_* functions answer the call themselves, under the shard lock (see detail::answered).
   switch (request.op) {
     case wire::entries::CallOp::put:
       authority_register(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
@@ -302,18 +307,6 @@ void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const 
       authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from, request_id);
       break;
   }
-}
-
-WriteOutcome RegistryScope::answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id) {
-  // Fix: the reply used to be sent by on_call after the shard lock was released. A user thread
-  // could then apply a later change of the same name (an update, the process dying) and queue
-  // its broadcast, which reply() drained and sent to the caller before the reply. The caller
-  // then applied that later change and dropped the older one of the reply: it missed a
-  // callback (an update), or kept for good a registration whose removal it had already seen
-  // (nothing to remove yet) and whose put came after. Answering under the lock keeps the
-  // reply in line with the changes of that name. Engine thread (caller != 0 only there).
-  if (caller != 0) reply_with(engine_, caller, request_id, out);
-  return std::move(out);
 }
 
 }  // namespace syn::detail

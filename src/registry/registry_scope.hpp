@@ -76,6 +76,9 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   /// Finds `name` in this replica (hiding a dead local holder) and returns read(entry).
   template <class Read>
   auto read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntry&>()))>;
+  /// The same for a name already in canonical bytes.
+  template <class Read>
+  auto read_key(std::string_view key, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntry&>()))>;
 
   // authority write path (registry_scope.cpp)
   /// The authority's writes. `caller` is 0 for this node (any thread), else the remote caller
@@ -86,9 +89,6 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
                                     std::uint64_t request_id = 0);
   WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
                                 std::string meta, std::uint32_t caller, std::uint64_t request_id = 0);
-  /// Answers a remote caller with what the write did (no-op for caller 0); call it with the
-  /// shard lock still held. Returns `out`.
-  WriteOutcome answered(WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id);
   /// Sends a put or remove to the node of `pid` (detail::call_write), applying the change
   /// its reply carries to this replica.
   template <class A>

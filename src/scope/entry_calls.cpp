@@ -5,20 +5,28 @@
 
 namespace syn::detail {
 
-void reply_with(ScopeEngine& engine, std::uint32_t from, std::uint64_t request_id, const WriteOutcome& outcome) {
-  if (outcome.error) {
-    engine.reply(from, request_id, status_of(*outcome.error), {});
-    return;
+WriteOutcome answered(ScopeEngine& engine, WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id) {
+  // Why under the lock: the reply used to be sent after the shard lock was released. A user
+  // thread could then apply a later change of the same key (an update, the process dying) and
+  // queue its broadcast, which went to the caller before the reply. The caller applied that
+  // later change, then dropped or wrongly kept the older one of the reply: a missed update
+  // callback, or an entry of a dead process kept for good. Answering under the lock keeps the
+  // reply in line with the changes of that key.
+  if (caller == 0) return std::move(out);
+  if (out.error) {
+    engine.reply(caller, request_id, status_of(*out.error), {});
+    return std::move(out);
   }
   wire::OutBuffer reply;
-  if (outcome.stale) {
-    wire::entries::encode_stale(reply, outcome.current_meta, outcome.current_time);
-  } else if (outcome.change.empty()) {
+  if (out.stale) {
+    wire::entries::encode_stale(reply, out.current_meta, out.current_time);
+  } else if (out.change.empty()) {
     wire::entries::encode_none(reply);
   } else {
-    reply.append(outcome.change);
+    reply.append(out.change);
   }
-  engine.reply(from, request_id, 0, reply.view());
+  engine.reply(caller, request_id, 0, reply.view());
+  return std::move(out);
 }
 
 std::future<UpdateAnswer> call_update(NodeCore& node, const wire::ScopeAddress& address, const Pid& pid,

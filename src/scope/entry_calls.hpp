@@ -142,8 +142,10 @@ Result<void> settle(NodeCore& node, std::future<Answer<void>> call);
 /// A result already known, as the future of an asynchronous call.
 std::future<Result<void>> ready_result(Result<void> result);
 
-/// Answers a call from `from` with what the write did.
-void reply_with(ScopeEngine& engine, std::uint32_t from, std::uint64_t request_id, const WriteOutcome& outcome);
+/// The end of every authority write: answers the remote caller (`caller` != 0, engine thread)
+/// with what the write did, and returns `out`. Call it with the shard lock still held, so that
+/// the reply leaves ahead of any later change of the same key (see entry_calls.cpp).
+WriteOutcome answered(ScopeEngine& engine, WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id);
 
 /// A pid of peer `node_atom` (its current incarnation), from its local id. Engine thread.
 Pid peer_pid(NodeCore& node, std::uint32_t node_atom, std::uint64_t id);
