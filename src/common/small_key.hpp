@@ -2,8 +2,10 @@
 // A table key in 16 bytes: up to 15 bytes inline (most names: "device:12345" is 13 canonical
 // bytes), longer ones on the heap. Registry slots stay small, and a lookup touches one cache
 // line instead of two (the slot size, more than anything, sets the cost of a lookup in a large
-// table; bench/micro measures it).
+// table; bench/micro measures it). A heap key is freed through reclaim::retire: lookups read
+// keys without a lock (registry/replica_map.hpp).
 #include "common/key_hash.hpp"
+#include "common/reclaim.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -52,6 +54,37 @@ class SmallKey {
   std::string str() const { return std::string(view()); }
   bool on_heap() const { return static_cast<unsigned char>(bytes_[kTag]) == kHeap; }
 
+  /// The 16 bytes of a key as a lock-free reader copies them: possibly torn while a writer
+  /// changes the key, so the reader validates before following `heap_data()`.
+  struct Raw {
+    alignas(8) char bytes[16];
+    bool on_heap() const { return static_cast<unsigned char>(bytes[kTag]) == kHeap; }
+    /// The inline key; only when !on_heap().
+    std::string_view inline_view() const {
+      auto size = static_cast<unsigned char>(bytes[kTag]);
+      return {bytes, size <= kTag ? size : kTag};
+    }
+    const char* heap_data() const {
+      const char* data;
+      std::memcpy(&data, bytes, sizeof data);
+      return data;
+    }
+    std::uint32_t heap_size() const {
+      std::uint32_t size;
+      std::memcpy(&size, bytes + sizeof(const char*), sizeof size);
+      return size;
+    }
+  };
+  /// Copies the key with relaxed atomic loads (a reader racing a writer, under a seqlock).
+  Raw load_racy() const {
+    Raw raw;
+    for (std::size_t w = 0; w < 2; ++w) {
+      auto word = __atomic_load_n(reinterpret_cast<const std::uint64_t*>(bytes_) + w, __ATOMIC_RELAXED);
+      std::memcpy(raw.bytes + w * 8, &word, 8);
+    }
+    return raw;
+  }
+
  private:
   static constexpr std::size_t kTag = 15;
   static constexpr unsigned char kHeap = 0xff;
@@ -73,28 +106,14 @@ class SmallKey {
     if (on_heap()) {
       char* data;
       std::memcpy(&data, bytes_, sizeof data);
-      delete[] data;
+      reclaim::retire_chars(data);  // a lock-free reader may be comparing it right now
       bytes_[kTag] = 0;
     }
   }
 
-  char bytes_[16];
+  alignas(8) char bytes_[16];
 };
 
 static_assert(sizeof(SmallKey) == 16);
-
-/// Hashing and equality of SmallKey and string_view alike (heterogeneous lookups).
-struct SmallKeyHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view key) const { return KeyHash{}(key); }
-  std::size_t operator()(const SmallKey& key) const { return KeyHash{}(key.view()); }
-};
-struct SmallKeyEq {
-  using is_transparent = void;
-  static std::string_view v(std::string_view s) { return s; }
-  static std::string_view v(const SmallKey& k) { return k.view(); }
-  template <class A, class B>
-  bool operator()(const A& a, const B& b) const { return v(a) == v(b); }
-};
 
 }  // namespace syn::detail

@@ -3,6 +3,7 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "common/reclaim.hpp"
 #include "node/node_core.hpp"
 #include "registry/registry_terms.hpp"
 #include "scope/entry_calls.hpp"
@@ -16,6 +17,15 @@ namespace syn::detail {
 namespace {
 
 constexpr int kMaxUpdateAttempts = 1000;  // compare-and-set retries before giving up
+constexpr int kOptimisticAttempts = 16;   // lock-free lookup tries before taking the lock
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 
 }  // namespace
 
@@ -31,7 +41,7 @@ void RegistryScope::wait_for_callbacks(std::uint64_t seq) { node_->dispatcher().
 // ---- reads -------------------------------------------------------------------------------
 
 template <class Read>
-auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntry&>()))> {
+auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))> {
   thread_local std::string key;
   key.clear();
   wire::append_canonical(key, name);
@@ -39,31 +49,55 @@ auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::opti
 }
 
 template <class Read>
-auto RegistryScope::read_key(std::string_view key, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntry&>()))> {
+auto RegistryScope::read_key(std::string_view key, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))> {
   std::size_t hash = KeyHash{}(key);  // once: it picks the shard and the slot
   const auto& shard = table_.shard_for_hash(hash);
-  std::shared_lock lock(shard.mutex);
+#if SYN_LOCK_FREE_LOOKUPS
+  {
+    // No lock: a locked instruction per lookup would order every memory access around it,
+    // and lookups in a row could no longer overlap their cache misses (docs/internals.md).
+    reclaim::ReadSection section;
+    for (int attempt = 0; attempt < kOptimisticAttempts; ++attempt) {
+      auto seq = shard.read_begin();
+      if (seq & 1) {
+        cpu_relax();  // a writer holds the shard
+        continue;
+      }
+      RegEntrySnapshot e;
+      auto found = shard.entries.probe(key, hash, [&] { return shard.unchanged_since(seq); }, e);
+      if (found == ReplicaMap::Probe::changed) continue;
+      // Read before the validation below: if the entry was still there after this read, a
+      // death that removes it has not ended yet, so deaths_in_progress() saw it begin.
+      bool check_holder = found == ReplicaMap::Probe::hit && e.local && node_->deaths_in_progress();
+      if (!shard.unchanged_since(seq)) continue;
+      if (found == ReplicaMap::Probe::miss) return std::nullopt;
+      if (check_holder) break;  // read the holder under the lock, below
+      return read(e);           // inside the section: e.meta() is still readable
+    }
+  }
+#endif
+  auto lock = shard.read_lock();
   auto it = shard.entries.find(key, hash);
   if (it == shard.entries.end()) return std::nullopt;
   const RegEntry& e = it->second;
   // A local process that died is gone at once, even before its cleanup ran (SPEC 2). While no
   // local process is dying, the holder of a local entry is alive: no need to read it.
   if (e.local() && node_->deaths_in_progress() && !e.local()->alive()) return std::nullopt;
-  return read(e);
+  return read(e.load_racy());  // no race: the lock keeps writers out
 }
 
 std::optional<Entry> RegistryScope::lookup(const Term& name) const {
-  return read_entry(name, [](const RegEntry& e) { return Entry{e.pid, meta_term(e.meta())}; });
+  return read_entry(name, [](const RegEntrySnapshot& e) { return Entry{e.pid, meta_term(e.meta())}; });
 }
 
 std::optional<Pid> RegistryScope::whereis(const Term& name) const {
-  return read_entry(name, [](const RegEntry& e) { return e.pid; });
+  return read_entry(name, [](const RegEntrySnapshot& e) { return e.pid; });
 }
 
 void RegistryScope::clear() {
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
     auto& shard = table_.shard(i);
-    std::unique_lock lock(shard.mutex);
+    auto lock = shard.write_lock();
     shard.entries.clear();
     shard.per_node.clear();
     shard.hidden.clear();
@@ -113,7 +147,7 @@ WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid
     return answered(engine_, out, caller, request_id);
   }
   auto& shard = table_.shard_for(key);
-  std::unique_lock lock(shard.mutex);
+  auto lock = shard.write_lock();
   auto it = shard.entries.find(std::string_view(key));
   if (it != shard.entries.end()) {
     RegEntry& e = it->second;
@@ -154,7 +188,7 @@ WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid
 Result<void> RegistryScope::unregister_name(const Term& name) {
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(name);
-  auto holder = read_key(key, [](const RegEntry& e) { return e.pid; });
+  auto holder = read_key(key, [](const RegEntrySnapshot& e) { return e.pid; });
   if (!holder) return syn::unexpected(Errc::undefined);
   if (node_->is_local(*holder)) return settle(*node_, authority_unregister(key, *holder, 0));
   return settle(*node_, call_write<Answer<void>>(*holder, remove_request(key, *holder)));
@@ -163,7 +197,7 @@ Result<void> RegistryScope::unregister_name(const Term& name) {
 std::future<Result<void>> RegistryScope::unregister_name_async(const Term& name) {
   if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
   std::string key = wire::canonical(name);
-  auto holder = read_key(key, [](const RegEntry& e) { return e.pid; });
+  auto holder = read_key(key, [](const RegEntrySnapshot& e) { return e.pid; });
   if (!holder) return ready_result(syn::unexpected(Errc::undefined));
   if (node_->is_local(*holder)) return ready_result(result_of(authority_unregister(key, *holder, 0)));
   return call_write<Result<void>>(*holder, remove_request(key, *holder));
@@ -173,7 +207,7 @@ WriteOutcome RegistryScope::authority_unregister(const std::string& key, const P
                                                                 std::uint32_t caller, std::uint64_t request_id) {
   WriteOutcome out;
   auto& shard = table_.shard_for(key);
-  std::unique_lock lock(shard.mutex);
+  auto lock = shard.write_lock();
   auto it = shard.entries.find(std::string_view(key));
   if (it == shard.entries.end()) {
     out.error = Errc::undefined;
@@ -203,7 +237,7 @@ Result<Entry> RegistryScope::update(const Term& name, const std::function<Term(c
   std::int64_t time = 0;
   {
     const auto& shard = table_.shard_for(key);
-    std::shared_lock lock(shard.mutex);
+    auto lock = shard.read_lock();
     auto it = shard.entries.find(std::string_view(key));
     if (it == shard.entries.end() || (it->second.local() && !it->second.local()->alive())) {
       return syn::unexpected(Errc::undefined);
@@ -263,7 +297,7 @@ WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& 
     return answered(engine_, out, caller, request_id);
   }
   auto& shard = table_.shard_for(key);
-  std::unique_lock lock(shard.mutex);
+  auto lock = shard.write_lock();
   auto it = shard.entries.find(std::string_view(key));
   if (it == shard.entries.end()) {
     out.error = Errc::undefined;

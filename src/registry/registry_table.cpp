@@ -32,7 +32,7 @@ void RegistryTable::Shard::replace(Map::iterator it, RegEntry entry) {
 std::size_t RegistryTable::size() const {
   std::size_t n = 0;
   for (const auto& s : shards_) {
-    std::shared_lock lock(s.mutex);
+    auto lock = s.read_lock();
     n += s.entries.size();
   }
   return n;
@@ -41,7 +41,7 @@ std::size_t RegistryTable::size() const {
 std::size_t RegistryTable::count(std::uint32_t node_atom) const {
   std::size_t n = 0;
   for (const auto& s : shards_) {
-    std::shared_lock lock(s.mutex);
+    auto lock = s.read_lock();
     if (auto it = s.per_node.find(node_atom); it != s.per_node.end()) n += it->second;
   }
   return n;

@@ -1,32 +1,82 @@
 #pragma once
 // The registry replica of one scope on one node: name (canonical bytes) -> entry, sharded by
-// the hash of the name so that readers on different names never touch the same lock and
-// writers on different names run in parallel. Callers lock a shard and use the helpers below,
-// which keep the per-node counts right.
+// the hash of the name so that writers on different names run in parallel. Writers take a
+// shard's write lock and use the helpers below, which keep the per-node counts right.
+// Lookups take no lock: they read `entries` optimistically (`ReplicaMap::probe`) between two
+// reads of the shard's seqlock, which every write lock bumps.
 #include "common/key_hash.hpp"
 #include "common/small_key.hpp"
 #include "registry/registry_entry.hpp"
+#include "registry/replica_map.hpp"
 
 #include <syn/pid.hpp>
 
 #include <absl/container/flat_hash_map.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
+
+// Lookups read the table without a lock (a seqlock validates what they read). ThreadSanitizer
+// cannot tell a validated read from a race, so its builds read under the shard's lock.
+#if defined(__SANITIZE_THREAD__)
+#define SYN_LOCK_FREE_LOOKUPS 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SYN_LOCK_FREE_LOOKUPS 0
+#endif
+#endif
+#ifndef SYN_LOCK_FREE_LOOKUPS
+#define SYN_LOCK_FREE_LOOKUPS 1
+#endif
 
 namespace syn::detail {
 
 class RegistryTable {
  public:
   static constexpr std::size_t kShards = 64;
-  using Map = absl::flat_hash_map<SmallKey, RegEntry, SmallKeyHash, SmallKeyEq>;
+  using Map = ReplicaMap;
 
   struct alignas(64) Shard {
-    mutable std::shared_mutex mutex;
+    /// The exclusive lock of a writer; the seqlock is odd while it is held, so that lock-free
+    /// readers who overlapped any part of the write try again.
+    class WriteLock {
+     public:
+      explicit WriteLock(Shard& shard) : shard_(shard), lock_(shard.mutex_) {
+        auto s = shard_.seq_.load(std::memory_order_relaxed);
+        shard_.seq_.store(s + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);  // odd before any change
+      }
+      ~WriteLock() {
+        auto s = shard_.seq_.load(std::memory_order_relaxed);
+        shard_.seq_.store(s + 1, std::memory_order_release);  // every change before even
+      }
+      WriteLock(const WriteLock&) = delete;
+      WriteLock& operator=(const WriteLock&) = delete;
+
+     private:
+      Shard& shard_;
+      std::unique_lock<std::shared_mutex> lock_;
+    };
+
+    /// Takes the shard for writing.
+    WriteLock write_lock() { return WriteLock(*this); }
+    /// Blocks writers (not lock-free readers): for reads of more than one entry.
+    std::shared_lock<std::shared_mutex> read_lock() const { return std::shared_lock(mutex_); }
+
+    /// A lock-free reader's start: the seqlock value to validate against (odd: being written).
+    std::uint64_t read_begin() const { return seq_.load(std::memory_order_acquire); }
+    /// True when no writer held the shard since `read_begin` returned `seq`.
+    bool unchanged_since(std::uint64_t seq) const {
+      std::atomic_thread_fence(std::memory_order_acquire);  // the reads before, then the check
+      return seq_.load(std::memory_order_relaxed) == seq;
+    }
+
     Map entries;
     absl::flat_hash_map<std::uint32_t, std::size_t> per_node;  ///< entries by node atom
     /// Registrations of other nodes that this node owns neither of, hidden behind the newer
@@ -43,6 +93,10 @@ class RegistryTable {
     void erase(Map::iterator it);
     /// Replaces the pid (and all) of an existing entry. Lock held.
     void replace(Map::iterator it, RegEntry entry);
+
+   private:
+    mutable std::shared_mutex mutex_;
+    std::atomic<std::uint64_t> seq_{0};
   };
 
   Shard& shard_for(std::string_view key) { return shards_[index(key)]; }
