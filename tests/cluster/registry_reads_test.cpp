@@ -19,6 +19,7 @@ namespace {
 
 constexpr int kNames = 600;
 constexpr int kProcesses = 40;
+constexpr int kHot = 8;
 
 Term name_of(int i) {
   return i % 2 ? Term("n" + std::to_string(i)) : Term("a-name-longer-than-fifteen-bytes:" + std::to_string(i));
@@ -42,12 +43,13 @@ TEST_CASE("registry: lookups racing writers see whole entries on the owner and o
   auto owner = cluster[0].registry("s");
   auto replica = cluster[1].registry("s");
 
-  std::atomic<bool> done{false};
+  std::atomic<bool> done{false}, hot_only{false};
   std::atomic<long> hits{0}, torn{0};
   auto read_loop = [&](Registry reg) {
     std::size_t i = 0;
     while (!done.load()) {
-      if (auto e = reg.lookup(name_of(static_cast<int>(i++ % kNames)))) {
+      int n = static_cast<int>(i++ % (hot_only ? kHot : kNames));
+      if (auto e = reg.lookup(name_of(n))) {
         ++hits;
         if (!whole(*e)) ++torn;
       }
@@ -58,10 +60,11 @@ TEST_CASE("registry: lookups racing writers see whole entries on the owner and o
   readers.emplace_back(read_loop, replica);
 
   // Waves of registrations (the tables grow), metas rewritten in place, names freed and
-  // taken again by other processes; bounded in count and in time.
+  // taken again by other processes; then a hot set of names churned for a while, so that
+  // readers often land in the middle of a write. Bounded in count and in time.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   int version = 0;
-  for (int wave = 0; wave < 6 && std::chrono::steady_clock::now() < deadline; ++wave) {
+  for (int wave = 0; wave < 4 && std::chrono::steady_clock::now() < deadline; ++wave) {
     for (int i = 0; i < kNames; ++i) {
       const Pid& pid = processes[static_cast<std::size_t>((i + wave) % kProcesses)].pid();
       REQUIRE(owner.register_name(name_of(i), pid, meta_for(pid, ++version)));
@@ -71,6 +74,16 @@ TEST_CASE("registry: lookups racing writers see whole entries on the owner and o
     }
     for (int i = 0; i < kNames; ++i) REQUIRE(owner.unregister_name(name_of(i)));
   }
+  hot_only = true;
+  auto churn_until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  for (int round = 0; round < 100000 && std::chrono::steady_clock::now() < churn_until; ++round) {
+    for (int i = 0; i < kHot; ++i) {
+      const Pid& pid = processes[static_cast<std::size_t>((i + round) % kProcesses)].pid();
+      REQUIRE(owner.register_name(name_of(i), pid, meta_for(pid, ++version)));
+    }
+    for (int i = 0; i < kHot; ++i) REQUIRE(owner.unregister_name(name_of(i)));
+  }
+  hot_only = false;
   for (int i = 0; i < kNames; ++i) {
     const Pid& pid = processes[static_cast<std::size_t>(i % kProcesses)].pid();
     REQUIRE(owner.register_name(name_of(i), pid, meta_for(pid, ++version)));
