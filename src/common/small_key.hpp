@@ -59,11 +59,6 @@ class SmallKey {
   struct Raw {
     alignas(8) char bytes[16];
     bool on_heap() const { return static_cast<unsigned char>(bytes[kTag]) == kHeap; }
-    /// The inline key; only when !on_heap().
-    std::string_view inline_view() const {
-      auto size = static_cast<unsigned char>(bytes[kTag]);
-      return {bytes, size <= kTag ? size : kTag};
-    }
     const char* heap_data() const {
       const char* data;
       std::memcpy(&data, bytes, sizeof data);
@@ -74,7 +69,17 @@ class SmallKey {
       std::memcpy(&size, bytes + sizeof(const char*), sizeof size);
       return size;
     }
+    /// Same 16 bytes: for inline keys, the same key (padding is zero).
+    bool same_words(const Raw& other) const { return std::memcmp(bytes, other.bytes, sizeof bytes) == 0; }
   };
+  /// The Raw form `key` has when stored inline; false when it is too long to be inline.
+  static bool inline_raw(std::string_view key, Raw& out) {
+    if (key.size() > kTag) return false;
+    std::memset(out.bytes, 0, sizeof out.bytes);
+    std::memcpy(out.bytes, key.data(), key.size());
+    out.bytes[kTag] = static_cast<char>(key.size());
+    return true;
+  }
   /// Copies the key with relaxed atomic loads (a reader racing a writer, under a seqlock).
   Raw load_racy() const {
     Raw raw;
@@ -91,6 +96,7 @@ class SmallKey {
 
   void assign(std::string_view key) {
     if (key.size() <= kTag) {
+      std::memset(bytes_, 0, sizeof bytes_);  // zero padding: readers compare whole words
       std::memcpy(bytes_, key.data(), key.size());
       bytes_[kTag] = static_cast<char>(key.size());
       return;

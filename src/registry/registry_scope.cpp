@@ -42,6 +42,10 @@ void RegistryScope::wait_for_callbacks(std::uint64_t seq) { node_->dispatcher().
 
 template <class Read>
 auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))> {
+  wire::ShortKeyBuffer buffer;
+  if (auto key = wire::short_string_canonical(name, buffer); !key.empty()) {
+    return read_key(key, std::forward<Read>(read));
+  }
   thread_local std::string key;
   key.clear();
   wire::append_canonical(key, name);

@@ -106,6 +106,8 @@ class ReplicaMap {
     const Block* b = block_.load(std::memory_order_acquire);
     const std::size_t mask = b->mask;  // immutable once published
     const std::uint32_t tag = tag_of(hash);
+    SmallKey::Raw wanted;
+    const bool inline_key = SmallKey::inline_raw(key, wanted);
     std::size_t i = tag & mask;
     // Most hits sit in their home slot: fetch it while the tag is read, not after.
     __builtin_prefetch(&b->slots()[i]);
@@ -115,12 +117,12 @@ class ReplicaMap {
       if (c != tag) continue;
       const ReplicaSlot& slot = b->slots()[i];
       SmallKey::Raw raw = slot.first.load_racy();
-      if (raw.on_heap()) {
-        if (raw.heap_size() != key.size()) continue;
+      if (inline_key) {
+        if (!raw.same_words(wanted)) continue;
+      } else {
+        if (!raw.on_heap() || raw.heap_size() != key.size()) continue;
         if (!unchanged()) return Probe::changed;  // the pointer may be torn: validate first
         if (std::memcmp(raw.heap_data(), key.data(), key.size()) != 0) continue;
-      } else if (raw.inline_view() != key) {
-        continue;
       }
       out = slot.second.load_racy();
       return Probe::hit;

@@ -10,6 +10,7 @@
 #include <msgpack.hpp>
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -32,6 +33,31 @@ Term decode_canonical(std::string_view bytes);
 bool append_canonical(std::string& out, const msgpack::object& object);
 /// Converts an untrusted msgpack object to a Term; false when it is not a valid term.
 bool to_term(const msgpack::object& object, Term& out);
+
+/// The longest string whose canonical bytes `short_string_canonical` writes.
+inline constexpr std::size_t short_string_max = 62;
+/// A buffer for them: the header (1 or 2 bytes) and the string.
+using ShortKeyBuffer = char[short_string_max + 2];
+
+/// The canonical bytes of `term` written into `buffer` when it is a string of at most
+/// short_string_max bytes (the common name), else an empty view. Lookups use it: a few wide
+/// stores instead of a byte-by-byte append, which keeps consecutive lookups overlapping.
+inline std::string_view short_string_canonical(const Term& term, ShortKeyBuffer& buffer) {
+  if (!term.is_string()) return {};
+  const auto& s = term.get_ref<const std::string&>();
+  const std::size_t n = s.size();
+  if (n > short_string_max) return {};
+  std::size_t header = 1;
+  if (n < 32) {
+    buffer[0] = static_cast<char>(0xa0 | n);  // fixstr
+  } else {
+    buffer[0] = static_cast<char>(0xd9);  // str8
+    buffer[1] = static_cast<char>(n);
+    header = 2;
+  }
+  std::memcpy(buffer + header, s.data(), n);
+  return {buffer, header + n};
+}
 
 /// True when the canonical bytes encode nil (the common empty meta).
 inline bool is_nil(std::string_view canonical_bytes) {

@@ -557,3 +557,15 @@ TEST_CASE("to_term mirrors append_canonical(object) on random msgpack", "[unit][
   CHECK(accepted > 1000);
   CHECK(rejected > 50);
 }
+
+TEST_CASE("canonical: the short-string fast path writes exactly the canonical bytes", "[unit][wire][term_codec]") {
+  syn::wire::ShortKeyBuffer buffer;
+  for (std::size_t n = 0; n <= syn::wire::short_string_max; ++n) {
+    syn::Term name(std::string(n, static_cast<char>('a' + n % 26)));
+    INFO(n);
+    CHECK(syn::wire::short_string_canonical(name, buffer) == syn::wire::canonical(name));
+  }
+  CHECK(syn::wire::short_string_canonical(syn::Term(std::string(syn::wire::short_string_max + 1, 'x')), buffer).empty());
+  CHECK(syn::wire::short_string_canonical(syn::Term(42), buffer).empty());
+  CHECK(syn::wire::short_string_canonical(syn::Term::array({"a"}), buffer).empty());
+}
