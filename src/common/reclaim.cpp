@@ -105,7 +105,7 @@ class Reclaimer {
 
   static bool barrier_all_threads() {
     if (g_readers_fence) {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      thread_fence(std::memory_order_seq_cst);
       return true;
     }
     if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) return true;

@@ -11,6 +11,8 @@
 // process, so a reader's store is either visible to the writer, or the reader's later loads
 // see the writer's unlinking store. Without membarrier (old kernels) readers fence instead.
 // Collection is batched: one membarrier per thousand retired blocks or per megabyte.
+#include "common/thread_fence.hpp"
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -39,7 +41,7 @@ class ReadSection {
     auto s = record_.state.load(std::memory_order_relaxed);
     record_.state.store(s + 1, std::memory_order_relaxed);
     if (g_readers_fence) {
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+      thread_fence(std::memory_order_seq_cst);
     } else {
       std::atomic_signal_fence(std::memory_order_seq_cst);  // membarrier orders it at run time
     }

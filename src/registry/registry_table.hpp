@@ -6,6 +6,7 @@
 // reads of the shard's seqlock, which every write lock bumps.
 #include "common/key_hash.hpp"
 #include "common/small_key.hpp"
+#include "common/thread_fence.hpp"
 #include "registry/registry_entry.hpp"
 #include "registry/replica_map.hpp"
 
@@ -22,19 +23,6 @@
 #include <string_view>
 #include <vector>
 
-// Lookups read the table without a lock (a seqlock validates what they read). ThreadSanitizer
-// cannot tell a validated read from a race, so its builds read under the shard's lock.
-#if defined(__SANITIZE_THREAD__)
-#define SYN_LOCK_FREE_LOOKUPS 0
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SYN_LOCK_FREE_LOOKUPS 0
-#endif
-#endif
-#ifndef SYN_LOCK_FREE_LOOKUPS
-#define SYN_LOCK_FREE_LOOKUPS 1
-#endif
-
 namespace syn::detail {
 
 class RegistryTable {
@@ -50,7 +38,7 @@ class RegistryTable {
       explicit WriteLock(Shard& shard) : shard_(shard), lock_(shard.mutex_) {
         auto s = shard_.seq_.load(std::memory_order_relaxed);
         shard_.seq_.store(s + 1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_release);  // odd before any change
+        thread_fence(std::memory_order_release);  // odd before any change
       }
       ~WriteLock() {
         auto s = shard_.seq_.load(std::memory_order_relaxed);
@@ -73,7 +61,7 @@ class RegistryTable {
     std::uint64_t read_begin() const { return seq_.load(std::memory_order_acquire); }
     /// True when no writer held the shard since `read_begin` returned `seq`.
     bool unchanged_since(std::uint64_t seq) const {
-      std::atomic_thread_fence(std::memory_order_acquire);  // the reads before, then the check
+      thread_fence(std::memory_order_acquire);  // the reads before, then the check
       return seq_.load(std::memory_order_relaxed) == seq;
     }
 
