@@ -55,50 +55,32 @@ class SmallKey {
   bool on_heap() const { return static_cast<unsigned char>(bytes_[kTag]) == kHeap; }
 
   /// The 16 bytes of a key as a lock-free reader copies them: possibly torn while a writer
-  /// changes the key, so the reader validates before following `heap_data()`.
+  /// changes the key, so the reader validates before following `heap_data()`. Kept as two
+  /// words (not bytes) so that comparing them with a ShortKey reads no memory.
   struct Raw {
-    alignas(8) char bytes[16];
-    bool on_heap() const { return static_cast<unsigned char>(bytes[kTag]) == kHeap; }
-    const char* heap_data() const {
-      const char* data;
-      std::memcpy(&data, bytes, sizeof data);
-      return data;
-    }
-    std::uint32_t heap_size() const {
-      std::uint32_t size;
-      std::memcpy(&size, bytes + sizeof(const char*), sizeof size);
-      return size;
-    }
-    /// Same 16 bytes: for inline keys, the same key (padding is zero).
-    bool same_words(const Raw& other) const { return std::memcmp(bytes, other.bytes, sizeof bytes) == 0; }
+    std::uint64_t lo = 0;
+    std::uint64_t hi = 0;
+    bool on_heap() const { return (hi >> 56) == kHeap; }
+    const char* heap_data() const { return reinterpret_cast<const char*>(static_cast<std::uintptr_t>(lo)); }
+    std::uint32_t heap_size() const { return static_cast<std::uint32_t>(hi); }
+    /// The same inline key (an inline key's padding is zero; a heap key never equals one).
+    bool is(const ShortKey& key) const { return lo == key.lo && hi == key.hi; }
   };
-  /// The Raw form `key` has when stored inline; false when it is too long to be inline.
-  static bool inline_raw(std::string_view key, Raw& out) {
-    if (key.size() > kTag) return false;
-    std::memset(out.bytes, 0, sizeof out.bytes);
-    std::memcpy(out.bytes, key.data(), key.size());
-    out.bytes[kTag] = static_cast<char>(key.size());
-    return true;
-  }
   /// Copies the key with relaxed atomic loads (a reader racing a writer, under a seqlock).
   Raw load_racy() const {
-    Raw raw;
-    for (std::size_t w = 0; w < 2; ++w) {
-      auto word = __atomic_load_n(reinterpret_cast<const std::uint64_t*>(bytes_) + w, __ATOMIC_RELAXED);
-      std::memcpy(raw.bytes + w * 8, &word, 8);
-    }
-    return raw;
+    const auto* words = reinterpret_cast<const std::uint64_t*>(bytes_);
+    return Raw{__atomic_load_n(words, __ATOMIC_RELAXED), __atomic_load_n(words + 1, __ATOMIC_RELAXED)};
   }
 
  private:
-  static constexpr std::size_t kTag = 15;
+  static constexpr std::size_t kTag = 15;  // the byte that holds an inline key's length
   static constexpr unsigned char kHeap = 0xff;
+  static_assert(ShortKey::kMaxBytes == kTag && sizeof(ShortKey) == 16, "inline keys are ShortKeys");
 
   void assign(std::string_view key) {
-    if (key.size() <= kTag) {
-      std::memset(bytes_, 0, sizeof bytes_);  // zero padding: readers compare whole words
-      std::memcpy(bytes_, key.data(), key.size());
-      bytes_[kTag] = static_cast<char>(key.size());
+    if (key.size() <= ShortKey::kMaxBytes) {
+      auto words = ShortKey::of(key);  // zero padded: readers compare whole words
+      std::memcpy(bytes_, &words, sizeof bytes_);
       return;
     }
     char* data = new char[key.size()];

@@ -27,6 +27,27 @@ inline void cpu_relax() {
 #endif
 }
 
+/// The bytes of a key, for the locked read path.
+std::string_view key_bytes(std::string_view key, char* /*buffer*/) { return key; }
+std::string_view key_bytes(const ShortKey& key, char* buffer) {
+  std::memcpy(buffer, &key, sizeof key);
+  return {buffer, key.size()};
+}
+std::uint64_t hash_of(std::string_view key) { return hash_bytes(key); }
+std::uint64_t hash_of(const ShortKey& key) { return hash_short_key(key); }
+
+/// Converts to what `make()` returns: handed to std::optional's in-place constructor, the
+/// answer is built right inside the optional, not in a temporary moved into it. The move
+/// would read the temporary back with wide loads right after the narrow stores that wrote it,
+/// a load the CPU cannot serve from those stores (see ShortKey in common/key_hash.hpp).
+template <class Make>
+struct BuiltInPlace {
+  Make make;
+  operator std::invoke_result_t<Make>() const { return make(); }  // NOLINT(google-explicit-constructor)
+};
+template <class Make>
+BuiltInPlace(Make) -> BuiltInPlace<Make>;
+
 }  // namespace
 
 RegistryScope::RegistryScope(std::shared_ptr<NodeCore> node, std::string scope)
@@ -42,6 +63,7 @@ void RegistryScope::wait_for_callbacks(std::uint64_t seq) { node_->dispatcher().
 
 template <class Read>
 auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))> {
+  if (ShortKey key; wire::short_string_key(name, key)) return read_key(key, std::forward<Read>(read));
   wire::ShortKeyBuffer buffer;
   if (auto key = wire::short_string_canonical(name, buffer); !key.empty()) {
     return read_key(key, std::forward<Read>(read));
@@ -49,12 +71,12 @@ auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::opti
   thread_local std::string key;
   key.clear();
   wire::append_canonical(key, name);
-  return read_key(key, std::forward<Read>(read));
+  return read_key(std::string_view(key), std::forward<Read>(read));
 }
 
-template <class Read>
-auto RegistryScope::read_key(std::string_view key, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))> {
-  std::size_t hash = KeyHash{}(key);  // once: it picks the shard and the slot
+template <class Key, class Read>
+auto RegistryScope::read_key(const Key& key, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))> {
+  const std::size_t hash = hash_of(key);  // once: it picks the shard and the slot
   const auto& shard = table_.shard_for_hash(hash);
 #if SYN_LOCK_FREE_LOOKUPS
   {
@@ -76,12 +98,14 @@ auto RegistryScope::read_key(std::string_view key, Read&& read) const -> std::op
       if (!shard.unchanged_since(seq)) continue;
       if (found == ReplicaMap::Probe::miss) return std::nullopt;
       if (check_holder) break;  // read the holder under the lock, below
-      return read(e);           // inside the section: e.meta() is still readable
+      // Inside the section: e.meta() is still readable.
+      return std::optional<decltype(read(e))>(std::in_place, BuiltInPlace{[&] { return read(e); }});
     }
   }
 #endif
+  char buffer[sizeof(ShortKey)];
   auto lock = shard.read_lock();
-  auto it = shard.entries.find(key, hash);
+  auto it = shard.entries.find(key_bytes(key, buffer), hash);
   if (it == shard.entries.end()) return std::nullopt;
   const RegEntry& e = it->second;
   // A local process that died is gone at once, even before its cleanup ran (SPEC 2). While no
@@ -192,7 +216,7 @@ WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid
 Result<void> RegistryScope::unregister_name(const Term& name) {
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(name);
-  auto holder = read_key(key, [](const RegEntrySnapshot& e) { return e.pid; });
+  auto holder = read_key(std::string_view(key), [](const RegEntrySnapshot& e) { return e.pid; });
   if (!holder) return syn::unexpected(Errc::undefined);
   if (node_->is_local(*holder)) return settle(*node_, authority_unregister(key, *holder, 0));
   return settle(*node_, call_write<Answer<void>>(*holder, remove_request(key, *holder)));
@@ -201,7 +225,7 @@ Result<void> RegistryScope::unregister_name(const Term& name) {
 std::future<Result<void>> RegistryScope::unregister_name_async(const Term& name) {
   if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
   std::string key = wire::canonical(name);
-  auto holder = read_key(key, [](const RegEntrySnapshot& e) { return e.pid; });
+  auto holder = read_key(std::string_view(key), [](const RegEntrySnapshot& e) { return e.pid; });
   if (!holder) return ready_result(syn::unexpected(Errc::undefined));
   if (node_->is_local(*holder)) return ready_result(result_of(authority_unregister(key, *holder, 0)));
   return call_write<Result<void>>(*holder, remove_request(key, *holder));

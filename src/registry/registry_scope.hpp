@@ -76,9 +76,10 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   /// Finds `name` in this replica (hiding a dead local holder) and returns read(entry).
   template <class Read>
   auto read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))>;
-  /// The same for a name already in canonical bytes.
-  template <class Read>
-  auto read_key(std::string_view key, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))>;
+  /// The same for a name already in canonical bytes (`Key`: std::string_view, or the ShortKey
+  /// of a short one).
+  template <class Key, class Read>
+  auto read_key(const Key& key, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))>;
 
   // authority write path (registry_scope.cpp)
   /// The authority's writes. `caller` is 0 for this node (any thread), else the remote caller

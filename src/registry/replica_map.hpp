@@ -103,31 +103,17 @@ class ReplicaMap {
   /// own check of the seqlock afterwards passes; `changed` means try again.
   template <class Unchanged>
   Probe probe(std::string_view key, std::size_t hash, Unchanged&& unchanged, RegEntrySnapshot& out) const {
-    const Block* b = block_.load(std::memory_order_acquire);
-    const std::size_t mask = b->mask;  // immutable once published
-    const std::uint32_t tag = tag_of(hash);
-    SmallKey::Raw wanted;
-    const bool inline_key = SmallKey::inline_raw(key, wanted);
-    std::size_t i = tag & mask;
-    // Most hits sit in their home slot: fetch it while the tag is read, not after.
-    __builtin_prefetch(&b->slots()[i]);
-    for (std::size_t n = 0; n <= mask; ++n, i = (i + 1) & mask) {
-      std::uint32_t c = __atomic_load_n(&b->ctrl()[i], __ATOMIC_RELAXED);
-      if (c == 0) return Probe::miss;
-      if (c != tag) continue;
-      const ReplicaSlot& slot = b->slots()[i];
-      SmallKey::Raw raw = slot.first.load_racy();
-      if (inline_key) {
-        if (!raw.same_words(wanted)) continue;
-      } else {
-        if (!raw.on_heap() || raw.heap_size() != key.size()) continue;
-        if (!unchanged()) return Probe::changed;  // the pointer may be torn: validate first
-        if (std::memcmp(raw.heap_data(), key.data(), key.size()) != 0) continue;
-      }
-      out = slot.second.load_racy();
-      return Probe::hit;
-    }
-    return Probe::changed;  // no empty slot seen: the table changed under us
+    if (key.size() <= ShortKey::kMaxBytes) return probe(ShortKey::of(key), hash, unchanged, out);
+    return probe_slots(hash, out, [&](const SmallKey::Raw& raw) {
+      if (!raw.on_heap() || raw.heap_size() != key.size()) return Probe::miss;
+      if (!unchanged()) return Probe::changed;  // the pointer may be torn: validate first
+      return std::memcmp(raw.heap_data(), key.data(), key.size()) == 0 ? Probe::hit : Probe::miss;
+    });
+  }
+  /// The same for a key stored inline: its words are compared, no pointer is followed.
+  template <class Unchanged>
+  Probe probe(const ShortKey& key, std::size_t hash, Unchanged&& /*unchanged*/, RegEntrySnapshot& out) const {
+    return probe_slots(hash, out, [&](const SmallKey::Raw& raw) { return raw.is(key) ? Probe::hit : Probe::miss; });
   }
 
  private:
@@ -162,6 +148,30 @@ class ReplicaMap {
   static Block* allocate(std::size_t capacity);
   static void deallocate(void* block);
   static Block* empty_block();
+
+  /// The probe sequence of `hash`: `match(raw key)` of each slot whose tag matches says hit,
+  /// miss (go on) or changed.
+  template <class Match>
+  Probe probe_slots(std::size_t hash, RegEntrySnapshot& out, Match&& match) const {
+    const Block* b = block_.load(std::memory_order_acquire);
+    const std::size_t mask = b->mask;  // immutable once published
+    const std::uint32_t* ctrl = b->ctrl();
+    const ReplicaSlot* slots = b->slots();
+    const std::uint32_t tag = tag_of(hash);
+    std::size_t i = tag & mask;
+    // Most hits sit in their home slot: fetch it while the tag is read, not after.
+    __builtin_prefetch(&slots[i]);
+    for (std::size_t n = 0; n <= mask; ++n, i = (i + 1) & mask) {
+      std::uint32_t c = __atomic_load_n(&ctrl[i], __ATOMIC_RELAXED);
+      if (c == 0) return Probe::miss;
+      if (c != tag) continue;
+      Probe found = match(slots[i].first.load_racy());
+      if (found == Probe::miss) continue;
+      if (found == Probe::hit) out = slots[i].second.load_racy();
+      return found;
+    }
+    return Probe::changed;  // no empty slot seen: the table changed under us
+  }
 
   Block* block() const { return block_.load(std::memory_order_relaxed); }
   iterator first() {

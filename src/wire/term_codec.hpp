@@ -5,6 +5,8 @@
 // Canonical form: nil, bool, integers in their shortest encoding (non-negative as uint
 // formats, negative as int formats), floats always float64, str, bin (json binary; subtype
 // dropped), arrays, maps with string keys in byte order without duplicates. Ext is rejected.
+#include "common/key_hash.hpp"
+
 #include <syn/term.hpp>
 
 #include <msgpack.hpp>
@@ -57,6 +59,17 @@ inline std::string_view short_string_canonical(const Term& term, ShortKeyBuffer&
   }
   std::memcpy(buffer + header, s.data(), n);
   return {buffer, header + n};
+}
+
+/// The canonical bytes of `term` as a ShortKey when it is a string short enough (at most 14
+/// bytes: "device:4711" is 11), built from the string's bytes in registers. Lookups use it;
+/// see ShortKey for why not through a buffer.
+inline bool short_string_key(const Term& term, detail::ShortKey& out) {
+  if (!term.is_string()) return false;
+  const auto& s = term.get_ref<const std::string&>();
+  if (s.size() >= detail::ShortKey::kMaxBytes) return false;
+  out = detail::ShortKey::of(static_cast<unsigned char>(0xa0 | s.size()), s);  // fixstr header
+  return true;
 }
 
 /// True when the canonical bytes encode nil (the common empty meta).

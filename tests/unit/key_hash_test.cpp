@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <unordered_set>
@@ -43,5 +45,32 @@ TEST_CASE("key hash: 200k sequential names never collide and spread evenly over 
   for (auto count : per_shard) {
     CHECK(count > kKeys / 64 * 9 / 10);
     CHECK(count < kKeys / 64 * 11 / 10);
+  }
+}
+
+TEST_CASE("key hash: a short key is its bytes zero padded, its length in the last byte", "[unit][hash]") {
+  using syn::detail::ShortKey;
+  std::mt19937 rng(5);
+  for (std::size_t n = 0; n <= ShortKey::kMaxBytes; ++n) {
+    // An allocation of exactly n bytes: a read past the end shows under AddressSanitizer.
+    auto bytes = std::make_unique<char[]>(n);
+    for (std::size_t i = 0; i < n; ++i) bytes[i] = static_cast<char>(rng());
+    std::string_view key(bytes.get(), n);
+
+    unsigned char expected[16] = {};
+    std::memcpy(expected, key.data(), n);
+    expected[15] = static_cast<unsigned char>(n);
+    auto words = ShortKey::of(key);
+    INFO("length " << n);
+    CHECK(std::memcmp(&words, expected, sizeof expected) == 0);
+    CHECK(words.size() == n);
+    CHECK(hash_bytes(key) == syn::detail::hash_short_key(words));
+    if (n > 0) {
+      // The same bytes given as a first byte and the rest (how a msgpack header and its string
+      // are joined without a buffer).
+      auto rest = std::make_unique<char[]>(n - 1);
+      std::memcpy(rest.get(), key.data() + 1, n - 1);
+      CHECK(ShortKey::of(static_cast<unsigned char>(key[0]), std::string_view(rest.get(), n - 1)) == words);
+    }
   }
 }

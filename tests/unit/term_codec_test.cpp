@@ -569,3 +569,21 @@ TEST_CASE("canonical: the short-string fast path writes exactly the canonical by
   CHECK(syn::wire::short_string_canonical(syn::Term(42), buffer).empty());
   CHECK(syn::wire::short_string_canonical(syn::Term::array({"a"}), buffer).empty());
 }
+
+TEST_CASE("canonical: the short key of a short string holds its canonical bytes", "[unit][wire][term_codec]") {
+  using syn::detail::ShortKey;
+  for (std::size_t n = 0; n < ShortKey::kMaxBytes; ++n) {
+    std::string text;
+    for (std::size_t i = 0; i < n; ++i) text += static_cast<char>('0' + (i * 7 + n) % 75);
+    syn::Term name(text);
+    ShortKey key;
+    INFO(n);
+    REQUIRE(syn::wire::short_string_key(name, key));
+    CHECK(key == ShortKey::of(syn::wire::canonical(name)));
+    CHECK(key.size() == n + 1);
+  }
+  ShortKey key;
+  CHECK_FALSE(syn::wire::short_string_key(syn::Term(std::string(ShortKey::kMaxBytes, 'x')), key));  // 16 canonical bytes
+  CHECK_FALSE(syn::wire::short_string_key(syn::Term(42), key));
+  CHECK_FALSE(syn::wire::short_string_key(syn::Term::array({"a"}), key));
+}
