@@ -18,26 +18,32 @@ namespace {
 
 constexpr std::size_t kNames = 100'000;
 
-std::vector<syn::Term> make_names() {
+/// "device:<i>" (13 bytes: keys held inline), or with `prefix` a longer name (keys on the heap).
+std::vector<syn::Term> make_names(const std::string& prefix = "device:") {
   std::vector<syn::Term> names;
   names.reserve(kNames);
-  for (std::size_t i = 0; i < kNames; ++i) names.emplace_back("device:" + std::to_string(100000 + i));
+  for (std::size_t i = 0; i < kNames; ++i) names.emplace_back(prefix + std::to_string(100000 + i));
   return names;
 }
+
+/// A 40-byte name, as a service might use ("tenant-...:session:<i>").
+const std::string kLongPrefix = "tenant-0042:region-eu-west:session:";
 
 /// Two nodes; the first registers every name for its own processes; the second holds the replica.
 struct Replica {
   std::unique_ptr<syn::Node> owner, replica;
   std::vector<syn::Process> processes;
-  std::vector<syn::Term> names = make_names();
+  std::vector<syn::Term> names;
 
-  Replica() {
+  explicit Replica(const std::string& prefix = "device:") : names(make_names(prefix)) {
     syn::NodeOptions a;
-    a.name = "micro-owner";
+    static int instances = 0;
+    const std::string suffix = std::to_string(++instances);  // node names are unique in a process
+    a.name = "micro-owner-" + suffix;
     a.scopes = {"s"};
     owner = std::make_unique<syn::Node>(a);
     syn::NodeOptions b;
-    b.name = "micro-replica";
+    b.name = "micro-replica-" + suffix;
     b.scopes = {"s"};
     b.seeds = {owner->endpoint()};
     replica = std::make_unique<syn::Node>(b);
@@ -57,6 +63,11 @@ Replica& replica() {
   return *r;
 }
 
+Replica& long_names_replica() {
+  static Replica* r = new Replica(kLongPrefix);
+  return *r;
+}
+
 void lookup_hit_replica(benchmark::State& state) {
   auto& r = replica();
   auto reg = r.replica->registry("s");
@@ -67,6 +78,17 @@ void lookup_hit_replica(benchmark::State& state) {
   }
 }
 BENCHMARK(lookup_hit_replica)->Threads(1)->Threads(2)->UseRealTime();
+
+void lookup_hit_replica_long_names(benchmark::State& state) {
+  auto& r = long_names_replica();
+  auto reg = r.replica->registry("s");
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(reg.lookup(r.names[i]));
+    if (++i == kNames) i = 0;
+  }
+}
+BENCHMARK(lookup_hit_replica_long_names);
 
 void whereis_hit_replica(benchmark::State& state) {
   auto& r = replica();

@@ -82,18 +82,50 @@ struct ShortKey {
     k.hi |= static_cast<std::uint64_t>(bytes.size()) << 56;
     return k;
   }
-  /// The byte `first` followed by `rest` (at most kMaxBytes - 1 bytes): a msgpack header and
-  /// the string it announces, without writing them next to each other first.
-  static ShortKey of(unsigned char first, std::string_view rest) {
+  std::size_t size() const { return static_cast<std::size_t>(hi >> 56); }
+  friend bool operator==(const ShortKey&, const ShortKey&) = default;
+};
+
+/// A key given in two parts: a head of at most kMaxHead bytes (a msgpack header) and the rest
+/// (the string it announces). Lookups hash and compare it as the bytes of both joined, without
+/// joining them in a buffer (see ShortKey for why a buffer costs so much).
+struct SplitKey {
+  static constexpr std::size_t kMaxHead = 7;
+  std::uint64_t head = 0;      ///< the head's bytes, little-endian
+  std::size_t head_size = 0;   ///< 0 to kMaxHead
+  std::string_view rest;
+
+  std::size_t size() const { return head_size + rest.size(); }
+  /// The head's byte `i`.
+  unsigned char head_byte(std::size_t i) const { return static_cast<unsigned char>(head >> (8 * i)); }
+  /// The key as a ShortKey (size() <= ShortKey::kMaxBytes).
+  ShortKey short_key() const {
     std::uint64_t lo, hi;
     key_hash_detail::load_words(rest.data(), rest.size(), lo, hi);
     ShortKey k;
-    k.lo = first | lo << 8;
-    k.hi = hi << 8 | lo >> 56 | static_cast<std::uint64_t>(rest.size() + 1) << 56;
+    if (head_size == 0) {
+      k.lo = lo;
+      k.hi = hi;
+    } else {
+      const auto shift = 8 * head_size;
+      k.lo = head | lo << shift;
+      k.hi = hi << shift | lo >> (64 - shift);
+    }
+    k.hi |= static_cast<std::uint64_t>(size()) << 56;
     return k;
   }
-  std::size_t size() const { return static_cast<std::size_t>(hi >> 56); }
-  friend bool operator==(const ShortKey&, const ShortKey&) = default;
+  /// The 8 bytes of the key at `offset`, when the rest holds at least 8 bytes.
+  std::uint64_t word_at(std::size_t offset) const {
+    if (offset >= head_size) return key_hash_detail::load64(rest.data() + offset - head_size);
+    return head >> (8 * offset) | key_hash_detail::load64(rest.data()) << (8 * (head_size - offset));
+  }
+  /// True when `bytes` (of size() bytes) is this key.
+  bool same_bytes(const char* bytes) const {
+    for (std::size_t i = 0; i < head_size; ++i) {
+      if (static_cast<unsigned char>(bytes[i]) != head_byte(i)) return false;
+    }
+    return std::memcmp(bytes + head_size, rest.data(), rest.size()) == 0;
+  }
 };
 
 /// The hash of a short key (what hash_bytes answers for its bytes).
@@ -102,18 +134,26 @@ inline std::uint64_t hash_short_key(ShortKey key) {
   return fold_multiply(fold_multiply(key.lo ^ kSeed1, key.hi ^ kSeed0) ^ kSeed2, kSeed1);
 }
 
+namespace key_hash_detail {
+/// The hash of a key of n > ShortKey::kMaxBytes bytes whose 8 bytes at offset i are word(i).
+template <class Word>
+std::uint64_t hash_long(std::size_t n, Word&& word) {
+  std::uint64_t state = kSeed0 ^ n;
+  for (std::size_t i = 0; i + 16 < n; i += 16) state = fold_multiply(word(i) ^ kSeed1, word(i + 8) ^ state);
+  return fold_multiply(fold_multiply(word(n - 16) ^ kSeed1, word(n - 8) ^ state) ^ kSeed2, n ^ kSeed1);
+}
+}  // namespace key_hash_detail
+
 /// A 64-bit hash of a byte string.
 inline std::uint64_t hash_bytes(std::string_view bytes) {
-  using namespace key_hash_detail;
   if (bytes.size() <= ShortKey::kMaxBytes) return hash_short_key(ShortKey::of(bytes));
-  const char* p = bytes.data();
-  const std::size_t n = bytes.size();
-  std::uint64_t state = kSeed0 ^ n;
-  std::size_t i = 0;
-  for (; i + 16 < n; i += 16) state = fold_multiply(load64(p + i) ^ kSeed1, load64(p + i + 8) ^ state);
-  std::uint64_t a = load64(p + n - 16);
-  std::uint64_t b = load64(p + n - 8);
-  return fold_multiply(fold_multiply(a ^ kSeed1, b ^ state) ^ kSeed2, n ^ kSeed1);
+  return key_hash_detail::hash_long(bytes.size(), [p = bytes.data()](std::size_t i) { return key_hash_detail::load64(p + i); });
+}
+
+/// The same hash for a key in two parts.
+inline std::uint64_t hash_split_key(const SplitKey& key) {
+  if (key.size() <= ShortKey::kMaxBytes) return hash_short_key(key.short_key());
+  return key_hash_detail::hash_long(key.size(), [&key](std::size_t i) { return key.word_at(i); });
 }
 
 struct KeyHash {

@@ -28,13 +28,20 @@ inline void cpu_relax() {
 }
 
 /// The bytes of a key, for the locked read path.
-std::string_view key_bytes(std::string_view key, char* /*buffer*/) { return key; }
-std::string_view key_bytes(const ShortKey& key, char* buffer) {
-  std::memcpy(buffer, &key, sizeof key);
-  return {buffer, key.size()};
+std::string_view key_bytes(std::string_view key, std::string& /*scratch*/) { return key; }
+std::string_view key_bytes(const ShortKey& key, std::string& scratch) {
+  scratch.assign(reinterpret_cast<const char*>(&key), key.size());
+  return scratch;
+}
+std::string_view key_bytes(const SplitKey& key, std::string& scratch) {
+  scratch.clear();
+  for (std::size_t i = 0; i < key.head_size; ++i) scratch.push_back(static_cast<char>(key.head_byte(i)));
+  scratch.append(key.rest);
+  return scratch;
 }
 std::uint64_t hash_of(std::string_view key) { return hash_bytes(key); }
 std::uint64_t hash_of(const ShortKey& key) { return hash_short_key(key); }
+std::uint64_t hash_of(const SplitKey& key) { return hash_split_key(key); }
 
 /// Converts to what `make()` returns: handed to std::optional's in-place constructor, the
 /// answer is built right inside the optional, not in a temporary moved into it. The move
@@ -63,9 +70,8 @@ void RegistryScope::wait_for_callbacks(std::uint64_t seq) { node_->dispatcher().
 
 template <class Read>
 auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))> {
-  if (ShortKey key; wire::short_string_key(name, key)) return read_key(key, std::forward<Read>(read));
-  wire::ShortKeyBuffer buffer;
-  if (auto key = wire::short_string_canonical(name, buffer); !key.empty()) {
+  if (SplitKey key; wire::string_key(name, key)) {
+    if (key.size() <= ShortKey::kMaxBytes) return read_key(key.short_key(), std::forward<Read>(read));
     return read_key(key, std::forward<Read>(read));
   }
   thread_local std::string key;
@@ -103,9 +109,9 @@ auto RegistryScope::read_key(const Key& key, Read&& read) const -> std::optional
     }
   }
 #endif
-  char buffer[sizeof(ShortKey)];
+  std::string scratch;
   auto lock = shard.read_lock();
-  auto it = shard.entries.find(key_bytes(key, buffer), hash);
+  auto it = shard.entries.find(key_bytes(key, scratch), hash);
   if (it == shard.entries.end()) return std::nullopt;
   const RegEntry& e = it->second;
   // A local process that died is gone at once, even before its cleanup ran (SPEC 2). While no

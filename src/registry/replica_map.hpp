@@ -103,11 +103,16 @@ class ReplicaMap {
   /// own check of the seqlock afterwards passes; `changed` means try again.
   template <class Unchanged>
   Probe probe(std::string_view key, std::size_t hash, Unchanged&& unchanged, RegEntrySnapshot& out) const {
-    if (key.size() <= ShortKey::kMaxBytes) return probe(ShortKey::of(key), hash, unchanged, out);
+    return probe(SplitKey{0, 0, key}, hash, unchanged, out);
+  }
+  /// The same for a key in two parts (a msgpack header and the string).
+  template <class Unchanged>
+  Probe probe(const SplitKey& key, std::size_t hash, Unchanged&& unchanged, RegEntrySnapshot& out) const {
+    if (key.size() <= ShortKey::kMaxBytes) return probe(key.short_key(), hash, unchanged, out);
     return probe_slots(hash, out, [&](const SmallKey::Raw& raw) {
       if (!raw.on_heap() || raw.heap_size() != key.size()) return Probe::miss;
       if (!unchanged()) return Probe::changed;  // the pointer may be torn: validate first
-      return std::memcmp(raw.heap_data(), key.data(), key.size()) == 0 ? Probe::hit : Probe::miss;
+      return key.same_bytes(raw.heap_data()) ? Probe::hit : Probe::miss;
     });
   }
   /// The same for a key stored inline: its words are compared, no pointer is followed.

@@ -62,18 +62,8 @@ void put_float(std::string& out, double d) {
 }
 
 void put_str_header(std::string& out, std::size_t n) {
-  if (n < 32) {
-    out.push_back(static_cast<char>(0xa0 | n));
-  } else if (n <= 0xff) {
-    out.push_back(static_cast<char>(0xd9));
-    put_be(out, n, 1);
-  } else if (n <= 0xffff) {
-    out.push_back(static_cast<char>(0xda));
-    put_be(out, n, 2);
-  } else {
-    out.push_back(static_cast<char>(0xdb));
-    put_be(out, n, 4);
-  }
+  auto header = str_header(n);
+  for (std::size_t i = 0; i < header.size; ++i) out.push_back(static_cast<char>(header.bytes >> (8 * i)));
 }
 
 void put_str(std::string& out, std::string_view s) {

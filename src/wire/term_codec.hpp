@@ -36,39 +36,34 @@ bool append_canonical(std::string& out, const msgpack::object& object);
 /// Converts an untrusted msgpack object to a Term; false when it is not a valid term.
 bool to_term(const msgpack::object& object, Term& out);
 
-/// The longest string whose canonical bytes `short_string_canonical` writes.
-inline constexpr std::size_t short_string_max = 62;
-/// A buffer for them: the header (1 or 2 bytes) and the string.
-using ShortKeyBuffer = char[short_string_max + 2];
-
-/// The canonical bytes of `term` written into `buffer` when it is a string of at most
-/// short_string_max bytes (the common name), else an empty view. Lookups use it: a few wide
-/// stores instead of a byte-by-byte append, which keeps consecutive lookups overlapping.
-inline std::string_view short_string_canonical(const Term& term, ShortKeyBuffer& buffer) {
-  if (!term.is_string()) return {};
-  const auto& s = term.get_ref<const std::string&>();
-  const std::size_t n = s.size();
-  if (n > short_string_max) return {};
-  std::size_t header = 1;
-  if (n < 32) {
-    buffer[0] = static_cast<char>(0xa0 | n);  // fixstr
-  } else {
-    buffer[0] = static_cast<char>(0xd9);  // str8
-    buffer[1] = static_cast<char>(n);
-    header = 2;
-  }
-  std::memcpy(buffer + header, s.data(), n);
-  return {buffer, header + n};
+/// The msgpack header of a string of `n` bytes (the shortest form): its bytes in the order
+/// they are written, as a little-endian word, and how many there are.
+struct StrHeader {
+  std::uint64_t bytes = 0;
+  std::size_t size = 0;
+};
+inline StrHeader str_header(std::uint64_t n) {
+  auto be = [n](std::size_t width) {  // n big-endian over `width` bytes, after the type byte
+    std::uint64_t out = 0;
+    for (std::size_t i = 0; i < width; ++i) out |= (n >> (8 * (width - 1 - i)) & 0xff) << (8 * (i + 1));
+    return out;
+  };
+  if (n < 32) return {0xa0 | n, 1};           // fixstr
+  if (n <= 0xff) return {0xd9 | be(1), 2};     // str8
+  if (n <= 0xffff) return {0xda | be(2), 3};   // str16
+  return {0xdb | be(4), 5};                    // str32
 }
 
-/// The canonical bytes of `term` as a ShortKey when it is a string short enough (at most 14
-/// bytes: "device:4711" is 11), built from the string's bytes in registers. Lookups use it;
-/// see ShortKey for why not through a buffer.
-inline bool short_string_key(const Term& term, detail::ShortKey& out) {
-  if (!term.is_string()) return false;
-  const auto& s = term.get_ref<const std::string&>();
-  if (s.size() >= detail::ShortKey::kMaxBytes) return false;
-  out = detail::ShortKey::of(static_cast<unsigned char>(0xa0 | s.size()), s);  // fixstr header
+/// The canonical bytes of `term` in two parts when it is a string (the common name): the
+/// header and the string itself, not copied. Lookups hash and compare them as they are (see
+/// SplitKey).
+inline bool string_key(const Term& term, detail::SplitKey& out) {
+  const auto* s = term.get_ptr<const std::string*>();
+  if (s == nullptr) return false;
+  auto header = str_header(s->size());
+  out.head = header.bytes;
+  out.head_size = header.size;
+  out.rest = *s;
   return true;
 }
 

@@ -65,12 +65,36 @@ TEST_CASE("key hash: a short key is its bytes zero padded, its length in the las
     CHECK(std::memcmp(&words, expected, sizeof expected) == 0);
     CHECK(words.size() == n);
     CHECK(hash_bytes(key) == syn::detail::hash_short_key(words));
-    if (n > 0) {
-      // The same bytes given as a first byte and the rest (how a msgpack header and its string
-      // are joined without a buffer).
-      auto rest = std::make_unique<char[]>(n - 1);
-      std::memcpy(rest.get(), key.data() + 1, n - 1);
-      CHECK(ShortKey::of(static_cast<unsigned char>(key[0]), std::string_view(rest.get(), n - 1)) == words);
+  }
+}
+
+TEST_CASE("key hash: a key in two parts hashes and compares as the parts joined", "[unit][hash]") {
+  using syn::detail::SplitKey;
+  std::mt19937 rng(7);
+  for (std::size_t head_size = 0; head_size <= SplitKey::kMaxHead; ++head_size) {
+    for (std::size_t n = head_size; n <= 80; ++n) {
+      std::string joined(n, '\0');
+      for (auto& c : joined) c = static_cast<char>(rng());
+      // The rest in an allocation of its exact size: a read past it shows under AddressSanitizer.
+      auto rest = std::make_unique<char[]>(n - head_size);
+      std::memcpy(rest.get(), joined.data() + head_size, n - head_size);
+      SplitKey key{0, head_size, std::string_view(rest.get(), n - head_size)};
+      for (std::size_t i = 0; i < head_size; ++i) key.head |= std::uint64_t{static_cast<unsigned char>(joined[i])} << (8 * i);
+      INFO("head " << head_size << ", length " << n);
+      CHECK(key.size() == n);
+      CHECK(syn::detail::hash_split_key(key) == hash_bytes(joined));
+      CHECK(key.same_bytes(joined.data()));
+      if (n <= syn::detail::ShortKey::kMaxBytes) CHECK(key.short_key() == syn::detail::ShortKey::of(joined));
+      if (n > 0) {
+        std::string other = joined;
+        other[n - 1] = static_cast<char>(other[n - 1] ^ 1);
+        CHECK_FALSE(key.same_bytes(other.data()));
+        if (head_size > 0) {
+          other = joined;
+          other[0] = static_cast<char>(other[0] ^ 1);
+          CHECK_FALSE(key.same_bytes(other.data()));
+        }
+      }
     }
   }
 }

@@ -558,32 +558,32 @@ TEST_CASE("to_term mirrors append_canonical(object) on random msgpack", "[unit][
   CHECK(rejected > 50);
 }
 
-TEST_CASE("canonical: the short-string fast path writes exactly the canonical bytes", "[unit][wire][term_codec]") {
-  syn::wire::ShortKeyBuffer buffer;
-  for (std::size_t n = 0; n <= syn::wire::short_string_max; ++n) {
-    syn::Term name(std::string(n, static_cast<char>('a' + n % 26)));
-    INFO(n);
-    CHECK(syn::wire::short_string_canonical(name, buffer) == syn::wire::canonical(name));
-  }
-  CHECK(syn::wire::short_string_canonical(syn::Term(std::string(syn::wire::short_string_max + 1, 'x')), buffer).empty());
-  CHECK(syn::wire::short_string_canonical(syn::Term(42), buffer).empty());
-  CHECK(syn::wire::short_string_canonical(syn::Term::array({"a"}), buffer).empty());
-}
-
-TEST_CASE("canonical: the short key of a short string holds its canonical bytes", "[unit][wire][term_codec]") {
+TEST_CASE("canonical: a string's key in two parts is its canonical bytes, for every header size",
+          "[unit][wire][term_codec]") {
   using syn::detail::ShortKey;
-  for (std::size_t n = 0; n < ShortKey::kMaxBytes; ++n) {
+  using syn::detail::SplitKey;
+  std::vector<std::size_t> lengths;
+  for (std::size_t n = 0; n <= 40; ++n) lengths.push_back(n);
+  for (std::size_t n : {255, 256, 300, 65535, 65536, 70000}) lengths.push_back(n);
+  for (auto n : lengths) {
     std::string text;
     for (std::size_t i = 0; i < n; ++i) text += static_cast<char>('0' + (i * 7 + n) % 75);
     syn::Term name(text);
-    ShortKey key;
-    INFO(n);
-    REQUIRE(syn::wire::short_string_key(name, key));
-    CHECK(key == ShortKey::of(syn::wire::canonical(name)));
-    CHECK(key.size() == n + 1);
+    const std::string canonical = syn::wire::canonical(name);
+    SplitKey key;
+    INFO("length " << n);
+    REQUIRE(syn::wire::string_key(name, key));
+    std::string joined;
+    for (std::size_t i = 0; i < key.head_size; ++i) joined += static_cast<char>(key.head_byte(i));
+    joined += key.rest;
+    CHECK(joined == canonical);
+    CHECK(key.size() == canonical.size());
+    CHECK(key.same_bytes(canonical.data()));
+    CHECK(syn::detail::hash_split_key(key) == syn::detail::hash_bytes(canonical));
+    if (canonical.size() <= ShortKey::kMaxBytes) CHECK(key.short_key() == ShortKey::of(canonical));
   }
-  ShortKey key;
-  CHECK_FALSE(syn::wire::short_string_key(syn::Term(std::string(ShortKey::kMaxBytes, 'x')), key));  // 16 canonical bytes
-  CHECK_FALSE(syn::wire::short_string_key(syn::Term(42), key));
-  CHECK_FALSE(syn::wire::short_string_key(syn::Term::array({"a"}), key));
+  SplitKey key;
+  CHECK_FALSE(syn::wire::string_key(syn::Term(42), key));
+  CHECK_FALSE(syn::wire::string_key(syn::Term::array({"a"}), key));
+  CHECK_FALSE(syn::wire::string_key(syn::Term(), key));
 }
