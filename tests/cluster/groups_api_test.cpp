@@ -378,12 +378,12 @@ TEST_CASE("groups: a callback may call the writing API", "[groups][api]") {
   auto pb = b.spawn();
   // On c: when pa joins "trigger", c's handler joins pb (remote) to "echo" and pa to "echo2".
   std::atomic<int> hook_results{0};
-  t.rec[2]->hook = [&](const std::string& event) {
+  t.rec[2]->set_hook([&](const std::string& event) {
     if (event.rfind("join s \"trigger\"", 0) != 0) return;
     auto g = t.n[2]->groups("s");
     if (g.join("echo", pb.pid(), "from-hook")) ++hook_results;
     if (g.update_member("trigger", pa.pid(), [](const Term&) { return Term("updated-by-hook"); })) ++hook_results;
-  };
+  });
   REQUIRE(t.g(0).join("trigger", pa.pid(), "t"));
   REQUIRE(eventually([&] { return hook_results == 2; }));
   for (int i = 0; i < 3; ++i) {
@@ -396,7 +396,7 @@ TEST_CASE("groups: a callback may call the writing API", "[groups][api]") {
 
 TEST_CASE("groups: a handler that throws does not disturb the node", "[groups][api]") {
   Three t("gthrow");
-  t.rec[1]->hook = [](const std::string&) { throw std::runtime_error("handler failure"); };
+  t.rec[1]->set_hook([](const std::string&) { throw std::runtime_error("handler failure"); });
   auto pa = t.n[0]->spawn();
   REQUIRE(t.g(1).join("g", pa.pid(), 1));
   REQUIRE(t.g(1).join("g", pa.pid(), 2));

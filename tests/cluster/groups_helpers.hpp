@@ -57,7 +57,13 @@ inline std::string ev_left(std::string_view scope, const Term& group, const Pid&
 /// Records every group callback, thread-safe; optionally runs a hook inside the callback.
 class Recorder : public EventHandler {
  public:
-  std::function<void(const std::string& event)> hook;
+  using Hook = std::function<void(const std::string& event)>;
+  /// Runs `hook` inside every later callback (set under the recorder's lock: callbacks run on
+  /// the node's callback thread).
+  void set_hook(Hook hook) {
+    std::lock_guard lock(mutex_);
+    hook_ = std::move(hook);
+  }
 
   void on_process_joined(std::string_view scope, const Term& group, const Pid& pid, const Term& meta,
                          const Reason& reason) override {
@@ -92,13 +98,16 @@ class Recorder : public EventHandler {
 
  private:
   void add(std::string event) {
+    Hook hook;
     {
       std::lock_guard lock(mutex_);
       events_.push_back(event);
+      hook = hook_;
     }
     if (hook) hook(event);
   }
   mutable std::mutex mutex_;
+  Hook hook_;
   std::vector<std::string> events_;
 };
 

@@ -47,10 +47,10 @@ TEST_CASE("groups: a remote write racing with the death of the process leaves no
   SECTION("join") {
     std::vector<Process> procs;
     for (int i = 0; i < kProcs; ++i) procs.push_back(a.spawn());
-    rec_a->hook = [&](const std::string& event) {
+    rec_a->set_hook([&](const std::string& event) {
       if (event.rfind("join", 0) != 0) return;
       if (auto pid = pid_in(event)) a.exit(*pid, "raced");
-    };
+    });
     std::vector<std::future<Result<void>>> futures;
     for (int i = 0; i < kProcs; ++i) futures.push_back(gc.join_async(groups[i % 7], procs[i].pid()));
     for (auto& f : futures) (void)f.get();
@@ -66,10 +66,10 @@ TEST_CASE("groups: a remote write racing with the death of the process leaves no
       (void)ga.join(groups[i % 7], procs.back().pid(), 0);
     }
     REQUIRE(eventually([&] { return members_in(gc, groups) == kProcs; }));
-    rec_a->hook = [&](const std::string& event) {
+    rec_a->set_hook([&](const std::string& event) {
       if (event.rfind("upd", 0) != 0) return;
       if (auto pid = pid_in(event)) a.exit(*pid, "raced");
-    };
+    });
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
       threads.emplace_back([&, t] {
