@@ -68,47 +68,43 @@ Replica& long_names_replica() {
   return *r;
 }
 
+/// Calls read(name) on every name in turn from `first`, once per iteration.
+template <class Read>
+void read_in_turn(benchmark::State& state, const std::vector<syn::Term>& names, std::size_t first, Read read) {
+  std::size_t i = first;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(read(names[i]));
+    if (++i == names.size()) i = 0;
+  }
+}
+
 void lookup_hit_replica(benchmark::State& state) {
   auto& r = replica();
   auto reg = r.replica->registry("s");
-  std::size_t i = (static_cast<std::size_t>(state.thread_index()) * kNames) / static_cast<std::size_t>(state.threads());
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(reg.lookup(r.names[i]));
-    if (++i == kNames) i = 0;
-  }
+  // Each thread starts at its own place in the names.
+  std::size_t first = (static_cast<std::size_t>(state.thread_index()) * kNames) / static_cast<std::size_t>(state.threads());
+  read_in_turn(state, r.names, first, [&](const syn::Term& name) { return reg.lookup(name); });
 }
 BENCHMARK(lookup_hit_replica)->Threads(1)->Threads(2)->UseRealTime();
 
 void lookup_hit_replica_long_names(benchmark::State& state) {
   auto& r = long_names_replica();
   auto reg = r.replica->registry("s");
-  std::size_t i = 0;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(reg.lookup(r.names[i]));
-    if (++i == kNames) i = 0;
-  }
+  read_in_turn(state, r.names, 0, [&](const syn::Term& name) { return reg.lookup(name); });
 }
 BENCHMARK(lookup_hit_replica_long_names);
 
 void whereis_hit_replica(benchmark::State& state) {
   auto& r = replica();
   auto reg = r.replica->registry("s");
-  std::size_t i = 0;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(reg.whereis(r.names[i]));
-    if (++i == kNames) i = 0;
-  }
+  read_in_turn(state, r.names, 0, [&](const syn::Term& name) { return reg.whereis(name); });
 }
 BENCHMARK(whereis_hit_replica);
 
 void lookup_hit_owner(benchmark::State& state) {
   auto& r = replica();
   auto reg = r.owner->registry("s");
-  std::size_t i = 0;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(reg.lookup(r.names[i]));
-    if (++i == kNames) i = 0;
-  }
+  read_in_turn(state, r.names, 0, [&](const syn::Term& name) { return reg.lookup(name); });
 }
 BENCHMARK(lookup_hit_owner);
 
