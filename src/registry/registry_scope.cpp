@@ -74,6 +74,7 @@ auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::opti
     if (key.size() <= ShortKey::kMaxBytes) return read_key(key.short_key(), std::forward<Read>(read));
     return read_key(key, std::forward<Read>(read));
   }
+  if (ShortKey key; wire::integer_key(name, key)) return read_key(key, std::forward<Read>(read));
   thread_local std::string key;
   key.clear();
   wire::append_canonical(key, name);

@@ -17,42 +17,14 @@ void put_be(std::string& out, std::uint64_t value, int bytes) {
   }
 }
 
-void put_uint(std::string& out, std::uint64_t v) {
-  if (v < 0x80) {
-    out.push_back(static_cast<char>(v));
-  } else if (v <= 0xff) {
-    out.push_back(static_cast<char>(0xcc));
-    put_be(out, v, 1);
-  } else if (v <= 0xffff) {
-    out.push_back(static_cast<char>(0xcd));
-    put_be(out, v, 2);
-  } else if (v <= 0xffffffffULL) {
-    out.push_back(static_cast<char>(0xce));
-    put_be(out, v, 4);
-  } else {
-    out.push_back(static_cast<char>(0xcf));
-    put_be(out, v, 8);
-  }
+void put_integer(std::string& out, IntEncoding e) {
+  out.push_back(static_cast<char>(e.type));
+  put_be(out, e.payload, static_cast<int>(e.width));
 }
 
-void put_int(std::string& out, std::int64_t v) {
-  if (v >= 0) return put_uint(out, static_cast<std::uint64_t>(v));
-  if (v >= -32) {
-    out.push_back(static_cast<char>(v));
-  } else if (v >= INT8_MIN) {
-    out.push_back(static_cast<char>(0xd0));
-    put_be(out, static_cast<std::uint8_t>(v), 1);
-  } else if (v >= INT16_MIN) {
-    out.push_back(static_cast<char>(0xd1));
-    put_be(out, static_cast<std::uint16_t>(v), 2);
-  } else if (v >= INT32_MIN) {
-    out.push_back(static_cast<char>(0xd2));
-    put_be(out, static_cast<std::uint32_t>(v), 4);
-  } else {
-    out.push_back(static_cast<char>(0xd3));
-    put_be(out, static_cast<std::uint64_t>(v), 8);
-  }
-}
+void put_uint(std::string& out, std::uint64_t v) { put_integer(out, uint_encoding(v)); }
+
+void put_int(std::string& out, std::int64_t v) { put_integer(out, int_encoding(v)); }
 
 void put_float(std::string& out, double d) {
   std::uint64_t bits;

@@ -12,6 +12,7 @@
 #include <msgpack.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -35,6 +36,50 @@ Term decode_canonical(std::string_view bytes);
 bool append_canonical(std::string& out, const msgpack::object& object);
 /// Converts an untrusted msgpack object to a Term; false when it is not a valid term.
 bool to_term(const msgpack::object& object, Term& out);
+
+/// The canonical msgpack form of an integer: a type byte, then `width` bytes of `payload`
+/// big-endian (none for a fixint, whose value is in the type byte).
+struct IntEncoding {
+  unsigned char type = 0;
+  std::uint64_t payload = 0;
+  std::size_t width = 0;
+};
+/// The shortest form of a non-negative integer (canonical: uint formats).
+inline IntEncoding uint_encoding(std::uint64_t v) {
+  if (v < 0x80) return {static_cast<unsigned char>(v), 0, 0};  // positive fixint
+  if (v <= 0xff) return {0xcc, v, 1};
+  if (v <= 0xffff) return {0xcd, v, 2};
+  if (v <= 0xffffffffULL) return {0xce, v, 4};
+  return {0xcf, v, 8};
+}
+/// The shortest form of any integer (canonical: negative ones as int formats).
+inline IntEncoding int_encoding(std::int64_t v) {
+  if (v >= 0) return uint_encoding(static_cast<std::uint64_t>(v));
+  auto bits = [v](std::size_t width) { return static_cast<std::uint64_t>(v) & (~std::uint64_t{0} >> (64 - 8 * width)); };
+  if (v >= -32) return {static_cast<unsigned char>(v), 0, 0};  // negative fixint
+  if (v >= INT8_MIN) return {0xd0, bits(1), 1};
+  if (v >= INT16_MIN) return {0xd1, bits(2), 2};
+  if (v >= INT32_MIN) return {0xd2, bits(4), 4};
+  return {0xd3, static_cast<std::uint64_t>(v), 8};
+}
+
+/// The canonical bytes of `term` as a ShortKey when it is an integer (at most 9 bytes), built
+/// in registers: lookups by integer name use it (see ShortKey for why not through a buffer).
+inline bool integer_key(const Term& term, detail::ShortKey& out) {
+  IntEncoding e;
+  if (const auto* u = term.get_ptr<const std::uint64_t*>()) {
+    e = uint_encoding(*u);
+  } else if (const auto* i = term.get_ptr<const std::int64_t*>()) {
+    e = int_encoding(*i);
+  } else {
+    return false;
+  }
+  // The payload's bytes in the order they are written (big-endian), as a little-endian word.
+  const std::uint64_t written = e.width == 0 ? 0 : __builtin_bswap64(e.payload) >> (64 - 8 * e.width);
+  out.lo = e.type | written << 8;
+  out.hi = (e.width == 8 ? written >> 56 : 0) | static_cast<std::uint64_t>(1 + e.width) << 56;
+  return true;
+}
 
 /// The msgpack header of a string of `n` bytes (the shortest form): its bytes in the order
 /// they are written, as a little-endian word, and how many there are.

@@ -157,6 +157,36 @@ TEST_CASE("registry: register, lookup, unregister from local and remote callers"
   for (int i = 0; i < 3; ++i) expect_events(*t.rec[i], all, t.n[i]->name(), i == 0 ? 300ms : 50ms);
 }
 
+TEST_CASE("registry: names of every string and integer width are found by exact type on every node",
+          "[registry][api][names]") {
+  // Lookups build the key of a string or integer name without encoding it (ShortKey and
+  // SplitKey): every msgpack width, on the owner and on a replica, must find what was stored.
+  Three t("rnames");
+  auto owner = t.reg(0), replica = t.reg(1);
+  auto p = t.n[0]->spawn();
+  std::vector<Term> names;
+  for (int n : {0, 1, 7, 8, 13, 14, 15, 16, 31, 32, 255, 256, 70000}) {
+    names.emplace_back(std::string(static_cast<std::size_t>(n), 'n'));
+  }
+  for (std::uint64_t v : {0ULL, 127ULL, 128ULL, 65536ULL, 0x100000000ULL, ~0ULL}) names.emplace_back(v);
+  for (std::int64_t v : {std::int64_t{-1}, std::int64_t{-33}, std::int64_t{-40000}, std::int64_t{INT64_MIN}}) {
+    names.emplace_back(v);
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) REQUIRE(owner.register_name(names[i], p.pid(), static_cast<int>(i)));
+  for (auto* reg : {&owner, &replica}) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      INFO(names[i].dump().substr(0, 40));
+      REQUIRE(eventually([&] { return reg->lookup(names[i]) == Entry{p.pid(), static_cast<int>(i)}; }));
+    }
+    // The same value under another type is another name (SPEC 2).
+    CHECK_FALSE(reg->lookup(Term(127.0)));
+    CHECK_FALSE(reg->lookup(Term("127")));
+    CHECK_FALSE(reg->lookup(Term(std::string(13, 'm'))));
+    auto unsigned_127 = std::find(names.begin(), names.end(), Term(std::uint64_t{127})) - names.begin();
+    CHECK(reg->lookup(Term(std::int64_t{127})) == Entry{p.pid(), unsigned_127});  // signed or unsigned: one integer
+  }
+}
+
 TEST_CASE("registry: not_alive, one pid with many names, and the death of the holder", "[registry][api]") {
   Three t("many");
   Node &a = *t.n[0], &b = *t.n[1];

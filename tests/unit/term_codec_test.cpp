@@ -587,3 +587,29 @@ TEST_CASE("canonical: a string's key in two parts is its canonical bytes, for ev
   CHECK_FALSE(syn::wire::string_key(syn::Term::array({"a"}), key));
   CHECK_FALSE(syn::wire::string_key(syn::Term(), key));
 }
+
+TEST_CASE("canonical: the short key of an integer is its canonical bytes, at every format boundary",
+          "[unit][wire][term_codec]") {
+  using syn::detail::ShortKey;
+  std::vector<syn::Term> values;
+  for (std::uint64_t v : {0ULL, 1ULL, 127ULL, 128ULL, 255ULL, 256ULL, 65535ULL, 65536ULL, 0xffffffffULL, 0x100000000ULL,
+                          0x0123456789abcdefULL, ~0ULL}) {
+    values.emplace_back(v);  // json unsigned
+    if (v <= static_cast<std::uint64_t>(INT64_MAX)) values.emplace_back(static_cast<std::int64_t>(v));  // json signed
+  }
+  for (std::int64_t v : {std::int64_t{-1}, std::int64_t{-32}, std::int64_t{-33}, std::int64_t{-128}, std::int64_t{-129},
+                         std::int64_t{-32768}, std::int64_t{-32769}, std::int64_t{INT32_MIN},
+                         std::int64_t{INT32_MIN} - 1, std::int64_t{-0x0123456789abcdef}, std::int64_t{INT64_MIN}}) {
+    values.emplace_back(v);
+  }
+  for (const auto& value : values) {
+    ShortKey key;
+    INFO(value.dump());
+    REQUIRE(syn::wire::integer_key(value, key));
+    CHECK(key == ShortKey::of(syn::wire::canonical(value)));
+  }
+  ShortKey key;
+  CHECK_FALSE(syn::wire::integer_key(syn::Term(1.0), key));  // a float is another name than 1
+  CHECK_FALSE(syn::wire::integer_key(syn::Term("1"), key));
+  CHECK_FALSE(syn::wire::integer_key(syn::Term(true), key));
+}
