@@ -13,30 +13,15 @@
 
 using namespace syn;
 using namespace syn::test::grp;
+using syn::test::contains;
 using syn::test::eventually;
 using syn::test::stays;
 
 namespace {
 
-bool contains(const std::vector<std::string>& events, const std::string& e) {
-  return std::find(events.begin(), events.end(), e) != events.end();
-}
-
 /// Three nodes in scope "s", each with a Recorder, fully meshed.
-struct Three {
-  std::shared_ptr<Recorder> rec[3] = {std::make_shared<Recorder>(), std::make_shared<Recorder>(),
-                                      std::make_shared<Recorder>()};
-  Nodes nodes;
-  Node* n[3];
-  explicit Three(const std::string& prefix, bool strict = false) {
-    for (int i = 0; i < 3; ++i) {
-      n[i] = &nodes.add(prefix + std::to_string(i + 1), {"s"}, true, [&](NodeOptions& o) {
-        o.event_handler = rec[i];
-        o.strict_mode = strict;
-      });
-    }
-    REQUIRE(wait_scope_mesh({n[0], n[1], n[2]}, "s"));
-  }
+struct Three : syn::test::ThreeNodes<Recorder> {
+  explicit Three(const std::string& prefix, bool strict = false) : ThreeNodes(prefix, Kind::groups, strict) {}
   Groups g(int i) { return n[i]->groups("s"); }
 };
 

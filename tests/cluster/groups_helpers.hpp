@@ -40,18 +40,15 @@ using test::unlinked;
 /// One group callback as a readable string, so that multisets of them compare and print well.
 inline std::string ev_join(std::string_view scope, const Term& group, const Pid& pid, const Term& meta,
                            const Reason& r) {
-  return "join " + std::string(scope) + " " + group.dump() + " " + pid.to_string() + " " + meta.dump() + " " +
-         reason_text(r);
+  return test::event_text("join", scope, group, pid, meta, r);
 }
 inline std::string ev_upd(std::string_view scope, const Term& group, const Pid& pid, const Term& previous,
                           const Term& meta, const Reason& r) {
-  return "upd " + std::string(scope) + " " + group.dump() + " " + pid.to_string() + " " + previous.dump() + "->" +
-         meta.dump() + " " + reason_text(r);
+  return test::update_text(scope, group, pid, previous, meta, r);
 }
 inline std::string ev_left(std::string_view scope, const Term& group, const Pid& pid, const Term& meta,
                            const Reason& r) {
-  return "left " + std::string(scope) + " " + group.dump() + " " + pid.to_string() + " " + meta.dump() + " " +
-         reason_text(r);
+  return test::event_text("left", scope, group, pid, meta, r);
 }
 
 /// Records every group callback, thread-safe; optionally runs a hook inside the callback.

@@ -11,29 +11,14 @@
 
 using namespace syn;
 using namespace syn::test::reg;
+using syn::test::contains;
 using syn::test::eventually;
 using syn::test::stays;
 
 namespace {
 
-bool contains(const std::vector<std::string>& events, const std::string& e) {
-  return std::find(events.begin(), events.end(), e) != events.end();
-}
-
-struct Three {
-  std::shared_ptr<Recorder> rec[3] = {std::make_shared<Recorder>(), std::make_shared<Recorder>(),
-                                      std::make_shared<Recorder>()};
-  Nodes nodes;
-  Node* n[3];
-  explicit Three(const std::string& prefix, bool strict = false) {
-    for (int i = 0; i < 3; ++i) {
-      n[i] = &nodes.add(prefix + std::to_string(i + 1), {"s"}, true, [&](NodeOptions& o) {
-        o.event_handler = rec[i];
-        o.strict_mode = strict;
-      });
-    }
-    REQUIRE(wait_scope_mesh({n[0], n[1], n[2]}, "s"));
-  }
+struct Three : syn::test::ThreeNodes<Recorder> {
+  explicit Three(const std::string& prefix, bool strict = false) : ThreeNodes(prefix, Kind::registry, strict) {}
   Registry reg(int i) { return n[i]->registry("s"); }
 };
 

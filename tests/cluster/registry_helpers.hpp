@@ -41,18 +41,15 @@ using test::unlinked;
 /// "unreg s x <pid> {meta} process_exit("bye")", "... remote_scope_node_down(n2)".
 inline std::string ev_reg(std::string_view scope, const Term& name, const Pid& pid, const Term& meta,
                           const Reason& r) {
-  return "reg " + std::string(scope) + " " + name.dump() + " " + pid.to_string() + " " + meta.dump() + " " +
-         reason_text(r);
+  return test::event_text("reg", scope, name, pid, meta, r);
 }
 inline std::string ev_unreg(std::string_view scope, const Term& name, const Pid& pid, const Term& meta,
                             const Reason& r) {
-  return "unreg " + std::string(scope) + " " + name.dump() + " " + pid.to_string() + " " + meta.dump() + " " +
-         reason_text(r);
+  return test::event_text("unreg", scope, name, pid, meta, r);
 }
 inline std::string ev_upd(std::string_view scope, const Term& name, const Pid& pid, const Term& previous,
                           const Term& meta, const Reason& r) {
-  return "upd " + std::string(scope) + " " + name.dump() + " " + pid.to_string() + " " + previous.dump() + "->" +
-         meta.dump() + " " + reason_text(r);
+  return test::update_text(scope, name, pid, previous, meta, r);
 }
 
 /// Records every registry callback, thread-safe, as text (events()) and structured (log()).

@@ -38,6 +38,27 @@ inline std::vector<std::string> sorted(std::vector<std::string> v) {
   return v;
 }
 
+/// One callback as text, "<verb> <scope> <key> <pid> <meta> <reason>", so that multisets of
+/// them compare and print well (registry_helpers.hpp and groups_helpers.hpp name the verbs).
+inline std::string event_line(std::string_view verb, std::string_view scope, const Term& key, const Pid& pid,
+                              std::string_view meta_text, const Reason& r) {
+  return std::string(verb) + " " + std::string(scope) + " " + key.dump() + " " + pid.to_string() + " " +
+         std::string(meta_text) + " " + reason_text(r);
+}
+inline std::string event_text(std::string_view verb, std::string_view scope, const Term& key, const Pid& pid,
+                              const Term& meta, const Reason& r) {
+  return event_line(verb, scope, key, pid, meta.dump(), r);
+}
+/// An update callback as text: "upd <scope> <key> <pid> <previous>-><meta> <reason>".
+inline std::string update_text(std::string_view scope, const Term& key, const Pid& pid, const Term& previous,
+                               const Term& meta, const Reason& r) {
+  return event_line("upd", scope, key, pid, previous.dump() + "->" + meta.dump(), r);
+}
+
+inline bool contains(const std::vector<std::string>& events, const std::string& e) {
+  return std::find(events.begin(), events.end(), e) != events.end();
+}
+
 // ---- holding a node's network thread ------------------------------------------------------
 
 /// White-box: occupies `node`'s engine (network) thread until release() or destruction, so
@@ -146,6 +167,24 @@ inline bool wait_scope_mesh(const std::vector<Node*>& nodes, Kind kind, const st
       },
       timeout);
 }
+
+/// Three nodes in scope "s", each with its own recorder (a `Rec`) as event handler, all in one
+/// `kind` subcluster before the constructor returns. `strict` turns strict mode on.
+template <class Rec>
+struct ThreeNodes {
+  std::shared_ptr<Rec> rec[3] = {std::make_shared<Rec>(), std::make_shared<Rec>(), std::make_shared<Rec>()};
+  Nodes nodes;
+  Node* n[3];
+  ThreeNodes(const std::string& prefix, Kind kind, bool strict) {
+    for (int i = 0; i < 3; ++i) {
+      n[i] = &nodes.add(prefix + std::to_string(i + 1), {"s"}, true, [&](NodeOptions& o) {
+        o.event_handler = rec[i];
+        o.strict_mode = strict;
+      });
+    }
+    REQUIRE(wait_scope_mesh({n[0], n[1], n[2]}, kind, "s"));
+  }
+};
 
 /// Each of a and b lists the other in nodes().
 inline bool linked(const Node& a, const Node& b) {
