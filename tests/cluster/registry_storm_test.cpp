@@ -29,6 +29,28 @@ struct Pool {
   }
 };
 
+/// A node's callbacks, replayed in order, are consistent and end at its replica of `names`.
+void check_callbacks_end_at_replica(Node& node, const Recorder& rec, const std::vector<Term>& names) {
+  auto r = node.registry("s");
+  bool settled = eventually([&] {
+    std::string error;
+    auto state = replay(rec.log(), error);
+    if (!error.empty()) return false;
+    for (auto& name : names) {
+      auto e = r.lookup(name);
+      auto it = state.find(name);
+      if (e.has_value() != (it != state.end())) return false;
+      if (e && *e != it->second) return false;
+    }
+    return state.size() == r.count();
+  }, 5s);
+  std::string error;
+  replay(rec.log(), error);
+  INFO("node " << node.name() << ": " << rec.size() << " callbacks; " << error);
+  CHECK(error.empty());
+  CHECK(settled);
+}
+
 }  // namespace
 
 TEST_CASE("registry storm: four nodes, random writes and deaths, then everyone agrees", "[registry][storm]") {
@@ -144,24 +166,7 @@ TEST_CASE("registry storm: four nodes, random writes and deaths, then everyone a
 
   // Each node's callbacks, replayed in order, are consistent and end at its replica.
   for (int i = 0; i < kNodes; ++i) {
-    auto r = nodes[i].registry("s");
-    bool settled = eventually([&] {
-      std::string error;
-      auto state = replay(rec[i]->log(), error);
-      if (!error.empty()) return false;
-      for (auto& name : names) {
-        auto e = r.lookup(name);
-        auto it = state.find(name);
-        if (e.has_value() != (it != state.end())) return false;
-        if (e && *e != it->second) return false;
-      }
-      return state.size() == r.count();
-    }, 5s);
-    std::string error;
-    replay(rec[i]->log(), error);
-    INFO("node " << nodes[i].name() << ": " << rec[i]->size() << " callbacks; " << error);
-    CHECK(error.empty());
-    CHECK(settled);
+    check_callbacks_end_at_replica(nodes[i], *rec[i], names);
   }
 }
 
@@ -295,23 +300,6 @@ TEST_CASE("registry storm with net splits: links cut and healed while writes go 
   INFO(views(all, "s", names));
   REQUIRE(agreed);
   for (int i = 0; i < kNodes; ++i) {
-    auto r = nodes[i].registry("s");
-    bool settled = eventually([&] {
-      std::string error;
-      auto state = replay(rec[i]->log(), error);
-      if (!error.empty()) return false;
-      for (auto& name : names) {
-        auto e = r.lookup(name);
-        auto it = state.find(name);
-        if (e.has_value() != (it != state.end())) return false;
-        if (e && *e != it->second) return false;
-      }
-      return state.size() == r.count();
-    }, 5s);
-    std::string error;
-    replay(rec[i]->log(), error);
-    INFO("node " << nodes[i].name() << ": " << rec[i]->size() << " callbacks; " << error);
-    CHECK(error.empty());
-    CHECK(settled);
+    check_callbacks_end_at_replica(nodes[i], *rec[i], names);
   }
 }
