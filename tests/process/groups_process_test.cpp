@@ -61,19 +61,32 @@ std::vector<std::string> sorted_strings(const Term& list) {
   return out;
 }
 
+/// Three agents in `scope` (beta and gamma seeded with alpha) and an in-test observer node
+/// that records its callbacks, all meshed before the constructor returns.
+struct ThreeAgents {
+  std::shared_ptr<Recorder> recorder = std::make_shared<Recorder>();
+  std::unique_ptr<Agent> alpha, beta, gamma;
+  std::unique_ptr<Node> observer;
+  Members all;
+
+  explicit ThreeAgents(const std::string& scope)
+      : alpha(start("alpha", {}, {scope})),
+        beta(start("beta", {alpha->endpoint()}, {scope})),
+        gamma(start("gamma", {alpha->endpoint()}, {scope})),
+        observer(start_observer({alpha->endpoint()}, {scope}, recorder)),
+        all{{alpha.get(), beta.get(), gamma.get()}, observer.get()} {
+    REQUIRE_SCOPE_MESH(all, scope);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("groups: members joined from several agents, counts and names per node, publish with exact "
           "deliveries",
           "[process][groups][publish]") {
   const std::string scope = "rooms";
-  auto recorder = std::make_shared<Recorder>();
-  auto alpha = start("alpha", {}, {scope});
-  auto beta = start("beta", {alpha->endpoint()}, {scope});
-  auto gamma = start("gamma", {alpha->endpoint()}, {scope});
-  auto observer = start_observer({alpha->endpoint()}, {scope}, recorder);
-  Members all{{alpha.get(), beta.get(), gamma.get()}, observer.get()};
-  REQUIRE_SCOPE_MESH(all, scope);
+  ThreeAgents three(scope);
+  auto& [recorder, alpha, beta, gamma, observer, all] = three;
   AgentCallbacks alpha_log(*alpha), beta_log(*beta), gamma_log(*gamma);
 
   Joined a1{alpha.get(), alpha->spawn(), {{"nick", "a1"}}};
@@ -190,13 +203,8 @@ TEST_CASE("groups: members joined from several agents, counts and names per node
 TEST_CASE("groups: multi_call across agents with a member that never answers and one that dies",
           "[process][groups][multi_call]") {
   const std::string scope = "calls";
-  auto recorder = std::make_shared<Recorder>();
-  auto alpha = start("alpha", {}, {scope});
-  auto beta = start("beta", {alpha->endpoint()}, {scope});
-  auto gamma = start("gamma", {alpha->endpoint()}, {scope});
-  auto observer = start_observer({alpha->endpoint()}, {scope}, recorder);
-  Members all{{alpha.get(), beta.get(), gamma.get()}, observer.get()};
-  REQUIRE_SCOPE_MESH(all, scope);
+  ThreeAgents three(scope);
+  auto& [recorder, alpha, beta, gamma, observer, all] = three;
   AgentCallbacks alpha_log(*alpha), beta_log(*beta), gamma_log(*gamma);
 
   Joined a1{alpha.get(), alpha->spawn(), "worker a1"};
@@ -297,13 +305,8 @@ struct SubscriptionLog {
 TEST_CASE("groups: a SIGKILLed agent's members are purged everywhere and subscriptions see the leaves",
           "[process][groups][sigkill][subscriptions]") {
   const std::string scope = "presence";
-  auto recorder = std::make_shared<Recorder>();
-  auto alpha = start("alpha", {}, {scope});
-  auto beta = start("beta", {alpha->endpoint()}, {scope});
-  auto gamma = start("gamma", {alpha->endpoint()}, {scope});
-  auto observer = start_observer({alpha->endpoint()}, {scope}, recorder);
-  Members all{{alpha.get(), beta.get(), gamma.get()}, observer.get()};
-  REQUIRE_SCOPE_MESH(all, scope);
+  ThreeAgents three(scope);
+  auto& [recorder, alpha, beta, gamma, observer, all] = three;
   AgentCallbacks alpha_log(*alpha), beta_log(*beta);
 
   // Subscriptions from the start: no current members yet.
@@ -372,13 +375,8 @@ TEST_CASE("groups: a SIGKILLed agent's members are purged everywhere and subscri
 TEST_CASE("groups: a partial split made with disconnect heals into the same members everywhere",
           "[process][groups][split]") {
   const std::string scope = "split";
-  auto recorder = std::make_shared<Recorder>();
-  auto alpha = start("alpha", {}, {scope});
-  auto beta = start("beta", {alpha->endpoint()}, {scope});
-  auto gamma = start("gamma", {alpha->endpoint()}, {scope});
-  auto observer = start_observer({alpha->endpoint()}, {scope}, recorder);
-  Members all{{alpha.get(), beta.get(), gamma.get()}, observer.get()};
-  REQUIRE_SCOPE_MESH(all, scope);
+  ThreeAgents three(scope);
+  auto& [recorder, alpha, beta, gamma, observer, all] = three;
   AgentCallbacks alpha_log(*alpha), beta_log(*beta), gamma_log(*gamma);
 
   Joined a1{alpha.get(), alpha->spawn(), "a1"};
