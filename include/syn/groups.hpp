@@ -115,11 +115,13 @@ class Groups {
   std::vector<Term> local_group_names() const;
 
   /// Sends `message` to every member in this replica; returns how many. Unknown group: 0.
+  /// Throws Error{bad_argument} when the group or the message is over max_term_bytes.
   std::size_t publish(const Term& group, const Term& message);
   /// Sends `message` to the members running on this node; returns how many.
   std::size_t local_publish(const Term& group, const Term& message);
   /// Scatter/gather: every member gets a Message with is_multi_call() and answers with reply().
-  /// Lasts about `timeout` at most, whatever the number of members.
+  /// Lasts about `timeout` at most, whatever the number of members. Throws Error{bad_argument}
+  /// when the group or the message is over max_term_bytes (and reply() when its answer is).
   MultiCallResult multi_call(const Term& group, const Term& message,
                              std::chrono::milliseconds timeout = std::chrono::seconds(5));
 

@@ -25,7 +25,8 @@ struct Message {
   /// For a multi_call: the receiving member's own meta in the group; null otherwise.
   const Term& caller_meta() const;
   /// For a multi_call: answers it. Only the first answer counts; late answers (after the
-  /// call's timeout) and answers to plain messages are dropped.
+  /// call's timeout) and answers to plain messages are dropped. Throws Error{bad_argument}
+  /// when the answer's encoding is over NodeOptions::max_term_bytes (the call is not answered).
   void reply(Term answer) const;
 
   /// Internal: the multi_call this message belongs to, if any.

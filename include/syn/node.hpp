@@ -10,6 +10,7 @@
 #include <syn/term.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -39,6 +40,19 @@ struct NodeOptions {
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds peer_timeout{3000};  ///< silence after which a peer is down
   std::chrono::milliseconds call_timeout{5000};  ///< calls to another node
+  // Security and limits (SPEC 7), in API.md's order of its additions.
+  /// The cluster's secret key (40 characters of Z85, from generate_cluster_key()). With a key,
+  /// every link is authenticated and encrypted (ZeroMQ CURVE) and a peer without the same key
+  /// is refused. Empty: no key. Never logged. At most one of cluster_key and cluster_key_file.
+  std::string cluster_key;
+  /// A file holding the cluster key on one line (mode 0600 or stricter, as ssh wants).
+  std::string cluster_key_file;
+  /// Without a key, binding anything but loopback is refused (Error{bad_argument} naming
+  /// `listen`) unless this is true; then a warning is logged at start.
+  bool allow_insecure = false;
+  /// Largest encoding of one name, group, meta, message or exit reason; a call with a larger
+  /// one fails with bad_argument before anything changes, a peer's larger one is dropped.
+  std::size_t max_term_bytes = 1u << 20;
   // Beyond API.md, after its fields so that aggregate initialization in API.md's order holds.
   /// The endpoint other nodes dial to reach this one (across hosts, when `listen` binds a
   /// wildcard or a NAT sits between). Empty: the bound endpoint, a wildcard address replaced
@@ -56,8 +70,12 @@ struct NodeStats {
   std::uint64_t frames_received = 0;   ///< ZeroMQ messages read from peers
   std::uint64_t frames_sent = 0;       ///< ZeroMQ messages written to peers
   std::uint64_t malformed_frames = 0;  ///< frames or messages dropped because they were invalid
-  std::uint64_t refused_peers = 0;     ///< handshakes refused (version, name clash)
+  std::uint64_t refused_peers = 0;     ///< connections refused: no or another cluster key, garbage
+                                       ///< handshakes, another protocol version, a name clash
   std::uint64_t link_resets = 0;       ///< links reset because a peer could not keep up
+  // Beyond API.md, after its fields.
+  std::uint64_t connections_lost = 0;  ///< connections to up peers lost (a crash, a cut, a restart)
+  std::uint64_t oversized_terms = 0;   ///< peers' terms over max_term_bytes, dropped (SPEC 7)
 };
 
 /// Identifies a monitor made with Node::monitor.
@@ -108,9 +126,11 @@ class Node {
   /// Exact for local pids; for remote pids: whether its node (that incarnation) is connected.
   bool is_alive(const Pid& pid) const;
   /// Asynchronous; to any node. In order per sender-receiver pair; dropped silently when the
-  /// pid is dead or unknown, as in Erlang.
+  /// pid is dead or unknown, as in Erlang. Throws Error{bad_argument} when the message's
+  /// encoding is over NodeOptions::max_term_bytes (nothing is sent).
   void send(const Pid& pid, Term message);
-  /// Kills a process on any node with `reason`.
+  /// Kills a process on any node with `reason`. Throws Error{bad_argument} when the reason's
+  /// encoding is over max_term_bytes (nothing happens).
   void exit(const Pid& pid, Term reason);
 
   /// Watches a local or remote process: `on_down(pid, reason)` is called once, off the network

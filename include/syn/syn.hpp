@@ -11,6 +11,7 @@
 #include <syn/pid.hpp>
 #include <syn/process.hpp>
 #include <syn/registry.hpp>
+#include <syn/security.hpp>
 #include <syn/result.hpp>
 #include <syn/term.hpp>
 #include <syn/version.hpp>

@@ -131,6 +131,7 @@ Result<void> GroupsScope::join(const Term& group, const Pid& pid, Term meta, boo
   if (node_->options().strict_mode && !by_self) return syn::unexpected(Errc::not_self);
   std::string key = wire::canonical(group);
   std::string meta_bytes = meta_canonical(meta);
+  if (!node_->fits(key, meta_bytes)) return syn::unexpected(Errc::bad_argument);
   if (node_->is_local(pid)) return settle(*node_, authority_join(key, pid, std::move(meta_bytes), 0));
   return settle(*node_, call_write<Answer<void>>(pid, put_request(key, pid, std::move(meta_bytes))));
 }
@@ -140,6 +141,7 @@ std::future<Result<void>> GroupsScope::join_async(const Term& group, const Pid& 
   if (node_->options().strict_mode) return ready_result(syn::unexpected(Errc::not_self));
   std::string key = wire::canonical(group);
   std::string meta_bytes = meta_canonical(meta);
+  if (!node_->fits(key, meta_bytes)) return ready_result(syn::unexpected(Errc::bad_argument));
   if (node_->is_local(pid)) return ready_result(result_of(authority_join(key, pid, std::move(meta_bytes), 0)));
   return call_write<Result<void>>(pid, put_request(key, pid, std::move(meta_bytes)));
 }
@@ -147,6 +149,7 @@ std::future<Result<void>> GroupsScope::join_async(const Term& group, const Pid& 
 Result<void> GroupsScope::leave(const Term& group, const Pid& pid) {
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(group);
+  if (!node_->fits(key)) return syn::unexpected(Errc::bad_argument);
   if (node_->is_local(pid)) return settle(*node_, authority_leave(key, pid, 0));
   return settle(*node_, call_write<Answer<void>>(pid, remove_request(key, pid)));
 }
@@ -154,6 +157,7 @@ Result<void> GroupsScope::leave(const Term& group, const Pid& pid) {
 std::future<Result<void>> GroupsScope::leave_async(const Term& group, const Pid& pid) {
   if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
   std::string key = wire::canonical(group);
+  if (!node_->fits(key)) return ready_result(syn::unexpected(Errc::bad_argument));
   if (node_->is_local(pid)) return ready_result(result_of(authority_leave(key, pid, 0)));
   return call_write<Result<void>>(pid, remove_request(key, pid));
 }
@@ -224,6 +228,7 @@ WriteOutcome GroupsScope::authority_leave(const std::string& key, const Pid& pid
 Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, const std::function<Term(const Term&)>& fn) {
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(group);
+  if (!node_->fits(key)) return syn::unexpected(Errc::bad_argument);
   // No pre-check on this replica (SPEC 4): start from its value when it has one, else ask the
   // authority (an expected time of -1 never matches, so it answers with the current value).
   std::string meta;
@@ -252,7 +257,9 @@ Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, con
         time = current.current_time;
       }
       Term next = fn(meta_term(meta));  // user code, no lock held; exceptions reach the caller
-      auto outcome = authority_update(key, pid, time, meta_canonical(next), 0);
+      std::string next_bytes = meta_canonical(next);
+      if (!node_->fits(next_bytes)) return syn::unexpected(Errc::bad_argument);
+      auto outcome = authority_update(key, pid, time, std::move(next_bytes), 0);
       if (outcome.error) return syn::unexpected(*outcome.error);
       if (outcome.stale) {
         meta = std::move(outcome.current_meta);
@@ -264,8 +271,9 @@ Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, con
     }
     std::optional<Term> next;
     if (time >= 0) next = fn(meta_term(meta));
-    auto future = call_update(*node_, engine_.address(), pid, key, next ? meta_canonical(*next) : std::string(),
-                              time, reply_applier());
+    std::string next_bytes = next ? meta_canonical(*next) : std::string();
+    if (!node_->fits(next_bytes)) return syn::unexpected(Errc::bad_argument);
+    auto future = call_update(*node_, engine_.address(), pid, key, std::move(next_bytes), time, reply_applier());
     auto answer = get_answer(future);
     if (!answer.result) return syn::unexpected(answer.result.error());
     if (answer.stale) {

@@ -12,6 +12,8 @@ namespace syn::detail {
 
 std::size_t GroupsScope::publish(const Term& group, const Term& message, bool local_only) {
   std::string key = wire::canonical(group);
+  node_->require_fits_bytes(key, "the group");
+  node_->require_fits(message, "the message");
   std::size_t delivered = 0;
   // Remote members by (node, incarnation): one message per node carries them all.
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<std::uint64_t>> remote;
@@ -40,6 +42,8 @@ std::size_t GroupsScope::publish(const Term& group, const Term& message, bool lo
 }
 
 MultiCallResult GroupsScope::multi_call(const Term& group, const Term& message, std::chrono::milliseconds timeout) {
+  node_->require_fits(group, "the group");
+  node_->require_fits(message, "the multi_call message");
   return node_->multi_calls().call(members(group), message, timeout);
 }
 

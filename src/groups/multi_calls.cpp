@@ -94,6 +94,7 @@ void MultiCalls::deliver(const Pid& member, Term body, Term member_meta, std::fu
   }
   auto context = std::make_shared<MultiCallContext>();
   context->member_meta = std::move(member_meta);
+  context->max_reply_bytes = node_.options().max_term_bytes;
   auto monitor_ref = std::make_shared<std::atomic<std::uint64_t>>(0);
   context->send_reply = [this, answer, monitor_ref](Term reply) {
     node_.monitors().demonitor(monitor_ref->load());

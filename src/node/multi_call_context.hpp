@@ -9,6 +9,8 @@ namespace syn::detail {
 
 struct MultiCallContext {
   Term member_meta;
+  /// NodeOptions::max_term_bytes of the member's node: a larger reply is refused.
+  std::size_t max_reply_bytes = 0;
   /// Sends the answer to the caller (set up by the groups handler).
   std::function<void(Term answer)> send_reply;
   /// Only the first reply counts.

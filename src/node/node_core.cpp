@@ -5,6 +5,7 @@
 #include "groups/multi_calls.hpp"
 #include "node/call_table.hpp"
 #include "scope/scope_directory.hpp"
+#include "transport/cluster_key.hpp"
 #include "wire/messages.hpp"
 #include "wire/term_codec.hpp"
 
@@ -31,6 +32,24 @@ void validate(const NodeOptions& o) {
     throw Error(Errc::bad_argument, "NodeOptions.peer_timeout must be longer than heartbeat_interval");
   }
   if (o.call_timeout.count() <= 0) throw Error(Errc::bad_argument, "NodeOptions.call_timeout must be positive");
+  if (o.max_term_bytes == 0) throw Error(Errc::bad_argument, "NodeOptions.max_term_bytes must be positive");
+}
+
+/// The cluster's key pair, or none; refuses a listen beyond loopback without a key (SPEC 7).
+std::optional<transport::CurveKeys> security_of(const NodeOptions& o) {
+  auto keys = transport::configured_keys(o.cluster_key, o.cluster_key_file);
+  if (!keys && !o.allow_insecure && !transport::is_loopback_endpoint(o.listen)) {
+    throw Error(Errc::bad_argument,
+                "NodeOptions.listen '" + o.listen +
+                    "' is reachable beyond this host but no cluster key is set: set cluster_key or "
+                    "cluster_key_file (see docs/security.md), or allow_insecure to accept plaintext links");
+  }
+  return keys;
+}
+
+NodeStats stats_of(const transport::TransportCounters& c) {
+  return NodeStats{c.frames_received, c.frames_sent,      c.malformed,
+                   c.refused,         c.link_resets, c.connections_lost, c.oversized};
 }
 
 }  // namespace
@@ -47,11 +66,14 @@ NodeCore::NodeCore(NodeOptions options)
       calls_(std::make_unique<CallTable>(*this)),
       multi_calls_(std::make_unique<MultiCalls>(*this)),
       event_handler_(options_.event_handler) {
-  transport_ = std::make_unique<transport::Transport>(
-      context_,
-      transport::TransportConfig{options_.name, creation_, options_.heartbeat_interval,
-                                 options_.peer_timeout, options_.auto_connect},
-      *this);
+  transport::TransportConfig config{options_.name, creation_, options_.heartbeat_interval,
+                                    options_.peer_timeout, options_.auto_connect};
+  config.keys = security_of(options_);
+  if (!config.keys && !transport::is_loopback_endpoint(options_.listen)) {
+    SYN_LOG(warn, options_.name, "listening on ", options_.listen,
+            " without a cluster key (allow_insecure): links are neither authenticated nor encrypted");
+  }
+  transport_ = std::make_unique<transport::Transport>(context_, std::move(config), *this);
 }
 
 NodeCore::~NodeCore() { stop(); }
@@ -75,7 +97,7 @@ void NodeCore::stop() {
   {
     std::lock_guard stats_lock(stats_mutex_);
     const auto& c = transport_->counters();
-    final_stats_ = {c.frames_received, c.frames_sent, c.malformed, c.refused, c.link_resets};
+    final_stats_ = stats_of(c);
   }
   // The engine thread is gone: nobody else touches the sockets now.
   transport_.reset();
@@ -120,7 +142,25 @@ bool NodeCore::is_alive(const Pid& pid) const {
   return is_connected(pid);
 }
 
+bool NodeCore::fits_term(const Term& term) const { return wire::fits_within(term, options_.max_term_bytes); }
+
+namespace {
+[[noreturn]] void too_big(const char* what, std::size_t limit) {
+  throw Error(Errc::bad_argument,
+              std::string(what) + " is larger than NodeOptions.max_term_bytes (" + std::to_string(limit) + " bytes encoded)");
+}
+}  // namespace
+
+void NodeCore::require_fits(const Term& term, const char* what) const {
+  if (!fits_term(term)) too_big(what, options_.max_term_bytes);
+}
+
+void NodeCore::require_fits_bytes(std::string_view canonical, const char* what) const {
+  if (!fits(canonical)) too_big(what, options_.max_term_bytes);
+}
+
 void NodeCore::send(const Pid& pid, Term message) {
+  require_fits(message, "the message");
   if (is_local(pid)) {
     if (auto process = processes_.find(pid.id())) process->deliver(Message{std::move(message), nullptr});
     return;
@@ -144,6 +184,7 @@ void NodeCore::send_canonical(const Pid& pid, const Term& message, std::string_v
 }
 
 void NodeCore::exit(const Pid& pid, Term reason) {
+  require_fits(reason, "the exit reason");
   if (is_local(pid)) {
     if (auto process = processes_.find(pid.id())) process->kill(reason);
     return;
@@ -220,7 +261,7 @@ NodeStats NodeCore::stats() const {
     NodeStats live = self->engine_.call([self, &ok] {
       ok = true;
       const auto& c = self->engine_.transport().counters();
-      return NodeStats{c.frames_received, c.frames_sent, c.malformed, c.refused, c.link_resets};
+      return stats_of(c);
     });
     if (ok) return live;
   }

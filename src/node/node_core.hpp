@@ -40,6 +40,17 @@ class NodeCore : public std::enable_shared_from_this<NodeCore>, public transport
 
   // ---- identity ----
   const NodeOptions& options() const { return options_; }
+  /// True when every part (canonical bytes) is within NodeOptions::max_term_bytes (SPEC 7).
+  template <class... Parts>
+  bool fits(const Parts&... parts) const {
+    return ((std::string_view(parts).size() <= options_.max_term_bytes) && ...);
+  }
+  /// True when the encoding of `term` is within max_term_bytes.
+  bool fits_term(const Term& term) const;
+  /// Throws Error{bad_argument} naming `what` unless `term` fits (calls that return no Result).
+  void require_fits(const Term& term, const char* what) const;
+  /// The same for canonical bytes already encoded.
+  void require_fits_bytes(std::string_view canonical, const char* what) const;
   const std::string& name() const { return options_.name; }
   std::uint32_t atom() const { return atom_; }
   std::uint32_t creation() const { return creation_; }

@@ -39,6 +39,11 @@ std::chrono::milliseconds read_millis(const std::string& key, const Term& value)
   return std::chrono::milliseconds(value.get<std::int64_t>());
 }
 
+std::size_t read_size(const std::string& key, const Term& value) {
+  if (!value.is_number_integer() || value.get<std::int64_t>() <= 0) bad(key, "must be a positive integer (bytes)");
+  return static_cast<std::size_t>(value.get<std::uint64_t>());
+}
+
 }  // namespace
 
 NodeOptions NodeOptions::from_json(const Term& json) {
@@ -56,6 +61,10 @@ NodeOptions NodeOptions::from_json(const Term& json) {
       {"heartbeat_interval", [&](auto& k, auto& v) { o.heartbeat_interval = read_millis(k, v); }},
       {"peer_timeout", [&](auto& k, auto& v) { o.peer_timeout = read_millis(k, v); }},
       {"call_timeout", [&](auto& k, auto& v) { o.call_timeout = read_millis(k, v); }},
+      {"cluster_key", [&](auto& k, auto& v) { o.cluster_key = read_string(k, v); }},
+      {"cluster_key_file", [&](auto& k, auto& v) { o.cluster_key_file = read_string(k, v); }},
+      {"allow_insecure", [&](auto& k, auto& v) { o.allow_insecure = read_bool(k, v); }},
+      {"max_term_bytes", [&](auto& k, auto& v) { o.max_term_bytes = read_size(k, v); }},
       {"event_handler", [&](auto& k, auto&) { bad(k, "cannot be set from JSON (set it in code)"); }},
       {"conflict_resolver", [&](auto& k, auto&) { bad(k, "cannot be set from JSON (set it in code)"); }},
   };

@@ -159,6 +159,7 @@ Result<void> RegistryScope::register_name(const Term& name, const Pid& pid, Term
   if (node_->options().strict_mode && !by_self) return syn::unexpected(Errc::not_self);
   std::string key = wire::canonical(name);
   std::string meta_bytes = meta_canonical(meta);
+  if (!node_->fits(key, meta_bytes)) return syn::unexpected(Errc::bad_argument);
   if (node_->is_local(pid)) return settle(*node_, authority_register(key, pid, std::move(meta_bytes), 0));
   return settle(*node_, call_write<Answer<void>>(pid, put_request(key, pid, std::move(meta_bytes))));
 }
@@ -168,6 +169,7 @@ std::future<Result<void>> RegistryScope::register_name_async(const Term& name, c
   if (node_->options().strict_mode) return ready_result(syn::unexpected(Errc::not_self));
   std::string key = wire::canonical(name);
   std::string meta_bytes = meta_canonical(meta);
+  if (!node_->fits(key, meta_bytes)) return ready_result(syn::unexpected(Errc::bad_argument));
   if (node_->is_local(pid)) return ready_result(result_of(authority_register(key, pid, std::move(meta_bytes), 0)));
   return call_write<Result<void>>(pid, put_request(key, pid, std::move(meta_bytes)));
 }
@@ -223,6 +225,7 @@ WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid
 Result<void> RegistryScope::unregister_name(const Term& name) {
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(name);
+  if (!node_->fits(key)) return syn::unexpected(Errc::bad_argument);
   auto holder = read_key(std::string_view(key), [](const RegEntrySnapshot& e) { return e.pid; });
   if (!holder) return syn::unexpected(Errc::undefined);
   if (node_->is_local(*holder)) return settle(*node_, authority_unregister(key, *holder, 0));
@@ -232,6 +235,7 @@ Result<void> RegistryScope::unregister_name(const Term& name) {
 std::future<Result<void>> RegistryScope::unregister_name_async(const Term& name) {
   if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
   std::string key = wire::canonical(name);
+  if (!node_->fits(key)) return ready_result(syn::unexpected(Errc::bad_argument));
   auto holder = read_key(std::string_view(key), [](const RegEntrySnapshot& e) { return e.pid; });
   if (!holder) return ready_result(syn::unexpected(Errc::undefined));
   if (node_->is_local(*holder)) return ready_result(result_of(authority_unregister(key, *holder, 0)));
@@ -267,6 +271,7 @@ Result<Entry> RegistryScope::update(const Term& name, const std::function<Term(c
                                     const Pid* self) {
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(name);
+  if (!node_->fits(key)) return syn::unexpected(Errc::bad_argument);
   Pid pid;
   std::string meta;
   std::int64_t time = 0;
@@ -290,6 +295,7 @@ Result<Entry> RegistryScope::update(const Term& name, const std::function<Term(c
   for (int attempt = 0; attempt < kMaxUpdateAttempts; ++attempt) {
     Term next = fn(pid, meta_term(meta));  // user code, no lock held; exceptions reach the caller
     std::string next_bytes = meta_canonical(next);
+    if (!node_->fits(next_bytes)) return syn::unexpected(Errc::bad_argument);
     auto outcome = authority_update(key, pid, time, next_bytes, 0);
     if (outcome.error) return syn::unexpected(*outcome.error);
     if (outcome.stale) {
@@ -309,7 +315,9 @@ Answer<Entry> RegistryScope::update_remote(const std::string& key, const Pid& pi
                                                           const Pid* /*self*/) {
   for (int attempt = 0; attempt < kMaxUpdateAttempts; ++attempt) {
     Term next = fn(pid, meta_term(meta));
-    auto future = call_update(*node_, engine_.address(), pid, key, meta_canonical(next), time, reply_applier());
+    std::string next_bytes = meta_canonical(next);
+    if (!node_->fits(next_bytes)) return {syn::unexpected(Errc::bad_argument), 0};
+    auto future = call_update(*node_, engine_.address(), pid, key, std::move(next_bytes), time, reply_applier());
     auto answer = get_answer(future);
     if (!answer.result) return {syn::unexpected(answer.result.error()), 0};
     if (answer.stale) {

@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "common/random.hpp"
+#include "transport/gate.hpp"
 
 #include <syn/errors.hpp>
 #include <syn/version.hpp>
@@ -62,6 +63,14 @@ constexpr int kDealerSendHighWater = 100000;   // frames queued to one peer befo
 constexpr int kMaxFrameBytes = 256 << 20;       // larger inbound frames are refused by ZeroMQ
 constexpr std::size_t kFlushAtBytes = 1 << 20;  // a frame this big goes out at once
 constexpr auto kRefusedRedial = std::chrono::milliseconds(1000);
+
+/// How long a connection may take to complete ZeroMQ's handshake (CURVE included).
+/// tcp://[v6 address]:port: the socket needs ZMQ_IPV6.
+bool is_ipv6_endpoint(const std::string& endpoint) { return endpoint.rfind("tcp://[", 0) == 0; }
+
+std::chrono::milliseconds handshake_timeout(const TransportConfig& config) {
+  return std::max(config.peer_timeout, std::chrono::milliseconds(1000));
+}
 }  // namespace
 
 /// An outgoing connection (our DEALER) and its ZeroMQ monitor.
@@ -74,6 +83,7 @@ struct Transport::Dealer {
   std::uint64_t epoch = 0;       // 0 for a probe
   bool hello_sent = false;
   bool welcomed = false;
+  bool connected = false;        // between ZeroMQ's handshake and the connection's loss
   TimePoint hello_at{};
 };
 
@@ -102,7 +112,15 @@ Transport::Transport(zmq::context_t& context, TransportConfig config, TransportL
       config_(std::move(config)),
       listener_(listener),
       self_atom_(detail::intern_node_name(config_.node_name)),
-      router_(context_, zmq::socket_type::router) {
+      router_(context_, zmq::socket_type::router),
+      refusals_(config_.node_name) {
+  if (config_.keys) {
+    // Before the ROUTER binds: a CURVE server without a ZAP handler would admit anyone who
+    // knows the cluster's public key.
+    gate_ = std::make_unique<Gate>(context_, config_.node_name, *config_.keys, handshake_timeout(config_),
+                                   counters_.refused, refusals_);
+    gate_->guard_router(router_);
+  }
   router_.set(zmq::sockopt::linger, 0);
   router_.set(zmq::sockopt::router_mandatory, 1);
   router_.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxFrameBytes));
@@ -120,6 +138,9 @@ Transport::~Transport() {
 }
 
 std::string Transport::bind(const std::string& endpoint, const std::string& advertise) {
+  // IPv6 only for an IPv6 address: with it on, ZeroMQ would report an IPv4 endpoint in its
+  // mapped form (tcp://[::ffff:127.0.0.1]:port), the endpoint we advertise.
+  router_.set(zmq::sockopt::ipv6, is_ipv6_endpoint(endpoint) ? 1 : 0);
   try {
     router_.bind(endpoint);
   } catch (const zmq::error_t& e) {
@@ -165,6 +186,8 @@ std::unique_ptr<Transport::Dealer> Transport::make_dealer(const std::string& end
   // Nothing is queued for a connection that is not complete, and nothing survives it: a
   // session's frames never leak into the next connection.
   d->socket.set(zmq::sockopt::immediate, 1);
+  d->socket.set(zmq::sockopt::ipv6, is_ipv6_endpoint(endpoint) ? 1 : 0);
+  if (gate_) gate_->guard_dealer(d->socket);
   d->socket.set(zmq::sockopt::linger, 0);
   d->socket.set(zmq::sockopt::sndhwm, kDealerSendHighWater);
   d->socket.set(zmq::sockopt::reconnect_ivl, 100);
@@ -173,7 +196,7 @@ std::unique_ptr<Transport::Dealer> Transport::make_dealer(const std::string& end
   std::string monitor_endpoint =
       "inproc://syn-monitor-" + config_.node_name + "-" + std::to_string(++monitor_counter_);
   if (zmq_socket_monitor(d->socket.handle(), monitor_endpoint.c_str(),
-                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0) {
+                         ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | kHandshakeFailures) != 0) {
     throw Error(Errc::bad_argument, "cannot monitor a socket: " + std::string(zmq_strerror(zmq_errno())));
   }
   d->monitor = zmq::socket_t(context_, zmq::socket_type::pair);
@@ -306,6 +329,7 @@ void Transport::fill_poll_items(std::vector<zmq::pollitem_t>& items) {
     if (p->dealer) add(*p->dealer);
   }
   for (auto& d : pending_) add(*d);
+  if (gate_) gate_->fill_poll_items(items);
 }
 
 void Transport::handle_poll(const std::vector<zmq::pollitem_t>& items, std::size_t first) {
@@ -318,6 +342,7 @@ void Transport::handle_poll(const std::vector<zmq::pollitem_t>& items, std::size
     if (!d->socket) continue;
     if (items[first + 1 + 2 * i].revents & ZMQ_POLLIN) on_dealer_readable(*d);
   }
+  if (gate_) gate_->handle_poll(items, first + 1 + 2 * polled_.size());
   polled_.clear();
   graveyard_.clear();
 }
@@ -374,10 +399,7 @@ void Transport::flush() {
     auto frame = p->out.take();
     auto sent = p->dealer->socket.send(zmq::buffer(frame), zmq::send_flags::dontwait);
     if (!sent) {
-      // The peer cannot keep up: never skip silently. Reset; both sides resync on return.
-      ++counters_.link_resets;
-      SYN_LOG(warn, config_.node_name, "send queue to ", p->name, " is full: resetting the link");
-      teardown(*p, DownReason::overflow);
+      send_blocked(*p);
       continue;
     }
     ++counters_.frames_sent;
@@ -392,9 +414,7 @@ wire::OutBuffer* Transport::out(std::uint32_t atom) {
   if (p->out.size() >= kFlushAtBytes) {
     auto frame = p->out.take();
     if (!p->dealer->socket.send(zmq::buffer(frame), zmq::send_flags::dontwait)) {
-      ++counters_.link_resets;
-      SYN_LOG(warn, config_.node_name, "send queue to ", p->name, " is full: resetting the link");
-      teardown(*p, DownReason::overflow);
+      send_blocked(*p);
       return nullptr;
     }
     ++counters_.frames_sent;
@@ -731,28 +751,76 @@ void Transport::handle_refuse(Dealer& d, const wire::Refuse& refuse) {
 
 void Transport::on_monitor_readable(Dealer& d) {
   for (int i = 0; i < 16 && d.monitor; ++i) {
-    zmq::message_t event;
-    if (!d.monitor.recv(event, zmq::recv_flags::dontwait)) return;
-    zmq::message_t address;
-    if (event.more()) (void)d.monitor.recv(address, zmq::recv_flags::dontwait);
-    if (event.size() < 6) continue;
-    std::uint16_t id;
-    std::memcpy(&id, event.data(), sizeof id);
-    if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+    auto event = read_monitor_event(d.monitor);
+    if (!event) return;
+    if (event->id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      d.connected = true;
       send_hello(d);
-    } else if (id == ZMQ_EVENT_DISCONNECTED) {
+    } else if (is_handshake_failure(*event)) {
+      dealer_handshake_failed(d, *event);
+    } else if (event->id == ZMQ_EVENT_DISCONNECTED) {
+      d.connected = false;
       if (!d.welcomed) {
         d.hello_sent = false;  // ZeroMQ redials; a new hello goes with the new connection
         continue;
       }
       for (auto& [atom, p] : peers_) {
         if (p->dealer.get() == &d) {
+          ++counters_.connections_lost;
           SYN_LOG(info, config_.node_name, "connection to ", p->name, " lost");
           teardown(*p, DownReason::connection_lost);
           return;
         }
       }
     }
+  }
+}
+
+void Transport::send_blocked(Peer& p) {
+  // ZeroMQ says "would block" both when the queue is full and when the connection is gone
+  // (an immediate socket queues nothing without one). The monitor tells them apart: its
+  // disconnect event is written before the socket learns the connection ended.
+  Dealer& d = *p.dealer;
+  on_monitor_readable(d);
+  if (!p.up) return;  // the monitor said the connection was lost, and the link is down
+  if (!d.connected) {
+    ++counters_.connections_lost;
+    SYN_LOG(info, config_.node_name, "connection to ", p.name, " lost while sending");
+    teardown(p, DownReason::connection_lost);
+    return;
+  }
+  // The peer cannot keep up: never skip silently. Reset; both sides resync on return.
+  ++counters_.link_resets;
+  SYN_LOG(warn, config_.node_name, "send queue to ", p.name, " is full: resetting the link");
+  teardown(p, DownReason::overflow);
+}
+
+void Transport::dealer_handshake_failed(const Dealer& d, const MonitorEvent& event) {
+  // Said once a minute per endpoint and kind: ZeroMQ redials a refusing node every second.
+  auto now = SteadyClock::now();
+  const std::string who = "cannot link with the node at " + d.endpoint + ": ";
+  if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+    refusals_.refused(d.endpoint + "/auth", who + "it refused this node's cluster key", now);
+  } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+             event.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+    // Keyed "mechanism" like the gate's line: one line says why two nodes never link.
+    refusals_.refused("mechanism",
+                      who + (gate_ ? "it has no cluster key (plaintext), this node has one"
+                                   : "it requires a cluster key (CURVE), this node has none"),
+                      now);
+  } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && event.value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) {
+    refusals_.refused(d.endpoint + "/crypto", who + "it holds another cluster key", now);
+  } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+    // Which side notices a mismatch first is a race: the other only sees the connection end.
+    refusals_.refused(d.endpoint + "/incomplete",
+                      who + "it closed the connection during the handshake (" +
+                          (gate_ ? "it has no cluster key, or another one)" : "it may require a cluster key)"),
+                      now);
+  } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+    refusals_.refused(d.endpoint + "/protocol",
+                      who + "its handshake is not this protocol's (ZeroMQ protocol error " +
+                          protocol_error_code(event.value) + ")",
+                      now);
   }
 }
 

@@ -11,9 +11,13 @@
 // of our DEALER. Whenever a link ends (connection lost, silence past peer_timeout, overflow,
 // reset), both its connections are dropped and the peer is told to reset: every link starts
 // from a fresh handshake, so nothing from an old session is ever taken for a new one, and the
-// layers above resync from scratch. Authentication (CURVE) will be socket options on these
-// two socket kinds and a key check in the hello; the frames do not change.
+// layers above resync from scratch. With a cluster key, a Gate (gate.hpp) makes both socket
+// kinds CURVE sockets and refuses every peer without the key inside ZeroMQ's handshake,
+// before the hello; the frames do not change.
 #include "common/clock.hpp"
+#include "transport/cluster_key.hpp"
+#include "transport/monitor_event.hpp"
+#include "transport/refusal_log.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"
 
@@ -63,6 +67,8 @@ struct TransportConfig {
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds peer_timeout{3000};
   bool auto_connect = true;
+  /// The cluster's key pair: every link CURVE-authenticated and encrypted. None: plaintext.
+  std::optional<CurveKeys> keys;
 };
 
 /// Counters shared with NodeStats.
@@ -72,7 +78,11 @@ struct TransportCounters {
   std::uint64_t malformed = 0;
   std::uint64_t refused = 0;
   std::uint64_t link_resets = 0;
+  std::uint64_t connections_lost = 0;
+  std::uint64_t oversized = 0;  // peers' terms over max_term_bytes, dropped
 };
+
+class Gate;
 
 class Transport {
  public:
@@ -117,6 +127,7 @@ class Transport {
   std::vector<std::uint32_t> up_peers() const;
   const TransportCounters& counters() const { return counters_; }
   void count_malformed() { ++counters_.malformed; }
+  void count_oversized() { ++counters_.oversized; }
 
  private:
   struct Dealer;
@@ -132,6 +143,9 @@ class Transport {
   void on_router_readable();
   void on_dealer_readable(Dealer& dealer);
   void on_monitor_readable(Dealer& dealer);
+  void dealer_handshake_failed(const Dealer& dealer, const MonitorEvent& event);
+  /// A send to an up peer would block: a lost connection or an overflow (see flush()).
+  void send_blocked(Peer& peer);
   void send_hello(Dealer& dealer);
 
   void handle_router_frame(const std::string& rid, const zmq::message_t& payload);
@@ -152,6 +166,8 @@ class Transport {
   TransportListener& listener_;
   std::uint32_t self_atom_;
   zmq::socket_t router_;
+  RefusalLog refusals_;
+  std::unique_ptr<Gate> gate_;  // with a cluster key only
   std::string endpoint_;
   std::unordered_map<std::uint32_t, std::unique_ptr<Peer>> peers_;
   std::unordered_map<std::string, std::uint32_t> rid_to_peer_;

@@ -232,4 +232,53 @@ bool to_term(const msgpack::object& object, Term& out) {
   return object_to_term(object, out, 0);
 }
 
+namespace {
+
+/// Adds the encoded size of `term` to `total`; false once it passes `limit`.
+bool add_encoded_size(const Term& term, std::size_t limit, std::size_t& total, std::size_t depth) {
+  auto add = [&](std::size_t n) {
+    total += n;
+    return total <= limit;
+  };
+  auto container_header = [](std::size_t n) -> std::size_t { return n < 16 ? 1 : n <= 0xffff ? 3 : 5; };
+  if (depth > max_term_depth) return false;
+  switch (term.type()) {
+    case Term::value_t::null:
+    case Term::value_t::boolean:
+    case Term::value_t::discarded: return add(1);
+    case Term::value_t::number_integer: return add(1 + int_encoding(term.get<std::int64_t>()).width);
+    case Term::value_t::number_unsigned: return add(1 + uint_encoding(term.get<std::uint64_t>()).width);
+    case Term::value_t::number_float: return add(9);
+    case Term::value_t::string: {
+      auto n = term.get_ref<const std::string&>().size();
+      return add(str_header(n).size + n);
+    }
+    case Term::value_t::binary: {
+      auto n = term.get_binary().size();
+      return add((n <= 0xff ? 2 : n <= 0xffff ? 3 : 5) + n);
+    }
+    case Term::value_t::array:
+      if (!add(container_header(term.size()))) return false;
+      for (const auto& item : term) {
+        if (!add_encoded_size(item, limit, total, depth + 1)) return false;
+      }
+      return true;
+    case Term::value_t::object:
+      if (!add(container_header(term.size()))) return false;
+      for (const auto& [key, value] : term.items()) {
+        if (!add(str_header(key.size()).size + key.size())) return false;
+        if (!add_encoded_size(value, limit, total, depth + 1)) return false;
+      }
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool fits_within(const Term& term, std::size_t limit) {
+  std::size_t total = 0;
+  return add_encoded_size(term, limit, total, 1);
+}
+
 }  // namespace syn::wire

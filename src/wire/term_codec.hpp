@@ -27,6 +27,10 @@ inline constexpr std::size_t max_term_depth = 48;
 void append_canonical(std::string& out, const Term& term);
 /// The canonical bytes of `term`.
 std::string canonical(const Term& term);
+/// True when the canonical encoding of `term` takes at most `limit` bytes. Walks the term
+/// without encoding it, and stops as soon as the limit is passed (a local send need not pay
+/// for an encoding to be checked against NodeOptions::max_term_bytes).
+bool fits_within(const Term& term, std::size_t limit);
 /// Decodes canonical bytes made by this module (trusted input) back to a Term.
 Term decode_canonical(std::string_view bytes);
 

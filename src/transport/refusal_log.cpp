@@ -1,0 +1,32 @@
+#include "transport/refusal_log.hpp"
+
+#include "common/log.hpp"
+
+namespace syn::transport {
+
+namespace {
+// Keys carry peer addresses, which an attacker chooses: past this many, expired ones go.
+constexpr std::size_t kMaxSlots = 4096;
+}  // namespace
+
+bool RefusalLog::refused(const std::string& key, const std::string& text, detail::TimePoint now) {
+  auto it = slots_.find(key);
+  if (it != slots_.end() && now - it->second.logged_at < period_) {
+    ++it->second.suppressed;
+    return false;
+  }
+  if (it == slots_.end() && slots_.size() >= kMaxSlots) {
+    std::erase_if(slots_, [&](const auto& slot) { return now - slot.second.logged_at >= period_; });
+    if (slots_.size() >= kMaxSlots) return false;  // a flood from many addresses: stay quiet
+  }
+  std::uint64_t suppressed = it == slots_.end() ? 0 : it->second.suppressed;
+  slots_[key] = Slot{now, 0};
+  if (suppressed > 0) {
+    SYN_LOG(warn, node_name_, text, " (", suppressed, " more like it since the last such line were not logged)");
+  } else {
+    SYN_LOG(warn, node_name_, text);
+  }
+  return true;
+}
+
+}  // namespace syn::transport

@@ -1,0 +1,33 @@
+#pragma once
+// Rate-limited warnings about refused connections: an intruder that redials in a loop must
+// not flood the log. A line per key (where and what kind of refusal) at most once a minute;
+// the lines suppressed meanwhile are counted and reported with the next one.
+#include "common/clock.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+
+namespace syn::transport {
+
+class RefusalLog {
+ public:
+  explicit RefusalLog(std::string node_name, std::chrono::milliseconds period = std::chrono::minutes(1))
+      : node_name_(std::move(node_name)), period_(period) {}
+
+  /// Logs `text` as a warning unless a line with the same `key` was logged less than a
+  /// period ago (then only counts it). Returns whether it logged.
+  bool refused(const std::string& key, const std::string& text, detail::TimePoint now);
+
+ private:
+  struct Slot {
+    detail::TimePoint logged_at;
+    std::uint64_t suppressed = 0;
+  };
+  std::string node_name_;
+  std::chrono::milliseconds period_;
+  std::unordered_map<std::string, Slot> slots_;  // bounded: see refused()
+};
+
+}  // namespace syn::transport
