@@ -1,5 +1,7 @@
 #include "chat_server.hpp"
 
+#include "common/cluster_key.hpp"
+
 #include <cstdio>
 
 namespace examples {
@@ -10,6 +12,7 @@ syn::NodeOptions server_options(const std::string& name, const std::vector<std::
   syn::NodeOptions options;
   options.name = name;
   options.seeds = seeds;
+  options.cluster_key_file = demo_cluster_key_file();  // the key the demo made (links encrypted)
   options.scopes = {"chat"};
   options.heartbeat_interval = std::chrono::milliseconds(100);
   options.peer_timeout = std::chrono::milliseconds(1000);

@@ -1,5 +1,7 @@
 #include "device_gateway.hpp"
 
+#include "common/cluster_key.hpp"
+
 #include <cstdio>
 
 namespace examples {
@@ -10,6 +12,7 @@ syn::NodeOptions gateway_options(const std::string& name, const std::vector<std:
   syn::NodeOptions options;
   options.name = name;
   options.seeds = seeds;
+  options.cluster_key_file = demo_cluster_key_file();  // the key the demo made (links encrypted)
   options.scopes = {"devices"};
   options.event_handler = std::make_shared<DeviceEvents>(name);
   options.conflict_resolver = keep_newest_firmware;

@@ -132,7 +132,9 @@ void Gate::on_router_event(const MonitorEvent& event) {
   switch (event.id) {
     case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: return;  // logged by the ZAP handler, with the address
     case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-      log_.refused(event.address + "/incomplete",
+      // Keyed like a mechanism mismatch: which side of a mismatch notices it first is a race,
+      // the other side sees only this. One line, not two, says why two nodes never link.
+      log_.refused(kHandshakeRefusal,
                    where + " ended before its handshake completed (closed, or silent past " +
                        std::to_string(handshake_timeout_.count()) +
                        " ms): a peer without the cluster key, or one that stopped",
@@ -142,8 +144,7 @@ void Gate::on_router_event(const MonitorEvent& event) {
   }
   switch (event.value) {
     case ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH:
-      // Shared with the dealers' lines: one line says why two nodes never link.
-      log_.refused("mechanism", "refused " + where + ": the peer has no cluster key (plaintext)", now);
+      log_.refused(kHandshakeRefusal, "refused " + where + ": the peer has no cluster key (plaintext)", now);
       return;
     case ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC:
       log_.refused(event.address + "/crypto", "refused " + where + ": the peer holds another cluster key", now);

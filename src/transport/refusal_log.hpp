@@ -11,6 +11,10 @@
 
 namespace syn::transport {
 
+/// The key shared by the refusals a node without the cluster key, or a key where the other has
+/// none, causes on either side (a mismatch, or a connection that ends during its handshake).
+inline constexpr const char* kHandshakeRefusal = "handshake";
+
 class RefusalLog {
  public:
   explicit RefusalLog(std::string node_name, std::chrono::milliseconds period = std::chrono::minutes(1))

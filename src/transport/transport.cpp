@@ -803,8 +803,7 @@ void Transport::dealer_handshake_failed(const Dealer& d, const MonitorEvent& eve
     refusals_.refused(d.endpoint + "/auth", who + "it refused this node's cluster key", now);
   } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
              event.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
-    // Keyed "mechanism" like the gate's line: one line says why two nodes never link.
-    refusals_.refused("mechanism",
+    refusals_.refused(kHandshakeRefusal,
                       who + (gate_ ? "it has no cluster key (plaintext), this node has one"
                                    : "it requires a cluster key (CURVE), this node has none"),
                       now);
@@ -812,7 +811,7 @@ void Transport::dealer_handshake_failed(const Dealer& d, const MonitorEvent& eve
     refusals_.refused(d.endpoint + "/crypto", who + "it holds another cluster key", now);
   } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
     // Which side notices a mismatch first is a race: the other only sees the connection end.
-    refusals_.refused(d.endpoint + "/incomplete",
+    refusals_.refused(kHandshakeRefusal,
                       who + "it closed the connection during the handshake (" +
                           (gate_ ? "it has no cluster key, or another one)" : "it may require a cluster key)"),
                       now);

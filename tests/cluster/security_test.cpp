@@ -176,7 +176,10 @@ TEST_CASE("security: raw intruders are refused before any frame reaches the node
   CHECK(a.stats().frames_received == frames_before);
   CHECK(a.stats().malformed_frames == 0);
   // Each kind of refusal logged once (per peer address for the ZAP refusal), not per attempt.
-  CHECK(log.count("no cluster key (plaintext)") == 1);
+  // The plaintext refusal reads as a mismatch or as a handshake cut short, whichever side of
+  // ZeroMQ saw it first: one line either way.
+  INFO(log.dump());
+  CHECK(log.count("no cluster key (plaintext)") + log.count("before its handshake completed") == 1);
   CHECK(log.count("does not hold the cluster key") == 1);
 }
 
