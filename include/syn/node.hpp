@@ -74,7 +74,8 @@ struct NodeStats {
                                        ///< handshakes, another protocol version, a name clash
   std::uint64_t link_resets = 0;       ///< links reset because a peer could not keep up
   // Beyond API.md, after its fields.
-  std::uint64_t connections_lost = 0;  ///< connections to up peers lost (a crash, a cut, a restart)
+  std::uint64_t connections_lost = 0;  ///< links down for a lost connection or a silent peer
+                                       ///< (a crash, a cut); link_resets counts overflows
   std::uint64_t oversized_terms = 0;   ///< peers' terms over max_term_bytes, dropped (SPEC 7)
 };
 

@@ -9,13 +9,13 @@
 
 namespace syn::detail {
 
-namespace {
-constexpr std::size_t kSnapshotChunkEntries = 4096;
-}  // namespace
-
 void GroupsScope::on_replicated(std::uint32_t from, const msgpack::object& payload) {
   auto change = wire::entries::decode_change(payload);
   if (change.op == wire::entries::Op::put) {
+    // A change that overtakes its part of a snapshot being streamed is current, not stale.
+    if (auto syncing = stale_candidates_.find(from); syncing != stale_candidates_.end()) {
+      syncing->second.erase({change.put.key, change.put.pid_id});
+    }
     apply_put(from, change.put, reason_of(change.put.reason, {}, from));
   } else if (change.op == wire::entries::Op::del) {
     apply_del(from, change.del, reason_of(change.del.reason, change.del.exit_reason, from));
@@ -25,6 +25,7 @@ void GroupsScope::on_replicated(std::uint32_t from, const msgpack::object& paylo
 }
 
 std::uint64_t GroupsScope::apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason) {
+  if (!node_->accepts(from, put.key, put.meta)) return 0;
   Pid pid = peer_pid(*node_, from, put.pid_id);
   std::string meta = meta_stored(put.meta);
   auto& shard = table_.shard_for(put.key);
@@ -103,33 +104,20 @@ void GroupsScope::purge_node(std::uint32_t node) {
   }
 }
 
-void GroupsScope::write_snapshot(const std::function<void(std::string_view)>& emit_chunk) {
-  wire::OutBuffer body;
-  std::size_t entries = 0;
-  auto flush = [&] {
-    if (entries == 0) return;
-    emit_chunk(wire::entries::finish_snapshot_chunk(body, entries));
-    body.clear();
-    entries = 0;
-  };
+void GroupsScope::write_snapshot_part(std::size_t part, const std::function<void(std::string_view)>& emit_chunk) {
+  wire::entries::SnapshotChunker chunks(emit_chunk);
   std::uint32_t self = node_->atom();
-  for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
-    {
-      auto& shard = table_.shard(i);
-      std::shared_lock lock(shard.mutex);
-      for (const auto& [key, group] : shard.groups) {
-        if (!group.per_node.count(self)) continue;
-        for (const auto& [pid, rec] : group.members) {
-          // Only our own processes: each node sends its local data (SPEC 1).
-          if (!rec.local || !rec.local->alive()) continue;
-          wire::entries::append_snapshot_entry(body, key, pid.id(), rec.time, rec.meta.view());
-          ++entries;
-        }
-      }
+  auto& shard = table_.shard(part);
+  std::shared_lock lock(shard.mutex);
+  for (const auto& [key, group] : shard.groups) {
+    if (!group.per_node.count(self)) continue;
+    for (const auto& [pid, rec] : group.members) {
+      // Only our own processes: each node sends its local data (SPEC 1).
+      if (!rec.local || !rec.local->alive()) continue;
+      chunks.add(key, pid.id(), rec.time, rec.meta.view());
     }
-    if (entries >= kSnapshotChunkEntries) flush();
   }
-  flush();
+  chunks.finish();
 }
 
 void GroupsScope::begin_remote_snapshot(std::uint32_t from) {

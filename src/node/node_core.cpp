@@ -159,6 +159,18 @@ void NodeCore::require_fits_bytes(std::string_view canonical, const char* what) 
   if (!fits(canonical)) too_big(what, options_.max_term_bytes);
 }
 
+bool NodeCore::accepts_term(std::uint32_t from, const Term& term) {
+  if (fits_term(term)) return true;
+  count_oversized(from);
+  return false;
+}
+
+void NodeCore::count_oversized(std::uint32_t from) {
+  engine_.transport().count_oversized();
+  SYN_LOG(info, name(), "dropped a term from ", node_name_of(from), " larger than max_term_bytes (",
+          options_.max_term_bytes, " bytes)");
+}
+
 void NodeCore::send(const Pid& pid, Term message) {
   require_fits(message, "the message");
   if (is_local(pid)) {
@@ -294,12 +306,13 @@ void NodeCore::on_peer_message(std::uint32_t atom, const msgpack::object& messag
   switch (static_cast<MsgType>(wire::message_type(message))) {
     case MsgType::send: {
       auto m = wire::decode_send(message);
+      if (!accepts_term(atom, m.body)) break;
       deliver_local(m.to, Message{std::move(m.body), nullptr});
       break;
     }
     case MsgType::exit: {
       auto m = wire::decode_exit(message);
-      if (m.to.creation != creation_) break;
+      if (m.to.creation != creation_ || !accepts_term(atom, m.reason)) break;
       if (auto process = processes_.find(m.to.id)) process->kill(m.reason);
       break;
     }
@@ -311,6 +324,8 @@ void NodeCore::on_peer_message(std::uint32_t atom, const msgpack::object& messag
     case MsgType::demonitor: monitors_.on_remote_demonitor(atom, wire::decode_demonitor(message).ref); break;
     case MsgType::down: {
       auto m = wire::decode_down(message);
+      // Too big to be a reason this node accepts: the process still went down.
+      if (!accepts_term(atom, m.reason)) m.reason = "oversized_reason";
       monitors_.on_remote_down(atom, m.ref, m.reason);
       break;
     }
@@ -321,11 +336,19 @@ void NodeCore::on_peer_message(std::uint32_t atom, const msgpack::object& messag
       scopes_->on_message(atom, static_cast<MsgType>(wire::message_type(message)), message);
       break;
     case MsgType::reply: calls_->on_reply(atom, wire::decode_reply(message)); break;
-    case MsgType::mcall: multi_calls_->on_request(atom, wire::decode_mcall(message)); break;
-    case MsgType::mcall_reply: multi_calls_->on_reply(atom, wire::decode_mcall_reply(message)); break;
+    case MsgType::mcall: {
+      auto m = wire::decode_mcall(message);
+      if (accepts_term(atom, m.body) && accepts_term(atom, m.member_meta)) multi_calls_->on_request(atom, m);
+      break;
+    }
+    case MsgType::mcall_reply: {
+      auto m = wire::decode_mcall_reply(message);
+      if (accepts_term(atom, m.answer)) multi_calls_->on_reply(atom, m);
+      break;
+    }
     case MsgType::publish: {
       auto m = wire::decode_publish(message);
-      if (m.creation != creation_) break;
+      if (m.creation != creation_ || !accepts_term(atom, m.body)) break;
       for (auto id : m.ids) {
         if (auto process = processes_.find(id)) process->deliver(Message{m.body, nullptr});
       }

@@ -51,6 +51,17 @@ class NodeCore : public std::enable_shared_from_this<NodeCore>, public transport
   void require_fits(const Term& term, const char* what) const;
   /// The same for canonical bytes already encoded.
   void require_fits_bytes(std::string_view canonical, const char* what) const;
+  /// Engine thread: true when every part of a peer's entry fits; else counts it as oversized
+  /// (NodeStats::oversized_terms) and the caller drops it (SPEC 7).
+  template <class... Parts>
+  bool accepts(std::uint32_t from, const Parts&... parts) {
+    if (fits(parts...)) return true;
+    count_oversized(from);
+    return false;
+  }
+  /// Engine thread: the same for a term a peer sent.
+  bool accepts_term(std::uint32_t from, const Term& term);
+  void count_oversized(std::uint32_t from);
   const std::string& name() const { return options_.name; }
   std::uint32_t atom() const { return atom_; }
   std::uint32_t creation() const { return creation_; }

@@ -15,8 +15,6 @@ namespace syn::detail {
 
 namespace {
 
-constexpr std::size_t kSnapshotChunkEntries = 4096;
-
 void keep_last(std::uint64_t* slot, std::uint64_t seq) {
   if (slot && seq) *slot = seq;
 }
@@ -28,6 +26,10 @@ void keep_last(std::uint64_t* slot, std::uint64_t seq) {
 void RegistryScope::on_replicated(std::uint32_t from, const msgpack::object& payload) {
   auto change = wire::entries::decode_change(payload);
   if (change.op == wire::entries::Op::put) {
+    // A change that overtakes its part of a snapshot being streamed is current, not stale.
+    if (auto syncing = stale_candidates_.find(from); syncing != stale_candidates_.end()) {
+      syncing->second.erase(change.put.key);
+    }
     std::vector<Kill> kills;
     apply_put(from, change.put, reason_of(change.put.reason, {}, from), kills);
     run_kills(kills);
@@ -52,6 +54,7 @@ std::uint64_t RegistryScope::apply_reply_change(std::uint32_t authority, const w
 
 void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason,
                               std::vector<Kill>& kills, std::uint64_t* event_seq) {
+  if (!node_->accepts(from, put.key, put.meta)) return;
   Pid pid = peer_pid(*node_, from, put.pid_id);
   std::string meta = meta_stored(put.meta);
   auto& shard = table_.shard_for(put.key);
@@ -328,29 +331,16 @@ void RegistryScope::purge_node(std::uint32_t node) {
 
 // ---- snapshots ----------------------------------------------------------------------------
 
-void RegistryScope::write_snapshot(const std::function<void(std::string_view)>& emit_chunk) {
-  wire::OutBuffer body;
-  std::size_t entries = 0;
-  auto flush = [&] {
-    if (entries == 0) return;
-    emit_chunk(wire::entries::finish_snapshot_chunk(body, entries));
-    body.clear();
-    entries = 0;
-  };
-  for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
-    {
-      auto& shard = table_.shard(i);
-      auto lock = shard.read_lock();
-      for (const auto& [key, e] : shard.entries) {
-        // Only our own processes: each node sends its local data (SPEC 1).
-        if (!e.local() || !e.local()->alive()) continue;
-        wire::entries::append_snapshot_entry(body, key, e.pid.id(), e.time, e.meta());
-        ++entries;
-      }
-    }
-    if (entries >= kSnapshotChunkEntries) flush();
+void RegistryScope::write_snapshot_part(std::size_t part, const std::function<void(std::string_view)>& emit_chunk) {
+  wire::entries::SnapshotChunker chunks(emit_chunk);
+  auto& shard = table_.shard(part);
+  auto lock = shard.read_lock();
+  for (const auto& [key, e] : shard.entries) {
+    // Only our own processes: each node sends its local data (SPEC 1).
+    if (!e.local() || !e.local()->alive()) continue;
+    chunks.add(key, e.pid.id(), e.time, e.meta());
   }
-  flush();
+  chunks.finish();
 }
 
 void RegistryScope::begin_remote_snapshot(std::uint32_t from) {

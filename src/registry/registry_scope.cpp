@@ -372,6 +372,12 @@ WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& 
 void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) {
   auto request = wire::entries::decode_call_request(payload);
   Pid pid = Pid::from_atom(node_->atom(), request.pid_creation, request.pid_id);
+  if (!node_->accepts(from, request.key, request.meta)) {
+    WriteOutcome refused;  // a caller with a larger max_term_bytes than ours
+    refused.error = Errc::bad_argument;
+    answered(engine_, refused, from, request_id);
+    return;
+  }
   // The authority_* functions answer the call themselves, under the shard lock (see detail::answered).
   switch (request.op) {
     case wire::entries::CallOp::put:

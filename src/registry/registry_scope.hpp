@@ -57,7 +57,8 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   void clear();
 
   // ---- ScopeHandler (engine thread) ----
-  void write_snapshot(const std::function<void(std::string_view)>& emit_chunk) override;
+  std::size_t snapshot_parts() const override { return RegistryTable::kShards; }
+  void write_snapshot_part(std::size_t part, const std::function<void(std::string_view)>& emit_chunk) override;
   void begin_remote_snapshot(std::uint32_t from) override;
   void apply_snapshot_chunk(std::uint32_t from, const msgpack::object& chunk) override;
   void end_remote_snapshot(std::uint32_t from) override;

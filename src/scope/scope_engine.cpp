@@ -9,6 +9,12 @@
 
 namespace syn::detail {
 
+namespace {
+/// How much of a snapshot one loop turn sends to one peer before the loop goes on: small
+/// against what a turn may take (heartbeats are due every heartbeat_interval).
+constexpr std::size_t kSnapshotBytesPerTurn = 4 << 20;
+}  // namespace
+
 ScopeEngine::ScopeEngine(NodeCore& node, std::uint32_t kind, std::string scope)
     : node_(node), address_{kind, std::move(scope)} {
   wire::OutBuffer header;
@@ -82,6 +88,7 @@ void ScopeEngine::on_peer_up(std::uint32_t atom) { send_discover(atom); }
 
 void ScopeEngine::on_peer_down(std::uint32_t atom) {
   syncing_from_.erase(atom);
+  streams_.erase(atom);
   bool was_member;
   {
     std::lock_guard lock(members_mutex_);
@@ -105,27 +112,44 @@ void ScopeEngine::on_discover(std::uint32_t from) {
 }
 
 void ScopeEngine::send_snapshot(std::uint32_t atom) {
-  drain_pending();
+  auto& stream = streams_[atom];
+  stream = SnapshotStream{++stream_generation_};
+  continue_snapshot(atom, stream.generation);
+}
+
+void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation) {
+  auto it = streams_.find(atom);
+  if (it == streams_.end() || it->second.generation != generation) return;  // ended or restarted
+  SnapshotStream& stream = it->second;
+  drain_pending();  // changes applied before this turn's parts were read go first
+  std::size_t sent = 0;
   // Chunks go out one behind, so that the last one can say it is the last.
-  std::string previous;
-  bool have_previous = false;
-  auto emit = [&](bool last) {
+  auto emit_held = [&](bool last) {
     node_.send_to_peer(atom, [&](wire::OutBuffer& out) {
       wire::begin_ack_sync(out, address_, last);
-      out.append(previous);
+      out.append(stream.held);
     });
+    sent += stream.held.size();
   };
-  handler_->write_snapshot([&](std::string_view chunk) {
-    if (have_previous) emit(false);
-    previous.assign(chunk);
-    have_previous = true;
-  });
-  if (!have_previous) {
+  const std::size_t parts = handler_->snapshot_parts();
+  while (stream.next_part < parts && sent < kSnapshotBytesPerTurn) {
+    handler_->write_snapshot_part(stream.next_part++, [&](std::string_view chunk) {
+      if (stream.have_held) emit_held(false);
+      stream.held.assign(chunk);
+      stream.have_held = true;
+    });
+  }
+  if (stream.next_part < parts) {
+    node_.engine().post([this, atom, generation] { continue_snapshot(atom, generation); });
+    return;
+  }
+  if (!stream.have_held) {
     wire::OutBuffer empty;
     msgpack::packer<wire::OutBuffer>(empty).pack_array(0);
-    previous = empty.release();
+    stream.held = empty.release();
   }
-  emit(true);
+  emit_held(true);
+  streams_.erase(it);
 }
 
 void ScopeEngine::on_ack_sync(std::uint32_t from, bool last, const msgpack::object& chunk) {

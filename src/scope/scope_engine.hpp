@@ -14,6 +14,7 @@
 #include "wire/messages.hpp"
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -56,8 +57,21 @@ class ScopeEngine {
 
  private:
   void send_discover(std::uint32_t atom);
+  /// Streams this node's data to a peer: a few parts per loop turn (kSnapshotBytesPerTurn),
+  /// so that heartbeats, reads and other work go on between them however big the scope is.
+  /// Changes applied meanwhile reach the peer in order between the chunks; the receiver
+  /// applies both, and counts a change as current even if its part comes later.
   void send_snapshot(std::uint32_t atom);
+  void continue_snapshot(std::uint32_t atom, std::uint64_t generation);
   void add_member(std::uint32_t atom);
+
+  /// A snapshot on its way to one peer (engine thread).
+  struct SnapshotStream {
+    std::uint64_t generation = 0;  // a new discover restarts the stream; old turns stop
+    std::size_t next_part = 0;
+    std::string held;              // the last chunk written: sent once we know if it is the last
+    bool have_held = false;
+  };
 
   NodeCore& node_;
   ScopeHandler* handler_ = nullptr;
@@ -67,6 +81,8 @@ class ScopeEngine {
   mutable std::mutex members_mutex_;  // writes on the engine thread; reads anywhere
   std::set<std::uint32_t> members_;
   std::set<std::uint32_t> syncing_from_;  // engine thread: snapshots being received
+  std::map<std::uint32_t, SnapshotStream> streams_;  // engine thread: snapshots being sent
+  std::uint64_t stream_generation_ = 0;
 
   std::mutex pending_mutex_;
   wire::OutBuffer pending_;

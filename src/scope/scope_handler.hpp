@@ -3,6 +3,7 @@
 // Every method runs on the engine thread.
 #include <msgpack.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -13,9 +14,13 @@ class ScopeHandler {
  public:
   virtual ~ScopeHandler() = default;
 
-  /// Writes this node's local data as snapshot chunks; each chunk is one msgpack value.
-  /// Called when a peer discovers the scope, so it may be large: chunk it.
-  virtual void write_snapshot(const std::function<void(std::string_view chunk)>& emit_chunk) = 0;
+  /// How many parts a snapshot of this node's local data has (a fixed number, e.g. shards).
+  virtual std::size_t snapshot_parts() const = 0;
+  /// Writes one part of this node's local data as snapshot chunks; each chunk is one msgpack
+  /// value, bounded in bytes (a receiver applies one per message). The engine streams the
+  /// parts over several loop turns, so changes made meanwhile reach the peer between chunks
+  /// (see ScopeEngine::send_snapshot).
+  virtual void write_snapshot_part(std::size_t part, const std::function<void(std::string_view chunk)>& emit_chunk) = 0;
   /// A snapshot from `from` begins (its first chunk arrived).
   virtual void begin_remote_snapshot(std::uint32_t from) = 0;
   /// One chunk of the snapshot of `from`. Throws wire::DecodeError when malformed.

@@ -766,7 +766,6 @@ void Transport::on_monitor_readable(Dealer& d) {
       }
       for (auto& [atom, p] : peers_) {
         if (p->dealer.get() == &d) {
-          ++counters_.connections_lost;
           SYN_LOG(info, config_.node_name, "connection to ", p->name, " lost");
           teardown(*p, DownReason::connection_lost);
           return;
@@ -784,7 +783,6 @@ void Transport::send_blocked(Peer& p) {
   on_monitor_readable(d);
   if (!p.up) return;  // the monitor said the connection was lost, and the link is down
   if (!d.connected) {
-    ++counters_.connections_lost;
     SYN_LOG(info, config_.node_name, "connection to ", p.name, " lost while sending");
     teardown(p, DownReason::connection_lost);
     return;
@@ -901,6 +899,8 @@ void Transport::teardown(Peer& p, DownReason reason, bool tell_peer) {
   p.out.take();
   p.early_peers.reset();
   if (was_up) {
+    // A link that keeps dropping shows in the stats, not only in log lines.
+    if (reason == DownReason::connection_lost || reason == DownReason::timeout) ++counters_.connections_lost;
     SYN_LOG(info, config_.node_name, "peer ", p.name, " down: ", to_string(reason));
     listener_.on_peer_down(p.atom, creation, reason);
   }

@@ -134,20 +134,24 @@ CallRequest decode_call_request(const msgpack::object& o) {
   head.fail(0, "is not an entry call");
 }
 
-void append_snapshot_entry(OutBuffer& body, std::string_view key, std::uint64_t pid_id, std::int64_t time,
-                           std::string_view meta) {
-  Packer p(body);
-  raw(body, key);
+void SnapshotChunker::add(std::string_view key, std::uint64_t pid_id, std::int64_t time, std::string_view meta) {
+  Packer p(body_);
+  raw(body_, key);
   p.pack_uint64(pid_id);
   p.pack_int64(time);
-  raw(body, meta);
+  raw(body_, meta);
+  ++entries_;
+  if (body_.size() >= kChunkBytes || entries_ >= kChunkEntries) finish();
 }
 
-std::string finish_snapshot_chunk(const OutBuffer& body, std::size_t entries) {
+void SnapshotChunker::finish() {
+  if (entries_ == 0) return;
   OutBuffer chunk;
-  Packer(chunk).pack_array(static_cast<std::uint32_t>(entries * 4));
-  chunk.append(body.view());
-  return chunk.release();
+  Packer(chunk).pack_array(static_cast<std::uint32_t>(entries_ * 4));
+  chunk.append(body_.view());
+  emit_(chunk.view());
+  body_.clear();
+  entries_ = 0;
 }
 
 std::vector<SnapshotEntry> decode_snapshot_chunk(const msgpack::object& o) {

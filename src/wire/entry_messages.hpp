@@ -10,6 +10,7 @@
 #include <msgpack.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,11 +71,26 @@ struct SnapshotEntry {
   std::int64_t time = 0;
   std::string meta;
 };
-/// Appends one entry's four values (the chunk header is written by finish_snapshot_chunk).
-void append_snapshot_entry(OutBuffer& body, std::string_view key, std::uint64_t pid_id, std::int64_t time,
-                           std::string_view meta);
-/// The chunk: an array header for `entries` entries followed by the body.
-std::string finish_snapshot_chunk(const OutBuffer& body, std::size_t entries);
+/// Cuts a snapshot into chunks bounded by bytes as well as entries, and hands each to `emit`:
+/// a chunk ends once it holds kChunkBytes (so it is at most that plus one entry, whatever the
+/// metas weigh) or kChunkEntries. A receiver applies one chunk per message, so a small chunk
+/// keeps its engine turn short and every frame far under the frame cap (SPEC 7).
+class SnapshotChunker {
+ public:
+  static constexpr std::size_t kChunkBytes = 256 << 10;
+  static constexpr std::size_t kChunkEntries = 4096;
+
+  explicit SnapshotChunker(const std::function<void(std::string_view chunk)>& emit) : emit_(emit) {}
+  /// Adds one entry; emits the chunk when it is full.
+  void add(std::string_view key, std::uint64_t pid_id, std::int64_t time, std::string_view meta);
+  /// Emits what is left.
+  void finish();
+
+ private:
+  const std::function<void(std::string_view)>& emit_;
+  OutBuffer body_;
+  std::size_t entries_ = 0;
+};
 std::vector<SnapshotEntry> decode_snapshot_chunk(const msgpack::object& o);
 
 }  // namespace syn::wire::entries

@@ -278,7 +278,7 @@ bool add_encoded_size(const Term& term, std::size_t limit, std::size_t& total, s
 
 bool fits_within(const Term& term, std::size_t limit) {
   std::size_t total = 0;
-  return add_encoded_size(term, limit, total, 1);
+  return add_encoded_size(term, limit, total, 0);  // depth counted as append_canonical counts it
 }
 
 }  // namespace syn::wire
