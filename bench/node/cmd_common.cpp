@@ -25,12 +25,7 @@ Term info(BenchNode& b, const Term&) {
               {"nodes", b.node().nodes()},
               {"reg_count", b.registry().count()},
               {"procs", b.procs().size()},
-              {"stats",
-               {{"frames_received", s.frames_received},
-                {"frames_sent", s.frames_sent},
-                {"malformed_frames", s.malformed_frames},
-                {"refused_peers", s.refused_peers},
-                {"link_resets", s.link_resets}}}};
+              {"stats", Term(s)}};
 }
 
 // Waits until `peers` other nodes are connected and both handlers of the scope see them.

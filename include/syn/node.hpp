@@ -79,6 +79,9 @@ struct NodeStats {
   std::uint64_t oversized_terms = 0;   ///< peers' terms over max_term_bytes, dropped (SPEC 7)
 };
 
+/// The counters as a JSON object with the field names as keys (for tools and logs).
+void to_json(Term& term, const NodeStats& stats);
+
 /// Identifies a monitor made with Node::monitor.
 using MonitorRef = std::uint64_t;
 

@@ -52,4 +52,11 @@ Groups Node::groups(std::string_view scope) {
 
 NodeStats Node::stats() const { return core_->stats(); }
 
+void to_json(Term& term, const NodeStats& s) {
+  term = Term{{"frames_received", s.frames_received}, {"frames_sent", s.frames_sent},
+              {"malformed_frames", s.malformed_frames}, {"refused_peers", s.refused_peers},
+              {"link_resets", s.link_resets},         {"connections_lost", s.connections_lost},
+              {"oversized_terms", s.oversized_terms}};
+}
+
 }  // namespace syn

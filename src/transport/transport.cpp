@@ -160,7 +160,10 @@ std::string advertised_endpoint(const std::string& bound, const std::string& adv
     // "tcp://host" takes the bound port; "tcp://host:port" is used as it is.
     std::string_view rest(advertise);
     if (rest.rfind("tcp://", 0) == 0) rest.remove_prefix(6);
-    std::string out = rest.find(':') == std::string_view::npos ? advertise + ":" + port : advertise;
+    // The port's colon comes after the host; an IPv6 host ([fd00::1]) has colons of its own.
+    auto host_end = rest.rfind(']');
+    bool has_port = rest.find(':', host_end == std::string_view::npos ? 0 : host_end) != std::string_view::npos;
+    std::string out = has_port ? advertise : advertise + ":" + port;
     check_endpoint(out);
     return out;
   }

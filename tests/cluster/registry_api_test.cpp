@@ -565,7 +565,7 @@ TEST_CASE("registry: handles and processes that outlive their node", "[registry]
                 "gone2", 100ms);
 }
 
-TEST_CASE("registry: a call that timed out may still have happened; its late answer reaches the caller's replica",
+TEST_CASE("registry: a call that timed out may still have happened: its late answer reaches the caller's replica",
           "[registry][api]") {
   auto rec = std::make_shared<Recorder>();
   Nodes nodes;

@@ -274,7 +274,7 @@ TEST_CASE("registry: a SIGKILLed agent's names vanish everywhere, it comes back 
                                             registered(by_gamma, node_up("alpha"))}));
 }
 
-TEST_CASE("registry: both sides of a partial split register the same name; after the heal the newer "
+TEST_CASE("registry: both sides of a partial split register the same name, and after the heal the newer "
           "wins everywhere and the loser is killed",
           "[process][registry][conflict]") {
   // Which side registers "clash" last, and whether the first side then updates its meta (an

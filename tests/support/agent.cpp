@@ -81,12 +81,13 @@ void Agent::start(const Term& node_options) {
   if (binary.empty()) throw std::runtime_error("Agent: no syn-node binary (set AgentConfig::binary or SYN_NODE_BINARY)");
 
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
-  std::vector<std::string> args = {binary, "--json", node_options.dump()};
+  std::vector<std::string> args = config_.command_prefix;
+  args.insert(args.end(), {binary, "--json", node_options.dump()});
   args.insert(args.end(), config_.extra_args.begin(), config_.extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::string exec_failed = "Agent: cannot execute " + binary + "\n";
+  std::string exec_failed = "Agent: cannot execute " + args.front() + "\n";
 
   // Close-on-exec everywhere: no other child may inherit our ends, or its copy would hold a
   // pipe open and hide this child's exit.

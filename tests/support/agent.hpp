@@ -33,6 +33,10 @@ struct AgentConfig {
   std::string binary;
   /// More command-line arguments, e.g. {"--log-level", "info"}.
   std::vector<std::string> extra_args;
+  /// Words run before the program, which they must exec in place (so that the Agent's signals
+  /// reach the program itself), e.g. {"/usr/sbin/ip", "netns", "exec", "ns1"} to run the node
+  /// in a network namespace. The first word must be a path (it is not looked up in PATH).
+  std::vector<std::string> command_prefix;
   /// How long the program may take to print its ready line.
   std::chrono::milliseconds ready_timeout{10000};
   /// Copy the program's stderr to ours, each line prefixed with the node name (also turned on

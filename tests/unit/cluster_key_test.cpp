@@ -116,7 +116,7 @@ TEST_CASE("a key file must be private to its owner, and holds the key on one lin
   CHECK(message.find("/nonexistent/syn.key") != std::string::npos);
 }
 
-TEST_CASE("from_json reads the security options; the key is not echoed on a type error", "[unit][security]") {
+TEST_CASE("from_json reads the security options and refuses wrong types, naming the option", "[unit][security]") {
   auto key = generate_cluster_key();
   auto o = NodeOptions::from_json(Term{{"name", "a"},
                                        {"cluster_key", key},

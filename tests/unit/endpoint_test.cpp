@@ -49,6 +49,10 @@ TEST_CASE("the advertised endpoint is what peers can dial", "[unit][endpoint]") 
   CHECK(advertised_endpoint("tcp://127.0.0.1:5555", "") == "tcp://127.0.0.1:5555");
   CHECK(advertised_endpoint("tcp://127.0.0.1:5555", "tcp://gateway.example") == "tcp://gateway.example:5555");
   CHECK(advertised_endpoint("tcp://127.0.0.1:5555", "tcp://10.0.0.7:7000") == "tcp://10.0.0.7:7000");
+  // IPv6 hosts have colons of their own: only one after the ']' is a port.
+  CHECK(advertised_endpoint("tcp://[::]:5555", "tcp://[fd53::4]") == "tcp://[fd53::4]:5555");
+  CHECK(advertised_endpoint("tcp://[::]:5555", "tcp://[fd53::4]:7000") == "tcp://[fd53::4]:7000");
+  CHECK(advertised_endpoint("tcp://[::1]:5555", "") == "tcp://[::1]:5555");
   char host[256] = {};
   REQUIRE(::gethostname(host, sizeof host - 1) == 0);
   CHECK(advertised_endpoint("tcp://0.0.0.0:5555", "") == std::string("tcp://") + host + ":5555");

@@ -23,13 +23,9 @@ SYN_NODE_COMMAND(disconnect, "disconnect{node} -> {} (no redial until someone co
   return {};
 }
 
-SYN_NODE_COMMAND(stats, "stats -> {frames_received, frames_sent, malformed_frames, refused_peers, link_resets}") {
-  auto s = ctx.node().stats();
-  return {{"frames_received", s.frames_received},
-          {"frames_sent", s.frames_sent},
-          {"malformed_frames", s.malformed_frames},
-          {"refused_peers", s.refused_peers},
-          {"link_resets", s.link_resets}};
+SYN_NODE_COMMAND(stats, "stats -> {frames_received, frames_sent, malformed_frames, refused_peers, link_resets, "
+                        "connections_lost, oversized_terms}") {
+  return syn::Term(ctx.node().stats());
 }
 
 SYN_NODE_COMMAND(quit, "quit -> {} then the node leaves gracefully and the program exits 0") {
