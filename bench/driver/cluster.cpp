@@ -19,6 +19,7 @@ Cluster::~Cluster() {
 NodeProcess& Cluster::start(const std::vector<std::string>& seeds) {
   std::string name = "n" + std::to_string(nodes_.size() + 1);
   Term options{{"name", name}, {"listen", "tcp://127.0.0.1:0"}, {"seeds", seeds}, {"scopes", {"bench"}}};
+  if (!config_.cluster_key_file.empty()) options["cluster_key_file"] = config_.cluster_key_file;
   std::string log = config_.log_dir + "/" + config_.tag + "-" + name + ".log";
   nodes_.push_back(std::make_unique<NodeProcess>(config_.node_binary, options, log));
   return *nodes_.back();

@@ -16,6 +16,7 @@ struct ClusterConfig {
   std::string node_binary;
   std::string log_dir;
   std::string tag;  ///< log file prefix, e.g. "registry-r1"
+  std::string cluster_key_file;  ///< non-empty: every node holds this key (CURVE links)
 };
 
 /// Nodes n1..nk, each seeded with n1, waited until every one sees the others in both

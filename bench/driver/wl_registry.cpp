@@ -2,6 +2,12 @@
 // 2 writers x W callers on 3 nodes), its pipelined variant, and sequential register latency.
 #include "driver/wl_helpers.hpp"
 
+#include <syn/security.hpp>
+
+#include <sys/stat.h>
+
+#include <fstream>
+
 namespace syn::bench {
 
 namespace {
@@ -34,6 +40,53 @@ RunOutput run_registry(RunContext& ctx) {
                  RunContext::cpu_per_op("kill_cpu", kill.cpu_total(), ctx.n)};
   out.detail = {{"register", reg.to_json()}, {"unregister", unreg.to_json()},
                 {"reregister", rereg.to_json()}, {"kill", kill.to_json()}};
+  return out;
+}
+
+/// A key file for the CURVE runs (mode 0600, in the log directory), made once per harness run.
+std::string bench_key_file(const std::string& dir) {
+  static std::string path;
+  if (!path.empty()) return path;
+  path = dir + "/cluster.key";
+  {
+    std::ofstream out(path);
+    out << generate_cluster_key() << "\n";
+  }
+  ::chmod(path.c_str(), 0600);
+  return path;
+}
+
+/// The register phase of syn's benchmark on a fresh cluster: its seconds and cluster CPU.
+PhaseResult register_phase(RunContext& ctx, ClusterConfig config) {
+  Cluster c(std::move(config), kNodes);
+  auto shares = writer_shares(ctx.n);
+  spawn_on(c, shares);
+  names_on(c, shares, "reg", "");
+  Term sync{{"set", "reg"}, {"threads", ctx.options.workers}, {"mode", "sync"}};
+  return run_phase(c, on_writers(shares, "reg_register", sync),
+                   watch_every(c, "reg_count", static_cast<std::int64_t>(ctx.n)), ctx.timeout);
+}
+
+// syn's register phase with plaintext links and with CURVE (a cluster key), one after the
+// other in the same run, the order alternating from run to run: the machine's drift hits both.
+RunOutput run_registry_curve(RunContext& ctx) {
+  static int run = 0;
+  bool curve_first = run++ % 2 == 1;
+  ClusterConfig plain = ctx.cluster, curve = ctx.cluster;
+  plain.tag += "-plain";
+  curve.tag += "-curve";
+  curve.cluster_key_file = bench_key_file(ctx.cluster.log_dir);
+  PhaseResult first = register_phase(ctx, curve_first ? curve : plain);
+  PhaseResult second = register_phase(ctx, curve_first ? plain : curve);
+  const PhaseResult& p = curve_first ? second : first;
+  const PhaseResult& k = curve_first ? first : second;
+  RunOutput out;
+  out.samples = {RunContext::rate("register_plain", ctx.n, p.seconds),
+                 RunContext::rate("register_curve", ctx.n, k.seconds),
+                 Sample{"curve_ratio", p.seconds > 0 && k.seconds > 0 ? p.seconds / k.seconds : 0, "x", true},
+                 RunContext::cpu_per_op("register_cpu_plain", p.cpu_total(), ctx.n),
+                 RunContext::cpu_per_op("register_cpu_curve", k.cpu_total(), ctx.n)};
+  out.detail = {{"plain", p.to_json()}, {"curve", k.to_json()}, {"curve_first", curve_first}};
   return out;
 }
 
@@ -81,6 +134,10 @@ std::vector<Workload> registry_workloads() {
        "syn's benchmark: 2 writer nodes x W callers register N names (half each) for local processes, "
        "then unregister, reregister, kill the processes; each phase until all 3 nodes agree",
        true, nullptr, run_registry, ""},
+      {"registry_curve",
+       "syn's register phase with plaintext links and with a cluster key (CURVE), alternated in "
+       "the same run: curve_ratio = encrypted rate / plaintext rate",
+       true, nullptr, run_registry_curve, ""},
       {"register_async",
        "the register and unregister phases from ONE caller per writer with register_name_async "
        "(windows of 10k futures in flight), until all 3 nodes agree",
