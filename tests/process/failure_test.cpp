@@ -116,3 +116,22 @@ TEST_CASE("a node frozen with SIGSTOP is seen down after peer_timeout and rejoin
   cluster.alpha->ok("send", {{"to", pid}, {"message", "thawed"}});
   CHECK(cluster.gamma->ok("receive", {{"pid", pid}, {"timeout_ms", 3000}})["message"] == "thawed");
 }
+
+TEST_CASE("a crashed peer counts as a lost connection in the stats, not as a send-queue overflow",
+          "[process][failure][sigkill][stats]") {
+  syn::test::ProcessCluster cluster;
+  REQUIRE_MESH(cluster);
+  auto before = cluster.observer->stats();
+  // Traffic to gamma while it dies: sends that fail because its connection is gone.
+  auto target = *Pid::parse(cluster.gamma->spawn());
+  cluster.gamma->kill();
+  for (int i = 0; i < 200 && cluster.observer->is_alive(target); ++i) cluster.observer->send(target, i);
+  REQUIRE(eventually([&] { return sees_exactly(*cluster.observer, {"alpha", "beta"}); }));
+  auto after = cluster.observer->stats();
+  CHECK(after.connections_lost == before.connections_lost + 1);
+  CHECK(after.link_resets == before.link_resets);
+  // The agents' stats say the same through syn-node.
+  auto alpha_stats = cluster.alpha->ok("stats");
+  CHECK(alpha_stats["connections_lost"].get<int>() >= 1);
+  CHECK(alpha_stats["link_resets"].get<int>() == 0);
+}
