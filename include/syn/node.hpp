@@ -54,6 +54,9 @@ struct NodeOptions {
   /// one fails with bad_argument before anything changes, a peer's larger one is dropped.
   std::size_t max_term_bytes = 1u << 20;
   // Beyond API.md, after its fields so that aggregate initialization in API.md's order holds.
+  /// Key rotation without a split (docs/security.md): other cluster keys this node also
+  /// accepts from peers, and tries when a peer refuses its own. Needs cluster_key (or its file).
+  std::vector<std::string> cluster_keys_accepted;
   /// The endpoint other nodes dial to reach this one (across hosts, when `listen` binds a
   /// wildcard or a NAT sits between). Empty: the bound endpoint, a wildcard address replaced
   /// by this host's name. "tcp://host" without a port takes the bound port.

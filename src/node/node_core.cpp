@@ -36,9 +36,9 @@ void validate(const NodeOptions& o) {
 }
 
 /// The cluster's key pair, or none; refuses a listen beyond loopback without a key (SPEC 7).
-std::optional<transport::CurveKeys> security_of(const NodeOptions& o) {
-  auto keys = transport::configured_keys(o.cluster_key, o.cluster_key_file);
-  if (!keys && !o.allow_insecure && !transport::is_loopback_endpoint(o.listen)) {
+std::vector<transport::CurveKeys> security_of(const NodeOptions& o) {
+  auto keys = transport::configured_keys(o.cluster_key, o.cluster_key_file, o.cluster_keys_accepted);
+  if (keys.empty() && !o.allow_insecure && !transport::is_loopback_endpoint(o.listen)) {
     throw Error(Errc::bad_argument,
                 "NodeOptions.listen '" + o.listen +
                     "' is reachable beyond this host but no cluster key is set: set cluster_key or "
@@ -69,7 +69,7 @@ NodeCore::NodeCore(NodeOptions options)
   transport::TransportConfig config{options_.name, creation_, options_.heartbeat_interval,
                                     options_.peer_timeout, options_.auto_connect};
   config.keys = security_of(options_);
-  if (!config.keys && !transport::is_loopback_endpoint(options_.listen)) {
+  if (config.keys.empty() && !transport::is_loopback_endpoint(options_.listen)) {
     SYN_LOG(warn, options_.name, "listening on ", options_.listen,
             " without a cluster key (allow_insecure): links are neither authenticated nor encrypted");
   }

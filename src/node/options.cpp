@@ -63,6 +63,7 @@ NodeOptions NodeOptions::from_json(const Term& json) {
       {"call_timeout", [&](auto& k, auto& v) { o.call_timeout = read_millis(k, v); }},
       {"cluster_key", [&](auto& k, auto& v) { o.cluster_key = read_string(k, v); }},
       {"cluster_key_file", [&](auto& k, auto& v) { o.cluster_key_file = read_string(k, v); }},
+      {"cluster_keys_accepted", [&](auto& k, auto& v) { o.cluster_keys_accepted = read_strings(k, v); }},
       {"allow_insecure", [&](auto& k, auto& v) { o.allow_insecure = read_bool(k, v); }},
       {"max_term_bytes", [&](auto& k, auto& v) { o.max_term_bytes = read_size(k, v); }},
       {"event_handler", [&](auto& k, auto&) { bad(k, "cannot be set from JSON (set it in code)"); }},

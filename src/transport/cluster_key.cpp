@@ -84,13 +84,21 @@ CurveKeys read_cluster_key_file(const std::string& path) {
   return curve_keys_from_secret(std::string(trimmed(text.str())), what);
 }
 
-std::optional<CurveKeys> configured_keys(const std::string& cluster_key, const std::string& cluster_key_file) {
+std::vector<CurveKeys> configured_keys(const std::string& cluster_key, const std::string& cluster_key_file,
+                                       const std::vector<std::string>& accepted) {
   if (!cluster_key.empty() && !cluster_key_file.empty()) {
     throw Error(Errc::bad_argument, "NodeOptions.cluster_key and cluster_key_file are both set: set one");
   }
-  if (!cluster_key.empty()) return curve_keys_from_secret(cluster_key, "NodeOptions.cluster_key");
-  if (!cluster_key_file.empty()) return read_cluster_key_file(cluster_key_file);
-  return std::nullopt;
+  std::vector<CurveKeys> keys;
+  if (!cluster_key.empty()) keys.push_back(curve_keys_from_secret(cluster_key, "NodeOptions.cluster_key"));
+  if (!cluster_key_file.empty()) keys.push_back(read_cluster_key_file(cluster_key_file));
+  if (keys.empty() && !accepted.empty()) {
+    throw Error(Errc::bad_argument, "NodeOptions.cluster_keys_accepted needs cluster_key or cluster_key_file");
+  }
+  for (std::size_t i = 0; i < accepted.size(); ++i) {
+    keys.push_back(curve_keys_from_secret(accepted[i], "NodeOptions.cluster_keys_accepted[" + std::to_string(i) + "]"));
+  }
+  return keys;
 }
 
 bool is_loopback_endpoint(const std::string& endpoint) {

@@ -6,7 +6,7 @@
 // and as a client (its DEALERs), and the ZAP handler admits only clients whose long-term
 // public key is the cluster's. The secret never leaves this struct in a log or a message.
 #include <string>
-#include <optional>
+#include <vector>
 
 namespace syn::transport {
 
@@ -25,9 +25,11 @@ CurveKeys curve_keys_from_secret(const std::string& secret, const std::string& w
 /// or write it (as ssh does: mode 0600 or stricter), or when it holds no valid key.
 CurveKeys read_cluster_key_file(const std::string& path);
 
-/// The key pair configured by the options cluster_key and cluster_key_file (at most one of
-/// them may be set), or nullopt when neither is. Throws Error{bad_argument} naming the option.
-std::optional<CurveKeys> configured_keys(const std::string& cluster_key, const std::string& cluster_key_file);
+/// The key pairs configured: first the cluster's key (cluster_key or cluster_key_file, at most
+/// one of them), then the keys also accepted during a rotation; empty when no key is set.
+/// Throws Error{bad_argument} naming the option.
+std::vector<CurveKeys> configured_keys(const std::string& cluster_key, const std::string& cluster_key_file,
+                                       const std::vector<std::string>& accepted = {});
 
 /// True for an endpoint only this host can reach: ipc://, inproc://, tcp on 127.0.0.0/8,
 /// [::1], localhost or the interface lo.

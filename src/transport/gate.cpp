@@ -4,6 +4,7 @@
 
 #include <syn/errors.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <atomic>
@@ -22,7 +23,7 @@ std::string monitor_endpoint(const std::string& node_name) {
 
 }  // namespace
 
-Gate::Gate(zmq::context_t& context, std::string node_name, CurveKeys keys,
+Gate::Gate(zmq::context_t& context, std::string node_name, std::vector<CurveKeys> keys,
            std::chrono::milliseconds handshake_timeout, std::uint64_t& refused_counter, RefusalLog& log)
     : context_(context),
       node_name_(std::move(node_name)),
@@ -31,11 +32,14 @@ Gate::Gate(zmq::context_t& context, std::string node_name, CurveKeys keys,
       refused_(refused_counter),
       zap_(context_, zmq::socket_type::rep),
       log_(log) {
-  std::array<std::uint8_t, 32> raw{};
-  if (zmq_z85_decode(raw.data(), keys_.public_key.c_str()) == nullptr) {
-    throw Error(Errc::bad_argument, "the cluster's public key does not decode");
+  assert(!keys_.empty() && "a gate needs the cluster's key");
+  for (const auto& key : keys_) {
+    std::array<std::uint8_t, 32> raw{};
+    if (zmq_z85_decode(raw.data(), key.public_key.c_str()) == nullptr) {
+      throw Error(Errc::bad_argument, "a cluster public key does not decode");
+    }
+    accepted_public_raw_.emplace_back(reinterpret_cast<const char*>(raw.data()), raw.size());
   }
-  cluster_public_raw_.assign(reinterpret_cast<const char*>(raw.data()), raw.size());
   zap_.set(zmq::sockopt::linger, 0);
   try {
     zap_.bind(kZapEndpoint);
@@ -48,7 +52,7 @@ Gate::~Gate() = default;
 
 void Gate::guard_router(zmq::socket_t& router) {
   router.set(zmq::sockopt::curve_server, 1);
-  router.set(zmq::sockopt::curve_secretkey, keys_.secret);
+  router.set(zmq::sockopt::curve_secretkey, keys_.front().secret);
   router.set(zmq::sockopt::zap_domain, kZapDomain);
   // A connection that opens and never completes its handshake is dropped after this, and
   // counted: a half-open intruder holds nothing for long.
@@ -62,10 +66,11 @@ void Gate::guard_router(zmq::socket_t& router) {
   router_monitor_.connect(endpoint);
 }
 
-void Gate::guard_dealer(zmq::socket_t& dealer) const {
-  dealer.set(zmq::sockopt::curve_serverkey, keys_.public_key);
-  dealer.set(zmq::sockopt::curve_publickey, keys_.public_key);
-  dealer.set(zmq::sockopt::curve_secretkey, keys_.secret);
+void Gate::guard_dealer(zmq::socket_t& dealer, std::size_t index) const {
+  const CurveKeys& key = keys_.at(index % keys_.size());
+  dealer.set(zmq::sockopt::curve_serverkey, key.public_key);
+  dealer.set(zmq::sockopt::curve_publickey, key.public_key);
+  dealer.set(zmq::sockopt::curve_secretkey, key.secret);
   dealer.set(zmq::sockopt::handshake_ivl, static_cast<int>(handshake_timeout_.count()));
 }
 
@@ -104,7 +109,8 @@ void Gate::answer_zap_requests() {
     std::string address = text(3);
     std::string mechanism = text(5);
     bool admitted = frames.size() >= 7 && text(0) == "1.0" && mechanism == "CURVE" &&
-                    frames[6].size() == cluster_public_raw_.size() && frames[6].to_string() == cluster_public_raw_;
+                    std::find(accepted_public_raw_.begin(), accepted_public_raw_.end(), frames[6].to_string()) !=
+                        accepted_public_raw_.end();
     // The monitor reports the refusal too (HANDSHAKE_FAILED_AUTH) and counts it there; this
     // is where the peer's address is known, so this is where it is logged.
     if (!admitted) {

@@ -25,7 +25,8 @@ namespace syn::transport {
 class Gate {
  public:
   /// Binds the ZAP handler in `context` (it must exist before any CURVE socket accepts).
-  Gate(zmq::context_t& context, std::string node_name, CurveKeys keys,
+  /// `keys`: the cluster's key pair first (this node's server key), then those also accepted.
+  Gate(zmq::context_t& context, std::string node_name, std::vector<CurveKeys> keys,
        std::chrono::milliseconds handshake_timeout, std::uint64_t& refused_counter, RefusalLog& log);
   ~Gate();
   Gate(const Gate&) = delete;
@@ -34,8 +35,11 @@ class Gate {
   /// Makes `router` a CURVE server and watches its handshakes. Call once, before binding it
   /// and before polling.
   void guard_router(zmq::socket_t& router);
-  /// Makes `dealer` a CURVE client of the cluster. Call before connecting it.
-  void guard_dealer(zmq::socket_t& dealer) const;
+  /// Makes `dealer` a CURVE client with key pair `index` (as server key and client key: a
+  /// peer on that key answers to it). Call before connecting it.
+  void guard_dealer(zmq::socket_t& dealer, std::size_t index = 0) const;
+  /// How many keys a dealer may try (1 outside a key rotation).
+  std::size_t key_count() const { return keys_.size(); }
 
   /// Appends the ZAP and monitor sockets to the poll items; handle_poll reads them.
   void fill_poll_items(std::vector<zmq::pollitem_t>& items);
@@ -47,8 +51,8 @@ class Gate {
 
   zmq::context_t& context_;
   std::string node_name_;
-  CurveKeys keys_;
-  std::string cluster_public_raw_;  // 32 bytes, as ZAP requests carry client keys
+  std::vector<CurveKeys> keys_;
+  std::vector<std::string> accepted_public_raw_;  // 32 bytes each, as ZAP requests carry client keys
   std::chrono::milliseconds handshake_timeout_;
   std::uint64_t& refused_;
   zmq::socket_t zap_;

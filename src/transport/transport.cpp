@@ -84,6 +84,7 @@ struct Transport::Dealer {
   bool hello_sent = false;
   bool welcomed = false;
   bool connected = false;        // between ZeroMQ's handshake and the connection's loss
+  std::size_t key_index = 0;     // the cluster key it dials with (a key rotation tries each)
   TimePoint hello_at{};
 };
 
@@ -114,10 +115,10 @@ Transport::Transport(zmq::context_t& context, TransportConfig config, TransportL
       self_atom_(detail::intern_node_name(config_.node_name)),
       router_(context_, zmq::socket_type::router),
       refusals_(config_.node_name) {
-  if (config_.keys) {
+  if (!config_.keys.empty()) {
     // Before the ROUTER binds: a CURVE server without a ZAP handler would admit anyone who
     // knows the cluster's public key.
-    gate_ = std::make_unique<Gate>(context_, config_.node_name, *config_.keys, handshake_timeout(config_),
+    gate_ = std::make_unique<Gate>(context_, config_.node_name, config_.keys, handshake_timeout(config_),
                                    counters_.refused, refusals_);
     gate_->guard_router(router_);
   }
@@ -181,7 +182,7 @@ std::string advertised_endpoint(const std::string& bound, const std::string& adv
 // ---- dealers --------------------------------------------------------------------------
 
 std::unique_ptr<Transport::Dealer> Transport::make_dealer(const std::string& endpoint,
-                                                          std::uint32_t expected_atom) {
+                                                          std::uint32_t expected_atom, std::size_t key_index) {
   auto d = std::make_unique<Dealer>();
   d->socket = zmq::socket_t(context_, zmq::socket_type::dealer);
   d->endpoint = endpoint;
@@ -190,7 +191,8 @@ std::unique_ptr<Transport::Dealer> Transport::make_dealer(const std::string& end
   // session's frames never leak into the next connection.
   d->socket.set(zmq::sockopt::immediate, 1);
   d->socket.set(zmq::sockopt::ipv6, is_ipv6_endpoint(endpoint) ? 1 : 0);
-  if (gate_) gate_->guard_dealer(d->socket);
+  d->key_index = key_index;
+  if (gate_) gate_->guard_dealer(d->socket, key_index);
   d->socket.set(zmq::sockopt::linger, 0);
   d->socket.set(zmq::sockopt::sndhwm, kDealerSendHighWater);
   d->socket.set(zmq::sockopt::reconnect_ivl, 100);
@@ -796,7 +798,29 @@ void Transport::send_blocked(Peer& p) {
   teardown(p, DownReason::overflow);
 }
 
-void Transport::dealer_handshake_failed(const Dealer& d, const MonitorEvent& event) {
+void Transport::redial_with_next_key(Dealer& d) {
+  auto replace = [&](std::unique_ptr<Dealer>& slot) {
+    std::unique_ptr<Dealer> old = std::move(slot);
+    try {
+      slot = make_dealer(old->endpoint, old->expected, (old->key_index + 1) % gate_->key_count());
+      slot->epoch = old->epoch;
+    } catch (const Error& e) {
+      SYN_LOG(warn, config_.node_name, "cannot redial ", old->endpoint, ": ", e.what());
+    }
+    close_dealer(std::move(old));
+  };
+  for (auto& [atom, p] : peers_) {
+    if (p->dealer.get() == &d) return replace(p->dealer);
+  }
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    if (it->get() != &d) continue;
+    replace(*it);
+    if (!*it) pending_.erase(it);
+    return;
+  }
+}
+
+void Transport::dealer_handshake_failed(Dealer& d, const MonitorEvent& event) {
   // Said once a minute per endpoint and kind: ZeroMQ redials a refusing node every second.
   auto now = SteadyClock::now();
   const std::string who = "cannot link with the node at " + d.endpoint + ": ";
@@ -822,6 +846,11 @@ void Transport::dealer_handshake_failed(const Dealer& d, const MonitorEvent& eve
                           protocol_error_code(event.value) + ")",
                       now);
   }
+  // During a key rotation the peer may hold another of our accepted keys: try it next.
+  bool refused_key = event.id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || event.id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+                     (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+                      event.value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC);
+  if (gate_ && gate_->key_count() > 1 && refused_key && !d.welcomed) redial_with_next_key(d);
 }
 
 void Transport::send_hello(Dealer& d) {

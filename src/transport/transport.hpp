@@ -67,8 +67,9 @@ struct TransportConfig {
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds peer_timeout{3000};
   bool auto_connect = true;
-  /// The cluster's key pair: every link CURVE-authenticated and encrypted. None: plaintext.
-  std::optional<CurveKeys> keys;
+  /// The cluster's key pair first, then those also accepted during a key rotation: every
+  /// link CURVE-authenticated and encrypted. Empty: plaintext.
+  std::vector<CurveKeys> keys;
 };
 
 /// Counters shared with NodeStats.
@@ -133,7 +134,10 @@ class Transport {
   struct Dealer;
   struct Peer;
 
-  std::unique_ptr<Dealer> make_dealer(const std::string& endpoint, std::uint32_t expected_atom);
+  std::unique_ptr<Dealer> make_dealer(const std::string& endpoint, std::uint32_t expected_atom,
+                                      std::size_t key_index = 0);
+  /// Redials a dealer's endpoint with the next accepted key (a peer refused this one).
+  void redial_with_next_key(Dealer& dealer);
   void close_dealer(std::unique_ptr<Dealer> dealer, int linger_ms = 0);
   Peer& peer(std::uint32_t atom);
   Peer* find_peer(std::uint32_t atom);
@@ -143,7 +147,7 @@ class Transport {
   void on_router_readable();
   void on_dealer_readable(Dealer& dealer);
   void on_monitor_readable(Dealer& dealer);
-  void dealer_handshake_failed(const Dealer& dealer, const MonitorEvent& event);
+  void dealer_handshake_failed(Dealer& dealer, const MonitorEvent& event);
   /// A send to an up peer would block: a lost connection or an overflow (see flush()).
   void send_blocked(Peer& peer);
   void send_hello(Dealer& dealer);

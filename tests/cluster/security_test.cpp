@@ -224,3 +224,51 @@ TEST_CASE("security: IPv6 loopback links, with a key", "[cluster][security][ipv6
   REQUIRE(b.registry("s").register_name("v6", p));
   REQUIRE(eventually([&] { return a.registry("s").whereis("v6") == p.pid(); }));
 }
+
+TEST_CASE("security: the key rotates without a split, node by node, with a second key accepted meanwhile",
+          "[cluster][security][rotation]") {
+  const auto old_key = generate_cluster_key();
+  const auto new_key = generate_cluster_key();
+  const std::vector<std::string> names{"rot-a", "rot-b", "rot-c"};
+  std::vector<std::unique_ptr<Node>> nodes(3);
+  auto start = [&](std::size_t i, const std::string& key, std::vector<std::string> accepted) {
+    auto o = keyed_options(names[i], key);
+    o.cluster_keys_accepted = std::move(accepted);
+    for (std::size_t j = 0; j < nodes.size(); ++j) {
+      if (j != i && nodes[j]) o.seeds.push_back(nodes[j]->endpoint());
+    }
+    nodes[i].reset();  // a rolling restart: this node goes, comes back with its new options
+    nodes[i] = std::make_unique<Node>(o);
+  };
+  auto full_mesh = [&] {
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      std::vector<std::string> others;
+      for (std::size_t j = 0; j < nodes.size(); ++j) {
+        if (j != i) others.push_back(names[j]);
+      }
+      if (!sees_exactly(*nodes[i], others)) return false;
+    }
+    return true;
+  };
+  for (std::size_t i = 0; i < 3; ++i) start(i, old_key, {});
+  REQUIRE(eventually(full_mesh));
+  // Step 1: every node accepts the new key beside the old one. Step 2: every node holds the
+  // new key and still accepts the old. Step 3: the old key goes. After every restart, the
+  // whole cluster is one mesh again: the two keys never split it.
+  for (auto step : {std::pair{old_key, new_key}, std::pair{new_key, old_key}, std::pair{new_key, std::string()}}) {
+    for (std::size_t i = 0; i < 3; ++i) {
+      std::vector<std::string> accepted;
+      if (!step.second.empty()) accepted.push_back(step.second);
+      start(i, step.first, accepted);
+      INFO("restarted " << names[i]);
+      REQUIRE(eventually(full_mesh, 15s));
+    }
+  }
+  // A node that kept only the old key is now refused.
+  auto stale = keyed_options("rot-stale", old_key, {nodes[0]->endpoint()});
+  Node left_behind(stale);
+  CHECK(stays([&] { return left_behind.nodes().empty() && full_mesh(); }, 1500ms));
+  auto p = nodes[1]->spawn();
+  REQUIRE(nodes[1]->registry("s").register_name("rotated", p));
+  REQUIRE(eventually([&] { return nodes[2]->registry("s").whereis("rotated") == p.pid(); }));
+}

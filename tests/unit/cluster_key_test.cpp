@@ -155,3 +155,19 @@ TEST_CASE("without a key a node binds loopback only, unless allow_insecure", "[u
   options.cluster_key = generate_cluster_key();
   { Node node(options); }
 }
+
+TEST_CASE("keys accepted during a rotation come after the cluster's own, and need it", "[unit][security]") {
+  auto own = generate_cluster_key();
+  auto next = generate_cluster_key();
+  auto keys = transport::configured_keys(own, "", {next});
+  REQUIRE(keys.size() == 2);
+  CHECK(keys[0].secret == own);
+  CHECK(keys[1].secret == next);
+  CHECK(transport::configured_keys("", "").empty());
+  CHECK(bad_argument_of([&] { transport::configured_keys("", "", {next}); }).find("cluster_keys_accepted") !=
+        std::string::npos);
+  auto message = bad_argument_of([&] { transport::configured_keys(own, "", {"nope"}); });
+  CHECK(message.find("cluster_keys_accepted[0]") != std::string::npos);
+  auto o = NodeOptions::from_json(Term{{"cluster_key", own}, {"cluster_keys_accepted", {next}}});
+  CHECK(o.cluster_keys_accepted == std::vector<std::string>{next});
+}
