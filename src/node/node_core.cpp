@@ -172,14 +172,19 @@ void NodeCore::count_oversized(std::uint32_t from) {
 }
 
 void NodeCore::send(const Pid& pid, Term message) {
-  require_fits(message, "the message");
   if (is_local(pid)) {
+    require_fits(message, "the message");
     if (auto process = processes_.find(pid.id())) process->deliver(Message{std::move(message), nullptr});
     return;
   }
-  if (pid.node_atom() == atom_ || pid.is_null() || stopped()) return;  // an old incarnation of us
+  if (pid.node_atom() == atom_ || pid.is_null() || stopped()) {  // an old incarnation of us
+    require_fits(message, "the message");
+    return;
+  }
+  // A remote send encodes the message anyway: its size is checked on the bytes, not by a walk.
   wire::OutBuffer out;
   std::string body = wire::canonical(message);
+  require_fits_bytes(body, "the message");
   wire::encode_send(out, {pid.creation(), pid.id()}, body);
   engine_.post_bytes(pid.node_atom(), out.release());
 }
