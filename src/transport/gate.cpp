@@ -71,7 +71,6 @@ void Gate::guard_dealer(zmq::socket_t& dealer, std::size_t index) const {
   dealer.set(zmq::sockopt::curve_serverkey, key.public_key);
   dealer.set(zmq::sockopt::curve_publickey, key.public_key);
   dealer.set(zmq::sockopt::curve_secretkey, key.secret);
-  dealer.set(zmq::sockopt::handshake_ivl, static_cast<int>(handshake_timeout_.count()));
 }
 
 void Gate::fill_poll_items(std::vector<zmq::pollitem_t>& items) {

@@ -198,6 +198,10 @@ std::unique_ptr<Transport::Dealer> Transport::make_dealer(const std::string& end
   d->socket.set(zmq::sockopt::reconnect_ivl, 100);
   d->socket.set(zmq::sockopt::reconnect_ivl_max, 1000);
   d->socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxFrameBytes));
+  // A TCP connect into a cut waits for the kernel's SYN backoff (tens of seconds after a long
+  // cut) unless bounded: give up and let ZeroMQ redial, so links return soon after a heal.
+  d->socket.set(zmq::sockopt::connect_timeout, static_cast<int>(handshake_timeout(config_).count()));
+  d->socket.set(zmq::sockopt::handshake_ivl, static_cast<int>(handshake_timeout(config_).count()));
   std::string monitor_endpoint =
       "inproc://syn-monitor-" + config_.node_name + "-" + std::to_string(++monitor_counter_);
   if (zmq_socket_monitor(d->socket.handle(), monitor_endpoint.c_str(),
@@ -820,6 +824,19 @@ void Transport::redial_with_next_key(Dealer& d) {
   }
 }
 
+void Transport::retire_and_redial(Dealer& d) {
+  redial_later(d.endpoint, d.expected, kRefusedRedial);
+  for (auto& [atom, p] : peers_) {
+    if (p->dealer.get() == &d) return close_dealer(std::move(p->dealer));
+  }
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    if (it->get() != &d) continue;
+    close_dealer(std::move(*it));
+    pending_.erase(it);
+    return;
+  }
+}
+
 void Transport::dealer_handshake_failed(Dealer& d, const MonitorEvent& event) {
   // Said once a minute per endpoint and kind: ZeroMQ redials a refusing node every second.
   auto now = SteadyClock::now();
@@ -845,6 +862,12 @@ void Transport::dealer_handshake_failed(Dealer& d, const MonitorEvent& event) {
                       who + "its handshake is not this protocol's (ZeroMQ protocol error " +
                           protocol_error_code(event.value) + ")",
                       now);
+  }
+  // ZeroMQ gives up on a connection whose mechanism does not match (it never redials): dial
+  // again later, in case the peer restarts with (or without) the key.
+  if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && event.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+    retire_and_redial(d);
+    return;
   }
   // During a key rotation the peer may hold another of our accepted keys: try it next.
   bool refused_key = event.id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || event.id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||

@@ -138,6 +138,8 @@ class Transport {
                                       std::size_t key_index = 0);
   /// Redials a dealer's endpoint with the next accepted key (a peer refused this one).
   void redial_with_next_key(Dealer& dealer);
+  /// Closes a dealer ZeroMQ gave up on and dials its endpoint again after kRefusedRedial.
+  void retire_and_redial(Dealer& dealer);
   void close_dealer(std::unique_ptr<Dealer> dealer, int linger_ms = 0);
   Peer& peer(std::uint32_t atom);
   Peer* find_peer(std::uint32_t atom);

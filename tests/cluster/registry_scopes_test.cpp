@@ -1,6 +1,7 @@
 // Registry subclusters per scope (SPEC 1, 3): overlapping scopes, where data goes, scope
 // errors, and scopes added late.
 #include "cluster/registry_helpers.hpp"
+#include "support/thrown.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -11,15 +12,7 @@ using syn::test::stays;
 
 namespace {
 
-Errc scope_error(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  FAIL("no syn::Error thrown");
-  return Errc::bad_argument;
-}
+Errc scope_error(const std::function<void()>& fn) { return syn::test::thrown_code(fn); }
 
 }  // namespace
 

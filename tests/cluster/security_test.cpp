@@ -272,3 +272,33 @@ TEST_CASE("security: the key rotates without a split, node by node, with a secon
   REQUIRE(nodes[1]->registry("s").register_name("rotated", p));
   REQUIRE(eventually([&] { return nodes[2]->registry("s").whereis("rotated") == p.pid(); }));
 }
+
+TEST_CASE("security: a node refused for a key mismatch keeps dialling, and links once the peer restarts with a matching key",
+          "[cluster][security]") {
+  // ZeroMQ gives up on a connection whose mechanism (CURVE or none) does not match: the node
+  // must dial again by itself, or a rollout of the key would leave it alone for good.
+  auto key = generate_cluster_key();
+  auto keyed = keyed_options("mis-b", key);
+  auto b = std::make_unique<Node>(keyed);
+  const std::string endpoint = b->endpoint();
+  auto plain = test_options("mis-a", {"s"});
+  plain.seeds = {endpoint};
+  Node a(plain);
+  REQUIRE(eventually([&] { return b->stats().refused_peers >= 1; }));
+  CHECK(a.nodes().empty());
+  b.reset();
+  auto same_port_plain = test_options("mis-b", {"s"});
+  same_port_plain.listen = endpoint;  // the same address, now without a key
+  b = std::make_unique<Node>(same_port_plain);
+  CHECK(eventually([&] { return sees_exactly(a, {"mis-b"}) && sees_exactly(*b, {"mis-a"}); }, 15s));
+
+  // The other way round: a keyed node seeded with a plain one that restarts with the key.
+  auto c_options = keyed_options("mis-c", key, {endpoint});
+  Node c(c_options);
+  CHECK(stays([&] { return c.nodes().empty(); }, 1500ms));  // refused by the plain node
+  b.reset();
+  auto same_port_keyed = keyed_options("mis-b", key);
+  same_port_keyed.listen = endpoint;
+  b = std::make_unique<Node>(same_port_keyed);
+  CHECK(eventually([&] { return sees_exactly(c, {"mis-b"}); }, 15s));
+}

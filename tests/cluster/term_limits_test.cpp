@@ -3,6 +3,7 @@
 // replicates whole, and nothing big makes a link flap: snapshots travel in chunks bounded by
 // bytes, so a node joins a scope holding a gigabyte of metas.
 #include "support/cluster.hpp"
+#include "support/thrown.hpp"
 
 #include <syn/syn.hpp>
 
@@ -18,6 +19,7 @@ using syn::test::eventually;
 using syn::test::sees_exactly;
 using syn::test::stays;
 using syn::test::test_options;
+using syn::test::thrown_code;
 
 namespace {
 
@@ -32,17 +34,6 @@ NodeOptions keyed(const std::string& name, const std::string& key, std::vector<s
   o.cluster_key = key;
   o.seeds = std::move(seeds);
   return o;
-}
-
-template <class Fn>
-Errc thrown_code(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  FAIL("no Error thrown");
-  return Errc::undefined;
 }
 
 }  // namespace

@@ -33,7 +33,8 @@ std::string NetCluster::endpoint(int host) const { return "tcp://" + address(hos
 
 std::string NetCluster::name(int host) const { return lab_.host(host).name; }
 
-test::Agent& NetCluster::start(int host, Bind bind, const std::vector<int>& seed_hosts, const Term& own_security) {
+test::Agent& NetCluster::start(int host, Bind bind, const std::vector<int>& seed_hosts, const Term& own_security,
+                               const Term& extra_options) {
   auto& slot = agents_.at(static_cast<std::size_t>(host));
   if (slot) throw std::logic_error("NetCluster: the node of " + name(host) + " was already started");
   std::vector<std::string> seeds;
@@ -50,6 +51,9 @@ test::Agent& NetCluster::start(int host, Bind bind, const std::vector<int>& seed
     for (const auto& [key, value] : own_security.items()) options[key] = value;
   } else {
     add_security_options(options, security_, key_file_.get());
+  }
+  if (extra_options.is_object()) {
+    for (const auto& [key, value] : extra_options.items()) options[key] = value;
   }
 
   AgentConfig config;
@@ -81,6 +85,11 @@ void NetCluster::thaw(int host) {
 void NetCluster::crash(int host) {
   node(host).kill();
   states_[static_cast<std::size_t>(host)] = NodeState::dead;
+}
+
+void NetCluster::discard(int host) {
+  agents_.at(static_cast<std::size_t>(host)).reset();  // the Agent's destructor SIGKILLs and reaps
+  states_[static_cast<std::size_t>(host)] = NodeState::not_started;
 }
 
 bool NetCluster::sees_exactly(int host, const std::vector<int>& others) {

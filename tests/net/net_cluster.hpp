@@ -56,7 +56,9 @@ class NetCluster {
   /// Starts the node of `host` (once), seeded with the endpoints of `seed_hosts` (which need
   /// not be started yet: nodes keep dialling their seeds). Throws when it does not start.
   /// `own_security`, an object, replaces the cluster's security options (an intruder's key).
-  test::Agent& start(int host, Bind bind, const std::vector<int>& seed_hosts, const Term& own_security = nullptr);
+  /// `extra_options`, an object, adds node options (e.g. "events": true) over all the others.
+  test::Agent& start(int host, Bind bind, const std::vector<int>& seed_hosts, const Term& own_security = nullptr,
+                     const Term& extra_options = nullptr);
   /// The node of `host`; throws std::logic_error when it was never started.
   test::Agent& node(int host);
   NodeState state(int host) const;
@@ -67,6 +69,9 @@ class NetCluster {
   void thaw(int host);
   /// SIGKILL: the node dies, as a host that crashes.
   void crash(int host);
+  /// SIGKILL (when it still runs), and the node is forgotten: start() may then start a new
+  /// incarnation on that host.
+  void discard(int host);
 
   /// True when the node of `host` is connected to exactly the nodes of `others`.
   bool sees_exactly(int host, const std::vector<int>& others);
