@@ -1,8 +1,10 @@
-// libFuzzer target: arbitrary bytes as one inbound frame. Built only with Clang (see
-// CMakeLists.txt here); the same body runs under GCC as a PRNG replay in the unit suite.
+// libFuzzer target: arbitrary bytes as one inbound frame (the handshake messages and every
+// other message of src/wire/messages.cpp). Built with Clang when SYN_BUILD_FUZZ is on (see
+// CMakeLists.txt here); scripts/fuzz builds and runs it. The same body runs under GCC as a
+// PRNG replay in the unit suite.
 //
-//   cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ && cmake --build build-fuzz --target fuzz_frame
-//   build-fuzz/tests/fuzz/fuzz_frame -max_total_time=60 build-fuzz/tests/fuzz/corpus
+//   scripts/fuzz 60                 build, seed and run every target for 60 s
+//   build-fuzz/tests/fuzz/fuzz_frame -max_total_time=60 build-fuzz/corpus/fuzz_frame
 #include "fuzz/frame_fuzz_body.hpp"
 
 #include <cstddef>
