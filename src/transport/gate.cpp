@@ -1,6 +1,7 @@
 #include "transport/gate.hpp"
 
 #include "common/log.hpp"
+#include "transport/zap.hpp"
 
 #include <syn/errors.hpp>
 
@@ -91,39 +92,31 @@ void Gate::handle_poll(const std::vector<zmq::pollitem_t>& items, std::size_t fi
 }
 
 void Gate::answer_zap_requests() {
+  constexpr std::size_t kMaxFrames = 16;  // a request has 7; the rest of a longer one is read and dropped
   for (int i = 0; i < 64; ++i) {
-    // RFC 27: version, request id, domain, address, routing id, mechanism, credentials...
-    std::vector<zmq::message_t> frames;
-    do {
+    std::vector<std::string> frames;
+    bool more = true;
+    while (more) {
       zmq::message_t frame;
-      if (!zap_.recv(frame, zmq::recv_flags::dontwait)) {
-        if (frames.empty()) return;
-        break;
-      }
-      bool more = frame.more();
-      frames.push_back(std::move(frame));
-      if (!more) break;
-    } while (frames.size() < 16);
-    auto text = [&](std::size_t i) { return i < frames.size() ? frames[i].to_string() : std::string(); };
-    std::string address = text(3);
-    std::string mechanism = text(5);
-    bool admitted = frames.size() >= 7 && text(0) == "1.0" && mechanism == "CURVE" &&
-                    std::find(accepted_public_raw_.begin(), accepted_public_raw_.end(), frames[6].to_string()) !=
-                        accepted_public_raw_.end();
+      if (!zap_.recv(frame, zmq::recv_flags::dontwait)) break;  // parts of one message come together
+      more = frame.more();
+      if (frames.size() < kMaxFrames) frames.push_back(frame.to_string());
+    }
+    if (frames.empty()) return;
+    ZapVerdict verdict = decide_zap(frames, accepted_public_raw_);
     // The monitor reports the refusal too (HANDSHAKE_FAILED_AUTH) and counts it there; this
     // is where the peer's address is known, so this is where it is logged.
-    if (!admitted) {
-      log_.refused("zap/" + address, "refused the peer at " + (address.empty() ? "an unknown address" : address) +
-                                         ": it does not hold the cluster key (its CURVE client key is not the "
-                                         "cluster's)",
+    if (!verdict.admitted) {
+      const std::string& address = verdict.address;
+      log_.refused("zap/" + address,
+                   "refused the peer at " + (address.empty() ? std::string("an unknown address") : address) +
+                       ": it does not hold the cluster key (its CURVE client key is not the cluster's)",
                    detail::SteadyClock::now());
     }
-    const char* code = admitted ? "200" : "400";
-    const char* status = admitted ? "OK" : "not the cluster key";
     (void)zap_.send(zmq::buffer(std::string("1.0")), zmq::send_flags::sndmore);
-    (void)zap_.send(zmq::buffer(text(1)), zmq::send_flags::sndmore);
-    (void)zap_.send(zmq::buffer(std::string(code)), zmq::send_flags::sndmore);
-    (void)zap_.send(zmq::buffer(std::string(status)), zmq::send_flags::sndmore);
+    (void)zap_.send(zmq::buffer(verdict.request_id), zmq::send_flags::sndmore);
+    (void)zap_.send(zmq::buffer(std::string(verdict.admitted ? "200" : "400")), zmq::send_flags::sndmore);
+    (void)zap_.send(zmq::buffer(std::string(verdict.admitted ? "OK" : "not the cluster key")), zmq::send_flags::sndmore);
     (void)zap_.send(zmq::buffer(std::string()), zmq::send_flags::sndmore);  // user id
     (void)zap_.send(zmq::buffer(std::string()), zmq::send_flags::none);     // metadata
   }

@@ -10,6 +10,7 @@
 #include "fuzz/frame_fuzz_body.hpp"
 #include "fuzz/fuzz_seeds.hpp"
 #include "fuzz/term_fuzz_body.hpp"
+#include "fuzz/zap_fuzz_body.hpp"
 #include "wire/term_codec.hpp"
 
 #include <catch2/catch.hpp>
@@ -182,4 +183,16 @@ TEST_CASE("fuzz finding: fits_within takes every term append_canonical takes", "
   Term deeper = Term::array({deep});
   CHECK_FALSE(wire::fits_within(deeper, std::size_t(-1)));
   CHECK_THROWS(wire::canonical(deeper));
+}
+
+TEST_CASE("fuzz replay: ZAP requests, well-formed or not", "[unit][security][fuzz]") {
+  std::size_t admitted = 0, refused = 0;
+  replay(0x2a9ULL, fuzz::zap_seeds(), [&](const std::string& input, bool) {
+    INFO("fuzz_zap input " << hex(input));
+    bool ok = false;
+    REQUIRE_NOTHROW(ok = fuzz::fuzz_zap(data(input), input.size()));
+    (ok ? admitted : refused) += 1;
+  });
+  CHECK(admitted > 0);  // the seeds and mutations that kept a key
+  CHECK(refused > admitted);
 }
