@@ -22,6 +22,7 @@ namespace syn {
 
 namespace detail {
 class NodeCore;
+class ScopeDirectory;
 }
 
 /// The two kinds of scope handler; each kind has its own subcluster per scope.
@@ -155,6 +156,7 @@ class Node {
 
  private:
   std::shared_ptr<detail::NodeCore> core_;
+  std::shared_ptr<detail::ScopeDirectory> scopes_;  // the scopes' handlers, plugged into core_
 };
 
 }  // namespace syn

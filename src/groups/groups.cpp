@@ -2,9 +2,14 @@
 #include <syn/groups.hpp>
 
 #include "groups/groups_scope.hpp"
-#include "node/node_core.hpp"
+#include "node/scope_host.hpp"
+#include "scope/scope_directory.hpp"
+
+#include <syn/node.hpp>
 
 namespace syn {
+
+Groups Node::groups(std::string_view scope) { return Groups(scopes_->get<detail::GroupsScope>(Kind::groups, scope)); }
 
 namespace {
 std::uint32_t atom_of(std::string_view node) { return detail::intern_node_name(node); }

@@ -2,8 +2,8 @@
 // dispatcher under the shard lock, so both see the changes in the order applied.
 #include "common/log.hpp"
 #include "groups/groups_scope.hpp"
-#include "node/node_core.hpp"
-#include "registry/registry_terms.hpp"
+#include "node/scope_host.hpp"
+#include "wire/meta_codec.hpp"
 
 #include <exception>
 

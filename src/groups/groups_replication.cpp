@@ -2,8 +2,8 @@
 // process deaths. No conflicts exist for groups: a replicated join or update applies only when
 // its time is newer (SPEC 4).
 #include "groups/groups_scope.hpp"
-#include "node/node_core.hpp"
-#include "registry/registry_terms.hpp"
+#include "node/scope_host.hpp"
+#include "wire/meta_codec.hpp"
 
 #include <mutex>
 

@@ -2,8 +2,8 @@
 #include "groups/groups_scope.hpp"
 
 #include "common/clock.hpp"
-#include "node/node_core.hpp"
-#include "registry/registry_terms.hpp"
+#include "node/scope_host.hpp"
+#include "wire/meta_codec.hpp"
 #include "wire/term_codec.hpp"
 
 #include <mutex>
@@ -14,12 +14,10 @@ namespace {
 constexpr int kMaxUpdateAttempts = 1000;  // compare-and-set retries before giving up
 }  // namespace
 
-GroupsScope::GroupsScope(std::shared_ptr<NodeCore> node, std::string scope)
-    : node_(std::move(node)),
-      engine_(*node_, static_cast<std::uint32_t>(Kind::groups), std::move(scope)),
-      scope_subscribers_(std::make_shared<const std::vector<std::shared_ptr<SubscriptionState>>>()) {
-  engine_.set_handler(this);
-}
+GroupsScope::GroupsScope(const ScopeContext& context)
+    : node_(context.host),
+      engine_(context, Kind::groups, *this),
+      scope_subscribers_(std::make_shared<const std::vector<std::shared_ptr<SubscriptionState>>>()) {}
 
 GroupsScope::~GroupsScope() = default;
 
@@ -113,15 +111,11 @@ std::uint64_t GroupsScope::apply_reply_change(std::uint32_t authority, const wir
   return 0;
 }
 
-ChangeApplier GroupsScope::reply_applier() {
-  return [this](std::uint32_t authority, const wire::entries::Change& change) {
-    return apply_reply_change(authority, change);
-  };
-}
-
 template <class A>
 std::future<A> GroupsScope::call_write(const Pid& pid, const wire::entries::CallRequest& request) {
-  return detail::call_write<A>(*node_, engine_.address(), pid, request, reply_applier());
+  return detail::call_write<A>(engine_, pid, request, [this](std::uint32_t authority, const wire::entries::Change& change) {
+    return apply_reply_change(authority, change);
+  });
 }
 
 // ---- join / leave ------------------------------------------------------------------------
@@ -273,7 +267,10 @@ Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, con
     if (time >= 0) next = fn(meta_term(meta));
     std::string next_bytes = next ? meta_canonical(*next) : std::string();
     if (!node_->fits(next_bytes)) return syn::unexpected(Errc::bad_argument);
-    auto future = call_update(*node_, engine_.address(), pid, key, std::move(next_bytes), time, reply_applier());
+    auto future = call_update(engine_, pid, key, std::move(next_bytes), time,
+                              [this](std::uint32_t authority, const wire::entries::Change& change) {
+                                return apply_reply_change(authority, change);
+                              });
     auto answer = get_answer(future);
     if (!answer.result) return syn::unexpected(answer.result.error());
     if (answer.stale) {

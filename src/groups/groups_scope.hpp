@@ -26,16 +26,14 @@
 
 namespace syn::detail {
 
-class NodeCore;
-
 class GroupsScope final : public ScopeHandler, public ExitObserver, public std::enable_shared_from_this<GroupsScope> {
  public:
-  GroupsScope(std::shared_ptr<NodeCore> node, std::string scope);
+  explicit GroupsScope(const ScopeContext& context);
   ~GroupsScope() override;
 
   const std::string& scope() const { return engine_.scope(); }
-  ScopeEngine& engine() { return engine_; }
-  NodeCore& node() { return *node_; }
+  ScopeEngine& engine() override { return engine_; }
+  ScopeHost& node() { return *node_; }
 
   // ---- the API (any thread) ----
   Result<void> join(const Term& group, const Pid& pid, Term meta, bool by_self);
@@ -59,7 +57,7 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   void unsubscribe(const std::shared_ptr<SubscriptionState>& state);
 
   /// Node shutdown: drop every membership (no callbacks).
-  void clear();
+  void clear() override;
 
   // ---- ScopeHandler (engine thread) ----
   std::size_t snapshot_parts() const override { return GroupsTable::kShards; }
@@ -90,8 +88,6 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   /// its reply carries to this replica.
   template <class A>
   std::future<A> call_write(const Pid& pid, const wire::entries::CallRequest& request);
-  /// Applies the change a remote authority's reply carries (apply_reply_change).
-  ChangeApplier reply_applier();
   std::uint64_t apply_reply_change(std::uint32_t authority, const wire::entries::Change& change);
 
   // replication (groups_replication.cpp)
@@ -106,7 +102,7 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   std::vector<Member> visible_members(const Group& group, std::optional<std::uint32_t> only_node,
                                       bool include_dead = false) const;
 
-  std::shared_ptr<NodeCore> node_;
+  std::shared_ptr<ScopeHost> node_;
   ScopeEngine engine_;
   GroupsTable table_;
   // Scope-wide subscriptions: copied on write, read by writers under their shard lock.

@@ -3,9 +3,9 @@
 // the hash of the group. Members are kept ordered by pid, so every node lists a group in the
 // same order and the cost of a join is logarithmic in the group's size (OTP pg's is linear:
 // 100k joins into one group take it minutes).
-#include "common/compact_bytes.hpp"
+#include "tables/compact_bytes.hpp"
 #include "node/process_control.hpp"
-#include "common/key_hash.hpp"
+#include "tables/key_hash.hpp"
 
 #include <syn/pid.hpp>
 

@@ -1,8 +1,7 @@
 // Messaging to groups: publish (pub/sub) and multi_call (scatter/gather). Members come from
 // this node's replica only (SPEC 2).
 #include "groups/groups_scope.hpp"
-#include "groups/multi_calls.hpp"
-#include "node/node_core.hpp"
+#include "node/scope_host.hpp"
 #include "wire/term_codec.hpp"
 
 #include <map>
@@ -33,18 +32,14 @@ std::size_t GroupsScope::publish(const Term& group, const Term& message, bool lo
   }
   if (remote.empty()) return delivered;
   std::string body = wire::canonical(message);
-  for (const auto& [node, ids] : remote) {
-    wire::OutBuffer out;
-    wire::encode_publish(out, node.second, ids, body);
-    node_->engine().post_bytes(node.first, out.release());
-  }
+  for (const auto& [node, ids] : remote) node_->send_to_many(node.first, node.second, ids, body);
   return delivered;
 }
 
 MultiCallResult GroupsScope::multi_call(const Term& group, const Term& message, std::chrono::milliseconds timeout) {
   node_->require_fits(group, "the group");
   node_->require_fits(message, "the multi_call message");
-  return node_->multi_calls().call(members(group), message, timeout);
+  return node_->multi_call(members(group), message, timeout);
 }
 
 }  // namespace syn::detail

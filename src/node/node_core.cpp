@@ -2,9 +2,7 @@
 
 #include "common/log.hpp"
 #include "common/random.hpp"
-#include "groups/multi_calls.hpp"
-#include "node/call_table.hpp"
-#include "scope/scope_directory.hpp"
+#include "node/multi_calls.hpp"
 #include "transport/cluster_key.hpp"
 #include "wire/messages.hpp"
 #include "wire/term_codec.hpp"
@@ -12,6 +10,8 @@
 #include <syn/errors.hpp>
 
 #include <algorithm>
+#include <cassert>
+#include <stdexcept>
 
 namespace syn::detail {
 
@@ -22,7 +22,7 @@ std::uint32_t new_creation() {
   return static_cast<std::uint32_t>(random_u64() % 0xfffffffeULL) + 1;
 }
 
-void validate(const NodeOptions& o) {
+NodeOptions validated(NodeOptions o) {
   if (o.name.empty()) throw Error(Errc::bad_argument, "NodeOptions.name must not be empty");
   if (o.name.find_first_of("<>") != std::string::npos) {
     throw Error(Errc::bad_argument, "NodeOptions.name must not contain '<' or '>'");
@@ -33,6 +33,7 @@ void validate(const NodeOptions& o) {
   }
   if (o.call_timeout.count() <= 0) throw Error(Errc::bad_argument, "NodeOptions.call_timeout must be positive");
   if (o.max_term_bytes == 0) throw Error(Errc::bad_argument, "NodeOptions.max_term_bytes must be positive");
+  return o;
 }
 
 /// The cluster's key pair, or none; refuses a listen beyond loopback without a key (SPEC 7).
@@ -55,17 +56,14 @@ NodeStats stats_of(const transport::TransportCounters& c) {
 }  // namespace
 
 NodeCore::NodeCore(NodeOptions options)
-    : options_(std::move(options)),
-      atom_((validate(options_), intern_node_name(options_.name))),
-      creation_(new_creation()),
+    : ScopeHost(validated(std::move(options)), new_creation()),
       context_(1),
       engine_(options_.name),
       dispatcher_(options_.name),
       monitors_(*this),
-      scopes_(std::make_unique<ScopeDirectory>(*this)),
-      calls_(std::make_unique<CallTable>(*this)),
       multi_calls_(std::make_unique<MultiCalls>(*this)),
       event_handler_(options_.event_handler) {
+  route_process_messages();
   transport::TransportConfig config{options_.name, creation_, options_.heartbeat_interval,
                                     options_.peer_timeout, options_.auto_connect};
   config.keys = security_of(options_);
@@ -81,17 +79,20 @@ NodeCore::~NodeCore() { stop(); }
 void NodeCore::start() {
   endpoint_ = transport_->bind(options_.listen, options_.advertise);
   dispatcher_.start();
+  started_ = true;
   engine_.start(*transport_);
-  scopes_->add(options_.scopes);
-  for (const auto& seed : options_.seeds) connect(seed);
   SYN_LOG(info, name(), "started at ", endpoint_, " (creation ", creation_, ")");
+}
+
+void NodeCore::connect_seeds() {
+  for (const auto& seed : options_.seeds) connect(seed);
 }
 
 void NodeCore::stop() {
   std::lock_guard lock(stop_mutex_);
   if (stopped_.exchange(true)) return;
   engine_.stop([this] {
-    calls_->fail_all();
+    for (auto* observer : observers_) observer->on_engine_stopping();
     transport_->leave();
   });
   {
@@ -102,7 +103,8 @@ void NodeCore::stop() {
   // The engine thread is gone: nobody else touches the sockets now.
   transport_.reset();
   // Tables first: their entries point at the local processes about to be released.
-  scopes_->clear();
+  for (auto* observer : observers_) observer->on_stopped();
+  observers_.clear();
   kill_all_local("shutdown");
   dispatcher_.stop();
   {
@@ -142,8 +144,6 @@ bool NodeCore::is_alive(const Pid& pid) const {
   return is_connected(pid);
 }
 
-bool NodeCore::fits_term(const Term& term) const { return wire::fits_within(term, options_.max_term_bytes); }
-
 namespace {
 [[noreturn]] void too_big(const char* what, std::size_t limit) {
   throw Error(Errc::bad_argument,
@@ -151,18 +151,12 @@ namespace {
 }
 }  // namespace
 
-void NodeCore::require_fits(const Term& term, const char* what) const {
+void ScopeHost::require_fits(const Term& term, const char* what) const {
   if (!fits_term(term)) too_big(what, options_.max_term_bytes);
 }
 
-void NodeCore::require_fits_bytes(std::string_view canonical, const char* what) const {
+void ScopeHost::require_fits_bytes(std::string_view canonical, const char* what) const {
   if (!fits(canonical)) too_big(what, options_.max_term_bytes);
-}
-
-bool NodeCore::accepts_term(std::uint32_t from, const Term& term) {
-  if (fits_term(term)) return true;
-  count_oversized(from);
-  return false;
 }
 
 void NodeCore::count_oversized(std::uint32_t from) {
@@ -189,15 +183,17 @@ void NodeCore::send(const Pid& pid, Term message) {
   engine_.post_bytes(pid.node_atom(), out.release());
 }
 
-void NodeCore::send_canonical(const Pid& pid, const Term& message, std::string_view canonical_bytes) {
-  if (is_local(pid)) {
-    if (auto process = processes_.find(pid.id())) process->deliver(Message{message, nullptr});
-    return;
-  }
-  if (pid.node_atom() == atom_ || pid.is_null() || stopped()) return;
+void NodeCore::send_to_many(std::uint32_t node_atom, std::uint32_t creation, const std::vector<std::uint64_t>& ids,
+                            std::string_view canonical_message) {
+  if (node_atom == atom_ || stopped()) return;  // this node's processes are reached directly
   wire::OutBuffer out;
-  wire::encode_send(out, {pid.creation(), pid.id()}, canonical_bytes);
-  engine_.post_bytes(pid.node_atom(), out.release());
+  wire::encode_publish(out, creation, ids, canonical_message);
+  engine_.post_bytes(node_atom, out.release());
+}
+
+MultiCallResult NodeCore::multi_call(std::vector<Member> members, const Term& message,
+                                     std::chrono::milliseconds timeout) {
+  return multi_calls_->call(std::move(members), message, timeout);
 }
 
 void NodeCore::exit(const Pid& pid, Term reason) {
@@ -286,6 +282,46 @@ NodeStats NodeCore::stats() const {
   return final_stats_;
 }
 
+// ---- the engine thread -------------------------------------------------------------------
+
+void NodeCore::assert_engine_thread() const {
+  assert(engine_.on_engine_thread() && "NodeCore: engine thread only");
+}
+
+void NodeCore::add_timer(std::chrono::milliseconds delay, UniqueFunction fn) {
+  assert_engine_thread();
+  engine_.add_timer(delay, std::move(fn));
+}
+
+wire::OutBuffer* NodeCore::peer_out(std::uint32_t atom) {
+  assert_engine_thread();
+  return engine_.transport().out(atom);
+}
+
+std::vector<std::uint32_t> NodeCore::up_peers() {
+  assert_engine_thread();
+  return engine_.transport().up_peers();
+}
+
+std::uint32_t NodeCore::up_creation(std::uint32_t atom) {
+  assert_engine_thread();
+  return engine_.transport().up_creation(atom);
+}
+
+// ---- plugging in ---------------------------------------------------------------------------
+
+void NodeCore::route(wire::MsgType type, PeerMessageHandler handler) {
+  auto slot = static_cast<std::size_t>(type);
+  if (started_) throw std::logic_error("NodeCore::route after start");
+  if (slot >= kRoutes || routes_[slot]) throw std::logic_error("NodeCore::route: type taken or out of range");
+  routes_[slot] = std::move(handler);
+}
+
+void NodeCore::add_peer_observer(PeerObserver& observer) {
+  if (started_) throw std::logic_error("NodeCore::add_peer_observer after start");
+  observers_.push_back(&observer);
+}
+
 // ---- peer events (engine thread) ---------------------------------------------------------
 
 void NodeCore::on_peer_up(std::uint32_t atom, std::uint32_t creation) {
@@ -293,13 +329,12 @@ void NodeCore::on_peer_up(std::uint32_t atom, std::uint32_t creation) {
     std::unique_lock lock(peers_mutex_);
     up_peers_[atom] = creation;
   }
-  scopes_->on_peer_up(atom);
+  for (auto* observer : observers_) observer->on_peer_up(atom);
 }
 
 void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t /*creation*/, transport::DownReason /*reason*/) {
-  calls_->on_peer_down(atom);
   multi_calls_->on_peer_down(atom);
-  scopes_->on_peer_down(atom);
+  for (auto* observer : observers_) observer->on_peer_down(atom);
   monitors_.on_peer_down(atom);
   // Last: once nodes() no longer lists it, its entries are gone from every table too.
   std::unique_lock lock(peers_mutex_);
@@ -307,61 +342,51 @@ void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t /*creation*/, tran
 }
 
 void NodeCore::on_peer_message(std::uint32_t atom, const msgpack::object& message) {
+  auto type = wire::message_type(message);
+  if (type >= kRoutes || !routes_[type]) throw wire::DecodeError("unknown message type " + std::to_string(type));
+  routes_[type](atom, message);
+}
+
+void NodeCore::route_process_messages() {
   using wire::MsgType;
-  switch (static_cast<MsgType>(wire::message_type(message))) {
-    case MsgType::send: {
-      auto m = wire::decode_send(message);
-      if (!accepts_term(atom, m.body)) break;
-      deliver_local(m.to, Message{std::move(m.body), nullptr});
-      break;
+  route(MsgType::send, [this](std::uint32_t from, const msgpack::object& message) {
+    auto m = wire::decode_send(message);
+    if (accepts_term(from, m.body)) deliver_local(m.to, Message{std::move(m.body), nullptr});
+  });
+  route(MsgType::exit, [this](std::uint32_t from, const msgpack::object& message) {
+    auto m = wire::decode_exit(message);
+    if (m.to.creation != creation_ || !accepts_term(from, m.reason)) return;
+    if (auto process = processes_.find(m.to.id)) process->kill(m.reason);
+  });
+  route(MsgType::monitor, [this](std::uint32_t from, const msgpack::object& message) {
+    auto m = wire::decode_monitor(message);
+    monitors_.on_remote_monitor(from, m.ref, Pid(name(), m.target.creation, m.target.id));
+  });
+  route(MsgType::demonitor, [this](std::uint32_t from, const msgpack::object& message) {
+    monitors_.on_remote_demonitor(from, wire::decode_demonitor(message).ref);
+  });
+  route(MsgType::down, [this](std::uint32_t from, const msgpack::object& message) {
+    auto m = wire::decode_down(message);
+    // Too big to be a reason this node accepts: the process still went down.
+    if (!accepts_term(from, m.reason)) m.reason = "oversized_reason";
+    monitors_.on_remote_down(from, m.ref, m.reason);
+  });
+  route(MsgType::mcall, [this](std::uint32_t from, const msgpack::object& message) {
+    auto m = wire::decode_mcall(message);
+    if (accepts_term(from, m.body) && accepts_term(from, m.member_meta)) multi_calls_->on_request(from, m);
+  });
+  route(MsgType::mcall_reply, [this](std::uint32_t from, const msgpack::object& message) {
+    auto m = wire::decode_mcall_reply(message);
+    if (accepts_term(from, m.answer)) multi_calls_->on_reply(from, m);
+  });
+  // One message for several local processes (send_to_many; Groups::publish).
+  route(MsgType::publish, [this](std::uint32_t from, const msgpack::object& message) {
+    auto m = wire::decode_publish(message);
+    if (m.creation != creation_ || !accepts_term(from, m.body)) return;
+    for (auto id : m.ids) {
+      if (auto process = processes_.find(id)) process->deliver(Message{m.body, nullptr});
     }
-    case MsgType::exit: {
-      auto m = wire::decode_exit(message);
-      if (m.to.creation != creation_ || !accepts_term(atom, m.reason)) break;
-      if (auto process = processes_.find(m.to.id)) process->kill(m.reason);
-      break;
-    }
-    case MsgType::monitor: {
-      auto m = wire::decode_monitor(message);
-      monitors_.on_remote_monitor(atom, m.ref, Pid(name(), m.target.creation, m.target.id));
-      break;
-    }
-    case MsgType::demonitor: monitors_.on_remote_demonitor(atom, wire::decode_demonitor(message).ref); break;
-    case MsgType::down: {
-      auto m = wire::decode_down(message);
-      // Too big to be a reason this node accepts: the process still went down.
-      if (!accepts_term(atom, m.reason)) m.reason = "oversized_reason";
-      monitors_.on_remote_down(atom, m.ref, m.reason);
-      break;
-    }
-    case MsgType::discover:
-    case MsgType::ack_sync:
-    case MsgType::scope:
-    case MsgType::call:
-      scopes_->on_message(atom, static_cast<MsgType>(wire::message_type(message)), message);
-      break;
-    case MsgType::reply: calls_->on_reply(atom, wire::decode_reply(message)); break;
-    case MsgType::mcall: {
-      auto m = wire::decode_mcall(message);
-      if (accepts_term(atom, m.body) && accepts_term(atom, m.member_meta)) multi_calls_->on_request(atom, m);
-      break;
-    }
-    case MsgType::mcall_reply: {
-      auto m = wire::decode_mcall_reply(message);
-      if (accepts_term(atom, m.answer)) multi_calls_->on_reply(atom, m);
-      break;
-    }
-    case MsgType::publish: {
-      auto m = wire::decode_publish(message);
-      if (m.creation != creation_ || !accepts_term(atom, m.body)) break;
-      for (auto id : m.ids) {
-        if (auto process = processes_.find(id)) process->deliver(Message{m.body, nullptr});
-      }
-      break;
-    }
-    default:
-      throw wire::DecodeError("unknown message type " + std::to_string(wire::message_type(message)));
-  }
+  });
 }
 
 }  // namespace syn::detail

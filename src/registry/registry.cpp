@@ -1,10 +1,17 @@
 // The public Registry handle: forwards to the scope's RegistryScope.
 #include <syn/registry.hpp>
 
-#include "node/node_core.hpp"
+#include "node/scope_host.hpp"
 #include "registry/registry_scope.hpp"
+#include "scope/scope_directory.hpp"
+
+#include <syn/node.hpp>
 
 namespace syn {
+
+Registry Node::registry(std::string_view scope) {
+  return Registry(scopes_->get<detail::RegistryScope>(Kind::registry, scope));
+}
 
 Result<void> Registry::register_name(const Term& name, const Pid& pid, Term meta) {
   return impl_->register_name(name, pid, std::move(meta), false);

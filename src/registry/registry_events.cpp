@@ -1,8 +1,8 @@
 // Registry callbacks: queued on the node's dispatcher in the order the changes were applied.
 // Terms are decoded there, off the caller's and the engine's threads.
-#include "node/node_core.hpp"
+#include "node/scope_host.hpp"
 #include "registry/registry_scope.hpp"
-#include "registry/registry_terms.hpp"
+#include "wire/meta_codec.hpp"
 
 namespace syn::detail {
 

@@ -2,9 +2,9 @@
 // down, process deaths, and registry conflicts (SPEC.md sections 1, 2, 5 and 6).
 #include "common/clock.hpp"
 #include "common/log.hpp"
-#include "node/node_core.hpp"
+#include "node/scope_host.hpp"
 #include "registry/registry_scope.hpp"
-#include "registry/registry_terms.hpp"
+#include "wire/meta_codec.hpp"
 #include "scope/entry_calls.hpp"
 
 #include <algorithm>

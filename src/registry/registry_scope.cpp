@@ -3,9 +3,9 @@
 
 #include "common/clock.hpp"
 #include "common/log.hpp"
-#include "common/reclaim.hpp"
-#include "node/node_core.hpp"
-#include "registry/registry_terms.hpp"
+#include "tables/reclaim.hpp"
+#include "node/scope_host.hpp"
+#include "wire/meta_codec.hpp"
 #include "scope/entry_calls.hpp"
 #include "wire/term_codec.hpp"
 
@@ -57,10 +57,7 @@ BuiltInPlace(Make) -> BuiltInPlace<Make>;
 
 }  // namespace
 
-RegistryScope::RegistryScope(std::shared_ptr<NodeCore> node, std::string scope)
-    : node_(std::move(node)), engine_(*node_, static_cast<std::uint32_t>(Kind::registry), std::move(scope)) {
-  engine_.set_handler(this);
-}
+RegistryScope::RegistryScope(const ScopeContext& context) : node_(context.host), engine_(context, Kind::registry, *this) {}
 
 RegistryScope::~RegistryScope() = default;
 
@@ -141,15 +138,11 @@ void RegistryScope::clear() {
 
 // ---- calls to a remote authority -----------------------------------------------------------
 
-ChangeApplier RegistryScope::reply_applier() {
-  return [this](std::uint32_t authority, const wire::entries::Change& change) {
-    return apply_reply_change(authority, change);
-  };
-}
-
 template <class A>
 std::future<A> RegistryScope::call_write(const Pid& pid, const wire::entries::CallRequest& request) {
-  return detail::call_write<A>(*node_, engine_.address(), pid, request, reply_applier());
+  return detail::call_write<A>(engine_, pid, request, [this](std::uint32_t authority, const wire::entries::Change& change) {
+    return apply_reply_change(authority, change);
+  });
 }
 
 // ---- register --------------------------------------------------------------------------
@@ -317,7 +310,10 @@ Answer<Entry> RegistryScope::update_remote(const std::string& key, const Pid& pi
     Term next = fn(pid, meta_term(meta));
     std::string next_bytes = meta_canonical(next);
     if (!node_->fits(next_bytes)) return {syn::unexpected(Errc::bad_argument), 0};
-    auto future = call_update(*node_, engine_.address(), pid, key, std::move(next_bytes), time, reply_applier());
+    auto future = call_update(engine_, pid, key, std::move(next_bytes), time,
+                              [this](std::uint32_t authority, const wire::entries::Change& change) {
+                                return apply_reply_change(authority, change);
+                              });
     auto answer = get_answer(future);
     if (!answer.result) return {syn::unexpected(answer.result.error()), 0};
     if (answer.stale) {

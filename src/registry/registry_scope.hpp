@@ -8,7 +8,7 @@
 // released. Writes for local processes run on the caller's thread; replication, calls from
 // other nodes and conflict resolution run on the engine thread. Processes are killed only
 // after every lock is released (their death takes the locks again).
-#include "node/call_table.hpp"
+#include "scope/call_table.hpp"
 #include "node/process_control.hpp"
 #include "registry/registry_table.hpp"
 #include "scope/entry_calls.hpp"
@@ -30,16 +30,14 @@
 
 namespace syn::detail {
 
-class NodeCore;
-
 class RegistryScope final : public ScopeHandler, public ExitObserver {
  public:
-  RegistryScope(std::shared_ptr<NodeCore> node, std::string scope);
+  explicit RegistryScope(const ScopeContext& context);
   ~RegistryScope() override;
 
   const std::string& scope() const { return engine_.scope(); }
-  ScopeEngine& engine() { return engine_; }
-  NodeCore& node() { return *node_; }
+  ScopeEngine& engine() override { return engine_; }
+  ScopeHost& node() { return *node_; }
 
   // ---- the API (any thread) ----
   Result<void> register_name(const Term& name, const Pid& pid, Term meta, bool by_self);
@@ -54,7 +52,7 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   std::size_t count(std::uint32_t node_atom) const { return table_.count(node_atom); }
 
   /// Node shutdown: drop every entry (no callbacks).
-  void clear();
+  void clear() override;
 
   // ---- ScopeHandler (engine thread) ----
   std::size_t snapshot_parts() const override { return RegistryTable::kShards; }
@@ -95,8 +93,6 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   /// its reply carries to this replica.
   template <class A>
   std::future<A> call_write(const Pid& pid, const wire::entries::CallRequest& request);
-  /// Applies the change a remote authority's reply carries (apply_reply_change).
-  ChangeApplier reply_applier();
   Answer<Entry> update_remote(const std::string& key, const Pid& pid, std::string meta, std::int64_t time,
                               const std::function<Term(const Pid&, const Term&)>& fn, const Pid* self);
   void wait_for_callbacks(std::uint64_t seq);
@@ -132,7 +128,7 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
                              std::string_view meta, const Reason& reason);
   std::uint64_t post_unregistered(std::string_view key, const Pid& pid, std::string_view meta, const Reason& reason);
 
-  std::shared_ptr<NodeCore> node_;
+  std::shared_ptr<ScopeHost> node_;
   ScopeEngine engine_;
   RegistryTable table_;
   // Snapshots being received: keys of that node held before the snapshot and not seen in it

@@ -4,11 +4,11 @@
 // shard's write lock and use the helpers below, which keep the per-node counts right.
 // Lookups take no lock: they read `entries` optimistically (`ReplicaMap::probe`) between two
 // reads of the shard's seqlock, which every write lock bumps.
-#include "common/key_hash.hpp"
-#include "common/small_key.hpp"
-#include "common/thread_fence.hpp"
-#include "registry/registry_entry.hpp"
-#include "registry/replica_map.hpp"
+#include "tables/key_hash.hpp"
+#include "tables/small_key.hpp"
+#include "tables/thread_fence.hpp"
+#include "tables/registry_entry.hpp"
+#include "tables/replica_map.hpp"
 
 #include <syn/pid.hpp>
 

@@ -1,6 +1,6 @@
 #include "scope/entry_calls.hpp"
 
-#include "registry/registry_terms.hpp"
+#include "wire/meta_codec.hpp"
 #include "wire/term_codec.hpp"
 
 namespace syn::detail {
@@ -29,21 +29,13 @@ WriteOutcome answered(ScopeEngine& engine, WriteOutcome& out, std::uint32_t call
   return std::move(out);
 }
 
-std::future<UpdateAnswer> call_update(NodeCore& node, const wire::ScopeAddress& address, const Pid& pid,
-                                      const std::string& key, std::string meta, std::int64_t expected_time,
-                                      ChangeApplier apply_change) {
-  wire::entries::CallRequest request{wire::entries::CallOp::update, key, pid.creation(), pid.id(), std::move(meta),
-                                     expected_time};
-  std::uint32_t authority = pid.node_atom();
-  return call_authority<UpdateAnswer>(
-      node, address, pid, request, [authority, apply_change = std::move(apply_change)](const CallOutcome& o) {
-        if (o.status != 0) return UpdateAnswer::failed(errc_of(o.status));
-        auto change = wire::entries::decode_change(*o.payload);
-        if (change.op == wire::entries::Op::stale) {
-          return UpdateAnswer{{}, true, meta_stored(std::move(change.stale_meta)), change.stale_time, 0};
-        }
-        return UpdateAnswer{{}, false, {}, 0, apply_change(authority, change)};
-      });
+wire::entries::CallRequest update_request(const std::string& key, const Pid& pid, std::string meta,
+                                          std::int64_t expected_time) {
+  return {wire::entries::CallOp::update, key, pid.creation(), pid.id(), std::move(meta), expected_time};
+}
+
+UpdateAnswer stale_answer(wire::entries::Change change) {
+  return UpdateAnswer{{}, true, meta_stored(std::move(change.stale_meta)), change.stale_time, 0};
 }
 
 wire::entries::CallRequest put_request(const std::string& key, const Pid& pid, std::string meta) {
@@ -59,12 +51,12 @@ Result<void> result_of(const WriteOutcome& outcome) {
   return {};
 }
 
-Result<void> settle(NodeCore& node, const WriteOutcome& outcome) {
+Result<void> settle(ScopeHost& node, const WriteOutcome& outcome) {
   node.dispatcher().wait_for(outcome.event_seq);
   return result_of(outcome);
 }
 
-Result<void> settle(NodeCore& node, std::future<Answer<void>> call) {
+Result<void> settle(ScopeHost& node, std::future<Answer<void>> call) {
   auto answer = get_answer(call);
   node.dispatcher().wait_for(answer.event_seq);
   return answer.result;
@@ -76,8 +68,8 @@ std::future<Result<void>> ready_result(Result<void> result) {
   return done.get_future();
 }
 
-Pid peer_pid(NodeCore& node, std::uint32_t node_atom, std::uint64_t id) {
-  return Pid::from_atom(node_atom, node.engine().transport().up_creation(node_atom), id);
+Pid peer_pid(ScopeHost& node, std::uint32_t node_atom, std::uint64_t id) {
+  return Pid::from_atom(node_atom, node.up_creation(node_atom), id);
 }
 
 std::string encode_put(std::string_view key, const Pid& pid, std::int64_t time, std::string_view meta,

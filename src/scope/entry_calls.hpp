@@ -3,8 +3,8 @@
 // authority, the reply a remote caller gets for it, and the call a non-authority node makes.
 // Both handlers replicate entries (key, pid) -> (meta, time), so they speak the same messages
 // (wire/entry_messages.hpp).
-#include "node/call_table.hpp"
-#include "node/node_core.hpp"
+#include "node/scope_host.hpp"
+#include "scope/call_table.hpp"
 #include "scope/scope_engine.hpp"
 #include "wire/entry_messages.hpp"
 
@@ -68,13 +68,23 @@ A get_answer(std::future<A>& future) {
   }
 }
 
-/// Sends `request` about `pid` to the node running it. `on_outcome` runs on the engine thread
-/// and turns the reply into A, applying the change it carries; it also runs for a late reply
-/// (after a timeout) so that the change still reaches this replica.
-template <class A>
-std::future<A> call_authority(NodeCore& node, const wire::ScopeAddress& address, const Pid& pid,
-                              const wire::entries::CallRequest& request,
-                              std::function<A(const CallOutcome&)> on_outcome) {
+/// The requests of call_write.
+wire::entries::CallRequest put_request(const std::string& key, const Pid& pid, std::string meta);
+wire::entries::CallRequest remove_request(const std::string& key, const Pid& pid);
+wire::entries::CallRequest update_request(const std::string& key, const Pid& pid, std::string meta,
+                                          std::int64_t expected_time);
+/// The answer to an update that found the entry changed: the current meta and time.
+UpdateAnswer stale_answer(wire::entries::Change change);
+
+/// Sends `request` about `pid` to the node running it, through `engine` (whose handler there
+/// answers). `on_outcome(const CallOutcome&) -> A` runs on the engine thread and turns the
+/// reply into A, applying the change it carries; it also runs for a late reply (after a
+/// timeout) so that the change still reaches this replica. One type-erased callback on the way
+/// back (the call table's); the rest is inlined.
+template <class A, class OnOutcome>
+std::future<A> call_authority(ScopeEngine& engine, const Pid& pid, const wire::entries::CallRequest& request,
+                              OnOutcome on_outcome) {
+  ScopeHost& node = engine.host();
   auto promise = std::make_shared<std::promise<A>>();
   auto future = promise->get_future();
   if (pid.is_null() || pid.node_atom() == node.atom()) {
@@ -89,56 +99,61 @@ std::future<A> call_authority(NodeCore& node, const wire::ScopeAddress& address,
   }
   wire::OutBuffer payload;
   wire::entries::encode(payload, request);
-  node.calls().call(pid.node_atom(), address, payload.release(), node.options().call_timeout,
-                    [promise, on_outcome = std::move(on_outcome)](const CallOutcome& outcome) mutable {
-                      try {
-                        A answer = on_outcome(outcome);
-                        if (!outcome.late) promise->set_value(std::move(answer));
-                      } catch (const wire::DecodeError&) {
-                        if (!outcome.late) promise->set_value(failed_as<A>(Errc::node_down));
-                        throw;  // counted and logged as a malformed message
-                      }
-                    });
+  engine.call(pid.node_atom(), payload.release(), node.options().call_timeout,
+              [promise, on_outcome = std::move(on_outcome)](const CallOutcome& outcome) mutable {
+                try {
+                  A answer = on_outcome(outcome);
+                  if (!outcome.late) promise->set_value(std::move(answer));
+                } catch (const wire::DecodeError&) {
+                  if (!outcome.late) promise->set_value(failed_as<A>(Errc::node_down));
+                  throw;  // counted and logged as a malformed message
+                }
+              });
   return future;
 }
 
 /// A put or a remove for `pid`, sent to its node. `apply_change(authority, change)` runs on the
 /// engine thread: it applies here the change the reply carries (read-your-writes) and returns
 /// the sequence of the last callback it queued.
-using ChangeApplier = std::function<std::uint64_t(std::uint32_t authority, const wire::entries::Change&)>;
-template <class A>
-std::future<A> call_write(NodeCore& node, const wire::ScopeAddress& address, const Pid& pid,
-                          const wire::entries::CallRequest& request, ChangeApplier apply_change) {
+template <class A, class ApplyChange>
+std::future<A> call_write(ScopeEngine& engine, const Pid& pid, const wire::entries::CallRequest& request,
+                          ApplyChange apply_change) {
   std::uint32_t authority = pid.node_atom();
-  return call_authority<A>(node, address, pid, request,
-                           [authority, apply_change = std::move(apply_change)](const CallOutcome& o) -> A {
-                             if (o.status != 0) return failed_as<A>(errc_of(o.status));
-                             std::uint64_t seq = apply_change(authority, wire::entries::decode_change(*o.payload));
-                             if constexpr (std::is_same_v<A, Result<void>>) {
-                               return {};
-                             } else {
-                               return A{{}, seq};
-                             }
-                           });
+  return call_authority<A>(engine, pid, request, [authority, apply_change = std::move(apply_change)](const CallOutcome& o) -> A {
+    if (o.status != 0) return failed_as<A>(errc_of(o.status));
+    std::uint64_t seq = apply_change(authority, wire::entries::decode_change(*o.payload));
+    if constexpr (std::is_same_v<A, Result<void>>) {
+      return {};
+    } else {
+      return A{{}, seq};
+    }
+  });
 }
 
 /// A compare-and-set update of the meta of (key, pid) sent to the node of `pid`: applied there
 /// only while the entry's time is still `expected_time`, else answered stale with the current
 /// meta and time. `apply_change` as for call_write.
-std::future<UpdateAnswer> call_update(NodeCore& node, const wire::ScopeAddress& address, const Pid& pid,
-                                      const std::string& key, std::string meta, std::int64_t expected_time,
-                                      ChangeApplier apply_change);
+template <class ApplyChange>
+std::future<UpdateAnswer> call_update(ScopeEngine& engine, const Pid& pid, const std::string& key, std::string meta,
+                                      std::int64_t expected_time, ApplyChange apply_change) {
+  std::uint32_t authority = pid.node_atom();
+  return call_authority<UpdateAnswer>(
+      engine, pid, update_request(key, pid, std::move(meta), expected_time),
+      [authority, apply_change = std::move(apply_change)](const CallOutcome& o) {
+        if (o.status != 0) return UpdateAnswer::failed(errc_of(o.status));
+        auto change = wire::entries::decode_change(*o.payload);
+        if (change.op == wire::entries::Op::stale) return stale_answer(std::move(change));
+        return UpdateAnswer{{}, false, {}, 0, apply_change(authority, change)};
+      });
+}
 
-/// The requests of call_write.
-wire::entries::CallRequest put_request(const std::string& key, const Pid& pid, std::string meta);
-wire::entries::CallRequest remove_request(const std::string& key, const Pid& pid);
 
 /// A write's result as a Result.
 Result<void> result_of(const WriteOutcome& outcome);
 /// A synchronous write's result once this node ran the callbacks it caused: a write done here
 /// (the process is local), or a call to the process's node.
-Result<void> settle(NodeCore& node, const WriteOutcome& outcome);
-Result<void> settle(NodeCore& node, std::future<Answer<void>> call);
+Result<void> settle(ScopeHost& node, const WriteOutcome& outcome);
+Result<void> settle(ScopeHost& node, std::future<Answer<void>> call);
 /// A result already known, as the future of an asynchronous call.
 std::future<Result<void>> ready_result(Result<void> result);
 
@@ -148,7 +163,7 @@ std::future<Result<void>> ready_result(Result<void> result);
 WriteOutcome answered(ScopeEngine& engine, WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id);
 
 /// A pid of peer `node_atom` (its current incarnation), from its local id. Engine thread.
-Pid peer_pid(NodeCore& node, std::uint32_t node_atom, std::uint64_t id);
+Pid peer_pid(ScopeHost& node, std::uint32_t node_atom, std::uint64_t id);
 
 /// Encoded replicated changes.
 std::string encode_put(std::string_view key, const Pid& pid, std::int64_t time, std::string_view meta,

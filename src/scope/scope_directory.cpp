@@ -1,17 +1,25 @@
 #include "scope/scope_directory.hpp"
 
-#include "common/log.hpp"
-#include "node/call_table.hpp"
-#include "node/node_core.hpp"
-#include "groups/groups_scope.hpp"
-#include "registry/registry_scope.hpp"
+#include "scope/call_table.hpp"
 #include "scope/scope_engine.hpp"
 
-#include <syn/errors.hpp>
-
+#include <algorithm>
 #include <mutex>
 
 namespace syn::detail {
+
+ScopeDirectory::ScopeDirectory(std::shared_ptr<ScopeHost> host, std::vector<HandlerKind> kinds)
+    : host_(std::move(host)), kinds_(std::move(kinds)), calls_(std::make_shared<CallTable>(*host_)) {
+  for (auto type : {wire::MsgType::discover, wire::MsgType::ack_sync, wire::MsgType::scope, wire::MsgType::call}) {
+    host_->route(type, [this, type](std::uint32_t from, const msgpack::object& message) {
+      on_scope_message(from, type, message);
+    });
+  }
+  host_->route(wire::MsgType::reply, [this](std::uint32_t from, const msgpack::object& message) {
+    calls_->on_reply(from, wire::decode_reply(message));
+  });
+  host_->add_peer_observer(*this);
+}
 
 ScopeDirectory::~ScopeDirectory() = default;
 
@@ -22,16 +30,17 @@ void ScopeDirectory::add(const std::vector<std::string>& scopes) {
     for (const auto& name : scopes) {
       if (name.empty()) throw Error(Errc::bad_argument, "a scope name must not be empty");
       if (scopes_.count(name)) continue;
-      Scope scope;
-      scope.registry = std::make_shared<RegistryScope>(node_.shared_from_this(), name);
-      scope.groups = std::make_shared<GroupsScope>(node_.shared_from_this(), name);
-      started.push_back(&scope.registry->engine());
-      started.push_back(&scope.groups->engine());
-      scopes_.emplace(name, std::move(scope));
+      ScopeContext context{host_, name, calls_};
+      std::vector<std::shared_ptr<ScopeHandler>> handlers;
+      for (const auto& kind : kinds_) {
+        handlers.push_back(kind.make(context));
+        started.push_back(&handlers.back()->engine());
+      }
+      scopes_.emplace(name, std::move(handlers));
     }
   }
   if (started.empty()) return;
-  node_.engine().post([started] {
+  host_->post([started] {
     for (auto* engine : started) engine->start();
   });
 }
@@ -39,28 +48,25 @@ void ScopeDirectory::add(const std::vector<std::string>& scopes) {
 std::vector<std::string> ScopeDirectory::names() const {
   std::shared_lock lock(mutex_);
   std::vector<std::string> out;
-  for (const auto& [name, scope] : scopes_) out.push_back(name);
+  for (const auto& [name, handlers] : scopes_) out.push_back(name);
   return out;
 }
 
-std::shared_ptr<RegistryScope> ScopeDirectory::registry(std::string_view scope) const {
+std::shared_ptr<ScopeHandler> ScopeDirectory::handler(Kind kind, std::string_view scope) const {
   std::shared_lock lock(mutex_);
   auto it = scopes_.find(scope);
-  return it == scopes_.end() ? nullptr : it->second.registry;
-}
-
-std::shared_ptr<GroupsScope> ScopeDirectory::groups(std::string_view scope) const {
-  std::shared_lock lock(mutex_);
-  auto it = scopes_.find(scope);
-  return it == scopes_.end() ? nullptr : it->second.groups;
+  if (it == scopes_.end()) return nullptr;
+  for (std::size_t i = 0; i < kinds_.size(); ++i) {
+    if (kinds_[i].kind == kind) return it->second[i];
+  }
+  return nullptr;
 }
 
 std::vector<ScopeEngine*> ScopeDirectory::all_engines() const {
   std::vector<ScopeEngine*> engines;
   std::shared_lock lock(mutex_);
-  for (auto& [name, scope] : scopes_) {
-    engines.push_back(&scope.registry->engine());
-    engines.push_back(&scope.groups->engine());
+  for (auto& [name, handlers] : scopes_) {
+    for (auto& h : handlers) engines.push_back(&h->engine());
   }
   return engines;
 }
@@ -69,8 +75,9 @@ ScopeEngine* ScopeDirectory::engine(std::uint32_t kind, std::string_view scope) 
   std::shared_lock lock(mutex_);
   auto it = scopes_.find(scope);
   if (it == scopes_.end()) return nullptr;
-  if (kind == static_cast<std::uint32_t>(Kind::registry)) return &it->second.registry->engine();
-  if (kind == static_cast<std::uint32_t>(Kind::groups)) return &it->second.groups->engine();
+  for (std::size_t i = 0; i < kinds_.size(); ++i) {
+    if (static_cast<std::uint32_t>(kinds_[i].kind) == kind) return &it->second[i]->engine();
+  }
   return nullptr;
 }
 
@@ -85,10 +92,13 @@ void ScopeDirectory::on_peer_up(std::uint32_t atom) {
 }
 
 void ScopeDirectory::on_peer_down(std::uint32_t atom) {
+  calls_->on_peer_down(atom);
   for (auto* e : all_engines()) e->on_peer_down(atom);
 }
 
-void ScopeDirectory::on_message(std::uint32_t from, wire::MsgType type, const msgpack::object& message) {
+void ScopeDirectory::on_engine_stopping() { calls_->fail_all(); }
+
+void ScopeDirectory::on_scope_message(std::uint32_t from, wire::MsgType type, const msgpack::object& message) {
   switch (type) {
     case wire::MsgType::discover: {
       auto address = wire::decode_discover(message);
@@ -112,7 +122,7 @@ void ScopeDirectory::on_message(std::uint32_t from, wire::MsgType type, const ms
         return;
       }
       // This node is not in that scope (SPEC 3: invalid_remote_scope).
-      node_.send_to_peer(from, [&](wire::OutBuffer& out) {
+      host_->send_to_peer(from, [&](wire::OutBuffer& out) {
         wire::begin_reply(out, m.request_id, status_of(Errc::invalid_remote_scope));
         out.put(static_cast<char>(0xc0));
       });
@@ -122,15 +132,14 @@ void ScopeDirectory::on_message(std::uint32_t from, wire::MsgType type, const ms
   }
 }
 
-void ScopeDirectory::clear() {
-  std::map<std::string, Scope, std::less<>> scopes;
+void ScopeDirectory::on_stopped() {
+  std::map<std::string, std::vector<std::shared_ptr<ScopeHandler>>, std::less<>> scopes;
   {
     std::unique_lock lock(mutex_);
     scopes.swap(scopes_);
   }
-  for (auto& [name, scope] : scopes) {
-    scope.registry->clear();
-    scope.groups->clear();
+  for (auto& [name, handlers] : scopes) {
+    for (auto& h : handlers) h->clear();
   }
 }
 

@@ -1,10 +1,16 @@
 #pragma once
-// The scopes a node has joined: one registry handler and one groups handler per scope, each
-// with its scope engine, and the routing of scope messages from peers to them.
-#include "wire/messages.hpp"
+// The scopes a node has joined: one handler of every registered kind per scope, each with its
+// scope engine; the routing of scope messages from peers to them; and the node's calls to
+// other nodes' handlers (one CallTable: a call leaves through a scope engine and its reply
+// comes back through this directory). It knows handlers only as ScopeHandler: the kinds come
+// from the table it is given (src/api/handler_kinds.cpp).
+#include "node/scope_host.hpp"
+#include "scope/scope_handler.hpp"
 
+#include <syn/errors.hpp>
 #include <syn/node.hpp>
 
+#include <array>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -15,43 +21,50 @@
 
 namespace syn::detail {
 
-class NodeCore;
-class RegistryScope;
-class GroupsScope;
+class CallTable;
 class ScopeEngine;
 
-class ScopeDirectory {
+class ScopeDirectory final : public PeerObserver {
  public:
-  explicit ScopeDirectory(NodeCore& node) : node_(node) {}
-  ~ScopeDirectory();
+  /// Plugs into `host` (its routes and peer events): call before the host starts.
+  ScopeDirectory(std::shared_ptr<ScopeHost> host, std::vector<HandlerKind> kinds);
+  ~ScopeDirectory() override;
 
   /// Any thread: adds scopes (idempotent) and starts their discovery on the engine thread.
+  /// Throws Error{bad_argument} for an empty name.
   void add(const std::vector<std::string>& scopes);
   std::vector<std::string> names() const;
-  std::shared_ptr<RegistryScope> registry(std::string_view scope) const;
-  std::shared_ptr<GroupsScope> groups(std::string_view scope) const;
+  /// The handler of `kind` for `scope`, or null when this node has not added the scope.
+  std::shared_ptr<ScopeHandler> handler(Kind kind, std::string_view scope) const;
+  /// The same as the handler class of that kind; throws Error{invalid_scope} when not added.
+  template <class Handler>
+  std::shared_ptr<Handler> get(Kind kind, std::string_view scope) const {
+    auto found = handler(kind, scope);
+    if (!found) throw Error(Errc::invalid_scope, "this node has not added the scope '" + std::string(scope) + "'");
+    return std::static_pointer_cast<Handler>(std::move(found));
+  }
   /// Members of the subcluster; throws Error{invalid_scope}.
   std::vector<std::string> subcluster(Kind kind, std::string_view scope) const;
 
-  // ---- engine thread ----
-  void on_peer_up(std::uint32_t atom);
-  void on_peer_down(std::uint32_t atom);
-  /// Routes discover / ack_sync / scope / call messages.
-  void on_message(std::uint32_t from, wire::MsgType type, const msgpack::object& message);
+  // ---- PeerObserver (engine thread) ----
+  void on_peer_up(std::uint32_t atom) override;
+  void on_peer_down(std::uint32_t atom) override;
+  void on_engine_stopping() override;
   /// Node shutdown: every handler drops its data; the directory lets go of them.
-  void clear();
+  void on_stopped() override;
 
  private:
-  struct Scope {
-    std::shared_ptr<RegistryScope> registry;
-    std::shared_ptr<GroupsScope> groups;
-  };
+  /// Routes discover / ack_sync / scope / call messages (engine thread).
+  void on_scope_message(std::uint32_t from, wire::MsgType type, const msgpack::object& message);
   ScopeEngine* engine(std::uint32_t kind, std::string_view scope) const;
   std::vector<ScopeEngine*> all_engines() const;
 
-  NodeCore& node_;
+  std::shared_ptr<ScopeHost> host_;
+  std::vector<HandlerKind> kinds_;
+  std::shared_ptr<CallTable> calls_;
   mutable std::shared_mutex mutex_;
-  std::map<std::string, Scope, std::less<>> scopes_;
+  /// scope -> one handler per kind, in the order of kinds_.
+  std::map<std::string, std::vector<std::shared_ptr<ScopeHandler>>, std::less<>> scopes_;
 };
 
 }  // namespace syn::detail

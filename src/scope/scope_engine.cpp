@@ -1,7 +1,6 @@
 #include "scope/scope_engine.hpp"
 
 #include "common/log.hpp"
-#include "node/node_core.hpp"
 
 #include <msgpack.hpp>
 
@@ -15,8 +14,8 @@ namespace {
 constexpr std::size_t kSnapshotBytesPerTurn = 4 << 20;
 }  // namespace
 
-ScopeEngine::ScopeEngine(NodeCore& node, std::uint32_t kind, std::string scope)
-    : node_(node), address_{kind, std::move(scope)} {
+ScopeEngine::ScopeEngine(const ScopeContext& context, Kind kind, ScopeHandler& handler)
+    : node_(*context.host), handler_(&handler), calls_(context.calls), address_{static_cast<std::uint32_t>(kind), context.scope} {
   wire::OutBuffer header;
   wire::begin_scope_message(header, address_);
   header_ = header.release();
@@ -38,7 +37,7 @@ bool ScopeEngine::is_member(std::uint32_t atom) const {
 }
 
 void ScopeEngine::broadcast(std::string_view payload, std::uint32_t exclude) {
-  if (node_.engine().on_engine_thread()) {
+  if (node_.on_engine_thread()) {
     drain_pending();
     // Engine thread: members_ only changes here, no lock needed to read it.
     for (auto atom : members_) {
@@ -57,7 +56,7 @@ void ScopeEngine::broadcast(std::string_view payload, std::uint32_t exclude) {
     pending_.append(payload);
     if (!drain_posted_) drain_posted_ = post = true;
   }
-  if (post) node_.engine().post([this] { drain_pending(); });
+  if (post) node_.post([this] { drain_pending(); });
 }
 
 void ScopeEngine::drain_pending() {
@@ -77,7 +76,7 @@ void ScopeEngine::drain_pending() {
 }
 
 void ScopeEngine::start() {
-  for (auto atom : node_.engine().transport().up_peers()) send_discover(atom);
+  for (auto atom : node_.up_peers()) send_discover(atom);
 }
 
 void ScopeEngine::send_discover(std::uint32_t atom) {
@@ -140,7 +139,7 @@ void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation
     });
   }
   if (stream.next_part < parts) {
-    node_.engine().post([this, atom, generation] { continue_snapshot(atom, generation); });
+    node_.post([this, atom, generation] { continue_snapshot(atom, generation); });
     return;
   }
   if (!stream.have_held) {
@@ -174,6 +173,10 @@ void ScopeEngine::on_scope_message(std::uint32_t from, const msgpack::object& pa
 
 void ScopeEngine::on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) {
   handler_->on_call(from, request_id, payload);
+}
+
+void ScopeEngine::call(std::uint32_t to, std::string payload, std::chrono::milliseconds timeout, ReplyHandler on_reply) {
+  calls_->call(to, address_, std::move(payload), timeout, std::move(on_reply));
 }
 
 void ScopeEngine::reply(std::uint32_t to, std::uint64_t request_id, std::uint32_t status, std::string_view payload) {

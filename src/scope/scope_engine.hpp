@@ -9,12 +9,15 @@
 // one pending buffer that the engine thread drains; the engine thread drains that buffer
 // before it sends anything else for this scope (its own changes, replies, snapshots). So each
 // member receives this scope's changes in the order they were applied.
+#include "scope/call_table.hpp"
 #include "scope/scope_handler.hpp"
 #include "wire/buffer.hpp"
 #include "wire/messages.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -22,15 +25,14 @@
 
 namespace syn::detail {
 
-class NodeCore;
-
 class ScopeEngine {
  public:
-  ScopeEngine(NodeCore& node, std::uint32_t kind, std::string scope);
-  void set_handler(ScopeHandler* handler) { handler_ = handler; }
+  /// The engine of `handler` (which owns it) for `context.scope`.
+  ScopeEngine(const ScopeContext& context, Kind kind, ScopeHandler& handler);
 
   const std::string& scope() const { return address_.scope; }
   const wire::ScopeAddress& address() const { return address_; }
+  ScopeHost& host() { return node_; }
 
   // ---- any thread ----
   /// Names of the subcluster members (other nodes), sorted.
@@ -40,6 +42,10 @@ class ScopeEngine {
   /// Call it under the lock the change was applied with. Off the engine thread `exclude` must
   /// be 0 (user-thread writes are for local processes: the caller is this node).
   void broadcast(std::string_view payload, std::uint32_t exclude = 0);
+  /// Calls this scope's handler on node `to` (its on_call) with an encoded payload; the
+  /// handler there answers with reply(). `on_reply` runs on the engine thread: once with the
+  /// answer, timeout or node_down, and once more (late) if the answer comes after the timeout.
+  void call(std::uint32_t to, std::string payload, std::chrono::milliseconds timeout, ReplyHandler on_reply);
 
   // ---- engine thread ----
   /// The scope was added here: discover it on every connected peer.
@@ -73,8 +79,9 @@ class ScopeEngine {
     bool have_held = false;
   };
 
-  NodeCore& node_;
-  ScopeHandler* handler_ = nullptr;
+  ScopeHost& node_;
+  ScopeHandler* handler_;
+  std::shared_ptr<CallTable> calls_;
   wire::ScopeAddress address_;
   std::string header_;  // encoded scope-message header, reused for every broadcast
 

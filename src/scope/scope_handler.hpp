@@ -1,18 +1,39 @@
 #pragma once
-// The interface between the generic scope engine and a handler kind (registry, groups).
-// Every method runs on the engine thread.
+// The interface between the generic scope engine and a handler kind (the registry, groups,
+// ...), and what a handler is built from. A handler owns its ScopeEngine; the scope directory
+// makes one handler of every registered kind per scope (HandlerKind) and knows them only
+// through this interface. Every method but engine() and clear() runs on the engine thread.
+#include "node/scope_host.hpp"
+
 #include <msgpack.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <string>
 #include <string_view>
 
 namespace syn::detail {
 
+class CallTable;
+class ScopeEngine;
+
+/// What a handler of one scope is built from.
+struct ScopeContext {
+  std::shared_ptr<ScopeHost> host;   ///< the node
+  std::string scope;                 ///< the scope's name
+  std::shared_ptr<CallTable> calls;  ///< the node's calls to other nodes (one table for all scopes)
+};
+
 class ScopeHandler {
  public:
   virtual ~ScopeHandler() = default;
+
+  /// The engine of this handler's scope (any thread; it lives as long as the handler).
+  virtual ScopeEngine& engine() = 0;
+  /// Node shutdown: drop every entry, with no callbacks (any thread; the engine has stopped).
+  virtual void clear() = 0;
 
   /// How many parts a snapshot of this node's local data has (a fixed number, e.g. shards).
   virtual std::size_t snapshot_parts() const = 0;
@@ -32,7 +53,22 @@ class ScopeHandler {
   /// A replicated change from subcluster member `from`. Throws wire::DecodeError when malformed.
   virtual void on_replicated(std::uint32_t from, const msgpack::object& payload) = 0;
   /// A call routed here (this node runs the pid); answer with ScopeEngine::reply.
+  /// Throws wire::DecodeError when malformed.
   virtual void on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) = 0;
 };
+
+/// A kind of handler: its Kind, and how to make one for a scope. The table of kinds is given
+/// to the node's ScopeDirectory (src/api/handler_kinds.cpp): adding a handler is a folder, its
+/// Kind value and one line there.
+struct HandlerKind {
+  Kind kind;
+  std::shared_ptr<ScopeHandler> (*make)(const ScopeContext& context);
+};
+
+/// HandlerKind::make for a handler class built from a ScopeContext.
+template <class Handler>
+std::shared_ptr<ScopeHandler> make_handler(const ScopeContext& context) {
+  return std::make_shared<Handler>(context);
+}
 
 }  // namespace syn::detail

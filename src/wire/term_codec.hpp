@@ -5,7 +5,7 @@
 // Canonical form: nil, bool, integers in their shortest encoding (non-negative as uint
 // formats, negative as int formats), floats always float64, str, bin (json binary; subtype
 // dropped), arrays, maps with string keys in byte order without duplicates. Ext is rejected.
-#include "common/key_hash.hpp"
+#include "tables/key_hash.hpp"
 
 #include <syn/term.hpp>
 

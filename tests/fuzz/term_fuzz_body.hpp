@@ -16,7 +16,7 @@
 //     entry the peer stored);
 //   - is_nil(bytes) exactly for nil.
 #include "fuzz/fuzz_common.hpp"
-#include "common/key_hash.hpp"
+#include "tables/key_hash.hpp"
 #include "wire/term_codec.hpp"
 
 #include <syn/errors.hpp>

@@ -1,5 +1,5 @@
 // The table hash: every byte counts, and names spread evenly over shards and slot tags.
-#include "common/key_hash.hpp"
+#include "tables/key_hash.hpp"
 
 #include <catch2/catch.hpp>
 

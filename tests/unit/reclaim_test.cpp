@@ -1,5 +1,5 @@
 // Deferred reclamation: a retired block outlives every reader that was inside a section.
-#include "common/reclaim.hpp"
+#include "tables/reclaim.hpp"
 
 #include <catch2/catch.hpp>
 

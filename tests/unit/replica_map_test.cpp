@@ -1,5 +1,5 @@
 // The registry's shard map: the writers' operations against a model, and the lock-free probe.
-#include "registry/replica_map.hpp"
+#include "tables/replica_map.hpp"
 
 #include <catch2/catch.hpp>
 

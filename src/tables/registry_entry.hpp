@@ -1,8 +1,8 @@
 #pragma once
 // One registered name, in 40 bytes beside its 16-byte key (a 56-byte table slot): the slot
-// size, more than anything, sets the cost of a lookup in a large table (bench/micro).
-#include "common/compact_bytes.hpp"
-#include "node/process_control.hpp"
+// size, more than anything, sets the cost of a lookup in a large table (bench/micro). It lives
+// with the lock-free map (replica_map.hpp) whose slots it fills.
+#include "tables/compact_bytes.hpp"
 
 #include <syn/pid.hpp>
 
@@ -11,6 +11,8 @@
 #include <string_view>
 
 namespace syn::detail {
+
+class ProcessControl;  // only pointed to here: the tables sit below node/ (docs/internals.md)
 
 /// What a lock-free reader copies out of an entry. `meta()` stays readable until the end of
 /// the reader's reclaim::ReadSection (meta blocks are retired, never changed in place).

@@ -1,4 +1,4 @@
-#include "common/reclaim.hpp"
+#include "tables/reclaim.hpp"
 
 #include "common/log.hpp"
 

@@ -4,6 +4,7 @@
 // is still handed to the caller's handler (marked late), so that the change it carries
 // reaches this node's replica (the authority does not broadcast a change back to its caller).
 #include "common/unique_function.hpp"
+#include "node/scope_host.hpp"
 #include "wire/messages.hpp"
 
 #include <syn/errors.hpp>
@@ -18,8 +19,6 @@
 
 namespace syn::detail {
 
-class NodeCore;
-
 /// How a call ended.
 struct CallOutcome {
   std::uint32_t status = 0;                  ///< 0: success; else 1 + Errc (timeout, node_down, ...)
@@ -31,7 +30,7 @@ using ReplyHandler = MoveOnlyFunction<void(const CallOutcome&)>;
 
 class CallTable {
  public:
-  explicit CallTable(NodeCore& node) : node_(node) {}
+  explicit CallTable(ScopeHost& node) : node_(node) {}
 
   /// Any thread: sends a call (payload: one encoded msgpack value) to `atom`. `on_reply` runs
   /// on the engine thread: once with the answer, timeout or node_down, and once more (late)
@@ -53,7 +52,7 @@ class CallTable {
   };
   void expire(std::uint64_t id);
 
-  NodeCore& node_;
+  ScopeHost& node_;
   std::atomic<std::uint64_t> next_id_{0};
   std::unordered_map<std::uint64_t, Pending> pending_;
 };

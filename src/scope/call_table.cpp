@@ -1,6 +1,4 @@
-#include "node/call_table.hpp"
-
-#include "node/node_core.hpp"
+#include "scope/call_table.hpp"
 
 #include <vector>
 
@@ -25,12 +23,12 @@ void CallTable::call(std::uint32_t atom, const wire::ScopeAddress& address, std:
       return;
     }
     pending_.emplace(id, Pending{atom, std::move(on_reply), false});
-    node_.engine().add_timer(timeout, [this, id] { expire(id); });
+    node_.add_timer(timeout, [this, id] { expire(id); });
   };
-  if (node_.engine().on_engine_thread()) {
+  if (node_.on_engine_thread()) {
     task();
   } else {
-    node_.engine().post(std::move(task));
+    node_.post(std::move(task));
   }
 }
 
@@ -43,7 +41,7 @@ void CallTable::expire(std::uint64_t id) {
   }
   it->second.timed_out = true;
   it->second.on_reply(CallOutcome{status_of(Errc::timeout), nullptr, false});
-  node_.engine().add_timer(std::chrono::duration_cast<std::chrono::milliseconds>(kLateReplyWindow),
+  node_.add_timer(std::chrono::duration_cast<std::chrono::milliseconds>(kLateReplyWindow),
                            [this, id] { expire(id); });
 }
 

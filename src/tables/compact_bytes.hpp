@@ -3,7 +3,7 @@
 // heap block holding its length and bytes. Keeps table entries small (PERFORMANCE.md: memory
 // per entry). A block is never changed once written: assigning allocates a new one, so a
 // lock-free reader that holds the old block still reads consistent bytes.
-#include "common/reclaim.hpp"
+#include "tables/reclaim.hpp"
 
 #include <cstdint>
 #include <cstring>

@@ -11,7 +11,7 @@
 // process, so a reader's store is either visible to the writer, or the reader's later loads
 // see the writer's unlinking store. Without membarrier (old kernels) readers fence instead.
 // Collection is batched: one membarrier per thousand retired blocks or per megabyte.
-#include "common/thread_fence.hpp"
+#include "tables/thread_fence.hpp"
 
 #include <atomic>
 #include <cstddef>

@@ -4,8 +4,8 @@
 // line instead of two (the slot size, more than anything, sets the cost of a lookup in a large
 // table; bench/micro measures it). A heap key is freed through reclaim::retire: lookups read
 // keys without a lock (registry/replica_map.hpp).
-#include "common/key_hash.hpp"
-#include "common/reclaim.hpp"
+#include "tables/key_hash.hpp"
+#include "tables/reclaim.hpp"
 
 #include <cstdint>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "groups/multi_calls.hpp"
+#include "node/multi_calls.hpp"
 
 #include "node/multi_call_context.hpp"
 #include "node/node_core.hpp"

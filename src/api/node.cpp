@@ -1,15 +1,25 @@
-// The public Node: a thin facade over NodeCore.
+// The public Node: a thin facade over NodeCore and the scope directory plugged into it.
+// Node::registry and Node::groups live beside their handlers (registry/registry.cpp,
+// groups/groups.cpp).
 #include <syn/node.hpp>
 
+#include "api/handler_kinds.hpp"
 #include "node/node_core.hpp"
-#include "groups/groups_scope.hpp"
-#include "registry/registry_scope.hpp"
 #include "scope/scope_directory.hpp"
 
 namespace syn {
 
-Node::Node(NodeOptions options) : core_(std::make_shared<detail::NodeCore>(std::move(options))) {
-  core_->start();
+Node::Node(NodeOptions options)
+    : core_(std::make_shared<detail::NodeCore>(std::move(options))),
+      scopes_(std::make_shared<detail::ScopeDirectory>(core_, detail::handler_kinds())) {
+  try {
+    core_->start();
+    scopes_->add(core_->options().scopes);
+    core_->connect_seeds();
+  } catch (...) {
+    core_->stop();  // the directory must not outlive its plug-in into a running core
+    throw;
+  }
 }
 
 Node::~Node() { core_->stop(); }
@@ -32,22 +42,10 @@ MonitorRef Node::monitor(const Pid& pid, std::function<void(const Pid&, const Te
 }
 void Node::demonitor(MonitorRef ref) { core_->monitors().demonitor(ref); }
 
-void Node::add_node_to_scopes(const std::vector<std::string>& scopes) { core_->scopes().add(scopes); }
-std::vector<std::string> Node::node_scopes() const { return core_->scopes().names(); }
+void Node::add_node_to_scopes(const std::vector<std::string>& scopes) { scopes_->add(scopes); }
+std::vector<std::string> Node::node_scopes() const { return scopes_->names(); }
 std::vector<std::string> Node::subcluster_nodes(Kind kind, std::string_view scope) const {
-  return core_->scopes().subcluster(kind, scope);
-}
-
-Registry Node::registry(std::string_view scope) {
-  auto impl = core_->scopes().registry(scope);
-  if (!impl) throw Error(Errc::invalid_scope, "this node has not added the scope '" + std::string(scope) + "'");
-  return Registry(std::move(impl));
-}
-
-Groups Node::groups(std::string_view scope) {
-  auto impl = core_->scopes().groups(scope);
-  if (!impl) throw Error(Errc::invalid_scope, "this node has not added the scope '" + std::string(scope) + "'");
-  return Groups(std::move(impl));
+  return scopes_->subcluster(kind, scope);
 }
 
 NodeStats Node::stats() const { return core_->stats(); }

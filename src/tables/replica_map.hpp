@@ -11,9 +11,9 @@
 //
 // Layout: a control array of 32-bit hash tags (0 = empty), scanned first, beside an array of
 // 56-byte slots {key, entry}: a hit reads one tag line and one slot.
-#include "common/reclaim.hpp"
-#include "common/small_key.hpp"
-#include "registry/registry_entry.hpp"
+#include "tables/reclaim.hpp"
+#include "tables/small_key.hpp"
+#include "tables/registry_entry.hpp"
 
 #include <atomic>
 #include <cstddef>

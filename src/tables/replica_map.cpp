@@ -1,4 +1,4 @@
-#include "registry/replica_map.hpp"
+#include "tables/replica_map.hpp"
 
 #include <new>
 

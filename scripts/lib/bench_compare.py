@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""Summarises the alternated runs of scripts/bench-compare: per workload and metric, the median
+of the baseline's runs, the candidate's, and their ratio oriented so that above 1 is better
+(rates: candidate / baseline; times: baseline / candidate). Only metrics with a direction
+("better": higher or lower) are compared."""
+import json
+import statistics
+import sys
+from pathlib import Path
+
+
+def runs_of(directory, tag, rounds, which):
+    """{(workload, metric): [values]} over the rounds of one side, and the machine of each run."""
+    values, machines = {}, []
+    for r in range(1, rounds + 1):
+        path = Path(directory) / f"{tag}-{r}-{which}.json"
+        if not path.exists():
+            continue
+        doc = json.loads(path.read_text())
+        machines.append(doc.get("machine", {}).get("loadavg", "?"))
+        for workload, result in doc.get("workloads", {}).items():
+            for metric, m in result.get("metrics", {}).items():
+                if m.get("better") not in ("higher", "lower"):
+                    continue
+                key = (workload, metric)
+                values.setdefault(key, {"better": m["better"], "unit": m.get("unit", ""), "runs": []})
+                values[key]["runs"].extend(m.get("runs", [m.get("median")]))
+    return values, machines
+
+
+def main():
+    directory, tag, rounds, base_rev, cand_rev = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+    base, base_load = runs_of(directory, tag, rounds, "baseline")
+    cand, cand_load = runs_of(directory, tag, rounds, "candidate")
+    print(f"baseline {base_rev} vs candidate {cand_rev}, {rounds} alternated rounds")
+    print(f"load average at the start of each run: baseline {', '.join(base_load)}; candidate {', '.join(cand_load)}")
+    header = f"{'workload':<22} {'metric':<28} {'baseline':>12} {'candidate':>12} {'ratio':>7}  spread (cand min..max)"
+    print(header)
+    print("-" * len(header))
+    worst = None
+    for key in sorted(set(base) & set(cand)):
+        b, c = base[key], cand[key]
+        if not b["runs"] or not c["runs"]:
+            continue
+        bm, cm = statistics.median(b["runs"]), statistics.median(c["runs"])
+        if bm <= 0 or cm <= 0:
+            continue
+        ratio = cm / bm if b["better"] == "higher" else bm / cm
+        worst = ratio if worst is None else min(worst, ratio)
+        unit = c["unit"]
+        print(f"{key[0]:<22} {key[1]:<28} {bm:>12.4g} {cm:>12.4g} {ratio:>6.2f}x  "
+              f"{min(c['runs']):.4g}..{max(c['runs']):.4g} {unit}")
+    if worst is not None:
+        print(f"lowest ratio: {worst:.2f}x (1.00x = the same; below 1, the candidate is worse)")
+
+
+if __name__ == "__main__":
+    main()

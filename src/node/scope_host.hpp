@@ -1,0 +1,173 @@
+#pragma once
+// ScopeHost: everything the scope layer (scope/) and the handlers (registry/, groups/, ...)
+// use from the node, and nothing more. NodeCore implements it; a simulated node (tests/sim)
+// implements it too, so that scope engines and handlers run unchanged over simulated links.
+// Nothing above node/ includes a node header beyond this one and the types it names
+// (Dispatcher, ProcessControl).
+//
+// Threads: the identity, the size checks, is_local and deaths_in_progress are plain data, safe
+// from any thread and free of virtual calls (lookups read them). Methods marked "engine thread"
+// may only be called there; the implementations assert it.
+#include "common/unique_function.hpp"
+#include "node/dispatcher.hpp"
+#include "node/process_control.hpp"
+#include "wire/buffer.hpp"
+#include "wire/messages.hpp"
+#include "wire/term_codec.hpp"
+
+#include <syn/groups.hpp>
+#include <syn/node.hpp>
+
+#include <msgpack.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace syn::detail {
+
+/// Told of peers coming and going and of the node stopping (engine thread unless said).
+class PeerObserver {
+ public:
+  virtual ~PeerObserver() = default;
+  /// A peer is up (connected, handshake done).
+  virtual void on_peer_up(std::uint32_t atom) = 0;
+  /// A peer is down: everything of it goes.
+  virtual void on_peer_down(std::uint32_t atom) = 0;
+  /// The node stops; the engine thread's last turn, before the links close.
+  virtual void on_engine_stopping() {}
+  /// The node stopped: no engine thread any more (called on the stopping thread).
+  virtual void on_stopped() {}
+};
+
+/// Reads one message of a registered type from a peer (engine thread). Throws
+/// wire::DecodeError when it is malformed.
+using PeerMessageHandler = MoveOnlyFunction<void(std::uint32_t from, const msgpack::object& message)>;
+
+class ScopeHost {
+ public:
+  virtual ~ScopeHost() = default;
+  ScopeHost(const ScopeHost&) = delete;
+  ScopeHost& operator=(const ScopeHost&) = delete;
+
+  // ---- identity (any thread; plain data) ----
+  const NodeOptions& options() const { return options_; }
+  const std::string& name() const { return options_.name; }
+  std::uint32_t atom() const { return atom_; }
+  std::uint32_t creation() const { return creation_; }
+  /// Whether `pid` runs on this node, this incarnation.
+  bool is_local(const Pid& pid) const { return pid.node_atom() == atom_ && pid.creation() == creation_; }
+
+  // ---- term sizes (SPEC 7; any thread) ----
+  /// True when every part (canonical bytes) is within NodeOptions::max_term_bytes.
+  template <class... Parts>
+  bool fits(const Parts&... parts) const {
+    return ((std::string_view(parts).size() <= options_.max_term_bytes) && ...);
+  }
+  /// True when the encoding of `term` is within max_term_bytes.
+  bool fits_term(const Term& term) const { return wire::fits_within(term, options_.max_term_bytes); }
+  /// Throws Error{bad_argument} naming `what` unless `term` fits (calls that return no Result).
+  void require_fits(const Term& term, const char* what) const;
+  /// The same for canonical bytes already encoded.
+  void require_fits_bytes(std::string_view canonical, const char* what) const;
+  /// Engine thread: true when every part of a peer's entry fits; else counts it as oversized
+  /// (NodeStats::oversized_terms) and the caller drops it.
+  template <class... Parts>
+  bool accepts(std::uint32_t from, const Parts&... parts) {
+    if (fits(parts...)) return true;
+    count_oversized(from);
+    return false;
+  }
+  /// Engine thread: the same for a term a peer sent.
+  bool accepts_term(std::uint32_t from, const Term& term) {
+    if (fits_term(term)) return true;
+    count_oversized(from);
+    return false;
+  }
+  /// Engine thread: a peer sent a term over max_term_bytes; it was dropped.
+  virtual void count_oversized(std::uint32_t from) = 0;
+
+  // ---- local processes (any thread) ----
+  /// Whether some local process is dying: marked dead, its names and memberships not yet all
+  /// removed. While none is, an entry held by a local process is a live process's, and
+  /// lookups skip reading the process. Read it while holding the lock of the entry read: the
+  /// removal of a dying process's entry takes that lock, and the count falls only after it.
+  bool deaths_in_progress() const { return dying_.load(std::memory_order_seq_cst) != 0; }
+  /// ProcessControl brackets a death with these: begins before the process is marked dead,
+  /// ends once its exit was observed. A node shutting down begins deaths it never ends.
+  void death_begins() { dying_.fetch_add(1, std::memory_order_seq_cst); }
+  void death_ends() { dying_.fetch_sub(1, std::memory_order_seq_cst); }
+  /// The local process `pid`, alive or dying; null if unknown or of another node.
+  virtual std::shared_ptr<ProcessControl> find_local(const Pid& pid) const = 0;
+  /// Node::send.
+  virtual void send(const Pid& pid, Term message) = 0;
+  /// One message, already in canonical bytes, for several processes of one incarnation of
+  /// node `node_atom` (one frame carries it to all of them).
+  virtual void send_to_many(std::uint32_t node_atom, std::uint32_t creation, const std::vector<std::uint64_t>& ids,
+                            std::string_view canonical_message) = 0;
+  /// Scatter/gather: calls every member, waits at most `timeout` for all (blocks).
+  virtual MultiCallResult multi_call(std::vector<Member> members, const Term& message,
+                                     std::chrono::milliseconds timeout) = 0;
+
+  // ---- the cluster (any thread) ----
+  virtual bool stopped() const = 0;
+  /// Whether the node of `pid` is up now with the pid's incarnation.
+  virtual bool is_connected(const Pid& pid) const = 0;
+  /// Whether node `atom` is up now.
+  virtual bool is_up(std::uint32_t atom) const = 0;
+
+  // ---- callbacks (any thread) ----
+  virtual Dispatcher& dispatcher() = 0;
+  /// The event handler now in force (may be null).
+  virtual std::shared_ptr<EventHandler> event_handler() const = 0;
+
+  // ---- the engine thread ----
+  virtual bool on_engine_thread() const = 0;
+  /// Any thread: runs `fn` on the engine thread, soon; dropped once the node stopped.
+  virtual void post(UniqueFunction fn) = 0;
+  /// Any thread: appends encoded messages to the next frame to a peer (dropped if not up).
+  virtual void post_bytes(std::uint32_t atom, std::string bytes) = 0;
+  /// Engine thread: runs `fn` on the engine thread after `delay`.
+  virtual void add_timer(std::chrono::milliseconds delay, UniqueFunction fn) = 0;
+  /// Engine thread: the frame being built for peer `atom`, or null when it is not up.
+  virtual wire::OutBuffer* peer_out(std::uint32_t atom) = 0;
+  /// Engine thread: appends one message to the next frame to `atom` if it is up. Messages to
+  /// one peer leave in the order they were appended, whoever appends them.
+  template <class Encode>
+  bool send_to_peer(std::uint32_t atom, Encode&& encode) {
+    if (auto* out = peer_out(atom)) {
+      encode(*out);
+      return true;
+    }
+    return false;
+  }
+  /// Engine thread: the peers up now.
+  virtual std::vector<std::uint32_t> up_peers() = 0;
+  /// Engine thread: the incarnation of an up peer (0 if it is not up).
+  virtual std::uint32_t up_creation(std::uint32_t atom) = 0;
+
+  // ---- plugging in (before the node starts) ----
+  /// Messages of `type` from peers go to `handler`. One handler per type.
+  virtual void route(wire::MsgType type, PeerMessageHandler handler) = 0;
+  /// `observer` hears of peers and of the node stopping until then. It must outlive the node's
+  /// stop.
+  virtual void add_peer_observer(PeerObserver& observer) = 0;
+
+ protected:
+  ScopeHost(NodeOptions options, std::uint32_t creation)
+      : options_(std::move(options)), atom_(intern_node_name(options_.name)), creation_(creation) {}
+
+  NodeOptions options_;
+  std::uint32_t atom_;
+  std::uint32_t creation_;
+
+ private:
+  // Its own cache line: read by every lookup on the owner, written only around deaths.
+  alignas(64) std::atomic<std::uint32_t> dying_{0};
+};
+
+}  // namespace syn::detail
