@@ -31,7 +31,7 @@ std::uint64_t GroupsScope::post_change(GroupsTable::Shard& shard, Change change,
   if (auto it = shard.subscribers.find(key); it != shard.subscribers.end()) subscribers = it->second;
   auto scope_wide = std::atomic_load(&scope_subscribers_);
   if (!handler && subscribers.empty() && scope_wide->empty()) return 0;
-  return node_->dispatcher().post([node = node_.get(), handler = std::move(handler), scope = scope(),
+  return node_->post_callback([node = node_.get(), handler = std::move(handler), scope = scope(),
                                    key = std::string(key), pid, previous = std::string(previous_meta),
                                    meta = std::string(meta), reason, change, subscribers = std::move(subscribers),
                                    scope_wide = std::move(scope_wide)] {

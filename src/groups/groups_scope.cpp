@@ -1,7 +1,6 @@
 // The groups API and the authority's write path (SPEC.md sections 2 and 4).
 #include "groups/groups_scope.hpp"
 
-#include "common/clock.hpp"
 #include "node/scope_host.hpp"
 #include "wire/meta_codec.hpp"
 #include "wire/term_codec.hpp"
@@ -174,7 +173,7 @@ WriteOutcome GroupsScope::authority_join(const std::string& key, const Pid& pid,
       if (rec.meta.view() == meta) return answered(engine_, out, caller, request_id);  // same meta again: a no-op
       std::string previous(rec.meta.view());
       rec.meta.assign(meta);
-      rec.time = unique_now_ns();
+      rec.time = node_->unique_time_ns();
       out.event_seq = post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal());
       out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
       engine_.broadcast(out.change, caller);
@@ -186,7 +185,7 @@ WriteOutcome GroupsScope::authority_join(const std::string& key, const Pid& pid,
     return answered(engine_, out, caller, request_id);
   }
   if (it == shard.groups.end()) it = shard.groups.try_emplace(key).first;
-  MemberRec& rec = it->second.put(pid, MemberRec{unique_now_ns(), CompactBytes(meta), process.get()});
+  MemberRec& rec = it->second.put(pid, MemberRec{node_->unique_time_ns(), CompactBytes(meta), process.get()});
   out.event_seq = post_change(shard, Change::joined, key, pid, {}, meta, Reason::normal());
   out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
@@ -260,7 +259,7 @@ Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, con
         time = outcome.current_time;
         continue;
       }
-      node_->dispatcher().wait_for(outcome.event_seq);
+      node_->wait_for_callback(outcome.event_seq);
       return Member{pid, std::move(next)};
     }
     std::optional<Term> next;
@@ -278,7 +277,7 @@ Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, con
       time = answer.current_time;
       continue;
     }
-    node_->dispatcher().wait_for(answer.event_seq);
+    node_->wait_for_callback(answer.event_seq);
     return Member{pid, std::move(*next)};
   }
   return syn::unexpected(Errc::timeout);
@@ -314,7 +313,7 @@ WriteOutcome GroupsScope::authority_update(const std::string& key, const Pid& pi
   if (rec.meta.view() == meta) return answered(engine_, out, caller, request_id);  // unchanged: no callback
   std::string previous(rec.meta.view());
   rec.meta.assign(meta);
-  rec.time = unique_now_ns();
+  rec.time = node_->unique_time_ns();
   out.event_seq = post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal());
   out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
   engine_.broadcast(out.change, caller);

@@ -1,5 +1,6 @@
 #include "node/node_core.hpp"
 
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/random.hpp"
 #include "node/multi_calls.hpp"
@@ -209,19 +210,12 @@ void NodeCore::exit(const Pid& pid, Term reason) {
 }
 
 void NodeCore::on_local_exit(const Pid& pid, const Term& reason, std::vector<Attachment> attachments) {
-  // Group the keys by observer, keeping their order, then tell each observer once.
-  while (!attachments.empty()) {
-    ExitObserver* observer = attachments.front().observer;
-    std::vector<std::string> keys;
-    auto split = std::stable_partition(attachments.begin(), attachments.end(),
-                                       [&](const Attachment& a) { return a.observer != observer; });
-    for (auto it = split; it != attachments.end(); ++it) keys.push_back(std::move(it->key));
-    attachments.erase(split, attachments.end());
-    observer->on_process_exit(pid, reason, std::move(keys));
-  }
+  notify_exit_observers(pid, reason, std::move(attachments));
   monitors_.on_local_exit(pid, reason);
   processes_.erase(pid.id());
 }
+
+std::int64_t NodeCore::unique_time_ns() { return unique_now_ns(); }
 
 void NodeCore::deliver_local(const wire::LocalPid& to, Message message) {
   if (to.creation != creation_) return;  // for an old incarnation of this node

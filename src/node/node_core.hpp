@@ -57,8 +57,7 @@ class NodeCore final : public ScopeHost,
   void exit(const Pid& pid, Term reason);
   MultiCallResult multi_call(std::vector<Member> members, const Term& message,
                              std::chrono::milliseconds timeout) override;
-  /// Called by ProcessControl::kill on the killing thread: tells observers and monitors.
-  void on_local_exit(const Pid& pid, const Term& reason, std::vector<Attachment> attachments);
+  void on_local_exit(const Pid& pid, const Term& reason, std::vector<Attachment> attachments) override;
 
   // ---- cluster ----
   void connect(const std::string& endpoint);
@@ -70,7 +69,10 @@ class NodeCore final : public ScopeHost,
   void count_oversized(std::uint32_t from) override;
 
   // ---- callbacks ----
-  Dispatcher& dispatcher() override { return dispatcher_; }
+  Dispatcher& dispatcher() { return dispatcher_; }
+  std::uint64_t post_callback(UniqueFunction fn) override { return dispatcher_.post(std::move(fn)); }
+  void wait_for_callback(std::uint64_t seq) override { dispatcher_.wait_for(seq); }
+  std::int64_t unique_time_ns() override;
   std::shared_ptr<EventHandler> event_handler() const override { return std::atomic_load(&event_handler_); }
   void set_event_handler(std::shared_ptr<EventHandler> handler) { std::atomic_store(&event_handler_, std::move(handler)); }
 

@@ -1,8 +1,23 @@
 #include "node/process_control.hpp"
 
-#include "node/node_core.hpp"
+#include "node/scope_host.hpp"
+
+#include <algorithm>
 
 namespace syn::detail {
+
+void notify_exit_observers(const Pid& pid, const Term& reason, std::vector<Attachment> attachments) {
+  // Group the keys by observer, keeping their order, then tell each observer once.
+  while (!attachments.empty()) {
+    ExitObserver* observer = attachments.front().observer;
+    std::vector<std::string> keys;
+    auto split = std::stable_partition(attachments.begin(), attachments.end(),
+                                       [&](const Attachment& a) { return a.observer != observer; });
+    for (auto it = split; it != attachments.end(); ++it) keys.push_back(std::move(it->key));
+    attachments.erase(split, attachments.end());
+    observer->on_process_exit(pid, reason, std::move(keys));
+  }
+}
 
 std::optional<Term> ProcessControl::exit_reason() const {
   std::lock_guard lock(mutex_);
@@ -59,7 +74,7 @@ bool ProcessControl::kill(const Term& reason) {
   // (NodeCore::deaths_in_progress).
   node->death_begins();
   struct EndDeath {
-    NodeCore& node;
+    ScopeHost& node;
     ~EndDeath() { node.death_ends(); }
   } end_death{*node};
   std::vector<Attachment> attachments;

@@ -19,7 +19,7 @@
 
 namespace syn::detail {
 
-class NodeCore;
+class ScopeHost;
 
 /// Told when a local process it attached to dies. Implemented by the scope handlers.
 class ExitObserver {
@@ -35,9 +35,12 @@ struct Attachment {
   std::string key;
 };
 
+/// Tells each observer of a dead process, once, every key it attached (in order).
+void notify_exit_observers(const Pid& pid, const Term& reason, std::vector<Attachment> attachments);
+
 class ProcessControl {
  public:
-  ProcessControl(Pid pid, std::weak_ptr<NodeCore> node) : pid_(pid), node_(std::move(node)) {}
+  ProcessControl(Pid pid, std::weak_ptr<ScopeHost> node) : pid_(pid), node_(std::move(node)) {}
 
   const Pid& pid() const { return pid_; }
   bool alive() const { return alive_.load(std::memory_order_acquire); }
@@ -69,7 +72,7 @@ class ProcessControl {
   bool mark_dead(const Term& reason, std::vector<Attachment>* taken);
 
   const Pid pid_;
-  const std::weak_ptr<NodeCore> node_;
+  const std::weak_ptr<ScopeHost> node_;
   std::atomic<bool> alive_{true};
   mutable std::mutex mutex_;
   std::condition_variable ready_;

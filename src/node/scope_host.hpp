@@ -2,14 +2,13 @@
 // ScopeHost: everything the scope layer (scope/) and the handlers (registry/, groups/, ...)
 // use from the node, and nothing more. NodeCore implements it; a simulated node (tests/sim)
 // implements it too, so that scope engines and handlers run unchanged over simulated links.
-// Nothing above node/ includes a node header beyond this one and the types it names
-// (Dispatcher, ProcessControl).
+// Nothing above node/ includes a node header beyond this one and the type it names
+// (ProcessControl).
 //
 // Threads: the identity, the size checks, is_local and deaths_in_progress are plain data, safe
 // from any thread and free of virtual calls (lookups read them). Methods marked "engine thread"
 // may only be called there; the implementations assert it.
 #include "common/unique_function.hpp"
-#include "node/dispatcher.hpp"
 #include "node/process_control.hpp"
 #include "wire/buffer.hpp"
 #include "wire/messages.hpp"
@@ -101,6 +100,9 @@ class ScopeHost {
   /// ends once its exit was observed. A node shutting down begins deaths it never ends.
   void death_begins() { dying_.fetch_add(1, std::memory_order_seq_cst); }
   void death_ends() { dying_.fetch_sub(1, std::memory_order_seq_cst); }
+  /// ProcessControl::kill, on the killing thread: tells the observers of the process (the
+  /// handlers it attached to) and the monitors, and forgets it.
+  virtual void on_local_exit(const Pid& pid, const Term& reason, std::vector<Attachment> attachments) = 0;
   /// The local process `pid`, alive or dying; null if unknown or of another node.
   virtual std::shared_ptr<ProcessControl> find_local(const Pid& pid) const = 0;
   /// Node::send.
@@ -121,9 +123,16 @@ class ScopeHost {
   virtual bool is_up(std::uint32_t atom) const = 0;
 
   // ---- callbacks (any thread) ----
-  virtual Dispatcher& dispatcher() = 0;
+  /// Queues a callback (event handlers, subscriptions): callbacks run one at a time, in the
+  /// order they were queued, off the engine thread. Returns its sequence number.
+  virtual std::uint64_t post_callback(UniqueFunction fn) = 0;
+  /// Returns once callback `seq` has run (at once on the callback thread itself: a callback
+  /// that calls the API must not wait for itself; or once the node stopped).
+  virtual void wait_for_callback(std::uint64_t seq) = 0;
   /// The event handler now in force (may be null).
   virtual std::shared_ptr<EventHandler> event_handler() const = 0;
+  /// The time stamp of a write done here: wall-clock nanoseconds, never the same twice.
+  virtual std::int64_t unique_time_ns() = 0;
 
   // ---- the engine thread ----
   virtual bool on_engine_thread() const = 0;

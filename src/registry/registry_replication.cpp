@@ -1,6 +1,5 @@
 // Replication of the registry: changes from peers, snapshots, purges of nodes that went
 // down, process deaths, and registry conflicts (SPEC.md sections 1, 2, 5 and 6).
-#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "node/scope_host.hpp"
 #include "registry/registry_scope.hpp"
@@ -104,7 +103,7 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
 
   if (keep && *keep == local.pid) {
     // Keep ours: restamp it and tell everyone, the other owner included; no callbacks here.
-    e.time = unique_now_ns();
+    e.time = node_->unique_time_ns();
     engine_.broadcast(encode_put(put.key, e.pid, e.time, e.meta(), Reason::Kind::conflict_resolution), 0);
     return;
   }

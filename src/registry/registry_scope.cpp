@@ -1,7 +1,6 @@
 // The registry API and the authority's write path (SPEC.md sections 2 and 3).
 #include "registry/registry_scope.hpp"
 
-#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "tables/reclaim.hpp"
 #include "node/scope_host.hpp"
@@ -61,7 +60,7 @@ RegistryScope::RegistryScope(const ScopeContext& context) : node_(context.host),
 
 RegistryScope::~RegistryScope() = default;
 
-void RegistryScope::wait_for_callbacks(std::uint64_t seq) { node_->dispatcher().wait_for(seq); }
+void RegistryScope::wait_for_callbacks(std::uint64_t seq) { node_->wait_for_callback(seq); }
 
 // ---- reads -------------------------------------------------------------------------------
 
@@ -185,7 +184,7 @@ WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid
       if (e.meta() == meta) return answered(engine_, out, caller, request_id);  // same pid, same meta: a no-op
       std::string previous(e.meta());
       e.set_meta(meta);
-      e.time = unique_now_ns();
+      e.time = node_->unique_time_ns();
       out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
       out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
       engine_.broadcast(out.change, caller);
@@ -206,7 +205,7 @@ WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid
     out.error = Errc::not_alive;
     return answered(engine_, out, caller, request_id);
   }
-  RegEntry& e = shard.put(key, RegEntry(pid, unique_now_ns(), meta, process.get()));
+  RegEntry& e = shard.put(key, RegEntry(pid, node_->unique_time_ns(), meta, process.get()));
   out.event_seq = post_registered(key, pid, meta, Reason::normal());
   out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
   engine_.broadcast(out.change, caller);
@@ -356,7 +355,7 @@ WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& 
   if (e.meta() == meta) return answered(engine_, out, caller, request_id);  // unchanged: no callback
   std::string previous(e.meta());
   e.set_meta(meta);
-  e.time = unique_now_ns();
+  e.time = node_->unique_time_ns();
   out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
   out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
   engine_.broadcast(out.change, caller);

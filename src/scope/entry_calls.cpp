@@ -52,13 +52,13 @@ Result<void> result_of(const WriteOutcome& outcome) {
 }
 
 Result<void> settle(ScopeHost& node, const WriteOutcome& outcome) {
-  node.dispatcher().wait_for(outcome.event_seq);
+  node.wait_for_callback(outcome.event_seq);
   return result_of(outcome);
 }
 
 Result<void> settle(ScopeHost& node, std::future<Answer<void>> call) {
   auto answer = get_answer(call);
-  node.dispatcher().wait_for(answer.event_seq);
+  node.wait_for_callback(answer.event_seq);
   return answer.result;
 }
 

@@ -1,0 +1,51 @@
+#pragma once
+// Random workloads on a simulated cluster and the checks that must hold once it healed:
+// SPEC 6's invariants for the registry and groups, and each node's callbacks.
+//
+//   auto outcome = sim::run_scenario(seed, sim::ScenarioConfig{});
+//   if (!outcome.ok()) print(outcome.report());   // names the seed; replay it with the same seed
+#include "sim/sim_cluster.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace syn::sim {
+
+/// What a scenario does; every choice within it comes from the seed.
+struct ScenarioConfig {
+  std::size_t nodes = 4;
+  std::size_t names = 6;             ///< a small pool: conflicts happen
+  std::size_t groups = 3;
+  std::size_t processes_per_node = 4;
+  std::size_t operations = 150;      ///< API calls, spread over the run
+  Micros run_time = 6'000'000;       ///< faults and calls happen in this much simulated time
+  double fault_rate = 0.15;          ///< share of steps that are a fault (cut, heal, crash)
+  bool crashes = true;
+  bool one_way_cuts = true;
+  /// A custom conflict resolver for every node (the default resolver when empty).
+  ConflictResolver resolver;
+  bool trace = false;                ///< keep a trace of every step (printed on failure)
+  /// Sabotage, to show the checks can fail: the network loses one frame of the workload
+  /// without ending its session.
+  bool lose_one_frame = false;
+};
+
+/// What a scenario found.
+struct Outcome {
+  std::uint64_t seed = 0;
+  std::vector<std::string> violations;  ///< empty: every check held
+  std::vector<std::string> trace;       ///< when tracing
+  std::size_t operations = 0, faults = 0;
+  Micros simulated = 0;
+  bool ok() const { return violations.empty(); }
+  /// The seed, the violations, and the end of the trace.
+  std::string report(std::size_t trace_lines = 80) const;
+};
+
+/// Builds the cluster, runs the workload with faults, heals everything, lets it settle, and
+/// checks it.
+Outcome run_scenario(std::uint64_t seed, const ScenarioConfig& config);
+
+}  // namespace syn::sim

@@ -1,0 +1,65 @@
+// syn-sim: runs seeds of the simulated cluster (tests/sim) for as long as asked, and replays
+// one seed with its trace. scripts/sim builds and runs it.
+#include "sim/sim_workload.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  CLI::App app{"syn-sim: random workloads and faults on a simulated syn-cpp cluster"};
+  std::uint64_t seeds = 1000, first = 0, one = 0;
+  double minutes = 0;
+  bool trace = false;
+  syn::sim::ScenarioConfig config;
+  app.add_option("--seeds", seeds, "how many seeds to run (default 1000)");
+  app.add_option("--minutes", minutes, "run seeds for this long instead");
+  app.add_option("--first", first, "the first seed (default: from the clock, printed)");
+  app.add_option("--seed", one, "replay this one seed");
+  app.add_flag("--trace", trace, "print the trace of the replayed seed");
+  app.add_option("--nodes", config.nodes, "nodes per cluster (default 4)");
+  app.add_option("--operations", config.operations, "API calls per run (default 150)");
+  app.add_option("--fault-rate", config.fault_rate, "share of steps that are faults (default 0.15)");
+  std::string resolver = "default";
+  app.add_option("--resolver", resolver, "default, keep-local (owners disagree), keep-neither, keep-incoming");
+  CLI11_PARSE(app, argc, argv);
+  if (resolver == "keep-local") {
+    config.resolver = [](std::string_view, const syn::Term&, const syn::ConflictCandidate&,
+                         const syn::ConflictCandidate& local) { return std::optional<syn::Pid>(local.pid); };
+  } else if (resolver == "keep-neither") {
+    config.resolver = [](std::string_view, const syn::Term&, const syn::ConflictCandidate&,
+                         const syn::ConflictCandidate&) { return std::optional<syn::Pid>(); };
+  } else if (resolver == "keep-incoming") {
+    config.resolver = [](std::string_view, const syn::Term&, const syn::ConflictCandidate& incoming,
+                         const syn::ConflictCandidate&) { return std::optional<syn::Pid>(incoming.pid); };
+  } else if (resolver != "default") {
+    std::cerr << "syn-sim: unknown resolver '" << resolver << "'\n";
+    return 2;
+  }
+
+  if (one != 0) {
+    config.trace = trace;
+    auto outcome = syn::sim::run_scenario(one, config);
+    std::cout << outcome.report(trace ? 1'000'000 : 0);
+    return outcome.ok() ? 0 : 1;
+  }
+  if (first == 0) {
+    first = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1'000'000'000'000ULL;
+  }
+  auto started = std::chrono::steady_clock::now();
+  auto deadline = started + std::chrono::duration<double, std::ratio<60>>(minutes);
+  std::uint64_t ran = 0, failed = 0;
+  for (std::uint64_t seed = first;; ++seed) {
+    if (minutes > 0 ? std::chrono::steady_clock::now() >= deadline : ran >= seeds) break;
+    auto outcome = syn::sim::run_scenario(seed, config);
+    ++ran;
+    if (!outcome.ok()) {
+      ++failed;
+      std::cout << outcome.report(0) << "replay: scripts/sim --seed " << seed << " --trace\n";
+    }
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::cout << "syn-sim: " << ran << " seeds from " << first << " in " << secs << " s, " << failed << " failed\n";
+  return failed == 0 ? 0 : 1;
+}
