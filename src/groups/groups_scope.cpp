@@ -2,16 +2,14 @@
 #include "groups/groups_scope.hpp"
 
 #include "node/scope_host.hpp"
+#include "scope/authority_write.hpp"
+#include "scope/entry_writes.hpp"
 #include "wire/meta_codec.hpp"
 #include "wire/term_codec.hpp"
 
 #include <mutex>
 
 namespace syn::detail {
-
-namespace {
-constexpr int kMaxUpdateAttempts = 1000;  // compare-and-set retries before giving up
-}  // namespace
 
 GroupsScope::GroupsScope(const ScopeContext& context)
     : node_(context.host),
@@ -110,110 +108,73 @@ std::uint64_t GroupsScope::apply_reply_change(std::uint32_t authority, const wir
   return 0;
 }
 
-template <class A>
-std::future<A> GroupsScope::call_write(const Pid& pid, const wire::entries::CallRequest& request) {
-  return detail::call_write<A>(engine_, pid, request, [this](std::uint32_t authority, const wire::entries::Change& change) {
-    return apply_reply_change(authority, change);
-  });
-}
-
 // ---- join / leave ------------------------------------------------------------------------
 
 Result<void> GroupsScope::join(const Term& group, const Pid& pid, Term meta, bool by_self) {
-  if (node_->stopped()) return syn::unexpected(Errc::node_down);
-  if (node_->options().strict_mode && !by_self) return syn::unexpected(Errc::not_self);
-  std::string key = wire::canonical(group);
-  std::string meta_bytes = meta_canonical(meta);
-  if (!node_->fits(key, meta_bytes)) return syn::unexpected(Errc::bad_argument);
-  if (node_->is_local(pid)) return settle(*node_, authority_join(key, pid, std::move(meta_bytes), 0));
-  return settle(*node_, call_write<Answer<void>>(pid, put_request(key, pid, std::move(meta_bytes))));
+  return put_entry<Result<void>>(*this, group, pid, meta, by_self);
 }
 
 std::future<Result<void>> GroupsScope::join_async(const Term& group, const Pid& pid, Term meta) {
-  if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
-  if (node_->options().strict_mode) return ready_result(syn::unexpected(Errc::not_self));
-  std::string key = wire::canonical(group);
-  std::string meta_bytes = meta_canonical(meta);
-  if (!node_->fits(key, meta_bytes)) return ready_result(syn::unexpected(Errc::bad_argument));
-  if (node_->is_local(pid)) return ready_result(result_of(authority_join(key, pid, std::move(meta_bytes), 0)));
-  return call_write<Result<void>>(pid, put_request(key, pid, std::move(meta_bytes)));
+  return put_entry<std::future<Result<void>>>(*this, group, pid, meta, false);
 }
 
-Result<void> GroupsScope::leave(const Term& group, const Pid& pid) {
-  if (node_->stopped()) return syn::unexpected(Errc::node_down);
-  std::string key = wire::canonical(group);
-  if (!node_->fits(key)) return syn::unexpected(Errc::bad_argument);
-  if (node_->is_local(pid)) return settle(*node_, authority_leave(key, pid, 0));
-  return settle(*node_, call_write<Answer<void>>(pid, remove_request(key, pid)));
+template <class R>
+R GroupsScope::leave_key(const Term& group, const Pid& pid) {
+  auto key = removal_key(*node_, group);
+  if (!key) return write_result<R>(syn::unexpected(key.error()));
+  return remove_entry<R>(*this, *key, pid);
 }
+
+Result<void> GroupsScope::leave(const Term& group, const Pid& pid) { return leave_key<Result<void>>(group, pid); }
 
 std::future<Result<void>> GroupsScope::leave_async(const Term& group, const Pid& pid) {
-  if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
-  std::string key = wire::canonical(group);
-  if (!node_->fits(key)) return ready_result(syn::unexpected(Errc::bad_argument));
-  if (node_->is_local(pid)) return ready_result(result_of(authority_leave(key, pid, 0)));
-  return call_write<Result<void>>(pid, remove_request(key, pid));
+  return leave_key<std::future<Result<void>>>(group, pid);
 }
 
-WriteOutcome GroupsScope::authority_join(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
-                                          std::uint64_t request_id) {
-  WriteOutcome out;
-  auto process = node_->find_local(pid);
-  if (!process || !process->alive()) {
-    out.error = Errc::not_alive;
-    return answered(engine_, out, caller, request_id);
-  }
-  auto& shard = table_.shard_for(key);
-  std::unique_lock lock(shard.mutex);
-  auto it = shard.groups.find(std::string_view(key));
-  if (it != shard.groups.end()) {
-    auto m = it->second.members.find(pid);
-    if (m != it->second.members.end()) {
-      MemberRec& rec = m->second;
-      if (rec.meta.view() == meta) return answered(engine_, out, caller, request_id);  // same meta again: a no-op
-      std::string previous(rec.meta.view());
-      rec.meta.assign(meta);
-      rec.time = node_->unique_time_ns();
-      out.event_seq = post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal());
-      out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
-      engine_.broadcast(out.change, caller);
-      return answered(engine_, out, caller, request_id);
+WriteOutcome GroupsScope::authority_put(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
+                                        std::uint64_t request_id) {
+  return authority_write<WriteLock>(engine_, caller, request_id, [&](AuthorityWrite<WriteLock>& w) {
+    auto process = node_->find_local(pid);
+    if (!process || !process->alive()) return w.fail(Errc::not_alive);
+    auto& shard = table_.shard_for(key);
+    w.lock(shard.mutex);
+    auto it = shard.groups.find(std::string_view(key));
+    if (it != shard.groups.end()) {
+      auto m = it->second.members.find(pid);
+      if (m != it->second.members.end()) {
+        MemberRec& rec = m->second;
+        if (rec.meta.view() == meta) return;  // same meta again: a no-op
+        std::string previous(rec.meta.view());
+        rec.meta.assign(meta);
+        rec.time = node_->unique_time_ns();
+        return w.changed(encode_put(key, pid, rec.time, meta, Reason::Kind::normal),
+                         post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal()));
+      }
     }
-  }
-  if (!process->attach(this, key)) {
-    out.error = Errc::not_alive;
-    return answered(engine_, out, caller, request_id);
-  }
-  if (it == shard.groups.end()) it = shard.groups.try_emplace(key).first;
-  MemberRec& rec = it->second.put(pid, MemberRec{node_->unique_time_ns(), CompactBytes(meta), process.get()});
-  out.event_seq = post_change(shard, Change::joined, key, pid, {}, meta, Reason::normal());
-  out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
-  engine_.broadcast(out.change, caller);
-  return answered(engine_, out, caller, request_id);
+    if (!process->attach(this, key)) return w.fail(Errc::not_alive);
+    if (it == shard.groups.end()) it = shard.groups.try_emplace(key).first;
+    MemberRec& rec = it->second.put(pid, MemberRec{node_->unique_time_ns(), CompactBytes(meta), process.get()});
+    w.changed(encode_put(key, pid, rec.time, meta, Reason::Kind::normal),
+              post_change(shard, Change::joined, key, pid, {}, meta, Reason::normal()));
+  });
 }
 
-WriteOutcome GroupsScope::authority_leave(const std::string& key, const Pid& pid, std::uint32_t caller,
+WriteOutcome GroupsScope::authority_remove(const std::string& key, const Pid& pid, std::uint32_t caller,
                                            std::uint64_t request_id) {
-  WriteOutcome out;
-  auto& shard = table_.shard_for(key);
-  std::unique_lock lock(shard.mutex);
-  auto it = shard.groups.find(std::string_view(key));
-  if (it == shard.groups.end()) {
-    out.error = Errc::not_in_group;
-    return answered(engine_, out, caller, request_id);
-  }
-  auto m = it->second.members.find(pid);
-  if (m == it->second.members.end()) {
-    out.error = Errc::not_in_group;
-    return answered(engine_, out, caller, request_id);
-  }
-  if (m->second.local) m->second.local->detach(this, key);
-  out.change = encode_del(key, pid, m->second.time, Reason::Kind::normal);
-  out.event_seq = post_change(shard, Change::left, key, pid, {}, m->second.meta.view(), Reason::normal());
-  it->second.erase(m);
-  if (it->second.members.empty()) shard.groups.erase(it);
-  engine_.broadcast(out.change, caller);
-  return answered(engine_, out, caller, request_id);
+  return authority_write<WriteLock>(engine_, caller, request_id, [&](AuthorityWrite<WriteLock>& w) {
+    auto& shard = table_.shard_for(key);
+    w.lock(shard.mutex);
+    auto it = shard.groups.find(std::string_view(key));
+    if (it == shard.groups.end()) return w.fail(Errc::not_in_group);
+    auto m = it->second.members.find(pid);
+    if (m == it->second.members.end()) return w.fail(Errc::not_in_group);
+    if (m->second.local) m->second.local->detach(this, key);
+    std::string change = encode_del(key, pid, m->second.time, Reason::Kind::normal);
+    std::uint64_t seq = post_change(shard, Change::left, key, pid, {}, m->second.meta.view(), Reason::normal());
+    it->second.erase(m);
+    if (it->second.members.empty()) shard.groups.erase(it);
+    w.changed(std::move(change), seq);
+  });
 }
 
 // ---- update_member -----------------------------------------------------------------------
@@ -280,44 +241,29 @@ Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, con
     node_->wait_for_callback(answer.event_seq);
     return Member{pid, std::move(*next)};
   }
-  return syn::unexpected(Errc::timeout);
+  return syn::unexpected(Errc::race_condition);  // SPEC 3: concurrent writers kept winning
 }
 
 WriteOutcome GroupsScope::authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
                                            std::string meta, std::uint32_t caller, std::uint64_t request_id) {
-  WriteOutcome out;
-  auto process = node_->find_local(pid);
-  if (!process || !process->alive()) {
-    out.error = Errc::not_alive;  // SPEC 4: not_alive first, then undefined
-    return answered(engine_, out, caller, request_id);
-  }
-  auto& shard = table_.shard_for(key);
-  std::unique_lock lock(shard.mutex);
-  auto it = shard.groups.find(std::string_view(key));
-  if (it == shard.groups.end()) {
-    out.error = Errc::undefined;
-    return answered(engine_, out, caller, request_id);
-  }
-  auto m = it->second.members.find(pid);
-  if (m == it->second.members.end()) {
-    out.error = Errc::undefined;
-    return answered(engine_, out, caller, request_id);
-  }
-  MemberRec& rec = m->second;
-  if (rec.time != expected_time) {
-    out.stale = true;
-    out.current_meta.assign(rec.meta.view());
-    out.current_time = rec.time;
-    return answered(engine_, out, caller, request_id);
-  }
-  if (rec.meta.view() == meta) return answered(engine_, out, caller, request_id);  // unchanged: no callback
-  std::string previous(rec.meta.view());
-  rec.meta.assign(meta);
-  rec.time = node_->unique_time_ns();
-  out.event_seq = post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal());
-  out.change = encode_put(key, pid, rec.time, meta, Reason::Kind::normal);
-  engine_.broadcast(out.change, caller);
-  return answered(engine_, out, caller, request_id);
+  return authority_write<WriteLock>(engine_, caller, request_id, [&](AuthorityWrite<WriteLock>& w) {
+    auto process = node_->find_local(pid);
+    if (!process || !process->alive()) return w.fail(Errc::not_alive);  // SPEC 4: not_alive first, then undefined
+    auto& shard = table_.shard_for(key);
+    w.lock(shard.mutex);
+    auto it = shard.groups.find(std::string_view(key));
+    if (it == shard.groups.end()) return w.fail(Errc::undefined);
+    auto m = it->second.members.find(pid);
+    if (m == it->second.members.end()) return w.fail(Errc::undefined);
+    MemberRec& rec = m->second;
+    if (rec.time != expected_time) return w.stale(std::string(rec.meta.view()), rec.time);
+    if (rec.meta.view() == meta) return;  // unchanged: no callback
+    std::string previous(rec.meta.view());
+    rec.meta.assign(meta);
+    rec.time = node_->unique_time_ns();
+    w.changed(encode_put(key, pid, rec.time, meta, Reason::Kind::normal),
+              post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal()));
+  });
 }
 
 // ---- calls from other nodes (engine thread) ------------------------------------------------
@@ -326,18 +272,17 @@ void GroupsScope::on_call(std::uint32_t from, std::uint64_t request_id, const ms
   auto request = wire::entries::decode_call_request(payload);
   Pid pid = Pid::from_atom(node_->atom(), request.pid_creation, request.pid_id);
   if (!node_->accepts(from, request.key, request.meta)) {
-    WriteOutcome refused;  // a caller with a larger max_term_bytes than ours
-    refused.error = Errc::bad_argument;
-    answered(engine_, refused, from, request_id);
+    // A caller with a larger max_term_bytes than ours.
+    authority_write<WriteLock>(engine_, from, request_id, [](auto& w) { w.fail(Errc::bad_argument); });
     return;
   }
-  // The authority_* functions answer the call themselves, under the shard lock (see detail::answered).
+  // The authority_* functions answer the call themselves, under the shard lock (AuthorityWrite).
   switch (request.op) {
     case wire::entries::CallOp::put:
-      authority_join(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
+      authority_put(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
       break;
     case wire::entries::CallOp::remove:
-      authority_leave(request.key, pid, from, request_id);
+      authority_remove(request.key, pid, from, request_id);
       break;
     case wire::entries::CallOp::update:
       authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from, request_id);

@@ -16,9 +16,11 @@
 #include <functional>
 #include <future>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -69,26 +71,28 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   void on_replicated(std::uint32_t from, const msgpack::object& payload) override;
   void on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) override;
 
-  // ---- ExitObserver ----
+  // ---- the authority's writes (groups_scope.cpp; scope/entry_writes.hpp calls them) ----
+  /// `caller` is 0 for this node (any thread), else the remote caller (engine thread), which
+  /// the function answers itself, under the shard lock (scope/authority_write.hpp).
+  WriteOutcome authority_put(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
+                             std::uint64_t request_id = 0);
+  WriteOutcome authority_remove(const std::string& key, const Pid& pid, std::uint32_t caller,
+                                std::uint64_t request_id = 0);
+  WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
+                                std::string meta, std::uint32_t caller, std::uint64_t request_id = 0);
+  /// The change a remote authority returned to this caller, applied here (read-your-writes).
+  std::uint64_t apply_reply_change(std::uint32_t authority, const wire::entries::Change& change);
+
+ // ---- ExitObserver ----
   void on_process_exit(const Pid& pid, const Term& reason, std::vector<std::string> keys) override;
 
  private:
   enum class Change { joined, updated, left };
 
-  // authority write path (groups_scope.cpp)
-  // `caller` != 0: a call from that node (engine thread), answered by these functions with
-  // `request_id` before they release the shard lock (see detail::answered).
-  WriteOutcome authority_join(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
-                              std::uint64_t request_id = 0);
-  WriteOutcome authority_leave(const std::string& key, const Pid& pid, std::uint32_t caller,
-                               std::uint64_t request_id = 0);
-  WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
-                                std::string meta, std::uint32_t caller, std::uint64_t request_id = 0);
-  /// Sends a put or remove to the node of `pid` (detail::call_write), applying the change
-  /// its reply carries to this replica.
-  template <class A>
-  std::future<A> call_write(const Pid& pid, const wire::entries::CallRequest& request);
-  std::uint64_t apply_reply_change(std::uint32_t authority, const wire::entries::Change& change);
+  using WriteLock = std::unique_lock<std::shared_mutex>;
+  /// leave(_async): the member's authority removes it.
+  template <class R>
+  R leave_key(const Term& group, const Pid& pid);
 
   // replication (groups_replication.cpp)
   std::uint64_t apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason);

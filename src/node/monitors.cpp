@@ -196,4 +196,9 @@ void Monitors::on_peer_down(std::uint32_t atom) {
   for (auto& [target, callback] : fired) fire(callback, target, noconnection());
 }
 
+std::size_t Monitors::watch_count() {
+  std::lock_guard lock(mutex_);
+  return watches_.size() + remote_watch_target_.size();
+}
+
 }  // namespace syn::detail

@@ -30,6 +30,10 @@ class Monitors {
   /// on the dispatcher thread finishes).
   void demonitor(std::uint64_t ref);
 
+  /// The watches this node holds: its own, and other nodes' on its processes (any thread; for
+  /// tests and diagnostics: a watch nobody will end is a leak).
+  std::size_t watch_count();
+
   /// A local process died (any thread).
   void on_local_exit(const Pid& pid, const Term& reason);
   // Engine thread: messages from peer `from`.

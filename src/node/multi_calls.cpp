@@ -96,9 +96,19 @@ void MultiCalls::deliver(const Pid& member, Term body, Term member_meta, std::fu
   context->member_meta = std::move(member_meta);
   context->max_reply_bytes = node_.options().max_term_bytes;
   auto monitor_ref = std::make_shared<std::atomic<std::uint64_t>>(0);
-  context->send_reply = [this, answer, monitor_ref](Term reply) {
-    node_.monitors().demonitor(monitor_ref->load());
+  // The message may outlive this node (a member keeps it): reach the monitors through a weak
+  // reference.
+  std::weak_ptr<NodeCore> weak_node = node_.weak_from_this();
+  auto stop_watching = [weak_node, monitor_ref] {
+    if (auto node = weak_node.lock()) node->monitors().demonitor(monitor_ref->load());
+  };
+  context->send_reply = [stop_watching, answer](Term reply) {
+    stop_watching();
     answer(false, std::move(reply));
+  };
+  context->on_abandoned = [stop_watching, answer] {
+    stop_watching();
+    answer(true, nullptr);
   };
   // Watch the member until it answers: dying first makes a bad reply now, not at the timeout.
   std::weak_ptr<MultiCallContext> weak_context = context;
@@ -121,8 +131,11 @@ void MultiCalls::on_request(std::uint32_t caller, const wire::MCall& request) {
   Pid member = Pid::from_atom(node_.atom(), request.to.creation, request.to.id);
   std::uint64_t call_id = request.call_id;
   wire::LocalPid to = request.to;
-  NodeCore* node = &node_;
-  deliver(member, request.body, request.member_meta, [node, caller, call_id, to](bool died, Term answer) {
+  // The answer may come after this node stopped (a member keeps the message): a weak reference.
+  std::weak_ptr<NodeCore> weak_node = node_.weak_from_this();
+  deliver(member, request.body, request.member_meta, [weak_node, caller, call_id, to](bool died, Term answer) {
+    auto node = weak_node.lock();
+    if (!node) return;
     wire::OutBuffer out;
     wire::encode_mcall_reply(out, call_id, to, died, answer);
     node->engine().post_bytes(caller, out.release());

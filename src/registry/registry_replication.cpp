@@ -96,10 +96,22 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
   ConflictCandidate incoming{pid, meta_term(meta), put.time};
   ConflictCandidate local{e.pid, meta_term(e.meta()), e.time};
   bool by_default = false;
-  std::optional<Pid> keep = resolve_conflict(name, incoming, local, by_default);
+  std::optional<Pid> keep;
+  if (disagreeing_rounds(put.key, reason) >= kMaxDisagreeingRounds) {
+    // Both owners' resolvers kept their own this many times: each side counts the same rounds
+    // and compares the same two times, so both now apply the default choice, and kill nothing
+    // (SPEC 6).
+    keep = default_choice(incoming, local);
+    SYN_LOG(warn, node_->name(), "scope ", scope(), ": conflict_resolver disagreed with the other owner ",
+            kMaxDisagreeingRounds, " times on ", name.dump(-1, ' ', false, Term::error_handler_t::replace),
+            "; applying the default choice without killing");
+  } else {
+    keep = resolve_conflict(name, incoming, local, by_default);
+  }
   SYN_LOG(info, node_->name(), "scope ", scope(), ": conflict on ",
           name.dump(-1, ' ', false, Term::error_handler_t::replace), " between ", local.pid, " and ", incoming.pid,
           ": keeping ", keep ? keep->to_string() : std::string("neither"));
+  if (!keep || *keep != local.pid) disagreements_.erase(put.key);
 
   if (keep && *keep == local.pid) {
     // Keep ours: restamp it and tell everyone, the other owner included; no callbacks here.
@@ -121,10 +133,13 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
     seq = post_registered(put.key, pid, meta, Reason::conflict());
     engine_.broadcast(removal, 0);
   } else {
-    // Keep neither: free the name here and tell everyone but the other owner (it resolves
-    // the same conflict on its side and frees its own).
+    // Keep neither: free the name here and tell everyone. SPEC 6 leaves the other owner out
+    // (it resolves the same conflict on its side and frees its own; our removal does not match
+    // its pid, so it ignores it), but the other owner may have lost its process meanwhile and
+    // taken ours in its place, with nothing to resolve: without the removal it would keep
+    // showing a name freed everywhere else (simulator seed 453873905901, keep-neither).
     shard.erase(it);
-    engine_.broadcast(removal, from);
+    engine_.broadcast(removal, 0);
   }
   keep_last(event_seq, seq);
 }
@@ -245,9 +260,7 @@ std::optional<Pid> RegistryScope::resolve_conflict(const Term& name, const Confl
   const auto& custom = node_->options().conflict_resolver;
   if (!custom) {
     by_default = true;
-    if (incoming.time != local.time) return incoming.time > local.time ? incoming.pid : local.pid;
-    // Equal times: both owners compare the same two pids the same way.
-    return std::max(incoming.pid, local.pid);
+    return default_choice(incoming, local);
   }
   by_default = false;
   try {
@@ -259,6 +272,23 @@ std::optional<Pid> RegistryScope::resolve_conflict(const Term& name, const Confl
     SYN_LOG(error, node_->name(), "scope ", scope(), ": conflict_resolver threw (keeping neither)");
   }
   return std::nullopt;
+}
+
+Pid RegistryScope::default_choice(const ConflictCandidate& incoming, const ConflictCandidate& local) {
+  if (incoming.time != local.time) return incoming.time > local.time ? incoming.pid : local.pid;
+  // Equal times: both owners compare the same two pids the same way.
+  return std::max(incoming.pid, local.pid);
+}
+
+std::uint32_t RegistryScope::disagreeing_rounds(const std::string& key, const Reason& reason) {
+  if (!node_->options().conflict_resolver) return 0;
+  if (reason.kind != Reason::Kind::conflict_resolution) {
+    // Not the other owner's answer to a resolution of ours: a conflict starts here.
+    disagreements_.erase(key);
+    return 0;
+  }
+  // The other owner kept its own (its restamp) after this node kept its own: one more round.
+  return ++disagreements_[key];
 }
 
 void RegistryScope::run_kills(std::vector<Kill>& kills) {

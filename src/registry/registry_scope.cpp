@@ -5,7 +5,9 @@
 #include "tables/reclaim.hpp"
 #include "node/scope_host.hpp"
 #include "wire/meta_codec.hpp"
+#include "scope/authority_write.hpp"
 #include "scope/entry_calls.hpp"
+#include "scope/entry_writes.hpp"
 #include "wire/term_codec.hpp"
 
 #include <mutex>
@@ -15,7 +17,6 @@ namespace syn::detail {
 
 namespace {
 
-constexpr int kMaxUpdateAttempts = 1000;  // compare-and-set retries before giving up
 constexpr int kOptimisticAttempts = 16;   // lock-free lookup tries before taking the lock
 
 inline void cpu_relax() {
@@ -135,126 +136,79 @@ void RegistryScope::clear() {
   }
 }
 
-// ---- calls to a remote authority -----------------------------------------------------------
-
-template <class A>
-std::future<A> RegistryScope::call_write(const Pid& pid, const wire::entries::CallRequest& request) {
-  return detail::call_write<A>(engine_, pid, request, [this](std::uint32_t authority, const wire::entries::Change& change) {
-    return apply_reply_change(authority, change);
-  });
-}
-
-// ---- register --------------------------------------------------------------------------
+// ---- register / unregister -------------------------------------------------------------
 
 Result<void> RegistryScope::register_name(const Term& name, const Pid& pid, Term meta, bool by_self) {
-  if (node_->stopped()) return syn::unexpected(Errc::node_down);
-  if (node_->options().strict_mode && !by_self) return syn::unexpected(Errc::not_self);
-  std::string key = wire::canonical(name);
-  std::string meta_bytes = meta_canonical(meta);
-  if (!node_->fits(key, meta_bytes)) return syn::unexpected(Errc::bad_argument);
-  if (node_->is_local(pid)) return settle(*node_, authority_register(key, pid, std::move(meta_bytes), 0));
-  return settle(*node_, call_write<Answer<void>>(pid, put_request(key, pid, std::move(meta_bytes))));
+  return put_entry<Result<void>>(*this, name, pid, meta, by_self);
 }
 
 std::future<Result<void>> RegistryScope::register_name_async(const Term& name, const Pid& pid, Term meta) {
-  if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
-  if (node_->options().strict_mode) return ready_result(syn::unexpected(Errc::not_self));
-  std::string key = wire::canonical(name);
-  std::string meta_bytes = meta_canonical(meta);
-  if (!node_->fits(key, meta_bytes)) return ready_result(syn::unexpected(Errc::bad_argument));
-  if (node_->is_local(pid)) return ready_result(result_of(authority_register(key, pid, std::move(meta_bytes), 0)));
-  return call_write<Result<void>>(pid, put_request(key, pid, std::move(meta_bytes)));
+  return put_entry<std::future<Result<void>>>(*this, name, pid, meta, false);
 }
 
-WriteOutcome RegistryScope::authority_register(const std::string& key, const Pid& pid,
-                                                              std::string meta, std::uint32_t caller,
-                                                              std::uint64_t request_id) {
-  WriteOutcome out;
-  auto process = node_->find_local(pid);
-  if (!process || !process->alive()) {
-    out.error = Errc::not_alive;
-    return answered(engine_, out, caller, request_id);
-  }
-  auto& shard = table_.shard_for(key);
-  auto lock = shard.write_lock();
-  auto it = shard.entries.find(std::string_view(key));
-  if (it != shard.entries.end()) {
-    RegEntry& e = it->second;
-    if (e.pid == pid) {
-      if (e.meta() == meta) return answered(engine_, out, caller, request_id);  // same pid, same meta: a no-op
-      std::string previous(e.meta());
-      e.set_meta(meta);
-      e.time = node_->unique_time_ns();
-      out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
-      out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
-      engine_.broadcast(out.change, caller);
-      return answered(engine_, out, caller, request_id);
-    }
-    if (!(e.local() && !e.local()->alive())) {
-      out.error = Errc::taken;
-      return answered(engine_, out, caller, request_id);
-    }
-    // The holder is a local process that died and whose cleanup has not run yet: the name is
-    // free now (SPEC 2: registering right after the death must succeed).
-    Term why = e.local()->exit_reason().value_or(Term("noproc"));
-    post_unregistered(key, e.pid, e.meta(), Reason::process_exit(why));
-    engine_.broadcast(encode_del(key, e.pid, e.time, Reason::Kind::process_exit, why), 0);
-    shard.erase(it);
-  }
-  if (!process->attach(this, key)) {
-    out.error = Errc::not_alive;
-    return answered(engine_, out, caller, request_id);
-  }
-  RegEntry& e = shard.put(key, RegEntry(pid, node_->unique_time_ns(), meta, process.get()));
-  out.event_seq = post_registered(key, pid, meta, Reason::normal());
-  out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
-  engine_.broadcast(out.change, caller);
-  return answered(engine_, out, caller, request_id);
+template <class R>
+R RegistryScope::unregister_key(const Term& name) {
+  auto key = removal_key(*node_, name);
+  if (!key) return write_result<R>(syn::unexpected(key.error()));
+  auto holder = read_key(std::string_view(*key), [](const RegEntrySnapshot& e) { return e.pid; });
+  if (!holder) return write_result<R>(syn::unexpected(Errc::undefined));
+  return remove_entry<R>(*this, *key, *holder);
 }
 
-// ---- unregister ------------------------------------------------------------------------
-
-Result<void> RegistryScope::unregister_name(const Term& name) {
-  if (node_->stopped()) return syn::unexpected(Errc::node_down);
-  std::string key = wire::canonical(name);
-  if (!node_->fits(key)) return syn::unexpected(Errc::bad_argument);
-  auto holder = read_key(std::string_view(key), [](const RegEntrySnapshot& e) { return e.pid; });
-  if (!holder) return syn::unexpected(Errc::undefined);
-  if (node_->is_local(*holder)) return settle(*node_, authority_unregister(key, *holder, 0));
-  return settle(*node_, call_write<Answer<void>>(*holder, remove_request(key, *holder)));
-}
+Result<void> RegistryScope::unregister_name(const Term& name) { return unregister_key<Result<void>>(name); }
 
 std::future<Result<void>> RegistryScope::unregister_name_async(const Term& name) {
-  if (node_->stopped()) return ready_result(syn::unexpected(Errc::node_down));
-  std::string key = wire::canonical(name);
-  if (!node_->fits(key)) return ready_result(syn::unexpected(Errc::bad_argument));
-  auto holder = read_key(std::string_view(key), [](const RegEntrySnapshot& e) { return e.pid; });
-  if (!holder) return ready_result(syn::unexpected(Errc::undefined));
-  if (node_->is_local(*holder)) return ready_result(result_of(authority_unregister(key, *holder, 0)));
-  return call_write<Result<void>>(*holder, remove_request(key, *holder));
+  return unregister_key<std::future<Result<void>>>(name);
 }
 
-WriteOutcome RegistryScope::authority_unregister(const std::string& key, const Pid& pid,
-                                                                std::uint32_t caller, std::uint64_t request_id) {
-  WriteOutcome out;
-  auto& shard = table_.shard_for(key);
-  auto lock = shard.write_lock();
-  auto it = shard.entries.find(std::string_view(key));
-  if (it == shard.entries.end()) {
-    out.error = Errc::undefined;
-    return answered(engine_, out, caller, request_id);
-  }
-  RegEntry& e = it->second;
-  if (e.pid != pid) {
-    out.error = Errc::race_condition;
-    return answered(engine_, out, caller, request_id);
-  }
-  if (e.local()) e.local()->detach(this, key);
-  out.change = encode_del(key, e.pid, e.time, Reason::Kind::normal);
-  out.event_seq = post_unregistered(key, e.pid, e.meta(), Reason::normal());
-  shard.erase(it);
-  engine_.broadcast(out.change, caller);
-  return answered(engine_, out, caller, request_id);
+WriteOutcome RegistryScope::authority_put(const std::string& key, const Pid& pid, std::string meta,
+                                          std::uint32_t caller, std::uint64_t request_id) {
+  return authority_write<WriteLock>(engine_, caller, request_id, [&](AuthorityWrite<WriteLock>& w) {
+    auto process = node_->find_local(pid);
+    if (!process || !process->alive()) return w.fail(Errc::not_alive);
+    auto& shard = table_.shard_for(key);
+    w.lock(shard);
+    auto it = shard.entries.find(std::string_view(key));
+    if (it != shard.entries.end()) {
+      RegEntry& e = it->second;
+      if (e.pid == pid) {
+        if (e.meta() == meta) return;  // same pid, same meta: a no-op
+        std::string previous(e.meta());
+        e.set_meta(meta);
+        e.time = node_->unique_time_ns();
+        return w.changed(encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal),
+                         post_updated(key, pid, previous, meta, Reason::normal()));
+      }
+      if (!(e.local() && !e.local()->alive())) return w.fail(Errc::taken);
+      // The holder is a local process that died and whose cleanup has not run yet: the name is
+      // free now (SPEC 2: registering right after the death must succeed).
+      Term why = e.local()->exit_reason().value_or(Term("noproc"));
+      post_unregistered(key, e.pid, e.meta(), Reason::process_exit(why));
+      engine_.broadcast(encode_del(key, e.pid, e.time, Reason::Kind::process_exit, why), 0);
+      shard.erase(it);
+    }
+    if (!process->attach(this, key)) return w.fail(Errc::not_alive);
+    RegEntry& e = shard.put(key, RegEntry(pid, node_->unique_time_ns(), meta, process.get()));
+    w.changed(encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal),
+              post_registered(key, pid, meta, Reason::normal()));
+  });
+}
+
+WriteOutcome RegistryScope::authority_remove(const std::string& key, const Pid& pid, std::uint32_t caller,
+                                             std::uint64_t request_id) {
+  return authority_write<WriteLock>(engine_, caller, request_id, [&](AuthorityWrite<WriteLock>& w) {
+    auto& shard = table_.shard_for(key);
+    w.lock(shard);
+    auto it = shard.entries.find(std::string_view(key));
+    if (it == shard.entries.end()) return w.fail(Errc::undefined);
+    RegEntry& e = it->second;
+    if (e.pid != pid) return w.fail(Errc::race_condition);
+    if (e.local()) e.local()->detach(this, key);
+    std::string change = encode_del(key, e.pid, e.time, Reason::Kind::normal);
+    std::uint64_t seq = post_unregistered(key, e.pid, e.meta(), Reason::normal());
+    shard.erase(it);
+    w.changed(std::move(change), seq);
+  });
 }
 
 // ---- update ----------------------------------------------------------------------------
@@ -298,7 +252,7 @@ Result<Entry> RegistryScope::update(const Term& name, const std::function<Term(c
     wait_for_callbacks(outcome.event_seq);
     return Entry{pid, std::move(next)};
   }
-  return syn::unexpected(Errc::timeout);
+  return syn::unexpected(Errc::race_condition);  // SPEC 3: concurrent writers kept winning
 }
 
 Answer<Entry> RegistryScope::update_remote(const std::string& key, const Pid& pid, std::string meta,
@@ -322,44 +276,28 @@ Answer<Entry> RegistryScope::update_remote(const std::string& key, const Pid& pi
     }
     return {Entry{pid, std::move(next)}, answer.event_seq};
   }
-  return {syn::unexpected(Errc::timeout), 0};
+  return {syn::unexpected(Errc::race_condition), 0};  // SPEC 3: concurrent writers kept winning
 }
 
-WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& pid,
-                                                            std::int64_t expected_time, std::string meta,
-                                                            std::uint32_t caller, std::uint64_t request_id) {
-  WriteOutcome out;
-  auto process = node_->find_local(pid);
-  if (!process || !process->alive()) {
-    out.error = Errc::not_alive;
-    return answered(engine_, out, caller, request_id);
-  }
-  auto& shard = table_.shard_for(key);
-  auto lock = shard.write_lock();
-  auto it = shard.entries.find(std::string_view(key));
-  if (it == shard.entries.end()) {
-    out.error = Errc::undefined;
-    return answered(engine_, out, caller, request_id);
-  }
-  RegEntry& e = it->second;
-  if (e.pid != pid) {
-    out.error = Errc::taken;
-    return answered(engine_, out, caller, request_id);
-  }
-  if (e.time != expected_time) {
-    out.stale = true;
-    out.current_meta.assign(e.meta());
-    out.current_time = e.time;
-    return answered(engine_, out, caller, request_id);
-  }
-  if (e.meta() == meta) return answered(engine_, out, caller, request_id);  // unchanged: no callback
-  std::string previous(e.meta());
-  e.set_meta(meta);
-  e.time = node_->unique_time_ns();
-  out.event_seq = post_updated(key, pid, previous, meta, Reason::normal());
-  out.change = encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal);
-  engine_.broadcast(out.change, caller);
-  return answered(engine_, out, caller, request_id);
+WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
+                                             std::string meta, std::uint32_t caller, std::uint64_t request_id) {
+  return authority_write<WriteLock>(engine_, caller, request_id, [&](AuthorityWrite<WriteLock>& w) {
+    auto process = node_->find_local(pid);
+    if (!process || !process->alive()) return w.fail(Errc::not_alive);
+    auto& shard = table_.shard_for(key);
+    w.lock(shard);
+    auto it = shard.entries.find(std::string_view(key));
+    if (it == shard.entries.end()) return w.fail(Errc::undefined);
+    RegEntry& e = it->second;
+    if (e.pid != pid) return w.fail(Errc::taken);
+    if (e.time != expected_time) return w.stale(std::string(e.meta()), e.time);
+    if (e.meta() == meta) return;  // unchanged: no callback
+    std::string previous(e.meta());
+    e.set_meta(meta);
+    e.time = node_->unique_time_ns();
+    w.changed(encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal),
+              post_updated(key, pid, previous, meta, Reason::normal()));
+  });
 }
 
 // ---- calls from other nodes (engine thread) ------------------------------------------------
@@ -368,18 +306,17 @@ void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const 
   auto request = wire::entries::decode_call_request(payload);
   Pid pid = Pid::from_atom(node_->atom(), request.pid_creation, request.pid_id);
   if (!node_->accepts(from, request.key, request.meta)) {
-    WriteOutcome refused;  // a caller with a larger max_term_bytes than ours
-    refused.error = Errc::bad_argument;
-    answered(engine_, refused, from, request_id);
+    // A caller with a larger max_term_bytes than ours.
+    authority_write<WriteLock>(engine_, from, request_id, [](auto& w) { w.fail(Errc::bad_argument); });
     return;
   }
-  // The authority_* functions answer the call themselves, under the shard lock (see detail::answered).
+  // The authority_* functions answer the call themselves, under the shard lock (AuthorityWrite).
   switch (request.op) {
     case wire::entries::CallOp::put:
-      authority_register(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
+      authority_put(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
       break;
     case wire::entries::CallOp::remove:
-      authority_unregister(request.key, pid, from, request_id);
+      authority_remove(request.key, pid, from, request_id);
       break;
     case wire::entries::CallOp::update:
       authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from, request_id);

@@ -54,6 +54,19 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   /// Node shutdown: drop every entry (no callbacks).
   void clear() override;
 
+  // ---- the authority's writes (registry_scope.cpp; scope/entry_writes.hpp calls them) ----
+  /// `caller` is 0 for this node (any thread), else the remote caller (engine thread), which
+  /// the function answers itself, under the shard lock (scope/authority_write.hpp).
+  WriteOutcome authority_put(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
+                             std::uint64_t request_id = 0);
+  WriteOutcome authority_remove(const std::string& key, const Pid& pid, std::uint32_t caller,
+                                std::uint64_t request_id = 0);
+  WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
+                                std::string meta, std::uint32_t caller, std::uint64_t request_id = 0);
+  /// The change a remote authority returned to this caller: applied here as the authority
+  /// applied it (read-your-writes). Engine thread.
+  std::uint64_t apply_reply_change(std::uint32_t authority, const wire::entries::Change& change);
+
   // ---- ScopeHandler (engine thread) ----
   std::size_t snapshot_parts() const override { return RegistryTable::kShards; }
   void write_snapshot_part(std::size_t part, const std::function<void(std::string_view)>& emit_chunk) override;
@@ -80,19 +93,10 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   template <class Key, class Read>
   auto read_key(const Key& key, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))>;
 
-  // authority write path (registry_scope.cpp)
-  /// The authority's writes. `caller` is 0 for this node (any thread), else the remote caller
-  /// (engine thread), which the function answers itself, under the shard lock.
-  WriteOutcome authority_register(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
-                                  std::uint64_t request_id = 0);
-  WriteOutcome authority_unregister(const std::string& key, const Pid& pid, std::uint32_t caller,
-                                    std::uint64_t request_id = 0);
-  WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
-                                std::string meta, std::uint32_t caller, std::uint64_t request_id = 0);
-  /// Sends a put or remove to the node of `pid` (detail::call_write), applying the change
-  /// its reply carries to this replica.
-  template <class A>
-  std::future<A> call_write(const Pid& pid, const wire::entries::CallRequest& request);
+  using WriteLock = RegistryTable::Shard::WriteLock;
+  /// unregister_name(_async): the holder's authority removes it.
+  template <class R>
+  R unregister_key(const Term& name);
   Answer<Entry> update_remote(const std::string& key, const Pid& pid, std::string meta, std::int64_t time,
                               const std::function<Term(const Pid&, const Term&)>& fn, const Pid* self);
   void wait_for_callbacks(std::uint64_t seq);
@@ -103,9 +107,6 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
                  std::vector<Kill>& kills, std::uint64_t* event_seq = nullptr);
   void apply_del(std::uint32_t from, const wire::entries::Del& del, const Reason& reason,
                  std::uint64_t* event_seq = nullptr);
-  /// The change a remote authority returned to this caller: applied here as the authority
-  /// applied it (read-your-writes).
-  std::uint64_t apply_reply_change(std::uint32_t authority, const wire::entries::Change& change);
   /// A registration of node `from` for a name shown here under a pid of another node, this
   /// node owning neither: the newer one shows, the other stays hidden. Lock held.
   void apply_foreign_put(RegistryTable::Shard& shard, RegistryTable::Map::iterator it, std::uint32_t from,
@@ -121,6 +122,12 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   void run_kills(std::vector<Kill>& kills);
   std::optional<Pid> resolve_conflict(const Term& name, const ConflictCandidate& incoming,
                                       const ConflictCandidate& local, bool& default_resolver);
+  /// The default resolver's choice: the newer time, equal times the greater pid (both owners
+  /// compute the same).
+  static Pid default_choice(const ConflictCandidate& incoming, const ConflictCandidate& local);
+  /// How many rounds in a row the two owners of `key` each kept their own under a custom
+  /// resolver, counting this one (0: a new conflict). Engine thread.
+  std::uint32_t disagreeing_rounds(const std::string& key, const Reason& reason);
 
   // events (registry_events.cpp)
   std::uint64_t post_registered(std::string_view key, const Pid& pid, std::string_view meta, const Reason& reason);
@@ -134,6 +141,12 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   // Snapshots being received: keys of that node held before the snapshot and not seen in it
   // yet (engine thread).
   std::unordered_map<std::uint32_t, std::unordered_set<std::string>> stale_candidates_;
+  /// After this many rounds in which custom resolvers on the two owners each kept their own,
+  /// both apply the default choice (SPEC 6: no livelock).
+  static constexpr std::uint32_t kMaxDisagreeingRounds = 3;
+  // Names in conflict whose owners' resolvers keep disagreeing: rounds so far (engine thread;
+  // erased when the conflict ends here).
+  std::unordered_map<std::string, std::uint32_t> disagreements_;
 };
 
 }  // namespace syn::detail

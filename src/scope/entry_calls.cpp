@@ -5,30 +5,6 @@
 
 namespace syn::detail {
 
-WriteOutcome answered(ScopeEngine& engine, WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id) {
-  // Why under the lock: the reply used to be sent after the shard lock was released. A user
-  // thread could then apply a later change of the same key (an update, the process dying) and
-  // queue its broadcast, which went to the caller before the reply. The caller applied that
-  // later change, then dropped or wrongly kept the older one of the reply: a missed update
-  // callback, or an entry of a dead process kept for good. Answering under the lock keeps the
-  // reply in line with the changes of that key.
-  if (caller == 0) return std::move(out);
-  if (out.error) {
-    engine.reply(caller, request_id, status_of(*out.error), {});
-    return std::move(out);
-  }
-  wire::OutBuffer reply;
-  if (out.stale) {
-    wire::entries::encode_stale(reply, out.current_meta, out.current_time);
-  } else if (out.change.empty()) {
-    wire::entries::encode_none(reply);
-  } else {
-    reply.append(out.change);
-  }
-  engine.reply(caller, request_id, 0, reply.view());
-  return std::move(out);
-}
-
 wire::entries::CallRequest update_request(const std::string& key, const Pid& pid, std::string meta,
                                           std::int64_t expected_time) {
   return {wire::entries::CallOp::update, key, pid.creation(), pid.id(), std::move(meta), expected_time};

@@ -157,11 +157,6 @@ Result<void> settle(ScopeHost& node, std::future<Answer<void>> call);
 /// A result already known, as the future of an asynchronous call.
 std::future<Result<void>> ready_result(Result<void> result);
 
-/// The end of every authority write: answers the remote caller (`caller` != 0, engine thread)
-/// with what the write did, and returns `out`. Call it with the shard lock still held, so that
-/// the reply leaves ahead of any later change of the same key (see entry_calls.cpp).
-WriteOutcome answered(ScopeEngine& engine, WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id);
-
 /// A pid of peer `node_atom` (its current incarnation), from its local id. Engine thread.
 Pid peer_pid(ScopeHost& node, std::uint32_t node_atom, std::uint64_t id);
 

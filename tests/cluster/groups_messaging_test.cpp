@@ -3,6 +3,7 @@
 // silent, dead and unreachable members as bad replies; about one timeout at most; late
 // replies dropped).
 #include "cluster/groups_helpers.hpp"
+#include "node/node_core.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -273,6 +274,39 @@ TEST_CASE("groups: multi_call answers of a plain message and replies to nothing 
   REQUIRE(result.replies.size() == 1);
   CHECK(result.replies[0].first == Member{p.pid(), "m"});
   CHECK(result.replies[0].second == "m");
+}
+
+TEST_CASE("groups: multi_call requests dropped without a reply leave no watch behind",
+          "[groups][messaging][multi_call]") {
+  Three t("gmca");
+  Node &a = *t.n[0], &b = *t.n[1];
+  auto watches = [](Node& n) { return n.core()->monitors().watch_count(); };
+  const std::size_t before_a = watches(a), before_b = watches(b);
+  // Members that read the request and drop it, neither answering nor dying: one on the caller's
+  // node, one on another.
+  auto local = a.spawn();
+  auto remote = b.spawn();
+  auto ga = t.g(0);
+  REQUIRE(ga.join("svc", local.pid(), "local"));
+  REQUIRE(ga.join("svc", remote.pid(), "remote"));
+  std::atomic<int> dropped{0};
+  auto drop_one = [&dropped](Process& p) {
+    if (auto m = p.receive(std::chrono::seconds(10))) {
+      if (m->is_multi_call()) ++dropped;
+    }  // the request goes out of scope here, unanswered
+  };
+  std::thread drop_local([&] { drop_one(local); });
+  std::thread drop_remote([&] { drop_one(remote); });
+  auto result = ga.multi_call("svc", "q", std::chrono::milliseconds(20000));
+  drop_local.join();
+  drop_remote.join();
+  CHECK(dropped == 2);
+  CHECK(result.replies.empty());
+  REQUIRE(result.bad_replies.size() == 2);
+  // Both members live on, and the watches placed for the call are gone on both nodes.
+  CHECK(local.alive());
+  CHECK(remote.alive());
+  CHECK(eventually([&] { return watches(a) == before_a && watches(b) == before_b; }));
 }
 
 TEST_CASE("groups: multi_call with members on a node that goes down", "[groups][messaging][multi_call]") {

@@ -357,4 +357,22 @@ std::string Outcome::report(std::size_t trace_lines) const {
 
 Outcome run_scenario(std::uint64_t seed, const ScenarioConfig& config) { return Scenario(seed, config).run(); }
 
+std::optional<ConflictResolver> resolver_named(std::string_view name) {
+  using Keep = std::optional<Pid>;
+  if (name == "default") return ConflictResolver{};
+  if (name == "keep-local") {
+    return ConflictResolver([](std::string_view, const Term&, const ConflictCandidate&,
+                               const ConflictCandidate& local) { return Keep(local.pid); });
+  }
+  if (name == "keep-neither") {
+    return ConflictResolver(
+        [](std::string_view, const Term&, const ConflictCandidate&, const ConflictCandidate&) { return Keep(); });
+  }
+  if (name == "keep-incoming") {
+    return ConflictResolver([](std::string_view, const Term&, const ConflictCandidate& incoming,
+                               const ConflictCandidate&) { return Keep(incoming.pid); });
+  }
+  return std::nullopt;
+}
+
 }  // namespace syn::sim

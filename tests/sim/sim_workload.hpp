@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace syn::sim {
@@ -43,6 +44,11 @@ struct Outcome {
   /// The seed, the violations, and the end of the trace.
   std::string report(std::size_t trace_lines = 80) const;
 };
+
+/// The conflict resolvers scenarios run with, by name: "default" (the default resolver),
+/// "keep-local" (each owner keeps its own: the owners disagree), "keep-neither",
+/// "keep-incoming". nullopt: no resolver of that name.
+std::optional<ConflictResolver> resolver_named(std::string_view name);
 
 /// Builds the cluster, runs the workload with faults, heals everything, lets it settle, and
 /// checks it.

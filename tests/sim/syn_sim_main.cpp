@@ -24,19 +24,12 @@ int main(int argc, char** argv) {
   std::string resolver = "default";
   app.add_option("--resolver", resolver, "default, keep-local (owners disagree), keep-neither, keep-incoming");
   CLI11_PARSE(app, argc, argv);
-  if (resolver == "keep-local") {
-    config.resolver = [](std::string_view, const syn::Term&, const syn::ConflictCandidate&,
-                         const syn::ConflictCandidate& local) { return std::optional<syn::Pid>(local.pid); };
-  } else if (resolver == "keep-neither") {
-    config.resolver = [](std::string_view, const syn::Term&, const syn::ConflictCandidate&,
-                         const syn::ConflictCandidate&) { return std::optional<syn::Pid>(); };
-  } else if (resolver == "keep-incoming") {
-    config.resolver = [](std::string_view, const syn::Term&, const syn::ConflictCandidate& incoming,
-                         const syn::ConflictCandidate&) { return std::optional<syn::Pid>(incoming.pid); };
-  } else if (resolver != "default") {
+  auto named = syn::sim::resolver_named(resolver);
+  if (!named) {
     std::cerr << "syn-sim: unknown resolver '" << resolver << "'\n";
     return 2;
   }
+  config.resolver = std::move(*named);
 
   if (one != 0) {
     config.trace = trace;
