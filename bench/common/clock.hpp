@@ -13,8 +13,7 @@ namespace syn::bench {
 
 /// Nanoseconds on the monotonic clock (comparable between processes on one machine).
 inline std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 

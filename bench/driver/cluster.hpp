@@ -15,7 +15,7 @@ namespace syn::bench {
 struct ClusterConfig {
   std::string node_binary;
   std::string log_dir;
-  std::string tag;  ///< log file prefix, e.g. "registry-r1"
+  std::string tag;               ///< log file prefix, e.g. "registry-r1"
   std::string cluster_key_file;  ///< non-empty: every node holds this key (CURVE links)
 };
 

@@ -65,7 +65,8 @@ WorkloadResult run_workload(const Workload& w, std::size_t n, const Options& o, 
   if (!w.note.empty()) std::printf("   (%s)\n", w.note.c_str());
   std::fflush(stdout);
   for (int run = 1; run <= o.runs; ++run) {
-    RunContext ctx{o, n, ClusterConfig{node_binary, o.log_dir, result.key + "-r" + std::to_string(run)}, phase_timeout(n)};
+    RunContext ctx{o, n, ClusterConfig{node_binary, o.log_dir, result.key + "-r" + std::to_string(run)},
+                   phase_timeout(n)};
     auto r0 = now_ns();
     try {
       RunOutput out = w.run(ctx);

@@ -59,8 +59,7 @@ NodeProcess::NodeProcess(const std::string& binary, const Term& options, const s
 NodeProcess::~NodeProcess() {
   try {
     stop();
-  } catch (...) {
-  }
+  } catch (...) {}
 }
 
 void NodeProcess::fail(const std::string& what) const { throw std::runtime_error(name_ + ": " + what); }
@@ -92,7 +91,8 @@ Term NodeProcess::await(std::int64_t id, std::chrono::milliseconds timeout, bool
       return answer;
     }
     auto left = (deadline - now_ns()) / 1'000'000;
-    if (left <= 0) fail("no answer to request " + std::to_string(id) + " within " + std::to_string(timeout.count()) + " ms");
+    if (left <= 0)
+      fail("no answer to request " + std::to_string(id) + " within " + std::to_string(timeout.count()) + " ms");
     if (!pump(std::chrono::milliseconds(std::min<std::int64_t>(left, 200)))) {
       fail("the node closed its channel (crashed?); see " + log_path_);
     }
@@ -171,8 +171,7 @@ void NodeProcess::begin_stop() {
   if (running() && !closed_) {
     try {
       send("quit");
-    } catch (...) {
-    }
+    } catch (...) {}
   }
   if (in_fd_ >= 0) {
     close(in_fd_);  // the end of stdin also makes it quit

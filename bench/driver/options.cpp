@@ -31,7 +31,8 @@ std::size_t parse_count(std::string_view text, const char* what) {
   if (!s.empty() && (s.back() == 'm' || s.back() == 'M')) mult = 1000000, s.pop_back();
   char* end = nullptr;
   unsigned long long v = std::strtoull(s.c_str(), &end, 10);
-  if (s.empty() || *end != '\0' || v == 0) throw std::invalid_argument(std::string("bad ") + what + ": " + std::string(text));
+  if (s.empty() || *end != '\0' || v == 0)
+    throw std::invalid_argument(std::string("bad ") + what + ": " + std::string(text));
   return static_cast<std::size_t>(v) * mult;
 }
 

@@ -88,8 +88,8 @@ PhaseResult run_phase(Cluster& cluster, std::vector<Step> work, std::vector<Step
                    work[i].cmd.c_str(), a["late_ns"].get<double>() / 1e6);
     }
     if (!allow_call_errors && a.contains("calls") && a["calls"].value("failed", 0) > 0) {
-      throw std::runtime_error(cluster[work[i].node].name() + ": " + work[i].cmd + " had failed calls: " +
-                               a["calls"].dump());
+      throw std::runtime_error(cluster[work[i].node].name() + ": " + work[i].cmd +
+                               " had failed calls: " + a["calls"].dump());
     }
     r.work.push_back(std::move(a));
   }
@@ -122,4 +122,3 @@ std::vector<Term> run_all(Cluster& cluster, const std::vector<Step>& steps, std:
 }
 
 }  // namespace syn::bench
-

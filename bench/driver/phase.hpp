@@ -24,12 +24,12 @@ struct Step {
 
 /// What a phase measured.
 struct PhaseResult {
-  std::int64_t start_at = 0;   ///< the common start (monotonic ns)
-  std::int64_t last_seen = 0;  ///< the last watch's moment
-  double seconds = 0;          ///< last_seen - start_at
-  std::vector<Term> work;      ///< answers of the work steps, in order
-  std::vector<Term> watches;   ///< answers of the watch steps, in order
-  std::vector<double> cpu_seconds;  ///< CPU time each node used during the phase (all threads)
+  std::int64_t start_at = 0;                  ///< the common start (monotonic ns)
+  std::int64_t last_seen = 0;                 ///< the last watch's moment
+  double seconds = 0;                         ///< last_seen - start_at
+  std::vector<Term> work;                     ///< answers of the work steps, in order
+  std::vector<Term> watches;                  ///< answers of the watch steps, in order
+  std::vector<double> cpu_seconds;            ///< CPU time each node used during the phase (all threads)
   std::vector<std::int64_t> frames_sent;      ///< ZeroMQ messages each node sent during the phase
   std::vector<std::int64_t> frames_received;  ///< and received
   std::int64_t link_resets = 0;               ///< links reset (a peer could not keep up)

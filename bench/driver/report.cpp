@@ -119,13 +119,14 @@ std::string run_line(const RunOutput& out) {
 
 void print_table(const std::vector<WorkloadResult>& results, std::FILE* out) {
   std::fprintf(out, "\n%s %s %s %s %s %s\n", pad("workload", 24).c_str(), pad("metric", 15).c_str(),
-               pad("median", 11).c_str(), pad("spread (min..max)", 30).c_str(), pad("vs reference (>1x: better)", 44).c_str(),
-               "target");
+               pad("median", 11).c_str(), pad("spread (min..max)", 30).c_str(),
+               pad("vs reference (>1x: better)", 44).c_str(), "target");
   std::fprintf(out, "%s\n", std::string(150, '-').c_str());
   for (const auto& w : results) {
     std::string label = w.key + " [" + short_count(w.n) + "]";
     if (w.metrics.empty()) {
-      std::fprintf(out, "%s FAILED: %s\n", pad(label, 24).c_str(), w.errors.empty() ? "no result" : w.errors.front().c_str());
+      std::fprintf(out, "%s FAILED: %s\n", pad(label, 24).c_str(),
+                   w.errors.empty() ? "no result" : w.errors.front().c_str());
       continue;
     }
     for (const auto& m : w.metrics) {
@@ -159,8 +160,10 @@ Term results_json(const std::vector<WorkloadResult>& results, const Options& opt
       }
       if (!refs.empty()) mj["references"] = refs;
       if (ref.target) {
-        mj["target"] = {{"text", ref.target->text}, {"bound", ref.target->bound},
-                        {"at_most", ref.target->at_most}, {"met", ref.target->met(m.median)}};
+        mj["target"] = {{"text", ref.target->text},
+                        {"bound", ref.target->bound},
+                        {"at_most", ref.target->at_most},
+                        {"met", ref.target->met(m.median)}};
       }
       metrics[m.name] = mj;
     }
@@ -175,10 +178,11 @@ Term results_json(const std::vector<WorkloadResult>& results, const Options& opt
                         {"errors", w.errors},
                         {"date", w.date},
                         {"wall_seconds", w.wall_seconds},
-                        {"machine", {{"nproc", machine.at("nproc")},
-                                     {"cpu_model", machine.at("cpu_model")},
-                                     {"loadavg_before", w.load_before},
-                                     {"loadavg_after", w.load_after}}}};
+                        {"machine",
+                         {{"nproc", machine.at("nproc")},
+                          {"cpu_model", machine.at("cpu_model")},
+                          {"loadavg_before", w.load_before},
+                          {"loadavg_after", w.load_after}}}};
   }
   return Term{{"tool", "syn-bench"},
               {"mode", options.mode},

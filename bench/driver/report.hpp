@@ -26,13 +26,13 @@ struct MetricResult {
 
 /// One workload at one size: its metrics, every run, and what went wrong.
 struct WorkloadResult {
-  std::string key;   ///< JSON key: the name, plus "_1m" etc. when not at the mode's first size
+  std::string key;  ///< JSON key: the name, plus "_1m" etc. when not at the mode's first size
   const Workload* workload = nullptr;
   std::size_t n = 0;
   Term params = Term::object();
   std::vector<MetricResult> metrics;
-  Term runs = Term::array();          ///< per run: samples and details
-  std::vector<std::string> errors;    ///< failed runs
+  Term runs = Term::array();        ///< per run: samples and details
+  std::vector<std::string> errors;  ///< failed runs
   std::string load_before, load_after;
   std::string date;
   double wall_seconds = 0;

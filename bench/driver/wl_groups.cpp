@@ -21,14 +21,14 @@ RunOutput run_group_join(RunContext& ctx) {
   auto join = run_phase(c, on_writers(shares, "grp_join", sync), watch_every(c, "member_count", n, g), ctx.timeout);
   auto leave = run_phase(c, on_writers(shares, "grp_leave", sync), watch_every(c, "member_count", 0, g), ctx.timeout);
   auto rejoin = run_phase(c, on_writers(shares, "grp_join", sync), watch_every(c, "member_count", n, g), ctx.timeout);
-  auto kill = run_phase(c, on_writers(shares, "kill_procs", Term::object()), watch_every(c, "member_count", 0, g),
-                        ctx.timeout);
+  auto kill =
+      run_phase(c, on_writers(shares, "kill_procs", Term::object()), watch_every(c, "member_count", 0, g), ctx.timeout);
   RunOutput out;
   out.samples = {RunContext::rate("join", ctx.n, join.seconds), RunContext::rate("leave", ctx.n, leave.seconds),
                  RunContext::rate("rejoin", ctx.n, rejoin.seconds), RunContext::seconds("kill", kill.seconds),
                  RunContext::cpu_per_op("join_cpu", join.cpu_total(), ctx.n)};
-  out.detail = {{"join", join.to_json()}, {"leave", leave.to_json()}, {"rejoin", rejoin.to_json()},
-                {"kill", kill.to_json()}};
+  out.detail = {
+      {"join", join.to_json()}, {"leave", leave.to_json()}, {"rejoin", rejoin.to_json()}, {"kill", kill.to_json()}};
   return out;
 }
 

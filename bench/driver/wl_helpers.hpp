@@ -33,7 +33,8 @@ inline void names_on(Cluster& c, const std::vector<std::size_t>& shares, const s
   std::vector<Step> steps;
   for (std::size_t i = 0; i < shares.size(); ++i) {
     if (shares[i] == 0) continue;
-    steps.push_back({i, "names", {{"set", set}, {"prefix", prefix + "n" + std::to_string(i + 1) + ":"}, {"count", shares[i]}}});
+    steps.push_back(
+        {i, "names", {{"set", set}, {"prefix", prefix + "n" + std::to_string(i + 1) + ":"}, {"count", shares[i]}}});
   }
   run_all(c, steps, std::chrono::minutes(5));
 }

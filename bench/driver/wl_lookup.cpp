@@ -37,8 +37,8 @@ PerOp lookups(NodeProcess& node, const std::string& set, std::size_t threads, st
 }
 
 // The same loop on a bare absl::flat_hash_map in the same process, for calibration.
-PerOp bare_lookups(NodeProcess& node, std::size_t size, std::size_t passes, bool shuffle, RunContext& ctx,
-                   Term& detail, const std::string& key) {
+PerOp bare_lookups(NodeProcess& node, std::size_t size, std::size_t passes, bool shuffle, RunContext& ctx, Term& detail,
+                   const std::string& key) {
   Term args{{"count", size}, {"passes", passes}};
   if (shuffle) args["shuffle_seed"] = 42;
   Term r = node.call("hash_bench", args, ctx.timeout);
@@ -67,8 +67,9 @@ RunOutput run_lookup(RunContext& ctx) {
 
   // A big table looked up in random order: `big` more names on n1's processes (a process holds
   // many names), read on n2 from a shuffled copy of the names.
-  run_all(c, {{0, "names", {{"set", "big"}, {"prefix", "big:"}, {"count", big}}},
-              {1, "names", {{"set", "big_random"}, {"prefix", "big:"}, {"count", big}, {"shuffle_seed", 42}}}},
+  run_all(c,
+          {{0, "names", {{"set", "big"}, {"prefix", "big:"}, {"count", big}}},
+           {1, "names", {{"set", "big_random"}, {"prefix", "big:"}, {"count", big}, {"shuffle_seed", 42}}}},
           std::chrono::minutes(5));
   run_phase(c, {{0, "reg_register", {{"set", "big"}, {"mode", "async"}, {"procs_cycle", n}}}},
             {watch_step(1, "reg_count", static_cast<std::int64_t>(n + big))}, ctx.timeout);

@@ -51,8 +51,7 @@ std::vector<Workload> messaging_workloads() {
        "Node::send of small messages (integers) from n1 to a process on n2, as fast as the API takes them; "
        "counted by a receiver thread on n2 until all arrived (in order)",
        false, [](const Options& o) -> std::size_t { return o.quick() ? 100000 : 1000000; }, run_one_way, ""},
-      {"ping_pong",
-       "round trip: a process on n1 sends to a process on n2 that sends it back; latency per round trip",
+      {"ping_pong", "round trip: a process on n1 sends to a process on n2 that sends it back; latency per round trip",
        false, [](const Options& o) -> std::size_t { return o.quick() ? 1000 : 10000; }, run_ping_pong, ""},
   };
 }

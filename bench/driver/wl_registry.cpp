@@ -31,15 +31,18 @@ RunOutput run_registry(RunContext& ctx) {
   auto reg = run_phase(c, on_writers(shares, "reg_register", sync), watch_every(c, "reg_count", n), ctx.timeout);
   auto unreg = run_phase(c, on_writers(shares, "reg_unregister", sync), watch_every(c, "reg_count", 0), ctx.timeout);
   auto rereg = run_phase(c, on_writers(shares, "reg_register", sync), watch_every(c, "reg_count", n), ctx.timeout);
-  auto kill = run_phase(c, on_writers(shares, "kill_procs", Term::object()), watch_every(c, "reg_count", 0), ctx.timeout);
+  auto kill =
+      run_phase(c, on_writers(shares, "kill_procs", Term::object()), watch_every(c, "reg_count", 0), ctx.timeout);
   out.samples = {RunContext::rate("register", ctx.n, reg.seconds),
                  RunContext::rate("unregister", ctx.n, unreg.seconds),
                  RunContext::rate("reregister", ctx.n, rereg.seconds),
                  RunContext::seconds("kill", kill.seconds),
                  RunContext::cpu_per_op("register_cpu", reg.cpu_total(), ctx.n),
                  RunContext::cpu_per_op("kill_cpu", kill.cpu_total(), ctx.n)};
-  out.detail = {{"register", reg.to_json()}, {"unregister", unreg.to_json()},
-                {"reregister", rereg.to_json()}, {"kill", kill.to_json()}};
+  out.detail = {{"register", reg.to_json()},
+                {"unregister", unreg.to_json()},
+                {"reregister", rereg.to_json()},
+                {"kill", kill.to_json()}};
   return out;
 }
 

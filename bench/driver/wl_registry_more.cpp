@@ -34,8 +34,12 @@ RunOutput run_memory(RunContext& ctx) {
                  Sample{"owner", per(owner_before, owner_after), "B", false},
                  Sample{"process", per(owner_empty, owner_spawned), "B", false}};
   out.detail = {{"in_use",
-                 {{"owner_empty", owner_empty}, {"owner_spawned", owner_spawned}, {"owner_before", owner_before},
-                  {"owner_after", owner_after}, {"replica_before", replica_before}, {"replica_after", replica_after}}},
+                 {{"owner_empty", owner_empty},
+                  {"owner_spawned", owner_spawned},
+                  {"owner_before", owner_before},
+                  {"owner_after", owner_after},
+                  {"replica_before", replica_before},
+                  {"replica_after", replica_after}}},
                 {"register", reg.to_json()}};
   return out;
 }
@@ -49,7 +53,8 @@ RunOutput run_join_sync(RunContext& ctx) {
   run_phase(c, on_writers(shares, "reg_register", {{"set", "reg"}, {"mode", "async"}}), watch_every(c, "reg_count", n),
             ctx.timeout);
   c.add_unconnected();
-  auto join = run_phase(c, {{2, "connect", {{"endpoint", c[0].endpoint()}}}}, {watch_step(2, "reg_count", n)}, ctx.timeout);
+  auto join =
+      run_phase(c, {{2, "connect", {{"endpoint", c[0].endpoint()}}}}, {watch_step(2, "reg_count", n)}, ctx.timeout);
   RunOutput out;
   out.samples = {RunContext::seconds("join_sync", join.seconds)};
   out.detail = {{"join", join.to_json()}};
@@ -65,10 +70,12 @@ RunOutput run_kill_node(RunContext& ctx) {
   // Watch on the survivors, then SIGKILL n1 from here.
   std::vector<std::pair<std::size_t, std::int64_t>> purge, detect;
   for (std::size_t i = 1; i < 3; ++i) {
-    purge.emplace_back(i, c[i].send("watch", {{"what", "reg_count_node"}, {"node", "n1"}, {"target", 0},
-                                             {"timeout_ms", ctx.timeout.count()}}));
-    detect.emplace_back(i, c[i].send("watch", {{"what", "connected"}, {"node", "n1"}, {"target", 0},
-                                              {"timeout_ms", ctx.timeout.count()}}));
+    purge.emplace_back(
+        i, c[i].send("watch",
+                     {{"what", "reg_count_node"}, {"node", "n1"}, {"target", 0}, {"timeout_ms", ctx.timeout.count()}}));
+    detect.emplace_back(
+        i, c[i].send("watch",
+                     {{"what", "connected"}, {"node", "n1"}, {"target", 0}, {"timeout_ms", ctx.timeout.count()}}));
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(150));
   std::int64_t t_kill = c[0].kill();
@@ -95,8 +102,7 @@ std::vector<Workload> registry_more_workloads() {
        "heap bytes per registry entry (names \"device:<i>\", null meta) by mallinfo2 deltas: on the replica n2, "
        "on the owner n1 (with its process bookkeeping), and per spawned process",
        true, nullptr, run_memory, "glibc mallinfo2: uordblks + hblkhd, every arena; measured 1 s after convergence"},
-      {"join_sync",
-       "a new node connects to a cluster of 2 holding N names: from its connect until it holds all N",
+      {"join_sync", "a new node connects to a cluster of 2 holding N names: from its connect until it holds all N",
        true, nullptr, run_join_sync, ""},
       {"kill_node",
        "n1 holding 100k names is killed with SIGKILL: until both survivors hold none of its names (purge) and "

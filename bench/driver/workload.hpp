@@ -17,9 +17,9 @@ namespace syn::bench {
 
 /// One figure of one run.
 struct Sample {
-  std::string metric;      ///< e.g. "register"
-  double value = 0;        ///< in `unit`
-  std::string unit;        ///< "ops/s", "s", "ns", "B", "x"
+  std::string metric;  ///< e.g. "register"
+  double value = 0;    ///< in `unit`
+  std::string unit;    ///< "ops/s", "s", "ns", "B", "x"
   bool higher_is_better = true;
 };
 

@@ -82,7 +82,8 @@ void lookup_hit_replica(benchmark::State& state) {
   auto& r = replica();
   auto reg = r.replica->registry("s");
   // Each thread starts at its own place in the names.
-  std::size_t first = (static_cast<std::size_t>(state.thread_index()) * kNames) / static_cast<std::size_t>(state.threads());
+  std::size_t first =
+      (static_cast<std::size_t>(state.thread_index()) * kNames) / static_cast<std::size_t>(state.threads());
   read_in_turn(state, r.names, first, [&](const syn::Term& name) { return reg.lookup(name); });
 }
 BENCHMARK(lookup_hit_replica)->Threads(1)->Threads(2)->UseRealTime();
@@ -178,7 +179,9 @@ BENCHMARK(part_encode_and_bare_map);
 
 // The same with registry-sized slots (a 40-byte entry beside the key), in 64 shards.
 void part_sharded_72(benchmark::State& state) {
-  struct Value { char bytes[40]; };
+  struct Value {
+    char bytes[40];
+  };
   std::vector<absl::flat_hash_map<std::string, Value, syn::detail::KeyHash, syn::detail::KeyEq>> maps(
       static_cast<std::size_t>(state.range(0)));
   auto names = make_names();

@@ -19,13 +19,13 @@ namespace syn::bench {
 
 /// The arguments of a batch: item i of [0, count) uses process offset + i.
 struct Batch {
-  std::size_t offset = 0;     ///< first process
-  std::size_t count = 0;      ///< items
-  std::size_t threads = 1;    ///< concurrent synchronous callers
-  std::int64_t start_at = 0;  ///< monotonic start (ns)
-  std::string mode;           ///< "sync" or "async"
-  std::size_t window = 10000; ///< async: futures in flight before waiting for them
-  bool latency = false;       ///< sync, one thread: time every call
+  std::size_t offset = 0;      ///< first process
+  std::size_t count = 0;       ///< items
+  std::size_t threads = 1;     ///< concurrent synchronous callers
+  std::int64_t start_at = 0;   ///< monotonic start (ns)
+  std::string mode;            ///< "sync" or "async"
+  std::size_t window = 10000;  ///< async: futures in flight before waiting for them
+  bool latency = false;        ///< sync, one thread: time every call
 
   /// Reads offset, count (default `default_count`), threads, start_at, mode, window, latency.
   static Batch from(const Term& args, std::size_t default_count) {
@@ -86,7 +86,8 @@ Term run_async(const Batch& batch, Call call) {
     for (auto& f : futures) tally.add(f.get());
     futures.clear();
   }
-  return Term{{"t_end", now_ns()}, {"late_ns", late}, {"calls", tally.to_json()}, {"caller_cpu_ns", thread_cpu_ns() - c0}};
+  return Term{
+      {"t_end", now_ns()}, {"late_ns", late}, {"calls", tally.to_json()}, {"caller_cpu_ns", thread_cpu_ns() - c0}};
 }
 
 /// run_async when batch.mode is "async", else run_sync with `sync_call`.

@@ -20,12 +20,8 @@ namespace {
 
 Term info(BenchNode& b, const Term&) {
   auto s = b.node().stats();
-  return Term{{"name", b.node().name()},
-              {"endpoint", b.node().endpoint()},
-              {"nodes", b.node().nodes()},
-              {"reg_count", b.registry().count()},
-              {"procs", b.procs().size()},
-              {"stats", Term(s)}};
+  return Term{{"name", b.node().name()},           {"endpoint", b.node().endpoint()}, {"nodes", b.node().nodes()},
+              {"reg_count", b.registry().count()}, {"procs", b.procs().size()},       {"stats", Term(s)}};
 }
 
 // Waits until `peers` other nodes are connected and both handlers of the scope see them.
@@ -33,8 +29,7 @@ Term wait_mesh(BenchNode& b, const Term& args) {
   auto peers = required<std::size_t>(args, "peers");
   auto deadline = now_ns() + ms_to_ns(arg<std::int64_t>(args, "timeout_ms", 20000));
   while (now_ns() < deadline && !b.stopping()) {
-    if (b.node().nodes().size() >= peers &&
-        b.node().subcluster_nodes(syn::Kind::registry, kScope).size() >= peers &&
+    if (b.node().nodes().size() >= peers && b.node().subcluster_nodes(syn::Kind::registry, kScope).size() >= peers &&
         b.node().subcluster_nodes(syn::Kind::groups, kScope).size() >= peers) {
       return Term{{"nodes", b.node().nodes()}};
     }
@@ -139,8 +134,8 @@ Term watch(BenchNode& b, const Term& args) {
     std::this_thread::sleep_for(poll);
   }
   throw std::runtime_error("watch " + args["what"].get<std::string>() + " timed out after " +
-                           std::to_string(timeout_ms) + " ms: value " + std::to_string(value) +
-                           ", target " + std::to_string(target));
+                           std::to_string(timeout_ms) + " ms: value " + std::to_string(value) + ", target " +
+                           std::to_string(target));
 }
 
 Term connect(BenchNode& b, const Term& args) {

@@ -89,8 +89,8 @@ Term lookup_bench(BenchNode& b, const Term& args) {
     });
   }
   for (auto& th : pool) th.join();
-  return Term{{"ns_per_op", ns_per_op}, {"cpu_ns_per_op", cpu_ns_per_op}, {"hits", hits},
-              {"lookups_per_thread", passes * n}};
+  return Term{
+      {"ns_per_op", ns_per_op}, {"cpu_ns_per_op", cpu_ns_per_op}, {"hits", hits}, {"lookups_per_thread", passes * n}};
 }
 
 }  // namespace

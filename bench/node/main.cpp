@@ -88,9 +88,7 @@ int main(int argc, char** argv) {
         out["id"] = id;
         out["ok"] = true;
         write_line(out);
-      } catch (const std::exception& e) {
-        write_line(failure(id, e.what()));
-      }
+      } catch (const std::exception& e) { write_line(failure(id, e.what())); }
     });
   }
   bench->request_stop();

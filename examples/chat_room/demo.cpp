@@ -13,16 +13,19 @@ int run_demo() {
   alpha.start({});
   beta.start({alpha.endpoint});
   gamma.start({alpha.endpoint});
-  expect(wait_until([&] { return alpha.number("nodes") == 2 && beta.number("nodes") == 2 && gamma.number("nodes") == 2; }),
-         "a full mesh");
+  expect(
+      wait_until([&] { return alpha.number("nodes") == 2 && beta.number("nodes") == 2 && gamma.number("nodes") == 2; }),
+      "a full mesh");
   for (auto* s : {&alpha, &beta, &gamma}) s->ask("watch lobby");
 
   say("Users connect to different servers and enter the lobby");
   expect(alpha.ask("enter alice lobby") == "ok", "alice in");
   expect(beta.ask("enter bob lobby") == "ok", "bob in");
   expect(gamma.ask("enter carol lobby") == "ok", "carol in");
-  expect(wait_until([&] { return alpha.number("members lobby") == 3 && beta.number("members lobby") == 3 &&
-                                 gamma.number("members lobby") == 3; }),
+  expect(wait_until([&] {
+           return alpha.number("members lobby") == 3 && beta.number("members lobby") == 3 &&
+                  gamma.number("members lobby") == 3;
+         }),
          "3 members everywhere");
 
   say("alice says hello: one publish reaches every member, on every server");

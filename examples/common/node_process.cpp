@@ -59,7 +59,9 @@ std::string NodeProcess::read_line(std::chrono::milliseconds timeout) {
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) throw std::runtime_error("a node did not answer in time");
-    struct pollfd p{from_child_, POLLIN, 0};
+    struct pollfd p {
+      from_child_, POLLIN, 0
+    };
     int ready = ::poll(&p, 1, static_cast<int>(left.count()));
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) continue;
@@ -89,9 +91,7 @@ void NodeProcess::quit() {
   if (pid_ <= 0) return;
   try {
     ask("quit", std::chrono::seconds(5));
-  } catch (const std::exception&) {
-    ::kill(pid_, SIGKILL);
-  }
+  } catch (const std::exception&) { ::kill(pid_, SIGKILL); }
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
 }

@@ -13,8 +13,9 @@ int run_demo() {
   alpha.start({});
   beta.start({alpha.endpoint});
   gamma.start({alpha.endpoint});
-  expect(wait_until([&] { return alpha.number("nodes") == 2 && beta.number("nodes") == 2 && gamma.number("nodes") == 2; }),
-         "a full mesh");
+  expect(
+      wait_until([&] { return alpha.number("nodes") == 2 && beta.number("nodes") == 2 && gamma.number("nodes") == 2; }),
+      "a full mesh");
   note("full mesh: every gateway sees the two others");
 
   say("Devices connect to gateways and register by serial number (every gateway prints every change)");
@@ -22,8 +23,9 @@ int run_demo() {
   expect(alpha.ask("device 1002 1.4 Milan") == "ok", "device 1002 registered");
   expect(beta.ask("device 2001 2.0 Turin") == "ok", "device 2001 registered");
   expect(gamma.ask("device 3001 1.9 Rome") == "ok", "device 3001 registered");
-  expect(wait_until([&] { return alpha.number("count") == 4 && beta.number("count") == 4 && gamma.number("count") == 4; }),
-         "4 devices everywhere");
+  expect(
+      wait_until([&] { return alpha.number("count") == 4 && beta.number("count") == 4 && gamma.number("count") == 4; }),
+      "4 devices everywhere");
 
   say("Any gateway finds any device with a local lookup, and talks to it by name");
   note("gamma looks up device:1002 -> " + gamma.ask("lookup 1002"));
@@ -49,7 +51,8 @@ int run_demo() {
   expect(gamma.ask("device 9999 2.1 Turin") == "ok", "9999 on gamma");
   note("alpha sees device:9999 -> " + alpha.ask("lookup 9999"));
   note("gamma sees device:9999 -> " + gamma.ask("lookup 9999"));
-  expect(wait_until([&] { return beta.ask("lookup 9999").find("\"2.1\"") != std::string::npos; }), "beta keeps gamma's");
+  expect(wait_until([&] { return beta.ask("lookup 9999").find("\"2.1\"") != std::string::npos; }),
+         "beta keeps gamma's");
   note("beta sees both and owns neither: it keeps the more recent -> " + beta.ask("lookup 9999"));
 
   say("The split heals: the conflict resolver keeps the newest firmware, on every gateway");

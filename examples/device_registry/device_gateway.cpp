@@ -38,8 +38,8 @@ void DeviceEvents::on_process_registered(std::string_view, const syn::Term& name
 void DeviceEvents::on_registry_process_updated(std::string_view, const syn::Term& name, const syn::Pid& pid,
                                                const syn::Term& previous, const syn::Term& meta,
                                                const syn::Reason& reason) {
-  print(node_, "~ " + name.get<std::string>() + " " + pid.to_string() + " " + previous.dump() + " => " +
-                   meta.dump() + "  (" + reason.to_string() + ")");
+  print(node_, "~ " + name.get<std::string>() + " " + pid.to_string() + " " + previous.dump() + " => " + meta.dump() +
+                   "  (" + reason.to_string() + ")");
 }
 
 void DeviceEvents::on_process_unregistered(std::string_view, const syn::Term& name, const syn::Pid& pid,
@@ -50,9 +50,7 @@ void DeviceEvents::on_process_unregistered(std::string_view, const syn::Term& na
 std::optional<syn::Pid> keep_newest_firmware(std::string_view, const syn::Term&, const syn::ConflictCandidate& incoming,
                                              const syn::ConflictCandidate& local) {
   auto firmware = [](const syn::ConflictCandidate& c) { return c.meta.value("firmware", std::string()); };
-  if (firmware(incoming) != firmware(local)) {
-    return firmware(incoming) > firmware(local) ? incoming.pid : local.pid;
-  }
+  if (firmware(incoming) != firmware(local)) { return firmware(incoming) > firmware(local) ? incoming.pid : local.pid; }
   if (incoming.time != local.time) return incoming.time > local.time ? incoming.pid : local.pid;
   return std::max(incoming.pid, local.pid);
 }
@@ -71,8 +69,8 @@ DeviceGateway::~DeviceGateway() {
 syn::Result<void> DeviceGateway::connect_device(int serial, const std::string& firmware, const std::string& site) {
   auto device = std::make_unique<Device>();
   device->process = node_.spawn();
-  auto registered = devices().register_name(device_name(serial), device->process.pid(),
-                                            {{"firmware", firmware}, {"site", site}});
+  auto registered =
+      devices().register_name(device_name(serial), device->process.pid(), {{"firmware", firmware}, {"site", site}});
   if (!registered) return registered;
   device->worker = std::thread([this, d = device.get(), serial] { serve(d->process, serial); });
   std::lock_guard lock(mutex_);

@@ -22,8 +22,8 @@ namespace examples {
 class DeviceEvents : public syn::EventHandler {
  public:
   explicit DeviceEvents(std::string node) : node_(std::move(node)) {}
-  void on_process_registered(std::string_view scope, const syn::Term& name, const syn::Pid& pid,
-                             const syn::Term& meta, const syn::Reason& reason) override;
+  void on_process_registered(std::string_view scope, const syn::Term& name, const syn::Pid& pid, const syn::Term& meta,
+                             const syn::Reason& reason) override;
   void on_registry_process_updated(std::string_view scope, const syn::Term& name, const syn::Pid& pid,
                                    const syn::Term& previous, const syn::Term& meta,
                                    const syn::Reason& reason) override;

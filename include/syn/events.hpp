@@ -50,25 +50,23 @@ class EventHandler {
  public:
   virtual ~EventHandler() = default;
   /// A name was registered (also: won a conflict, arrived in a snapshot).
-  virtual void on_process_registered(std::string_view scope, const Term& name, const Pid& pid,
-                                     const Term& meta, const Reason& reason);
+  virtual void on_process_registered(std::string_view scope, const Term& name, const Pid& pid, const Term& meta,
+                                     const Reason& reason);
   /// The meta of a registered name changed (same pid).
-  virtual void on_registry_process_updated(std::string_view scope, const Term& name,
-                                           const Pid& pid, const Term& previous_meta,
-                                           const Term& meta, const Reason& reason);
+  virtual void on_registry_process_updated(std::string_view scope, const Term& name, const Pid& pid,
+                                           const Term& previous_meta, const Term& meta, const Reason& reason);
   /// A name was unregistered (also: process died, node down, lost a conflict).
-  virtual void on_process_unregistered(std::string_view scope, const Term& name, const Pid& pid,
-                                       const Term& meta, const Reason& reason);
+  virtual void on_process_unregistered(std::string_view scope, const Term& name, const Pid& pid, const Term& meta,
+                                       const Reason& reason);
   /// A process joined a group.
-  virtual void on_process_joined(std::string_view scope, const Term& group, const Pid& pid,
-                                 const Term& meta, const Reason& reason);
+  virtual void on_process_joined(std::string_view scope, const Term& group, const Pid& pid, const Term& meta,
+                                 const Reason& reason);
   /// The meta of a group member changed.
-  virtual void on_group_process_updated(std::string_view scope, const Term& group,
-                                        const Pid& pid, const Term& previous_meta,
-                                        const Term& meta, const Reason& reason);
+  virtual void on_group_process_updated(std::string_view scope, const Term& group, const Pid& pid,
+                                        const Term& previous_meta, const Term& meta, const Reason& reason);
   /// A process left a group (also: died, node down).
-  virtual void on_process_left(std::string_view scope, const Term& group, const Pid& pid,
-                               const Term& meta, const Reason& reason);
+  virtual void on_process_left(std::string_view scope, const Term& group, const Pid& pid, const Term& meta,
+                               const Reason& reason);
 };
 
 /// One side of a registry conflict, as given to a ConflictResolver.
@@ -84,7 +82,6 @@ struct ConflictCandidate {
 /// call the API from it. Returns the pid to keep. nullopt, a pid that is neither candidate, or
 /// an exception: keep neither (the name is freed everywhere). A custom resolver kills nothing.
 using ConflictResolver = std::function<std::optional<Pid>(
-    std::string_view scope, const Term& name, const ConflictCandidate& incoming,
-    const ConflictCandidate& local)>;
+    std::string_view scope, const Term& name, const ConflictCandidate& incoming, const ConflictCandidate& local)>;
 
 }  // namespace syn

@@ -81,16 +81,15 @@ class Groups {
   /// As above, for the calling process itself (allowed in strict mode).
   Result<void> join(const Term& group, const Process& self, Term meta = nullptr);
   /// Pipelined join: returns at once; the future holds what join would return.
-  std::future<Result<void>> join_async(const Term& group, const Pid& pid, Term meta = nullptr);
+  [[nodiscard]] std::future<Result<void>> join_async(const Term& group, const Pid& pid, Term meta = nullptr);
   /// Removes `pid` from `group`. Errors: not_in_group, invalid_remote_scope, node_down, timeout.
   Result<void> leave(const Term& group, const Pid& pid);
   /// Pipelined leave; see join_async.
-  std::future<Result<void>> leave_async(const Term& group, const Pid& pid);
+  [[nodiscard]] std::future<Result<void>> leave_async(const Term& group, const Pid& pid);
   /// Atomic read-modify-write of a member's meta (compare-and-set on the authority; `fn` runs
   /// on this thread; its exceptions reach the caller). Errors: not_alive, undefined (not a
   /// member), invalid_remote_scope, node_down, timeout.
-  Result<Member> update_member(const Term& group, const Pid& pid,
-                               std::function<Term(const Term&)> fn);
+  Result<Member> update_member(const Term& group, const Pid& pid, std::function<Term(const Term&)> fn);
 
   /// Members of `group` in this replica, ordered by pid.
   std::vector<Member> members(const Term& group) const;

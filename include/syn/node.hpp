@@ -23,21 +23,21 @@ namespace syn {
 namespace detail {
 class NodeCore;
 class ScopeDirectory;
-}
+}  // namespace detail
 
 /// The two kinds of scope handler; each kind has its own subcluster per scope.
 enum class Kind { registry, groups };
 
 /// How a Node is built. NodeOptions::from_json reads the same options from JSON.
 struct NodeOptions {
-  std::string name;                            ///< unique in the cluster
-  std::string listen = "tcp://127.0.0.1:0";    ///< port 0: pick a free one
-  std::vector<std::string> seeds;              ///< endpoints to connect to at start
-  std::vector<std::string> scopes;             ///< scopes joined at start
-  bool auto_connect = true;                    ///< learn and connect to peers' peers (full mesh)
-  bool strict_mode = false;                    ///< only a process may register/join itself
+  std::string name;                             ///< unique in the cluster
+  std::string listen = "tcp://127.0.0.1:0";     ///< port 0: pick a free one
+  std::vector<std::string> seeds;               ///< endpoints to connect to at start
+  std::vector<std::string> scopes;              ///< scopes joined at start
+  bool auto_connect = true;                     ///< learn and connect to peers' peers (full mesh)
+  bool strict_mode = false;                     ///< only a process may register/join itself
   std::shared_ptr<EventHandler> event_handler;  ///< optional hooks (not settable from JSON)
-  ConflictResolver conflict_resolver;          ///< empty: the default resolver (not from JSON)
+  ConflictResolver conflict_resolver;           ///< empty: the default resolver (not from JSON)
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds peer_timeout{3000};  ///< silence after which a peer is down
   std::chrono::milliseconds call_timeout{5000};  ///< calls to another node

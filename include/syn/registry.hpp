@@ -45,7 +45,7 @@ class Registry {
   Result<void> register_name(const Term& name, const Process& self, Term meta = nullptr);
   /// Pipelined register: returns at once; the future holds what register_name would return.
   /// Many calls in flight from one thread are batched on the wire (the fast bulk path).
-  std::future<Result<void>> register_name_async(const Term& name, const Pid& pid, Term meta = nullptr);
+  [[nodiscard]] std::future<Result<void>> register_name_async(const Term& name, const Pid& pid, Term meta = nullptr);
 
   /// Atomic read-modify-write of the meta: `fn(pid, meta)` runs on this thread against the
   /// authority's current meta and the result is applied by compare-and-set (retried on a
@@ -62,7 +62,7 @@ class Registry {
   /// authority holds it under another pid; nothing changed), node_down, timeout.
   Result<void> unregister_name(const Term& name);
   /// Pipelined unregister; see register_name_async.
-  std::future<Result<void>> unregister_name_async(const Term& name);
+  [[nodiscard]] std::future<Result<void>> unregister_name_async(const Term& name);
 
   /// The entry for `name` in this node's replica; nullopt when absent or when its local
   /// process is already dead.

@@ -14,8 +14,11 @@ namespace syn {
 ///
 /// Built on tl::expected (Debian's libexpected-dev), so it converts from tl::unexpected<Errc>:
 /// `return syn::unexpected(Errc::taken);`.
+///
+/// [[nodiscard]]: a call that can fail returns a Result, and dropping it unread drops its error;
+/// the compiler warns. Cast to void to drop one on purpose.
 template <class T>
-class Result : public tl::expected<T, Errc> {
+class [[nodiscard]] Result : public tl::expected<T, Errc> {
   using base = tl::expected<T, Errc>;
 
  public:

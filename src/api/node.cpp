@@ -51,9 +51,9 @@ std::vector<std::string> Node::subcluster_nodes(Kind kind, std::string_view scop
 NodeStats Node::stats() const { return core_->stats(); }
 
 void to_json(Term& term, const NodeStats& s) {
-  term = Term{{"frames_received", s.frames_received}, {"frames_sent", s.frames_sent},
+  term = Term{{"frames_received", s.frames_received},   {"frames_sent", s.frames_sent},
               {"malformed_frames", s.malformed_frames}, {"refused_peers", s.refused_peers},
-              {"link_resets", s.link_resets},         {"connections_lost", s.connections_lost},
+              {"link_resets", s.link_resets},           {"connections_lost", s.connections_lost},
               {"oversized_terms", s.oversized_terms}};
 }
 

@@ -10,8 +10,8 @@ namespace syn::detail {
 /// Wall clock in nanoseconds since the epoch, strictly increasing across calls in this process.
 inline std::int64_t unique_now_ns() {
   static std::atomic<std::int64_t> last{0};
-  std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+  std::int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::int64_t prev = last.load(std::memory_order_relaxed);
   for (;;) {
     std::int64_t next = now > prev ? now : prev + 1;

@@ -24,17 +24,13 @@ std::string Reason::to_string() const {
 }
 
 // Every callback is optional: the defaults do nothing.
-void EventHandler::on_process_registered(std::string_view, const Term&, const Pid&, const Term&,
-                                         const Reason&) {}
-void EventHandler::on_registry_process_updated(std::string_view, const Term&, const Pid&,
-                                               const Term&, const Term&, const Reason&) {}
-void EventHandler::on_process_unregistered(std::string_view, const Term&, const Pid&,
-                                           const Term&, const Reason&) {}
-void EventHandler::on_process_joined(std::string_view, const Term&, const Pid&, const Term&,
-                                     const Reason&) {}
-void EventHandler::on_group_process_updated(std::string_view, const Term&, const Pid&,
-                                            const Term&, const Term&, const Reason&) {}
-void EventHandler::on_process_left(std::string_view, const Term&, const Pid&, const Term&,
-                                   const Reason&) {}
+void EventHandler::on_process_registered(std::string_view, const Term&, const Pid&, const Term&, const Reason&) {}
+void EventHandler::on_registry_process_updated(std::string_view, const Term&, const Pid&, const Term&, const Term&,
+                                               const Reason&) {}
+void EventHandler::on_process_unregistered(std::string_view, const Term&, const Pid&, const Term&, const Reason&) {}
+void EventHandler::on_process_joined(std::string_view, const Term&, const Pid&, const Term&, const Reason&) {}
+void EventHandler::on_group_process_updated(std::string_view, const Term&, const Pid&, const Term&, const Term&,
+                                            const Reason&) {}
+void EventHandler::on_process_left(std::string_view, const Term&, const Pid&, const Term&, const Reason&) {}
 
 }  // namespace syn

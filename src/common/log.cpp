@@ -52,8 +52,8 @@ std::string_view to_string(LogLevel level) {
 }
 
 bool parse_log_level(std::string_view text, LogLevel& level) {
-  for (LogLevel l : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn,
-                     LogLevel::error, LogLevel::off}) {
+  for (LogLevel l :
+       {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error, LogLevel::off}) {
     if (text == to_string(l)) {
       level = l;
       return true;

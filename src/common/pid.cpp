@@ -8,8 +8,13 @@ namespace syn {
 std::string Pid::to_string() const {
   std::string out;
   out.reserve(node().size() + 24);
-  out.append("<").append(node()).append(".").append(std::to_string(creation_)).append(".")
-      .append(std::to_string(id_)).append(">");
+  out.append("<")
+      .append(node())
+      .append(".")
+      .append(std::to_string(creation_))
+      .append(".")
+      .append(std::to_string(id_))
+      .append(">");
   return out;
 }
 

@@ -10,9 +10,7 @@ inline std::uint64_t random_u64() {
   thread_local std::mt19937_64 engine{(static_cast<std::uint64_t>(std::random_device{}()) << 32) ^
                                       std::random_device{}()};
   std::uint64_t v;
-  do {
-    v = engine();
-  } while (v == 0);
+  do { v = engine(); } while (v == 0);
   return v;
 }
 

@@ -15,9 +15,7 @@ template <class F>
 void guarded(const std::string& node, const char* what, F&& fn) {
   try {
     fn();
-  } catch (const std::exception& e) {
-    SYN_LOG(error, node, what, " threw: ", e.what());
-  } catch (...) {
+  } catch (const std::exception& e) { SYN_LOG(error, node, what, " threw: ", e.what()); } catch (...) {
     SYN_LOG(error, node, what, " threw a non-standard exception");
   }
 }
@@ -32,9 +30,9 @@ std::uint64_t GroupsScope::post_change(GroupsTable::Shard& shard, Change change,
   auto scope_wide = std::atomic_load(&scope_subscribers_);
   if (!handler && subscribers.empty() && scope_wide->empty()) return 0;
   return node_->post_callback([node = node_.get(), handler = std::move(handler), scope = scope(),
-                                   key = std::string(key), pid, previous = std::string(previous_meta),
-                                   meta = std::string(meta), reason, change, subscribers = std::move(subscribers),
-                                   scope_wide = std::move(scope_wide)] {
+                               key = std::string(key), pid, previous = std::string(previous_meta),
+                               meta = std::string(meta), reason, change, subscribers = std::move(subscribers),
+                               scope_wide = std::move(scope_wide)] {
     Term group = wire::decode_canonical(key);
     Term meta_now = meta_term(meta);
     if (handler) {
@@ -52,7 +50,8 @@ std::uint64_t GroupsScope::post_change(GroupsTable::Shard& shard, Change change,
     GroupEvent event{change == Change::joined    ? GroupEvent::Type::join
                      : change == Change::updated ? GroupEvent::Type::update
                                                  : GroupEvent::Type::leave,
-                     std::move(group), {Member{pid, std::move(meta_now)}}};
+                     std::move(group),
+                     {Member{pid, std::move(meta_now)}}};
     for (const auto& s : subscribers) guarded(node->name(), "a group subscription", [&] { s->deliver(event); });
     for (const auto& s : *scope_wide) guarded(node->name(), "a scope subscription", [&] { s->deliver(event); });
   });
@@ -105,7 +104,8 @@ Subscription GroupsScope::monitor_scope(std::function<void(const GroupEvent&)> o
     std::lock_guard guard(scope_subscribers_mutex_);
     auto next = std::make_shared<std::vector<std::shared_ptr<SubscriptionState>>>(*scope_subscribers_);
     next->push_back(state);
-    std::atomic_store(&scope_subscribers_, std::shared_ptr<const std::vector<std::shared_ptr<SubscriptionState>>>(next));
+    std::atomic_store(&scope_subscribers_,
+                      std::shared_ptr<const std::vector<std::shared_ptr<SubscriptionState>>>(next));
   }
   return Subscription(state);
 }
@@ -117,7 +117,8 @@ void GroupsScope::unsubscribe(const std::shared_ptr<SubscriptionState>& state) {
     for (const auto& s : *scope_subscribers_) {
       if (s != state) next->push_back(s);
     }
-    std::atomic_store(&scope_subscribers_, std::shared_ptr<const std::vector<std::shared_ptr<SubscriptionState>>>(next));
+    std::atomic_store(&scope_subscribers_,
+                      std::shared_ptr<const std::vector<std::shared_ptr<SubscriptionState>>>(next));
     return;
   }
   auto& shard = table_.shard_for(state->group_key);

@@ -179,7 +179,8 @@ WriteOutcome GroupsScope::authority_remove(const std::string& key, const Pid& pi
 
 // ---- update_member -----------------------------------------------------------------------
 
-Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid, const std::function<Term(const Term&)>& fn) {
+Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid,
+                                          const std::function<Term(const Term&)>& fn) {
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(group);
   if (!node_->fits(key)) return syn::unexpected(Errc::bad_argument);
@@ -281,9 +282,7 @@ void GroupsScope::on_call(std::uint32_t from, std::uint64_t request_id, const ms
     case wire::entries::CallOp::put:
       authority_put(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
       break;
-    case wire::entries::CallOp::remove:
-      authority_remove(request.key, pid, from, request_id);
-      break;
+    case wire::entries::CallOp::remove: authority_remove(request.key, pid, from, request_id); break;
     case wire::entries::CallOp::update:
       authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from, request_id);
       break;

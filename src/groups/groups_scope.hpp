@@ -53,8 +53,10 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   std::size_t publish(const Term& group, const Term& message, bool local_only);
   MultiCallResult multi_call(const Term& group, const Term& message, std::chrono::milliseconds timeout);
 
-  Subscription monitor(const Term& group, std::function<void(const GroupEvent&)> on_event, std::vector<Member>* current);
-  Subscription monitor_scope(std::function<void(const GroupEvent&)> on_event, std::map<Term, std::vector<Member>>* current);
+  Subscription monitor(const Term& group, std::function<void(const GroupEvent&)> on_event,
+                       std::vector<Member>* current);
+  Subscription monitor_scope(std::function<void(const GroupEvent&)> on_event,
+                             std::map<Term, std::vector<Member>>* current);
   /// Ends a subscription (Subscription::cancel).
   void unsubscribe(const std::shared_ptr<SubscriptionState>& state);
 
@@ -78,12 +80,12 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
                              std::uint64_t request_id = 0);
   WriteOutcome authority_remove(const std::string& key, const Pid& pid, std::uint32_t caller,
                                 std::uint64_t request_id = 0);
-  WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
-                                std::string meta, std::uint32_t caller, std::uint64_t request_id = 0);
+  WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time, std::string meta,
+                                std::uint32_t caller, std::uint64_t request_id = 0);
   /// The change a remote authority returned to this caller, applied here (read-your-writes).
   std::uint64_t apply_reply_change(std::uint32_t authority, const wire::entries::Change& change);
 
- // ---- ExitObserver ----
+  // ---- ExitObserver ----
   void on_process_exit(const Pid& pid, const Term& reason, std::vector<std::string> keys) override;
 
  private:

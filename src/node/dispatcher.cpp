@@ -17,7 +17,7 @@ void Dispatcher::start() {
 
 void Dispatcher::stop() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (stopping_) {
       if (!thread_.joinable() || on_dispatcher_thread()) return;
     }
@@ -30,7 +30,7 @@ void Dispatcher::stop() {
 std::uint64_t Dispatcher::post(UniqueFunction fn) {
   std::uint64_t seq;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (stopping_) return posted_.load(std::memory_order_relaxed);
     queue_.push_back(std::move(fn));
     seq = posted_.fetch_add(1, std::memory_order_acq_rel) + 1;
@@ -41,24 +41,28 @@ std::uint64_t Dispatcher::post(UniqueFunction fn) {
 
 void Dispatcher::wait_for(std::uint64_t seq) {
   if (seq == 0 || on_dispatcher_thread()) return;
-  std::unique_lock lock(mutex_);
-  done_.wait(lock, [&] { return executed_ >= seq || stopped_; });
+  MutexLock lock(mutex_);
+  lock.wait(done_, [&] {
+    mutex_.assert_held();  // the analysis cannot see that a wait's predicate runs locked
+    return executed_ >= seq || stopped_;
+  });
 }
 
 void Dispatcher::run() {
   thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+    lock.wait(wake_, [&] {
+      mutex_.assert_held();
+      return !queue_.empty() || stopping_;
+    });
     if (queue_.empty()) break;  // stopping, and everything queued has run
     UniqueFunction fn = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
     try {
       fn();
-    } catch (const std::exception& e) {
-      SYN_LOG(error, node_name_, "a callback threw: ", e.what());
-    } catch (...) {
+    } catch (const std::exception& e) { SYN_LOG(error, node_name_, "a callback threw: ", e.what()); } catch (...) {
       SYN_LOG(error, node_name_, "a callback threw a non-standard exception");
     }
     lock.lock();

@@ -3,6 +3,7 @@
 // notifications run here, one at a time, in the order they were posted. Off the network
 // thread, so a callback may call the API (writes included) and a slow one never stalls the
 // cluster.
+#include "common/thread_safety.hpp"
 #include "common/unique_function.hpp"
 
 #include <atomic>
@@ -36,14 +37,14 @@ class Dispatcher {
   void run();
 
   std::string node_name_;
-  std::mutex mutex_;
+  Mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  std::deque<UniqueFunction> queue_;
+  std::deque<UniqueFunction> queue_ SYN_GUARDED_BY(mutex_);
   std::atomic<std::uint64_t> posted_{0};
-  std::uint64_t executed_ = 0;
-  bool stopping_ = false;
-  bool stopped_ = false;
+  std::uint64_t executed_ SYN_GUARDED_BY(mutex_) = 0;
+  bool stopping_ SYN_GUARDED_BY(mutex_) = false;
+  bool stopped_ SYN_GUARDED_BY(mutex_) = false;
   std::thread thread_;
   std::atomic<std::thread::id> thread_id_{};
 };

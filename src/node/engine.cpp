@@ -28,7 +28,7 @@ void Engine::start(transport::Transport& transport) {
 void Engine::stop(UniqueFunction last_words) {
   if (!thread_.joinable()) return;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     last_words_ = std::move(last_words);
   }
   stop_requested_.store(true, std::memory_order_release);
@@ -41,7 +41,7 @@ void Engine::stop(UniqueFunction last_words) {
 void Engine::enqueue(Work work) {
   bool wake = false;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (!accepting_) return;
     queue_.push_back(std::move(work));
     if (!signalled_) {
@@ -62,6 +62,7 @@ void Engine::post_bytes(std::uint32_t peer_atom, std::string bytes) {
 }
 
 void Engine::add_timer(std::chrono::milliseconds delay, UniqueFunction fn) {
+  role_.assert_held();
   timers_.push(Timer{SteadyClock::now() + delay, ++timer_seq_, std::move(fn)});
 }
 
@@ -70,7 +71,7 @@ void Engine::run_queued() {
   (void)!::read(wake_fd_, &drained, sizeof drained);
   std::vector<Work> work;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     work.swap(queue_);
     signalled_ = false;
   }
@@ -81,9 +82,7 @@ void Engine::run_queued() {
       } else if (auto* out = transport_->out(item.outbound.atom)) {
         out->append(item.outbound.bytes);
       }
-    } catch (const std::exception& e) {
-      SYN_LOG(error, node_name_, "engine task failed: ", e.what());
-    }
+    } catch (const std::exception& e) { SYN_LOG(error, node_name_, "engine task failed: ", e.what()); }
   }
 }
 
@@ -93,9 +92,7 @@ void Engine::run_timers(TimePoint now) {
     timers_.pop();
     try {
       fn();
-    } catch (const std::exception& e) {
-      SYN_LOG(error, node_name_, "engine timer failed: ", e.what());
-    }
+    } catch (const std::exception& e) { SYN_LOG(error, node_name_, "engine timer failed: ", e.what()); }
   }
 }
 
@@ -107,7 +104,8 @@ std::chrono::milliseconds Engine::poll_timeout(TimePoint now) const {
 }
 
 void Engine::run() {
-  thread_id_.store(std::this_thread::get_id(), std::memory_order_release);
+  role_.bind_to_current_thread();
+  role_.assert_held();
   std::vector<zmq::pollitem_t> items;
   next_tick_ = SteadyClock::now();
   while (!stop_requested_.load(std::memory_order_acquire)) {
@@ -122,9 +120,7 @@ void Engine::run() {
     run_queued();
     try {
       transport_->handle_poll(items, 1);
-    } catch (const std::exception& e) {
-      SYN_LOG(error, node_name_, "transport failed: ", e.what());
-    }
+    } catch (const std::exception& e) { SYN_LOG(error, node_name_, "transport failed: ", e.what()); }
     auto now = SteadyClock::now();
     run_timers(now);
     try {
@@ -140,14 +136,14 @@ void Engine::run() {
   }
   // Last turn: what was queued before stop still goes out, then the goodbye.
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     accepting_ = false;
   }
   run_queued();
   transport_->flush();
   UniqueFunction last;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     last = std::move(last_words_);
   }
   if (last) last();

@@ -4,6 +4,7 @@
 // eventfd that wakes its poll. Each loop turn: run queued work, read sockets, run timers,
 // then send one batched frame per peer.
 #include "common/clock.hpp"
+#include "common/thread_safety.hpp"
 #include "common/unique_function.hpp"
 #include "transport/transport.hpp"
 
@@ -34,7 +35,7 @@ class Engine {
   /// posted afterwards is dropped.
   void stop(UniqueFunction last_words = {});
   bool running() const { return running_.load(std::memory_order_acquire); }
-  bool on_engine_thread() const { return std::this_thread::get_id() == thread_id_.load(std::memory_order_acquire); }
+  bool on_engine_thread() const { return role_.is_current(); }
 
   /// Runs `fn` on the engine thread, soon. Dropped once stopped.
   void post(UniqueFunction fn);
@@ -69,24 +70,24 @@ class Engine {
   void run();
   void enqueue(Work work);
   void run_queued();
-  void run_timers(TimePoint now);
-  std::chrono::milliseconds poll_timeout(TimePoint now) const;
+  void run_timers(TimePoint now) SYN_REQUIRES(role_);
+  std::chrono::milliseconds poll_timeout(TimePoint now) const SYN_REQUIRES(role_);
 
   std::string node_name_;
+  ThreadRole role_;  // the engine thread
   transport::Transport* transport_ = nullptr;
   int wake_fd_ = -1;
-  std::mutex mutex_;
-  std::vector<Work> queue_;
-  bool signalled_ = false;
-  bool accepting_ = true;
+  Mutex mutex_;
+  std::vector<Work> queue_ SYN_GUARDED_BY(mutex_);
+  bool signalled_ SYN_GUARDED_BY(mutex_) = false;
+  bool accepting_ SYN_GUARDED_BY(mutex_) = true;
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_requested_{false};
-  UniqueFunction last_words_;
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
-  std::uint64_t timer_seq_ = 0;
-  TimePoint next_tick_{};
+  UniqueFunction last_words_ SYN_GUARDED_BY(mutex_);
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_ SYN_GUARDED_BY(role_);
+  std::uint64_t timer_seq_ SYN_GUARDED_BY(role_) = 0;
+  TimePoint next_tick_ SYN_GUARDED_BY(role_){};
   std::thread thread_;
-  std::atomic<std::thread::id> thread_id_{};
 };
 
 template <class F>

@@ -34,7 +34,7 @@ std::uint64_t Monitors::monitor(const Pid& target, OnDown on_down) {
   // A pid of this node's name is ours to answer, whatever its incarnation: a previous one is
   // dead (noproc), not unreachable. The null pid never lived either.
   if (target.node_atom() == node_.atom() || target.is_null()) {
-    std::unique_lock lock(mutex_);
+    MutexLock lock(mutex_);
     ref = ++next_ref_;
     auto process = node_.find_local(target);
     // Checked under our lock: a death after this point finds the watch (on_local_exit locks).
@@ -48,7 +48,7 @@ std::uint64_t Monitors::monitor(const Pid& target, OnDown on_down) {
     return ref;
   }
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     ref = ++next_ref_;
     watches_.emplace(ref, Watch{target, callback});
   }
@@ -58,7 +58,7 @@ std::uint64_t Monitors::monitor(const Pid& target, OnDown on_down) {
 }
 
 void Monitors::register_remote(std::uint64_t ref) {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = watches_.find(ref);
   if (it == watches_.end()) return;  // demonitored meanwhile
   Pid target = it->second.target;
@@ -79,7 +79,7 @@ void Monitors::register_remote(std::uint64_t ref) {
 }
 
 void Monitors::demonitor(std::uint64_t ref) {
-  std::unique_lock lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = watches_.find(ref);
   if (it == watches_.end()) return;
   Watch watch = std::move(it->second);
@@ -95,7 +95,7 @@ void Monitors::demonitor(std::uint64_t ref) {
   std::uint32_t atom = watch.target.node_atom();
   node_.engine().post([this, atom, ref] {
     {
-      std::lock_guard inner(mutex_);
+      MutexLock inner(mutex_);
       if (auto n = on_node_.find(atom); n != on_node_.end()) erase_value(n->second, ref);
     }
     node_.send_to_peer(atom, [&](wire::OutBuffer& out) { wire::encode(out, wire::Demonitor{ref}); });
@@ -106,7 +106,7 @@ void Monitors::on_local_exit(const Pid& pid, const Term& reason) {
   std::vector<std::shared_ptr<Callback>> ours;
   std::vector<std::pair<std::uint32_t, std::uint64_t>> theirs;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (auto it = on_local_.find(pid.id()); it != on_local_.end()) {
       for (auto ref : it->second) {
         if (auto w = watches_.find(ref); w != watches_.end()) {
@@ -125,15 +125,16 @@ void Monitors::on_local_exit(const Pid& pid, const Term& reason) {
   for (auto& callback : ours) fire(callback, pid, reason);
   if (theirs.empty()) return;
   node_.engine().post([this, theirs = std::move(theirs), reason] {
-    for (auto [atom, ref] : theirs) {
-      node_.send_to_peer(atom, [&](wire::OutBuffer& out) { wire::encode_down(out, ref, reason); });
+    for (const auto& watcher : theirs) {
+      std::uint64_t ref = watcher.second;  // a plain local: Clang 14 cannot capture a structured binding
+      node_.send_to_peer(watcher.first, [&](wire::OutBuffer& out) { wire::encode_down(out, ref, reason); });
     }
   });
 }
 
 void Monitors::on_remote_monitor(std::uint32_t from, std::uint64_t ref, const Pid& target) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto process = node_.find_local(target);
     if (process && process->alive()) {
       remote_watchers_[target.id()].emplace_back(from, ref);
@@ -145,7 +146,7 @@ void Monitors::on_remote_monitor(std::uint32_t from, std::uint64_t ref, const Pi
 }
 
 void Monitors::on_remote_demonitor(std::uint32_t from, std::uint64_t ref) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = remote_watch_target_.find({from, ref});
   if (it == remote_watch_target_.end()) return;
   auto& watchers = remote_watchers_[it->second];
@@ -158,7 +159,7 @@ void Monitors::on_remote_down(std::uint32_t from, std::uint64_t ref, const Term&
   std::shared_ptr<Callback> callback;
   Pid target;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto it = watches_.find(ref);
     if (it == watches_.end() || it->second.target.node_atom() != from) return;
     callback = it->second.callback;
@@ -172,7 +173,7 @@ void Monitors::on_remote_down(std::uint32_t from, std::uint64_t ref, const Term&
 void Monitors::on_peer_down(std::uint32_t atom) {
   std::vector<std::pair<Pid, std::shared_ptr<Callback>>> fired;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (auto n = on_node_.find(atom); n != on_node_.end()) {
       for (auto ref : n->second) {
         if (auto w = watches_.find(ref); w != watches_.end()) {
@@ -197,7 +198,7 @@ void Monitors::on_peer_down(std::uint32_t atom) {
 }
 
 std::size_t Monitors::watch_count() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return watches_.size() + remote_watch_target_.size();
 }
 

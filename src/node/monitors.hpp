@@ -2,6 +2,8 @@
 // Monitors: watch a local or remote process and learn once when it dies (its exit reason),
 // when it is already dead or unknown ("noproc"), or when its node goes down ("noconnection").
 // Also keeps the watches other nodes placed on our local processes.
+#include "common/thread_safety.hpp"
+
 #include <syn/pid.hpp>
 #include <syn/term.hpp>
 
@@ -56,14 +58,17 @@ class Monitors {
   void register_remote(std::uint64_t ref);  // engine thread
 
   NodeCore& node_;
-  std::mutex mutex_;
-  std::uint64_t next_ref_ = 0;
-  std::unordered_map<std::uint64_t, Watch> watches_;                      // ours, by ref
-  std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> on_local_;  // local pid id -> our refs
-  std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> on_node_;   // node atom -> our refs
+  Mutex mutex_;
+  std::uint64_t next_ref_ SYN_GUARDED_BY(mutex_) = 0;
+  std::unordered_map<std::uint64_t, Watch> watches_ SYN_GUARDED_BY(mutex_);  // ours, by ref
+  std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> on_local_
+      SYN_GUARDED_BY(mutex_);  // local pid id -> our refs
+  std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> on_node_
+      SYN_GUARDED_BY(mutex_);  // node atom -> our refs
   // Watches of other nodes on our processes: local pid id -> (node atom, their ref).
-  std::unordered_map<std::uint64_t, std::vector<std::pair<std::uint32_t, std::uint64_t>>> remote_watchers_;
-  std::map<std::pair<std::uint32_t, std::uint64_t>, std::uint64_t> remote_watch_target_;
+  std::unordered_map<std::uint64_t, std::vector<std::pair<std::uint32_t, std::uint64_t>>> remote_watchers_
+      SYN_GUARDED_BY(mutex_);
+  std::map<std::pair<std::uint32_t, std::uint64_t>, std::uint64_t> remote_watch_target_ SYN_GUARDED_BY(mutex_);
 };
 
 }  // namespace syn::detail

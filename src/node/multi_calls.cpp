@@ -10,16 +10,16 @@ namespace syn::detail {
 
 /// One multi_call in flight on the calling node.
 struct MultiCalls::Pending {
-  std::mutex mutex;
+  Mutex mutex;
   std::condition_variable settled_all;
-  std::vector<Member> members;
-  std::unordered_map<Pid, std::size_t> index;
-  std::vector<std::optional<Term>> answers;
-  std::vector<bool> settled;
-  std::size_t remaining = 0;
+  std::vector<Member> members;                 // set before the call is shared, then read-only
+  std::unordered_map<Pid, std::size_t> index;  // the same
+  std::vector<std::optional<Term>> answers SYN_GUARDED_BY(mutex);
+  std::vector<bool> settled SYN_GUARDED_BY(mutex);
+  std::size_t remaining SYN_GUARDED_BY(mutex) = 0;
 
   void settle(const Pid& member, bool died, Term answer) {
-    std::lock_guard lock(mutex);
+    MutexLock lock(mutex);
     auto it = index.find(member);
     if (it == index.end() || settled[it->second]) return;  // unknown, or answered already
     settled[it->second] = true;
@@ -29,7 +29,7 @@ struct MultiCalls::Pending {
 };
 
 std::shared_ptr<MultiCalls::Pending> MultiCalls::find(std::uint64_t id) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = pending_.find(id);
   return it == pending_.end() ? nullptr : it->second.lock();
 }
@@ -40,13 +40,16 @@ MultiCallResult MultiCalls::call(std::vector<Member> members, const Term& messag
   auto deadline = std::chrono::steady_clock::now() + timeout;
   auto pending = std::make_shared<Pending>();
   pending->members = std::move(members);
-  pending->answers.resize(pending->members.size());
-  pending->settled.assign(pending->members.size(), false);
-  pending->remaining = pending->members.size();
+  {
+    MutexLock lock(pending->mutex);  // not shared yet: for the analysis
+    pending->answers.resize(pending->members.size());
+    pending->settled.assign(pending->members.size(), false);
+    pending->remaining = pending->members.size();
+  }
   for (std::size_t i = 0; i < pending->members.size(); ++i) pending->index.emplace(pending->members[i].pid, i);
   std::uint64_t id;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     id = ++next_id_;
     pending_.emplace(id, pending);
   }
@@ -69,8 +72,11 @@ MultiCallResult MultiCalls::call(std::vector<Member> members, const Term& messag
   }
 
   {
-    std::unique_lock lock(pending->mutex);
-    pending->settled_all.wait_until(lock, deadline, [&] { return pending->remaining == 0; });
+    MutexLock lock(pending->mutex);
+    lock.wait_until(pending->settled_all, deadline, [&] {
+      pending->mutex.assert_held();  // a wait's predicate runs locked
+      return pending->remaining == 0;
+    });
     for (std::size_t i = 0; i < pending->members.size(); ++i) {
       if (pending->answers[i]) {
         result.replies.emplace_back(pending->members[i], std::move(*pending->answers[i]));
@@ -81,7 +87,7 @@ MultiCallResult MultiCalls::call(std::vector<Member> members, const Term& messag
     // Late answers are dropped: mark everything settled.
     pending->settled.assign(pending->members.size(), true);
   }
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   pending_.erase(id);
   return result;
 }
@@ -151,7 +157,7 @@ void MultiCalls::on_reply(std::uint32_t from, const wire::MCallReply& reply) {
 void MultiCalls::on_peer_down(std::uint32_t atom) {
   std::vector<std::shared_ptr<Pending>> active;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (auto& [id, weak] : pending_) {
       if (auto p = weak.lock()) active.push_back(std::move(p));
     }

@@ -5,6 +5,7 @@
 // and waits at most one timeout for all of them together. Each member's node watches the
 // member until it answers, so a member that dies first is reported at once as a bad reply
 // instead of at the timeout; a member whose node goes down is reported when the link drops.
+#include "common/thread_safety.hpp"
 #include "wire/messages.hpp"
 
 #include <syn/groups.hpp>
@@ -45,9 +46,9 @@ class MultiCalls {
   std::shared_ptr<Pending> find(std::uint64_t id);
 
   NodeCore& node_;
-  std::mutex mutex_;
-  std::uint64_t next_id_ = 0;
-  std::unordered_map<std::uint64_t, std::weak_ptr<Pending>> pending_;
+  Mutex mutex_;
+  std::uint64_t next_id_ SYN_GUARDED_BY(mutex_) = 0;
+  std::unordered_map<std::uint64_t, std::weak_ptr<Pending>> pending_ SYN_GUARDED_BY(mutex_);
 };
 
 }  // namespace syn::detail

@@ -28,7 +28,8 @@ NodeOptions validated(NodeOptions o) {
   if (o.name.find_first_of("<>") != std::string::npos) {
     throw Error(Errc::bad_argument, "NodeOptions.name must not contain '<' or '>'");
   }
-  if (o.heartbeat_interval.count() <= 0) throw Error(Errc::bad_argument, "NodeOptions.heartbeat_interval must be positive");
+  if (o.heartbeat_interval.count() <= 0)
+    throw Error(Errc::bad_argument, "NodeOptions.heartbeat_interval must be positive");
   if (o.peer_timeout <= o.heartbeat_interval) {
     throw Error(Errc::bad_argument, "NodeOptions.peer_timeout must be longer than heartbeat_interval");
   }
@@ -50,8 +51,8 @@ std::vector<transport::CurveKeys> security_of(const NodeOptions& o) {
 }
 
 NodeStats stats_of(const transport::TransportCounters& c) {
-  return NodeStats{c.frames_received, c.frames_sent,      c.malformed,
-                   c.refused,         c.link_resets, c.connections_lost, c.oversized};
+  return NodeStats{c.frames_received, c.frames_sent,      c.malformed, c.refused,
+                   c.link_resets,     c.connections_lost, c.oversized};
 }
 
 }  // namespace
@@ -65,8 +66,8 @@ NodeCore::NodeCore(NodeOptions options)
       multi_calls_(std::make_unique<MultiCalls>(*this)),
       event_handler_(options_.event_handler) {
   route_process_messages();
-  transport::TransportConfig config{options_.name, creation_, options_.heartbeat_interval,
-                                    options_.peer_timeout, options_.auto_connect};
+  transport::TransportConfig config{options_.name, creation_, options_.heartbeat_interval, options_.peer_timeout,
+                                    options_.auto_connect};
   config.keys = security_of(options_);
   if (config.keys.empty() && !transport::is_loopback_endpoint(options_.listen)) {
     SYN_LOG(warn, options_.name, "listening on ", options_.listen,
@@ -90,14 +91,14 @@ void NodeCore::connect_seeds() {
 }
 
 void NodeCore::stop() {
-  std::lock_guard lock(stop_mutex_);
+  MutexLock lock(stop_mutex_);
   if (stopped_.exchange(true)) return;
   engine_.stop([this] {
     for (auto* observer : observers_) observer->on_engine_stopping();
     transport_->leave();
   });
   {
-    std::lock_guard stats_lock(stats_mutex_);
+    MutexLock stats_lock(stats_mutex_);
     const auto& c = transport_->counters();
     final_stats_ = stats_of(c);
   }
@@ -109,7 +110,7 @@ void NodeCore::stop() {
   kill_all_local("shutdown");
   dispatcher_.stop();
   {
-    std::unique_lock peers_lock(peers_mutex_);
+    WriterLock peers_lock(peers_mutex_);
     up_peers_.clear();
   }
   context_.close();
@@ -147,8 +148,8 @@ bool NodeCore::is_alive(const Pid& pid) const {
 
 namespace {
 [[noreturn]] void too_big(const char* what, std::size_t limit) {
-  throw Error(Errc::bad_argument,
-              std::string(what) + " is larger than NodeOptions.max_term_bytes (" + std::to_string(limit) + " bytes encoded)");
+  throw Error(Errc::bad_argument, std::string(what) + " is larger than NodeOptions.max_term_bytes (" +
+                                      std::to_string(limit) + " bytes encoded)");
 }
 }  // namespace
 
@@ -229,9 +230,7 @@ void NodeCore::connect(const std::string& endpoint) {
   engine_.post([this, endpoint] {
     try {
       engine_.transport().connect(endpoint);
-    } catch (const Error& e) {
-      SYN_LOG(error, name(), e.what());
-    }
+    } catch (const Error& e) { SYN_LOG(error, name(), e.what()); }
   });
 }
 
@@ -243,7 +242,7 @@ void NodeCore::disconnect(const std::string& node) {
 std::vector<std::string> NodeCore::nodes() const {
   std::vector<std::string> out;
   {
-    std::shared_lock lock(peers_mutex_);
+    ReaderLock lock(peers_mutex_);
     for (auto& [atom, creation] : up_peers_) out.push_back(node_name_of(atom));
   }
   std::sort(out.begin(), out.end());
@@ -251,13 +250,13 @@ std::vector<std::string> NodeCore::nodes() const {
 }
 
 bool NodeCore::is_connected(const Pid& pid) const {
-  std::shared_lock lock(peers_mutex_);
+  ReaderLock lock(peers_mutex_);
   auto it = up_peers_.find(pid.node_atom());
   return it != up_peers_.end() && it->second == pid.creation();
 }
 
 bool NodeCore::is_up(std::uint32_t atom) const {
-  std::shared_lock lock(peers_mutex_);
+  ReaderLock lock(peers_mutex_);
   return up_peers_.count(atom) != 0;
 }
 
@@ -272,15 +271,13 @@ NodeStats NodeCore::stats() const {
     });
     if (ok) return live;
   }
-  std::lock_guard lock(stats_mutex_);
+  MutexLock lock(stats_mutex_);
   return final_stats_;
 }
 
 // ---- the engine thread -------------------------------------------------------------------
 
-void NodeCore::assert_engine_thread() const {
-  assert(engine_.on_engine_thread() && "NodeCore: engine thread only");
-}
+void NodeCore::assert_engine_thread() const { assert(engine_.on_engine_thread() && "NodeCore: engine thread only"); }
 
 void NodeCore::add_timer(std::chrono::milliseconds delay, UniqueFunction fn) {
   assert_engine_thread();
@@ -320,7 +317,7 @@ void NodeCore::add_peer_observer(PeerObserver& observer) {
 
 void NodeCore::on_peer_up(std::uint32_t atom, std::uint32_t creation) {
   {
-    std::unique_lock lock(peers_mutex_);
+    WriterLock lock(peers_mutex_);
     up_peers_[atom] = creation;
   }
   for (auto* observer : observers_) observer->on_peer_up(atom);
@@ -331,7 +328,7 @@ void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t /*creation*/, tran
   for (auto* observer : observers_) observer->on_peer_down(atom);
   monitors_.on_peer_down(atom);
   // Last: once nodes() no longer lists it, its entries are gone from every table too.
-  std::unique_lock lock(peers_mutex_);
+  WriterLock lock(peers_mutex_);
   up_peers_.erase(atom);
 }
 

@@ -3,6 +3,7 @@
 // thread, local processes, monitors, and the routing of peer messages to their owners.
 #include "common/unique_function.hpp"
 #include "node/dispatcher.hpp"
+#include "common/thread_safety.hpp"
 #include "node/engine.hpp"
 #include "node/monitors.hpp"
 #include "node/process_control.hpp"
@@ -74,7 +75,9 @@ class NodeCore final : public ScopeHost,
   void wait_for_callback(std::uint64_t seq) override { dispatcher_.wait_for(seq); }
   std::int64_t unique_time_ns() override;
   std::shared_ptr<EventHandler> event_handler() const override { return std::atomic_load(&event_handler_); }
-  void set_event_handler(std::shared_ptr<EventHandler> handler) { std::atomic_store(&event_handler_, std::move(handler)); }
+  void set_event_handler(std::shared_ptr<EventHandler> handler) {
+    std::atomic_store(&event_handler_, std::move(handler));
+  }
 
   // ---- the engine thread (ScopeHost) ----
   bool on_engine_thread() const override { return engine_.on_engine_thread(); }
@@ -119,13 +122,13 @@ class NodeCore final : public ScopeHost,
   std::shared_ptr<EventHandler> event_handler_;
   std::atomic<std::uint64_t> next_pid_id_{0};
   std::atomic<bool> stopped_{false};
-  std::mutex stop_mutex_;
+  Mutex stop_mutex_;
 
   // Mirror of the transport's up peers, readable from any thread.
-  mutable std::shared_mutex peers_mutex_;
-  std::unordered_map<std::uint32_t, std::uint32_t> up_peers_;  // atom -> creation
-  mutable std::mutex stats_mutex_;
-  NodeStats final_stats_;
+  mutable SharedMutex peers_mutex_;
+  std::unordered_map<std::uint32_t, std::uint32_t> up_peers_ SYN_GUARDED_BY(peers_mutex_);  // atom -> creation
+  mutable Mutex stats_mutex_;
+  NodeStats final_stats_ SYN_GUARDED_BY(stats_mutex_);
 };
 
 }  // namespace syn::detail

@@ -4,8 +4,7 @@
 
 namespace syn {
 
-Process::Process(Pid pid, std::shared_ptr<detail::ProcessControl> control)
-    : pid_(pid), control_(std::move(control)) {}
+Process::Process(Pid pid, std::shared_ptr<detail::ProcessControl> control) : pid_(pid), control_(std::move(control)) {}
 
 Process& Process::operator=(Process&& other) noexcept {
   if (this != &other) {

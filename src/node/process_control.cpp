@@ -20,13 +20,13 @@ void notify_exit_observers(const Pid& pid, const Term& reason, std::vector<Attac
 }
 
 std::optional<Term> ProcessControl::exit_reason() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return exit_reason_;
 }
 
 bool ProcessControl::deliver(Message message) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (!alive_.load(std::memory_order_relaxed)) return false;
     mailbox_.push(std::move(message));
   }
@@ -35,27 +35,30 @@ bool ProcessControl::deliver(Message message) {
 }
 
 std::optional<Message> ProcessControl::receive(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  ready_.wait_for(lock, timeout, [&] { return !mailbox_.empty() || !alive_.load(std::memory_order_relaxed); });
+  MutexLock lock(mutex_);
+  lock.wait_for(ready_, timeout, [&] {
+    mutex_.assert_held();  // a wait's predicate runs locked
+    return !mailbox_.empty() || !alive_.load(std::memory_order_relaxed);
+  });
   if (!alive_.load(std::memory_order_relaxed) || mailbox_.empty()) return std::nullopt;
   return mailbox_.pop();
 }
 
 std::optional<Message> ProcessControl::try_receive() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!alive_.load(std::memory_order_relaxed) || mailbox_.empty()) return std::nullopt;
   return mailbox_.pop();
 }
 
 std::size_t ProcessControl::pending() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return mailbox_.size();
 }
 
 bool ProcessControl::mark_dead(const Term& reason, std::vector<Attachment>* taken) {
   Mailbox dropped;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (!alive_.load(std::memory_order_relaxed)) return false;
     alive_.store(false, std::memory_order_release);
     exit_reason_ = reason;
@@ -91,14 +94,14 @@ void ProcessControl::kill_silently(const Term& reason) {
 }
 
 bool ProcessControl::attach(ExitObserver* observer, std::string key) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (!alive_.load(std::memory_order_relaxed)) return false;
   attachments_.push_back({observer, std::move(key)});
   return true;
 }
 
 void ProcessControl::detach(ExitObserver* observer, std::string_view key) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (auto it = attachments_.begin(); it != attachments_.end(); ++it) {
     if (it->observer == observer && it->key == key) {
       attachments_.erase(it);

@@ -1,6 +1,7 @@
 #pragma once
 // The state of one local process: its mailbox, whether it lives, why it died, and what must
 // be told when it dies (its attachments: the names and groups it holds in each scope).
+#include "common/thread_safety.hpp"
 #include "node/mailbox.hpp"
 
 #include <syn/message.hpp>
@@ -74,11 +75,11 @@ class ProcessControl {
   const Pid pid_;
   const std::weak_ptr<ScopeHost> node_;
   std::atomic<bool> alive_{true};
-  mutable std::mutex mutex_;
+  mutable Mutex mutex_;
   std::condition_variable ready_;
-  Mailbox mailbox_;
-  std::optional<Term> exit_reason_;
-  std::vector<Attachment> attachments_;
+  Mailbox mailbox_ SYN_GUARDED_BY(mutex_);
+  std::optional<Term> exit_reason_ SYN_GUARDED_BY(mutex_);
+  std::vector<Attachment> attachments_ SYN_GUARDED_BY(mutex_);
 };
 
 }  // namespace syn::detail

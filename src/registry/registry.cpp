@@ -50,9 +50,7 @@ bool Registry::send(const Term& name, Term message) {
 }
 
 std::size_t Registry::count() const { return impl_->count(); }
-std::size_t Registry::count(std::string_view node) const {
-  return impl_->count(detail::intern_node_name(node));
-}
+std::size_t Registry::count(std::string_view node) const { return impl_->count(detail::intern_node_name(node)); }
 std::size_t Registry::local_count() const { return impl_->count(impl_->node().atom()); }
 const std::string& Registry::scope() const { return impl_->scope(); }
 

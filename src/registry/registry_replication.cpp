@@ -158,15 +158,12 @@ namespace {
 
 /// The order in which registrations of a name show: the newer time, then the greater pid (a
 /// deterministic tie-break, the same on every node).
-bool shows_over(const RegEntry& a, const RegEntry& b) {
-  return a.time != b.time ? a.time > b.time : b.pid < a.pid;
-}
+bool shows_over(const RegEntry& a, const RegEntry& b) { return a.time != b.time ? a.time > b.time : b.pid < a.pid; }
 
 }  // namespace
 
-void RegistryScope::apply_foreign_put(RegistryTable::Shard& shard, RegistryTable::Map::iterator it,
-                                      std::uint32_t from, RegEntry incoming, const Reason& reason,
-                                      std::uint64_t* event_seq) {
+void RegistryScope::apply_foreign_put(RegistryTable::Shard& shard, RegistryTable::Map::iterator it, std::uint32_t from,
+                                      RegEntry incoming, const Reason& reason, std::uint64_t* event_seq) {
   const std::string key = it->first.str();  // `it` may be replaced below
   RegEntry& shown = it->second;
   auto hidden_it = shard.hidden.find(std::string_view(key));
@@ -241,8 +238,8 @@ std::uint64_t RegistryScope::remove_shown(RegistryTable::Shard& shard, RegistryT
   return post_registered(key, pid, meta, Reason::conflict());
 }
 
-void RegistryScope::drop_hidden(RegistryTable::Shard& shard, std::string_view key, std::uint32_t node,
-                                const Pid* pid, std::int64_t not_after) {
+void RegistryScope::drop_hidden(RegistryTable::Shard& shard, std::string_view key, std::uint32_t node, const Pid* pid,
+                                std::int64_t not_after) {
   auto hidden_it = shard.hidden.find(key);
   if (hidden_it == shard.hidden.end()) return;
   auto& hidden = hidden_it->second;
@@ -268,9 +265,7 @@ std::optional<Pid> RegistryScope::resolve_conflict(const Term& name, const Confl
     if (keep && (*keep == incoming.pid || *keep == local.pid)) return keep;
   } catch (const std::exception& e) {
     SYN_LOG(error, node_->name(), "scope ", scope(), ": conflict_resolver threw: ", e.what(), " (keeping neither)");
-  } catch (...) {
-    SYN_LOG(error, node_->name(), "scope ", scope(), ": conflict_resolver threw (keeping neither)");
-  }
+  } catch (...) { SYN_LOG(error, node_->name(), "scope ", scope(), ": conflict_resolver threw (keeping neither)"); }
   return std::nullopt;
 }
 
@@ -340,9 +335,9 @@ void RegistryScope::purge_node(std::uint32_t node) {
     // Its hidden registrations first, so that none of them shows in place of its shown ones.
     for (auto h = shard.hidden.begin(); h != shard.hidden.end();) {
       auto& hidden = h->second;
-      hidden.erase(std::remove_if(hidden.begin(), hidden.end(),
-                                  [&](const RegEntry& e) { return e.pid.node_atom() == node; }),
-                   hidden.end());
+      hidden.erase(
+          std::remove_if(hidden.begin(), hidden.end(), [&](const RegEntry& e) { return e.pid.node_atom() == node; }),
+          hidden.end());
       if (hidden.empty()) {
         shard.hidden.erase(h++);
       } else {
@@ -399,7 +394,7 @@ void RegistryScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::obje
   for (auto& entry : entries) {
     if (!candidates.empty()) candidates.erase(entry.key);
     wire::entries::Put put{std::move(entry.key), entry.pid_id, entry.time, std::move(entry.meta),
-                            static_cast<std::uint32_t>(Reason::Kind::remote_scope_node_up)};
+                           static_cast<std::uint32_t>(Reason::Kind::remote_scope_node_up)};
     apply_put(from, put, why, kills);
   }
   run_kills(kills);

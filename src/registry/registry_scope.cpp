@@ -17,7 +17,7 @@ namespace syn::detail {
 
 namespace {
 
-constexpr int kOptimisticAttempts = 16;   // lock-free lookup tries before taking the lock
+constexpr int kOptimisticAttempts = 16;  // lock-free lookup tries before taking the lock
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -57,7 +57,8 @@ BuiltInPlace(Make) -> BuiltInPlace<Make>;
 
 }  // namespace
 
-RegistryScope::RegistryScope(const ScopeContext& context) : node_(context.host), engine_(context, Kind::registry, *this) {}
+RegistryScope::RegistryScope(const ScopeContext& context)
+    : node_(context.host), engine_(context, Kind::registry, *this) {}
 
 RegistryScope::~RegistryScope() = default;
 
@@ -66,7 +67,8 @@ void RegistryScope::wait_for_callbacks(std::uint64_t seq) { node_->wait_for_call
 // ---- reads -------------------------------------------------------------------------------
 
 template <class Read>
-auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))> {
+auto RegistryScope::read_entry(const Term& name, Read&& read) const
+    -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))> {
   if (SplitKey key; wire::string_key(name, key)) {
     if (key.size() <= ShortKey::kMaxBytes) return read_key(key.short_key(), std::forward<Read>(read));
     return read_key(key, std::forward<Read>(read));
@@ -79,7 +81,8 @@ auto RegistryScope::read_entry(const Term& name, Read&& read) const -> std::opti
 }
 
 template <class Key, class Read>
-auto RegistryScope::read_key(const Key& key, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))> {
+auto RegistryScope::read_key(const Key& key, Read&& read) const
+    -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))> {
   const std::size_t hash = hash_of(key);  // once: it picks the shard and the slot
   const auto& shard = table_.shard_for_hash(hash);
 #if SYN_LOCK_FREE_LOOKUPS
@@ -94,7 +97,8 @@ auto RegistryScope::read_key(const Key& key, Read&& read) const -> std::optional
         continue;
       }
       RegEntrySnapshot e;
-      auto found = shard.entries.probe(key, hash, [&] { return shard.unchanged_since(seq); }, e);
+      auto found = shard.entries.probe(
+          key, hash, [&] { return shard.unchanged_since(seq); }, e);
       if (found == ReplicaMap::Probe::changed) continue;
       // Read before the validation below: if the entry was still there after this read, a
       // death that removes it has not ended yet, so deaths_in_progress() saw it begin.
@@ -255,10 +259,9 @@ Result<Entry> RegistryScope::update(const Term& name, const std::function<Term(c
   return syn::unexpected(Errc::race_condition);  // SPEC 3: concurrent writers kept winning
 }
 
-Answer<Entry> RegistryScope::update_remote(const std::string& key, const Pid& pid, std::string meta,
-                                                          std::int64_t time,
-                                                          const std::function<Term(const Pid&, const Term&)>& fn,
-                                                          const Pid* /*self*/) {
+Answer<Entry> RegistryScope::update_remote(const std::string& key, const Pid& pid, std::string meta, std::int64_t time,
+                                           const std::function<Term(const Pid&, const Term&)>& fn,
+                                           const Pid* /*self*/) {
   for (int attempt = 0; attempt < kMaxUpdateAttempts; ++attempt) {
     Term next = fn(pid, meta_term(meta));
     std::string next_bytes = meta_canonical(next);
@@ -315,9 +318,7 @@ void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const 
     case wire::entries::CallOp::put:
       authority_put(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
       break;
-    case wire::entries::CallOp::remove:
-      authority_remove(request.key, pid, from, request_id);
-      break;
+    case wire::entries::CallOp::remove: authority_remove(request.key, pid, from, request_id); break;
     case wire::entries::CallOp::update:
       authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from, request_id);
       break;

@@ -42,8 +42,7 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   // ---- the API (any thread) ----
   Result<void> register_name(const Term& name, const Pid& pid, Term meta, bool by_self);
   std::future<Result<void>> register_name_async(const Term& name, const Pid& pid, Term meta);
-  Result<Entry> update(const Term& name, const std::function<Term(const Pid&, const Term&)>& fn,
-                       const Pid* self);
+  Result<Entry> update(const Term& name, const std::function<Term(const Pid&, const Term&)>& fn, const Pid* self);
   Result<void> unregister_name(const Term& name);
   std::future<Result<void>> unregister_name_async(const Term& name);
   std::optional<Entry> lookup(const Term& name) const;
@@ -61,8 +60,8 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
                              std::uint64_t request_id = 0);
   WriteOutcome authority_remove(const std::string& key, const Pid& pid, std::uint32_t caller,
                                 std::uint64_t request_id = 0);
-  WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time,
-                                std::string meta, std::uint32_t caller, std::uint64_t request_id = 0);
+  WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time, std::string meta,
+                                std::uint32_t caller, std::uint64_t request_id = 0);
   /// The change a remote authority returned to this caller: applied here as the authority
   /// applied it (read-your-writes). Engine thread.
   std::uint64_t apply_reply_change(std::uint32_t authority, const wire::entries::Change& change);
@@ -87,11 +86,13 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   };
   /// Finds `name` in this replica (hiding a dead local holder) and returns read(entry).
   template <class Read>
-  auto read_entry(const Term& name, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))>;
+  auto read_entry(const Term& name, Read&& read) const
+      -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))>;
   /// The same for a name already in canonical bytes (`Key`: std::string_view, or the ShortKey
   /// of a short one).
   template <class Key, class Read>
-  auto read_key(const Key& key, Read&& read) const -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))>;
+  auto read_key(const Key& key, Read&& read) const
+      -> std::optional<decltype(read(std::declval<const RegEntrySnapshot&>()))>;
 
   using WriteLock = RegistryTable::Shard::WriteLock;
   /// unregister_name(_async): the holder's authority removes it.
@@ -103,8 +104,8 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
 
   // replication (registry_replication.cpp)
   /// Applies a registration of `pid` (a process of node `from`) arriving from elsewhere.
-  void apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason,
-                 std::vector<Kill>& kills, std::uint64_t* event_seq = nullptr);
+  void apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason, std::vector<Kill>& kills,
+                 std::uint64_t* event_seq = nullptr);
   void apply_del(std::uint32_t from, const wire::entries::Del& del, const Reason& reason,
                  std::uint64_t* event_seq = nullptr);
   /// A registration of node `from` for a name shown here under a pid of another node, this
@@ -131,8 +132,8 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
 
   // events (registry_events.cpp)
   std::uint64_t post_registered(std::string_view key, const Pid& pid, std::string_view meta, const Reason& reason);
-  std::uint64_t post_updated(std::string_view key, const Pid& pid, std::string_view previous,
-                             std::string_view meta, const Reason& reason);
+  std::uint64_t post_updated(std::string_view key, const Pid& pid, std::string_view previous, std::string_view meta,
+                             const Reason& reason);
   std::uint64_t post_unregistered(std::string_view key, const Pid& pid, std::string_view meta, const Reason& reason);
 
   std::shared_ptr<ScopeHost> node_;

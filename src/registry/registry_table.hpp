@@ -21,6 +21,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace syn::detail {
@@ -35,20 +36,34 @@ class RegistryTable {
     /// readers who overlapped any part of the write try again.
     class WriteLock {
      public:
-      explicit WriteLock(Shard& shard) : shard_(shard), lock_(shard.mutex_) {
-        auto s = shard_.seq_.load(std::memory_order_relaxed);
-        shard_.seq_.store(s + 1, std::memory_order_relaxed);
+      /// Holds nothing (AuthorityWrite takes the lock later by move-assignment).
+      WriteLock() = default;
+      explicit WriteLock(Shard& shard) : shard_(&shard), lock_(shard.mutex_) {
+        auto s = shard_->seq_.load(std::memory_order_relaxed);
+        shard_->seq_.store(s + 1, std::memory_order_relaxed);
         thread_fence(std::memory_order_release);  // odd before any change
       }
-      ~WriteLock() {
-        auto s = shard_.seq_.load(std::memory_order_relaxed);
-        shard_.seq_.store(s + 1, std::memory_order_release);  // every change before even
+      WriteLock(WriteLock&& other) noexcept
+          : shard_(std::exchange(other.shard_, nullptr)), lock_(std::move(other.lock_)) {}
+      WriteLock& operator=(WriteLock&& other) noexcept {
+        if (this != &other) {
+          release();
+          shard_ = std::exchange(other.shard_, nullptr);
+          lock_ = std::move(other.lock_);
+        }
+        return *this;
       }
-      WriteLock(const WriteLock&) = delete;
-      WriteLock& operator=(const WriteLock&) = delete;
+      ~WriteLock() { release(); }
 
      private:
-      Shard& shard_;
+      void release() {
+        if (!shard_) return;
+        auto s = shard_->seq_.load(std::memory_order_relaxed);
+        shard_->seq_.store(s + 1, std::memory_order_release);  // every change before even
+        lock_.unlock();
+        shard_ = nullptr;
+      }
+      Shard* shard_ = nullptr;
       std::unique_lock<std::shared_mutex> lock_;
     };
 
@@ -98,9 +113,7 @@ class RegistryTable {
   std::size_t count(std::uint32_t node_atom) const;
 
  private:
-  static std::size_t index(std::string_view key) {
-    return shard_index_64(key);
-  }
+  static std::size_t index(std::string_view key) { return shard_index_64(key); }
   std::array<Shard, kShards> shards_;
 };
 

@@ -21,7 +21,6 @@
 #include <syn/errors.hpp>
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <utility>
 
@@ -31,8 +30,9 @@ namespace syn::detail {
 /// thread when `caller` != 0.
 void answer_caller(ScopeEngine& engine, const WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id);
 
-/// The authority's side of one write; `Lock` is the shard's write lock type. Made by
-/// authority_write, which returns its outcome once it ended.
+/// The authority's side of one write; `Lock` is the shard's write lock type (default-constructible
+/// holding nothing, and move-assignable). Made by authority_write, which returns its outcome
+/// once it ended.
 template <class Lock>
 class AuthorityWrite {
  public:
@@ -46,7 +46,7 @@ class AuthorityWrite {
   /// Takes the shard's write lock (constructed from `args`) until the write ends.
   template <class... Args>
   void lock(Args&&... args) {
-    lock_.emplace(std::forward<Args>(args)...);
+    lock_ = Lock(std::forward<Args>(args)...);
   }
   /// The write fails with `error`; nothing changed.
   void fail(Errc error) { out_.error = error; }
@@ -65,7 +65,7 @@ class AuthorityWrite {
   }
 
  private:
-  std::optional<Lock> lock_;
+  Lock lock_;
   ScopeEngine& engine_;
   WriteOutcome& out_;
   std::uint32_t caller_;

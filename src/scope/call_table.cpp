@@ -41,8 +41,7 @@ void CallTable::expire(std::uint64_t id) {
   }
   it->second.timed_out = true;
   it->second.on_reply(CallOutcome{status_of(Errc::timeout), nullptr, false});
-  node_.add_timer(std::chrono::duration_cast<std::chrono::milliseconds>(kLateReplyWindow),
-                           [this, id] { expire(id); });
+  node_.add_timer(std::chrono::duration_cast<std::chrono::milliseconds>(kLateReplyWindow), [this, id] { expire(id); });
 }
 
 void CallTable::on_reply(std::uint32_t from, const wire::Reply& reply) {

@@ -51,8 +51,8 @@ Pid peer_pid(ScopeHost& node, std::uint32_t node_atom, std::uint64_t id) {
 std::string encode_put(std::string_view key, const Pid& pid, std::int64_t time, std::string_view meta,
                        Reason::Kind reason) {
   wire::OutBuffer out;
-  wire::entries::encode(out, wire::entries::Put{std::string(key), pid.id(), time, std::string(meta),
-                                                static_cast<std::uint32_t>(reason)});
+  wire::entries::encode(
+      out, wire::entries::Put{std::string(key), pid.id(), time, std::string(meta), static_cast<std::uint32_t>(reason)});
   return out.release();
 }
 

@@ -63,9 +63,7 @@ template <class A>
 A get_answer(std::future<A>& future) {
   try {
     return future.get();
-  } catch (const std::future_error&) {
-    return failed_as<A>(Errc::node_down);
-  }
+  } catch (const std::future_error&) { return failed_as<A>(Errc::node_down); }
 }
 
 /// The requests of call_write.
@@ -119,15 +117,16 @@ template <class A, class ApplyChange>
 std::future<A> call_write(ScopeEngine& engine, const Pid& pid, const wire::entries::CallRequest& request,
                           ApplyChange apply_change) {
   std::uint32_t authority = pid.node_atom();
-  return call_authority<A>(engine, pid, request, [authority, apply_change = std::move(apply_change)](const CallOutcome& o) -> A {
-    if (o.status != 0) return failed_as<A>(errc_of(o.status));
-    std::uint64_t seq = apply_change(authority, wire::entries::decode_change(*o.payload));
-    if constexpr (std::is_same_v<A, Result<void>>) {
-      return {};
-    } else {
-      return A{{}, seq};
-    }
-  });
+  return call_authority<A>(engine, pid, request,
+                           [authority, apply_change = std::move(apply_change)](const CallOutcome& o) -> A {
+                             if (o.status != 0) return failed_as<A>(errc_of(o.status));
+                             std::uint64_t seq = apply_change(authority, wire::entries::decode_change(*o.payload));
+                             if constexpr (std::is_same_v<A, Result<void>>) {
+                               return {};
+                             } else {
+                               return A{{}, seq};
+                             }
+                           });
 }
 
 /// A compare-and-set update of the meta of (key, pid) sent to the node of `pid`: applied there
@@ -137,16 +136,15 @@ template <class ApplyChange>
 std::future<UpdateAnswer> call_update(ScopeEngine& engine, const Pid& pid, const std::string& key, std::string meta,
                                       std::int64_t expected_time, ApplyChange apply_change) {
   std::uint32_t authority = pid.node_atom();
-  return call_authority<UpdateAnswer>(
-      engine, pid, update_request(key, pid, std::move(meta), expected_time),
-      [authority, apply_change = std::move(apply_change)](const CallOutcome& o) {
-        if (o.status != 0) return UpdateAnswer::failed(errc_of(o.status));
-        auto change = wire::entries::decode_change(*o.payload);
-        if (change.op == wire::entries::Op::stale) return stale_answer(std::move(change));
-        return UpdateAnswer{{}, false, {}, 0, apply_change(authority, change)};
-      });
+  return call_authority<UpdateAnswer>(engine, pid, update_request(key, pid, std::move(meta), expected_time),
+                                      [authority, apply_change = std::move(apply_change)](const CallOutcome& o) {
+                                        if (o.status != 0) return UpdateAnswer::failed(errc_of(o.status));
+                                        auto change = wire::entries::decode_change(*o.payload);
+                                        if (change.op == wire::entries::Op::stale)
+                                          return stale_answer(std::move(change));
+                                        return UpdateAnswer{{}, false, {}, 0, apply_change(authority, change)};
+                                      });
 }
-
 
 /// A write's result as a Result.
 Result<void> result_of(const WriteOutcome& outcome);

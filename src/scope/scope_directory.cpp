@@ -26,7 +26,7 @@ ScopeDirectory::~ScopeDirectory() = default;
 void ScopeDirectory::add(const std::vector<std::string>& scopes) {
   std::vector<ScopeEngine*> started;
   {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     for (const auto& name : scopes) {
       if (name.empty()) throw Error(Errc::bad_argument, "a scope name must not be empty");
       if (scopes_.count(name)) continue;
@@ -46,14 +46,14 @@ void ScopeDirectory::add(const std::vector<std::string>& scopes) {
 }
 
 std::vector<std::string> ScopeDirectory::names() const {
-  std::shared_lock lock(mutex_);
+  ReaderLock lock(mutex_);
   std::vector<std::string> out;
   for (const auto& [name, handlers] : scopes_) out.push_back(name);
   return out;
 }
 
 std::shared_ptr<ScopeHandler> ScopeDirectory::handler(Kind kind, std::string_view scope) const {
-  std::shared_lock lock(mutex_);
+  ReaderLock lock(mutex_);
   auto it = scopes_.find(scope);
   if (it == scopes_.end()) return nullptr;
   for (std::size_t i = 0; i < kinds_.size(); ++i) {
@@ -64,7 +64,7 @@ std::shared_ptr<ScopeHandler> ScopeDirectory::handler(Kind kind, std::string_vie
 
 std::vector<ScopeEngine*> ScopeDirectory::all_engines() const {
   std::vector<ScopeEngine*> engines;
-  std::shared_lock lock(mutex_);
+  ReaderLock lock(mutex_);
   for (auto& [name, handlers] : scopes_) {
     for (auto& h : handlers) engines.push_back(&h->engine());
   }
@@ -72,7 +72,7 @@ std::vector<ScopeEngine*> ScopeDirectory::all_engines() const {
 }
 
 ScopeEngine* ScopeDirectory::engine(std::uint32_t kind, std::string_view scope) const {
-  std::shared_lock lock(mutex_);
+  ReaderLock lock(mutex_);
   auto it = scopes_.find(scope);
   if (it == scopes_.end()) return nullptr;
   for (std::size_t i = 0; i < kinds_.size(); ++i) {
@@ -135,7 +135,7 @@ void ScopeDirectory::on_scope_message(std::uint32_t from, wire::MsgType type, co
 void ScopeDirectory::on_stopped() {
   std::map<std::string, std::vector<std::shared_ptr<ScopeHandler>>, std::less<>> scopes;
   {
-    std::unique_lock lock(mutex_);
+    WriterLock lock(mutex_);
     scopes.swap(scopes_);
   }
   for (auto& [name, handlers] : scopes) {

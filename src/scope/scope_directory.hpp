@@ -4,6 +4,7 @@
 // other nodes' handlers (one CallTable: a call leaves through a scope engine and its reply
 // comes back through this directory). It knows handlers only as ScopeHandler: the kinds come
 // from the table it is given (src/api/handler_kinds.cpp).
+#include "common/thread_safety.hpp"
 #include "node/scope_host.hpp"
 #include "scope/scope_handler.hpp"
 
@@ -62,9 +63,9 @@ class ScopeDirectory final : public PeerObserver {
   std::shared_ptr<ScopeHost> host_;
   std::vector<HandlerKind> kinds_;
   std::shared_ptr<CallTable> calls_;
-  mutable std::shared_mutex mutex_;
+  mutable SharedMutex mutex_;
   /// scope -> one handler per kind, in the order of kinds_.
-  std::map<std::string, std::vector<std::shared_ptr<ScopeHandler>>, std::less<>> scopes_;
+  std::map<std::string, std::vector<std::shared_ptr<ScopeHandler>>, std::less<>> scopes_ SYN_GUARDED_BY(mutex_);
 };
 
 }  // namespace syn::detail

@@ -75,7 +75,7 @@ class ScopeEngine {
   struct SnapshotStream {
     std::uint64_t generation = 0;  // a new discover restarts the stream; old turns stop
     std::size_t next_part = 0;
-    std::string held;              // the last chunk written: sent once we know if it is the last
+    std::string held;  // the last chunk written: sent once we know if it is the last
     bool have_held = false;
   };
 
@@ -85,15 +85,18 @@ class ScopeEngine {
   wire::ScopeAddress address_;
   std::string header_;  // encoded scope-message header, reused for every broadcast
 
-  mutable std::mutex members_mutex_;  // writes on the engine thread; reads anywhere
-  std::set<std::uint32_t> members_;
-  std::set<std::uint32_t> syncing_from_;  // engine thread: snapshots being received
+  /// members_ on the engine thread, where it changes: read without the lock (asserted).
+  const std::set<std::uint32_t>& members_on_engine_thread() const SYN_NO_THREAD_SAFETY_ANALYSIS;
+
+  mutable Mutex members_mutex_;  // writes on the engine thread; reads anywhere
+  std::set<std::uint32_t> members_ SYN_GUARDED_BY(members_mutex_);
+  std::set<std::uint32_t> syncing_from_;             // engine thread: snapshots being received
   std::map<std::uint32_t, SnapshotStream> streams_;  // engine thread: snapshots being sent
   std::uint64_t stream_generation_ = 0;
 
-  std::mutex pending_mutex_;
-  wire::OutBuffer pending_;
-  bool drain_posted_ = false;
+  Mutex pending_mutex_;
+  wire::OutBuffer pending_ SYN_GUARDED_BY(pending_mutex_);
+  bool drain_posted_ SYN_GUARDED_BY(pending_mutex_) = false;
 };
 
 }  // namespace syn::detail

@@ -91,8 +91,8 @@ struct ShortKey {
 /// joining them in a buffer (see ShortKey for why a buffer costs so much).
 struct SplitKey {
   static constexpr std::size_t kMaxHead = 7;
-  std::uint64_t head = 0;      ///< the head's bytes, little-endian
-  std::size_t head_size = 0;   ///< 0 to kMaxHead
+  std::uint64_t head = 0;     ///< the head's bytes, little-endian
+  std::size_t head_size = 0;  ///< 0 to kMaxHead
   std::string_view rest;
 
   std::size_t size() const { return head_size + rest.size(); }
@@ -147,7 +147,8 @@ std::uint64_t hash_long(std::size_t n, Word&& word) {
 /// A 64-bit hash of a byte string.
 inline std::uint64_t hash_bytes(std::string_view bytes) {
   if (bytes.size() <= ShortKey::kMaxBytes) return hash_short_key(ShortKey::of(bytes));
-  return key_hash_detail::hash_long(bytes.size(), [p = bytes.data()](std::size_t i) { return key_hash_detail::load64(p + i); });
+  return key_hash_detail::hash_long(bytes.size(),
+                                    [p = bytes.data()](std::size_t i) { return key_hash_detail::load64(p + i); });
 }
 
 /// The same hash for a key in two parts.

@@ -14,9 +14,9 @@ namespace syn::detail::reclaim {
 
 namespace {
 
-constexpr std::size_t kCollectEvery = 1024;        // retired blocks between collections
-constexpr std::size_t kCollectBytes = 1u << 20;    // or retired bytes
-constexpr int kSpinChecks = 256;                   // re-reads of a reader still inside
+constexpr std::size_t kCollectEvery = 1024;      // retired blocks between collections
+constexpr std::size_t kCollectBytes = 1u << 20;  // or retired bytes
+constexpr int kSpinChecks = 256;                 // re-reads of a reader still inside
 
 long membarrier(int cmd) { return ::syscall(SYS_membarrier, cmd, 0u, 0); }
 
@@ -90,9 +90,8 @@ class Reclaimer {
 
   bool readers_moved_on() {
     for (int check = 0; check < kSpinChecks; ++check) {
-      std::erase_if(waiting_on_, [](const auto& w) {
-        return w.first->state.load(std::memory_order_acquire) != w.second;
-      });
+      std::erase_if(waiting_on_,
+                    [](const auto& w) { return w.first->state.load(std::memory_order_acquire) != w.second; });
       if (waiting_on_.empty()) return true;
     }
     return false;  // a reader was descheduled inside its section: next time
@@ -119,7 +118,7 @@ class Reclaimer {
   ReaderRecord* readers_ = nullptr;
   std::vector<Retired> pending_;  ///< retired since the last barrier
   std::size_t pending_bytes_ = 0;
-  std::vector<Retired> waiting_;  ///< retired before the last barrier
+  std::vector<Retired> waiting_;                                     ///< retired before the last barrier
   std::vector<std::pair<ReaderRecord*, std::uint64_t>> waiting_on_;  ///< readers inside then
 };
 
@@ -148,9 +147,7 @@ ReaderRecord& reader_record_slow() {
   return *t_reader;
 }
 
-void retire(void* block, void (*free)(void*), std::size_t bytes) {
-  reclaimer().retire(Retired{block, free}, bytes);
-}
+void retire(void* block, void (*free)(void*), std::size_t bytes) { reclaimer().retire(Retired{block, free}, bytes); }
 
 void retire_chars(char* block) {
   if (block) retire(block, free_chars, 0);

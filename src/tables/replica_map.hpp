@@ -131,7 +131,9 @@ class ReplicaMap {
     const std::uint32_t* ctrl() const {
       return reinterpret_cast<const std::uint32_t*>(reinterpret_cast<const char*>(this) + kHeader);
     }
-    ReplicaSlot* slots() { return reinterpret_cast<ReplicaSlot*>(reinterpret_cast<char*>(this) + slots_offset(capacity())); }
+    ReplicaSlot* slots() {
+      return reinterpret_cast<ReplicaSlot*>(reinterpret_cast<char*>(this) + slots_offset(capacity()));
+    }
     const ReplicaSlot* slots() const {
       return reinterpret_cast<const ReplicaSlot*>(reinterpret_cast<const char*>(this) + slots_offset(capacity()));
     }
@@ -141,7 +143,9 @@ class ReplicaMap {
   static constexpr std::size_t kMinCapacity = 8;
 
   static std::size_t slots_offset(std::size_t capacity) { return kHeader + ((capacity * 4 + 63) & ~std::size_t{63}); }
-  static std::size_t block_bytes(std::size_t capacity) { return slots_offset(capacity) + capacity * sizeof(ReplicaSlot); }
+  static std::size_t block_bytes(std::size_t capacity) {
+    return slots_offset(capacity) + capacity * sizeof(ReplicaSlot);
+  }
   /// The upper half of the hash, never 0 (0 marks an empty slot). Its low bits pick the home
   /// slot; the shard was picked by the top 6 bits, which the home never uses.
   static std::uint32_t tag_of(std::size_t hash) {

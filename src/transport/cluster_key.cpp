@@ -112,8 +112,10 @@ bool is_loopback_endpoint(const std::string& endpoint) {
   if (host.rfind("127.", 0) != 0) return false;
   int dots = 0;
   for (char c : host) {
-    if (c == '.') ++dots;
-    else if (c < '0' || c > '9') return false;
+    if (c == '.')
+      ++dots;
+    else if (c < '0' || c > '9')
+      return false;
   }
   return dots == 3;
 }

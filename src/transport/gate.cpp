@@ -116,7 +116,8 @@ void Gate::answer_zap_requests() {
     (void)zap_.send(zmq::buffer(std::string("1.0")), zmq::send_flags::sndmore);
     (void)zap_.send(zmq::buffer(verdict.request_id), zmq::send_flags::sndmore);
     (void)zap_.send(zmq::buffer(std::string(verdict.admitted ? "200" : "400")), zmq::send_flags::sndmore);
-    (void)zap_.send(zmq::buffer(std::string(verdict.admitted ? "OK" : "not the cluster key")), zmq::send_flags::sndmore);
+    (void)zap_.send(zmq::buffer(std::string(verdict.admitted ? "OK" : "not the cluster key")),
+                    zmq::send_flags::sndmore);
     (void)zap_.send(zmq::buffer(std::string()), zmq::send_flags::sndmore);  // user id
     (void)zap_.send(zmq::buffer(std::string()), zmq::send_flags::none);     // metadata
   }

@@ -59,7 +59,7 @@ void check_endpoint(const std::string& endpoint) {
 }
 
 namespace {
-constexpr int kDealerSendHighWater = 100000;   // frames queued to one peer before a reset
+constexpr int kDealerSendHighWater = 100000;    // frames queued to one peer before a reset
 constexpr int kMaxFrameBytes = 256 << 20;       // larger inbound frames are refused by ZeroMQ
 constexpr std::size_t kFlushAtBytes = 1 << 20;  // a frame this big goes out at once
 constexpr auto kRefusedRedial = std::chrono::milliseconds(1000);
@@ -77,14 +77,14 @@ std::chrono::milliseconds handshake_timeout(const TransportConfig& config) {
 struct Transport::Dealer {
   zmq::socket_t socket;
   zmq::socket_t monitor;
-  std::string endpoint;          // as dialled
-  std::uint32_t expected = 0;    // the peer we meant to reach, 0 when unknown (a probe)
-  std::uint64_t session = 0;     // of the last hello
-  std::uint64_t epoch = 0;       // 0 for a probe
+  std::string endpoint;        // as dialled
+  std::uint32_t expected = 0;  // the peer we meant to reach, 0 when unknown (a probe)
+  std::uint64_t session = 0;   // of the last hello
+  std::uint64_t epoch = 0;     // 0 for a probe
   bool hello_sent = false;
   bool welcomed = false;
-  bool connected = false;        // between ZeroMQ's handshake and the connection's loss
-  std::size_t key_index = 0;     // the cluster key it dials with (a key rotation tries each)
+  bool connected = false;     // between ZeroMQ's handshake and the connection's loss
+  std::size_t key_index = 0;  // the cluster key it dials with (a key rotation tries each)
   TimePoint hello_at{};
 };
 
@@ -92,16 +92,16 @@ struct Transport::Dealer {
 struct Transport::Peer {
   std::uint32_t atom = 0;
   std::string name;
-  std::uint32_t creation = 0;     // of the accepted inbound hello
-  std::string endpoint;           // where it listens
+  std::uint32_t creation = 0;      // of the accepted inbound hello
+  std::string endpoint;            // where it listens
   std::unique_ptr<Dealer> dealer;  // our attached outgoing connection
-  bool inbound = false;           // its hello accepted on our ROUTER
-  std::string rid;                // routing id of its connection to our ROUTER
+  bool inbound = false;            // its hello accepted on our ROUTER
+  std::string rid;                 // routing id of its connection to our ROUTER
   std::uint64_t in_session = 0;
   std::uint64_t in_epoch = 0;
-  std::uint64_t epoch = 0;        // our link epoch with it
+  std::uint64_t epoch = 0;  // our link epoch with it
   bool up = false;
-  bool blocked = false;           // disconnect(): no redial until connect()
+  bool blocked = false;  // disconnect(): no redial until connect()
   TimePoint last_recv{};
   TimePoint last_send{};
   wire::FrameWriter out;
@@ -144,9 +144,7 @@ std::string Transport::bind(const std::string& endpoint, const std::string& adve
   router_.set(zmq::sockopt::ipv6, is_ipv6_endpoint(endpoint) ? 1 : 0);
   try {
     router_.bind(endpoint);
-  } catch (const zmq::error_t& e) {
-    throw Error(Errc::bad_argument, "cannot bind '" + endpoint + "': " + e.what());
-  }
+  } catch (const zmq::error_t& e) { throw Error(Errc::bad_argument, "cannot bind '" + endpoint + "': " + e.what()); }
   std::string bound = router_.get(zmq::sockopt::last_endpoint);
   self_endpoints_.insert(bound);
   endpoint_ = advertised_endpoint(bound, advertise);
@@ -181,8 +179,8 @@ std::string advertised_endpoint(const std::string& bound, const std::string& adv
 
 // ---- dealers --------------------------------------------------------------------------
 
-std::unique_ptr<Transport::Dealer> Transport::make_dealer(const std::string& endpoint,
-                                                          std::uint32_t expected_atom, std::size_t key_index) {
+std::unique_ptr<Transport::Dealer> Transport::make_dealer(const std::string& endpoint, std::uint32_t expected_atom,
+                                                          std::size_t key_index) {
   auto d = std::make_unique<Dealer>();
   d->socket = zmq::socket_t(context_, zmq::socket_type::dealer);
   d->endpoint = endpoint;
@@ -202,8 +200,7 @@ std::unique_ptr<Transport::Dealer> Transport::make_dealer(const std::string& end
   // cut) unless bounded: give up and let ZeroMQ redial, so links return soon after a heal.
   d->socket.set(zmq::sockopt::connect_timeout, static_cast<int>(handshake_timeout(config_).count()));
   d->socket.set(zmq::sockopt::handshake_ivl, static_cast<int>(handshake_timeout(config_).count()));
-  std::string monitor_endpoint =
-      "inproc://syn-monitor-" + config_.node_name + "-" + std::to_string(++monitor_counter_);
+  std::string monitor_endpoint = "inproc://syn-monitor-" + config_.node_name + "-" + std::to_string(++monitor_counter_);
   if (zmq_socket_monitor(d->socket.handle(), monitor_endpoint.c_str(),
                          ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | kHandshakeFailures) != 0) {
     throw Error(Errc::bad_argument, "cannot monitor a socket: " + std::string(zmq_strerror(zmq_errno())));
@@ -365,8 +362,8 @@ void Transport::tick(TimePoint now) {
   for (auto& [atom, p] : peers_) {
     if (p->up) {
       if (now - p->last_recv > config_.peer_timeout) {
-        SYN_LOG(warn, config_.node_name, "peer ", p->name, " silent for more than ",
-                config_.peer_timeout.count(), " ms: down");
+        SYN_LOG(warn, config_.node_name, "peer ", p->name, " silent for more than ", config_.peer_timeout.count(),
+                " ms: down");
         teardown(*p, DownReason::timeout);
         continue;
       }
@@ -486,10 +483,9 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
     auto version = reader.read_version();
     if (version != protocol_version) {
       ++counters_.refused;
-      SYN_LOG(error, config_.node_name, "refused ", describe_rid(rid), ": it speaks protocol version ",
-              version, ", this node speaks ", protocol_version);
-      refuse(rid, wire::RefuseCode::version,
-             "protocol version " + std::to_string(protocol_version) + " required");
+      SYN_LOG(error, config_.node_name, "refused ", describe_rid(rid), ": it speaks protocol version ", version,
+              ", this node speaks ", protocol_version);
+      refuse(rid, wire::RefuseCode::version, "protocol version " + std::to_string(protocol_version) + " required");
       return;
     }
     reader.check_rest();
@@ -545,8 +541,7 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
               check_up(*from);
             }
             if (!from->up) {
-              SYN_LOG(warn, config_.node_name, "data from ", from->name,
-                      " before its link was up: resetting the link");
+              SYN_LOG(warn, config_.node_name, "data from ", from->name, " before its link was up: resetting the link");
               teardown(*from, DownReason::reset);
               return;
             }
@@ -588,9 +583,7 @@ void Transport::handle_hello(const std::string& rid, const wire::Hello& hello) {
     // Checked before anything changes: dialling it back would throw half-way through.
     try {
       check_endpoint(hello.endpoint);
-    } catch (const Error& e) {
-      throw wire::DecodeError(std::string("hello advertising a bad endpoint: ") + e.what());
-    }
+    } catch (const Error& e) { throw wire::DecodeError(std::string("hello advertising a bad endpoint: ") + e.what()); }
   }
   if (atom == self_atom_) {
     if (hello.creation == config_.creation) {
@@ -608,8 +601,8 @@ void Transport::handle_hello(const std::string& rid, const wire::Hello& hello) {
     bool old_alive = p.up && now - p.last_recv < config_.peer_timeout;
     if (old_alive) {
       ++counters_.refused;
-      SYN_LOG(error, config_.node_name, "refused a second node named ", hello.name, " at ",
-              hello.endpoint, ": one is already connected from ", p.endpoint);
+      SYN_LOG(error, config_.node_name, "refused a second node named ", hello.name, " at ", hello.endpoint,
+              ": one is already connected from ", p.endpoint);
       refuse(rid, wire::RefuseCode::name_taken, "the node name " + hello.name + " is taken");
       return;
     }
@@ -663,8 +656,8 @@ void Transport::on_dealer_readable(Dealer& d) {
       auto version = reader.read_version();
       if (version != protocol_version) {
         ++counters_.refused;
-        SYN_LOG(error, config_.node_name, "the node at ", d.endpoint, " speaks protocol version ",
-                version, ", this node speaks ", protocol_version);
+        SYN_LOG(error, config_.node_name, "the node at ", d.endpoint, " speaks protocol version ", version,
+                ", this node speaks ", protocol_version);
         continue;
       }
       while (auto message = reader.next()) {
@@ -710,8 +703,8 @@ void Transport::handle_welcome(Dealer& d, const wire::Welcome& welcome) {
     p.dealer = std::move(owned);
     if (p.endpoint.empty()) p.endpoint = d.endpoint;
   } else if (atom != d.expected) {
-    SYN_LOG(warn, config_.node_name, "dialled ", detail::node_name_of(d.expected), " at ", d.endpoint,
-            " but reached ", welcome.name);
+    SYN_LOG(warn, config_.node_name, "dialled ", detail::node_name_of(d.expected), " at ", d.endpoint, " but reached ",
+            welcome.name);
     Peer& p = peer(d.expected);
     if (p.dealer.get() == &d) close_dealer(std::move(p.dealer));
     return;
@@ -808,9 +801,7 @@ void Transport::redial_with_next_key(Dealer& d) {
     try {
       slot = make_dealer(old->endpoint, old->expected, (old->key_index + 1) % gate_->key_count());
       slot->epoch = old->epoch;
-    } catch (const Error& e) {
-      SYN_LOG(warn, config_.node_name, "cannot redial ", old->endpoint, ": ", e.what());
-    }
+    } catch (const Error& e) { SYN_LOG(warn, config_.node_name, "cannot redial ", old->endpoint, ": ", e.what()); }
     close_dealer(std::move(old));
   };
   for (auto& [atom, p] : peers_) {
@@ -858,10 +849,10 @@ void Transport::dealer_handshake_failed(Dealer& d, const MonitorEvent& event) {
                           (gate_ ? "it has no cluster key, or another one)" : "it may require a cluster key)"),
                       now);
   } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
-    refusals_.refused(d.endpoint + "/protocol",
-                      who + "its handshake is not this protocol's (ZeroMQ protocol error " +
-                          protocol_error_code(event.value) + ")",
-                      now);
+    refusals_.refused(
+        d.endpoint + "/protocol",
+        who + "its handshake is not this protocol's (ZeroMQ protocol error " + protocol_error_code(event.value) + ")",
+        now);
   }
   // ZeroMQ gives up on a connection whose mechanism does not match (it never redials): dial
   // again later, in case the peer restarts with (or without) the key.
@@ -870,9 +861,9 @@ void Transport::dealer_handshake_failed(Dealer& d, const MonitorEvent& event) {
     return;
   }
   // During a key rotation the peer may hold another of our accepted keys: try it next.
-  bool refused_key = event.id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || event.id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
-                     (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
-                      event.value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC);
+  bool refused_key =
+      event.id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || event.id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+      (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && event.value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC);
   if (gate_ && gate_->key_count() > 1 && refused_key && !d.welcomed) redial_with_next_key(d);
 }
 

@@ -177,9 +177,9 @@ class Transport {
   std::string endpoint_;
   std::unordered_map<std::uint32_t, std::unique_ptr<Peer>> peers_;
   std::unordered_map<std::string, std::uint32_t> rid_to_peer_;
-  std::vector<std::unique_ptr<Dealer>> pending_;  // dialled, not yet welcomed by a named peer
+  std::vector<std::unique_ptr<Dealer>> pending_;    // dialled, not yet welcomed by a named peer
   std::vector<std::unique_ptr<Dealer>> graveyard_;  // closed during a poll pass
-  std::vector<Dealer*> polled_;                      // dealers in poll-item order
+  std::vector<Dealer*> polled_;                     // dealers in poll-item order
   struct Redial {
     detail::TimePoint at;
     std::string endpoint;

@@ -21,10 +21,10 @@ enum class Op : std::uint32_t { none = 0, put = 1, del = 2, stale = 3 };
 
 /// An entry (key, pid of the sender) now has this meta and time.
 struct Put {
-  std::string key;       ///< canonical name or group
+  std::string key;  ///< canonical name or group
   std::uint64_t pid_id = 0;
   std::int64_t time = 0;
-  std::string meta;      ///< canonical meta
+  std::string meta;          ///< canonical meta
   std::uint32_t reason = 0;  ///< Reason::Kind of the change (normal, conflict_resolution)
 };
 /// The entry (key, pid of the sender) is gone (unless the receiver's is newer than `time`).
@@ -58,7 +58,7 @@ struct CallRequest {
   std::string key;
   std::uint32_t pid_creation = 0;
   std::uint64_t pid_id = 0;
-  std::string meta;               ///< put, update: the new meta
+  std::string meta;                ///< put, update: the new meta
   std::int64_t expected_time = 0;  ///< update: compare-and-set on this time
 };
 void encode(OutBuffer& out, const CallRequest& m);

@@ -32,8 +32,8 @@ std::optional<std::size_t> walk(const unsigned char* data, std::size_t size, std
     --remaining_values;
     if (pos >= size || ++values > max_message_values) return std::nullopt;
     unsigned char b = data[pos++];
-    std::uint64_t payload = 0;     // bytes of raw payload to skip
-    std::uint64_t children = 0;    // values inside a container
+    std::uint64_t payload = 0;   // bytes of raw payload to skip
+    std::uint64_t children = 0;  // values inside a container
     bool container = false;
     auto need = [&](std::size_t n) { return size - pos >= n; };
     if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
@@ -49,25 +49,55 @@ std::optional<std::size_t> walk(const unsigned char* data, std::size_t size, std
     } else {
       int len_bytes = 0;
       switch (b) {
-        case 0xcc: case 0xd0: payload = 1; break;
-        case 0xcd: case 0xd1: payload = 2; break;
-        case 0xce: case 0xd2: case 0xca: payload = 4; break;
-        case 0xcf: case 0xd3: case 0xcb: payload = 8; break;
-        case 0xd4: payload = 2; break;   // fixext 1 (type + data)
+        case 0xcc:
+        case 0xd0: payload = 1; break;
+        case 0xcd:
+        case 0xd1: payload = 2; break;
+        case 0xce:
+        case 0xd2:
+        case 0xca: payload = 4; break;
+        case 0xcf:
+        case 0xd3:
+        case 0xcb: payload = 8; break;
+        case 0xd4: payload = 2; break;  // fixext 1 (type + data)
         case 0xd5: payload = 3; break;
         case 0xd6: payload = 5; break;
         case 0xd7: payload = 9; break;
         case 0xd8: payload = 17; break;
-        case 0xc4: case 0xd9: len_bytes = 1; break;
-        case 0xc5: case 0xda: len_bytes = 2; break;
-        case 0xc6: case 0xdb: len_bytes = 4; break;
-        case 0xc7: len_bytes = 1; payload = 1; break;  // ext: + type byte
-        case 0xc8: len_bytes = 2; payload = 1; break;
-        case 0xc9: len_bytes = 4; payload = 1; break;
-        case 0xdc: len_bytes = 2; container = true; break;
-        case 0xdd: len_bytes = 4; container = true; break;
-        case 0xde: len_bytes = 2; container = true; break;
-        case 0xdf: len_bytes = 4; container = true; break;
+        case 0xc4:
+        case 0xd9: len_bytes = 1; break;
+        case 0xc5:
+        case 0xda: len_bytes = 2; break;
+        case 0xc6:
+        case 0xdb: len_bytes = 4; break;
+        case 0xc7:
+          len_bytes = 1;
+          payload = 1;
+          break;  // ext: + type byte
+        case 0xc8:
+          len_bytes = 2;
+          payload = 1;
+          break;
+        case 0xc9:
+          len_bytes = 4;
+          payload = 1;
+          break;
+        case 0xdc:
+          len_bytes = 2;
+          container = true;
+          break;
+        case 0xdd:
+          len_bytes = 4;
+          container = true;
+          break;
+        case 0xde:
+          len_bytes = 2;
+          container = true;
+          break;
+        case 0xdf:
+          len_bytes = 4;
+          container = true;
+          break;
         default: return std::nullopt;  // 0xc1: never used
       }
       if (len_bytes) {
@@ -97,15 +127,14 @@ std::optional<std::size_t> walk(const unsigned char* data, std::size_t size, std
 
 const msgpack::unpack_limit& limits() {
   // Sizes are already bounded by the structural walk; depth is the one that matters here.
-  static const msgpack::unpack_limit limit(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
-                                           0xffffffff, max_message_depth + 1);
+  static const msgpack::unpack_limit limit(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+                                           max_message_depth + 1);
   return limit;
 }
 
 }  // namespace
 
-std::optional<std::size_t> checked_value_length(const char* data, std::size_t size,
-                                                std::size_t max_depth) {
+std::optional<std::size_t> checked_value_length(const char* data, std::size_t size, std::size_t max_depth) {
   if (max_depth > max_message_depth) max_depth = max_message_depth;
   return walk(reinterpret_cast<const unsigned char*>(data), size, max_depth);
 }
@@ -122,9 +151,7 @@ msgpack::object FrameReader::read_value() {
     last_ = std::string_view(data_ + offset_, *length);
     offset_ += *length;
     return obj;
-  } catch (const DecodeError&) {
-    throw;
-  } catch (const std::exception& e) {
+  } catch (const DecodeError&) { throw; } catch (const std::exception& e) {
     throw DecodeError(std::string("msgpack: ") + e.what());
   }
 }

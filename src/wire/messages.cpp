@@ -50,7 +50,10 @@ void encode(OutBuffer& out, const Welcome& m) {
   type(p, MsgType::welcome);
   str(p, m.name);
   p.pack_uint32(m.creation);
-  if (m.duplicate) p.pack_true(); else p.pack_false();
+  if (m.duplicate)
+    p.pack_true();
+  else
+    p.pack_false();
 }
 Welcome decode_welcome(const msgpack::object& o) {
   auto f = checked(o, "welcome", 4);
@@ -197,7 +200,10 @@ void encode_mcall_reply(OutBuffer& out, std::uint64_t call_id, LocalPid member, 
   type(p, MsgType::mcall_reply);
   p.pack_uint64(call_id);
   local_pid(p, member);
-  if (died) p.pack_true(); else p.pack_false();
+  if (died)
+    p.pack_true();
+  else
+    p.pack_false();
   term(out, answer);
 }
 MCallReply decode_mcall_reply(const msgpack::object& o) {
@@ -242,7 +248,10 @@ void begin_ack_sync(OutBuffer& out, const ScopeAddress& a, bool last) {
   p.pack_array(5);
   type(p, MsgType::ack_sync);
   address(p, a);
-  if (last) p.pack_true(); else p.pack_false();
+  if (last)
+    p.pack_true();
+  else
+    p.pack_false();
 }
 AckSync decode_ack_sync(const msgpack::object& o) {
   auto f = checked(o, "ack_sync", 5);

@@ -181,8 +181,8 @@ namespace {
 void append_term(std::string& out, const Term& term, std::size_t depth) {
   using V = Term::value_t;
   if (depth > max_term_depth) {
-    throw Error(Errc::bad_argument, "a term nested deeper than " + std::to_string(max_term_depth) +
-                                        " levels cannot travel between nodes");
+    throw Error(Errc::bad_argument,
+                "a term nested deeper than " + std::to_string(max_term_depth) + " levels cannot travel between nodes");
   }
   switch (term.type()) {
     case V::null:
@@ -220,17 +220,11 @@ std::string canonical(const Term& term) {
   return out;
 }
 
-Term decode_canonical(std::string_view bytes) {
-  return Term::from_msgpack(bytes.begin(), bytes.end(), true, true);
-}
+Term decode_canonical(std::string_view bytes) { return Term::from_msgpack(bytes.begin(), bytes.end(), true, true); }
 
-bool append_canonical(std::string& out, const msgpack::object& object) {
-  return canonical_object(out, object, 0);
-}
+bool append_canonical(std::string& out, const msgpack::object& object) { return canonical_object(out, object, 0); }
 
-bool to_term(const msgpack::object& object, Term& out) {
-  return object_to_term(object, out, 0);
-}
+bool to_term(const msgpack::object& object, Term& out) { return object_to_term(object, out, 0); }
 
 namespace {
 

@@ -59,7 +59,9 @@ inline IntEncoding uint_encoding(std::uint64_t v) {
 /// The shortest form of any integer (canonical: negative ones as int formats).
 inline IntEncoding int_encoding(std::int64_t v) {
   if (v >= 0) return uint_encoding(static_cast<std::uint64_t>(v));
-  auto bits = [v](std::size_t width) { return static_cast<std::uint64_t>(v) & (~std::uint64_t{0} >> (64 - 8 * width)); };
+  auto bits = [v](std::size_t width) {
+    return static_cast<std::uint64_t>(v) & (~std::uint64_t{0} >> (64 - 8 * width));
+  };
   if (v >= -32) return {static_cast<unsigned char>(v), 0, 0};  // negative fixint
   if (v >= INT8_MIN) return {0xd0, bits(1), 1};
   if (v >= INT16_MIN) return {0xd1, bits(2), 2};
@@ -98,9 +100,9 @@ inline StrHeader str_header(std::uint64_t n) {
     return out;
   };
   if (n < 32) return {0xa0 | n, 1};           // fixstr
-  if (n <= 0xff) return {0xd9 | be(1), 2};     // str8
-  if (n <= 0xffff) return {0xda | be(2), 3};   // str16
-  return {0xdb | be(4), 5};                    // str32
+  if (n <= 0xff) return {0xd9 | be(1), 2};    // str8
+  if (n <= 0xffff) return {0xda | be(2), 3};  // str16
+  return {0xdb | be(4), 5};                   // str32
 }
 
 /// The canonical bytes of `term` in two parts when it is a string (the common name): the

@@ -178,9 +178,7 @@ TEST_CASE("garbage frames are dropped and counted while the node keeps serving",
     std::string frame(1 + rng() % 300, '\0');
     for (auto& c : frame) c = static_cast<char>(rng());
     std::uint8_t lead;
-    do {
-      lead = static_cast<std::uint8_t>(rng());
-    } while (lead <= 0x7f || (lead >= 0xcc && lead <= 0xd3));
+    do { lead = static_cast<std::uint8_t>(rng()); } while (lead <= 0x7f || (lead >= 0xcc && lead <= 0xd3));
     frame[0] = static_cast<char>(lead);
     garbage.push_back(frame);
   }
@@ -189,8 +187,9 @@ TEST_CASE("garbage frames are dropped and counted while the node keeps serving",
   auto hello = hello_frame(wire::Hello{"garbage-intruder", 1, 2, 3, a.endpoint()});
   for (std::size_t n = 2; n < hello.size(); n += 3) garbage.push_back(hello.substr(0, n));
   // A valid version followed by junk.
-  for (const auto& junk : {bytes({0xc1}), bytes({0x05}), bytes({0x90}), bytes({0x91, 0xa1, 'x'}),
-                           bytes({0x92, 0x04, 0xc1}), bytes({0xa5, 'h', 'e', 'l', 'l', 'o'}), bytes({0xd4, 0x01, 0x01})}) {
+  for (const auto& junk :
+       {bytes({0xc1}), bytes({0x05}), bytes({0x90}), bytes({0x91, 0xa1, 'x'}), bytes({0x92, 0x04, 0xc1}),
+        bytes({0xa5, 'h', 'e', 'l', 'l', 'o'}), bytes({0xd4, 0x01, 0x01})}) {
     garbage.push_back(version_byte() + junk);
   }
   // Huge declared sizes and deep nesting.
@@ -199,15 +198,15 @@ TEST_CASE("garbage frames are dropped and counted while the node keeps serving",
   garbage.push_back(version_byte() + bytes({0x92, 0x01, 0xdb, 0x7f, 0xff, 0xff, 0xff, 'x'}));
   garbage.push_back(version_byte() + std::string(1000, static_cast<char>(0x91)) + bytes({0x01}));
   // Hellos with wrong field types, counts or values.
-  garbage.push_back(version_byte() + bytes({0x96, 0x01, 0x2a, 0x01, 0x02, 0x03, 0xa0}));       // name an integer
+  garbage.push_back(version_byte() + bytes({0x96, 0x01, 0x2a, 0x01, 0x02, 0x03, 0xa0}));            // name an integer
   garbage.push_back(version_byte() + bytes({0x96, 0x01, 0xa1, 'x', 0xa1, '1', 0x02, 0x03, 0xa0}));  // creation a string
   garbage.push_back(version_byte() + bytes({0x96, 0x01, 0xa1, 'x', 0xcf, 0, 0, 0, 0x01, 0, 0, 0, 0, 0x02, 0x03, 0xa0}));
-  garbage.push_back(version_byte() + bytes({0x93, 0x01, 0xa1, 'x', 0x01}));                   // too few fields
+  garbage.push_back(version_byte() + bytes({0x93, 0x01, 0xa1, 'x', 0x01}));                          // too few fields
   garbage.push_back(version_byte() + bytes({0x97, 0x01, 0xa1, 'x', 0x01, 0x02, 0x03, 0xa0, 0xc0}));  // too many
-  garbage.push_back(hello_frame(wire::Hello{"", 1, 2, 3, ""}));                                // no name
+  garbage.push_back(hello_frame(wire::Hello{"", 1, 2, 3, ""}));                                      // no name
   // A hello whose type is 2^32 + 1: it must not be read as a hello.
-  garbage.push_back(version_byte() + bytes({0x96, 0xcf, 0, 0, 0, 0x01, 0, 0, 0, 0x01}) +
-                    bytes({0xb0}) + "garbage-intruder" + bytes({0x01, 0x02, 0x03, 0xa0}));
+  garbage.push_back(version_byte() + bytes({0x96, 0xcf, 0, 0, 0, 0x01, 0, 0, 0, 0x01}) + bytes({0xb0}) +
+                    "garbage-intruder" + bytes({0x01, 0x02, 0x03, 0xa0}));
 
   zmq::context_t context;
   RawDealer raw(context, a.endpoint());
@@ -320,15 +319,15 @@ TEST_CASE("garbage: malformed messages inside a live peer session are dropped an
   // Now, as an up peer: bad messages of known types, an unknown type, a send to a pid with
   // a body that is not a term, and a valid heartbeat last.
   std::vector<std::string> bad = {
-      version_byte() + bytes({0x91, 0x63}),                                  // unknown type 99
-      version_byte() + bytes({0x93, 0x0a, 0x01, 0x02}),                      // send, too few fields
-      version_byte() + bytes({0x94, 0x0a, 0x01, 0x02, 0xd4, 0x01, 0x00}),    // send, ext body
+      version_byte() + bytes({0x91, 0x63}),                                                      // unknown type 99
+      version_byte() + bytes({0x93, 0x0a, 0x01, 0x02}),                                          // send, too few fields
+      version_byte() + bytes({0x94, 0x0a, 0x01, 0x02, 0xd4, 0x01, 0x00}),                        // send, ext body
       version_byte() + bytes({0x94, 0x0a, 0x01, 0x02, 0x82, 0xa1, 'a', 0x01, 0xa1, 'a', 0x02}),  // dup keys
       version_byte() + bytes({0x94, 0x0a, 0x01, 0x02}) + std::string(50, static_cast<char>(0x91)) + bytes({0x01}),
-      version_byte() + bytes({0x92, 0x0d, 0xa1, 'x'}),                      // demonitor, ref a string
-      version_byte() + bytes({0x92, 0x03, 0x09}),                            // bye, unknown reason
-      version_byte() + bytes({0x92, 0x05, 0xc0}),                            // peers, not a list
-      version_byte() + bytes({0x92, 0x05, 0x91, 0x91, 0xa1, 'x'}),           // peers, short entry
+      version_byte() + bytes({0x92, 0x0d, 0xa1, 'x'}),              // demonitor, ref a string
+      version_byte() + bytes({0x92, 0x03, 0x09}),                   // bye, unknown reason
+      version_byte() + bytes({0x92, 0x05, 0xc0}),                   // peers, not a list
+      version_byte() + bytes({0x92, 0x05, 0x91, 0x91, 0xa1, 'x'}),  // peers, short entry
   };
   for (const auto& frame : bad) raw.send(frame);
   REQUIRE(eventually([&] { return a.stats().malformed_frames >= before.malformed_frames + bad.size(); }));
@@ -345,9 +344,11 @@ TEST_CASE("garbage: malformed messages inside a live peer session are dropped an
   CHECK(a.stats().malformed_frames == before.malformed_frames + bad.size());
 }
 
-TEST_CASE("garbage: a hello naming an endpoint that cannot be dialled does not bring the node down", "[cluster][garbage]") {
+TEST_CASE("garbage: a hello naming an endpoint that cannot be dialled does not bring the node down",
+          "[cluster][garbage]") {
   // Not endpoints at all, and endpoints that look right but that ZeroMQ refuses to dial.
-  const std::string bad_endpoint = GENERATE(as<std::string>{}, "not an endpoint", "tcp://*:5", "tcp://a b:5", "ipc://@");
+  const std::string bad_endpoint =
+      GENERATE(as<std::string>{}, "not an endpoint", "tcp://*:5", "tcp://a b:5", "ipc://@");
   INFO("endpoint " << bad_endpoint);
   Node a(test_options("garbage-d"));
   auto options_b = test_options("garbage-e");

@@ -143,9 +143,7 @@ TEST_CASE("groups: errors of join and leave", "[groups][api]") {
     CHECK_THROWS_AS(d.groups("s"), Error);
     try {
       d.groups("s");
-    } catch (const Error& e) {
-      CHECK(e.code() == Errc::invalid_scope);
-    }
+    } catch (const Error& e) { CHECK(e.code() == Errc::invalid_scope); }
     CHECK(ga.group_count() == 0);
   }
 
@@ -189,19 +187,18 @@ TEST_CASE("groups: strict mode", "[groups][api]") {
   REQUIRE(gb.join("g", pb, "mb"));
   REQUIRE(ga.join("g", pa, "ma2"));  // a meta update by the process itself
   for (auto* g : {&ga, &gb, &gc}) {
-    REQUIRE(eventually([&] {
-      return g->members("g") == std::vector<Member>{{pa.pid(), "ma2"}, {pb.pid(), "mb"}};
-    }));
+    REQUIRE(eventually([&] { return g->members("g") == std::vector<Member>{{pa.pid(), "ma2"}, {pb.pid(), "mb"}}; }));
   }
   // Strict mode is about joining: leave is allowed.
   REQUIRE(gb.leave("g", pb.pid()));
   REQUIRE(eventually([&] { return ga.member_count("g") == 1 && gc.member_count("g") == 1; }));
   for (int i = 0; i < 3; ++i) {
-    expect_events(*t.rec[i],
-                  {ev_join("s", "g", pa.pid(), "ma", Reason::normal()), ev_join("s", "g", pb.pid(), "mb", Reason::normal()),
-                   ev_upd("s", "g", pa.pid(), "ma", "ma2", Reason::normal()),
-                   ev_left("s", "g", pb.pid(), "mb", Reason::normal())},
-                  t.n[i]->name(), i == 0 ? 200ms : 20ms);
+    expect_events(
+        *t.rec[i],
+        {ev_join("s", "g", pa.pid(), "ma", Reason::normal()), ev_join("s", "g", pb.pid(), "mb", Reason::normal()),
+         ev_upd("s", "g", pa.pid(), "ma", "ma2", Reason::normal()),
+         ev_left("s", "g", pb.pid(), "mb", Reason::normal())},
+        t.n[i]->name(), i == 0 ? 200ms : 20ms);
   }
 }
 
@@ -268,11 +265,11 @@ TEST_CASE("groups: update_member", "[groups][api]") {
   REQUIRE(r);
   CHECK(*r == Member{pb.pid(), Term{{"n", 0}}});
 
-  std::vector<std::string> expected = {
-      ev_join("s", "other", pa.pid(), 1, normal), ev_join("s", "g", pa.pid(), Term{{"n", 0}}, normal),
-      ev_join("s", "g", pb.pid(), Term{{"n", 0}}, normal),
-      ev_upd("s", "g", pa.pid(), Term{{"n", 0}}, Term{{"n", 1}}, normal),
-      ev_upd("s", "g", pa.pid(), Term{{"n", 1}}, Term{{"n", 2}}, normal)};
+  std::vector<std::string> expected = {ev_join("s", "other", pa.pid(), 1, normal),
+                                       ev_join("s", "g", pa.pid(), Term{{"n", 0}}, normal),
+                                       ev_join("s", "g", pb.pid(), Term{{"n", 0}}, normal),
+                                       ev_upd("s", "g", pa.pid(), Term{{"n", 0}}, Term{{"n", 1}}, normal),
+                                       ev_upd("s", "g", pa.pid(), Term{{"n", 1}}, Term{{"n", 2}}, normal)};
   for (int i = 0; i < 3; ++i) {
     expect_events(*t.rec[i], expected, t.n[i]->name(), i == 0 ? 300ms : 30ms);
     CHECK(t.n[i]->groups("s").members("g") ==
@@ -333,7 +330,9 @@ TEST_CASE("groups: concurrent update_member from several threads and nodes loses
       threads.emplace_back([&, node] {
         auto g = t.n[node]->groups("s");
         for (int i = 0; i < kPerThread; ++i) {
-          auto r = g.update_member("counter", pa.pid(), [](const Term& m) { return Term{{"n", m["n"].get<int>() + 1}}; });
+          auto r = g.update_member("counter", pa.pid(), [](const Term& m) {
+            return Term{{"n", m["n"].get<int>() + 1}};
+          });
           if (!r) ++failures;
         }
       });

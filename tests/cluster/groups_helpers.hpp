@@ -145,7 +145,9 @@ struct SubLog : std::enable_shared_from_this<SubLog> {
   std::vector<std::string> texts() const {
     std::vector<std::string> out;
     for (const auto& e : all()) {
-      const char* type = e.type == GroupEvent::Type::join ? "join" : e.type == GroupEvent::Type::leave ? "leave" : "update";
+      const char* type = e.type == GroupEvent::Type::join    ? "join"
+                         : e.type == GroupEvent::Type::leave ? "leave"
+                                                             : "update";
       for (const auto& m : e.members) {
         out.push_back(std::string(type) + " " + e.group.dump() + " " + m.pid.to_string() + " " + m.meta.dump());
       }

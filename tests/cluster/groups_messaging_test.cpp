@@ -39,12 +39,14 @@ void receives_once(Process& p, const Term& body) {
 
 /// No member gets anything more for a moment.
 bool nothing_more(const std::vector<Process>& members) {
-  return stays([&] {
-    for (auto& p : members) {
-      if (p.pending() != 0) return false;
-    }
-    return true;
-  }, 50ms);
+  return stays(
+      [&] {
+        for (auto& p : members) {
+          if (p.pending() != 0) return false;
+        }
+        return true;
+      },
+      50ms);
 }
 
 }  // namespace
@@ -213,7 +215,8 @@ TEST_CASE("groups: multi_call pairs replies with members, silent and dead member
   }
   std::map<Pid, Term> replied;
   for (auto& [member, answer] : result.replies) replied[member.pid] = member.meta;
-  CHECK(replied == std::map<Pid, Term>{{r_a.process.pid(), "ra"}, {r_b.process.pid(), "rb"}, {r_c.process.pid(), Term{{"m", "rc"}}}});
+  CHECK(replied == std::map<Pid, Term>{
+                       {r_a.process.pid(), "ra"}, {r_b.process.pid(), "rb"}, {r_c.process.pid(), Term{{"m", "rc"}}}});
   std::map<Pid, Term> bad;
   for (auto& m : result.bad_replies) bad[m.pid] = m.meta;
   CHECK(bad == std::map<Pid, Term>{{silent.pid(), "silent"}, {dying_c_pid, "dying_c"}, {dying_a_pid, "dying_a"}});

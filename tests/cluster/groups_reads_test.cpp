@@ -48,7 +48,8 @@ void check_view(Node& node, const std::map<std::string, std::vector<Member>>& ex
     CHECK(g.local_members(name) == local);
     CHECK(g.local_member_count(name) == local.size());
     for (const auto& nn : node_names) {
-      std::size_t on_node = std::count_if(want.begin(), want.end(), [&](const Member& m) { return m.pid.node() == nn; });
+      std::size_t on_node =
+          std::count_if(want.begin(), want.end(), [&](const Member& m) { return m.pid.node() == nn; });
       CHECK(g.member_count(name, nn) == on_node);
       if (on_node) names_by_node[nn].push_back(Term(name).dump());
     }
@@ -128,8 +129,8 @@ TEST_CASE("groups: reads on every node before, during and after a partial net sp
   CHECK(gb.group_names("nobody").empty());
   CHECK(ga.is_local_member("g1", a1.pid()));
   CHECK_FALSE(gb.is_local_member("g1", a1.pid()));
-  CHECK_FALSE(ga.is_local_member("g3", a1.pid()));  // local, not a member
-  CHECK_FALSE(ga.is_local_member("g1", c1.pid()));  // a member, not local
+  CHECK_FALSE(ga.is_local_member("g3", a1.pid()));          // local, not a member
+  CHECK_FALSE(ga.is_local_member("g1", c1.pid()));          // a member, not local
   REQUIRE(eventually([&] { return rec_c->size() == 6; }));  // the six joins
   rec_c->clear();
 
@@ -137,10 +138,12 @@ TEST_CASE("groups: reads on every node before, during and after a partial net sp
   REQUIRE(cut(a, b));
   CHECK(linked(a, c));
   CHECK(linked(b, c));
-  std::map<std::string, std::vector<Member>> a_side = {
-      {"g1", {{a1.pid(), "a1"}, {c1.pid(), "c1"}}}, {"g2", {{a2.pid(), Term::array({1, 2})}}}, {"g3", {{c1.pid(), nullptr}}}};
-  std::map<std::string, std::vector<Member>> b_side = {
-      {"g1", {{b1.pid(), "b1"}, {c1.pid(), "c1"}}}, {"g2", {{b1.pid(), Term{{"b", 1}}}}}, {"g3", {{c1.pid(), nullptr}}}};
+  std::map<std::string, std::vector<Member>> a_side = {{"g1", {{a1.pid(), "a1"}, {c1.pid(), "c1"}}},
+                                                       {"g2", {{a2.pid(), Term::array({1, 2})}}},
+                                                       {"g3", {{c1.pid(), nullptr}}}};
+  std::map<std::string, std::vector<Member>> b_side = {{"g1", {{b1.pid(), "b1"}, {c1.pid(), "c1"}}},
+                                                       {"g2", {{b1.pid(), Term{{"b", 1}}}}},
+                                                       {"g3", {{c1.pid(), nullptr}}}};
   REQUIRE(eventually([&] { return view_is(a, a_side, all) && view_is(b, b_side, all); }));
   check_view(a, a_side, all, node_names);
   check_view(b, b_side, all, node_names);
@@ -149,13 +152,13 @@ TEST_CASE("groups: reads on every node before, during and after a partial net sp
   CHECK(stays([&] { return rec_c->size() == 0; }, 100ms));
 
   // Writes on each side: each side sees its own; C sees everything.
-  REQUIRE(ga.join("g4", a1.pid(), "a-side"));                   // local on A
-  REQUIRE(gb.leave("g2", b1.pid()));                            // local on B
-  REQUIRE(gb.join("g1", b1.pid(), "b1x"));                      // meta update on B
-  REQUIRE(gc.join("g5", a2.pid(), "from-c"));                   // C for A's process
-  REQUIRE(gc.join("g4", b1.pid(), "b-side"));                   // C for B's process
-  CHECK(ga.join("g5", b1.pid()).error() == Errc::node_down);    // A cannot reach B
-  CHECK(gb.leave("g1", a1.pid()).error() == Errc::node_down);   // B cannot reach A
+  REQUIRE(ga.join("g4", a1.pid(), "a-side"));                  // local on A
+  REQUIRE(gb.leave("g2", b1.pid()));                           // local on B
+  REQUIRE(gb.join("g1", b1.pid(), "b1x"));                     // meta update on B
+  REQUIRE(gc.join("g5", a2.pid(), "from-c"));                  // C for A's process
+  REQUIRE(gc.join("g4", b1.pid(), "b-side"));                  // C for B's process
+  CHECK(ga.join("g5", b1.pid()).error() == Errc::node_down);   // A cannot reach B
+  CHECK(gb.leave("g1", a1.pid()).error() == Errc::node_down);  // B cannot reach A
   CHECK(gb.update_member("g2", a2.pid(), [](const Term& m) { return m; }).error() == Errc::node_down);
   a_side["g4"] = {{a1.pid(), "a-side"}};
   a_side["g5"] = {{a2.pid(), "from-c"}};
@@ -197,17 +200,21 @@ TEST_CASE("groups: a node only sees the data of the nodes it is linked to", "[gr
   ob.auto_connect = false;
   ob.seeds = {c.endpoint()};
   Node b(ob);
-  REQUIRE(eventually([&] { return subcluster_is(a, "s", {"gch3"}) && subcluster_is(b, "s", {"gch3"}) &&
-                                  subcluster_is(c, "s", {"gch1", "gch2"}); }));
+  REQUIRE(eventually([&] {
+    return subcluster_is(a, "s", {"gch3"}) && subcluster_is(b, "s", {"gch3"}) &&
+           subcluster_is(c, "s", {"gch1", "gch2"});
+  }));
   auto pa = a.spawn();
   auto pb = b.spawn();
   REQUIRE(a.groups("s").join("g", pa.pid(), "a"));
   REQUIRE(b.groups("s").join("g", pb.pid(), "b"));
   REQUIRE(eventually([&] { return c.groups("s").member_count("g") == 2; }));
-  CHECK(stays([&] {
-    return a.groups("s").members("g") == std::vector<Member>{{pa.pid(), "a"}} &&
-           b.groups("s").members("g") == std::vector<Member>{{pb.pid(), "b"}};
-  }, 200ms));
+  CHECK(stays(
+      [&] {
+        return a.groups("s").members("g") == std::vector<Member>{{pa.pid(), "a"}} &&
+               b.groups("s").members("g") == std::vector<Member>{{pb.pid(), "b"}};
+      },
+      200ms));
   CHECK(c.groups("s").members("g") == std::vector<Member>{{pa.pid(), "a"}, {pb.pid(), "b"}});
   // publish on C reaches both; on A only its own member.
   CHECK(c.groups("s").publish("g", "hello") == 2);

@@ -38,9 +38,10 @@ TEST_CASE("groups: late joiners get everything", "[groups][replication]") {
   // joiners only the current meta.
   REQUIRE(nodes[0].groups("s").join("g2", procs[5].pid(), "remote"));
   std::vector<Node*> first = {&nodes[0], &nodes[1], &nodes[2]};
-  REQUIRE(eventually([&] { return nodes[0].groups("s").member_count(groups[3]) == 6 &&
-                                  nodes[1].groups("s").member_count(groups[3]) == 6 &&
-                                  nodes[2].groups("s").member_count(groups[3]) == 6; }));
+  REQUIRE(eventually([&] {
+    return nodes[0].groups("s").member_count(groups[3]) == 6 && nodes[1].groups("s").member_count(groups[3]) == 6 &&
+           nodes[2].groups("s").member_count(groups[3]) == 6;
+  }));
   REQUIRE(eventually([&] { return converged(first, "s", groups); }));
 
   // What a node must have seen: each membership once.
@@ -126,7 +127,8 @@ TEST_CASE("groups: process death removes every membership of the process everywh
   REQUIRE(eventually([&] {
     return a.groups("s").member_count("g1") == 3 && b.groups("s").member_count("g1") == 3 &&
            c.groups("s").member_count("g1") == 3 && converged({&a, &b, &c}, "s", groups) &&
-           a.groups("s").group_count() == 3 && b.groups("s").member_count("g3") == 2 && a.groups("s").member_count("g2") == 2;
+           a.groups("s").group_count() == 3 && b.groups("s").member_count("g3") == 2 &&
+           a.groups("s").member_count("g2") == 2;
   }));
   for (int i = 0; i < 3; ++i) REQUIRE(eventually([&] { return rec[i]->size() == 7; }));
   for (auto& r : rec) r->clear();
@@ -145,13 +147,12 @@ TEST_CASE("groups: process death removes every membership of the process everywh
     }));
   }
   CHECK(converged({&a, &b, &c}, "s", groups));
-  std::vector<std::string> expected = {
-      ev_left("s", "g1", pa_pid, "a1", Reason::process_exit(why)),
-      ev_left("s", "g2", pa_pid, "a2", Reason::process_exit(why)),
-      ev_left("s", "g3", pa_pid, nullptr, Reason::process_exit(why)),
-      ev_left("s", "g1", pb_pid, "b1", Reason::process_exit("killed")),
-      ev_left("s", "g3", pb_pid, "b3", Reason::process_exit("killed")),
-      ev_left("s", "g2", pc_pid, "c2", Reason::process_exit("normal"))};
+  std::vector<std::string> expected = {ev_left("s", "g1", pa_pid, "a1", Reason::process_exit(why)),
+                                       ev_left("s", "g2", pa_pid, "a2", Reason::process_exit(why)),
+                                       ev_left("s", "g3", pa_pid, nullptr, Reason::process_exit(why)),
+                                       ev_left("s", "g1", pb_pid, "b1", Reason::process_exit("killed")),
+                                       ev_left("s", "g3", pb_pid, "b3", Reason::process_exit("killed")),
+                                       ev_left("s", "g2", pc_pid, "c2", Reason::process_exit("normal"))};
   for (int i = 0; i < 3; ++i) expect_events(*rec[i], expected, nodes[i].name(), i == 0 ? 200ms : 20ms);
   // The dead cannot join again; the groups they were in stay usable.
   CHECK(b.groups("s").join("g1", pa_pid).error() == Errc::not_alive);
@@ -233,17 +234,21 @@ TEST_CASE("groups: a cut purges the other side's members and the heal's snapshot
   REQUIRE(a.groups("s").leave("x", pa2.pid()));
   REQUIRE(b.groups("s").join("y", pb2.pid(), "b2"));
   REQUIRE(c.groups("s").join("g", pc.pid(), "c-new"));
-  REQUIRE(eventually([&] { return c.groups("s").member_count("y") == 1 && c.groups("s").member_count("x") == 0 &&
-                                  c.groups("s").member("g", pa.pid())->meta == "a-new"; }));
-  REQUIRE(eventually([&] { return a.groups("s").member("g", pc.pid())->meta == "c-new" &&
-                                  b.groups("s").member("g", pc.pid())->meta == "c-new"; }));
+  REQUIRE(eventually([&] {
+    return c.groups("s").member_count("y") == 1 && c.groups("s").member_count("x") == 0 &&
+           c.groups("s").member("g", pa.pid())->meta == "a-new";
+  }));
+  REQUIRE(eventually([&] {
+    return a.groups("s").member("g", pc.pid())->meta == "c-new" && b.groups("s").member("g", pc.pid())->meta == "c-new";
+  }));
 
   REQUIRE(heal(a, b, "s"));
-  REQUIRE(eventually([&] { return converged({&a, &b, &c}, "s", groups) && a.groups("s").member_count("y") == 1 &&
-                                  b.groups("s").member_count("g") == 3; }));
+  REQUIRE(eventually([&] {
+    return converged({&a, &b, &c}, "s", groups) && a.groups("s").member_count("y") == 1 &&
+           b.groups("s").member_count("g") == 3;
+  }));
   INFO(views({&a, &b, &c}, "s", groups));
-  CHECK(a.groups("s").members("g") ==
-        std::vector<Member>{{pa.pid(), "a-new"}, {pb.pid(), "b"}, {pc.pid(), "c-new"}});
+  CHECK(a.groups("s").members("g") == std::vector<Member>{{pa.pid(), "a-new"}, {pb.pid(), "b"}, {pc.pid(), "c-new"}});
   CHECK(a.groups("s").members("x").empty());
   Reason a_up = Reason::node_up("gcut1"), b_up = Reason::node_up("gcut2");
   Reason normal = Reason::normal();

@@ -18,10 +18,13 @@ TEST_CASE("groups: join, members everywhere, publish, multi_call, subscription",
   std::mutex mutex;
   std::vector<GroupEvent> events;
   std::vector<Member> current;
-  auto sub = g2.monitor("room", [&](const GroupEvent& e) {
-    std::lock_guard lock(mutex);
-    events.push_back(e);
-  }, &current);
+  auto sub = g2.monitor(
+      "room",
+      [&](const GroupEvent& e) {
+        std::lock_guard lock(mutex);
+        events.push_back(e);
+      },
+      &current);
   CHECK(current.empty());
 
   auto a = cluster[0].spawn();

@@ -41,8 +41,7 @@ class ReplayHandler : public EventHandler {
     }
     g[pid] = meta;
   }
-  void on_process_left(std::string_view, const Term& group, const Pid& pid, const Term& meta,
-                       const Reason&) override {
+  void on_process_left(std::string_view, const Term& group, const Pid& pid, const Term& meta, const Reason&) override {
     std::lock_guard lock(mutex_);
     auto& g = groups_[group.dump()];
     auto it = g.find(pid);
@@ -196,9 +195,8 @@ void run_storm(const std::string& prefix, bool split) {
           } else if (op < 70) {
             pipelined.push_back(g.leave_async(group, pid));
           } else if (op < 85) {
-            auto r = g.update_member(group, pid, [](const Term& m) {
-              return m.is_number_integer() ? Term(m.get<int>() + 10) : Term(0);
-            });
+            auto r = g.update_member(
+                group, pid, [](const Term& m) { return m.is_number_integer() ? Term(m.get<int>() + 10) : Term(0); });
             if (!r && !expected(r.error(), Errc::not_alive) && r.error() != Errc::undefined) {
               unexpected("update", r.error());
             }

@@ -80,7 +80,8 @@ TEST_CASE("groups: monitor reports current members, then every change in order, 
   CHECK(sub_a.active());
   CHECK(current_a == std::vector<Member>{{pa1.pid(), "x"}});
   CHECK(current_c == std::vector<Member>{{pa1.pid(), "x"}});
-  CHECK(current_scope == std::map<Term, std::vector<Member>>{{"g", {{pa1.pid(), "x"}}}, {"other", {{pother.pid(), "o"}}}});
+  CHECK(current_scope ==
+        std::map<Term, std::vector<Member>>{{"g", {{pa1.pid(), "x"}}}, {"other", {{pother.pid(), "o"}}}});
 
   std::vector<std::string> want_c;
   // Each step waits until a and c applied it (c only once a-c is cut), so the order of the
@@ -218,7 +219,8 @@ TEST_CASE("groups: no event is lost between the snapshot and the first event", "
     INFO("subscription on " << s->node->name() << (s->scope_wide ? " (scope)" : " (group)"));
     auto g = s->node->groups("s");
     auto final_members = as_map(g.members("busy"));
-    bool ok = eventually([&] { return replay(s->current, s->log->all(), "busy").members == as_map(g.members("busy")); });
+    bool ok =
+        eventually([&] { return replay(s->current, s->log->all(), "busy").members == as_map(g.members("busy")); });
     auto r = replay(s->current, s->log->all(), "busy");
     CHECK(r.error.empty());
     CHECK(ok);
@@ -376,9 +378,7 @@ TEST_CASE("groups: no event after the Subscription is destroyed", "[groups][subs
     std::atomic<bool> stop{false};
     auto sub = ga.monitor_scope([&](const GroupEvent&) { ++calls; });
     std::thread writer([&] {
-      for (int i = 0; !stop; ++i) {
-        (void)ga.join(i % 50, procs[static_cast<std::size_t>(i) % procs.size()].pid(), i);
-      }
+      for (int i = 0; !stop; ++i) { (void)ga.join(i % 50, procs[static_cast<std::size_t>(i) % procs.size()].pid(), i); }
     });
     REQUIRE(eventually([&] { return calls > 50; }));
     sub.cancel();

@@ -40,10 +40,12 @@ TEST_CASE("an idle link stays up well past peer_timeout", "[cluster][links]") {
   REQUIRE(cluster.wait_full_mesh());
   const auto before = cluster[0].stats();
   // 400 ms peer_timeout: without heartbeats the links would drop within this period.
-  CHECK(stays([&] {
-    return sees_exactly(cluster[0], {"idle2", "idle3"}) && sees_exactly(cluster[1], {"idle1", "idle3"}) &&
-           sees_exactly(cluster[2], {"idle1", "idle2"});
-  }, 1200ms));
+  CHECK(stays(
+      [&] {
+        return sees_exactly(cluster[0], {"idle2", "idle3"}) && sees_exactly(cluster[1], {"idle1", "idle3"}) &&
+               sees_exactly(cluster[2], {"idle1", "idle2"});
+      },
+      1200ms));
   const auto after = cluster[0].stats();
   CHECK(after.frames_sent > before.frames_sent);
   CHECK(after.frames_received > before.frames_received);
@@ -63,9 +65,11 @@ TEST_CASE("disconnect drops the link on both sides until someone connects again"
   REQUIRE(eventually([&] { return sees_exactly(b, {"cut3"}); }));
   // Neither side redials, not after peer_timeout either, and the third node does not
   // re-introduce them; the other links are untouched.
-  CHECK(stays([&] {
-    return sees_exactly(a, {"cut3"}) && sees_exactly(b, {"cut3"}) && sees_exactly(c, {"cut1", "cut2"});
-  }, 1200ms));
+  CHECK(stays(
+      [&] {
+        return sees_exactly(a, {"cut3"}) && sees_exactly(b, {"cut3"}) && sees_exactly(c, {"cut1", "cut2"});
+      },
+      1200ms));
   CHECK(round_trip(a, c));
   CHECK(round_trip(b, c));
 
@@ -112,9 +116,7 @@ TEST_CASE("a disconnected node does not come back when a third node joins", "[cl
   o.seeds = {cluster[0].endpoint(), cluster[1].endpoint()};
   Node third(o);
   REQUIRE(eventually([&] { return sees_exactly(third, {"gossip1", "gossip2"}); }));
-  CHECK(stays([&] {
-    return sees_exactly(cluster[0], {"gossip3"}) && sees_exactly(cluster[1], {"gossip3"});
-  }, 800ms));
+  CHECK(stays([&] { return sees_exactly(cluster[0], {"gossip3"}) && sees_exactly(cluster[1], {"gossip3"}); }, 800ms));
 }
 
 TEST_CASE("disconnect of a node that is not connected is a no-op", "[cluster][links]") {
@@ -235,10 +237,12 @@ TEST_CASE("connecting again to a node already linked changes nothing", "[cluster
     cluster[1].connect(cluster[0].endpoint());
     cluster[2].connect(cluster[1].endpoint());
   }
-  CHECK(stays([&] {
-    return log->size() == 0 && sees_exactly(cluster[0], {"again-link2", "again-link3"}) &&
-           sees_exactly(cluster[1], {"again-link1", "again-link3"});
-  }, 500ms));
+  CHECK(stays(
+      [&] {
+        return log->size() == 0 && sees_exactly(cluster[0], {"again-link2", "again-link3"}) &&
+               sees_exactly(cluster[1], {"again-link1", "again-link3"});
+      },
+      500ms));
   CHECK(round_trip(cluster[0], cluster[1]));
   CHECK(cluster[0].stats().link_resets == 0);
   CHECK(cluster[1].stats().link_resets == 0);

@@ -185,9 +185,7 @@ std::optional<Errc> connect_error(Node& node, const std::string& endpoint) {
   try {
     node.connect(endpoint);
     return std::nullopt;
-  } catch (const Error& e) {
-    return e.code();
-  }
+  } catch (const Error& e) { return e.code(); }
 }
 }  // namespace
 
@@ -210,9 +208,7 @@ TEST_CASE("a malformed endpoint in the options makes the constructor throw", "[c
     try {
       Node node(o);
       FAIL("constructor did not throw");
-    } catch (const Error& e) {
-      CHECK(e.code() == Errc::bad_argument);
-    }
+    } catch (const Error& e) { CHECK(e.code() == Errc::bad_argument); }
   }
   SECTION("seed") {
     auto o = test_options("bad-seed");
@@ -220,9 +216,7 @@ TEST_CASE("a malformed endpoint in the options makes the constructor throw", "[c
     try {
       Node node(o);
       FAIL("constructor did not throw");
-    } catch (const Error& e) {
-      CHECK(e.code() == Errc::bad_argument);
-    }
+    } catch (const Error& e) { CHECK(e.code() == Errc::bad_argument); }
   }
   // The name is free again afterwards.
   Node node(test_options("bad-listen"));
@@ -264,9 +258,7 @@ TEST_CASE("a second live node with a taken name is refused and does not disturb 
   auto downs = std::make_shared<syn::test::DownLog>();
   cluster[0].monitor(p2.pid(), downs->callback());
   cluster[2].monitor(p2.pid(), downs->callback());
-  auto undisturbed = [&] {
-    return impostor_free_view(cluster) && downs->size() == 0;
-  };
+  auto undisturbed = [&] { return impostor_free_view(cluster) && downs->size() == 0; };
 
   SECTION("seeded with another member") {
     auto o = test_options("uniq2");
@@ -361,8 +353,7 @@ TEST_CASE("a node restarted under the same name is a new incarnation", "[cluster
   CHECK(fresh.pending() == 0);
 }
 
-TEST_CASE("an endpoint with the right scheme but a malformed address throws bad_argument",
-          "[cluster][mesh][errors]") {
+TEST_CASE("an endpoint with the right scheme but a malformed address throws bad_argument", "[cluster][mesh][errors]") {
   syn::test::QuietLog quiet;
   Node node(test_options("endpoints2"));
   for (const char* bad : {"tcp://", "tcp://127.0.0.1", "tcp://127.0.0.1:", "tcp://127.0.0.1:port", "tcp://:5555",

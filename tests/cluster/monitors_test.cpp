@@ -84,9 +84,9 @@ TEST_CASE("monitoring a dead or unknown process gives noproc", "[cluster][monito
       dead_remote.pid(),
       Pid(cluster[0].name(), cluster[0].creation(), 987654321),  // never existed, local
       Pid(cluster[1].name(), cluster[1].creation(), 987654321),  // never existed, remote
-      Pid(cluster[1].name(), cluster[1].creation() + 1, 1),     // another incarnation of a peer
-      Pid(cluster[0].name(), cluster[0].creation() + 1, 1),     // another incarnation of this node
-      Pid(),                                                    // the null pid
+      Pid(cluster[1].name(), cluster[1].creation() + 1, 1),      // another incarnation of a peer
+      Pid(cluster[0].name(), cluster[0].creation() + 1, 1),      // another incarnation of this node
+      Pid(),                                                     // the null pid
   };
   auto log = std::make_shared<DownLog>();
   for (const Pid& pid : targets) cluster[0].monitor(pid, log->callback());
@@ -168,8 +168,8 @@ TEST_CASE("demonitor stops delivery", "[cluster][monitors]") {
   sync_link(cluster[0], cluster[1]);
   cluster[0].demonitor(r1);
   cluster[0].demonitor(r2);
-  cluster[0].demonitor(r2);          // twice: a no-op
-  cluster[0].demonitor(123456789);   // unknown: a no-op
+  cluster[0].demonitor(r2);         // twice: a no-op
+  cluster[0].demonitor(123456789);  // unknown: a no-op
   local.exit("bye");
   remote.exit("bye");
   REQUIRE(eventually([&] { return log->size() == 1; }));

@@ -214,8 +214,8 @@ TEST_CASE("messages to dead or unknown pids are dropped silently", "[cluster][pr
   const Pid unknown_local(cluster[0].name(), cluster[0].creation(), 987654321);
   const Pid old_incarnation(cluster[1].name(), cluster[1].creation() + 1, receiver.pid().id());
   const Pid unknown_node("drop-nobody", 1, 1);
-  for (const Pid& pid : {dead_local.pid(), dead_remote.pid(), unknown_on_peer, unknown_local, old_incarnation,
-                         unknown_node, Pid()}) {
+  for (const Pid& pid :
+       {dead_local.pid(), dead_remote.pid(), unknown_on_peer, unknown_local, old_incarnation, unknown_node, Pid()}) {
     INFO(pid.to_string());
     cluster[0].send(pid, "lost");
     cluster[0].exit(pid, "lost");
@@ -277,7 +277,7 @@ TEST_CASE("Process is a move-only owning handle", "[cluster][processes]") {
       Process q(std::move(p));
       CHECK(q.pid() == pid);
       CHECK(q.alive());
-      CHECK_FALSE(p.alive());  // NOLINT(bugprone-use-after-move)
+      CHECK_FALSE(p.alive());             // NOLINT(bugprone-use-after-move)
       { Process dropped(std::move(p)); }  // destroying an empty handle kills nothing
       CHECK(q.alive());
       CHECK(node.is_alive(pid));

@@ -130,14 +130,10 @@ TEST_CASE("registry: register, lookup, unregister from local and remote callers"
   // Every node got exactly one callback per change.
   Pid A = pa.pid(), B = pb.pid();
   std::vector<std::string> all = {
-      ev_reg("s", "x", A, Term{{"v", 1}}, normal),
-      ev_upd("s", "x", A, Term{{"v", 1}}, Term{{"v", 2}}, normal),
-      ev_reg("s", "y", B, nullptr, normal),
-      ev_reg("s", composite, B, 42, normal),
-      ev_reg("s", 7, B, nullptr, normal),
-      ev_unreg("s", "x", A, Term{{"v", 2}}, normal),
-      ev_unreg("s", 7, B, nullptr, normal),
-      ev_reg("s", "x", B, "again", normal),
+      ev_reg("s", "x", A, Term{{"v", 1}}, normal), ev_upd("s", "x", A, Term{{"v", 1}}, Term{{"v", 2}}, normal),
+      ev_reg("s", "y", B, nullptr, normal),        ev_reg("s", composite, B, 42, normal),
+      ev_reg("s", 7, B, nullptr, normal),          ev_unreg("s", "x", A, Term{{"v", 2}}, normal),
+      ev_unreg("s", 7, B, nullptr, normal),        ev_reg("s", "x", B, "again", normal),
   };
   for (int i = 0; i < 3; ++i) expect_events(*t.rec[i], all, t.n[i]->name(), i == 0 ? 300ms : 50ms);
 }
@@ -285,7 +281,9 @@ TEST_CASE("registry: update", "[registry][api][update]") {
   // Updating to null and back.
   REQUIRE(rc.update("k", [](const Pid&, const Term&) { return Term(); }));
   CHECK(rc.lookup("k") == Entry{pa.pid(), nullptr});
-  REQUIRE(eventually([&] { return ra.lookup("k") == Entry{pa.pid(), nullptr} && rb.lookup("k") == Entry{pa.pid(), nullptr}; }));
+  REQUIRE(eventually([&] {
+    return ra.lookup("k") == Entry{pa.pid(), nullptr} && rb.lookup("k") == Entry{pa.pid(), nullptr};
+  }));
 
   // The holder is dead: undefined on its node at once (its entry is gone).
   pa.exit("done");
@@ -328,7 +326,8 @@ TEST_CASE("registry: concurrent updates from several threads and nodes lose no i
     REQUIRE(all_callbacks);
     CHECK(error.empty());
     auto events = t.rec[i]->events();
-    auto updates = std::count_if(events.begin(), events.end(), [](const std::string& e) { return e.rfind("upd", 0) == 0; });
+    auto updates =
+        std::count_if(events.begin(), events.end(), [](const std::string& e) { return e.rfind("upd", 0) == 0; });
     CHECK(updates == kThreads * kIncrements);
     CHECK(stays([&] { return t.rec[i]->size() == 1 + kThreads * kIncrements; }, 100ms));
   }
@@ -424,7 +423,8 @@ TEST_CASE("registry: node_down for a pid of an unreachable node", "[registry][ap
   Node& c2 = nodes.add("nd3", {"s"}, false);
   bool linked = eventually([&] { return subcluster_is(a, "s", {"nd3"}) && subcluster_is(c2, "s", {"nd1", "nd2"}); });
   INFO("a sees " << a.nodes().size() << ", c2 sees " << c2.nodes().size() << ", a's subcluster "
-                 << a.subcluster_nodes(Kind::registry, "s").size() << ", c2's " << c2.subcluster_nodes(Kind::registry, "s").size());
+                 << a.subcluster_nodes(Kind::registry, "s").size() << ", c2's "
+                 << c2.subcluster_nodes(Kind::registry, "s").size());
   REQUIRE(linked);
   r = a.registry("s").register_name("cee", gone);
   REQUIRE_FALSE(r);
@@ -558,11 +558,12 @@ TEST_CASE("registry: handles and processes that outlive their node", "[registry]
   p.exit("late");
   q = Process();
   REQUIRE(eventually([&] { return b.registry("s").count() == 0; }));
-  expect_events(*rec,
-                {ev_reg("s", "p", p.pid(), nullptr, Reason::normal()), ev_reg("s", "q", q_pid, nullptr, Reason::normal()),
-                 ev_unreg("s", "p", p.pid(), nullptr, Reason::node_down("gone1")),
-                 ev_unreg("s", "q", q_pid, nullptr, Reason::node_down("gone1"))},
-                "gone2", 100ms);
+  expect_events(
+      *rec,
+      {ev_reg("s", "p", p.pid(), nullptr, Reason::normal()), ev_reg("s", "q", q_pid, nullptr, Reason::normal()),
+       ev_unreg("s", "p", p.pid(), nullptr, Reason::node_down("gone1")),
+       ev_unreg("s", "q", q_pid, nullptr, Reason::node_down("gone1"))},
+      "gone2", 100ms);
 }
 
 TEST_CASE("registry: a call that timed out may still have happened: its late answer reaches the caller's replica",

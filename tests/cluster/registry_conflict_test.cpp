@@ -104,9 +104,10 @@ TEST_CASE("registry conflict, default resolver: the newer registration wins, the
                  ev_reg("s", "x", pb.pid(), "mb", conflict)},
                 "a (loser's owner)");
   // The winner's owner: its registration, then a's "calm" from a's snapshot; no callback for x.
-  expect_events(*t.rec[1],
-                {ev_reg("s", "x", pb.pid(), "mb", normal), ev_reg("s", "calm", bystander.pid(), "c", Reason::node_up(a.name()))},
-                "b (winner's owner)", 50ms);
+  expect_events(
+      *t.rec[1],
+      {ev_reg("s", "x", pb.pid(), "mb", normal), ev_reg("s", "calm", bystander.pid(), "c", Reason::node_up(a.name()))},
+      "b (winner's owner)", 50ms);
   expect_events(*t.rec[2],
                 {calm, ev_reg("s", "x", pa.pid(), "ma", normal), ev_unreg("s", "x", pa.pid(), "ma", normal),
                  ev_reg("s", "x", pb.pid(), "mb", normal)},
@@ -225,7 +226,8 @@ TEST_CASE("registry conflict, custom resolver keeping one: nobody is killed", "[
   auto log = std::make_shared<ResolverLog>();
   // Keeps the candidate with the higher "prio" in its meta, whatever the times.
   PartialSplit t("cfk", [&](int i, NodeOptions& o) {
-    o.conflict_resolver = [log, node = o.name](std::string_view scope, const Term& name, const ConflictCandidate& incoming,
+    o.conflict_resolver = [log, node = o.name](std::string_view scope, const Term& name,
+                                               const ConflictCandidate& incoming,
                                                const ConflictCandidate& local) -> std::optional<Pid> {
       log->add({node, std::string(scope), name, incoming, local});
       return incoming.meta["prio"].get<int>() > local.meta["prio"].get<int>() ? incoming.pid : local.pid;
@@ -305,19 +307,19 @@ TEST_CASE("registry conflict, custom resolver keeping neither, or throwing: the 
 
   const Reason normal = Reason::normal(), conflict = Reason::conflict();
   auto unrelated = ev_reg("s", "unrelated", pa2.pid(), nullptr, normal);
-  expect_events(*t.rec[0],
-                {unrelated, ev_reg("s", "x", pa.pid(), "keep-none", normal), ev_unreg("s", "x", pa.pid(), "keep-none", conflict)},
-                "a");
+  expect_events(
+      *t.rec[0],
+      {unrelated, ev_reg("s", "x", pa.pid(), "keep-none", normal), ev_unreg("s", "x", pa.pid(), "keep-none", conflict)},
+      "a");
   expect_events(*t.rec[1],
-                {ev_reg("s", "unrelated", pa2.pid(), nullptr, Reason::node_up(a.name())), ev_reg("s", "x", pb.pid(), "other", normal),
-                 ev_unreg("s", "x", pb.pid(), "other", conflict)},
+                {ev_reg("s", "unrelated", pa2.pid(), nullptr, Reason::node_up(a.name())),
+                 ev_reg("s", "x", pb.pid(), "other", normal), ev_unreg("s", "x", pb.pid(), "other", conflict)},
                 "b", 50ms);
   // c shows b's (newer) with a's hidden behind it. If b's removal reaches c before a's, a's
   // shows again until its own removal arrives.
-  std::vector<std::string> on_c = {unrelated, ev_reg("s", "x", pa.pid(), "keep-none", normal),
-                                   ev_unreg("s", "x", pa.pid(), "keep-none", normal),
-                                   ev_reg("s", "x", pb.pid(), "other", normal),
-                                   ev_unreg("s", "x", pb.pid(), "other", conflict)};
+  std::vector<std::string> on_c = {
+      unrelated, ev_reg("s", "x", pa.pid(), "keep-none", normal), ev_unreg("s", "x", pa.pid(), "keep-none", normal),
+      ev_reg("s", "x", pb.pid(), "other", normal), ev_unreg("s", "x", pb.pid(), "other", conflict)};
   auto on_c_flicker = on_c;
   on_c_flicker.push_back(ev_reg("s", "x", pa.pid(), "keep-none", conflict));
   on_c_flicker.push_back(ev_unreg("s", "x", pa.pid(), "keep-none", conflict));
@@ -332,8 +334,10 @@ TEST_CASE("registry conflict, custom resolver keeping neither, or throwing: the 
 // newer one (b's) and must not forget a's: when b's registration goes away (b's node leaves,
 // b's process dies, b unregisters), a's is what the rest of the connected subcluster holds.
 
-TEST_CASE("registry partial split: the node seeing both sides falls back to the older registration when the newer node leaves",
-          "[registry][conflict][partial]") {
+TEST_CASE(
+    "registry partial split: the node seeing both sides falls back to the older registration when the newer node "
+    "leaves",
+    "[registry][conflict][partial]") {
   PartialSplit t("pl");
   Node &a = *t.a, &c = *t.c;
   auto pa = a.spawn();
@@ -369,21 +373,27 @@ TEST_CASE("registry partial split: the newer holder dies before the heal, the ol
   bool agreed = eventually([&] { return c.registry("s").whereis("x") == pa.pid(); }, 3s);
   CHECK(agreed);
   t.heal_all();
-  agreed = eventually([&] { return converged({&a, &b, &c}, "s", {"x"}) && b.registry("s").whereis("x") == pa.pid(); }, 3s);
+  agreed = eventually(
+      [&] {
+        return converged({&a, &b, &c}, "s", {"x"}) && b.registry("s").whereis("x") == pa.pid();
+      },
+      3s);
   INFO(views({&a, &b, &c}, "s", {"x"}));
   CHECK(agreed);
   for (Node* n : {&a, &b, &c}) CHECK(n->registry("s").lookup("x") == Entry{pa.pid(), "ma"});
   CHECK(pa.alive());
   const Reason normal = Reason::normal();
-  expect_events(*t.rec[2],
-                {ev_reg("s", "x", pa.pid(), "ma", normal), ev_unreg("s", "x", pa.pid(), "ma", normal),
-                 ev_reg("s", "x", pb.pid(), "mb", normal), ev_unreg("s", "x", pb.pid(), "mb", Reason::process_exit("died")),
-                 ev_reg("s", "x", pa.pid(), "ma", Reason::conflict())},
-                "c");
-  expect_events(*t.rec[1],
-                {ev_reg("s", "x", pb.pid(), "mb", normal), ev_unreg("s", "x", pb.pid(), "mb", Reason::process_exit("died")),
-                 ev_reg("s", "x", pa.pid(), "ma", Reason::node_up("pd1"))},
-                "b", 50ms);
+  expect_events(
+      *t.rec[2],
+      {ev_reg("s", "x", pa.pid(), "ma", normal), ev_unreg("s", "x", pa.pid(), "ma", normal),
+       ev_reg("s", "x", pb.pid(), "mb", normal), ev_unreg("s", "x", pb.pid(), "mb", Reason::process_exit("died")),
+       ev_reg("s", "x", pa.pid(), "ma", Reason::conflict())},
+      "c");
+  expect_events(
+      *t.rec[1],
+      {ev_reg("s", "x", pb.pid(), "mb", normal), ev_unreg("s", "x", pb.pid(), "mb", Reason::process_exit("died")),
+       ev_reg("s", "x", pa.pid(), "ma", Reason::node_up("pd1"))},
+      "b", 50ms);
 }
 
 TEST_CASE("registry partial split: the newer holder unregisters, the other side's holder reappears after the heal",
@@ -401,7 +411,11 @@ TEST_CASE("registry partial split: the newer holder unregisters, the other side'
   bool agreed = eventually([&] { return c.registry("s").whereis("x") == pb.pid(); }, 3s);
   CHECK(agreed);
   t.heal_all();
-  agreed = eventually([&] { return converged({&a, &b, &c}, "s", {"x"}) && a.registry("s").whereis("x") == pb.pid(); }, 3s);
+  agreed = eventually(
+      [&] {
+        return converged({&a, &b, &c}, "s", {"x"}) && a.registry("s").whereis("x") == pb.pid();
+      },
+      3s);
   INFO(views({&a, &b, &c}, "s", {"x"}));
   CHECK(agreed);
   for (Node* n : {&a, &b, &c}) CHECK(n->registry("s").lookup("x") == Entry{pb.pid(), "mb"});

@@ -39,8 +39,7 @@ using test::unlinked;
 /// One registry callback as a readable string, so that multisets of them compare and print
 /// well: "reg s x <n1.5.1> {meta} normal", "upd s x <pid> {prev}->{meta} normal",
 /// "unreg s x <pid> {meta} process_exit("bye")", "... remote_scope_node_down(n2)".
-inline std::string ev_reg(std::string_view scope, const Term& name, const Pid& pid, const Term& meta,
-                          const Reason& r) {
+inline std::string ev_reg(std::string_view scope, const Term& name, const Pid& pid, const Term& meta, const Reason& r) {
   return test::event_text("reg", scope, name, pid, meta, r);
 }
 inline std::string ev_unreg(std::string_view scope, const Term& name, const Pid& pid, const Term& meta,
@@ -75,8 +74,8 @@ class Recorder : public EventHandler {
                              const Reason& reason) override {
     add(ev_reg(scope, name, pid, meta, reason), {'r', name, pid, nullptr, meta, reason});
   }
-  void on_registry_process_updated(std::string_view scope, const Term& name, const Pid& pid,
-                                   const Term& previous, const Term& meta, const Reason& reason) override {
+  void on_registry_process_updated(std::string_view scope, const Term& name, const Pid& pid, const Term& previous,
+                                   const Term& meta, const Reason& reason) override {
     add(ev_upd(scope, name, pid, previous, meta, reason), {'u', name, pid, previous, meta, reason});
   }
   void on_process_unregistered(std::string_view scope, const Term& name, const Pid& pid, const Term& meta,

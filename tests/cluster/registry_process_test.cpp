@@ -55,9 +55,9 @@ TEST_CASE("registry: a dead local holder is hidden at once and its name is free 
   Reason died = Reason::process_exit("crashed");
   Reason normal = Reason::normal();
   std::vector<std::string> expected = {
-      ev_reg("s", "svc", p.pid(), "old", normal),       ev_reg("s", "svc2", p.pid(), nullptr, normal),
-      ev_unreg("s", "svc", p.pid(), "old", died),       ev_unreg("s", "svc2", p.pid(), nullptr, died),
-      ev_reg("s", "svc", q.pid(), "new", normal),       ev_reg("s", "svc2", q2.pid(), "new2", normal),
+      ev_reg("s", "svc", p.pid(), "old", normal), ev_reg("s", "svc2", p.pid(), nullptr, normal),
+      ev_unreg("s", "svc", p.pid(), "old", died), ev_unreg("s", "svc2", p.pid(), nullptr, died),
+      ev_reg("s", "svc", q.pid(), "new", normal), ev_reg("s", "svc2", q2.pid(), "new2", normal),
   };
   expect_events(*rec_a, expected, "dh1");
   expect_events(*rec_b, expected, "dh2", 50ms);
@@ -79,8 +79,7 @@ TEST_CASE("registry: a lookup racing a death never returns a holder already seen
     REQUIRE(ra.register_name("racer", p.pid()));
     std::atomic<bool> go{false};
     std::thread killer([&] {
-      while (!go.load()) {
-      }
+      while (!go.load()) {}
       p.exit("boom");
     });
     go.store(true);

@@ -29,7 +29,8 @@ TEST_CASE("registry: a node that joins late gets every registration", "[registry
   REQUIRE(a.registry("s").unregister_name(names[0]));
   procs[1].exit("bye");
   names.push_back("never");
-  REQUIRE(eventually([&] { return a.registry("s").count() == 58 && b.registry("s").count() == 58 && c.registry("s").count() == 58; }));
+  REQUIRE(eventually(
+      [&] { return a.registry("s").count() == 58 && b.registry("s").count() == 58 && c.registry("s").count() == 58; }));
 
   auto rec = std::make_shared<Recorder>();
   Node& d = nodes.add("lj4", {"s"}, true, [&](NodeOptions& o) { o.event_handler = rec; });
@@ -76,7 +77,8 @@ TEST_CASE("registry: a node leaving or cut off takes its names away with remote_
   for (int i = 0; i < 3; ++i) REQUIRE(eventually([&] { return nodes[i].registry("s").count() == 4; }));
   const Reason normal = Reason::normal();
   std::vector<std::string> base = {ev_reg("s", "a", pa.pid(), "ma", normal), ev_reg("s", "b", pb.pid(), "mb", normal),
-                                   ev_reg("s", "b2", pb.pid(), nullptr, normal), ev_reg("s", "c", pc.pid(), "mc", normal)};
+                                   ev_reg("s", "b2", pb.pid(), nullptr, normal),
+                                   ev_reg("s", "c", pc.pid(), "mc", normal)};
   for (int i = 0; i < 3; ++i) expect_events(*rec[i], base, nodes[i].name(), 50ms);
   for (auto& r : rec) r->clear();
 
@@ -92,7 +94,8 @@ TEST_CASE("registry: a node leaving or cut off takes its names away with remote_
   CHECK(subcluster_is(a, "s", {"nd3"}));
   CHECK(subcluster_is(c, "s", {"nd1", "nd2"}));
   Reason down_a = Reason::node_down("nd1"), down_b = Reason::node_down("nd2");
-  expect_events(*rec[0], {ev_unreg("s", "b", pb.pid(), "mb", down_b), ev_unreg("s", "b2", pb.pid(), nullptr, down_b)}, "nd1");
+  expect_events(*rec[0], {ev_unreg("s", "b", pb.pid(), "mb", down_b), ev_unreg("s", "b2", pb.pid(), nullptr, down_b)},
+                "nd1");
   expect_events(*rec[1], {ev_unreg("s", "a", pa.pid(), "ma", down_a)}, "nd2", 50ms);
   expect_events(*rec[2], {}, "nd3", 50ms);
 

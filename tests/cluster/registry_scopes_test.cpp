@@ -51,10 +51,12 @@ TEST_CASE("registry: overlapping scopes form one subcluster per scope", "[regist
   REQUIRE(eventually([&] { return b2.whereis("in-s2") == pc.pid() && c2.whereis("b-in-s2") == pb.pid(); }));
 
   // Data of a scope stays in it: s1 names are not in s2 and the reverse.
-  CHECK(stays([&] {
-    return !b2.lookup("in-s1") && !b2.lookup("b-in-s1") && !c2.lookup("in-s1") && !c2.lookup("b-in-s1") &&
-           !b1.lookup("in-s2") && !b1.lookup("b-in-s2") && !a1.lookup("in-s2") && !a1.lookup("b-in-s2");
-  }, 200ms));
+  CHECK(stays(
+      [&] {
+        return !b2.lookup("in-s1") && !b2.lookup("b-in-s1") && !c2.lookup("in-s1") && !c2.lookup("b-in-s1") &&
+               !b1.lookup("in-s2") && !b1.lookup("b-in-s2") && !a1.lookup("in-s2") && !a1.lookup("b-in-s2");
+      },
+      200ms));
   CHECK(a1.count() == 2);
   CHECK(b1.count() == 2);
   CHECK(b2.count() == 2);
@@ -100,8 +102,8 @@ TEST_CASE("registry: add_node_to_scopes is idempotent and a late scope syncs bot
   Node& c = nodes.add("late_c", {"s2"}, true, [&](NodeOptions& o) { o.event_handler = rec_c; });
   // Both ways, so that later changes are replicated (not learnt from a snapshot).
   REQUIRE(eventually([&] {
-    return subcluster_is(b, "s2", {"late_c"}) && subcluster_is(b, "s1", {"late_a"}) && subcluster_is(a, "s1", {"late_b"}) &&
-           subcluster_is(c, "s2", {"late_b"});
+    return subcluster_is(b, "s2", {"late_c"}) && subcluster_is(b, "s1", {"late_a"}) &&
+           subcluster_is(a, "s1", {"late_b"}) && subcluster_is(c, "s2", {"late_b"});
   }));
 
   auto pa = a.spawn();
@@ -126,7 +128,9 @@ TEST_CASE("registry: add_node_to_scopes is idempotent and a late scope syncs bot
   REQUIRE(a2.register_name("a2", pa.pid(), "ma"));  // right after adding: before or during the sync
   CHECK(a2.whereis("a2") == pa.pid());
   REQUIRE(eventually([&] { return subcluster_is(a, "s2", {"late_b", "late_c"}); }));
-  REQUIRE(eventually([&] { return subcluster_is(b, "s2", {"late_a", "late_c"}) && subcluster_is(c, "s2", {"late_a", "late_b"}); }));
+  REQUIRE(eventually([&] {
+    return subcluster_is(b, "s2", {"late_a", "late_c"}) && subcluster_is(c, "s2", {"late_a", "late_b"});
+  }));
   REQUIRE(eventually([&] { return a2.count() == 3; }));
   CHECK(a2.lookup("b2") == Entry{pb.pid(), "mb"});
   CHECK(a2.lookup("c2") == Entry{pc.pid(), "mc"});
@@ -141,8 +145,9 @@ TEST_CASE("registry: add_node_to_scopes is idempotent and a late scope syncs bot
   Reason normal = Reason::normal();
   Reason up_b = Reason::node_up("late_b");
   Reason up_c = Reason::node_up("late_c");
-  expect_events(*rec_a, {ev_reg("s1", "a1", pa.pid(), nullptr, normal), ev_reg("s2", "a2", pa.pid(), "ma", normal),
-                         ev_reg("s2", "b2", pb.pid(), "mb", up_b), ev_reg("s2", "c2", pc.pid(), "mc", up_c)},
+  expect_events(*rec_a,
+                {ev_reg("s1", "a1", pa.pid(), nullptr, normal), ev_reg("s2", "a2", pa.pid(), "ma", normal),
+                 ev_reg("s2", "b2", pb.pid(), "mb", up_b), ev_reg("s2", "c2", pc.pid(), "mc", up_c)},
                 "late_a");
   // b and c learn a2 through the snapshot or through the replicated change, depending on timing.
   auto a2_on = [&](Recorder& rec) {

@@ -32,18 +32,20 @@ struct Pool {
 /// A node's callbacks, replayed in order, are consistent and end at its replica of `names`.
 void check_callbacks_end_at_replica(Node& node, const Recorder& rec, const std::vector<Term>& names) {
   auto r = node.registry("s");
-  bool settled = eventually([&] {
-    std::string error;
-    auto state = replay(rec.log(), error);
-    if (!error.empty()) return false;
-    for (auto& name : names) {
-      auto e = r.lookup(name);
-      auto it = state.find(name);
-      if (e.has_value() != (it != state.end())) return false;
-      if (e && *e != it->second) return false;
-    }
-    return state.size() == r.count();
-  }, 5s);
+  bool settled = eventually(
+      [&] {
+        std::string error;
+        auto state = replay(rec.log(), error);
+        if (!error.empty()) return false;
+        for (auto& name : names) {
+          auto e = r.lookup(name);
+          auto it = state.find(name);
+          if (e.has_value() != (it != state.end())) return false;
+          if (e && *e != it->second) return false;
+        }
+        return state.size() == r.count();
+      },
+      5s);
   std::string error;
   replay(rec.log(), error);
   INFO("node " << node.name() << ": " << rec.size() << " callbacks; " << error);
@@ -165,9 +167,7 @@ TEST_CASE("registry storm: four nodes, random writes and deaths, then everyone a
   CHECK(total == nodes[0].registry("s").count());
 
   // Each node's callbacks, replayed in order, are consistent and end at its replica.
-  for (int i = 0; i < kNodes; ++i) {
-    check_callbacks_end_at_replica(nodes[i], *rec[i], names);
-  }
+  for (int i = 0; i < kNodes; ++i) { check_callbacks_end_at_replica(nodes[i], *rec[i], names); }
 }
 
 TEST_CASE("registry storm with net splits: links cut and healed while writes go on, then everyone agrees",
@@ -299,7 +299,5 @@ TEST_CASE("registry storm with net splits: links cut and healed while writes go 
   INFO("successful writes: " << oks << ", cuts: " << cuts);
   INFO(views(all, "s", names));
   REQUIRE(agreed);
-  for (int i = 0; i < kNodes; ++i) {
-    check_callbacks_end_at_replica(nodes[i], *rec[i], names);
-  }
+  for (int i = 0; i < kNodes; ++i) { check_callbacks_end_at_replica(nodes[i], *rec[i], names); }
 }

@@ -94,8 +94,7 @@ TEST_CASE("security: nodes holding the same key form a cluster and replicate", "
   CHECK(c.stats().refused_peers == 0);
 }
 
-TEST_CASE("security: a node without the key, or with another, never joins and learns nothing",
-          "[cluster][security]") {
+TEST_CASE("security: a node without the key, or with another, never joins and learns nothing", "[cluster][security]") {
   LogCapture log;
   auto key = generate_cluster_key();
   Node a(keyed_options("sec-a", key));
@@ -122,18 +121,19 @@ TEST_CASE("security: a node without the key, or with another, never joins and le
     return false;
   };
   INFO(log.dump());
-  CHECK(eventually([&] {
-    return explained("sec-a") && explained("sec-b") && explained("sec-plain") && explained("sec-other");
-  }));
+  CHECK(eventually(
+      [&] { return explained("sec-a") && explained("sec-b") && explained("sec-plain") && explained("sec-other"); }));
 
   // The intruders try (they hold the name "secret-name"'s twin and would win nothing anyway).
   auto squatter = intruder_other.spawn();
   REQUIRE(intruder_other.registry("s").register_name("secret-name", squatter));
-  CHECK(stays([&] {
-    return sees_exactly(a, {"sec-b"}) && sees_exactly(b, {"sec-a"}) && intruder_plain.nodes().empty() &&
-           intruder_other.nodes().empty() && a.registry("s").whereis("secret-name") == holder.pid() &&
-           !intruder_plain.registry("s").lookup("secret-name") && holder.alive();
-  }, 1500ms));
+  CHECK(stays(
+      [&] {
+        return sees_exactly(a, {"sec-b"}) && sees_exactly(b, {"sec-a"}) && intruder_plain.nodes().empty() &&
+               intruder_other.nodes().empty() && a.registry("s").whereis("secret-name") == holder.pid() &&
+               !intruder_plain.registry("s").lookup("secret-name") && holder.alive();
+      },
+      1500ms));
   CHECK(intruder_other.registry("s").whereis("secret-name") == squatter.pid());
   // The cluster still works.
   auto q = b.spawn();
@@ -273,8 +273,9 @@ TEST_CASE("security: the key rotates without a split, node by node, with a secon
   REQUIRE(eventually([&] { return nodes[2]->registry("s").whereis("rotated") == p.pid(); }));
 }
 
-TEST_CASE("security: a node refused for a key mismatch keeps dialling, and links once the peer restarts with a matching key",
-          "[cluster][security]") {
+TEST_CASE(
+    "security: a node refused for a key mismatch keeps dialling, and links once the peer restarts with a matching key",
+    "[cluster][security]") {
   // ZeroMQ gives up on a connection whose mechanism (CURVE or none) does not match: the node
   // must dial again by itself, or a rollout of the key would leave it alone for good.
   auto key = generate_cluster_key();

@@ -43,9 +43,7 @@ inline void check_stored_term(std::string_view canonical_bytes) {
   Term term;
   try {
     term = wire::decode_canonical(canonical_bytes);
-  } catch (const std::exception&) {
-    require(false, "decode_canonical throws on bytes made by append_canonical");
-  }
+  } catch (const std::exception&) { require(false, "decode_canonical throws on bytes made by append_canonical"); }
   require(wire::canonical(term) == canonical_bytes, "decode_canonical does not read back canonical bytes");
 }
 

@@ -31,8 +31,8 @@ namespace syn::fuzz {
 /// What one input exercised (the replay checks that every path was reached).
 struct FuzzOutcome {
   bool version_read = false;
-  std::size_t messages = 0;  ///< messages returned by next()
-  std::size_t decoded = 0;   ///< decode_* calls that succeeded
+  std::size_t messages = 0;     ///< messages returned by next()
+  std::size_t decoded = 0;      ///< decode_* calls that succeeded
   bool frame_rejected = false;  ///< read_version or next() threw DecodeError
 };
 
@@ -90,170 +90,188 @@ inline void check_message(const msgpack::object& m, FuzzOutcome& outcome) {
                            ((type >= 1 && type <= 7) || (type >= 10 && type <= 17) || (type >= 20 && type <= 24));
   auto tries = [&](MsgType t) { return !has_decoder || type == static_cast<std::uint64_t>(t); };
 
-  if (tries(MsgType::hello)) count(decodes([&] {
-    auto a = decode_hello(m);
-    OutBuffer out;
-    encode(out, a);
-    Reread r(out);
-    auto b = decode_hello(r.message);
-    require(a.name == b.name && a.creation == b.creation && a.session == b.session && a.epoch == b.epoch &&
-                a.endpoint == b.endpoint,
-            "hello round trip");
-  }));
-  if (tries(MsgType::welcome)) count(decodes([&] {
-    auto a = decode_welcome(m);
-    OutBuffer out;
-    encode(out, a);
-    Reread r(out);
-    auto b = decode_welcome(r.message);
-    require(a.name == b.name && a.creation == b.creation && a.duplicate == b.duplicate, "welcome round trip");
-  }));
-  if (tries(MsgType::refuse)) count(decodes([&] {
-    auto a = decode_refuse(m);
-    OutBuffer out;
-    encode(out, a);
-    Reread r(out);
-    auto b = decode_refuse(r.message);
-    require(a.code == b.code && a.text == b.text, "refuse round trip");
-  }));
-  if (tries(MsgType::bye)) count(decodes([&] {
-    auto a = decode_bye(m);
-    require(a.reason == ByeReason::leaving || a.reason == ByeReason::disconnect, "bye reason out of range");
-    OutBuffer out;
-    encode(out, a);
-    Reread r(out);
-    require(decode_bye(r.message).reason == a.reason, "bye round trip");
-  }));
-  if (tries(MsgType::peers)) count(decodes([&] {
-    auto a = decode_peers(m);
-    OutBuffer out;
-    encode(out, a);
-    Reread r(out);
-    require(decode_peers(r.message).peers == a.peers, "peers round trip");
-  }));
-  if (tries(MsgType::send)) count(decodes([&] {
-    auto a = decode_send(m);
-    OutBuffer out;
-    encode_send(out, a.to, canonical(a.body));
-    Reread r(out);
-    auto b = decode_send(r.message);
-    require(a.to.creation == b.to.creation && a.to.id == b.to.id && same_term(a.body, b.body), "send round trip");
-  }));
-  if (tries(MsgType::exit)) count(decodes([&] {
-    auto a = decode_exit(m);
-    OutBuffer out;
-    encode_exit(out, a.to, a.reason);
-    Reread r(out);
-    auto b = decode_exit(r.message);
-    require(a.to.creation == b.to.creation && a.to.id == b.to.id && same_term(a.reason, b.reason), "exit round trip");
-  }));
-  if (tries(MsgType::monitor)) count(decodes([&] {
-    auto a = decode_monitor(m);
-    OutBuffer out;
-    encode(out, a);
-    Reread r(out);
-    auto b = decode_monitor(r.message);
-    require(a.ref == b.ref && a.target.creation == b.target.creation && a.target.id == b.target.id,
-            "monitor round trip");
-  }));
-  if (tries(MsgType::demonitor)) count(decodes([&] {
-    auto a = decode_demonitor(m);
-    OutBuffer out;
-    encode(out, a);
-    Reread r(out);
-    require(decode_demonitor(r.message).ref == a.ref, "demonitor round trip");
-  }));
-  if (tries(MsgType::down)) count(decodes([&] {
-    auto a = decode_down(m);
-    OutBuffer out;
-    encode_down(out, a.ref, a.reason);
-    Reread r(out);
-    auto b = decode_down(r.message);
-    require(a.ref == b.ref && same_term(a.reason, b.reason), "down round trip");
-  }));
-  if (tries(MsgType::mcall)) count(decodes([&] {
-    auto a = decode_mcall(m);
-    OutBuffer out;
-    encode_mcall(out, a.call_id, a.to, canonical(a.body), a.member_meta);
-    Reread r(out);
-    auto b = decode_mcall(r.message);
-    require(a.call_id == b.call_id && a.to.creation == b.to.creation && a.to.id == b.to.id &&
-                same_term(a.body, b.body) && same_term(a.member_meta, b.member_meta),
-            "mcall round trip");
-  }));
-  if (tries(MsgType::mcall_reply)) count(decodes([&] {
-    auto a = decode_mcall_reply(m);
-    OutBuffer out;
-    encode_mcall_reply(out, a.call_id, a.member, a.died, a.answer);
-    Reread r(out);
-    auto b = decode_mcall_reply(r.message);
-    require(a.call_id == b.call_id && a.member.creation == b.member.creation && a.member.id == b.member.id &&
-                a.died == b.died && same_term(a.answer, b.answer),
-            "mcall_reply round trip");
-  }));
-  if (tries(MsgType::publish)) count(decodes([&] {
-    auto a = decode_publish(m);
-    OutBuffer out;
-    encode_publish(out, a.creation, a.ids, canonical(a.body));
-    Reread r(out);
-    auto b = decode_publish(r.message);
-    require(a.creation == b.creation && a.ids == b.ids && same_term(a.body, b.body), "publish round trip");
-  }));
-  if (tries(MsgType::discover)) count(decodes([&] {
-    auto a = decode_discover(m);
-    OutBuffer out;
-    encode_discover(out, a);
-    Reread r(out);
-    auto b = decode_discover(r.message);
-    require(a.kind == b.kind && a.scope == b.scope, "discover round trip");
-  }));
-  if (tries(MsgType::ack_sync)) count(decodes([&] {
-    auto a = decode_ack_sync(m);
-    require(a.payload != nullptr, "ack_sync without payload");
-    OutBuffer out;
-    begin_ack_sync(out, a.address, a.last);
-    Packer(out).pack(*a.payload);
-    Reread r(out);
-    auto b = decode_ack_sync(r.message);
-    require(a.address.kind == b.address.kind && a.address.scope == b.address.scope && a.last == b.last &&
-                packed(*a.payload) == packed(*b.payload),
-            "ack_sync round trip");
-  }));
-  if (tries(MsgType::scope)) count(decodes([&] {
-    auto a = decode_scope_message(m);
-    require(a.payload != nullptr, "scope message without payload");
-    OutBuffer out;
-    begin_scope_message(out, a.address);
-    Packer(out).pack(*a.payload);
-    Reread r(out);
-    auto b = decode_scope_message(r.message);
-    require(a.address.kind == b.address.kind && a.address.scope == b.address.scope &&
-                packed(*a.payload) == packed(*b.payload),
-            "scope round trip");
-  }));
-  if (tries(MsgType::call)) count(decodes([&] {
-    auto a = decode_call(m);
-    require(a.payload != nullptr, "call without payload");
-    OutBuffer out;
-    begin_call(out, a.request_id, a.address);
-    Packer(out).pack(*a.payload);
-    Reread r(out);
-    auto b = decode_call(r.message);
-    require(a.request_id == b.request_id && a.address.kind == b.address.kind && a.address.scope == b.address.scope &&
-                packed(*a.payload) == packed(*b.payload),
-            "call round trip");
-  }));
-  if (tries(MsgType::reply)) count(decodes([&] {
-    auto a = decode_reply(m);
-    require(a.payload != nullptr, "reply without payload");
-    OutBuffer out;
-    begin_reply(out, a.request_id, a.status);
-    Packer(out).pack(*a.payload);
-    Reread r(out);
-    auto b = decode_reply(r.message);
-    require(a.request_id == b.request_id && a.status == b.status && packed(*a.payload) == packed(*b.payload),
-            "reply round trip");
-  }));
+  if (tries(MsgType::hello))
+    count(decodes([&] {
+      auto a = decode_hello(m);
+      OutBuffer out;
+      encode(out, a);
+      Reread r(out);
+      auto b = decode_hello(r.message);
+      require(a.name == b.name && a.creation == b.creation && a.session == b.session && a.epoch == b.epoch &&
+                  a.endpoint == b.endpoint,
+              "hello round trip");
+    }));
+  if (tries(MsgType::welcome))
+    count(decodes([&] {
+      auto a = decode_welcome(m);
+      OutBuffer out;
+      encode(out, a);
+      Reread r(out);
+      auto b = decode_welcome(r.message);
+      require(a.name == b.name && a.creation == b.creation && a.duplicate == b.duplicate, "welcome round trip");
+    }));
+  if (tries(MsgType::refuse))
+    count(decodes([&] {
+      auto a = decode_refuse(m);
+      OutBuffer out;
+      encode(out, a);
+      Reread r(out);
+      auto b = decode_refuse(r.message);
+      require(a.code == b.code && a.text == b.text, "refuse round trip");
+    }));
+  if (tries(MsgType::bye))
+    count(decodes([&] {
+      auto a = decode_bye(m);
+      require(a.reason == ByeReason::leaving || a.reason == ByeReason::disconnect, "bye reason out of range");
+      OutBuffer out;
+      encode(out, a);
+      Reread r(out);
+      require(decode_bye(r.message).reason == a.reason, "bye round trip");
+    }));
+  if (tries(MsgType::peers))
+    count(decodes([&] {
+      auto a = decode_peers(m);
+      OutBuffer out;
+      encode(out, a);
+      Reread r(out);
+      require(decode_peers(r.message).peers == a.peers, "peers round trip");
+    }));
+  if (tries(MsgType::send))
+    count(decodes([&] {
+      auto a = decode_send(m);
+      OutBuffer out;
+      encode_send(out, a.to, canonical(a.body));
+      Reread r(out);
+      auto b = decode_send(r.message);
+      require(a.to.creation == b.to.creation && a.to.id == b.to.id && same_term(a.body, b.body), "send round trip");
+    }));
+  if (tries(MsgType::exit))
+    count(decodes([&] {
+      auto a = decode_exit(m);
+      OutBuffer out;
+      encode_exit(out, a.to, a.reason);
+      Reread r(out);
+      auto b = decode_exit(r.message);
+      require(a.to.creation == b.to.creation && a.to.id == b.to.id && same_term(a.reason, b.reason), "exit round trip");
+    }));
+  if (tries(MsgType::monitor))
+    count(decodes([&] {
+      auto a = decode_monitor(m);
+      OutBuffer out;
+      encode(out, a);
+      Reread r(out);
+      auto b = decode_monitor(r.message);
+      require(a.ref == b.ref && a.target.creation == b.target.creation && a.target.id == b.target.id,
+              "monitor round trip");
+    }));
+  if (tries(MsgType::demonitor))
+    count(decodes([&] {
+      auto a = decode_demonitor(m);
+      OutBuffer out;
+      encode(out, a);
+      Reread r(out);
+      require(decode_demonitor(r.message).ref == a.ref, "demonitor round trip");
+    }));
+  if (tries(MsgType::down))
+    count(decodes([&] {
+      auto a = decode_down(m);
+      OutBuffer out;
+      encode_down(out, a.ref, a.reason);
+      Reread r(out);
+      auto b = decode_down(r.message);
+      require(a.ref == b.ref && same_term(a.reason, b.reason), "down round trip");
+    }));
+  if (tries(MsgType::mcall))
+    count(decodes([&] {
+      auto a = decode_mcall(m);
+      OutBuffer out;
+      encode_mcall(out, a.call_id, a.to, canonical(a.body), a.member_meta);
+      Reread r(out);
+      auto b = decode_mcall(r.message);
+      require(a.call_id == b.call_id && a.to.creation == b.to.creation && a.to.id == b.to.id &&
+                  same_term(a.body, b.body) && same_term(a.member_meta, b.member_meta),
+              "mcall round trip");
+    }));
+  if (tries(MsgType::mcall_reply))
+    count(decodes([&] {
+      auto a = decode_mcall_reply(m);
+      OutBuffer out;
+      encode_mcall_reply(out, a.call_id, a.member, a.died, a.answer);
+      Reread r(out);
+      auto b = decode_mcall_reply(r.message);
+      require(a.call_id == b.call_id && a.member.creation == b.member.creation && a.member.id == b.member.id &&
+                  a.died == b.died && same_term(a.answer, b.answer),
+              "mcall_reply round trip");
+    }));
+  if (tries(MsgType::publish))
+    count(decodes([&] {
+      auto a = decode_publish(m);
+      OutBuffer out;
+      encode_publish(out, a.creation, a.ids, canonical(a.body));
+      Reread r(out);
+      auto b = decode_publish(r.message);
+      require(a.creation == b.creation && a.ids == b.ids && same_term(a.body, b.body), "publish round trip");
+    }));
+  if (tries(MsgType::discover))
+    count(decodes([&] {
+      auto a = decode_discover(m);
+      OutBuffer out;
+      encode_discover(out, a);
+      Reread r(out);
+      auto b = decode_discover(r.message);
+      require(a.kind == b.kind && a.scope == b.scope, "discover round trip");
+    }));
+  if (tries(MsgType::ack_sync))
+    count(decodes([&] {
+      auto a = decode_ack_sync(m);
+      require(a.payload != nullptr, "ack_sync without payload");
+      OutBuffer out;
+      begin_ack_sync(out, a.address, a.last);
+      Packer(out).pack(*a.payload);
+      Reread r(out);
+      auto b = decode_ack_sync(r.message);
+      require(a.address.kind == b.address.kind && a.address.scope == b.address.scope && a.last == b.last &&
+                  packed(*a.payload) == packed(*b.payload),
+              "ack_sync round trip");
+    }));
+  if (tries(MsgType::scope))
+    count(decodes([&] {
+      auto a = decode_scope_message(m);
+      require(a.payload != nullptr, "scope message without payload");
+      OutBuffer out;
+      begin_scope_message(out, a.address);
+      Packer(out).pack(*a.payload);
+      Reread r(out);
+      auto b = decode_scope_message(r.message);
+      require(a.address.kind == b.address.kind && a.address.scope == b.address.scope &&
+                  packed(*a.payload) == packed(*b.payload),
+              "scope round trip");
+    }));
+  if (tries(MsgType::call))
+    count(decodes([&] {
+      auto a = decode_call(m);
+      require(a.payload != nullptr, "call without payload");
+      OutBuffer out;
+      begin_call(out, a.request_id, a.address);
+      Packer(out).pack(*a.payload);
+      Reread r(out);
+      auto b = decode_call(r.message);
+      require(a.request_id == b.request_id && a.address.kind == b.address.kind && a.address.scope == b.address.scope &&
+                  packed(*a.payload) == packed(*b.payload),
+              "call round trip");
+    }));
+  if (tries(MsgType::reply))
+    count(decodes([&] {
+      auto a = decode_reply(m);
+      require(a.payload != nullptr, "reply without payload");
+      OutBuffer out;
+      begin_reply(out, a.request_id, a.status);
+      Packer(out).pack(*a.payload);
+      Reread r(out);
+      auto b = decode_reply(r.message);
+      require(a.request_id == b.request_id && a.status == b.status && packed(*a.payload) == packed(*b.payload),
+              "reply round trip");
+    }));
 }
 
 }  // namespace detail
@@ -290,9 +308,7 @@ inline FuzzOutcome fuzz_frame(const std::uint8_t* data, std::size_t size) {
     }
     require(consumed == size, "next() returned nullopt before the end of the frame");
     require(rest_checked, "check_rest rejected a frame that next() reads to its end");
-  } catch (const wire::DecodeError&) {
-    outcome.frame_rejected = true;
-  }
+  } catch (const wire::DecodeError&) { outcome.frame_rejected = true; }
   return outcome;
 }
 

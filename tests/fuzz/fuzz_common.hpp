@@ -39,9 +39,7 @@ bool decodes(F&& f) {
   try {
     f();
     return true;
-  } catch (const wire::DecodeError&) {
-    return false;
-  }
+  } catch (const wire::DecodeError&) { return false; }
 }
 
 /// The head of a frame holding one scope message whose payload follows: the version, then
@@ -63,7 +61,8 @@ inline const std::string& scope_message_head() {
 /// transport and the scope directory read it. The object lives as long as this reader.
 class PeerValue {
  public:
-  PeerValue(const std::uint8_t* data, std::size_t size) : frame_(make(data, size)), reader_(frame_.data(), frame_.size()) {}
+  PeerValue(const std::uint8_t* data, std::size_t size)
+      : frame_(make(data, size)), reader_(frame_.data(), frame_.size()) {}
   /// The payload, or nullopt when the frame is rejected (DecodeError: malformed bytes).
   const msgpack::object* read() {
     try {
@@ -73,9 +72,7 @@ class PeerValue {
       if (!message) return nullptr;
       payload_ = wire::decode_scope_message(*message).payload;
       return payload_;
-    } catch (const wire::DecodeError&) {
-      return nullptr;
-    }
+    } catch (const wire::DecodeError&) { return nullptr; }
   }
 
  private:

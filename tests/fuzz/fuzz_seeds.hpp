@@ -25,14 +25,13 @@ inline std::vector<Term> seed_terms() {
   t.push_back(nullptr);
   t.push_back(true);
   t.push_back(false);
-  for (std::uint64_t u : {0ULL, 1ULL, 127ULL, 128ULL, 255ULL, 256ULL, 65535ULL, 65536ULL, 4294967295ULL,
-                          4294967296ULL, ~0ULL}) {
+  for (std::uint64_t u :
+       {0ULL, 1ULL, 127ULL, 128ULL, 255ULL, 256ULL, 65535ULL, 65536ULL, 4294967295ULL, 4294967296ULL, ~0ULL}) {
     t.push_back(u);
   }
-  for (std::int64_t i : {std::int64_t{-1}, std::int64_t{-32}, std::int64_t{-33}, std::int64_t{-128},
-                         std::int64_t{-129}, std::int64_t{-32768}, std::int64_t{-32769},
-                         std::int64_t{-2147483648LL}, std::int64_t{-2147483649LL},
-                         std::numeric_limits<std::int64_t>::min()}) {
+  for (std::int64_t i : {std::int64_t{-1}, std::int64_t{-32}, std::int64_t{-33}, std::int64_t{-128}, std::int64_t{-129},
+                         std::int64_t{-32768}, std::int64_t{-32769}, std::int64_t{-2147483648LL},
+                         std::int64_t{-2147483649LL}, std::numeric_limits<std::int64_t>::min()}) {
     t.push_back(i);
   }
   t.push_back(1.5);
@@ -59,18 +58,18 @@ inline std::vector<Term> seed_terms() {
 inline std::vector<std::string> seed_raw_values() {
   using namespace std::string_literals;
   return {
-      "\xcc\x01"s,                          // uint8 holding a fixint
+      "\xcc\x01"s,                              // uint8 holding a fixint
       "\xcf\x00\x00\x00\x00\x00\x00\x00\x05"s,  // uint64 holding 5
-      "\xd0\x05"s,                          // int8 holding a positive number
-      "\xca\x3f\xc0\x00\x00"s,              // float32 1.5
-      "\x82\xa1\x62\x01\xa1\x61\x02"s,      // {"b": 1, "a": 2}: keys out of order
-      "\x82\xa1\x61\x01\xa1\x61\x02"s,      // {"a": 1, "a": 2}: duplicate key
-      "\x81\x01\x02"s,                      // {1: 2}: a key that is not a string
-      "\xd4\x01\x02"s,                      // fixext 1
-      "\xc7\x02\x05\xaa\xbb"s,              // ext 8
-      "\xd9\x03\x61\x62\x63"s,              // str8 holding a fixstr
-      "\xdc\x00\x01\xc0"s,                  // array16 holding one nil
-      "\xc1"s,                              // never used
+      "\xd0\x05"s,                              // int8 holding a positive number
+      "\xca\x3f\xc0\x00\x00"s,                  // float32 1.5
+      "\x82\xa1\x62\x01\xa1\x61\x02"s,          // {"b": 1, "a": 2}: keys out of order
+      "\x82\xa1\x61\x01\xa1\x61\x02"s,          // {"a": 1, "a": 2}: duplicate key
+      "\x81\x01\x02"s,                          // {1: 2}: a key that is not a string
+      "\xd4\x01\x02"s,                          // fixext 1
+      "\xc7\x02\x05\xaa\xbb"s,                  // ext 8
+      "\xd9\x03\x61\x62\x63"s,                  // str8 holding a fixstr
+      "\xdc\x00\x01\xc0"s,                      // array16 holding one nil
+      "\xc1"s,                                  // never used
   };
 }
 
@@ -159,13 +158,35 @@ inline std::vector<std::string> frame_seeds() {
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& payload = entries[i];
     switch (i % 4) {
-      case 0: add([&](auto& b) { begin_scope_message(b, {1, "users"}); b.append(payload); }); break;
-      case 1: add([&](auto& b) { begin_call(b, 9, {2, "rooms"}); b.append(payload); }); break;
-      case 2: add([&](auto& b) { begin_reply(b, 9, 0); b.append(payload); }); break;
-      default: add([&](auto& b) { begin_ack_sync(b, {1, "users"}, i + 1 == entries.size()); b.append(payload); });
+      case 0:
+        add([&](auto& b) {
+          begin_scope_message(b, {1, "users"});
+          b.append(payload);
+        });
+        break;
+      case 1:
+        add([&](auto& b) {
+          begin_call(b, 9, {2, "rooms"});
+          b.append(payload);
+        });
+        break;
+      case 2:
+        add([&](auto& b) {
+          begin_reply(b, 9, 0);
+          b.append(payload);
+        });
+        break;
+      default:
+        add([&](auto& b) {
+          begin_ack_sync(b, {1, "users"}, i + 1 == entries.size());
+          b.append(payload);
+        });
     }
   }
-  add([&](auto& b) { begin_reply(b, 10, 3); Packer(b).pack_nil(); });
+  add([&](auto& b) {
+    begin_reply(b, 10, 3);
+    Packer(b).pack_nil();
+  });
   // One frame per message, then the handshake batched, then everything in one frame.
   for (const auto& m : messages) {
     FrameWriter w;

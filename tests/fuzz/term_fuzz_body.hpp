@@ -95,9 +95,7 @@ inline TermOutcome fuzz_term(const std::uint8_t* data, std::size_t size) {
   std::string from_term;
   try {
     from_term = wire::canonical(term);
-  } catch (const Error&) {
-    require(false, "canonical(Term) refuses a term a peer's bytes gave");
-  }
+  } catch (const Error&) { require(false, "canonical(Term) refuses a term a peer's bytes gave"); }
   require(from_term == canon, "to_term and append_canonical disagree on bytes");
   require(!canon.empty() && wire::checked_value_length(canon.data(), canon.size()) == canon.size(),
           "canonical bytes are not one well-formed value");
@@ -106,9 +104,7 @@ inline TermOutcome fuzz_term(const std::uint8_t* data, std::size_t size) {
   Term back;
   try {
     back = wire::decode_canonical(canon);
-  } catch (const std::exception&) {
-    require(false, "decode_canonical throws on canonical bytes");
-  }
+  } catch (const std::exception&) { require(false, "decode_canonical throws on canonical bytes"); }
   require(wire::canonical(back) == canon, "decode_canonical does not read back canonical bytes");
 
   // The canonical bytes read as a peer's value again are already canonical.

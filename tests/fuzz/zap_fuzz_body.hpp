@@ -48,7 +48,8 @@ inline std::vector<std::string> zap_seeds() {
     return out;
   };
   return {request("1.0", "CURVE", zap_accepted_keys()[0]), request("1.0", "CURVE", zap_accepted_keys()[1]),
-          request("1.0", "CURVE", std::string(32, 'x')), request("1.0", "NULL", ""), request("2.0", "CURVE", zap_accepted_keys()[0])};
+          request("1.0", "CURVE", std::string(32, 'x')), request("1.0", "NULL", ""),
+          request("2.0", "CURVE", zap_accepted_keys()[0])};
 }
 
 }  // namespace syn::fuzz

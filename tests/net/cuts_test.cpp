@@ -109,7 +109,11 @@ void one_way_cut(Family family) {
   REQUIRE_NET_MESH(cluster);
   auto before_a = register_named(cluster, a, "before-a");
   auto before_b = register_named(cluster, b, "before-b");
-  REQUIRE(eventually([&] { return sees_names(cluster, a, {before_a, before_b}) && sees_names(cluster, b, {before_a, before_b}); }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        return sees_names(cluster, a, {before_a, before_b}) && sees_names(cluster, b, {before_a, before_b});
+      },
+      10s));
 
   // b stops hearing a; a still hears b (until the TCP streams from b stall for want of acks).
   cluster.lab().cut_one_way(a, b);
@@ -148,9 +152,10 @@ TEST_CASE("net: a one-way cut over IPv6 is seen from both sides, and the two res
   one_way_cut(Family::ipv6);
 }
 
-TEST_CASE("net: a partial cut (A-B cut, C sees both): A and B drop each other, C keeps both, and the heal "
-          "brings back the same names everywhere",
-          "[net][cut][partial]") {
+TEST_CASE(
+    "net: a partial cut (A-B cut, C sees both): A and B drop each other, C keeps both, and the heal "
+    "brings back the same names everywhere",
+    "[net][cut][partial]") {
   SYN_NET_REQUIRE_LAB();
   NetCluster cluster(3, Family::ipv4, {kScope});
   const int a = 0, b = 1, c = 2;
@@ -160,7 +165,11 @@ TEST_CASE("net: a partial cut (A-B cut, C sees both): A and B drop each other, C
   REQUIRE_NET_MESH(cluster);
   std::vector<Named> before = {register_named(cluster, a, "before-a"), register_named(cluster, b, "before-b"),
                                register_named(cluster, c, "before-c")};
-  REQUIRE(eventually([&] { return sees_names(cluster, a, before) && sees_names(cluster, b, before) && sees_names(cluster, c, before); }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        return sees_names(cluster, a, before) && sees_names(cluster, b, before) && sees_names(cluster, c, before);
+      },
+      10s));
 
   cluster.lab().cut(a, b);
   std::vector<View> partial = {{a, {c}}, {b, {c}}, {c, {a, b}}};
@@ -187,7 +196,9 @@ TEST_CASE("net: a partial cut (A-B cut, C sees both): A and B drop each other, C
   std::vector<Named> all = before;
   all.push_back(during_a);
   all.push_back(during_b);
-  bool synced = eventually([&] { return sees_names(cluster, a, all) && sees_names(cluster, b, all) && sees_names(cluster, c, all); }, 10s, 50ms);
+  bool synced = eventually(
+      [&] { return sees_names(cluster, a, all) && sees_names(cluster, b, all) && sees_names(cluster, c, all); }, 10s,
+      50ms);
   if (!synced) {
     FAIL_CHECK("not resynced in 10 s: " << lookups(cluster, a, all) << "; " << lookups(cluster, b, all) << "; "
                                         << lookups(cluster, c, all));

@@ -87,7 +87,8 @@ std::map<std::string, std::pair<int, Term>> check_groups(NetCluster& cluster) {
     expected[pid] = meta;
   }
   std::string mismatches;
-  bool same = eventually([&] { return (mismatches = member_mismatches(cluster, "lobby", expected)).empty(); }, 10s, 50ms);
+  bool same =
+      eventually([&] { return (mismatches = member_mismatches(cluster, "lobby", expected)).empty(); }, 10s, 50ms);
   if (!same) FAIL_CHECK("nodes still disagree after 10 s:" << mismatches);
   return joined;
 }

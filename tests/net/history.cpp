@@ -14,9 +14,7 @@ const char* to_string(Outcome outcome) {
   return "?";
 }
 
-double Op::effect_deadline() const {
-  return indeterminate() ? std::numeric_limits<double>::infinity() : completed;
-}
+double Op::effect_deadline() const { return indeterminate() ? std::numeric_limits<double>::infinity() : completed; }
 
 std::string describe(const Op& op) {
   char times[64];
@@ -25,8 +23,8 @@ std::string describe(const Op& op) {
   } else {
     std::snprintf(times, sizeof times, "%.3fs..%.3fs", op.invoked, op.completed);
   }
-  std::string out = "#" + std::to_string(op.index) + " " + op.node + "/w" + std::to_string(op.worker) + " " +
-                    op.kind + " " + op.args.dump() + " " + times + " " + to_string(op.outcome);
+  std::string out = "#" + std::to_string(op.index) + " " + op.node + "/w" + std::to_string(op.worker) + " " + op.kind +
+                    " " + op.args.dump() + " " + times + " " + to_string(op.outcome);
   if (!op.code.empty()) out += " " + op.code;
   if (!op.result.is_null()) out += " -> " + op.result.dump();
   return out;

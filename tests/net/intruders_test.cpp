@@ -46,7 +46,11 @@ TEST_CASE("net: intruders with another key or none dial every node and are refus
   cluster.start(a, Bind::own_address, {});
   cluster.start(b, Bind::own_address, {a});
   cluster.start(c, Bind::own_address, {a});
-  REQUIRE(eventually([&] { return cluster.sees_exactly(a, {b, c}) && cluster.sees_exactly(b, {a, c}) && cluster.sees_exactly(c, {a, b}); }, 15s));
+  REQUIRE(eventually(
+      [&] {
+        return cluster.sees_exactly(a, {b, c}) && cluster.sees_exactly(b, {a, c}) && cluster.sees_exactly(c, {a, b});
+      },
+      15s));
   auto member = register_new(cluster, a, kScope, "member");
 
   // The intruders are seeded with every node of the cluster, so each node is dialled by both.
@@ -59,12 +63,14 @@ TEST_CASE("net: intruders with another key or none dial every node and are refus
   register_new(cluster, no_key, kScope, "intruder");
 
   // Every node refuses both, and goes on refusing them while they redial.
-  bool refused = eventually([&] {
-    for (int h : {a, b, c}) {
-      if (cluster.node(h).ok("stats")["refused_peers"].get<long long>() < 2) return false;
-    }
-    return true;
-  }, 10s, 50ms);
+  bool refused = eventually(
+      [&] {
+        for (int h : {a, b, c}) {
+          if (cluster.node(h).ok("stats")["refused_peers"].get<long long>() < 2) return false;
+        }
+        return true;
+      },
+      10s, 50ms);
   if (!refused) FAIL("not every node counts the intruders' refusals: " << cluster.views());
   auto unchanged = [&] {
     return cluster.sees_exactly(a, {b, c}) && cluster.sees_exactly(b, {a, c}) && cluster.sees_exactly(c, {a, b}) &&

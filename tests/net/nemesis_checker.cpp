@@ -85,7 +85,8 @@ Term arg_term(const Op& op, const char* key) {
 std::vector<std::size_t> ops_about_pid(const std::vector<Op>& history, const std::string& pid) {
   std::vector<std::size_t> out;
   for (const auto& op : history) {
-    if (arg(op, "pid") == pid || (op.result.is_string() && op.result.get<std::string>() == pid)) out.push_back(op.index);
+    if (arg(op, "pid") == pid || (op.result.is_string() && op.result.get<std::string>() == pid))
+      out.push_back(op.index);
   }
   return out;
 }
@@ -228,7 +229,8 @@ std::vector<Violation> check_no_dead_entries(const std::vector<Op>& history, con
     for (const auto& [group, members] : view.groups) {
       for (const auto& [pid, meta] : members) {
         if (alive(observation, pid)) continue;
-        out.push_back({kNoDead, view.node + ": group " + group.dump() + " has member " + pid + ", which is " + status(pid),
+        out.push_back({kNoDead,
+                       view.node + ": group " + group.dump() + " has member " + pid + ", which is " + status(pid),
                        ops_about_pid(history, pid)});
       }
     }
@@ -293,8 +295,8 @@ std::vector<Violation> check_acknowledged_writes(const std::vector<Op>& history,
       const Op& x = history[index];
       if (x.index == op.index || x.failed()) continue;
       if (x.effect_deadline() <= op.invoked) continue;  // took effect before R began
-      bool undoes = is_register ? x.kind == "unregister" || (x.kind == "register" && arg(x, "pid") != pid)
-                                : x.kind == "leave";
+      bool undoes =
+          is_register ? x.kind == "unregister" || (x.kind == "register" && arg(x, "pid") != pid) : x.kind == "leave";
       if (undoes) {
         presence_undone = true;
         break;
@@ -362,8 +364,8 @@ std::vector<Violation> check_callback_replay(const Observation& observation) {
     if (!replayed.errors.empty()) {
       out.push_back({kReplay,
                      view.node + ": " + std::to_string(replayed.errors.size()) + " callbacks out of " +
-                         std::to_string(view.events.size()) + " do not fit the state before them:" +
-                         join_lines(replayed.errors),
+                         std::to_string(view.events.size()) +
+                         " do not fit the state before them:" + join_lines(replayed.errors),
                      {}});
     }
     auto lines = diff(replayed.registry, view.registry, "the replay", view.node);
@@ -382,9 +384,9 @@ std::vector<Violation> check_callback_replay(const Observation& observation) {
 std::vector<Violation> check_all(const std::vector<Op>& history, const Observation& observation,
                                  AcknowledgedStats* stats) {
   std::vector<Violation> out;
-  for (auto part : {check_same_state(observation), check_unique_names(observation),
-                    check_no_dead_entries(history, observation),
-                    check_acknowledged_writes(history, observation, stats), check_callback_replay(observation)}) {
+  for (auto part :
+       {check_same_state(observation), check_unique_names(observation), check_no_dead_entries(history, observation),
+        check_acknowledged_writes(history, observation, stats), check_callback_replay(observation)}) {
     out.insert(out.end(), part.begin(), part.end());
   }
   return out;

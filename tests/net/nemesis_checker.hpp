@@ -40,12 +40,12 @@ using GroupsState = std::map<Term, std::map<std::string, Term>>;
 
 /// What one node holds at the end, and the callbacks it ran.
 struct NodeView {
-  std::string node;         ///< "h1", ...
-  RegistryState registry;   ///< the names of the test's name space that it looks up to an entry
-  std::size_t count = 0;    ///< the number of entries it counts in the scope
-  GroupsState groups;       ///< every group it lists, with its members
-  std::vector<Term> events; ///< its registry and groups callbacks for the scope, in order (the
-                            ///< event lines of syn-node, see tools/syn-node/event_printer.hpp)
+  std::string node;          ///< "h1", ...
+  RegistryState registry;    ///< the names of the test's name space that it looks up to an entry
+  std::size_t count = 0;     ///< the number of entries it counts in the scope
+  GroupsState groups;        ///< every group it lists, with its members
+  std::vector<Term> events;  ///< its registry and groups callbacks for the scope, in order (the
+                             ///< event lines of syn-node, see tools/syn-node/event_printer.hpp)
 };
 
 /// What the cluster holds at the end.
@@ -102,7 +102,6 @@ std::vector<Violation> check_all(const std::vector<Op>& history, const Observati
 
 /// The violations for people: each property, what is wrong, and up to `max_ops` of the
 /// history entries concerned.
-std::string report(const std::vector<Violation>& violations, const std::vector<Op>& history,
-                   std::size_t max_ops = 12);
+std::string report(const std::vector<Violation>& violations, const std::vector<Op>& history, std::size_t max_ops = 12);
 
 }  // namespace syn::test::net

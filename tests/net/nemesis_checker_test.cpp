@@ -33,12 +33,12 @@ Op make_op(std::size_t index, std::string kind, Term args, double invoked, doubl
 }
 
 Term registered(const std::string& name, const std::string& pid, const Term& meta) {
-  return {{"event", "registered"}, {"scope", "nemesis"}, {"name", name}, {"pid", pid}, {"meta", meta},
+  return {{"event", "registered"},         {"scope", "nemesis"}, {"name", name}, {"pid", pid}, {"meta", meta},
           {"reason", {{"kind", "normal"}}}};
 }
 Term joined(const std::string& group, const std::string& pid, const Term& meta) {
-  return {{"event", "joined"}, {"scope", "nemesis"}, {"group", group}, {"pid", pid}, {"meta", meta},
-          {"reason", {{"kind", "normal"}}}};
+  return {{"event", "joined"}, {"scope", "nemesis"}, {"group", group},
+          {"pid", pid},        {"meta", meta},       {"reason", {{"kind", "normal"}}}};
 }
 
 /// Two nodes that both hold n1 -> P1 "m1" and P1 in g1, with the callbacks for it; P1 alive.
@@ -87,8 +87,13 @@ TEST_CASE("net: nemesis checker: each property fails when it should", "[net][nem
   SECTION("(a) a node that differs") {
     auto o = agreed();
     o.nodes[1].groups[Term("g1")][kP1] = "other";
-    o.nodes[1].events.push_back({{"event", "group_updated"}, {"scope", "nemesis"}, {"group", "g1"}, {"pid", kP1},
-                                 {"meta", "other"}, {"previous", "j1"}, {"reason", {{"kind", "normal"}}}});
+    o.nodes[1].events.push_back({{"event", "group_updated"},
+                                 {"scope", "nemesis"},
+                                 {"group", "g1"},
+                                 {"pid", kP1},
+                                 {"meta", "other"},
+                                 {"previous", "j1"},
+                                 {"reason", {{"kind", "normal"}}}});
     auto found = check_all(history, o);
     CHECK(violates(found, "(a)"));
     CHECK(!violates(found, "(e)"));
@@ -114,8 +119,12 @@ TEST_CASE("net: nemesis checker: each property fails when it should", "[net][nem
     for (auto& v : o.nodes) {
       v.registry.clear();
       v.count = 0;
-      v.events.push_back({{"event", "unregistered"}, {"scope", "nemesis"}, {"name", "n1"}, {"pid", kP1},
-                          {"meta", "m1"}, {"reason", {{"kind", "normal"}}}});
+      v.events.push_back({{"event", "unregistered"},
+                          {"scope", "nemesis"},
+                          {"name", "n1"},
+                          {"pid", kP1},
+                          {"meta", "m1"},
+                          {"reason", {{"kind", "normal"}}}});
     }
     auto found = check_all(history, o);
     CHECK(violates(found, "(d)"));
@@ -123,8 +132,13 @@ TEST_CASE("net: nemesis checker: each property fails when it should", "[net][nem
     o = agreed();
     for (auto& v : o.nodes) {
       v.groups[Term("g1")][kP1] = "j2";
-      v.events.push_back({{"event", "group_updated"}, {"scope", "nemesis"}, {"group", "g1"}, {"pid", kP1},
-                          {"meta", "j2"}, {"previous", "j1"}, {"reason", {{"kind", "normal"}}}});
+      v.events.push_back({{"event", "group_updated"},
+                          {"scope", "nemesis"},
+                          {"group", "g1"},
+                          {"pid", kP1},
+                          {"meta", "j2"},
+                          {"previous", "j1"},
+                          {"reason", {{"kind", "normal"}}}});
     }
     found = check_all(history, o);
     CHECK(violates(found, "(d)"));
@@ -147,8 +161,12 @@ TEST_CASE("net: nemesis checker: what could have undone an acknowledged registra
   for (auto& v : missing.nodes) {
     v.registry.clear();
     v.count = 0;
-    v.events.push_back({{"event", "unregistered"}, {"scope", "nemesis"}, {"name", "n1"}, {"pid", kP1},
-                        {"meta", "m1"}, {"reason", {{"kind", "normal"}}}});
+    v.events.push_back({{"event", "unregistered"},
+                        {"scope", "nemesis"},
+                        {"name", "n1"},
+                        {"pid", kP1},
+                        {"meta", "m1"},
+                        {"reason", {{"kind", "normal"}}}});
   }
   const Term unregister_n1 = {{"name", "n1"}};
   // How many nodes are found lacking the registration #0 (the other operations, when
@@ -186,6 +204,7 @@ TEST_CASE("net: nemesis checker: what could have undone an acknowledged registra
   // A later update excuses a different meta, not an absence.
   auto other_meta = agreed();
   for (auto& v : other_meta.nodes) v.registry[Term("n1")].meta = 5;
-  CHECK(check_acknowledged_writes(with(make_op(0, "update", {{"name", "n1"}, {"meta", 5}}, 2.0, 2.1)), other_meta).empty());
+  CHECK(check_acknowledged_writes(with(make_op(0, "update", {{"name", "n1"}, {"meta", 5}}, 2.0, 2.1)), other_meta)
+            .empty());
   CHECK(check_acknowledged_writes(register_n1(), other_meta).size() == 2);
 }

@@ -55,9 +55,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 const std::string kScope = "nemesis";
-constexpr int kHosts = 5;                // the cluster: hosts 0 .. 4
-constexpr int kOtherKeyHost = kHosts;    // an intruder holding another cluster key
-constexpr int kNoKeyHost = kHosts + 1;   // an intruder without any key (plaintext)
+constexpr int kHosts = 5;               // the cluster: hosts 0 .. 4
+constexpr int kOtherKeyHost = kHosts;   // an intruder holding another cluster key
+constexpr int kNoKeyHost = kHosts + 1;  // an intruder without any key (plaintext)
 /// How often the intruder without a key comes back as a new node (a new process, a new
 /// incarnation), besides redialling by itself: libzmq ends a session on a mechanism mismatch
 /// (plaintext against CURVE) and the transport redials it once a second; restarts add fresh
@@ -66,7 +66,7 @@ constexpr int kNoKeyHost = kHosts + 1;   // an intruder without any key (plainte
 constexpr auto kPlaintextCycle = 3s;
 constexpr int kWorkersPerHost = 2;
 constexpr int kProcessesPerWorker = 3;
-constexpr int kMaxOpsPerWorker = 5000;   // a bound besides the duration
+constexpr int kMaxOpsPerWorker = 5000;  // a bound besides the duration
 constexpr int kNames = 30;
 constexpr int kGroups = 5;
 /// An Agent call: the node's own call_timeout is 3 s (agent_options), so a call that gets no
@@ -95,9 +95,7 @@ std::chrono::seconds nemesis_duration() {
     long long seconds = 0;
     try {
       seconds = std::stoll(text);
-    } catch (const std::exception&) {
-      seconds = 0;
-    }
+    } catch (const std::exception&) { seconds = 0; }
     if (seconds < 1 || seconds > 24 * 3600) {
       throw std::runtime_error(std::string("SYN_NEMESIS_SECONDS=") + text + ": expected 1 to 86400");
     }
@@ -137,8 +135,8 @@ class PidPool {
 
 /// Error codes a client may get in a nemesis run; anything else is reported as unexpected.
 bool expected_code(const std::string& code) {
-  static const std::set<std::string> codes = {"taken",     "not_alive", "undefined",           "race_condition",
-                                              "not_in_group", "timeout", "node_down", "invalid_remote_scope",
+  static const std::set<std::string> codes = {"taken",        "not_alive", "undefined", "race_condition",
+                                              "not_in_group", "timeout",   "node_down", "invalid_remote_scope",
                                               "no_answer"};
   return codes.count(code) != 0;
 }
@@ -170,9 +168,7 @@ class Worker {
         step(i, names, groups);
         std::this_thread::sleep_for(std::chrono::milliseconds(rng_() % 40));
       }
-    } catch (const std::exception& e) {
-      unexpected_.push_back(std::string("client stopped: ") + e.what());
-    }
+    } catch (const std::exception& e) { unexpected_.push_back(std::string("client stopped: ") + e.what()); }
   }
 
  private:
@@ -180,7 +176,8 @@ class Worker {
 
   /// Runs one operation through the agent and records it. Returns the response (null when
   /// none came).
-  Term op(const std::string& kind, Term args, const std::string& cmd, Term request, const std::string& result_key = {}) {
+  Term op(const std::string& kind, Term args, const std::string& cmd, Term request,
+          const std::string& result_key = {}) {
     auto index = history_.invoke(agent_.name(), id_, kind, std::move(args));
     Term response;
     try {
@@ -265,7 +262,8 @@ class Worker {
 // ---- observing the cluster --------------------------------------------------------------------
 
 bool is_callback(const Term& event) {
-  static const std::set<std::string> kinds = {"registered", "updated", "unregistered", "joined", "group_updated", "left"};
+  static const std::set<std::string> kinds = {"registered", "updated",       "unregistered",
+                                              "joined",     "group_updated", "left"};
   return kinds.count(event.value("event", std::string())) != 0 && event.value("scope", std::string()) == kScope;
 }
 
@@ -372,7 +370,9 @@ std::string intruder_knowledge(NetCluster& cluster, int host) {
   return out.empty() ? out : cluster.name(host) + ":" + out;
 }
 
-long long refused_peers(Agent& node) { return node.ok("stats", Term::object(), kOpTimeout)["refused_peers"].get<long long>(); }
+long long refused_peers(Agent& node) {
+  return node.ok("stats", Term::object(), kOpTimeout)["refused_peers"].get<long long>();
+}
 
 /// Counts of the history by kind and outcome: "register 812 (ok 301, failed 480, indeterminate 31); ...".
 std::string summary(const std::vector<Op>& history) {
@@ -384,7 +384,8 @@ std::string summary(const std::vector<Op>& history) {
     for (const auto& [_, n] : by_outcome) total += n;
     out += (out.empty() ? "" : "; ") + kind + " " + std::to_string(total) + " (";
     std::string parts;
-    for (const auto& [outcome, n] : by_outcome) parts += (parts.empty() ? "" : ", ") + std::string(to_string(outcome)) + " " + std::to_string(n);
+    for (const auto& [outcome, n] : by_outcome)
+      parts += (parts.empty() ? "" : ", ") + std::string(to_string(outcome)) + " " + std::to_string(n);
     out += parts + ")";
   }
   return out;
@@ -410,9 +411,10 @@ TEST_CASE("net: nemesis schedule: the same seed plans the same faults", "[net][n
   CHECK(text(make_fault_schedule(1, 60s, kHosts)) != text(make_fault_schedule(2, 60s, kHosts)));
 }
 
-TEST_CASE("net: nemesis: concurrent writes under random cuts on five keyed hosts, intruders dialling, "
-          "then a heal and a history checker",
-          "[net][nemesis][security]") {
+TEST_CASE(
+    "net: nemesis: concurrent writes under random cuts on five keyed hosts, intruders dialling, "
+    "then a heal and a history checker",
+    "[net][nemesis][security]") {
   SYN_NET_REQUIRE_LAB();
   const auto seed = nemesis_seed();
   const auto duration = nemesis_duration();
@@ -464,7 +466,8 @@ TEST_CASE("net: nemesis: concurrent writes under random cuts on five keyed hosts
     std::mt19937_64 seeds(seed ^ 0x5eed5eed5eed5eedULL);
     for (int h = 0; h < kHosts; ++h) {
       for (int w = 0; w < kWorkersPerHost; ++w) {
-        workers.push_back(std::make_unique<Worker>(static_cast<int>(workers.size()), h, cluster.node(h), history, pool, seeds()));
+        workers.push_back(
+            std::make_unique<Worker>(static_cast<int>(workers.size()), h, cluster.node(h), history, pool, seeds()));
         workers.back()->prepare();
       }
     }
@@ -473,7 +476,7 @@ TEST_CASE("net: nemesis: concurrent writes under random cuts on five keyed hosts
   // ---- the run --------------------------------------------------------------------------------
   std::atomic<bool> stop{false};
   std::mutex notes_mutex;
-  std::vector<std::string> nemesis_errors;  // a fault that could not be applied, an intruder that did not start
+  std::vector<std::string> nemesis_errors;      // a fault that could not be applied, an intruder that did not start
   std::vector<std::string> intruder_sightings;  // a node listing an intruder, or an intruder knowing anything
   std::vector<long long> refused_mid(kHosts, -1);
   std::size_t polls = 0, torn_polls = 0;  // how often a node of the cluster missed a peer
@@ -531,8 +534,7 @@ TEST_CASE("net: nemesis: concurrent writes under random cuts on five keyed hosts
           for (int h = 0; h < kHosts; ++h) {
             try {
               refused_mid[static_cast<std::size_t>(h)] = refused_peers(cluster.node(h));
-            } catch (const std::exception&) {
-            }
+            } catch (const std::exception&) {}
           }
         }
         std::this_thread::sleep_for(500ms);
@@ -609,9 +611,10 @@ TEST_CASE("net: nemesis: concurrent writes under random cuts on five keyed hosts
       "nemesis: acknowledged registers and joins: %zu; %zu with a dead process, %zu that another operation could "
       "undo, %zu checked present (%zu with their meta); %zu violations\n",
       static_cast<unsigned long long>(seed), ops.size(), run_seconds, faults_applied, plan.size(),
-      cuts_at_end.empty() ? " none" : cuts_at_end.c_str(), torn_polls, polls, summary(ops).c_str(), mesh_seconds, settle_seconds, entries,
-      members, final_state.processes.size(), callbacks, reason_counts.c_str(), acknowledged.acknowledged, acknowledged.dead,
-      acknowledged.undoable, acknowledged.checked, acknowledged.meta_checked, violations.size());
+      cuts_at_end.empty() ? " none" : cuts_at_end.c_str(), torn_polls, polls, summary(ops).c_str(), mesh_seconds,
+      settle_seconds, entries, members, final_state.processes.size(), callbacks, reason_counts.c_str(),
+      acknowledged.acknowledged, acknowledged.dead, acknowledged.undoable, acknowledged.checked,
+      acknowledged.meta_checked, violations.size());
   std::fflush(stdout);
 
   CHECK(nemesis_errors.empty());
@@ -621,11 +624,15 @@ TEST_CASE("net: nemesis: concurrent writes under random cuts on five keyed hosts
     for (const auto& u : w->unexpected()) UNSCOPED_INFO(u);
     CHECK(w->unexpected().empty());
   }
-  if (!meshed) FAIL_CHECK("seed " << seed << ": no full mesh " << kMeshDeadline.count() << " s after the heal: " << cluster.views());
-  if (!quiet) WARN("seed " << seed << ": the cluster did not settle in " << kSettleDeadline.count() << " s; judging the last observation");
+  if (!meshed)
+    FAIL_CHECK("seed " << seed << ": no full mesh " << kMeshDeadline.count()
+                       << " s after the heal: " << cluster.views());
+  if (!quiet)
+    WARN("seed " << seed << ": the cluster did not settle in " << kSettleDeadline.count()
+                 << " s; judging the last observation");
   if (!violations.empty()) {
-    FAIL_CHECK("seed " << seed << " (SYN_NEMESIS_SEED=" << seed << "): " << violations.size() << " violations:"
-                       << report(violations, ops));
+    FAIL_CHECK("seed " << seed << " (SYN_NEMESIS_SEED=" << seed << "): " << violations.size()
+                       << " violations:" << report(violations, ops));
   }
   // Not a vacuous run: writes of every kind were acknowledged, and some registrations checked.
   std::map<std::string, std::size_t> acked;
@@ -669,9 +676,10 @@ TEST_CASE("net: nemesis: concurrent writes under random cuts on five keyed hosts
       auto mid = refused_mid[static_cast<std::size_t>(h)];
       auto log = node.stderr_text();
       auto lines = lines_with(log, "cluster key");
-      std::printf("nemesis: intruders: %s refused %lld connections (%lld before them, %lld halfway) and logged %zu "
-                  "lines about refusals (at most %zu allowed):\n",
-                  cluster.name(h).c_str(), refused, before, mid, lines, max_lines);
+      std::printf(
+          "nemesis: intruders: %s refused %lld connections (%lld before them, %lld halfway) and logged %zu "
+          "lines about refusals (at most %zu allowed):\n",
+          cluster.name(h).c_str(), refused, before, mid, lines, max_lines);
       std::istringstream log_lines(log);
       for (std::string line; std::getline(log_lines, line);) {
         if (line.find("cluster key") != std::string::npos) std::printf("    %s\n", line.c_str());

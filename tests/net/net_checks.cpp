@@ -18,9 +18,7 @@ std::map<std::string, Term> members_of(test::Agent& node, const std::string& sco
   std::map<std::string, Term> out;
   // Named: a range-for over a member of a temporary would read it after its destruction.
   auto response = node.ok("members", {{"scope", scope}, {"group", group}});
-  for (const auto& m : response["members"]) {
-    out[m["pid"].get<std::string>()] = m["meta"];
-  }
+  for (const auto& m : response["members"]) { out[m["pid"].get<std::string>()] = m["meta"]; }
   return out;
 }
 

@@ -19,11 +19,11 @@ inline constexpr const char* kSkipMarker = "SYN-NET-SKIPPED";
 void report_skip(const std::string& why);
 /// Skips the rest of a net test: WARNs "<kSkipMarker>: <why>" for Catch's output and
 /// report_skip()s it for ctest. Follow it with return.
-#define SYN_NET_SKIP(why)                                        \
-  do {                                                           \
-    std::string why_text_ = (why);                               \
-    ::syn::test::net::report_skip(why_text_);                    \
-    WARN(::syn::test::net::kSkipMarker << ": " << why_text_);    \
+#define SYN_NET_SKIP(why)                                     \
+  do {                                                        \
+    std::string why_text_ = (why);                            \
+    ::syn::test::net::report_skip(why_text_);                 \
+    WARN(::syn::test::net::kSkipMarker << ": " << why_text_); \
   } while (false)
 
 /// The pid `node` looks `name` up to in `scope`, or "" when it is not registered there.
@@ -38,16 +38,16 @@ std::string register_new(NetCluster& cluster, int host, const std::string& scope
 
 /// First thing in a net test: when no lab can be made here (not root, ip or nft missing),
 /// warns with the reason, marks the test skipped for ctest, and returns. Catch2 v2 has no skip.
-#define SYN_NET_REQUIRE_LAB()                                         \
-  do {                                                                \
-    if (auto why_ = ::syn::test::net::lab_unavailable_reason()) {     \
-      SYN_NET_SKIP("net lab unavailable: " + *why_);                  \
-      return;                                                         \
-    }                                                                 \
+#define SYN_NET_REQUIRE_LAB()                                     \
+  do {                                                            \
+    if (auto why_ = ::syn::test::net::lab_unavailable_reason()) { \
+      SYN_NET_SKIP("net lab unavailable: " + *why_);              \
+      return;                                                     \
+    }                                                             \
   } while (false)
 
 /// Requires the full mesh of a NetCluster within 15 s, saying who sees whom otherwise.
-#define REQUIRE_NET_MESH(cluster)                                                           \
-  do {                                                                                      \
+#define REQUIRE_NET_MESH(cluster)                                                         \
+  do {                                                                                    \
     if (!(cluster).wait_full_mesh()) FAIL("no full mesh in 15 s: " << (cluster).views()); \
   } while (false)

@@ -93,4 +93,3 @@ class NetCluster {
 };
 
 }  // namespace syn::test::net
-

@@ -128,15 +128,18 @@ void NetLab::add_host(int index) {
   const std::string port = "p" + std::to_string(index + 1);
   // Both ends are made where they live (eth0 in the host, its peer in the bridge's
   // namespace): nothing ever appears in the root namespace.
-  run_checked({ip_, "-n", host.netns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns",
-               bridge_netns_});
+  run_checked(
+      {ip_, "-n", host.netns, "link", "add", "eth0", "type", "veth", "peer", "name", port, "netns", bridge_netns_});
   run_checked({ip_, "-n", bridge_netns_, "link", "set", port, "master", "br0", "up"});
   // nodad: the address is usable at once, instead of after duplicate address detection.
   run_checked({ip_, "-n", host.netns, "-batch", "-"},
               "link set lo up\n"
               "link set eth0 up\n"
-              "addr add " + host.ipv4 + "/24 dev eth0\n"
-              "addr add " + host.ipv6 + "/64 dev eth0 nodad\n");
+              "addr add " +
+                  host.ipv4 +
+                  "/24 dev eth0\n"
+                  "addr add " +
+                  host.ipv6 + "/64 dev eth0 nodad\n");
   hosts_.push_back(host);
   apply_rules(index);
 }
@@ -145,7 +148,8 @@ void NetLab::destroy() noexcept {
   for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
     try {
       auto result = run_command({ip_, "netns", "delete", *it});
-      if (result.status != 0) std::fprintf(stderr, "net lab: cannot delete namespace %s: %s\n", it->c_str(), result.output.c_str());
+      if (result.status != 0)
+        std::fprintf(stderr, "net lab: cannot delete namespace %s: %s\n", it->c_str(), result.output.c_str());
     } catch (const std::exception& e) {
       std::fprintf(stderr, "net lab: cannot delete namespace %s: %s\n", it->c_str(), e.what());
     }
@@ -199,9 +203,9 @@ void NetLab::heal_all() {
 // always say exactly what cuts_ says, whatever order cuts and heals came in.
 void NetLab::apply_rules(int index) {
   const std::string table = kTable;
-  std::string script = "add table " + table + "\n" +
-                       "add chain " + table + " input { type filter hook input priority filter; policy accept; }\n" +
-                       "flush chain " + table + " input\n";
+  std::string script = "add table " + table + "\n" + "add chain " + table +
+                       " input { type filter hook input priority filter; policy accept; }\n" + "flush chain " + table +
+                       " input\n";
   bool any = false;
   for (const auto& [from, to] : cuts_) {
     if (to != index) continue;

@@ -32,11 +32,11 @@ std::optional<std::string> lab_unavailable_reason();
 
 /// One host of a lab.
 struct Host {
-  int index = 0;        ///< 0-based, as NetLab calls take it
-  std::string name;     ///< "h1", "h2", ... (1-based, for people)
-  std::string netns;    ///< the namespace, e.g. "synt-4242-1-h1"
-  std::string ipv4;     ///< e.g. "198.18.7.1"
-  std::string ipv6;     ///< e.g. "fd53:796e:74::7:1"
+  int index = 0;      ///< 0-based, as NetLab calls take it
+  std::string name;   ///< "h1", "h2", ... (1-based, for people)
+  std::string netns;  ///< the namespace, e.g. "synt-4242-1-h1"
+  std::string ipv4;   ///< e.g. "198.18.7.1"
+  std::string ipv6;   ///< e.g. "fd53:796e:74::7:1"
 };
 
 /// Hosts in network namespaces on one bridge, with cuts between them. Not copyable or movable.

@@ -24,7 +24,8 @@ const char* to_string(NetSecurity mode) { return mode == NetSecurity::cluster_ke
 KeyFile::KeyFile(const std::string& key) {
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/syn-net-key-XXXXXX";
-  if (!::mkdtemp(pattern.data())) throw std::runtime_error("KeyFile: mkdtemp failed: " + std::string(std::strerror(errno)));
+  if (!::mkdtemp(pattern.data()))
+    throw std::runtime_error("KeyFile: mkdtemp failed: " + std::string(std::strerror(errno)));
   dir_ = pattern;
   path_ = dir_ + "/cluster.key";
   int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

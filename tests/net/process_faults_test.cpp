@@ -31,23 +31,40 @@ TEST_CASE("net: a frozen node is seen down and comes back after SIGCONT, a kille
   REQUIRE_NET_MESH(cluster);
   auto on_b = register_new(cluster, b, kScope, "on-b");
   auto on_c = register_new(cluster, c, kScope, "on-c");
-  REQUIRE(eventually([&] { return lookup_pid(cluster.node(a), kScope, "on-b") == on_b && lookup_pid(cluster.node(a), kScope, "on-c") == on_c; }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        return lookup_pid(cluster.node(a), kScope, "on-b") == on_b &&
+               lookup_pid(cluster.node(a), kScope, "on-c") == on_c;
+      },
+      10s));
 
   // SIGSTOP: c's process freezes with its sockets open; only silence tells the others.
   cluster.freeze(c);
-  bool c_down = eventually([&] { return cluster.sees_exactly(a, {b}) && cluster.sees_exactly(b, {a}); }, kDownDeadline, 20ms);
+  bool c_down =
+      eventually([&] { return cluster.sees_exactly(a, {b}) && cluster.sees_exactly(b, {a}); }, kDownDeadline, 20ms);
   if (!c_down) FAIL("the frozen node is not seen down: " << cluster.views());
   CHECK(eventually([&] { return lookup_pid(cluster.node(a), kScope, "on-c").empty(); }, 5s));
 
   // SIGCONT: it finds out it was dropped, the links re-form and its name is back everywhere.
   cluster.thaw(c);
   REQUIRE_NET_MESH(cluster);
-  CHECK(eventually([&] { return lookup_pid(cluster.node(a), kScope, "on-c") == on_c && lookup_pid(cluster.node(b), kScope, "on-c") == on_c; }, 10s));
+  CHECK(eventually(
+      [&] {
+        return lookup_pid(cluster.node(a), kScope, "on-c") == on_c &&
+               lookup_pid(cluster.node(b), kScope, "on-c") == on_c;
+      },
+      10s));
 
   // SIGKILL: b is gone for good, and so are its names.
   cluster.crash(b);
-  bool b_down = eventually([&] { return cluster.sees_exactly(a, {c}) && cluster.sees_exactly(c, {a}); }, kDownDeadline, 20ms);
+  bool b_down =
+      eventually([&] { return cluster.sees_exactly(a, {c}) && cluster.sees_exactly(c, {a}); }, kDownDeadline, 20ms);
   if (!b_down) FAIL("the killed node is not seen down: " << cluster.views());
-  CHECK(eventually([&] { return lookup_pid(cluster.node(a), kScope, "on-b").empty() && lookup_pid(cluster.node(c), kScope, "on-b").empty(); }, 5s));
+  CHECK(eventually(
+      [&] {
+        return lookup_pid(cluster.node(a), kScope, "on-b").empty() &&
+               lookup_pid(cluster.node(c), kScope, "on-b").empty();
+      },
+      5s));
   CHECK(stays([&] { return lookup_pid(cluster.node(a), kScope, "on-b").empty(); }, 500ms, 50ms));
 }

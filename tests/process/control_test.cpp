@@ -12,8 +12,8 @@ TEST_CASE("syn-node answers every request with its id and reports errors", "[pro
   auto node = syn::test::start_agent("solo");
 
   auto help = node->ok("help");
-  for (const char* cmd : {"endpoint", "nodes", "connect", "disconnect", "spawn", "send", "exit",
-                          "is_alive", "receive", "monitor", "stats", "quit"}) {
+  for (const char* cmd : {"endpoint", "nodes", "connect", "disconnect", "spawn", "send", "exit", "is_alive", "receive",
+                          "monitor", "stats", "quit"}) {
     CHECK(help["commands"].contains(cmd));
   }
 

@@ -49,8 +49,7 @@ TEST_CASE("exit from another OS process kills a process and monitors everywhere 
   CHECK(got["alive"] == false);
 }
 
-TEST_CASE("the in-test node kills a process of an agent and a late monitor says noproc",
-          "[process][exit][monitor]") {
+TEST_CASE("the in-test node kills a process of an agent and a late monitor says noproc", "[process][exit][monitor]") {
   syn::test::ProcessCluster cluster;
   REQUIRE_MESH(cluster);
 

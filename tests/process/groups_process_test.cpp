@@ -81,9 +81,10 @@ struct ThreeAgents {
 
 }  // namespace
 
-TEST_CASE("groups: members joined from several agents, counts and names per node, publish with exact "
-          "deliveries",
-          "[process][groups][publish]") {
+TEST_CASE(
+    "groups: members joined from several agents, counts and names per node, publish with exact "
+    "deliveries",
+    "[process][groups][publish]") {
   const std::string scope = "rooms";
   ThreeAgents three(scope);
   auto& [recorder, alpha, beta, gamma, observer, all] = three;
@@ -158,7 +159,9 @@ TEST_CASE("groups: members joined from several agents, counts and names per node
   // local_publish from alpha: only alpha's two members.
   CHECK(alpha->ok("local_publish", {{"scope", scope}, {"group", "lobby"}, {"message", "local"}})["count"] == 2);
   CHECK(alpha->ok("publish", {{"scope", scope}, {"group", "lobby"}, {"message", "fence 2"}})["count"] == 4);
-  CHECK(eventually([&] { return got(*beta, b1.pid, "fence 2") && got(*alpha, a1.pid, "fence 2") && got(*alpha, a2.pid, "fence 2"); }));
+  CHECK(eventually([&] {
+    return got(*beta, b1.pid, "fence 2") && got(*alpha, a1.pid, "fence 2") && got(*alpha, a2.pid, "fence 2");
+  }));
   CHECK(served(*alpha, a1.pid)["messages"] == Term{first, "fence", "local", "fence 2"});
   CHECK(served(*alpha, a2.pid)["messages"] == Term{first, "fence", "local", "fence 2"});
   CHECK(served(*beta, b1.pid)["messages"] == Term{first, "fence", "fence 2"});
@@ -224,8 +227,8 @@ TEST_CASE("groups: multi_call across agents with a member that never answers and
 
   // From beta: two replies; the silent member times out, the doomed one dies first.
   Term job = {{"job", 1}};
-  auto result = beta->ok("multi_call", {{"scope", scope}, {"group", "workers"}, {"message", job}, {"timeout_ms", 1500}},
-                         10s);
+  auto result =
+      beta->ok("multi_call", {{"scope", scope}, {"group", "workers"}, {"message", job}, {"timeout_ms", 1500}}, 10s);
   std::map<std::string, Term> replies;
   for (const auto& r : result["replies"]) replies[r.at("pid").get<std::string>()] = r;
   REQUIRE(replies.size() == 2);
@@ -268,8 +271,8 @@ TEST_CASE("groups: multi_call across agents with a member that never answers and
   // A call in flight when the node of two members dies: both are bad replies as soon as the
   // node is seen down (the await below allows far less than the call's timeout).
   gamma->ok("served", {{"pid", silent.pid}, {"clear", true}});
-  auto id = beta->send_request({{"cmd", "multi_call"}, {"scope", scope}, {"group", "workers"}, {"message", "last"},
-                                {"timeout_ms", 60000}});
+  auto id = beta->send_request(
+      {{"cmd", "multi_call"}, {"scope", scope}, {"group", "workers"}, {"message", "last"}, {"timeout_ms", 60000}});
   REQUIRE(eventually([&] { return served(*gamma, silent.pid)["calls"] == Term{"last"}; }));
   gamma->kill();
   auto last = beta->await(id, 20s);
@@ -289,7 +292,9 @@ struct SubscriptionLog {
   std::multiset<std::string> events;
   std::function<void(const GroupEvent&)> callback() {
     return [this](const GroupEvent& e) {
-      std::string type = e.type == GroupEvent::Type::join ? "join" : e.type == GroupEvent::Type::leave ? "leave" : "update";
+      std::string type = e.type == GroupEvent::Type::join    ? "join"
+                         : e.type == GroupEvent::Type::leave ? "leave"
+                                                             : "update";
       std::lock_guard lock(mutex);
       for (const auto& m : e.members) events.insert(type + " " + e.group.dump() + " " + m.pid.to_string());
     };
@@ -335,7 +340,8 @@ TEST_CASE("groups: a SIGKILLed agent's members are purged everywhere and subscri
   auto key = [](const std::string& type, const std::string& group, const Joined& m) {
     return type + " \"" + group + "\" " + m.pid;
   };
-  std::multiset<std::string> room_expected = {key("join", "room", a1), key("join", "room", g1), key("join", "room", g2)};
+  std::multiset<std::string> room_expected = {key("join", "room", a1), key("join", "room", g1),
+                                              key("join", "room", g2)};
   std::multiset<std::string> scope_expected = room_expected;
   scope_expected.insert({key("join", "hall", g1), key("join", "hall", b1)});
   CHECK(eventually([&] { return room_log.get() == room_expected && scope_log.get() == scope_expected; }));

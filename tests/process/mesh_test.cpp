@@ -35,7 +35,8 @@ TEST_CASE("messages cross between processes on different OS processes", "[proces
   SECTION("between an agent and the in-test node, both ways") {
     auto on_gamma = cluster.gamma->spawn();
     cluster.observer->send(*Pid::parse(on_gamma), Term{"from", "observer"});
-    CHECK(cluster.gamma->ok("receive", {{"pid", on_gamma}, {"timeout_ms", 3000}})["message"] == Term{"from", "observer"});
+    CHECK(cluster.gamma->ok("receive", {{"pid", on_gamma}, {"timeout_ms", 3000}})["message"] ==
+          Term{"from", "observer"});
 
     auto local = cluster.observer->spawn();
     cluster.gamma->ok("send", {{"to", local.pid().to_string()}, {"message", {{"from", "gamma"}}}});

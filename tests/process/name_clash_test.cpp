@@ -10,8 +10,7 @@ using syn::test::eventually;
 using syn::test::sees_exactly;
 using syn::test::stays;
 
-TEST_CASE("a second live node with a taken name is refused and the original keeps working",
-          "[process][name_clash]") {
+TEST_CASE("a second live node with a taken name is refused and the original keeps working", "[process][name_clash]") {
   syn::test::ProcessCluster cluster;
   REQUIRE_MESH(cluster);
   auto beta_pid = cluster.beta->spawn();

@@ -97,8 +97,8 @@ struct ProcessCluster {
 }  // namespace syn::test
 
 /// Requires the full mesh of a ProcessCluster within 10 s, saying who sees whom otherwise.
-#define REQUIRE_MESH(cluster)                                         \
-  do {                                                                \
-    bool meshed_ = (cluster).wait_full_mesh();                        \
+#define REQUIRE_MESH(cluster)                                          \
+  do {                                                                 \
+    bool meshed_ = (cluster).wait_full_mesh();                         \
     if (!meshed_) FAIL("no full mesh in 10 s: " << (cluster).views()); \
   } while (false)

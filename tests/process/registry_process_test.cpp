@@ -168,9 +168,10 @@ TEST_CASE("registry: names registered on several agents are seen, updated and re
   }
 }
 
-TEST_CASE("registry: a SIGKILLed agent's names vanish everywhere, it comes back as a new incarnation, "
-          "and a late joiner gets everything",
-          "[process][registry][sigkill]") {
+TEST_CASE(
+    "registry: a SIGKILLed agent's names vanish everywhere, it comes back as a new incarnation, "
+    "and a late joiner gets everything",
+    "[process][registry][sigkill]") {
   auto recorder = std::make_shared<Recorder>();
   auto alpha = start("alpha", {}, {kScope});
   auto beta = start("beta", {alpha->endpoint()}, {kScope});
@@ -269,14 +270,14 @@ TEST_CASE("registry: a SIGKILLed agent's names vanish everywhere, it comes back 
   CHECK(count_of(*delta, "local_count", {{"scope", kScope}}) == 0);
   CHECK_CALLBACKS("delta", delta_log,
                   (std::vector<std::string>{registered(a0, node_up("alpha")), registered(b0, node_up("beta")),
-                                            registered(g0_again, node_up("gamma")),
-                                            registered(g_new, node_up("gamma")),
+                                            registered(g0_again, node_up("gamma")), registered(g_new, node_up("gamma")),
                                             registered(by_gamma, node_up("alpha"))}));
 }
 
-TEST_CASE("registry: both sides of a partial split register the same name, and after the heal the newer "
-          "wins everywhere and the loser is killed",
-          "[process][registry][conflict]") {
+TEST_CASE(
+    "registry: both sides of a partial split register the same name, and after the heal the newer "
+    "wins everywhere and the loser is killed",
+    "[process][registry][conflict]") {
   // Which side registers "clash" last, and whether the first side then updates its meta (an
   // update restamps the entry: the first side's becomes the newer one).
   enum class Variant { beta_later, alpha_later, alpha_updates_after_beta };
@@ -352,16 +353,24 @@ TEST_CASE("registry: both sides of a partial split register the same name, and a
   // Views are not transitive: each side sees its own, the witnesses see the newer.
   Term names = names_of({shared, pre_alpha, pre_beta, alpha_clash, only_alpha, only_beta});
   CHECK(eventually([&] {
-    return lookups(*alpha, kScope, names) == Term{entry(shared.pid, shared.meta), entry(pre_alpha.pid, pre_alpha.meta),
-                                                   nullptr, entry(alpha_clash.pid, alpha_clash.meta),
-                                                   entry(only_alpha.pid, only_alpha.meta), nullptr} &&
-           lookups(*beta, kScope, names) == Term{entry(shared.pid, shared.meta), nullptr,
-                                                  entry(pre_beta.pid, pre_beta.meta), entry(beta_clash.pid, beta_clash.meta),
-                                                  nullptr, entry(only_beta.pid, only_beta.meta)} &&
+    return lookups(*alpha, kScope, names) ==
+               Term{entry(shared.pid, shared.meta),           entry(pre_alpha.pid, pre_alpha.meta),   nullptr,
+                    entry(alpha_clash.pid, alpha_clash.meta), entry(only_alpha.pid, only_alpha.meta), nullptr} &&
+           lookups(*beta, kScope, names) ==
+               Term{entry(shared.pid, shared.meta),         nullptr, entry(pre_beta.pid, pre_beta.meta),
+                    entry(beta_clash.pid, beta_clash.meta), nullptr, entry(only_beta.pid, only_beta.meta)} &&
            lookups(*gamma, kScope, names) == entries_of({shared, pre_alpha, pre_beta, winner, only_alpha, only_beta}) &&
-           lookups(*observer, kScope, names) == entries_of({shared, pre_alpha, pre_beta, winner, only_alpha, only_beta});
+           lookups(*observer, kScope, names) ==
+               entries_of({shared, pre_alpha, pre_beta, winner, only_alpha, only_beta});
   }));
   auto ref = gamma->ok("monitor", {{"pid", loser.pid}})["ref"].get<std::int64_t>();
+  {
+    // The watch reaches the loser's node before the heal can kill it (else the down reason is
+    // noproc): a message sent after it on the same link arrives after it.
+    std::string probe = loser_owner.ok("spawn")["pid"].get<std::string>();
+    gamma->ok("send", {{"to", probe}, {"message", "sync"}});
+    REQUIRE(loser_owner.ok("receive", {{"pid", probe}, {"timeout_ms", 10000}})["message"] == "sync");
+  }
 
   // The heal.
   alpha->ok("connect", {{"endpoint", beta->endpoint()}});
@@ -383,8 +392,8 @@ TEST_CASE("registry: both sides of a partial split register the same name, and a
   // Exactly these callbacks, with these reasons, on each node.
   std::vector<std::string> common = {registered(shared, normal()), registered(pre_alpha, normal()),
                                      registered(pre_beta, normal())};
-  auto owner_callbacks = [&](Named& own_clash, const Named& other_pre, const std::string& other,
-                             const Named& own_only, const Named& other_only) {
+  auto owner_callbacks = [&](Named& own_clash, const Named& other_pre, const std::string& other, const Named& own_only,
+                             const Named& other_only) {
     auto out = common;
     // The split and the heal: the other side's names go and come back with its snapshot.
     out.push_back(unregistered(other_pre, node_down(other)));

@@ -70,7 +70,7 @@ inline std::string callback_of(const Term& e) {
 }
 
 inline bool is_callback_event(const Term& e) {
-  static const std::vector<std::string> kinds = {"registered", "updated", "unregistered",
+  static const std::vector<std::string> kinds = {"registered", "updated",       "unregistered",
                                                  "joined",     "group_updated", "left"};
   auto name = e.value("event", "");
   return std::find(kinds.begin(), kinds.end(), name) != kinds.end();
@@ -114,8 +114,8 @@ class Recorder : public EventHandler, public Callbacks {
                              const Reason& reason) override {
     add("registered", scope, name, pid, meta, reason);
   }
-  void on_registry_process_updated(std::string_view scope, const Term& name, const Pid& pid,
-                                   const Term& previous, const Term& meta, const Reason& reason) override {
+  void on_registry_process_updated(std::string_view scope, const Term& name, const Pid& pid, const Term& previous,
+                                   const Term& meta, const Reason& reason) override {
     add("updated", scope, name, pid, meta, reason, &previous);
   }
   void on_process_unregistered(std::string_view scope, const Term& name, const Pid& pid, const Term& meta,
@@ -126,8 +126,8 @@ class Recorder : public EventHandler, public Callbacks {
                          const Reason& reason) override {
     add("joined", scope, group, pid, meta, reason);
   }
-  void on_group_process_updated(std::string_view scope, const Term& group, const Pid& pid,
-                                const Term& previous, const Term& meta, const Reason& reason) override {
+  void on_group_process_updated(std::string_view scope, const Term& group, const Pid& pid, const Term& previous,
+                                const Term& meta, const Reason& reason) override {
     add("group_updated", scope, group, pid, meta, reason, &previous);
   }
   void on_process_left(std::string_view scope, const Term& group, const Pid& pid, const Term& meta,
@@ -157,12 +157,12 @@ inline std::vector<std::string> sorted_texts(std::vector<std::string> texts) {
 
 /// Waits until `log` holds exactly the multiset `expected` (eventually), then checks it, so a
 /// failure shows both lists.
-#define CHECK_CALLBACKS(who, log, expected)                                                      \
-  do {                                                                                          \
-    auto expected_ = ::syn::test::scoped::sorted_texts(expected);                                \
-    ::syn::test::eventually([&] { return (log).multiset() == expected_; });                      \
-    INFO("callbacks of " << (who));                                                             \
-    CHECK((log).multiset() == expected_);                                                       \
+#define CHECK_CALLBACKS(who, log, expected)                                 \
+  do {                                                                      \
+    auto expected_ = ::syn::test::scoped::sorted_texts(expected);           \
+    ::syn::test::eventually([&] { return (log).multiset() == expected_; }); \
+    INFO("callbacks of " << (who));                                         \
+    CHECK((log).multiset() == expected_);                                   \
   } while (false)
 
 // ---- views of a scope --------------------------------------------------------------------
@@ -278,32 +278,30 @@ struct Members {
 }  // namespace syn::test::scoped
 
 /// Requires every member's subclusters of `scope` to be complete within 10 s.
-#define REQUIRE_SCOPE_MESH(members, scope)                                                   \
-  do {                                                                                      \
-    bool meshed_ = ::syn::test::eventually([&] { return (members).scope_meshed(scope); });   \
-    if (!meshed_) FAIL("subclusters of " << (scope) << " incomplete after 10 s");            \
+#define REQUIRE_SCOPE_MESH(members, scope)                                                 \
+  do {                                                                                     \
+    bool meshed_ = ::syn::test::eventually([&] { return (members).scope_meshed(scope); }); \
+    if (!meshed_) FAIL("subclusters of " << (scope) << " incomplete after 10 s");          \
   } while (false)
 
 /// Checks (eventually) that every member looks `names` up as `expected`.
-#define CHECK_LOOKUPS(members, scope, names, expected)                                                \
-  do {                                                                                               \
-    bool same_ = ::syn::test::eventually([&] { return (members).all_lookups(scope, names, expected); }); \
-    if (same_) {                                                                                     \
-      SUCCEED("lookups agree");                                                                      \
-    } else {                                                                                         \
-      FAIL_CHECK("lookups differ; expected " << (expected).dump() << "\n"                            \
-                                             << (members).lookup_views(scope, names));               \
-    }                                                                                                \
+#define CHECK_LOOKUPS(members, scope, names, expected)                                                              \
+  do {                                                                                                              \
+    bool same_ = ::syn::test::eventually([&] { return (members).all_lookups(scope, names, expected); });            \
+    if (same_) {                                                                                                    \
+      SUCCEED("lookups agree");                                                                                     \
+    } else {                                                                                                        \
+      FAIL_CHECK("lookups differ; expected " << (expected).dump() << "\n" << (members).lookup_views(scope, names)); \
+    }                                                                                                               \
   } while (false)
 
 /// Checks (eventually) that every member lists the members of `groups` as `expected`.
-#define CHECK_MEMBERS(members, scope, groups, expected)                                                \
-  do {                                                                                                 \
-    bool same_ = ::syn::test::eventually([&] { return (members).all_members(scope, groups, expected); }); \
-    if (same_) {                                                                                       \
-      SUCCEED("members agree");                                                                        \
-    } else {                                                                                           \
-      FAIL_CHECK("members differ; expected " << (expected).dump() << "\n"                              \
-                                              << (members).member_views(scope, groups));               \
-    }                                                                                                  \
+#define CHECK_MEMBERS(members, scope, groups, expected)                                                              \
+  do {                                                                                                               \
+    bool same_ = ::syn::test::eventually([&] { return (members).all_members(scope, groups, expected); });            \
+    if (same_) {                                                                                                     \
+      SUCCEED("members agree");                                                                                      \
+    } else {                                                                                                         \
+      FAIL_CHECK("members differ; expected " << (expected).dump() << "\n" << (members).member_views(scope, groups)); \
+    }                                                                                                                \
   } while (false)

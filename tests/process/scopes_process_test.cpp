@@ -64,13 +64,14 @@ TEST_CASE("scopes: a scope added at runtime syncs both ways, and scopes are sepa
   CHECK(names_in(*alpha, "s2", {"x", "z"}) == Term{entry(x2, 2), nullptr});
 
   auto joined_g = callback("joined", "s1", "room", g, nullptr, normal());
-  CHECK_CALLBACKS("gamma", gamma_log,
-                  (std::vector<std::string>{reg("s1", "x", x1, 1, node_up("alpha")), reg("s1", "y", y, nullptr, node_up("beta")),
-                                            reg("s1", "z", g, "gamma's", normal()), joined_g}));
+  CHECK_CALLBACKS(
+      "gamma", gamma_log,
+      (std::vector<std::string>{reg("s1", "x", x1, 1, node_up("alpha")), reg("s1", "y", y, nullptr, node_up("beta")),
+                                reg("s1", "z", g, "gamma's", normal()), joined_g}));
   CHECK_CALLBACKS("alpha", alpha_log,
                   (std::vector<std::string>{reg("s1", "x", x1, 1, normal()), reg("s2", "x", x2, 2, normal()),
-                                            reg("s1", "y", y, nullptr, normal()), reg("s1", "z", g, "gamma's", normal()),
-                                            joined_g}));
+                                            reg("s1", "y", y, nullptr, normal()),
+                                            reg("s1", "z", g, "gamma's", normal()), joined_g}));
   CHECK_CALLBACKS("beta", beta_log,
                   (std::vector<std::string>{reg("s1", "x", x1, 1, normal()), reg("s1", "y", y, nullptr, normal()),
                                             reg("s1", "z", g, "gamma's", normal()), joined_g}));

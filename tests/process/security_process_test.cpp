@@ -36,7 +36,8 @@ std::string synctl_keygen() {
 struct KeyFile {
   std::string path;
   explicit KeyFile(const std::string& text) {
-    path = "/tmp/syn-process-key-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    path = "/tmp/syn-process-key-" + std::to_string(::getpid()) + "-" +
+           std::to_string(reinterpret_cast<std::uintptr_t>(this));
     std::ofstream(path) << text;
     REQUIRE(::chmod(path.c_str(), 0600) == 0);
   }
@@ -63,8 +64,7 @@ TEST_CASE("synctl keygen prints a key that syn-node nodes share through a key fi
   CHECK(alpha.stderr_text().find(printed.substr(0, 40)) == std::string::npos);
 }
 
-TEST_CASE("a node with a key and a node without one never form a cluster, and each says why",
-          "[process][security]") {
+TEST_CASE("a node with a key and a node without one never form a cluster, and each says why", "[process][security]") {
   KeyFile key(generate_cluster_key());
   Agent keyed(with_key_file(agent_options("keyed"), key.path), process_agent_config());
   Agent plain(agent_options("plain", {keyed.endpoint()}), process_agent_config());

@@ -57,7 +57,7 @@ struct Stormer {
   bool may_be_killed;                     // the agent SIGKILLed halfway: its calls start failing
   const std::atomic<bool>* kill_started;  // set just before that SIGKILL
   std::vector<std::string> own;
-  std::vector<std::string> unexpected;  // responses that no race explains
+  std::vector<std::string> unexpected;   // responses that no race explains
   std::map<std::string, int> succeeded;  // by command
   std::atomic<int> done{0};              // operations so far
 
@@ -76,7 +76,9 @@ struct Stormer {
 
   void storm() {
     std::mt19937 rng(seed);
-    auto pick = [&](const Term& list) { return list[std::uniform_int_distribution<std::size_t>(0, list.size() - 1)(rng)]; };
+    auto pick = [&](const Term& list) {
+      return list[std::uniform_int_distribution<std::size_t>(0, list.size() - 1)(rng)];
+    };
     for (int i = 0; i < kOpsPerAgent; ++i) {
       int dice = std::uniform_int_distribution<int>(0, 99)(rng);
       // Mostly our own processes; sometimes any agent's (a call routed to another node).
@@ -128,7 +130,9 @@ struct Stormer {
     // A call about a pid of the killed agent, or routed to it, once it is being killed.
     static const std::vector<std::string> allowed_after_kill = {"node_down", "invalid_remote_scope"};
     auto code = response.value("code", "");
-    auto in = [&](const std::vector<std::string>& list) { return std::find(list.begin(), list.end(), code) != list.end(); };
+    auto in = [&](const std::vector<std::string>& list) {
+      return std::find(list.begin(), list.end(), code) != list.end();
+    };
     if (in(allowed) || (*kill_started && in(allowed_after_kill))) return;
     unexpected.push_back(cmd + ": " + response.dump());
   }
@@ -247,7 +251,8 @@ TEST_CASE("a storm of writes and kills on four agents ends with every node in ag
   for (auto* agent : all.agents) CHECK(count_of(*agent, "count", {{"scope", kScope}, {"node", "storm4"}}) == 0);
   for (auto* owner : all.agents) {
     auto expected = count_of(*a1, "count", {{"scope", kScope}, {"node", owner->name()}});
-    for (auto* agent : all.agents) CHECK(count_of(*agent, "count", {{"scope", kScope}, {"node", owner->name()}}) == expected);
+    for (auto* agent : all.agents)
+      CHECK(count_of(*agent, "count", {{"scope", kScope}, {"node", owner->name()}}) == expected);
     CHECK(count_of(*owner, "local_count", {{"scope", kScope}}) == expected);
   }
 }

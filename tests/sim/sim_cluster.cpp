@@ -109,7 +109,8 @@ bool SimNode::receive_frame(std::uint32_t from, const std::string& frame) {
     reader.check_rest();
     while (auto message = reader.next()) {
       auto type = wire::message_type(*message);
-      if (type >= routes_.size() || !routes_[type]) throw wire::DecodeError("no route for type " + std::to_string(type));
+      if (type >= routes_.size() || !routes_[type])
+        throw wire::DecodeError("no route for type " + std::to_string(type));
       routes_[type](from, *message);
     }
   });
@@ -321,7 +322,8 @@ void World::heal(const std::string& a, const std::string& b) {
     for (auto& [seq, item] : held) {
       Micros at = std::max(now_ + random_.between(net_.min_delay, net_.max_delay), p.last);
       p.last = at;
-      schedule(at - now_, [this, from = from, to = to, item = std::move(item)]() mutable { deliver(from, to, std::move(item)); });
+      schedule(at - now_,
+               [this, from = from, to = to, item = std::move(item)]() mutable { deliver(from, to, std::move(item)); });
     }
   }
   if (sessions_[pair_of(x, y)].id == 0) start_session(x, y);
@@ -385,7 +387,7 @@ void World::deliver(std::uint32_t from, std::uint32_t to, Item item) {
   }
   auto key = pair_of(from, to);
   Session& s = sessions_[key];
-  if (s.id != item.session) return;                  // an old session's: the connection is gone
+  if (s.id != item.session) return;                   // an old session's: the connection is gone
   if (key.first == to ? s.a_down : s.b_down) return;  // the receiver has ended it
   SimNode* receiver = by_atom(to);
   if (!receiver || receiver->crashed()) return;

@@ -144,11 +144,11 @@ class SimNode final : public detail::ScopeHost, public std::enable_shared_from_t
 
 /// How the simulated network behaves.
 struct NetConfig {
-  Micros min_delay = 50;           ///< one-way delay of an item on a pipe
+  Micros min_delay = 50;  ///< one-way delay of an item on a pipe
   Micros max_delay = 2'000;
-  Micros min_detect = 200'000;     ///< how long a side takes to see a lasting cut (heartbeats)
+  Micros min_detect = 200'000;  ///< how long a side takes to see a lasting cut (heartbeats)
   Micros max_detect = 1'500'000;
-  Micros min_reconnect = 10'000;   ///< from a heal (or restart) to the new session's hellos
+  Micros min_reconnect = 10'000;  ///< from a heal (or restart) to the new session's hellos
   Micros max_reconnect = 300'000;
   std::int64_t max_clock_skew_ns = 20'000'000;  ///< each node's wall clock is off by up to this
 };
@@ -221,13 +221,13 @@ class World {
   };
   struct Pipe {
     bool cut = false;
-    Micros last = 0;                       // FIFO: no item arrives before the previous one
+    Micros last = 0;  // FIFO: no item arrives before the previous one
     std::uint64_t next_seq = 0;
-    std::map<std::uint64_t, Item> held;    // held by a cut, in order
+    std::map<std::uint64_t, Item> held;  // held by a cut, in order
   };
   /// A session between two nodes (unordered pair): both see each other up until it ends.
   struct Session {
-    std::uint64_t id = 0;  // 0: none
+    std::uint64_t id = 0;                 // 0: none
     bool a_down = false, b_down = false;  // each side's detection done
   };
   using PairKey = std::pair<std::uint32_t, std::uint32_t>;  // (low atom, high atom)

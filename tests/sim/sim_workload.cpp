@@ -26,7 +26,8 @@ class Recorder final : public EventHandler {
   void on_process_registered(std::string_view, const Term& name, const Pid& pid, const Term& meta,
                              const Reason&) override {
     auto [it, fresh] = names_.try_emplace(name, Entry{pid, meta});
-    if (!fresh) bad("registered " + name.dump() + " for " + pid.to_string() + " while it shows " + it->second.pid.to_string());
+    if (!fresh)
+      bad("registered " + name.dump() + " for " + pid.to_string() + " while it shows " + it->second.pid.to_string());
   }
   void on_registry_process_updated(std::string_view, const Term& name, const Pid& pid, const Term& previous,
                                    const Term& meta, const Reason&) override {
@@ -35,7 +36,9 @@ class Recorder final : public EventHandler {
       bad("update of " + name.dump() + " for " + pid.to_string() + " which it does not show");
       return;
     }
-    if (it->second.meta != previous) bad("update of " + name.dump() + ": previous meta " + previous.dump() + " but it showed " + it->second.meta.dump());
+    if (it->second.meta != previous)
+      bad("update of " + name.dump() + ": previous meta " + previous.dump() + " but it showed " +
+          it->second.meta.dump());
     it->second.meta = meta;
   }
   void on_process_unregistered(std::string_view, const Term& name, const Pid& pid, const Term&,
@@ -194,7 +197,8 @@ class Scenario {
         auto entry = registry->lookup(name);
         if (!entry || !node->is_local(entry->pid)) return;
         world_.trace(node->name() + " updates " + name.dump());
-        (void)registry->update(name, [&](const Pid&, const Term&) { return meta; }, nullptr);
+        (void)registry->update(
+            name, [&](const Pid&, const Term&) { return meta; }, nullptr);
         return;
       }
       case 4:
@@ -289,7 +293,8 @@ class Scenario {
         }
         if (entry) {
           ++shown;
-          if (!alive(entry->pid)) violation(n->name() + ": " + name.dump() + " is held by a dead process " + entry->pid.to_string());
+          if (!alive(entry->pid))
+            violation(n->name() + ": " + name.dump() + " is held by a dead process " + entry->pid.to_string());
         }
       }
       if (registry->count() != shown) {
@@ -307,7 +312,8 @@ class Scenario {
           if (!alive(m.pid)) violation(n->name() + ": " + group.dump() + " holds a dead process " + m.pid.to_string());
           auto it = recorder.members().find({group, m.pid});
           if (it == recorder.members().end() || it->second != m.meta) {
-            violation(n->name() + ": its callbacks replayed do not give member " + m.pid.to_string() + " of " + group.dump());
+            violation(n->name() + ": its callbacks replayed do not give member " + m.pid.to_string() + " of " +
+                      group.dump());
           }
         }
       }

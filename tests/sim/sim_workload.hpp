@@ -17,17 +17,17 @@ namespace syn::sim {
 /// What a scenario does; every choice within it comes from the seed.
 struct ScenarioConfig {
   std::size_t nodes = 4;
-  std::size_t names = 6;             ///< a small pool: conflicts happen
+  std::size_t names = 6;  ///< a small pool: conflicts happen
   std::size_t groups = 3;
   std::size_t processes_per_node = 4;
-  std::size_t operations = 150;      ///< API calls, spread over the run
-  Micros run_time = 6'000'000;       ///< faults and calls happen in this much simulated time
-  double fault_rate = 0.15;          ///< share of steps that are a fault (cut, heal, crash)
+  std::size_t operations = 150;  ///< API calls, spread over the run
+  Micros run_time = 6'000'000;   ///< faults and calls happen in this much simulated time
+  double fault_rate = 0.15;      ///< share of steps that are a fault (cut, heal, crash)
   bool crashes = true;
   bool one_way_cuts = true;
   /// A custom conflict resolver for every node (the default resolver when empty).
   ConflictResolver resolver;
-  bool trace = false;                ///< keep a trace of every step (printed on failure)
+  bool trace = false;  ///< keep a trace of every step (printed on failure)
   /// Sabotage, to show the checks can fail: the network loses one frame of the workload
   /// without ending its session.
   bool lose_one_frame = false;

@@ -38,7 +38,8 @@ int main(int argc, char** argv) {
     return outcome.ok() ? 0 : 1;
   }
   if (first == 0) {
-    first = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1'000'000'000'000ULL;
+    first =
+        static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) % 1'000'000'000'000ULL;
   }
   auto started = std::chrono::steady_clock::now();
   auto deadline = started + std::chrono::duration<double, std::ratio<60>>(minutes);

@@ -78,7 +78,8 @@ void Agent::start(const Term& node_options) {
   if (binary.empty()) {
     if (const char* env = std::getenv("SYN_NODE_BINARY")) binary = env;
   }
-  if (binary.empty()) throw std::runtime_error("Agent: no syn-node binary (set AgentConfig::binary or SYN_NODE_BINARY)");
+  if (binary.empty())
+    throw std::runtime_error("Agent: no syn-node binary (set AgentConfig::binary or SYN_NODE_BINARY)");
 
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
   std::vector<std::string> args = config_.command_prefix;
@@ -148,8 +149,7 @@ Agent::~Agent() {
   if (!reaped_) {
     ::kill(pid_, SIGKILL);
     int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {}
     reaped_ = true;
   }
   close_fd(stdin_fd_);
@@ -177,9 +177,7 @@ void Agent::read_stdout() {
       Term value;
       try {
         value = Term::parse(line);
-      } catch (const std::exception&) {
-        value = nullptr;
-      }
+      } catch (const std::exception&) { value = nullptr; }
       std::lock_guard lock(mutex_);
       if (value.is_object() && value.contains("event") && value["event"].is_string()) {
         if (value["event"] == "ready" && !ready_) {
@@ -322,10 +320,7 @@ std::optional<Term> Agent::wait_event(const std::function<bool(const Term&)>& ma
 
 std::optional<Term> Agent::wait_down(std::int64_t ref, std::chrono::milliseconds timeout) {
   return wait_event(
-      [ref](const Term& e) {
-        return e.value("event", "") == "down" && e.contains("ref") && e["ref"] == ref;
-      },
-      timeout);
+      [ref](const Term& e) { return e.value("event", "") == "down" && e.contains("ref") && e["ref"] == ref; }, timeout);
 }
 
 std::vector<Term> Agent::events() const {
@@ -360,8 +355,7 @@ void Agent::stop() {
   // Returns once it is really stopped, so that what follows is timed from the freeze.
   int status = 0;
   pid_t r;
-  while ((r = ::waitpid(pid_, &status, WUNTRACED)) < 0 && errno == EINTR) {
-  }
+  while ((r = ::waitpid(pid_, &status, WUNTRACED)) < 0 && errno == EINTR) {}
   if (r == pid_ && !WIFSTOPPED(status)) {
     reaped_ = true;
     exit_status_ = decode_status(status);

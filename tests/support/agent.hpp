@@ -24,8 +24,7 @@ namespace syn::test {
 /// syn-node options (the JSON keys of NodeOptions::from_json) for a test node, mirroring
 /// test_options: loopback, port 0, heartbeat_interval 100 ms, peer_timeout 1000 ms,
 /// call_timeout 3000 ms.
-Term agent_options(const std::string& name, std::vector<std::string> seeds = {},
-                   std::vector<std::string> scopes = {});
+Term agent_options(const std::string& name, std::vector<std::string> seeds = {}, std::vector<std::string> scopes = {});
 
 /// How an Agent starts its program.
 struct AgentConfig {

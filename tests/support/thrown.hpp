@@ -11,9 +11,7 @@ template <class Fn>
 Errc thrown_code(Fn&& fn) {
   try {
     fn();
-  } catch (const Error& e) {
-    return e.code();
-  }
+  } catch (const Error& e) { return e.code(); }
   FAIL("no syn::Error thrown");
   return Errc::undefined;
 }

@@ -75,8 +75,8 @@ TEST_CASE("generate_cluster_key makes distinct 40-character Z85 keys a node acce
 
 TEST_CASE("a key of the wrong form is bad_argument naming the option, never echoing the key", "[unit][security]") {
   const std::string good = generate_cluster_key();
-  for (const std::string& wrong : {good.substr(0, 39), good + "A", std::string(40, ' '),
-                                   good.substr(0, 39) + "\"", std::string("short")}) {
+  for (const std::string& wrong :
+       {good.substr(0, 39), good + "A", std::string(40, ' '), good.substr(0, 39) + "\"", std::string("short")}) {
     auto options = keyed("k");
     options.cluster_key = wrong;
     auto message = bad_argument_of([&] { Node node(options); });
@@ -118,18 +118,18 @@ TEST_CASE("a key file must be private to its owner, and holds the key on one lin
 
 TEST_CASE("from_json reads the security options and refuses wrong types, naming the option", "[unit][security]") {
   auto key = generate_cluster_key();
-  auto o = NodeOptions::from_json(Term{{"name", "a"},
-                                       {"cluster_key", key},
-                                       {"allow_insecure", true},
-                                       {"max_term_bytes", 4096}});
+  auto o = NodeOptions::from_json(
+      Term{{"name", "a"}, {"cluster_key", key}, {"allow_insecure", true}, {"max_term_bytes", 4096}});
   CHECK(o.cluster_key == key);
   CHECK(o.allow_insecure);
   CHECK(o.max_term_bytes == 4096);
   CHECK(NodeOptions::from_json(Term{{"cluster_key_file", "/etc/syn.key"}}).cluster_key_file == "/etc/syn.key");
-  CHECK(bad_argument_of([] { NodeOptions::from_json(Term{{"max_term_bytes", -1}}); }).find("max_term_bytes") !=
-        std::string::npos);
-  CHECK(bad_argument_of([] { NodeOptions::from_json(Term{{"allow_insecure", "yes"}}); }).find("allow_insecure") !=
-        std::string::npos);
+  CHECK(bad_argument_of([] {
+          NodeOptions::from_json(Term{{"max_term_bytes", -1}});
+        }).find("max_term_bytes") != std::string::npos);
+  CHECK(bad_argument_of([] {
+          NodeOptions::from_json(Term{{"allow_insecure", "yes"}});
+        }).find("allow_insecure") != std::string::npos);
 }
 
 TEST_CASE("without a key a node binds loopback only, unless allow_insecure", "[unit][security]") {

@@ -18,27 +18,25 @@ std::optional<Errc> check(const std::string& endpoint) {
   try {
     syn::transport::check_endpoint(endpoint);
     return std::nullopt;
-  } catch (const Error& e) {
-    return e.code();
-  }
+  } catch (const Error& e) { return e.code(); }
 }
 }  // namespace
 
 TEST_CASE("check_endpoint accepts dialable endpoints", "[unit][endpoint]") {
-  for (const char* good : {"tcp://127.0.0.1:1", "tcp://127.0.0.1:65535", "tcp://localhost:4369",
-                           "tcp://node-7.example.com:4369", "tcp://[::1]:4369", "ipc:///tmp/syn.sock",
-                           "ipc://relative"}) {
+  for (const char* good :
+       {"tcp://127.0.0.1:1", "tcp://127.0.0.1:65535", "tcp://localhost:4369", "tcp://node-7.example.com:4369",
+        "tcp://[::1]:4369", "ipc:///tmp/syn.sock", "ipc://relative"}) {
     INFO(good);
     CHECK_FALSE(check(good).has_value());
   }
 }
 
 TEST_CASE("check_endpoint refuses malformed endpoints with bad_argument", "[unit][endpoint]") {
-  for (const char* bad : {"", "garbage", "127.0.0.1:5555", "http://127.0.0.1:80", "tcp://", "tcp://127.0.0.1",
-                          "tcp://127.0.0.1:", "tcp://127.0.0.1:port", "tcp://:5555", "tcp://127.0.0.1:0",
-                          "tcp://127.0.0.1:65536", "tcp://127.0.0.1:99999999999", "tcp://127.0.0.1:-1",
-                          "tcp://127.0.0.1:12 ", "tcp://*:5555", "tcp://a b:5555", "tcp://\tx:5555", "ipc://",
-                          "TCP://127.0.0.1:5555"}) {
+  for (const char* bad :
+       {"", "garbage", "127.0.0.1:5555", "http://127.0.0.1:80", "tcp://", "tcp://127.0.0.1",
+        "tcp://127.0.0.1:", "tcp://127.0.0.1:port", "tcp://:5555", "tcp://127.0.0.1:0", "tcp://127.0.0.1:65536",
+        "tcp://127.0.0.1:99999999999", "tcp://127.0.0.1:-1", "tcp://127.0.0.1:12 ", "tcp://*:5555", "tcp://a b:5555",
+        "tcp://\tx:5555", "ipc://", "TCP://127.0.0.1:5555"}) {
     INFO("'" << bad << "'");
     CHECK(check(bad) == std::optional<Errc>(Errc::bad_argument));
   }

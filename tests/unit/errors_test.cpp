@@ -48,9 +48,7 @@ TEST_CASE("Error carries its code and a message naming it", "[unit][errors]") {
   // It is a std::runtime_error, catchable as such.
   try {
     throw Error(Errc::invalid_scope, "no scope 'users'");
-  } catch (const std::runtime_error& e) {
-    CHECK_THAT(e.what(), Catch::Contains("users"));
-  }
+  } catch (const std::runtime_error& e) { CHECK_THAT(e.what(), Catch::Contains("users")); }
 }
 
 TEST_CASE("Result holds a value or an Errc", "[unit][errors]") {

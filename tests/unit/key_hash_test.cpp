@@ -28,8 +28,7 @@ TEST_CASE("key hash: changing any one byte of a key of any length changes the ha
   }
 }
 
-TEST_CASE("key hash: 200k sequential names never collide and spread evenly over shards and tags",
-          "[unit][hash]") {
+TEST_CASE("key hash: 200k sequential names never collide and spread evenly over shards and tags", "[unit][hash]") {
   constexpr std::size_t kKeys = 200'000;
   std::unordered_set<std::uint64_t> hashes;
   std::unordered_set<std::uint32_t> tags;
@@ -79,7 +78,8 @@ TEST_CASE("key hash: a key in two parts hashes and compares as the parts joined"
       auto rest = std::make_unique<char[]>(n - head_size);
       std::memcpy(rest.get(), joined.data() + head_size, n - head_size);
       SplitKey key{0, head_size, std::string_view(rest.get(), n - head_size)};
-      for (std::size_t i = 0; i < head_size; ++i) key.head |= std::uint64_t{static_cast<unsigned char>(joined[i])} << (8 * i);
+      for (std::size_t i = 0; i < head_size; ++i)
+        key.head |= std::uint64_t{static_cast<unsigned char>(joined[i])} << (8 * i);
       INFO("head " << head_size << ", length " << n);
       CHECK(key.size() == n);
       CHECK(syn::detail::hash_split_key(key) == hash_bytes(joined));

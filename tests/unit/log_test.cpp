@@ -55,8 +55,8 @@ NodeOptions options(const std::string& name) {
 }  // namespace
 
 TEST_CASE("level names round-trip", "[unit][log]") {
-  for (LogLevel level : {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error,
-                         LogLevel::off}) {
+  for (LogLevel level :
+       {LogLevel::trace, LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error, LogLevel::off}) {
     LogLevel parsed = LogLevel::off;
     if (level == LogLevel::off) parsed = LogLevel::trace;
     REQUIRE(parse_log_level(to_string(level), parsed));

@@ -148,9 +148,7 @@ TEST_CASE("from_json refuses a document that is not an object", "[unit][options]
     try {
       (void)NodeOptions::from_json(doc);
       FAIL("no Error thrown");
-    } catch (const Error& e) {
-      CHECK(e.code() == Errc::bad_argument);
-    }
+    } catch (const Error& e) { CHECK(e.code() == Errc::bad_argument); }
   }
 }
 
@@ -159,9 +157,7 @@ TEST_CASE("the Node constructor refuses bad options with bad_argument", "[unit][
     try {
       Node node(std::move(o));
       return false;
-    } catch (const Error& e) {
-      return e.code() == Errc::bad_argument;
-    }
+    } catch (const Error& e) { return e.code() == Errc::bad_argument; }
   };
   {
     auto o = valid_options("");

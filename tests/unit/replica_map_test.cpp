@@ -25,7 +25,8 @@ RegEntry entry_of(int i, int version) {
 }
 
 ReplicaMap::Probe probe(const ReplicaMap& map, const std::string& key, RegEntrySnapshot& out) {
-  return map.probe(key, KeyHash{}(key), [] { return true; }, out);
+  return map.probe(
+      key, KeyHash{}(key), [] { return true; }, out);
 }
 
 // Every key of the model is found by find and by probe with its entry; the rest are not;

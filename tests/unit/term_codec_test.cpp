@@ -71,7 +71,7 @@ bool to_term_ok(const std::string& data, Term* out = nullptr) {
 void check_round_trip(const Term& term, const std::string& expected_bytes) {
   std::string encoded = wire::canonical(term);
   INFO("term " << (encoded.size() > 200 ? std::string("<large>")
-                                         : term.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+                                        : term.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
   INFO("encoded  " << hex(encoded));
   INFO("expected " << hex(expected_bytes));
   REQUIRE(encoded == expected_bytes);
@@ -182,8 +182,7 @@ TEST_CASE("canonical: negative integers in their shortest int format", "[unit][w
   }
 }
 
-TEST_CASE("canonical: signed and unsigned json numbers of one value give one encoding",
-          "[unit][wire][term_codec]") {
+TEST_CASE("canonical: signed and unsigned json numbers of one value give one encoding", "[unit][wire][term_codec]") {
   Term u = Term(std::uint64_t{5});
   Term s = Term(std::int64_t{5});
   REQUIRE(u.type() == Term::value_t::number_unsigned);
@@ -198,11 +197,10 @@ TEST_CASE("canonical: signed and unsigned json numbers of one value give one enc
   CHECK(wire::canonical(Term(std::int64_t{0})) == bytes({0x00}));
 }
 
-TEST_CASE("canonical: floats are always float64 and never equal an integer's bytes",
-          "[unit][wire][term_codec]") {
-  for (double d : {0.0, 1.0, -1.0, 0.5, 1.5, 0.1, -2.75, 1e300, -1e-300, 4.9e-324,
-                   std::numeric_limits<double>::max(), std::numeric_limits<double>::lowest(),
-                   std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()}) {
+TEST_CASE("canonical: floats are always float64 and never equal an integer's bytes", "[unit][wire][term_codec]") {
+  for (double d : {0.0, 1.0, -1.0, 0.5, 1.5, 0.1, -2.75, 1e300, -1e-300, 4.9e-324, std::numeric_limits<double>::max(),
+                   std::numeric_limits<double>::lowest(), std::numeric_limits<double>::infinity(),
+                   -std::numeric_limits<double>::infinity()}) {
     INFO("value " << d);
     std::uint64_t bits;
     std::memcpy(&bits, &d, sizeof bits);
@@ -251,12 +249,9 @@ TEST_CASE("canonical: binaries at every length boundary", "[unit][wire][term_cod
     std::string header;
   };
   std::vector<Case> cases = {
-      {0, bytes({0xc4, 0x00})},
-      {1, bytes({0xc4, 0x01})},
-      {255, bytes({0xc4, 0xff})},
-      {256, bytes({0xc5, 0x01, 0x00})},
-      {65535, bytes({0xc5, 0xff, 0xff})},
-      {65536, bytes({0xc6, 0x00, 0x01, 0x00, 0x00})},
+      {0, bytes({0xc4, 0x00})},           {1, bytes({0xc4, 0x01})},
+      {255, bytes({0xc4, 0xff})},         {256, bytes({0xc5, 0x01, 0x00})},
+      {65535, bytes({0xc5, 0xff, 0xff})}, {65536, bytes({0xc6, 0x00, 0x01, 0x00, 0x00})},
   };
   for (const auto& c : cases) {
     INFO("length " << c.length);
@@ -315,8 +310,8 @@ TEST_CASE("canonical: nested arrays and objects", "[unit][wire][term_codec]") {
                          // "bin"
                          + bytes({0xa3, 'b', 'i', 'n', 0xc4, 0x02, 0x00, 0xff})
                          // "list"
-                         + bytes({0xa4, 'l', 'i', 's', 't', 0x97, 0x01, 0xff, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0,
-                                  0xa1, 's', 0xc0, 0x90, 0x80})
+                         + bytes({0xa4, 'l', 'i', 's', 't', 0x97, 0x01, 0xff, 0xcb, 0x3f, 0xf0,
+                                  0,    0,   0,   0,   0,   0,    0xa1, 's',  0xc0, 0x90, 0x80})
                          // "map"
                          + bytes({0xa3, 'm', 'a', 'p', 0x81, 0xa5, 'i', 'n', 'n', 'e', 'r', 0x91, 0x91, 0x91, 0xc3});
   check_round_trip(t, expected);
@@ -334,8 +329,8 @@ TEST_CASE("canonical: object keys come out in byte order", "[unit][wire][term_co
   t["a"] = 5;
   t["B"] = 6;
   t[""] = 7;
-  std::string expected = bytes({0x87, 0xa0, 0x07, 0xa1, 'B', 0x06, 0xa1, 'a', 0x05, 0xa2, 'a', 'a', 0x04, 0xa1, 'b',
-                                0x03, 0xa1, 'z', 0x01, 0xa2, 0xc3, 0xa9, 0x02});
+  std::string expected = bytes({0x87, 0xa0, 0x07, 0xa1, 'B',  0x06, 0xa1, 'a',  0x05, 0xa2, 'a', 'a',
+                                0x04, 0xa1, 'b',  0x03, 0xa1, 'z',  0x01, 0xa2, 0xc3, 0xa9, 0x02});
   check_round_trip(t, expected);
 }
 
@@ -343,16 +338,15 @@ TEST_CASE("append_canonical(object) canonicalises foreign msgpack", "[unit][wire
   // Unsorted map keys.
   CHECK(canon_object(bytes({0x82, 0xa1, 'b', 0x01, 0xa1, 'a', 0x02})) ==
         bytes({0x82, 0xa1, 'a', 0x02, 0xa1, 'b', 0x01}));
-  CHECK(canon_object(bytes({0x82, 0xa1, 'b', 0x01, 0xa1, 'a', 0x02})) ==
-        wire::canonical(Term{{"a", 2}, {"b", 1}}));
+  CHECK(canon_object(bytes({0x82, 0xa1, 'b', 0x01, 0xa1, 'a', 0x02})) == wire::canonical(Term{{"a", 2}, {"b", 1}}));
   // Unsorted keys with high bytes: unsigned byte order, the same as the Term path.
   CHECK(canon_object(bytes({0x82, 0xa2, 0xc3, 0xa9, 0x01, 0xa1, 'z', 0x02})) ==
         wire::canonical(Term{{"\xc3\xa9", 1}, {"z", 2}}));
   // Unsorted keys deep inside arrays and maps, with a map16 of two entries.
-  CHECK(canon_object(bytes({0x91, 0xde, 0x00, 0x02, 0xa1, 'y', 0x81, 0xa1, 'q', 0xc0, 0xa1, 'x', 0x92, 0x82, 0xa1, 'n',
-                            0x01, 0xa1, 'm', 0x02, 0xc3})) ==
-        wire::canonical(Term::array({Term{{"x", Term::array({Term{{"m", 2}, {"n", 1}}, true})},
-                                          {"y", Term{{"q", nullptr}}}}})));
+  CHECK(canon_object(bytes({0x91, 0xde, 0x00, 0x02, 0xa1, 'y',  0x81, 0xa1, 'q',  0xc0, 0xa1,
+                            'x',  0x92, 0x82, 0xa1, 'n',  0x01, 0xa1, 'm',  0x02, 0xc3})) ==
+        wire::canonical(
+            Term::array({Term{{"x", Term::array({Term{{"m", 2}, {"n", 1}}, true})}, {"y", Term{{"q", nullptr}}}}})));
   // Integers in longer formats than needed, positive values in int formats.
   CHECK(canon_object(bytes({0xcd, 0x00, 0x05})) == bytes({0x05}));
   CHECK(canon_object(bytes({0xcf, 0, 0, 0, 0, 0, 0, 0x01, 0x00})) == bytes({0xcd, 0x01, 0x00}));
@@ -474,7 +468,9 @@ struct RandomMsgpack {
       case 2: {  // non-negative integer in any width
         std::uint64_t v = rng() >> pick(64);
         switch (pick(5)) {
-          case 0: if (v < 128) return std::string(1, static_cast<char>(v)); [[fallthrough]];
+          case 0:
+            if (v < 128) return std::string(1, static_cast<char>(v));
+            [[fallthrough]];
           case 1: return bytes({0xcf}) + be(v, 8);
           case 2: return bytes({0xce}) + be(v & 0xffffffff, 4);
           case 3: return bytes({0xd3}) + be(v >> 1, 8);
@@ -484,7 +480,9 @@ struct RandomMsgpack {
       case 3: {  // negative integer in any width
         std::int64_t v = -1 - static_cast<std::int64_t>((rng() >> 1) >> pick(63));
         switch (pick(3)) {
-          case 0: if (v >= -32) return std::string(1, static_cast<char>(v)); [[fallthrough]];
+          case 0:
+            if (v >= -32) return std::string(1, static_cast<char>(v));
+            [[fallthrough]];
           case 1: return bytes({0xd3}) + be(static_cast<std::uint64_t>(v), 8);
           default:
             if (v >= INT16_MIN) return bytes({0xd2}) + be(static_cast<std::uint32_t>(static_cast<std::int32_t>(v)), 4);
@@ -594,7 +592,7 @@ TEST_CASE("canonical: the short key of an integer is its canonical bytes, at eve
   std::vector<syn::Term> values;
   for (std::uint64_t v : {0ULL, 1ULL, 127ULL, 128ULL, 255ULL, 256ULL, 65535ULL, 65536ULL, 0xffffffffULL, 0x100000000ULL,
                           0x0123456789abcdefULL, ~0ULL}) {
-    values.emplace_back(v);  // json unsigned
+    values.emplace_back(v);                                                                             // json unsigned
     if (v <= static_cast<std::uint64_t>(INT64_MAX)) values.emplace_back(static_cast<std::int64_t>(v));  // json signed
   }
   for (std::int64_t v : {std::int64_t{-1}, std::int64_t{-32}, std::int64_t{-33}, std::int64_t{-128}, std::int64_t{-129},

@@ -60,7 +60,9 @@ std::string pk(F&& f) {
   return out.release();
 }
 
-std::string version_byte() { return pk([](wire::Packer& p) { p.pack_uint32(syn::protocol_version); }); }
+std::string version_byte() {
+  return pk([](wire::Packer& p) { p.pack_uint32(syn::protocol_version); });
+}
 
 /// A frame of hand-built messages.
 std::string frame_of(std::initializer_list<std::string> messages) {
@@ -164,9 +166,9 @@ const Term sample_term = {{"name", "hedy"}, {"n", -3}, {"f", 2.5}, {"list", Term
 
 TEST_CASE("wire: link messages round-trip through a frame", "[unit][wire][messages]") {
   SECTION("hello") {
-    for (const auto& m : {wire::Hello{"alpha@host", 7, 0x1122334455667788ULL, 3, "tcp://127.0.0.1:4001"},
-                          wire::Hello{"", 0, 0, 0, ""},
-                          wire::Hello{std::string(70000, 'n'), u32_max, u64_max, u64_max, std::string(300, 'e')}}) {
+    for (const auto& m :
+         {wire::Hello{"alpha@host", 7, 0x1122334455667788ULL, 3, "tcp://127.0.0.1:4001"}, wire::Hello{"", 0, 0, 0, ""},
+          wire::Hello{std::string(70000, 'n'), u32_max, u64_max, u64_max, std::string(300, 'e')}}) {
       ReadFrame f(frame_with([&](auto& out) { wire::encode(out, m); }));
       CHECK(wire::message_type(f.only()) == static_cast<std::uint32_t>(MsgType::hello));
       auto d = wire::decode_hello(f.only());
@@ -188,8 +190,8 @@ TEST_CASE("wire: link messages round-trip through a frame", "[unit][wire][messag
     }
   }
   SECTION("refuse") {
-    for (auto code : {wire::RefuseCode::version, wire::RefuseCode::name_taken, wire::RefuseCode::self,
-                      wire::RefuseCode::stale}) {
+    for (auto code :
+         {wire::RefuseCode::version, wire::RefuseCode::name_taken, wire::RefuseCode::self, wire::RefuseCode::stale}) {
       wire::Refuse m{code, "because " + std::to_string(static_cast<int>(code))};
       ReadFrame f(frame_with([&](auto& out) { wire::encode(out, m); }));
       CHECK(wire::message_type(f.only()) == static_cast<std::uint32_t>(MsgType::refuse));
@@ -299,8 +301,8 @@ TEST_CASE("wire: process messages round-trip through a frame", "[unit][wire][mes
   SECTION("publish") {
     std::vector<std::uint64_t> many;
     for (std::uint64_t i = 0; i < 1000; ++i) many.push_back(i * 0x10001ULL);
-    for (const auto& ids : {std::vector<std::uint64_t>{}, std::vector<std::uint64_t>{7}, many,
-                            std::vector<std::uint64_t>{0, u64_max}}) {
+    for (const auto& ids :
+         {std::vector<std::uint64_t>{}, std::vector<std::uint64_t>{7}, many, std::vector<std::uint64_t>{0, u64_max}}) {
       ReadFrame f(frame_with([&](auto& out) { wire::encode_publish(out, 9, ids, wire::canonical(sample_term)); }));
       CHECK(wire::message_type(f.only()) == static_cast<std::uint32_t>(MsgType::publish));
       auto d = wire::decode_publish(f.only());
@@ -461,14 +463,18 @@ enum class Kind { u32, u64, str, boolean, term, payload, bye_reason, peers, u64_
 struct Schema {
   const char* name;
   MsgType type;
-  std::vector<Kind> kinds;           // fields after the type
-  std::vector<std::string> fields;   // valid raw bytes of those fields
+  std::vector<Kind> kinds;                       // fields after the type
+  std::vector<std::string> fields;               // valid raw bytes of those fields
   std::function<void(wire::OutBuffer&)> encode;  // the real encoder, same values
   std::function<void(const msgpack::object&)> decode;
 };
 
-std::string u32(std::uint32_t v) { return pk([&](auto& p) { p.pack_uint32(v); }); }
-std::string u64(std::uint64_t v) { return pk([&](auto& p) { p.pack_uint64(v); }); }
+std::string u32(std::uint32_t v) {
+  return pk([&](auto& p) { p.pack_uint32(v); });
+}
+std::string u64(std::uint64_t v) {
+  return pk([&](auto& p) { p.pack_uint64(v); });
+}
 std::string str(std::string_view s) {
   return pk([&](auto& p) {
     p.pack_str(static_cast<std::uint32_t>(s.size()));
@@ -492,84 +498,141 @@ std::vector<Schema> schemas() {
   const wire::ScopeAddress address{3, "scope"};
   const std::string payload = term(Term::array({1, "x"}));
   return {
-      {"hello", MsgType::hello, {Kind::str, Kind::u32, Kind::u64, Kind::u64, Kind::str},
+      {"hello",
+       MsgType::hello,
+       {Kind::str, Kind::u32, Kind::u64, Kind::u64, Kind::str},
        {str("n"), u32(7), u64(1ULL << 40), u64(2), str("tcp://h:1")},
-       [](auto& out) { wire::encode(out, wire::Hello{"n", 7, 1ULL << 40, 2, "tcp://h:1"}); },
+       [](auto& out) {
+         wire::encode(out, wire::Hello{"n", 7, 1ULL << 40, 2, "tcp://h:1"});
+       },
        [](const auto& o) { wire::decode_hello(o); }},
-      {"welcome", MsgType::welcome, {Kind::str, Kind::u32, Kind::boolean},
+      {"welcome",
+       MsgType::welcome,
+       {Kind::str, Kind::u32, Kind::boolean},
        {str("n"), u32(70000), boolean(true)},
-       [](auto& out) { wire::encode(out, wire::Welcome{"n", 70000, true}); },
+       [](auto& out) {
+         wire::encode(out, wire::Welcome{"n", 70000, true});
+       },
        [](const auto& o) { wire::decode_welcome(o); }},
-      {"refuse", MsgType::refuse, {Kind::u32, Kind::str},
+      {"refuse",
+       MsgType::refuse,
+       {Kind::u32, Kind::str},
        {u32(2), str("taken")},
-       [](auto& out) { wire::encode(out, wire::Refuse{wire::RefuseCode::name_taken, "taken"}); },
+       [](auto& out) {
+         wire::encode(out, wire::Refuse{wire::RefuseCode::name_taken, "taken"});
+       },
        [](const auto& o) { wire::decode_refuse(o); }},
-      {"bye", MsgType::bye, {Kind::bye_reason},
+      {"bye",
+       MsgType::bye,
+       {Kind::bye_reason},
        {u32(2)},
        [](auto& out) { wire::encode(out, wire::Bye{wire::ByeReason::disconnect}); },
        [](const auto& o) { wire::decode_bye(o); }},
-      {"peers", MsgType::peers, {Kind::peers},
-       {array_header(2) + array_header(2) + str("a") + str("tcp://a:1") + array_header(2) + str("b") + str("tcp://b:2")},
-       [](auto& out) { wire::encode(out, wire::Peers{{{"a", "tcp://a:1"}, {"b", "tcp://b:2"}}}); },
+      {"peers",
+       MsgType::peers,
+       {Kind::peers},
+       {array_header(2) + array_header(2) + str("a") + str("tcp://a:1") + array_header(2) + str("b") +
+        str("tcp://b:2")},
+       [](auto& out) {
+         wire::encode(out, wire::Peers{{{"a", "tcp://a:1"}, {"b", "tcp://b:2"}}});
+       },
        [](const auto& o) { wire::decode_peers(o); }},
-      {"send", MsgType::send, {Kind::u32, Kind::u64, Kind::term},
+      {"send",
+       MsgType::send,
+       {Kind::u32, Kind::u64, Kind::term},
        {u32(1), u64(300), term(sample_term)},
-       [](auto& out) { wire::encode_send(out, {1, 300}, wire::canonical(sample_term)); },
+       [](auto& out) {
+         wire::encode_send(out, {1, 300}, wire::canonical(sample_term));
+       },
        [](const auto& o) { wire::decode_send(o); }},
-      {"exit", MsgType::exit, {Kind::u32, Kind::u64, Kind::term},
+      {"exit",
+       MsgType::exit,
+       {Kind::u32, Kind::u64, Kind::term},
        {u32(1), u64(300), term("normal")},
-       [](auto& out) { wire::encode_exit(out, {1, 300}, "normal"); },
+       [](auto& out) {
+         wire::encode_exit(out, {1, 300}, "normal");
+       },
        [](const auto& o) { wire::decode_exit(o); }},
-      {"monitor", MsgType::monitor, {Kind::u64, Kind::u32, Kind::u64},
+      {"monitor",
+       MsgType::monitor,
+       {Kind::u64, Kind::u32, Kind::u64},
        {u64(5), u32(1), u64(300)},
-       [](auto& out) { wire::encode(out, wire::Monitor{5, {1, 300}}); },
+       [](auto& out) {
+         wire::encode(out, wire::Monitor{5, {1, 300}});
+       },
        [](const auto& o) { wire::decode_monitor(o); }},
-      {"demonitor", MsgType::demonitor, {Kind::u64},
+      {"demonitor",
+       MsgType::demonitor,
+       {Kind::u64},
        {u64(5)},
        [](auto& out) { wire::encode(out, wire::Demonitor{5}); },
        [](const auto& o) { wire::decode_demonitor(o); }},
-      {"down", MsgType::down, {Kind::u64, Kind::term},
+      {"down",
+       MsgType::down,
+       {Kind::u64, Kind::term},
        {u64(5), term("noproc")},
        [](auto& out) { wire::encode_down(out, 5, "noproc"); },
        [](const auto& o) { wire::decode_down(o); }},
-      {"mcall", MsgType::mcall, {Kind::u64, Kind::u32, Kind::u64, Kind::term, Kind::term},
+      {"mcall",
+       MsgType::mcall,
+       {Kind::u64, Kind::u32, Kind::u64, Kind::term, Kind::term},
        {u64(9), u32(1), u64(300), term("ping"), term(Term{{"m", 1}})},
-       [](auto& out) { wire::encode_mcall(out, 9, {1, 300}, wire::canonical("ping"), Term{{"m", 1}}); },
+       [](auto& out) {
+         wire::encode_mcall(out, 9, {1, 300}, wire::canonical("ping"), Term{{"m", 1}});
+       },
        [](const auto& o) { wire::decode_mcall(o); }},
-      {"mcall_reply", MsgType::mcall_reply, {Kind::u64, Kind::u32, Kind::u64, Kind::boolean, Kind::term},
+      {"mcall_reply",
+       MsgType::mcall_reply,
+       {Kind::u64, Kind::u32, Kind::u64, Kind::boolean, Kind::term},
        {u64(9), u32(1), u64(300), boolean(false), term("pong")},
-       [](auto& out) { wire::encode_mcall_reply(out, 9, {1, 300}, false, "pong"); },
+       [](auto& out) {
+         wire::encode_mcall_reply(out, 9, {1, 300}, false, "pong");
+       },
        [](const auto& o) { wire::decode_mcall_reply(o); }},
-      {"publish", MsgType::publish, {Kind::u32, Kind::u64_list, Kind::term},
+      {"publish",
+       MsgType::publish,
+       {Kind::u32, Kind::u64_list, Kind::term},
        {u32(4), array_header(3) + u64(1) + u64(1ULL << 33) + u64(0), term(sample_term)},
-       [](auto& out) { wire::encode_publish(out, 4, {1, 1ULL << 33, 0}, wire::canonical(sample_term)); },
+       [](auto& out) {
+         wire::encode_publish(out, 4, {1, 1ULL << 33, 0}, wire::canonical(sample_term));
+       },
        [](const auto& o) { wire::decode_publish(o); }},
-      {"discover", MsgType::discover, {Kind::u32, Kind::str},
+      {"discover",
+       MsgType::discover,
+       {Kind::u32, Kind::str},
        {u32(3), str("scope")},
        [=](auto& out) { wire::encode_discover(out, address); },
        [](const auto& o) { wire::decode_discover(o); }},
-      {"ack_sync", MsgType::ack_sync, {Kind::u32, Kind::str, Kind::boolean, Kind::payload},
+      {"ack_sync",
+       MsgType::ack_sync,
+       {Kind::u32, Kind::str, Kind::boolean, Kind::payload},
        {u32(3), str("scope"), boolean(false), payload},
        [=](auto& out) {
          wire::begin_ack_sync(out, address, false);
          out.append(payload);
        },
        [](const auto& o) { wire::decode_ack_sync(o); }},
-      {"scope", MsgType::scope, {Kind::u32, Kind::str, Kind::payload},
+      {"scope",
+       MsgType::scope,
+       {Kind::u32, Kind::str, Kind::payload},
        {u32(3), str("scope"), payload},
        [=](auto& out) {
          wire::begin_scope_message(out, address);
          out.append(payload);
        },
        [](const auto& o) { wire::decode_scope_message(o); }},
-      {"call", MsgType::call, {Kind::u64, Kind::u32, Kind::str, Kind::payload},
+      {"call",
+       MsgType::call,
+       {Kind::u64, Kind::u32, Kind::str, Kind::payload},
        {u64(12), u32(3), str("scope"), payload},
        [=](auto& out) {
          wire::begin_call(out, 12, address);
          out.append(payload);
        },
        [](const auto& o) { wire::decode_call(o); }},
-      {"reply", MsgType::reply, {Kind::u64, Kind::u32, Kind::payload},
+      {"reply",
+       MsgType::reply,
+       {Kind::u64, Kind::u32, Kind::payload},
        {u64(12), u32(4), payload},
        [=](auto& out) {
          wire::begin_reply(out, 12, 4);
@@ -595,7 +658,7 @@ const std::string v_array = bytes({0x91, 0x05});
 const std::string v_empty_array = bytes({0x90});
 const std::string v_map = bytes({0x81, 0xa1, 'k', 0x05});
 const std::string v_ext = bytes({0xd4, 0x01, 0x05});
-const std::string v_u32_over = bytes({0xcf, 0, 0, 0, 0x01, 0, 0, 0, 0});        // 2^32
+const std::string v_u32_over = bytes({0xcf, 0, 0, 0, 0x01, 0, 0, 0, 0});  // 2^32
 const std::string v_u32_max = bytes({0xce, 0xff, 0xff, 0xff, 0xff});
 const std::string v_u64_max = bytes({0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff});
 
@@ -607,8 +670,8 @@ struct Variants {
 };
 
 Variants variants(Kind kind) {
-  const std::vector<std::string> not_uint = {v_nil, v_true, v_false, v_neg, v_neg64, v_f64, v_f32,
-                                             v_str, v_bin, v_array, v_empty_array, v_map, v_ext};
+  const std::vector<std::string> not_uint = {v_nil, v_true, v_false, v_neg,         v_neg64, v_f64, v_f32,
+                                             v_str, v_bin,  v_array, v_empty_array, v_map,   v_ext};
   switch (kind) {
     case Kind::u32: {
       auto bad = not_uint;
@@ -643,11 +706,11 @@ Variants variants(Kind kind) {
         bad.push_back(array_header(1) + entry(wrong, str("e")));
         bad.push_back(array_header(1) + entry(str("n"), wrong));
       }
-      bad.push_back(array_header(1) + v_str);                                     // entry not an array
-      bad.push_back(array_header(1) + array_header(1) + str("n"));                // entry too short
+      bad.push_back(array_header(1) + v_str);                                             // entry not an array
+      bad.push_back(array_header(1) + array_header(1) + str("n"));                        // entry too short
       bad.push_back(array_header(1) + array_header(3) + str("n") + str("e") + str("x"));  // too long
       bad.push_back(array_header(1) + v_empty_array);
-      bad.push_back(array_header(2) + entry(str("a"), str("b")) + v_nil);          // second entry bad
+      bad.push_back(array_header(2) + entry(str("a"), str("b")) + v_nil);  // second entry bad
       return {bad, {v_empty_array, array_header(1) + entry(str(""), str(""))}};
     }
     case Kind::u64_list: {
@@ -725,9 +788,7 @@ TEST_CASE("wire: every message rejects too few and too many fields", "[unit][wir
 }
 
 TEST_CASE("wire: terms inside messages obey the term rules", "[unit][wire][messages]") {
-  auto send_with = [](const std::string& body) {
-    return message(MsgType::send, {u32(1), u64(2), body});
-  };
+  auto send_with = [](const std::string& body) { return message(MsgType::send, {u32(1), u64(2), body}); };
   auto decode_send = [](const std::string& msg) {
     ReadFrame f(frame_of({msg}));
     return wire::decode_send(f.only());
@@ -829,8 +890,8 @@ TEST_CASE("wire: a frame truncated at any byte is rejected, except between messa
 
 TEST_CASE("wire: a message must be an array that starts with its type", "[unit][wire][frame]") {
   for (const std::string& m :
-       {v_nil, v_true, v_zero, v_one, v_neg, v_f64, v_str, v_bin, v_map, v_ext, v_empty_array,
-        bytes({0x91, 0xa1, 'x'}), bytes({0x91, 0xc0}), bytes({0x91, 0xff}), bytes({0x91, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0}),
+       {v_nil, v_true, v_zero, v_one, v_neg, v_f64, v_str, v_bin, v_map, v_ext, v_empty_array, bytes({0x91, 0xa1, 'x'}),
+        bytes({0x91, 0xc0}), bytes({0x91, 0xff}), bytes({0x91, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0}),
         bytes({0x91, 0x91, 0x01}), bytes({0x91, 0x80}), bytes({0x92, 0xc3, 0x01}), bytes({0x91, 0xd4, 0x00, 0x01}),
         // A type beyond u32 must not alias a real type (2^32 + 1 would read as hello).
         bytes({0x96, 0xcf, 0, 0, 0, 0x01, 0, 0, 0, 0x01, 0xa1, 'x', 0x01, 0x02, 0x03, 0xa0}),
@@ -854,8 +915,7 @@ TEST_CASE("wire: a message must be an array that starts with its type", "[unit][
   CHECK(wire::message_type(*m) == u32_max);
 }
 
-TEST_CASE("wire: lengths and counts larger than the frame are rejected before any allocation",
-          "[unit][wire][frame]") {
+TEST_CASE("wire: lengths and counts larger than the frame are rejected before any allocation", "[unit][wire][frame]") {
   // Strings, binaries and exts claiming more bytes than there are.
   check_rejected_before_msgpack(bytes({0x92, 0x01, 0xdb, 0x00, 0x00, 0x10, 0x00, 'a'}));
   check_rejected_before_msgpack(bytes({0x92, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff}));
@@ -910,7 +970,8 @@ TEST_CASE("wire: nesting is bounded without recursion", "[unit][wire][frame]") {
   auto as_message = [](std::size_t containers, const std::string& leaf) {
     return bytes({0x92, 0x04}) + std::string(containers - 1, static_cast<char>(0x91)) + leaf;
   };
-  for (const auto& m : {as_message(wire::max_message_depth, v_one), as_message(wire::max_message_depth, v_empty_array)}) {
+  for (const auto& m :
+       {as_message(wire::max_message_depth, v_one), as_message(wire::max_message_depth, v_empty_array)}) {
     INFO(hex(m));
     auto data = exact(frame_of({m}));
     wire::FrameReader reader(data.data(), data.size());
@@ -923,9 +984,9 @@ TEST_CASE("wire: nesting is bounded without recursion", "[unit][wire][frame]") {
 
 TEST_CASE("wire: the reserved byte 0xc1 is rejected wherever it stands for a value", "[unit][wire][frame]") {
   for (const std::string& frame :
-       {bytes({0xc1}), frame_of({bytes({0xc1})}), frame_of({bytes({0x91, 0xc1})}), frame_of({bytes({0x92, 0x04, 0xc1})}),
-        frame_of({bytes({0x93, 0x0a, 0x81, 0xc1, 0x01})}), frame_of({bytes({0x93, 0x0a, 0x81, 0xa0, 0xc1})}),
-        frame_of({bytes({0x91, 0x04}), bytes({0xc1})})}) {
+       {bytes({0xc1}), frame_of({bytes({0xc1})}), frame_of({bytes({0x91, 0xc1})}),
+        frame_of({bytes({0x92, 0x04, 0xc1})}), frame_of({bytes({0x93, 0x0a, 0x81, 0xc1, 0x01})}),
+        frame_of({bytes({0x93, 0x0a, 0x81, 0xa0, 0xc1})}), frame_of({bytes({0x91, 0x04}), bytes({0xc1})})}) {
     INFO(hex(frame));
     CHECK_THROWS_AS(read_and_decode(frame), DecodeError);
   }
@@ -936,13 +997,33 @@ TEST_CASE("wire: the reserved byte 0xc1 is rejected wherever it stands for a val
 }
 
 TEST_CASE("wire: checked_value_length measures exactly one value", "[unit][wire][frame]") {
-  std::vector<std::string> values = {
-      v_nil, v_true, v_zero, v_neg, v_neg64, v_f32, v_f64, v_str, v_bin, v_array, v_empty_array, v_map, v_ext,
-      v_u64_max, bytes({0xd5, 0x01, 0, 0}), bytes({0xd6, 0x01, 0, 0, 0, 0}), bytes({0xd7, 0x01, 0, 0, 0, 0, 0, 0, 0, 0}),
-      bytes({0xc7, 0x02, 0x01, 0xaa, 0xbb}), bytes({0xc8, 0x00, 0x01, 0x01, 0xaa}), bytes({0xc5, 0x00, 0x02, 0x01, 0x02}),
-      bytes({0xda, 0x00, 0x01, 'x'}), bytes({0xdc, 0x00, 0x02, 0xc0, 0xc0}), bytes({0xde, 0x00, 0x01, 0xa0, 0xc0}),
-      bytes({0xdf, 0, 0, 0, 0x01, 0xa0, 0x93, 0x01, 0x02, 0x81, 0xa0, 0xc0}), bytes({0xcc, 0xff}), bytes({0xd1, 0x80, 0x00}),
-      wire::canonical(sample_term)};
+  std::vector<std::string> values = {v_nil,
+                                     v_true,
+                                     v_zero,
+                                     v_neg,
+                                     v_neg64,
+                                     v_f32,
+                                     v_f64,
+                                     v_str,
+                                     v_bin,
+                                     v_array,
+                                     v_empty_array,
+                                     v_map,
+                                     v_ext,
+                                     v_u64_max,
+                                     bytes({0xd5, 0x01, 0, 0}),
+                                     bytes({0xd6, 0x01, 0, 0, 0, 0}),
+                                     bytes({0xd7, 0x01, 0, 0, 0, 0, 0, 0, 0, 0}),
+                                     bytes({0xc7, 0x02, 0x01, 0xaa, 0xbb}),
+                                     bytes({0xc8, 0x00, 0x01, 0x01, 0xaa}),
+                                     bytes({0xc5, 0x00, 0x02, 0x01, 0x02}),
+                                     bytes({0xda, 0x00, 0x01, 'x'}),
+                                     bytes({0xdc, 0x00, 0x02, 0xc0, 0xc0}),
+                                     bytes({0xde, 0x00, 0x01, 0xa0, 0xc0}),
+                                     bytes({0xdf, 0, 0, 0, 0x01, 0xa0, 0x93, 0x01, 0x02, 0x81, 0xa0, 0xc0}),
+                                     bytes({0xcc, 0xff}),
+                                     bytes({0xd1, 0x80, 0x00}),
+                                     wire::canonical(sample_term)};
   for (const auto& v : values) {
     INFO(hex(v));
     // Exactly one value, whatever follows it.
@@ -984,7 +1065,9 @@ std::vector<std::uint8_t> valid_frame(std::mt19937_64& rng) {
   int n = 1 + static_cast<int>(rng() % 4);
   for (int i = 0; i < n; ++i) {
     switch (rng() % 12) {
-      case 0: wire::encode(out, wire::Hello{"n" + std::to_string(rng() % 100), 1, rng(), rng() % 3, "tcp://h:1"}); break;
+      case 0:
+        wire::encode(out, wire::Hello{"n" + std::to_string(rng() % 100), 1, rng(), rng() % 3, "tcp://h:1"});
+        break;
       case 1: wire::encode(out, wire::Welcome{"w", 2, (rng() & 1) != 0}); break;
       case 2: wire::encode(out, wire::Peers{{{"a", "tcp://a:1"}, {"b", "tcp://b:1"}}}); break;
       case 3: wire::encode_send(out, {1, rng()}, wire::canonical(sample_term)); break;
@@ -1004,9 +1087,7 @@ std::vector<std::uint8_t> valid_frame(std::mt19937_64& rng) {
         wire::begin_call(out, 3, {2, "s"});
         wire::Packer(out).pack_map(0);
         break;
-      default:
-        wire::begin_reply(out, 3, 0);
-        wire::Packer(out).pack_nil();
+      default: wire::begin_reply(out, 3, 0); wire::Packer(out).pack_nil();
     }
   }
   auto s = w.take();

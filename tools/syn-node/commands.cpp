@@ -116,8 +116,7 @@ syn::Term execute(Context& ctx, const syn::Term& request) {
   }
   const Command* command = CommandTable::instance().find(cmd->get<std::string>());
   if (!command) {
-    return failure(id, "unknown command '" + cmd->get<std::string>() + "' (try {\"cmd\":\"help\"})",
-                   "unknown_command");
+    return failure(id, "unknown command '" + cmd->get<std::string>() + "' (try {\"cmd\":\"help\"})", "unknown_command");
   }
   try {
     syn::Term fields = command->handler(ctx, Args(request));
@@ -130,13 +129,9 @@ syn::Term execute(Context& ctx, const syn::Term& request) {
       response["result"] = std::move(fields);
     }
     return response;
-  } catch (const CommandError& e) {
-    return failure(id, e.what(), e.code());
-  } catch (const syn::Error& e) {
+  } catch (const CommandError& e) { return failure(id, e.what(), e.code()); } catch (const syn::Error& e) {
     return failure(id, e.what(), std::string(syn::to_string(e.code())));
-  } catch (const std::exception& e) {
-    return failure(id, e.what(), "");
-  }
+  } catch (const std::exception& e) { return failure(id, e.what(), ""); }
 }
 
 syn::Term execute(Context& ctx, const std::string& line) {

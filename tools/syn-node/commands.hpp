@@ -136,9 +136,8 @@ syn::Term execute(Context& ctx, const syn::Term& request);
 
 /// Defines and registers a command: SYN_NODE_COMMAND(name, "usage") { ...body... }. See the
 /// comment at the top of this file.
-#define SYN_NODE_COMMAND(NAME, USAGE)                                                              \
-  static ::syn::Term syn_node_command_##NAME(::syn_node::Context& ctx, const ::syn_node::Args& args); \
-  static const ::syn_node::CommandRegistrar syn_node_registrar_##NAME(#NAME, USAGE,               \
-                                                                      &syn_node_command_##NAME);  \
-  static ::syn::Term syn_node_command_##NAME([[maybe_unused]] ::syn_node::Context& ctx,           \
+#define SYN_NODE_COMMAND(NAME, USAGE)                                                                          \
+  static ::syn::Term syn_node_command_##NAME(::syn_node::Context& ctx, const ::syn_node::Args& args);          \
+  static const ::syn_node::CommandRegistrar syn_node_registrar_##NAME(#NAME, USAGE, &syn_node_command_##NAME); \
+  static ::syn::Term syn_node_command_##NAME([[maybe_unused]] ::syn_node::Context& ctx,                        \
                                              [[maybe_unused]] const ::syn_node::Args& args)

@@ -4,9 +4,7 @@
 namespace syn_node {
 
 SYN_NODE_COMMAND(endpoint, "endpoint -> {endpoint, name, creation}") {
-  return {{"endpoint", ctx.node().endpoint()},
-          {"name", ctx.node().name()},
-          {"creation", ctx.node().creation()}};
+  return {{"endpoint", ctx.node().endpoint()}, {"name", ctx.node().name()}, {"creation", ctx.node().creation()}};
 }
 
 SYN_NODE_COMMAND(nodes, "nodes -> {nodes: [name...]} (connected now, sorted)") {
@@ -23,8 +21,9 @@ SYN_NODE_COMMAND(disconnect, "disconnect{node} -> {} (no redial until someone co
   return {};
 }
 
-SYN_NODE_COMMAND(stats, "stats -> {frames_received, frames_sent, malformed_frames, refused_peers, link_resets, "
-                        "connections_lost, oversized_terms}") {
+SYN_NODE_COMMAND(stats,
+                 "stats -> {frames_received, frames_sent, malformed_frames, refused_peers, link_resets, "
+                 "connections_lost, oversized_terms}") {
   return syn::Term(ctx.node().stats());
 }
 

@@ -16,8 +16,8 @@ class EventPrinter final : public syn::EventHandler {
  public:
   explicit EventPrinter(Output& output) : output_(output) {}
 
-  void on_process_registered(std::string_view scope, const syn::Term& name, const syn::Pid& pid,
-                             const syn::Term& meta, const syn::Reason& reason) override {
+  void on_process_registered(std::string_view scope, const syn::Term& name, const syn::Pid& pid, const syn::Term& meta,
+                             const syn::Reason& reason) override {
     print("registered", scope, "name", name, pid, meta, nullptr, reason);
   }
   void on_registry_process_updated(std::string_view scope, const syn::Term& name, const syn::Pid& pid,
@@ -29,25 +29,27 @@ class EventPrinter final : public syn::EventHandler {
                                const syn::Term& meta, const syn::Reason& reason) override {
     print("unregistered", scope, "name", name, pid, meta, nullptr, reason);
   }
-  void on_process_joined(std::string_view scope, const syn::Term& group, const syn::Pid& pid,
-                         const syn::Term& meta, const syn::Reason& reason) override {
+  void on_process_joined(std::string_view scope, const syn::Term& group, const syn::Pid& pid, const syn::Term& meta,
+                         const syn::Reason& reason) override {
     print("joined", scope, "group", group, pid, meta, nullptr, reason);
   }
   void on_group_process_updated(std::string_view scope, const syn::Term& group, const syn::Pid& pid,
-                                const syn::Term& previous, const syn::Term& meta,
-                                const syn::Reason& reason) override {
+                                const syn::Term& previous, const syn::Term& meta, const syn::Reason& reason) override {
     print("group_updated", scope, "group", group, pid, meta, &previous, reason);
   }
-  void on_process_left(std::string_view scope, const syn::Term& group, const syn::Pid& pid,
-                       const syn::Term& meta, const syn::Reason& reason) override {
+  void on_process_left(std::string_view scope, const syn::Term& group, const syn::Pid& pid, const syn::Term& meta,
+                       const syn::Reason& reason) override {
     print("left", scope, "group", group, pid, meta, nullptr, reason);
   }
 
  private:
   void print(std::string_view event, std::string_view scope, const char* key, const syn::Term& what,
              const syn::Pid& pid, const syn::Term& meta, const syn::Term* previous, const syn::Reason& reason) {
-    syn::Term fields = {{"scope", std::string(scope)}, {key, what}, {"pid", pid.to_string()},
-                        {"meta", meta}, {"reason", reason_json(reason)}};
+    syn::Term fields = {{"scope", std::string(scope)},
+                        {key, what},
+                        {"pid", pid.to_string()},
+                        {"meta", meta},
+                        {"reason", reason_json(reason)}};
     if (previous) fields["previous"] = *previous;
     output_.event(event, std::move(fields));
   }
@@ -57,9 +59,7 @@ class EventPrinter final : public syn::EventHandler {
 
 }  // namespace
 
-std::shared_ptr<syn::EventHandler> make_event_printer(Output& output) {
-  return std::make_shared<EventPrinter>(output);
-}
+std::shared_ptr<syn::EventHandler> make_event_printer(Output& output) { return std::make_shared<EventPrinter>(output); }
 
 SYN_NODE_COMMAND(record_events,
                  "record_events{on=true} -> {} (print every registry/groups callback as an event "

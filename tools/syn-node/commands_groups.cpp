@@ -40,8 +40,7 @@ SYN_NODE_COMMAND(members, "members{scope, group} -> {members: [{pid, meta}...]} 
   return {{"members", members_json(groups_of(ctx, args).members(args.term("group")))}};
 }
 
-SYN_NODE_COMMAND(members_many,
-                 "members_many{scope, groups: [group...]} -> {members: [[{pid, meta}...]...]}") {
+SYN_NODE_COMMAND(members_many, "members_many{scope, groups: [group...]} -> {members: [[{pid, meta}...]...]}") {
   auto groups = groups_of(ctx, args);
   const auto& names = args.term("groups");
   if (!names.is_array()) throw CommandError("field 'groups' must be an array", "bad_argument");

@@ -33,8 +33,7 @@ SYN_NODE_COMMAND(processes, "processes -> {processes: {pid: alive}} (those spawn
   return {{"processes", out}};
 }
 
-SYN_NODE_COMMAND(exit_reason,
-                 "exit_reason{pid} -> {alive, reason} (an owned process; reason is null while alive)") {
+SYN_NODE_COMMAND(exit_reason, "exit_reason{pid} -> {alive, reason} (an owned process; reason is null while alive)") {
   const auto& process = ctx.process(args.string("pid"));
   auto reason = process.exit_reason();
   return {{"alive", process.alive()}, {"reason", reason ? *reason : syn::Term(nullptr)}};
@@ -59,8 +58,7 @@ SYN_NODE_COMMAND(receive,
                  "the control stream for up to timeout_ms)") {
   auto& process = ctx.process(args.string("pid"));
   auto message = process.receive(args.millis_or("timeout_ms", std::chrono::milliseconds(0)));
-  syn::Term out = {{"message", message ? message->body : syn::Term(nullptr)},
-                   {"alive", process.alive()}};
+  syn::Term out = {{"message", message ? message->body : syn::Term(nullptr)}, {"alive", process.alive()}};
   if (message && message->is_multi_call()) out["multi_call"] = true;
   return out;
 }

@@ -53,8 +53,8 @@ SYN_NODE_COMMAND(register_async,
   std::vector<std::future<syn::Result<void>>> futures;
   for (const auto& entry : entries) {
     Args fields(entry);
-    futures.push_back(registry.register_name_async(fields.term("name"), fields.pid("pid"),
-                                                   fields.term_or("meta", nullptr)));
+    futures.push_back(
+        registry.register_name_async(fields.term("name"), fields.pid("pid"), fields.term_or("meta", nullptr)));
   }
   return {{"results", results_json(futures)}};
 }

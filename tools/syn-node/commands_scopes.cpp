@@ -29,9 +29,7 @@ SYN_NODE_COMMAND(subcluster,
                  "nodes of that handler's subcluster, up now)") {
   try {
     return {{"nodes", ctx.node().subcluster_nodes(kind_of(args), args.string("scope"))}};
-  } catch (const syn::Error& e) {
-    rethrow_as_errc(e);
-  }
+  } catch (const syn::Error& e) { rethrow_as_errc(e); }
 }
 
 }  // namespace syn_node

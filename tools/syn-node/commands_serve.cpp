@@ -48,8 +48,9 @@ void answer_call(Server& server, const syn::Message& message) {
   if (server.exit_on_call) {
     server.process->exit(*server.exit_on_call);
   } else if (!server.ignore_calls) {
-    message.reply(server.reply ? *server.reply
-                               : syn::Term{{"pid", server.pid}, {"meta", message.caller_meta()}, {"body", message.body}});
+    message.reply(server.reply
+                      ? *server.reply
+                      : syn::Term{{"pid", server.pid}, {"meta", message.caller_meta()}, {"body", message.body}});
   }
 }
 

@@ -48,18 +48,14 @@ Term load_options(const std::string& config_file, const std::string& json_text) 
     if (!in) throw std::runtime_error("cannot read " + config_file);
     try {
       options = Term::parse(in);
-    } catch (const std::exception& e) {
-      throw std::runtime_error(config_file + ": invalid JSON: " + e.what());
-    }
+    } catch (const std::exception& e) { throw std::runtime_error(config_file + ": invalid JSON: " + e.what()); }
     if (!options.is_object()) throw std::runtime_error(config_file + ": must hold a JSON object");
   }
   if (!json_text.empty()) {
     Term overrides;
     try {
       overrides = Term::parse(json_text);
-    } catch (const std::exception& e) {
-      throw std::runtime_error(std::string("--json: invalid JSON: ") + e.what());
-    }
+    } catch (const std::exception& e) { throw std::runtime_error(std::string("--json: invalid JSON: ") + e.what()); }
     if (!overrides.is_object()) throw std::runtime_error("--json: must be a JSON object");
     for (auto& [key, value] : overrides.items()) options[key] = value;
   }
@@ -117,9 +113,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<syn::Node> node;
   try {
     node = std::make_unique<syn::Node>(node_options(load_options(config_file, json_text), output));
-  } catch (const std::exception& e) {
-    return fail(output, e.what());
-  }
+  } catch (const std::exception& e) { return fail(output, e.what()); }
 
   // Commands and the shutdown are serialised by this mutex: a stop waits for the command in
   // progress (and its response), and no command starts once stopping is set.
@@ -161,7 +155,7 @@ int main(int argc, char** argv) {
     std::lock_guard lock(state_mutex);
     stopping = true;
     ctx.run_stop_hooks();  // e.g. serving threads, which use the node
-    node.reset();  // graceful leave: peers purge us at once; our processes die "shutdown"
+    node.reset();          // graceful leave: peers purge us at once; our processes die "shutdown"
     ctx.clear_processes();
   }
   output.event("stopped", {{"reason", quit_requested ? "quit" : signal == SIGINT ? "SIGINT" : "SIGTERM"}});

@@ -25,18 +25,14 @@ namespace syn_node {
 inline syn::Registry registry_of(Context& ctx, const Args& args) {
   try {
     return ctx.node().registry(args.string("scope"));
-  } catch (const syn::Error& e) {
-    rethrow_as_errc(e);
-  }
+  } catch (const syn::Error& e) { rethrow_as_errc(e); }
 }
 
 /// The groups of the request's "scope".
 inline syn::Groups groups_of(Context& ctx, const Args& args) {
   try {
     return ctx.node().groups(args.string("scope"));
-  } catch (const syn::Error& e) {
-    rethrow_as_errc(e);
-  }
+  } catch (const syn::Error& e) { rethrow_as_errc(e); }
 }
 
 /// {pid, meta}.

@@ -41,8 +41,7 @@ bool connected_to(const syn::Node& node, const std::string& other) {
 int run() {
 #ifdef SYN_PACKAGE_VERSION
   if (std::strcmp(SYN_PACKAGE_VERSION, syn::version) != 0)
-    return fail(std::string("package version ") + SYN_PACKAGE_VERSION + " but headers say " +
-                syn::version);
+    return fail(std::string("package version ") + SYN_PACKAGE_VERSION + " but headers say " + syn::version);
 #endif
 
   syn::NodeOptions alpha_options;
@@ -75,9 +74,8 @@ int run() {
   if (!message) return fail("no message arrived at " + process.pid().to_string());
   if (message->body != sent) return fail("wrong message: " + message->body.dump());
 
-  std::cout << "consumer: " << process.pid().to_string() << " on " << beta.name() << " got "
-            << message->body.dump() << " from " << alpha.name() << " (syn " << syn::version
-            << ")\n";
+  std::cout << "consumer: " << process.pid().to_string() << " on " << beta.name() << " got " << message->body.dump()
+            << " from " << alpha.name() << " (syn " << syn::version << ")\n";
   return 0;
 }
 
@@ -86,7 +84,5 @@ int run() {
 int main() {
   try {
     return run();
-  } catch (const std::exception& e) {
-    return fail(std::string("exception: ") + e.what());
-  }
+  } catch (const std::exception& e) { return fail(std::string("exception: ") + e.what()); }
 }
