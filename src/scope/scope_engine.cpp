@@ -107,14 +107,19 @@ void ScopeEngine::on_peer_down(std::uint32_t atom) {
   // Purge even if discovery had not finished: a reply applied by a caller may have put
   // entries of that node here already.
   handler_->purge_node(atom);
+  if (was_member) handler_->on_member_removed(atom);
   if (was_member)
     SYN_LOG(debug, node_.name(), "scope ", address_.scope, ": ", node_name_of(atom), " left the subcluster");
 }
 
 void ScopeEngine::add_member(std::uint32_t atom) {
   drain_pending();  // what was applied before it joined goes only to the old members
-  MutexLock lock(members_mutex_);
-  members_.insert(atom);
+  bool added;
+  {
+    MutexLock lock(members_mutex_);
+    added = members_.insert(atom).second;
+  }
+  if (added) handler_->on_member_added(atom);
 }
 
 void ScopeEngine::on_discover(std::uint32_t from) {
@@ -190,6 +195,20 @@ void ScopeEngine::on_call(std::uint32_t from, std::uint64_t request_id, const ms
 void ScopeEngine::call(std::uint32_t to, std::string payload, std::chrono::milliseconds timeout,
                        ReplyHandler on_reply) {
   calls_->call(to, address_, std::move(payload), timeout, std::move(on_reply));
+}
+
+bool ScopeEngine::send_to(std::uint32_t to, std::string_view payload) {
+  assert(node_.on_engine_thread() && "ScopeEngine::send_to: engine thread only");
+  if (!members_on_engine_thread().count(to)) return false;
+  drain_pending();
+  return node_.send_to_peer(to, [&](wire::OutBuffer& out) {
+    out.append(header_);
+    out.append(payload);
+  });
+}
+
+void ScopeEngine::add_timer(std::chrono::milliseconds delay, UniqueFunction fn) {
+  node_.add_timer(delay, std::move(fn));
 }
 
 void ScopeEngine::reply(std::uint32_t to, std::uint64_t request_id, std::uint32_t status, std::string_view payload) {

@@ -58,6 +58,13 @@ class ScopeEngine {
   void on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload);
   /// Answers a call (status 0: success, else 1 + Errc) with an encoded payload (nil if empty).
   void reply(std::uint32_t to, std::uint64_t request_id, std::uint32_t status, std::string_view payload);
+  /// Sends one message (an encoded handler payload, read by the handler's on_replicated there)
+  /// to the member `to` alone, in order with this scope's broadcasts and replies to it (what
+  /// user threads queued goes first). False when `to` is not a member.
+  bool send_to(std::uint32_t to, std::string_view payload);
+  /// Runs `fn` on the engine thread after `delay` (the handler's timers: retransmissions,
+  /// view changes). The handler must outlive it or check that it still should run.
+  void add_timer(std::chrono::milliseconds delay, UniqueFunction fn);
   /// Sends what user threads queued; called before anything else goes out for this scope.
   void drain_pending();
 

@@ -55,6 +55,13 @@ class ScopeHandler {
   /// A call routed here (this node runs the pid); answer with ScopeEngine::reply.
   /// Throws wire::DecodeError when malformed.
   virtual void on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) = 0;
+
+  // ---- membership of the subcluster (engine thread; optional) ----
+  /// `node` joined the subcluster: it runs this scope too. Its snapshot follows; changes sent
+  /// to members from now on reach it.
+  virtual void on_member_added(std::uint32_t /*node*/) {}
+  /// `node` left the subcluster (it went down, or its link did), after purge_node.
+  virtual void on_member_removed(std::uint32_t /*node*/) {}
 };
 
 /// A kind of handler: its Kind, and how to make one for a scope. The table of kinds is given
