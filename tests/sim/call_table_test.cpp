@@ -80,8 +80,8 @@ TEST_CASE("call table: a reply before the timeout ends the call once", "[sim][ca
   CHECK(c.seen[0].status == 0);
   CHECK_FALSE(c.seen[0].late);
   CHECK(c.seen[0].payload == 42);
-  c.reply(1, 43);               // a duplicate
-  c.run_for(2 * kSecond);       // the timeout passes
+  c.reply(1, 43);          // a duplicate
+  c.run_for(2 * kSecond);  // the timeout passes
   CHECK(c.seen.size() == 1);
 }
 

@@ -1,0 +1,471 @@
+// The transport's reading side and handshake: frames on our ROUTER and DEALERs, hello /
+// welcome / refuse, ZeroMQ monitor events, CURVE key rotation on redial.
+#include "transport/transport_state.hpp"
+
+#include "common/log.hpp"
+#include "common/random.hpp"
+#include "transport/gate.hpp"
+
+#include <syn/errors.hpp>
+#include <syn/version.hpp>
+
+#include <algorithm>
+#include <unistd.h>
+#include <cstring>
+#include <string_view>
+
+namespace syn::transport {
+
+// ---- reading ------------------------------------------------------------------------------
+
+void Transport::on_router_readable() {
+  // Bounded per pass (in frames and in time: a snapshot chunk takes milliseconds to apply)
+  // so that heartbeats, timers and commands are not starved by a busy peer.
+  auto pass_ends = SteadyClock::now() + std::chrono::milliseconds(20);
+  for (int i = 0; i < 256 && SteadyClock::now() < pass_ends; ++i) {
+    zmq::message_t rid;
+    if (!router_.recv(rid, zmq::recv_flags::dontwait)) return;
+    if (!rid.more()) {
+      ++counters_.malformed;
+      continue;
+    }
+    zmq::message_t payload;
+    if (!router_.recv(payload, zmq::recv_flags::dontwait)) return;
+    bool extra = false;
+    while (payload.more()) {  // we never send multipart: extra parts are garbage
+      zmq::message_t rest;
+      if (!router_.recv(rest, zmq::recv_flags::dontwait)) break;
+      extra = true;
+      if (!rest.more()) break;
+    }
+    std::string rid_bytes(rid.data<char>(), rid.size());
+    ++counters_.frames_received;
+    if (extra) {
+      ++counters_.malformed;
+      SYN_LOG(warn, config_.node_name, "dropped a multipart frame from ", describe_rid(rid_bytes));
+      continue;
+    }
+    handle_router_frame(rid_bytes, payload);
+  }
+}
+
+std::string Transport::describe_rid(const std::string& rid) const {
+  auto it = rid_to_peer_.find(rid);
+  if (it != rid_to_peer_.end()) return "peer " + detail::node_name_of(it->second);
+  static const char* hex = "0123456789abcdef";
+  std::string out = "unknown connection 0x";
+  for (unsigned char c : rid) {
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 15]);
+  }
+  return out;
+}
+
+void Transport::handle_router_frame(const std::string& rid, const zmq::message_t& payload) {
+  wire::FrameReader reader(payload.data<char>(), payload.size());
+  auto it = rid_to_peer_.find(rid);
+  Peer* from = it == rid_to_peer_.end() ? nullptr : find_peer(it->second);
+  try {
+    auto version = reader.read_version();
+    if (version != protocol_version) {
+      ++counters_.refused;
+      SYN_LOG(error, config_.node_name, "refused ", describe_rid(rid), ": it speaks protocol version ", version,
+              ", this node speaks ", protocol_version);
+      refuse(rid, wire::RefuseCode::version, "protocol version " + std::to_string(protocol_version) + " required");
+      return;
+    }
+    reader.check_rest();
+    if (from) from->last_recv = SteadyClock::now();
+    while (auto message = reader.next()) {
+      auto type = static_cast<wire::MsgType>(wire::message_type(*message));
+      if (type == wire::MsgType::hello) {
+        handle_hello(rid, wire::decode_hello(*message));
+        // The hello may have changed who this connection belongs to.
+        auto again = rid_to_peer_.find(rid);
+        from = again == rid_to_peer_.end() ? nullptr : find_peer(again->second);
+        continue;
+      }
+      if (!from) {
+        // Not (or no longer) a session of ours: an old connection or a stranger.
+        SYN_LOG(debug, config_.node_name, "ignored a frame from ", describe_rid(rid));
+        return;
+      }
+      switch (type) {
+        case wire::MsgType::heartbeat: break;
+        case wire::MsgType::bye: {
+          auto bye = wire::decode_bye(*message);
+          if (bye.reason == wire::ByeReason::disconnect) {
+            from->blocked = true;
+            teardown(*from, DownReason::disconnected, false);
+          } else {
+            teardown(*from, DownReason::left, false);
+          }
+          return;
+        }
+        case wire::MsgType::peers:
+          // The peer sends its list as soon as its side of the link is up, which can be before
+          // its welcome reached us: like data, the list proves that welcome is on its way.
+          // Dropping it would leave the mesh incomplete (nobody sends it again).
+          if (!from->up && from->dealer && from->dealer->hello_sent) {
+            from->dealer->welcomed = true;
+            check_up(*from);
+          }
+          if (from->up) {
+            handle_peers(wire::decode_peers(*message));
+          } else {
+            // Our hello went out on a probe still waiting for its welcome (a seed): nothing
+            // proves the link yet, so keep the list for check_up rather than lose it.
+            from->early_peers = wire::decode_peers(*message);
+          }
+          break;
+        default:
+          if (!from->up) {
+            // The peer is up, so it was welcomed by us and welcomed our hello: that welcome
+            // is still on its way on the other connection. Its data proves it.
+            if (from->dealer && from->dealer->hello_sent) {
+              from->dealer->welcomed = true;
+              check_up(*from);
+            }
+            if (!from->up) {
+              SYN_LOG(warn, config_.node_name, "data from ", from->name, " before its link was up: resetting the link");
+              teardown(*from, DownReason::reset);
+              return;
+            }
+          }
+          listener_.on_peer_message(from->atom, *message);
+      }
+    }
+  } catch (const wire::DecodeError& e) {
+    ++counters_.malformed;
+    SYN_LOG(warn, config_.node_name, "dropped a malformed frame from ", describe_rid(rid), ": ", e.what());
+  }
+}
+
+void Transport::router_reply(const std::string& rid, const wire::OutBuffer& messages) {
+  wire::FrameWriter frame;
+  frame.append_messages(messages.view());
+  auto bytes = frame.take();
+  try {
+    if (router_.send(zmq::buffer(rid), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      (void)router_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+      ++counters_.frames_sent;
+    }
+  } catch (const zmq::error_t&) {
+    // The connection is gone (router_mandatory): nothing to tell.
+  }
+}
+
+void Transport::refuse(const std::string& rid, wire::RefuseCode code, const std::string& text) {
+  wire::OutBuffer out;
+  wire::encode(out, wire::Refuse{code, text});
+  router_reply(rid, out);
+}
+
+void Transport::handle_hello(const std::string& rid, const wire::Hello& hello) {
+  if (left_) return;
+  std::uint32_t atom = detail::intern_node_name(hello.name);
+  if (hello.name.empty()) throw wire::DecodeError("hello without a node name");
+  if (!hello.endpoint.empty()) {
+    // Checked before anything changes: dialling it back would throw half-way through.
+    try {
+      check_endpoint(hello.endpoint);
+    } catch (const Error& e) { throw wire::DecodeError(std::string("hello advertising a bad endpoint: ") + e.what()); }
+  }
+  if (atom == self_atom_) {
+    if (hello.creation == config_.creation) {
+      refuse(rid, wire::RefuseCode::self, "this is yourself");
+    } else {
+      ++counters_.refused;
+      SYN_LOG(error, config_.node_name, "refused a second node named ", hello.name, " at ", hello.endpoint);
+      refuse(rid, wire::RefuseCode::name_taken, "the node name " + hello.name + " is taken");
+    }
+    return;
+  }
+  Peer& p = peer(atom);
+  auto now = SteadyClock::now();
+  if (p.inbound && p.creation != hello.creation) {
+    bool old_alive = p.up && now - p.last_recv < config_.peer_timeout;
+    if (old_alive) {
+      ++counters_.refused;
+      SYN_LOG(error, config_.node_name, "refused a second node named ", hello.name, " at ", hello.endpoint,
+              ": one is already connected from ", p.endpoint);
+      refuse(rid, wire::RefuseCode::name_taken, "the node name " + hello.name + " is taken");
+      return;
+    }
+    teardown(p, DownReason::restarted, false);
+  } else if (p.inbound) {
+    if (rid == p.rid || hello.session == p.in_session) {
+      wire::OutBuffer out;
+      wire::encode(out, wire::Welcome{config_.node_name, config_.creation, false});
+      router_reply(rid, out);
+      return;
+    }
+    if (hello.epoch == 0 && (p.up || p.in_epoch != 0)) {
+      // A probe (connect to an endpoint) reaching a node we are already linked with.
+      wire::OutBuffer out;
+      wire::encode(out, wire::Welcome{config_.node_name, config_.creation, true});
+      router_reply(rid, out);
+      return;
+    }
+    // The same incarnation opened a new session: it tore its side down.
+    if (p.up) teardown(p, DownReason::reset, false);
+    if (p.inbound) {
+      rid_to_peer_.erase(p.rid);
+      p.inbound = false;
+    }
+  }
+  p.blocked = false;  // someone connected again
+  p.inbound = true;
+  p.rid = rid;
+  p.in_session = hello.session;
+  p.in_epoch = hello.epoch;
+  p.creation = hello.creation;
+  if (!hello.endpoint.empty()) p.endpoint = hello.endpoint;
+  // A dealer still dialling an old address (the node restarted on another port): redial.
+  if (p.dealer && !p.dealer->welcomed && p.dealer->endpoint != p.endpoint) close_dealer(std::move(p.dealer));
+  p.last_recv = now;
+  rid_to_peer_[rid] = atom;
+  wire::OutBuffer out;
+  wire::encode(out, wire::Welcome{config_.node_name, config_.creation, false});
+  router_reply(rid, out);
+  ensure_dealer(p);
+  check_up(p);
+}
+
+void Transport::on_dealer_readable(Dealer& d) {
+  for (int i = 0; i < 16 && d.socket; ++i) {
+    zmq::message_t payload;
+    if (!d.socket.recv(payload, zmq::recv_flags::dontwait)) return;
+    ++counters_.frames_received;
+    try {
+      wire::FrameReader reader(payload.data<char>(), payload.size());
+      auto version = reader.read_version();
+      if (version != protocol_version) {
+        ++counters_.refused;
+        SYN_LOG(error, config_.node_name, "the node at ", d.endpoint, " speaks protocol version ", version,
+                ", this node speaks ", protocol_version);
+        continue;
+      }
+      while (auto message = reader.next()) {
+        switch (static_cast<wire::MsgType>(wire::message_type(*message))) {
+          case wire::MsgType::welcome: handle_welcome(d, wire::decode_welcome(*message)); break;
+          case wire::MsgType::refuse: handle_refuse(d, wire::decode_refuse(*message)); break;
+          case wire::MsgType::reset: {
+            // Our session with that peer ended on its side.
+            for (auto& [atom, p] : peers_) {
+              if (p->dealer.get() == &d) {
+                SYN_LOG(info, config_.node_name, "peer ", p->name, " reset the link");
+                teardown(*p, DownReason::reset, false);
+                break;
+              }
+            }
+            break;
+          }
+          default: throw wire::DecodeError("unexpected message on an outgoing connection");
+        }
+        if (!d.socket) return;  // closed by the handler
+      }
+    } catch (const wire::DecodeError& e) {
+      ++counters_.malformed;
+      SYN_LOG(warn, config_.node_name, "dropped a malformed frame from ", d.endpoint, ": ", e.what());
+    }
+  }
+}
+
+void Transport::handle_welcome(Dealer& d, const wire::Welcome& welcome) {
+  std::uint32_t atom = detail::intern_node_name(welcome.name);
+  if (d.expected == 0) {
+    // A probe: find out who it reached.
+    auto it = std::find_if(pending_.begin(), pending_.end(), [&](auto& x) { return x.get() == &d; });
+    if (it == pending_.end()) return;
+    std::unique_ptr<Dealer> owned = std::move(*it);
+    pending_.erase(it);
+    Peer& p = peer(atom);
+    if (welcome.duplicate || p.dealer) {
+      close_dealer(std::move(owned));
+      return;
+    }
+    owned->expected = atom;
+    p.dealer = std::move(owned);
+    if (p.endpoint.empty()) p.endpoint = d.endpoint;
+  } else if (atom != d.expected) {
+    SYN_LOG(warn, config_.node_name, "dialled ", detail::node_name_of(d.expected), " at ", d.endpoint, " but reached ",
+            welcome.name);
+    Peer& p = peer(d.expected);
+    if (p.dealer.get() == &d) close_dealer(std::move(p.dealer));
+    return;
+  }
+  Peer& p = peer(atom);
+  if (p.dealer.get() != &d) return;
+  if (welcome.duplicate) {
+    // An adopted probe, but the peer holds a link with us through a connection we no longer
+    // have: start over on both sides.
+    teardown(p, DownReason::reset);
+    return;
+  }
+  if (p.inbound && p.creation != welcome.creation) {
+    // The two connections reached different incarnations: start over.
+    teardown(p, DownReason::restarted);
+    return;
+  }
+  d.welcomed = true;
+  check_up(p);
+}
+
+void Transport::handle_refuse(Dealer& d, const wire::Refuse& refuse) {
+  ++counters_.refused;
+  std::uint32_t expected = d.expected;
+  std::string endpoint = d.endpoint;
+  switch (refuse.code) {
+    case wire::RefuseCode::self: self_endpoints_.insert(endpoint); break;
+    case wire::RefuseCode::version:
+      SYN_LOG(error, config_.node_name, "refused by ", endpoint, ": ", refuse.text);
+      break;
+    default:
+      SYN_LOG(error, config_.node_name, "refused by ", endpoint, ": ", refuse.text, " (retrying)");
+      redial_later(endpoint, expected, kRefusedRedial);
+  }
+  if (expected) {
+    Peer& p = peer(expected);
+    if (p.dealer.get() == &d) close_dealer(std::move(p.dealer));
+  } else {
+    auto it = std::find_if(pending_.begin(), pending_.end(), [&](auto& x) { return x.get() == &d; });
+    if (it != pending_.end()) {
+      close_dealer(std::move(*it));
+      pending_.erase(it);
+    }
+  }
+}
+
+void Transport::on_monitor_readable(Dealer& d) {
+  for (int i = 0; i < 16 && d.monitor; ++i) {
+    auto event = read_monitor_event(d.monitor);
+    if (!event) return;
+    if (event->id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      d.connected = true;
+      send_hello(d);
+    } else if (is_handshake_failure(*event)) {
+      dealer_handshake_failed(d, *event);
+    } else if (event->id == ZMQ_EVENT_DISCONNECTED) {
+      d.connected = false;
+      if (!d.welcomed) {
+        d.hello_sent = false;  // ZeroMQ redials; a new hello goes with the new connection
+        continue;
+      }
+      for (auto& [atom, p] : peers_) {
+        if (p->dealer.get() == &d) {
+          SYN_LOG(info, config_.node_name, "connection to ", p->name, " lost");
+          teardown(*p, DownReason::connection_lost);
+          return;
+        }
+      }
+    }
+  }
+}
+
+void Transport::send_blocked(Peer& p) {
+  // ZeroMQ says "would block" both when the queue is full and when the connection is gone
+  // (an immediate socket queues nothing without one). The monitor tells them apart: its
+  // disconnect event is written before the socket learns the connection ended.
+  Dealer& d = *p.dealer;
+  on_monitor_readable(d);
+  if (!p.up) return;  // the monitor said the connection was lost, and the link is down
+  if (!d.connected) {
+    SYN_LOG(info, config_.node_name, "connection to ", p.name, " lost while sending");
+    teardown(p, DownReason::connection_lost);
+    return;
+  }
+  // The peer cannot keep up: never skip silently. Reset; both sides resync on return.
+  ++counters_.link_resets;
+  SYN_LOG(warn, config_.node_name, "send queue to ", p.name, " is full: resetting the link");
+  teardown(p, DownReason::overflow);
+}
+
+void Transport::redial_with_next_key(Dealer& d) {
+  auto replace = [&](std::unique_ptr<Dealer>& slot) {
+    std::unique_ptr<Dealer> old = std::move(slot);
+    try {
+      slot = make_dealer(old->endpoint, old->expected, (old->key_index + 1) % gate_->key_count());
+      slot->epoch = old->epoch;
+    } catch (const Error& e) { SYN_LOG(warn, config_.node_name, "cannot redial ", old->endpoint, ": ", e.what()); }
+    close_dealer(std::move(old));
+  };
+  for (auto& [atom, p] : peers_) {
+    if (p->dealer.get() == &d) return replace(p->dealer);
+  }
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    if (it->get() != &d) continue;
+    replace(*it);
+    if (!*it) pending_.erase(it);
+    return;
+  }
+}
+
+void Transport::retire_and_redial(Dealer& d) {
+  redial_later(d.endpoint, d.expected, kRefusedRedial);
+  for (auto& [atom, p] : peers_) {
+    if (p->dealer.get() == &d) return close_dealer(std::move(p->dealer));
+  }
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    if (it->get() != &d) continue;
+    close_dealer(std::move(*it));
+    pending_.erase(it);
+    return;
+  }
+}
+
+void Transport::dealer_handshake_failed(Dealer& d, const MonitorEvent& event) {
+  // Said once a minute per endpoint and kind: ZeroMQ redials a refusing node every second.
+  auto now = SteadyClock::now();
+  const std::string who = "cannot link with the node at " + d.endpoint + ": ";
+  if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+    refusals_.refused(d.endpoint + "/auth", who + "it refused this node's cluster key", now);
+  } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+             event.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+    refusals_.refused(kHandshakeRefusal,
+                      who + (gate_ ? "it has no cluster key (plaintext), this node has one"
+                                   : "it requires a cluster key (CURVE), this node has none"),
+                      now);
+  } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && event.value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) {
+    refusals_.refused(d.endpoint + "/crypto", who + "it holds another cluster key", now);
+  } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+    // Which side notices a mismatch first is a race: the other only sees the connection end.
+    refusals_.refused(kHandshakeRefusal,
+                      who + "it closed the connection during the handshake (" +
+                          (gate_ ? "it has no cluster key, or another one)" : "it may require a cluster key)"),
+                      now);
+  } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+    refusals_.refused(
+        d.endpoint + "/protocol",
+        who + "its handshake is not this protocol's (ZeroMQ protocol error " + protocol_error_code(event.value) + ")",
+        now);
+  }
+  // ZeroMQ gives up on a connection whose mechanism does not match (it never redials): dial
+  // again later, in case the peer restarts with (or without) the key.
+  if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && event.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+    retire_and_redial(d);
+    return;
+  }
+  // During a key rotation the peer may hold another of our accepted keys: try it next.
+  bool refused_key =
+      event.id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH || event.id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+      (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && event.value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC);
+  if (gate_ && gate_->key_count() > 1 && refused_key && !d.welcomed) redial_with_next_key(d);
+}
+
+void Transport::send_hello(Dealer& d) {
+  if (left_) return;
+  d.session = detail::random_u64();
+  wire::OutBuffer hello;
+  wire::encode(hello, wire::Hello{config_.node_name, config_.creation, d.session, d.epoch, endpoint_});
+  wire::FrameWriter frame;
+  frame.append_messages(hello.view());
+  auto bytes = frame.take();
+  if (d.socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {
+    ++counters_.frames_sent;
+    d.hello_sent = true;
+    d.hello_at = SteadyClock::now();
+  }
+}
+
+}  // namespace syn::transport

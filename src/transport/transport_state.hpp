@@ -1,0 +1,67 @@
+#pragma once
+// What the parts of the transport share (transport.cpp: sockets, the loop and batching;
+// transport_links.cpp: dialling, links and their state; transport_handshake.cpp: reading
+// frames and the handshake): the per-peer and per-connection state, and the limits.
+#include "transport/transport.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace syn::transport {
+
+using detail::SteadyClock;
+using detail::TimePoint;
+
+inline constexpr int kDealerSendHighWater = 100000;    // frames queued to one peer before a reset
+inline constexpr int kMaxFrameBytes = 256 << 20;       // larger inbound frames are refused by ZeroMQ
+inline constexpr std::size_t kFlushAtBytes = 1 << 20;  // a frame this big goes out at once
+inline constexpr auto kRefusedRedial = std::chrono::milliseconds(1000);
+
+/// tcp://[v6 address]:port: the socket needs ZMQ_IPV6.
+inline bool is_ipv6_endpoint(const std::string& endpoint) { return endpoint.rfind("tcp://[", 0) == 0; }
+
+/// How long a connection may take to complete ZeroMQ's handshake (CURVE included).
+inline std::chrono::milliseconds handshake_timeout(const TransportConfig& config) {
+  return std::max(config.peer_timeout, std::chrono::milliseconds(1000));
+}
+
+/// An outgoing connection (our DEALER) and its ZeroMQ monitor.
+struct Transport::Dealer {
+  zmq::socket_t socket;
+  zmq::socket_t monitor;
+  std::string endpoint;        // as dialled
+  std::uint32_t expected = 0;  // the peer we meant to reach, 0 when unknown (a probe)
+  std::uint64_t session = 0;   // of the last hello
+  std::uint64_t epoch = 0;     // 0 for a probe
+  bool hello_sent = false;
+  bool welcomed = false;
+  bool connected = false;     // between ZeroMQ's handshake and the connection's loss
+  std::size_t key_index = 0;  // the cluster key it dials with (a key rotation tries each)
+  TimePoint hello_at{};
+};
+
+/// What we know of one peer (by name).
+struct Transport::Peer {
+  std::uint32_t atom = 0;
+  std::string name;
+  std::uint32_t creation = 0;      // of the accepted inbound hello
+  std::string endpoint;            // where it listens
+  std::unique_ptr<Dealer> dealer;  // our attached outgoing connection
+  bool inbound = false;            // its hello accepted on our ROUTER
+  std::string rid;                 // routing id of its connection to our ROUTER
+  std::uint64_t in_session = 0;
+  std::uint64_t in_epoch = 0;
+  std::uint64_t epoch = 0;  // our link epoch with it
+  bool up = false;
+  bool blocked = false;  // disconnect(): no redial until connect()
+  TimePoint last_recv{};
+  TimePoint last_send{};
+  wire::FrameWriter out;
+  std::optional<wire::Peers> early_peers;  // a peer list that came before the link was up here
+};
+
+}  // namespace syn::transport
