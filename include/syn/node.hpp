@@ -153,6 +153,8 @@ class Node {
 
   /// Internal: the runtime behind this node.
   const std::shared_ptr<detail::NodeCore>& core() const { return core_; }
+  /// Internal: the scopes' handlers (tests check their tables' invariants through it).
+  const std::shared_ptr<detail::ScopeDirectory>& scope_directory() const { return scopes_; }
 
  private:
   std::shared_ptr<detail::NodeCore> core_;

@@ -52,6 +52,11 @@ class GroupsTable {
     absl::flat_hash_map<std::string, std::vector<std::shared_ptr<SubscriptionState>>, KeyHash, KeyEq> subscribers;
   };
 
+  /// The table's own rules, checked (for storm tests and the simulator; takes every shard's
+  /// lock in turn): no empty group; each group's per-node counts match its members; a local
+  /// member is a process of `self_atom`. One line per broken rule; empty when all hold.
+  std::vector<std::string> check_invariants(std::uint32_t self_atom) const;
+
   Shard& shard_for(std::string_view key) { return shards_[index(key)]; }
   const Shard& shard_for(std::string_view key) const { return shards_[index(key)]; }
   Shard& shard(std::size_t i) { return shards_[i]; }

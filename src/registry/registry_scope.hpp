@@ -50,6 +50,8 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   std::size_t count() const { return table_.size(); }
   std::size_t count(std::uint32_t node_atom) const { return table_.count(node_atom); }
 
+  std::vector<std::string> check_invariants() const override { return table_.check_invariants(node_->atom()); }
+
   /// Node shutdown: drop every entry (no callbacks).
   void clear() override;
 

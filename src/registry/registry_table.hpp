@@ -112,6 +112,12 @@ class RegistryTable {
   std::size_t size() const;
   std::size_t count(std::uint32_t node_atom) const;
 
+  /// The table's own rules, checked (for storm tests and the simulator; takes every shard's
+  /// lock in turn): the per-node counts match the entries; a hidden registration has a shown
+  /// one, is never local, and is at most one per node and name, never of the shown one's node;
+  /// a local entry is a process of `self_atom`. One line per broken rule; empty when all hold.
+  std::vector<std::string> check_invariants(std::uint32_t self_atom) const;
+
  private:
   static std::size_t index(std::string_view key) { return shard_index_64(key); }
   std::array<Shard, kShards> shards_;

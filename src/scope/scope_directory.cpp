@@ -52,6 +52,21 @@ std::vector<std::string> ScopeDirectory::names() const {
   return out;
 }
 
+std::vector<std::string> ScopeDirectory::check_invariants() const {
+  std::vector<std::pair<std::string, std::shared_ptr<ScopeHandler>>> handlers;
+  {
+    ReaderLock lock(mutex_);
+    for (const auto& [scope, list] : scopes_) {
+      for (const auto& h : list) handlers.emplace_back(scope, h);
+    }
+  }
+  std::vector<std::string> broken;
+  for (const auto& [scope, handler] : handlers) {
+    for (auto& line : handler->check_invariants()) broken.push_back("scope " + scope + ": " + line);
+  }
+  return broken;
+}
+
 std::shared_ptr<ScopeHandler> ScopeDirectory::handler(Kind kind, std::string_view scope) const {
   ReaderLock lock(mutex_);
   auto it = scopes_.find(scope);

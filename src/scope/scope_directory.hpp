@@ -35,6 +35,8 @@ class ScopeDirectory final : public PeerObserver {
   /// Throws Error{bad_argument} for an empty name.
   void add(const std::vector<std::string>& scopes);
   std::vector<std::string> names() const;
+  /// Every handler's check_invariants, each line prefixed with its scope (any thread).
+  std::vector<std::string> check_invariants() const;
   /// The handler of `kind` for `scope`, or null when this node has not added the scope.
   std::shared_ptr<ScopeHandler> handler(Kind kind, std::string_view scope) const;
   /// The same as the handler class of that kind; throws Error{invalid_scope} when not added.

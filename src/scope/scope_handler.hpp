@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace syn::detail {
 
@@ -55,6 +56,10 @@ class ScopeHandler {
   /// A call routed here (this node runs the pid); answer with ScopeEngine::reply.
   /// Throws wire::DecodeError when malformed.
   virtual void on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) = 0;
+
+  /// The handler's own table rules, checked (any thread; storm tests and the simulator call
+  /// it): one line per broken rule, empty when all hold.
+  virtual std::vector<std::string> check_invariants() const { return {}; }
 
   // ---- membership of the subcluster (engine thread; optional) ----
   /// `node` joined the subcluster: it runs this scope too. Its snapshot follows; changes sent

@@ -1,8 +1,11 @@
 #pragma once
 // Small helpers shared by the in-process cluster tests (tests/cluster/*.cpp).
+#include "scope/scope_directory.hpp"
 #include "support/cluster.hpp"
 
 #include <syn/syn.hpp>
+
+#include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -87,5 +90,20 @@ struct DownLog : std::enable_shared_from_this<DownLog> {
     return calls.at(i);
   }
 };
+
+/// The broken rules of every handler table of `node` (ScopeHandler::check_invariants), each
+/// line naming the node; empty when all hold.
+inline std::vector<std::string> broken_invariants(const Node& node) {
+  std::vector<std::string> out;
+  for (auto& line : node.scope_directory()->check_invariants()) out.push_back(node.name() + ": " + line);
+  return out;
+}
+
+/// Checks that no handler table of `node` breaks its own rules.
+inline void check_invariants(const Node& node) {
+  auto broken = broken_invariants(node);
+  for (const auto& line : broken) UNSCOPED_INFO(line);
+  CHECK(broken.empty());
+}
 
 }  // namespace syn::test

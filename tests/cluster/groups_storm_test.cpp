@@ -3,6 +3,7 @@
 // time; then quiescence: every node agrees on members and counts, no member refers to a dead
 // process, and on every node the callbacks and a scope subscription, replayed, give exactly
 // that node's members (one callback per change, none lost or doubled).
+#include "cluster/cluster_helpers.hpp"
 #include "cluster/groups_helpers.hpp"
 
 #include <catch2/catch.hpp>
@@ -243,6 +244,7 @@ void run_storm(const std::string& prefix, bool split) {
   std::size_t total = 0;
   for (auto& group : groups) total += all[0]->groups("s").member_count(group);
   CHECK(total > 0);
+  for (auto* node : all) syn::test::check_invariants(*node);
   for (int i = 0; i < kNodes; ++i) {
     INFO("node " << all[i]->name());
     auto g = all[i]->groups("s");

@@ -2,6 +2,7 @@
 // unregister / update / kill over a small name space, then quiescence. Every node must agree
 // on every lookup and count, no entry may refer to a dead process, and each node's callbacks,
 // replayed in order, must make sense and give its replica.
+#include "cluster/cluster_helpers.hpp"
 #include "cluster/registry_helpers.hpp"
 
 #include <catch2/catch.hpp>
@@ -168,6 +169,7 @@ TEST_CASE("registry storm: four nodes, random writes and deaths, then everyone a
 
   // Each node's callbacks, replayed in order, are consistent and end at its replica.
   for (int i = 0; i < kNodes; ++i) { check_callbacks_end_at_replica(nodes[i], *rec[i], names); }
+  for (int i = 0; i < kNodes; ++i) syn::test::check_invariants(nodes[i]);
 }
 
 TEST_CASE("registry storm with net splits: links cut and healed while writes go on, then everyone agrees",
@@ -300,4 +302,5 @@ TEST_CASE("registry storm with net splits: links cut and healed while writes go 
   INFO(views(all, "s", names));
   REQUIRE(agreed);
   for (int i = 0; i < kNodes; ++i) { check_callbacks_end_at_replica(nodes[i], *rec[i], names); }
+  for (int i = 0; i < kNodes; ++i) syn::test::check_invariants(nodes[i]);
 }

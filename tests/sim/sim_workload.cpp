@@ -260,6 +260,7 @@ class Scenario {
     auto nodes = world_.nodes();
     for (auto* n : nodes) {
       if (n->malformed() != 0) violation(n->name() + " read " + std::to_string(n->malformed()) + " malformed messages");
+      for (const auto& broken : n->scopes().check_invariants()) violation(n->name() + ": " + broken);
       if (n->view().size() != nodes.size() - 1) {
         violation(n->name() + " sees " + std::to_string(n->view().size()) + " peers up after the heal, not " +
                   std::to_string(nodes.size() - 1));
