@@ -1,5 +1,6 @@
 #include "scope/call_table.hpp"
 
+#include <cassert>
 #include <vector>
 
 namespace syn::detail {
@@ -33,6 +34,7 @@ void CallTable::call(std::uint32_t atom, const wire::ScopeAddress& address, std:
 }
 
 void CallTable::expire(std::uint64_t id) {
+  assert(node_.on_engine_thread() && "CallTable: engine thread only");
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   if (it->second.timed_out) {  // the late-reply window is over too
@@ -45,6 +47,7 @@ void CallTable::expire(std::uint64_t id) {
 }
 
 void CallTable::on_reply(std::uint32_t from, const wire::Reply& reply) {
+  assert(node_.on_engine_thread() && "CallTable: engine thread only");
   auto it = pending_.find(reply.request_id);
   if (it == pending_.end() || it->second.atom != from) return;
   Pending pending = std::move(it->second);
@@ -53,6 +56,7 @@ void CallTable::on_reply(std::uint32_t from, const wire::Reply& reply) {
 }
 
 void CallTable::on_peer_down(std::uint32_t atom) {
+  assert(node_.on_engine_thread() && "CallTable: engine thread only");
   std::vector<Pending> ended;
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.atom == atom) {
@@ -68,6 +72,7 @@ void CallTable::on_peer_down(std::uint32_t atom) {
 }
 
 void CallTable::fail_all() {
+  assert(node_.on_engine_thread() && "CallTable: engine thread only");
   auto all = std::move(pending_);
   pending_.clear();
   for (auto& [id, p] : all) {

@@ -4,6 +4,7 @@
 #include "scope/scope_engine.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <mutex>
 
 namespace syn::detail {
@@ -103,10 +104,12 @@ std::vector<std::string> ScopeDirectory::subcluster(Kind kind, std::string_view 
 }
 
 void ScopeDirectory::on_peer_up(std::uint32_t atom) {
+  assert(host_->on_engine_thread() && "ScopeDirectory: engine thread only");
   for (auto* e : all_engines()) e->on_peer_up(atom);
 }
 
 void ScopeDirectory::on_peer_down(std::uint32_t atom) {
+  assert(host_->on_engine_thread() && "ScopeDirectory: engine thread only");
   calls_->on_peer_down(atom);
   for (auto* e : all_engines()) e->on_peer_down(atom);
 }
@@ -114,6 +117,8 @@ void ScopeDirectory::on_peer_down(std::uint32_t atom) {
 void ScopeDirectory::on_engine_stopping() { calls_->fail_all(); }
 
 void ScopeDirectory::on_scope_message(std::uint32_t from, wire::MsgType type, const msgpack::object& message) {
+  assert(host_->on_engine_thread() && "ScopeDirectory: engine thread only");
+  assert(host_->on_engine_thread() && "ScopeDirectory: engine thread only");
   switch (type) {
     case wire::MsgType::discover: {
       auto address = wire::decode_discover(message);

@@ -35,6 +35,10 @@ std::vector<std::string> ScopeEngine::member_names() const {
   return out;
 }
 
+void ScopeEngine::assert_engine_thread() const {
+  assert(node_.on_engine_thread() && "ScopeEngine: engine thread only");
+}
+
 const std::set<std::uint32_t>& ScopeEngine::members_on_engine_thread() const {
   // members_ changes only on the engine thread (under the lock, for readers elsewhere), so the
   // engine thread reads it without the lock. The analysis cannot express "this thread, or the
@@ -71,6 +75,7 @@ void ScopeEngine::broadcast(std::string_view payload, std::uint32_t exclude) {
 }
 
 void ScopeEngine::drain_pending() {
+  assert_engine_thread();
   std::string batch;
   {
     MutexLock lock(pending_mutex_);
@@ -87,6 +92,7 @@ void ScopeEngine::drain_pending() {
 }
 
 void ScopeEngine::start() {
+  assert_engine_thread();
   for (auto atom : node_.up_peers()) send_discover(atom);
 }
 
@@ -97,6 +103,8 @@ void ScopeEngine::send_discover(std::uint32_t atom) {
 void ScopeEngine::on_peer_up(std::uint32_t atom) { send_discover(atom); }
 
 void ScopeEngine::on_peer_down(std::uint32_t atom) {
+  assert_engine_thread();
+  assert_engine_thread();
   syncing_from_.erase(atom);
   streams_.erase(atom);
   bool was_member;
@@ -123,6 +131,7 @@ void ScopeEngine::add_member(std::uint32_t atom) {
 }
 
 void ScopeEngine::on_discover(std::uint32_t from) {
+  assert_engine_thread();
   add_member(from);
   send_snapshot(from);
 }
@@ -169,6 +178,7 @@ void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation
 }
 
 void ScopeEngine::on_ack_sync(std::uint32_t from, bool last, const msgpack::object& chunk) {
+  assert_engine_thread();
   if (!is_member(from)) {
     // It has the scope and we did not know: it gets our data too.
     add_member(from);
@@ -183,12 +193,14 @@ void ScopeEngine::on_ack_sync(std::uint32_t from, bool last, const msgpack::obje
 }
 
 void ScopeEngine::on_scope_message(std::uint32_t from, const msgpack::object& payload) {
+  assert_engine_thread();
   // Changes from nodes outside the subcluster are ignored (SPEC 1).
   if (!is_member(from)) return;
   handler_->on_replicated(from, payload);
 }
 
 void ScopeEngine::on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) {
+  assert_engine_thread();
   handler_->on_call(from, request_id, payload);
 }
 
@@ -198,7 +210,7 @@ void ScopeEngine::call(std::uint32_t to, std::string payload, std::chrono::milli
 }
 
 bool ScopeEngine::send_to(std::uint32_t to, std::string_view payload) {
-  assert(node_.on_engine_thread() && "ScopeEngine::send_to: engine thread only");
+  assert_engine_thread();
   if (!members_on_engine_thread().count(to)) return false;
   drain_pending();
   return node_.send_to_peer(to, [&](wire::OutBuffer& out) {
@@ -208,10 +220,12 @@ bool ScopeEngine::send_to(std::uint32_t to, std::string_view payload) {
 }
 
 void ScopeEngine::add_timer(std::chrono::milliseconds delay, UniqueFunction fn) {
+  assert_engine_thread();
   node_.add_timer(delay, std::move(fn));
 }
 
 void ScopeEngine::reply(std::uint32_t to, std::uint64_t request_id, std::uint32_t status, std::string_view payload) {
+  assert_engine_thread();
   drain_pending();
   node_.send_to_peer(to, [&](wire::OutBuffer& out) {
     wire::begin_reply(out, request_id, status);

@@ -92,6 +92,8 @@ class ScopeEngine {
   wire::ScopeAddress address_;
   std::string header_;  // encoded scope-message header, reused for every broadcast
 
+  /// Debug builds: aborts off the engine thread (every engine-thread-only entry calls it).
+  void assert_engine_thread() const;
   /// members_ on the engine thread, where it changes: read without the lock (asserted).
   const std::set<std::uint32_t>& members_on_engine_thread() const SYN_NO_THREAD_SAFETY_ANALYSIS;
 
