@@ -55,7 +55,7 @@ TEST_CASE("sim: the same seed runs the same steps, another seed others", "[sim]"
 TEST_CASE("sim: random registry and groups workloads under cuts, one-way cuts and crashes converge", "[sim]") {
   // CI runs a fixed range; scripts/sim runs as many others as wanted.
   ScenarioConfig config;
-  run_seeds(env_or("SYN_SIM_FIRST_SEED", 1), env_or("SYN_SIM_SEEDS", 400), config);
+  run_seeds(env_or("SYN_SIM_FIRST_SEED", 1), env_or("SYN_SIM_SEEDS", 2000), config);
 }
 
 TEST_CASE("sim: calm runs (no faults) converge with every callback exactly once", "[sim]") {
