@@ -68,9 +68,8 @@ TEST_CASE("snapshot: what the sender's snapshot lacks is stale and goes, a chang
   REQUIRE_FALSE(chunks.empty());
   // a registers "moved" again after its snapshot was read: the change travels ahead of the
   // snapshot's end (the engine sends it between the parts).
-  std::string moved_again =
-      detail::encode_put(wire::canonical(Term("moved")), p, a.unique_time_ns(), detail::meta_canonical(Term("new")),
-                         Reason::Kind::normal);
+  std::string moved_again = detail::encode_put(wire::canonical(Term("moved")), p, a.unique_time_ns(),
+                                               detail::meta_canonical(Term("new")), Reason::Kind::normal);
 
   b.engine_step([&] {
     rb->begin_remote_snapshot(a.atom());
@@ -90,7 +89,7 @@ TEST_CASE("snapshot: what the sender's snapshot lacks is stale and goes, a chang
   auto moved = rb->lookup("moved");  // absent from the snapshot, but its change is current
   REQUIRE(moved);
   CHECK(moved->meta == "new");
-  CHECK(events->seen == std::vector<std::pair<std::string, Reason::Kind>>{
-                            {"gone", Reason::Kind::remote_scope_node_up}});
+  CHECK(events->seen ==
+        std::vector<std::pair<std::string, Reason::Kind>>{{"gone", Reason::Kind::remote_scope_node_up}});
   for (const auto& broken : b.scopes().check_invariants()) FAIL(broken);
 }
