@@ -40,6 +40,12 @@ void SimNode::crash() {
   processes_.clear();
 }
 
+void SimNode::release() {
+  routes_ = {};
+  observers_.clear();
+  directory_.reset();
+}
+
 Pid SimNode::spawn() {
   Pid pid = Pid::from_atom(atom_, creation_, ++next_process_);
   processes_.emplace(pid.id(), std::make_shared<detail::ProcessControl>(pid, weak_from_this()));
@@ -217,9 +223,11 @@ void SimNode::route(wire::MsgType type, detail::PeerMessageHandler handler) {
 World::World(std::uint64_t seed, NetConfig net) : seed_(seed), random_(seed), net_(net) {}
 
 World::~World() {
-  // Handlers hold their node; the directories hold the handlers: let go of both.
+  // The directory holds its node (the host) and the node holds its directory: crash every
+  // incarnation, then break that cycle, or each seed leaks its whole cluster.
   for (auto& node : all_incarnations_) {
     if (!node->crashed()) node->crash();
+    node->release();
   }
 }
 

@@ -74,6 +74,8 @@ class SimNode final : public detail::ScopeHost, public std::enable_shared_from_t
   /// The node crashes: its tables go, its processes die silently, it hears nothing more.
   void crash();
   bool crashed() const { return crashed_; }
+  /// After a crash: lets go of the directory, which holds this node (the World does this last).
+  void release();
 
   detail::ScopeDirectory& scopes() { return *directory_; }
   /// A new local process; it lives until killed (no Process handle owns it).

@@ -44,8 +44,15 @@ int main(int argc, char** argv) {
   auto started = std::chrono::steady_clock::now();
   auto deadline = started + std::chrono::duration<double, std::ratio<60>>(minutes);
   std::uint64_t ran = 0, failed = 0;
+  auto next_progress = started + std::chrono::minutes(1);
   for (std::uint64_t seed = first;; ++seed) {
-    if (minutes > 0 ? std::chrono::steady_clock::now() >= deadline : ran >= seeds) break;
+    auto now = std::chrono::steady_clock::now();
+    if (minutes > 0 ? now >= deadline : ran >= seeds) break;
+    if (now >= next_progress) {  // long runs say they are alive, once a minute
+      next_progress += std::chrono::minutes(1);
+      std::cout << "syn-sim: " << ran << " seeds so far (last " << seed - 1 << "), " << failed << " failed"
+                << std::endl;
+    }
     auto outcome = syn::sim::run_scenario(seed, config);
     ++ran;
     if (!outcome.ok()) {
