@@ -5,11 +5,11 @@
 // stores. Interning a new name takes a lock.
 #include <syn/pid.hpp>
 
+#include "common/thread_safety.hpp"
+
 #include <array>
 #include <atomic>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -31,9 +31,10 @@ struct NameHash {
 };
 
 struct AtomTable {
-  std::shared_mutex mutex;  // guards index and next
-  std::unordered_map<std::string, std::uint32_t, NameHash, std::equal_to<>> index{{std::string{}, 0}};
-  std::uint32_t next = 1;
+  SharedMutex mutex;
+  std::unordered_map<std::string, std::uint32_t, NameHash, std::equal_to<>> index SYN_GUARDED_BY(mutex){
+      {std::string{}, 0}};
+  std::uint32_t next SYN_GUARDED_BY(mutex) = 1;
   std::array<std::atomic<Chunk*>, kChunks> chunks{};
   AtomTable() { chunks[0].store(new Chunk, std::memory_order_release); }
 };
@@ -53,10 +54,10 @@ const std::string& empty_name() {
 std::uint32_t intern_node_name(std::string_view name) {
   auto& t = table();
   {
-    std::shared_lock lock(t.mutex);
+    ReaderLock lock(t.mutex);
     if (auto it = t.index.find(name); it != t.index.end()) return it->second;
   }
-  std::unique_lock lock(t.mutex);
+  WriterLock lock(t.mutex);
   if (auto it = t.index.find(name); it != t.index.end()) return it->second;
   std::uint32_t atom = t.next;
   std::uint32_t chunk = atom >> kChunkBits;

@@ -1,9 +1,10 @@
 #include "common/log.hpp"
 
+#include "common/thread_safety.hpp"
+
 #include <atomic>
 #include <cstdlib>
 #include <iostream>
-#include <mutex>
 
 namespace syn {
 namespace {
@@ -20,8 +21,8 @@ std::atomic<LogLevel>& current_level() {
 }
 
 struct SinkHolder {
-  std::mutex mutex;
-  LogSink sink;
+  detail::Mutex mutex;
+  LogSink sink SYN_GUARDED_BY(mutex);
 };
 SinkHolder& sink_holder() {
   static SinkHolder* holder = new SinkHolder;  // never destroyed: threads may log at exit
@@ -35,7 +36,7 @@ LogLevel log_level() { return current_level().load(); }
 
 void set_log_sink(LogSink sink) {
   auto& holder = sink_holder();
-  std::lock_guard lock(holder.mutex);
+  detail::MutexLock lock(holder.mutex);
   holder.sink = std::move(sink);
 }
 
@@ -73,7 +74,7 @@ void log_line(LogLevel level, std::string_view node, const std::string& text) {
   line.reserve(text.size() + node.size() + 16);
   line.append("syn[").append(node).append("] ").append(to_string(level)).append(": ").append(text);
   auto& holder = sink_holder();
-  std::lock_guard lock(holder.mutex);
+  detail::MutexLock lock(holder.mutex);
   if (holder.sink) {
     try {
       holder.sink(level, line);

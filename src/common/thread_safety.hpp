@@ -26,6 +26,11 @@
 #define SYN_REQUIRES_SHARED(...) ABSL_SHARED_LOCKS_REQUIRED(__VA_ARGS__)
 #define SYN_EXCLUDES(...) ABSL_LOCKS_EXCLUDED(__VA_ARGS__)
 #define SYN_ACQUIRED_AFTER(...) ABSL_ACQUIRED_AFTER(__VA_ARGS__)
+#define SYN_SCOPED_CAPABILITY ABSL_SCOPED_LOCKABLE
+#define SYN_ACQUIRE(...) ABSL_EXCLUSIVE_LOCK_FUNCTION(__VA_ARGS__)
+#define SYN_ACQUIRE_SHARED(...) ABSL_SHARED_LOCK_FUNCTION(__VA_ARGS__)
+#define SYN_RELEASE(...) ABSL_UNLOCK_FUNCTION(__VA_ARGS__)
+#define SYN_ASSERT_CAPABILITY(x) ABSL_ASSERT_EXCLUSIVE_LOCK(x)
 #define SYN_NO_THREAD_SAFETY_ANALYSIS ABSL_NO_THREAD_SAFETY_ANALYSIS
 
 namespace syn::detail {
@@ -45,16 +50,41 @@ class ABSL_LOCKABLE Mutex {
   std::mutex mutex_;
 };
 
-/// std::shared_mutex, visible to the analysis.
+/// std::shared_mutex, visible to the analysis. Debug builds remember the exclusive holder, so
+/// that assert_held() can check what it tells the analysis.
 class ABSL_LOCKABLE SharedMutex {
  public:
-  void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mutex_.lock(); }
-  void unlock() ABSL_UNLOCK_FUNCTION() { mutex_.unlock(); }
+  void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    mutex_.lock();
+    note_writer(std::this_thread::get_id());
+  }
+  void unlock() ABSL_UNLOCK_FUNCTION() {
+    note_writer({});
+    mutex_.unlock();
+  }
   void lock_shared() ABSL_SHARED_LOCK_FUNCTION() { mutex_.lock_shared(); }
   void unlock_shared() ABSL_UNLOCK_FUNCTION() { mutex_.unlock_shared(); }
+  /// Tells the analysis this thread holds the lock exclusively where it cannot see it (a lock
+  /// moved into an object); debug builds assert that it does.
+  void assert_held() const ABSL_ASSERT_EXCLUSIVE_LOCK() {
+#ifndef NDEBUG
+    assert(writer_.load(std::memory_order_relaxed) == std::this_thread::get_id() && "lock not held");
+#endif
+  }
+  /// Tells the analysis the lock is held shared where it cannot see it (many locks held in a
+  /// container). Not checked at run time: shared holders are not recorded.
+  void assert_held_shared() const ABSL_ASSERT_SHARED_LOCK() {}
 
  private:
+  void note_writer([[maybe_unused]] std::thread::id id) {
+#ifndef NDEBUG
+    writer_.store(id, std::memory_order_relaxed);
+#endif
+  }
   std::shared_mutex mutex_;
+#ifndef NDEBUG
+  std::atomic<std::thread::id> writer_{};
+#endif
 };
 
 /// Holds a Mutex for its scope (std::lock_guard). wait() waits on a condition variable with it.

@@ -68,7 +68,7 @@ Subscription GroupsScope::monitor(const Term& group, std::function<void(const Gr
   auto& shard = table_.shard_for(state->group_key);
   // Under the shard lock: no change of the group can fall between the snapshot and the first
   // event (changes queue their events under this lock).
-  std::unique_lock lock(shard.mutex);
+  WriterLock lock(shard.mutex);
   if (current) {
     // Dead local members whose cleanup is still running are included: their removal is
     // reported as a leave right after, and a leave must follow a member the subscriber knows
@@ -88,12 +88,13 @@ Subscription GroupsScope::monitor_scope(std::function<void(const GroupEvent&)> o
   state->scope_wide = true;
   // Every shard locked (in order; writers hold one at a time): nothing changes while the
   // snapshot is taken and the subscription added.
-  std::vector<std::shared_lock<std::shared_mutex>> locks;
+  std::vector<std::shared_lock<SharedMutex>> locks;
   locks.reserve(GroupsTable::kShards);
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) locks.emplace_back(table_.shard(i).mutex);
   if (current) {
     current->clear();
     for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
+      table_.shard(i).mutex.assert_held_shared();  // in `locks`, where the analysis cannot see it
       for (const auto& [key, group] : table_.shard(i).groups) {
         auto members = visible_members(group, std::nullopt, true);  // dead included: see monitor
         if (!members.empty()) current->emplace(wire::decode_canonical(key), std::move(members));
@@ -122,7 +123,7 @@ void GroupsScope::unsubscribe(const std::shared_ptr<SubscriptionState>& state) {
     return;
   }
   auto& shard = table_.shard_for(state->group_key);
-  std::unique_lock lock(shard.mutex);
+  WriterLock lock(shard.mutex);
   auto it = shard.subscribers.find(std::string_view(state->group_key));
   if (it == shard.subscribers.end()) return;
   auto& list = it->second;

@@ -29,7 +29,7 @@ std::uint64_t GroupsScope::apply_put(std::uint32_t from, const wire::entries::Pu
   Pid pid = peer_pid(*node_, from, put.pid_id);
   std::string meta = meta_stored(put.meta);
   auto& shard = table_.shard_for(put.key);
-  std::unique_lock lock(shard.mutex);
+  WriterLock lock(shard.mutex);
   auto it = shard.groups.try_emplace(put.key).first;
   auto m = it->second.members.find(pid);
   if (m == it->second.members.end()) {
@@ -48,7 +48,7 @@ std::uint64_t GroupsScope::apply_put(std::uint32_t from, const wire::entries::Pu
 std::uint64_t GroupsScope::apply_del(std::uint32_t from, const wire::entries::Del& del, const Reason& reason) {
   Pid pid = peer_pid(*node_, from, del.pid_id);
   auto& shard = table_.shard_for(del.key);
-  std::unique_lock lock(shard.mutex);
+  WriterLock lock(shard.mutex);
   auto it = shard.groups.find(std::string_view(del.key));
   if (it == shard.groups.end()) return 0;
   auto m = it->second.members.find(pid);
@@ -64,7 +64,7 @@ void GroupsScope::on_process_exit(const Pid& pid, const Term& reason, std::vecto
   Reason why = Reason::process_exit(reason);
   for (const auto& key : keys) {
     auto& shard = table_.shard_for(key);
-    std::unique_lock lock(shard.mutex);
+    WriterLock lock(shard.mutex);
     auto it = shard.groups.find(std::string_view(key));
     if (it == shard.groups.end()) continue;
     auto m = it->second.members.find(pid);
@@ -82,7 +82,7 @@ void GroupsScope::purge_node(std::uint32_t node) {
   Reason why = Reason::node_down(node_name_of(node));
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
     auto& shard = table_.shard(i);
-    std::unique_lock lock(shard.mutex);
+    WriterLock lock(shard.mutex);
     for (auto it = shard.groups.begin(); it != shard.groups.end();) {
       Group& group = it->second;
       if (group.per_node.count(node)) {
@@ -108,7 +108,7 @@ void GroupsScope::write_snapshot_part(std::size_t part, const std::function<void
   wire::entries::SnapshotChunker chunks(emit_chunk);
   std::uint32_t self = node_->atom();
   auto& shard = table_.shard(part);
-  std::shared_lock lock(shard.mutex);
+  ReaderLock lock(shard.mutex);
   for (const auto& [key, group] : shard.groups) {
     if (!group.per_node.count(self)) continue;
     for (const auto& [pid, rec] : group.members) {
@@ -125,7 +125,7 @@ void GroupsScope::begin_remote_snapshot(std::uint32_t from) {
   candidates.clear();
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
     auto& shard = table_.shard(i);
-    std::shared_lock lock(shard.mutex);
+    ReaderLock lock(shard.mutex);
     for (const auto& [key, group] : shard.groups) {
       if (!group.per_node.count(from)) continue;
       for (const auto& [pid, rec] : group.members) {
@@ -155,7 +155,7 @@ void GroupsScope::end_remote_snapshot(std::uint32_t from) {
   for (const auto& [key, id] : found->second) {
     Pid pid = peer_pid(*node_, from, id);
     auto& shard = table_.shard_for(key);
-    std::unique_lock lock(shard.mutex);
+    WriterLock lock(shard.mutex);
     auto it = shard.groups.find(std::string_view(key));
     if (it == shard.groups.end()) continue;
     auto m = it->second.members.find(pid);

@@ -21,7 +21,7 @@ GroupsScope::~GroupsScope() = default;
 void GroupsScope::clear() {
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
     auto& shard = table_.shard(i);
-    std::unique_lock lock(shard.mutex);
+    WriterLock lock(shard.mutex);
     shard.groups.clear();
   }
 }
@@ -43,7 +43,7 @@ std::vector<Member> GroupsScope::visible_members(const Group& group, std::option
 std::vector<Member> GroupsScope::members(const Term& group, std::optional<std::uint32_t> only_node) const {
   std::string key = wire::canonical(group);
   const auto& shard = table_.shard_for(key);
-  std::shared_lock lock(shard.mutex);
+  ReaderLock lock(shard.mutex);
   auto it = shard.groups.find(std::string_view(key));
   if (it == shard.groups.end()) return {};
   return visible_members(it->second, only_node);
@@ -52,7 +52,7 @@ std::vector<Member> GroupsScope::members(const Term& group, std::optional<std::u
 std::optional<Member> GroupsScope::member(const Term& group, const Pid& pid) const {
   std::string key = wire::canonical(group);
   const auto& shard = table_.shard_for(key);
-  std::shared_lock lock(shard.mutex);
+  ReaderLock lock(shard.mutex);
   auto it = shard.groups.find(std::string_view(key));
   if (it == shard.groups.end()) return std::nullopt;
   auto m = it->second.members.find(pid);
@@ -63,7 +63,7 @@ std::optional<Member> GroupsScope::member(const Term& group, const Pid& pid) con
 std::size_t GroupsScope::member_count(const Term& group, std::optional<std::uint32_t> only_node) const {
   std::string key = wire::canonical(group);
   const auto& shard = table_.shard_for(key);
-  std::shared_lock lock(shard.mutex);
+  ReaderLock lock(shard.mutex);
   auto it = shard.groups.find(std::string_view(key));
   if (it == shard.groups.end()) return 0;
   if (!only_node) return it->second.members.size();
@@ -75,7 +75,7 @@ std::size_t GroupsScope::group_count(std::optional<std::uint32_t> only_node) con
   std::size_t n = 0;
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
     const auto& shard = table_.shard(i);
-    std::shared_lock lock(shard.mutex);
+    ReaderLock lock(shard.mutex);
     if (!only_node) {
       n += shard.groups.size();
       continue;
@@ -89,7 +89,7 @@ std::vector<Term> GroupsScope::group_names(std::optional<std::uint32_t> only_nod
   std::vector<std::string> keys;
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
     const auto& shard = table_.shard(i);
-    std::shared_lock lock(shard.mutex);
+    ReaderLock lock(shard.mutex);
     for (const auto& [key, group] : shard.groups) {
       if (!only_node || group.per_node.count(*only_node)) keys.push_back(key);
     }
@@ -138,6 +138,7 @@ WriteOutcome GroupsScope::authority_put(const std::string& key, const Pid& pid, 
     if (!process || !process->alive()) return w.fail(Errc::not_alive);
     auto& shard = table_.shard_for(key);
     w.lock(shard.mutex);
+    shard.mutex.assert_held();
     auto it = shard.groups.find(std::string_view(key));
     if (it != shard.groups.end()) {
       auto m = it->second.members.find(pid);
@@ -164,6 +165,7 @@ WriteOutcome GroupsScope::authority_remove(const std::string& key, const Pid& pi
   return authority_write<WriteLock>(engine_, caller, request_id, [&](AuthorityWrite<WriteLock>& w) {
     auto& shard = table_.shard_for(key);
     w.lock(shard.mutex);
+    shard.mutex.assert_held();
     auto it = shard.groups.find(std::string_view(key));
     if (it == shard.groups.end()) return w.fail(Errc::not_in_group);
     auto m = it->second.members.find(pid);
@@ -190,7 +192,7 @@ Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid,
   std::int64_t time = -1;
   {
     const auto& shard = table_.shard_for(key);
-    std::shared_lock lock(shard.mutex);
+    ReaderLock lock(shard.mutex);
     auto it = shard.groups.find(std::string_view(key));
     if (it != shard.groups.end()) {
       auto m = it->second.members.find(pid);
@@ -252,6 +254,7 @@ WriteOutcome GroupsScope::authority_update(const std::string& key, const Pid& pi
     if (!process || !process->alive()) return w.fail(Errc::not_alive);  // SPEC 4: not_alive first, then undefined
     auto& shard = table_.shard_for(key);
     w.lock(shard.mutex);
+    shard.mutex.assert_held();
     auto it = shard.groups.find(std::string_view(key));
     if (it == shard.groups.end()) return w.fail(Errc::undefined);
     auto m = it->second.members.find(pid);

@@ -20,7 +20,6 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -92,7 +91,7 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
  private:
   enum class Change { joined, updated, left };
 
-  using WriteLock = std::unique_lock<std::shared_mutex>;
+  using WriteLock = std::unique_lock<SharedMutex>;
   /// leave(_async): the member's authority removes it.
   template <class R>
   R leave_key(const Term& group, const Pid& pid);
@@ -103,7 +102,8 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
 
   // events (groups_events.cpp): hooks and subscriptions, queued under the shard lock.
   std::uint64_t post_change(GroupsTable::Shard& shard, Change change, std::string_view key, const Pid& pid,
-                            std::string_view previous_meta, std::string_view meta, const Reason& reason);
+                            std::string_view previous_meta, std::string_view meta, const Reason& reason)
+      SYN_REQUIRES(shard.mutex);
   /// Members of a group as the API shows them (dead local ones hidden, unless `include_dead`:
   /// subscriptions need them, see monitor). Shard lock held.
   std::vector<Member> visible_members(const Group& group, std::optional<std::uint32_t> only_node,

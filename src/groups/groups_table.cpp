@@ -22,7 +22,7 @@ std::vector<std::string> GroupsTable::check_invariants(std::uint32_t self_atom) 
   std::vector<std::string> broken;
   for (std::size_t i = 0; i < kShards; ++i) {
     const Shard& s = shards_[i];
-    std::shared_lock lock(s.mutex);
+    ReaderLock lock(s.mutex);
     for (const auto& [key, group] : s.groups) {
       if (group.members.empty()) broken.push_back("shard " + std::to_string(i) + ": an empty group");
       absl::flat_hash_map<std::uint32_t, std::uint32_t> counted;

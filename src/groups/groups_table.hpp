@@ -3,6 +3,7 @@
 // the hash of the group. Members are kept ordered by pid, so every node lists a group in the
 // same order and the cost of a join is logarithmic in the group's size (OTP pg's is linear:
 // 100k joins into one group take it minutes).
+#include "common/thread_safety.hpp"
 #include "tables/compact_bytes.hpp"
 #include "node/process_control.hpp"
 #include "tables/key_hash.hpp"
@@ -15,7 +16,6 @@
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,10 +46,11 @@ class GroupsTable {
   using Map = absl::flat_hash_map<std::string, Group, KeyHash, KeyEq>;
 
   struct alignas(64) Shard {
-    mutable std::shared_mutex mutex;
-    Map groups;  ///< only groups with members
+    mutable SharedMutex mutex;
+    Map groups SYN_GUARDED_BY(mutex);  ///< only groups with members
     /// Subscriptions to one group, by group key (kept while the group is empty too).
-    absl::flat_hash_map<std::string, std::vector<std::shared_ptr<SubscriptionState>>, KeyHash, KeyEq> subscribers;
+    absl::flat_hash_map<std::string, std::vector<std::shared_ptr<SubscriptionState>>, KeyHash, KeyEq> subscribers
+        SYN_GUARDED_BY(mutex);
   };
 
   /// The table's own rules, checked (for storm tests and the simulator; takes every shard's

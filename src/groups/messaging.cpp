@@ -18,7 +18,7 @@ std::size_t GroupsScope::publish(const Term& group, const Term& message, bool lo
   std::map<std::pair<std::uint32_t, std::uint32_t>, std::vector<std::uint64_t>> remote;
   {
     const auto& shard = table_.shard_for(key);
-    std::shared_lock lock(shard.mutex);
+    ReaderLock lock(shard.mutex);
     auto it = shard.groups.find(std::string_view(key));
     if (it == shard.groups.end()) return 0;
     for (const auto& [pid, rec] : it->second.members) {

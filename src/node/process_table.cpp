@@ -1,33 +1,31 @@
 #include "node/process_table.hpp"
 
-#include <mutex>
-
 namespace syn::detail {
 
 void ProcessTable::insert(std::shared_ptr<ProcessControl> process) {
   auto id = process->pid().id();
   auto& s = shard(id);
-  std::unique_lock lock(s.mutex);
+  WriterLock lock(s.mutex);
   s.processes.emplace(id, std::move(process));
 }
 
 std::shared_ptr<ProcessControl> ProcessTable::find(std::uint64_t id) const {
   const auto& s = shard(id);
-  std::shared_lock lock(s.mutex);
+  ReaderLock lock(s.mutex);
   auto it = s.processes.find(id);
   return it == s.processes.end() ? nullptr : it->second;
 }
 
 void ProcessTable::erase(std::uint64_t id) {
   auto& s = shard(id);
-  std::unique_lock lock(s.mutex);
+  WriterLock lock(s.mutex);
   s.processes.erase(id);
 }
 
 std::vector<std::shared_ptr<ProcessControl>> ProcessTable::take_all() {
   std::vector<std::shared_ptr<ProcessControl>> out;
   for (auto& s : shards_) {
-    std::unique_lock lock(s.mutex);
+    WriterLock lock(s.mutex);
     for (auto& [id, p] : s.processes) out.push_back(std::move(p));
     s.processes.clear();
   }
@@ -37,7 +35,7 @@ std::vector<std::shared_ptr<ProcessControl>> ProcessTable::take_all() {
 std::size_t ProcessTable::size() const {
   std::size_t n = 0;
   for (auto& s : shards_) {
-    std::shared_lock lock(s.mutex);
+    ReaderLock lock(s.mutex);
     n += s.processes.size();
   }
   return n;

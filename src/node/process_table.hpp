@@ -1,6 +1,7 @@
 #pragma once
 // The local processes of a node, by id. Sharded so that many threads spawning, sending and
 // exiting at once do not queue on one lock.
+#include "common/thread_safety.hpp"
 #include "node/process_control.hpp"
 
 #include <absl/container/flat_hash_map.h>
@@ -8,7 +9,6 @@
 #include <array>
 #include <cstdint>
 #include <memory>
-#include <shared_mutex>
 #include <vector>
 
 namespace syn::detail {
@@ -25,8 +25,8 @@ class ProcessTable {
  private:
   static constexpr std::size_t kShards = 16;
   struct alignas(64) Shard {
-    mutable std::shared_mutex mutex;
-    absl::flat_hash_map<std::uint64_t, std::shared_ptr<ProcessControl>> processes;
+    mutable SharedMutex mutex;
+    absl::flat_hash_map<std::uint64_t, std::shared_ptr<ProcessControl>> processes SYN_GUARDED_BY(mutex);
   };
   Shard& shard(std::uint64_t id) { return shards_[id % kShards]; }
   const Shard& shard(std::uint64_t id) const { return shards_[id % kShards]; }

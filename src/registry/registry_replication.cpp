@@ -57,7 +57,7 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
   Pid pid = peer_pid(*node_, from, put.pid_id);
   std::string meta = meta_stored(put.meta);
   auto& shard = table_.shard_for(put.key);
-  auto lock = shard.write_lock();
+  RegistryTable::Shard::WriteLock lock(shard);
   auto it = shard.entries.find(std::string_view(put.key));
   if (it == shard.entries.end()) {
     shard.put(put.key, RegEntry(pid, put.time, meta, nullptr));
@@ -295,7 +295,7 @@ void RegistryScope::apply_del(std::uint32_t from, const wire::entries::Del& del,
                               std::uint64_t* event_seq) {
   Pid pid = peer_pid(*node_, from, del.pid_id);
   auto& shard = table_.shard_for(del.key);
-  auto lock = shard.write_lock();
+  RegistryTable::Shard::WriteLock lock(shard);
   auto it = shard.entries.find(std::string_view(del.key));
   if (it == shard.entries.end()) return;
   if (it->second.pid != pid) {
@@ -314,7 +314,7 @@ void RegistryScope::on_process_exit(const Pid& pid, const Term& reason, std::vec
   Reason why = Reason::process_exit(reason);
   for (const auto& key : keys) {
     auto& shard = table_.shard_for(key);
-    auto lock = shard.write_lock();
+    RegistryTable::Shard::WriteLock lock(shard);
     auto it = shard.entries.find(std::string_view(key));
     if (it == shard.entries.end() || it->second.pid != pid) continue;  // already replaced or freed
     post_unregistered(key, pid, it->second.meta(), why);
@@ -331,7 +331,7 @@ void RegistryScope::purge_node(std::uint32_t node) {
   Reason why = Reason::node_down(node_name_of(node));
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
     auto& shard = table_.shard(i);
-    auto lock = shard.write_lock();
+    RegistryTable::Shard::WriteLock lock(shard);
     // Its hidden registrations first, so that none of them shows in place of its shown ones.
     for (auto h = shard.hidden.begin(); h != shard.hidden.end();) {
       auto& hidden = h->second;
@@ -358,7 +358,7 @@ void RegistryScope::purge_node(std::uint32_t node) {
 void RegistryScope::write_snapshot_part(std::size_t part, const std::function<void(std::string_view)>& emit_chunk) {
   wire::entries::SnapshotChunker chunks(emit_chunk);
   auto& shard = table_.shard(part);
-  auto lock = shard.read_lock();
+  RegistryTable::Shard::ReadLock lock(shard);
   for (const auto& [key, e] : shard.entries) {
     // Only our own processes: each node sends its local data (SPEC 1).
     if (!e.local() || !e.local()->alive()) continue;
@@ -372,7 +372,7 @@ void RegistryScope::begin_remote_snapshot(std::uint32_t from) {
   candidates.clear();
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
     auto& shard = table_.shard(i);
-    auto lock = shard.read_lock();
+    RegistryTable::Shard::ReadLock lock(shard);
     for (const auto& [key, hidden] : shard.hidden) {
       for (const auto& e : hidden) {
         if (e.pid.node_atom() == from) candidates.insert(key);
@@ -407,7 +407,7 @@ void RegistryScope::end_remote_snapshot(std::uint32_t from) {
   Reason why = Reason::node_up(node_name_of(from));
   for (const auto& key : found->second) {
     auto& shard = table_.shard_for(key);
-    auto lock = shard.write_lock();
+    RegistryTable::Shard::WriteLock lock(shard);
     drop_hidden(shard, key, from, nullptr, 0);
     auto it = shard.entries.find(std::string_view(key));
     if (it == shard.entries.end() || it->second.pid.node_atom() != from) continue;

@@ -112,7 +112,7 @@ auto RegistryScope::read_key(const Key& key, Read&& read) const
   }
 #endif
   std::string scratch;
-  auto lock = shard.read_lock();
+  RegistryTable::Shard::ReadLock lock(shard);
   auto it = shard.entries.find(key_bytes(key, scratch), hash);
   if (it == shard.entries.end()) return std::nullopt;
   const RegEntry& e = it->second;
@@ -133,7 +133,7 @@ std::optional<Pid> RegistryScope::whereis(const Term& name) const {
 void RegistryScope::clear() {
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
     auto& shard = table_.shard(i);
-    auto lock = shard.write_lock();
+    RegistryTable::Shard::WriteLock lock(shard);
     shard.entries.clear();
     shard.per_node.clear();
     shard.hidden.clear();
@@ -172,6 +172,7 @@ WriteOutcome RegistryScope::authority_put(const std::string& key, const Pid& pid
     if (!process || !process->alive()) return w.fail(Errc::not_alive);
     auto& shard = table_.shard_for(key);
     w.lock(shard);
+    shard.assert_held();
     auto it = shard.entries.find(std::string_view(key));
     if (it != shard.entries.end()) {
       RegEntry& e = it->second;
@@ -203,6 +204,7 @@ WriteOutcome RegistryScope::authority_remove(const std::string& key, const Pid& 
   return authority_write<WriteLock>(engine_, caller, request_id, [&](AuthorityWrite<WriteLock>& w) {
     auto& shard = table_.shard_for(key);
     w.lock(shard);
+    shard.assert_held();
     auto it = shard.entries.find(std::string_view(key));
     if (it == shard.entries.end()) return w.fail(Errc::undefined);
     RegEntry& e = it->second;
@@ -227,7 +229,7 @@ Result<Entry> RegistryScope::update(const Term& name, const std::function<Term(c
   std::int64_t time = 0;
   {
     const auto& shard = table_.shard_for(key);
-    auto lock = shard.read_lock();
+    RegistryTable::Shard::ReadLock lock(shard);
     auto it = shard.entries.find(std::string_view(key));
     if (it == shard.entries.end() || (it->second.local() && !it->second.local()->alive())) {
       return syn::unexpected(Errc::undefined);
@@ -289,6 +291,7 @@ WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& 
     if (!process || !process->alive()) return w.fail(Errc::not_alive);
     auto& shard = table_.shard_for(key);
     w.lock(shard);
+    shard.assert_held();
     auto it = shard.entries.find(std::string_view(key));
     if (it == shard.entries.end()) return w.fail(Errc::undefined);
     RegEntry& e = it->second;

@@ -113,15 +113,16 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   /// A registration of node `from` for a name shown here under a pid of another node, this
   /// node owning neither: the newer one shows, the other stays hidden. Lock held.
   void apply_foreign_put(RegistryTable::Shard& shard, RegistryTable::Map::iterator it, std::uint32_t from,
-                         RegEntry incoming, const Reason& reason, std::uint64_t* event_seq);
+                         RegEntry incoming, const Reason& reason, std::uint64_t* event_seq) SYN_REQUIRES(shard.mutex);
   /// Removes the shown entry with callback `reason`; the newest hidden registration of the
   /// name, if any, shows instead (callback with conflict_resolution). Returns the last
   /// callback's sequence. Lock held.
-  std::uint64_t remove_shown(RegistryTable::Shard& shard, RegistryTable::Map::iterator it, const Reason& reason);
+  std::uint64_t remove_shown(RegistryTable::Shard& shard, RegistryTable::Map::iterator it, const Reason& reason)
+      SYN_REQUIRES(shard.mutex);
   /// Drops the hidden registration of `node` for `key`: any, or (pid given) only that pid's
   /// if not newer than `not_after`. Lock held.
   void drop_hidden(RegistryTable::Shard& shard, std::string_view key, std::uint32_t node, const Pid* pid,
-                   std::int64_t not_after);
+                   std::int64_t not_after) SYN_REQUIRES(shard.mutex);
   void run_kills(std::vector<Kill>& kills);
   std::optional<Pid> resolve_conflict(const Term& name, const ConflictCandidate& incoming,
                                       const ConflictCandidate& local, bool& default_resolver);

@@ -34,7 +34,7 @@ void RegistryTable::Shard::replace(Map::iterator it, RegEntry entry) {
 std::size_t RegistryTable::size() const {
   std::size_t n = 0;
   for (const auto& s : shards_) {
-    auto lock = s.read_lock();
+    Shard::ReadLock lock(s);
     n += s.entries.size();
   }
   return n;
@@ -43,7 +43,7 @@ std::size_t RegistryTable::size() const {
 std::size_t RegistryTable::count(std::uint32_t node_atom) const {
   std::size_t n = 0;
   for (const auto& s : shards_) {
-    auto lock = s.read_lock();
+    Shard::ReadLock lock(s);
     if (auto it = s.per_node.find(node_atom); it != s.per_node.end()) n += it->second;
   }
   return n;
@@ -53,7 +53,7 @@ std::vector<std::string> RegistryTable::check_invariants(std::uint32_t self_atom
   std::vector<std::string> broken;
   for (std::size_t i = 0; i < kShards; ++i) {
     const Shard& s = shards_[i];
-    auto lock = s.read_lock();
+    Shard::ReadLock lock(s);
     absl::flat_hash_map<std::uint32_t, std::size_t> counted;
     for (const auto& [key, e] : s.entries) {
       ++counted[e.pid.node_atom()];

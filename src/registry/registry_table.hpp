@@ -4,6 +4,7 @@
 // shard's write lock and use the helpers below, which keep the per-node counts right.
 // Lookups take no lock: they read `entries` optimistically (`ReplicaMap::probe`) between two
 // reads of the shard's seqlock, which every write lock bumps.
+#include "common/thread_safety.hpp"
 #include "tables/key_hash.hpp"
 #include "tables/small_key.hpp"
 #include "tables/thread_fence.hpp"
@@ -17,8 +18,6 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,44 +32,60 @@ class RegistryTable {
 
   struct alignas(64) Shard {
     /// The exclusive lock of a writer; the seqlock is odd while it is held, so that lock-free
-    /// readers who overlapped any part of the write try again.
-    class WriteLock {
+    /// readers who overlapped any part of the write try again. Constructed on a shard, it is a
+    /// scoped capability the thread-safety analysis follows; moved (AuthorityWrite takes it
+    /// late), the analysis loses it and the body says `shard.assert_held()`.
+    class SYN_SCOPED_CAPABILITY WriteLock {
      public:
       /// Holds nothing (AuthorityWrite takes the lock later by move-assignment).
       WriteLock() = default;
-      explicit WriteLock(Shard& shard) : shard_(&shard), lock_(shard.mutex_) {
-        auto s = shard_->seq_.load(std::memory_order_relaxed);
-        shard_->seq_.store(s + 1, std::memory_order_relaxed);
+      explicit WriteLock(Shard& shard) SYN_ACQUIRE(shard.mutex) : shard_(&shard) {
+        shard.mutex.lock();
+        auto s = shard.seq_.load(std::memory_order_relaxed);
+        shard.seq_.store(s + 1, std::memory_order_relaxed);
         thread_fence(std::memory_order_release);  // odd before any change
       }
-      WriteLock(WriteLock&& other) noexcept
-          : shard_(std::exchange(other.shard_, nullptr)), lock_(std::move(other.lock_)) {}
-      WriteLock& operator=(WriteLock&& other) noexcept {
+      WriteLock(WriteLock&& other) noexcept : shard_(std::exchange(other.shard_, nullptr)) {}
+      WriteLock& operator=(WriteLock&& other) noexcept SYN_NO_THREAD_SAFETY_ANALYSIS {
         if (this != &other) {
           release();
           shard_ = std::exchange(other.shard_, nullptr);
-          lock_ = std::move(other.lock_);
         }
         return *this;
       }
-      ~WriteLock() { release(); }
+      WriteLock(const WriteLock&) = delete;
+      WriteLock& operator=(const WriteLock&) = delete;
+      ~WriteLock() SYN_RELEASE() { release(); }
 
      private:
-      void release() {
+      // Unlocks what the constructor (or a move) handed over; the analysis tracks the scope.
+      void release() SYN_NO_THREAD_SAFETY_ANALYSIS {
         if (!shard_) return;
         auto s = shard_->seq_.load(std::memory_order_relaxed);
         shard_->seq_.store(s + 1, std::memory_order_release);  // every change before even
-        lock_.unlock();
+        shard_->mutex.unlock();
         shard_ = nullptr;
       }
       Shard* shard_ = nullptr;
-      std::unique_lock<std::shared_mutex> lock_;
     };
 
-    /// Takes the shard for writing.
-    WriteLock write_lock() { return WriteLock(*this); }
     /// Blocks writers (not lock-free readers): for reads of more than one entry.
-    std::shared_lock<std::shared_mutex> read_lock() const { return std::shared_lock(mutex_); }
+    class SYN_SCOPED_CAPABILITY ReadLock {
+     public:
+      explicit ReadLock(const Shard& shard) SYN_ACQUIRE_SHARED(shard.mutex) : shard_(shard) {
+        shard_.mutex.lock_shared();
+      }
+      ~ReadLock() SYN_RELEASE() { shard_.mutex.unlock_shared(); }
+      ReadLock(const ReadLock&) = delete;
+      ReadLock& operator=(const ReadLock&) = delete;
+
+     private:
+      const Shard& shard_;
+    };
+
+    /// Tells the analysis this thread holds the write lock where it cannot see it (a lock moved
+    /// into an AuthorityWrite); debug builds check that it does.
+    void assert_held() const SYN_ASSERT_CAPABILITY(mutex) { mutex.assert_held(); }
 
     /// A lock-free reader's start: the seqlock value to validate against (odd: being written).
     std::uint64_t read_begin() const { return seq_.load(std::memory_order_acquire); }
@@ -80,25 +95,30 @@ class RegistryTable {
       return seq_.load(std::memory_order_relaxed) == seq;
     }
 
+    /// Written under the lock (put, erase, replace); read lock-free between two seqlock reads,
+    /// so not guarded for the analysis: its writers are.
     Map entries;
-    absl::flat_hash_map<std::uint32_t, std::size_t> per_node;  ///< entries by node atom
+    absl::flat_hash_map<std::uint32_t, std::size_t> per_node SYN_GUARDED_BY(mutex);  ///< entries by node atom
     /// Registrations of other nodes that this node owns neither of, hidden behind the newer
     /// registration of a third node that `entries` shows for the same name: at most one per
     /// node and name (each node holds a name once). When the shown one goes, the newest
     /// hidden one shows again: a node that sees both sides of a partial split must not
     /// forget the side that lost on it (SPEC 6: convergence). Never local processes, never
-    /// counted; a key here always has an entry in `entries`. Lock held.
-    absl::flat_hash_map<std::string, std::vector<RegEntry>, KeyHash, KeyEq> hidden;
+    /// counted; a key here always has an entry in `entries`.
+    absl::flat_hash_map<std::string, std::vector<RegEntry>, KeyHash, KeyEq> hidden SYN_GUARDED_BY(mutex);
 
-    /// Inserts or overwrites; keeps per_node right. Lock held.
-    RegEntry& put(std::string_view key, RegEntry entry);
-    /// Erases; keeps per_node right. Lock held.
-    void erase(Map::iterator it);
-    /// Replaces the pid (and all) of an existing entry. Lock held.
-    void replace(Map::iterator it, RegEntry entry);
+    /// Inserts or overwrites; keeps per_node right.
+    RegEntry& put(std::string_view key, RegEntry entry) SYN_REQUIRES(mutex);
+    /// Erases; keeps per_node right.
+    void erase(Map::iterator it) SYN_REQUIRES(mutex);
+    /// Replaces the pid (and all) of an existing entry.
+    void replace(Map::iterator it, RegEntry entry) SYN_REQUIRES(mutex);
+
+    /// The shard's lock: take it through WriteLock or ReadLock only (a writer must also move the
+    /// seqlock).
+    mutable SharedMutex mutex;
 
    private:
-    mutable std::shared_mutex mutex_;
     std::atomic<std::uint64_t> seq_{0};
   };
 

@@ -1,12 +1,12 @@
 #include "tables/reclaim.hpp"
 
 #include "common/log.hpp"
+#include "common/thread_safety.hpp"
 
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <mutex>
 #include <utility>
 #include <vector>
 
@@ -31,7 +31,7 @@ struct Retired {
 class Reclaimer {
  public:
   ReaderRecord& acquire_record() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     for (auto* r = readers_; r; r = r->next) {
       if (!r->in_use) {
         r->in_use = true;
@@ -46,32 +46,32 @@ class Reclaimer {
   }
 
   void release_record(ReaderRecord& record) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     record.in_use = false;
   }
 
   void retire(Retired block, std::size_t bytes) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     pending_.push_back(block);
     pending_bytes_ += bytes;
     if (pending_.size() >= kCollectEvery || pending_bytes_ >= kCollectBytes) collect_locked();
   }
 
   void collect_now() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     collect_locked();
     collect_locked();  // the first frees the previous batch, the second this one
   }
 
   std::size_t pending() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return pending_.size() + waiting_.size();
   }
 
  private:
   // Frees the batch retired before the last barrier when its readers have moved on, then
   // starts a new batch with what was retired since.
-  void collect_locked() {
+  void collect_locked() SYN_REQUIRES(mutex_) {
     if (!waiting_.empty()) {
       if (!readers_moved_on()) return;
       free_all(waiting_);
@@ -88,7 +88,7 @@ class Reclaimer {
     if (readers_moved_on()) free_all(waiting_);
   }
 
-  bool readers_moved_on() {
+  bool readers_moved_on() SYN_REQUIRES(mutex_) {
     for (int check = 0; check < kSpinChecks; ++check) {
       std::erase_if(waiting_on_,
                     [](const auto& w) { return w.first->state.load(std::memory_order_acquire) != w.second; });
@@ -114,12 +114,13 @@ class Reclaimer {
     return false;
   }
 
-  std::mutex mutex_;
-  ReaderRecord* readers_ = nullptr;
-  std::vector<Retired> pending_;  ///< retired since the last barrier
-  std::size_t pending_bytes_ = 0;
-  std::vector<Retired> waiting_;                                     ///< retired before the last barrier
-  std::vector<std::pair<ReaderRecord*, std::uint64_t>> waiting_on_;  ///< readers inside then
+  Mutex mutex_;
+  ReaderRecord* readers_ SYN_GUARDED_BY(mutex_) = nullptr;
+  std::vector<Retired> pending_ SYN_GUARDED_BY(mutex_);  ///< retired since the last barrier
+  std::size_t pending_bytes_ SYN_GUARDED_BY(mutex_) = 0;
+  std::vector<Retired> waiting_ SYN_GUARDED_BY(mutex_);  ///< retired before the last barrier
+  /// Readers inside their section when the last barrier ran, with the state they had.
+  std::vector<std::pair<ReaderRecord*, std::uint64_t>> waiting_on_ SYN_GUARDED_BY(mutex_);
 };
 
 Reclaimer& reclaimer() {

@@ -27,7 +27,7 @@ TEST_CASE("registry table invariants: kept by the helpers, broken by hand", "[un
   RegistryTable table;
   auto& shard = table.shard_for("k");
   {
-    auto lock = shard.write_lock();
+    RegistryTable::Shard::WriteLock lock(shard);
     shard.put("k", RegEntry(Pid::from_atom(other, 1, 1), 10, "", nullptr));
     shard.put("k2", RegEntry(Pid::from_atom(self, 1, 2), 11, "", nullptr));
     auto it = shard.entries.find(std::string_view("k"));
@@ -38,21 +38,21 @@ TEST_CASE("registry table invariants: kept by the helpers, broken by hand", "[un
 
   SECTION("a per-node count off by one") {
     {
-      auto lock = shard.write_lock();
+      RegistryTable::Shard::WriteLock lock(shard);
       ++shard.per_node[third];
     }
     CHECK(mentions(table.check_invariants(self), "per-node count"));
   }
   SECTION("a hidden registration of the shown one's node") {
     {
-      auto lock = shard.write_lock();
+      RegistryTable::Shard::WriteLock lock(shard);
       shard.hidden["k"].push_back(RegEntry(Pid::from_atom(third, 1, 9), 5, "", nullptr));
     }
     CHECK(mentions(table.check_invariants(self), "of the shown one's node"));
   }
   SECTION("a hidden registration with nothing shown") {
     {
-      auto lock = shard.write_lock();
+      RegistryTable::Shard::WriteLock lock(shard);
       shard.hidden["gone"].push_back(RegEntry(Pid::from_atom(other, 1, 4), 5, "", nullptr));
     }
     CHECK(mentions(table.check_invariants(self), "no shown one"));
