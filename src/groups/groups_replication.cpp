@@ -10,6 +10,7 @@
 namespace syn::detail {
 
 void GroupsScope::on_replicated(std::uint32_t from, const msgpack::object& payload) {
+  engine_thread_.assert_held();
   auto change = wire::entries::decode_change(payload);
   if (change.op == wire::entries::Op::put) {
     // A change that overtakes its part of a snapshot being streamed is current, not stale.
@@ -25,6 +26,7 @@ void GroupsScope::on_replicated(std::uint32_t from, const msgpack::object& paylo
 }
 
 std::uint64_t GroupsScope::apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason) {
+  engine_thread_.assert_held();
   if (!node_->accepts(from, put.key, put.meta)) return 0;
   Pid pid = peer_pid(*node_, from, put.pid_id);
   std::string meta = meta_stored(put.meta);
@@ -46,6 +48,7 @@ std::uint64_t GroupsScope::apply_put(std::uint32_t from, const wire::entries::Pu
 }
 
 std::uint64_t GroupsScope::apply_del(std::uint32_t from, const wire::entries::Del& del, const Reason& reason) {
+  engine_thread_.assert_held();
   Pid pid = peer_pid(*node_, from, del.pid_id);
   auto& shard = table_.shard_for(del.key);
   WriterLock lock(shard.mutex);
@@ -78,6 +81,7 @@ void GroupsScope::on_process_exit(const Pid& pid, const Term& reason, std::vecto
 }
 
 void GroupsScope::purge_node(std::uint32_t node) {
+  engine_thread_.assert_held();
   stale_candidates_.erase(node);
   Reason why = Reason::node_down(node_name_of(node));
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
@@ -121,6 +125,7 @@ void GroupsScope::write_snapshot_part(std::size_t part, const std::function<void
 }
 
 void GroupsScope::begin_remote_snapshot(std::uint32_t from) {
+  engine_thread_.assert_held();
   auto& candidates = stale_candidates_[from];
   candidates.clear();
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
@@ -136,6 +141,7 @@ void GroupsScope::begin_remote_snapshot(std::uint32_t from) {
 }
 
 void GroupsScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::object& chunk) {
+  engine_thread_.assert_held();
   auto entries = wire::entries::decode_snapshot_chunk(chunk);
   Reason why = Reason::node_up(node_name_of(from));
   auto& candidates = stale_candidates_[from];
@@ -148,6 +154,7 @@ void GroupsScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::object
 }
 
 void GroupsScope::end_remote_snapshot(std::uint32_t from) {
+  engine_thread_.assert_held();
   auto found = stale_candidates_.find(from);
   if (found == stale_candidates_.end()) return;
   // What we held for that node and its authoritative snapshot lacks is stale (SPEC 1).

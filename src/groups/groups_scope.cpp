@@ -14,7 +14,8 @@ namespace syn::detail {
 GroupsScope::GroupsScope(const ScopeContext& context)
     : node_(context.host),
       engine_(context, Kind::groups, *this),
-      scope_subscribers_(std::make_shared<const std::vector<std::shared_ptr<SubscriptionState>>>()) {}
+      scope_subscribers_(std::make_shared<const std::vector<std::shared_ptr<SubscriptionState>>>()),
+      engine_thread_(*context.host) {}
 
 GroupsScope::~GroupsScope() = default;
 

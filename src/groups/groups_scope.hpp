@@ -115,8 +115,10 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   // Scope-wide subscriptions: copied on write, read by writers under their shard lock.
   std::mutex scope_subscribers_mutex_;
   std::shared_ptr<const std::vector<std::shared_ptr<SubscriptionState>>> scope_subscribers_;
-  // Snapshots being received: memberships of that node held before it (engine thread).
-  std::unordered_map<std::uint32_t, std::set<std::pair<std::string, std::uint64_t>>> stale_candidates_;
+  EngineThread engine_thread_;
+  // Snapshots being received: memberships of that node held before it.
+  std::unordered_map<std::uint32_t, std::set<std::pair<std::string, std::uint64_t>>> stale_candidates_
+      SYN_GUARDED_BY(engine_thread_);
 };
 
 }  // namespace syn::detail

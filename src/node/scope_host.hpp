@@ -8,6 +8,7 @@
 // Threads: the identity, the size checks, is_local and deaths_in_progress are plain data, safe
 // from any thread and free of virtual calls (lookups read them). Methods marked "engine thread"
 // may only be called there; the implementations assert it.
+#include "common/thread_safety.hpp"
 #include "common/unique_function.hpp"
 #include "node/process_control.hpp"
 #include "wire/buffer.hpp"
@@ -20,6 +21,7 @@
 #include <msgpack.hpp>
 
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -177,6 +179,20 @@ class ScopeHost {
  private:
   // Its own cache line: read by every lookup on the owner, written only around deaths.
   alignas(64) std::atomic<std::uint32_t> dying_{0};
+};
+
+/// The engine thread of one host, as a capability of the thread-safety analysis: data only
+/// that thread touches is SYN_GUARDED_BY(engine_thread_); every function that touches it
+/// starts with engine_thread_.assert_held(), which asserts (debug builds) that it runs there
+/// and tells the analysis so; a function called only from such functions says
+/// SYN_REQUIRES(engine_thread_).
+class ABSL_LOCKABLE EngineThread {
+ public:
+  explicit EngineThread(const ScopeHost& host) : host_(host) {}
+  void assert_held() const ABSL_ASSERT_EXCLUSIVE_LOCK() { assert(host_.on_engine_thread() && "engine thread only"); }
+
+ private:
+  const ScopeHost& host_;
 };
 
 }  // namespace syn::detail

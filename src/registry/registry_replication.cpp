@@ -23,6 +23,7 @@ void keep_last(std::uint64_t* slot, std::uint64_t seq) {
 // ---- replicated changes -----------------------------------------------------------------
 
 void RegistryScope::on_replicated(std::uint32_t from, const msgpack::object& payload) {
+  engine_thread_.assert_held();
   auto change = wire::entries::decode_change(payload);
   if (change.op == wire::entries::Op::put) {
     // A change that overtakes its part of a snapshot being streamed is current, not stale.
@@ -40,6 +41,7 @@ void RegistryScope::on_replicated(std::uint32_t from, const msgpack::object& pay
 }
 
 std::uint64_t RegistryScope::apply_reply_change(std::uint32_t authority, const wire::entries::Change& change) {
+  engine_thread_.assert_held();
   std::uint64_t seq = 0;
   if (change.op == wire::entries::Op::put) {
     std::vector<Kill> kills;
@@ -53,6 +55,7 @@ std::uint64_t RegistryScope::apply_reply_change(std::uint32_t authority, const w
 
 void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason,
                               std::vector<Kill>& kills, std::uint64_t* event_seq) {
+  engine_thread_.assert_held();
   if (!node_->accepts(from, put.key, put.meta)) return;
   Pid pid = peer_pid(*node_, from, put.pid_id);
   std::string meta = meta_stored(put.meta);
@@ -276,6 +279,7 @@ Pid RegistryScope::default_choice(const ConflictCandidate& incoming, const Confl
 }
 
 std::uint32_t RegistryScope::disagreeing_rounds(const std::string& key, const Reason& reason) {
+  engine_thread_.assert_held();
   if (!node_->options().conflict_resolver) return 0;
   if (reason.kind != Reason::Kind::conflict_resolution) {
     // Not the other owner's answer to a resolution of ours: a conflict starts here.
@@ -293,6 +297,7 @@ void RegistryScope::run_kills(std::vector<Kill>& kills) {
 
 void RegistryScope::apply_del(std::uint32_t from, const wire::entries::Del& del, const Reason& reason,
                               std::uint64_t* event_seq) {
+  engine_thread_.assert_held();
   Pid pid = peer_pid(*node_, from, del.pid_id);
   auto& shard = table_.shard_for(del.key);
   RegistryTable::Shard::WriteLock lock(shard);
@@ -327,6 +332,7 @@ void RegistryScope::on_process_exit(const Pid& pid, const Term& reason, std::vec
 // ---- nodes going down ---------------------------------------------------------------------
 
 void RegistryScope::purge_node(std::uint32_t node) {
+  engine_thread_.assert_held();
   stale_candidates_.erase(node);
   Reason why = Reason::node_down(node_name_of(node));
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
@@ -368,6 +374,7 @@ void RegistryScope::write_snapshot_part(std::size_t part, const std::function<vo
 }
 
 void RegistryScope::begin_remote_snapshot(std::uint32_t from) {
+  engine_thread_.assert_held();
   auto& candidates = stale_candidates_[from];
   candidates.clear();
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
@@ -387,6 +394,7 @@ void RegistryScope::begin_remote_snapshot(std::uint32_t from) {
 }
 
 void RegistryScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::object& chunk) {
+  engine_thread_.assert_held();
   auto entries = wire::entries::decode_snapshot_chunk(chunk);
   Reason why = Reason::node_up(node_name_of(from));
   auto& candidates = stale_candidates_[from];
@@ -401,6 +409,7 @@ void RegistryScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::obje
 }
 
 void RegistryScope::end_remote_snapshot(std::uint32_t from) {
+  engine_thread_.assert_held();
   auto found = stale_candidates_.find(from);
   if (found == stale_candidates_.end()) return;
   // What we held for that node and its authoritative snapshot lacks is stale (SPEC 1).

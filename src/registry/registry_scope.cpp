@@ -58,7 +58,7 @@ BuiltInPlace(Make) -> BuiltInPlace<Make>;
 }  // namespace
 
 RegistryScope::RegistryScope(const ScopeContext& context)
-    : node_(context.host), engine_(context, Kind::registry, *this) {}
+    : node_(context.host), engine_(context, Kind::registry, *this), engine_thread_(*context.host) {}
 
 RegistryScope::~RegistryScope() = default;
 

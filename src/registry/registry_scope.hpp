@@ -142,15 +142,16 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   std::shared_ptr<ScopeHost> node_;
   ScopeEngine engine_;
   RegistryTable table_;
+  EngineThread engine_thread_;
   // Snapshots being received: keys of that node held before the snapshot and not seen in it
-  // yet (engine thread).
-  std::unordered_map<std::uint32_t, std::unordered_set<std::string>> stale_candidates_;
+  // yet.
+  std::unordered_map<std::uint32_t, std::unordered_set<std::string>> stale_candidates_ SYN_GUARDED_BY(engine_thread_);
   /// After this many rounds in which custom resolvers on the two owners each kept their own,
   /// both apply the default choice (SPEC 6: no livelock).
   static constexpr std::uint32_t kMaxDisagreeingRounds = 3;
-  // Names in conflict whose owners' resolvers keep disagreeing: rounds so far (engine thread;
-  // erased when the conflict ends here).
-  std::unordered_map<std::string, std::uint32_t> disagreements_;
+  // Names in conflict whose owners' resolvers keep disagreeing: rounds so far (erased when the
+  // conflict ends here).
+  std::unordered_map<std::string, std::uint32_t> disagreements_ SYN_GUARDED_BY(engine_thread_);
 };
 
 }  // namespace syn::detail

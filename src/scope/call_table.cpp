@@ -1,6 +1,5 @@
 #include "scope/call_table.hpp"
 
-#include <cassert>
 #include <vector>
 
 namespace syn::detail {
@@ -15,6 +14,7 @@ void CallTable::call(std::uint32_t atom, const wire::ScopeAddress& address, std:
   std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
   auto task = [this, atom, id, address, payload = std::move(payload), timeout,
                on_reply = std::move(on_reply)]() mutable {
+    engine_thread_.assert_held();  // run there directly, or posted there
     bool sent = node_.send_to_peer(atom, [&](wire::OutBuffer& out) {
       wire::begin_call(out, id, address);
       out.append(payload);
@@ -34,7 +34,7 @@ void CallTable::call(std::uint32_t atom, const wire::ScopeAddress& address, std:
 }
 
 void CallTable::expire(std::uint64_t id) {
-  assert(node_.on_engine_thread() && "CallTable: engine thread only");
+  engine_thread_.assert_held();
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   if (it->second.timed_out) {  // the late-reply window is over too
@@ -47,7 +47,7 @@ void CallTable::expire(std::uint64_t id) {
 }
 
 void CallTable::on_reply(std::uint32_t from, const wire::Reply& reply) {
-  assert(node_.on_engine_thread() && "CallTable: engine thread only");
+  engine_thread_.assert_held();
   auto it = pending_.find(reply.request_id);
   if (it == pending_.end() || it->second.atom != from) return;
   Pending pending = std::move(it->second);
@@ -56,7 +56,7 @@ void CallTable::on_reply(std::uint32_t from, const wire::Reply& reply) {
 }
 
 void CallTable::on_peer_down(std::uint32_t atom) {
-  assert(node_.on_engine_thread() && "CallTable: engine thread only");
+  engine_thread_.assert_held();
   std::vector<Pending> ended;
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (it->second.atom == atom) {
@@ -72,7 +72,7 @@ void CallTable::on_peer_down(std::uint32_t atom) {
 }
 
 void CallTable::fail_all() {
-  assert(node_.on_engine_thread() && "CallTable: engine thread only");
+  engine_thread_.assert_held();
   auto all = std::move(pending_);
   pending_.clear();
   for (auto& [id, p] : all) {

@@ -30,7 +30,7 @@ using ReplyHandler = MoveOnlyFunction<void(const CallOutcome&)>;
 
 class CallTable {
  public:
-  explicit CallTable(ScopeHost& node) : node_(node) {}
+  explicit CallTable(ScopeHost& node) : node_(node), engine_thread_(node) {}
 
   /// Any thread: sends a call (payload: one encoded msgpack value) to `atom`. `on_reply` runs
   /// on the engine thread: once with the answer, timeout or node_down, and once more (late)
@@ -53,8 +53,9 @@ class CallTable {
   void expire(std::uint64_t id);
 
   ScopeHost& node_;
+  EngineThread engine_thread_;
   std::atomic<std::uint64_t> next_id_{0};
-  std::unordered_map<std::uint64_t, Pending> pending_;
+  std::unordered_map<std::uint64_t, Pending> pending_ SYN_GUARDED_BY(engine_thread_);
 };
 
 /// Status of a failed outcome.

@@ -118,7 +118,6 @@ void ScopeDirectory::on_engine_stopping() { calls_->fail_all(); }
 
 void ScopeDirectory::on_scope_message(std::uint32_t from, wire::MsgType type, const msgpack::object& message) {
   assert(host_->on_engine_thread() && "ScopeDirectory: engine thread only");
-  assert(host_->on_engine_thread() && "ScopeDirectory: engine thread only");
   switch (type) {
     case wire::MsgType::discover: {
       auto address = wire::decode_discover(message);

@@ -19,7 +19,8 @@ ScopeEngine::ScopeEngine(const ScopeContext& context, Kind kind, ScopeHandler& h
     : node_(*context.host),
       handler_(&handler),
       calls_(context.calls),
-      address_{static_cast<std::uint32_t>(kind), context.scope} {
+      address_{static_cast<std::uint32_t>(kind), context.scope},
+      engine_thread_(*context.host) {
   wire::OutBuffer header;
   wire::begin_scope_message(header, address_);
   header_ = header.release();
@@ -33,10 +34,6 @@ std::vector<std::string> ScopeEngine::member_names() const {
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-void ScopeEngine::assert_engine_thread() const {
-  assert(node_.on_engine_thread() && "ScopeEngine: engine thread only");
 }
 
 const std::set<std::uint32_t>& ScopeEngine::members_on_engine_thread() const {
@@ -104,7 +101,6 @@ void ScopeEngine::on_peer_up(std::uint32_t atom) { send_discover(atom); }
 
 void ScopeEngine::on_peer_down(std::uint32_t atom) {
   assert_engine_thread();
-  assert_engine_thread();
   syncing_from_.erase(atom);
   streams_.erase(atom);
   bool was_member;
@@ -165,7 +161,10 @@ void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation
     });
   }
   if (stream.next_part < parts) {
-    node_.post([this, atom, generation] { continue_snapshot(atom, generation); });
+    node_.post([this, atom, generation] {
+      assert_engine_thread();
+      continue_snapshot(atom, generation);
+    });
     return;
   }
   if (!stream.have_held) {

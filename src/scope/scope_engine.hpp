@@ -74,8 +74,8 @@ class ScopeEngine {
   /// so that heartbeats, reads and other work go on between them however big the scope is.
   /// Changes applied meanwhile reach the peer in order between the chunks; the receiver
   /// applies both, and counts a change as current even if its part comes later.
-  void send_snapshot(std::uint32_t atom);
-  void continue_snapshot(std::uint32_t atom, std::uint64_t generation);
+  void send_snapshot(std::uint32_t atom) SYN_REQUIRES(engine_thread_);
+  void continue_snapshot(std::uint32_t atom, std::uint64_t generation) SYN_REQUIRES(engine_thread_);
   void add_member(std::uint32_t atom);
 
   /// A snapshot on its way to one peer (engine thread).
@@ -93,15 +93,16 @@ class ScopeEngine {
   std::string header_;  // encoded scope-message header, reused for every broadcast
 
   /// Debug builds: aborts off the engine thread (every engine-thread-only entry calls it).
-  void assert_engine_thread() const;
+  void assert_engine_thread() const SYN_ASSERT_CAPABILITY(engine_thread_) { engine_thread_.assert_held(); }
   /// members_ on the engine thread, where it changes: read without the lock (asserted).
   const std::set<std::uint32_t>& members_on_engine_thread() const SYN_NO_THREAD_SAFETY_ANALYSIS;
 
   mutable Mutex members_mutex_;  // writes on the engine thread; reads anywhere
   std::set<std::uint32_t> members_ SYN_GUARDED_BY(members_mutex_);
-  std::set<std::uint32_t> syncing_from_;             // engine thread: snapshots being received
-  std::map<std::uint32_t, SnapshotStream> streams_;  // engine thread: snapshots being sent
-  std::uint64_t stream_generation_ = 0;
+  EngineThread engine_thread_;
+  std::set<std::uint32_t> syncing_from_ SYN_GUARDED_BY(engine_thread_);             // snapshots being received
+  std::map<std::uint32_t, SnapshotStream> streams_ SYN_GUARDED_BY(engine_thread_);  // snapshots being sent
+  std::uint64_t stream_generation_ SYN_GUARDED_BY(engine_thread_) = 0;
 
   Mutex pending_mutex_;
   wire::OutBuffer pending_ SYN_GUARDED_BY(pending_mutex_);
