@@ -20,8 +20,8 @@ std::uint64_t Random::next() {
 SimNode::SimNode(World& world, NodeOptions options, std::uint32_t creation, std::int64_t clock_skew_ns)
     : ScopeHost(std::move(options), creation), world_(world), clock_skew_ns_(clock_skew_ns) {}
 
-void SimNode::start(const std::vector<std::string>& scopes) {
-  directory_ = std::make_shared<detail::ScopeDirectory>(shared_from_this(), detail::handler_kinds());
+void SimNode::start(const std::vector<std::string>& scopes, std::vector<detail::HandlerKind> kinds) {
+  directory_ = std::make_shared<detail::ScopeDirectory>(shared_from_this(), std::move(kinds));
   directory_->add(scopes);
 }
 
@@ -248,12 +248,17 @@ std::vector<SimNode*> World::nodes() {
 }
 
 SimNode& World::add_node(const std::string& name, NodeOptions options, const std::vector<std::string>& scopes) {
+  return add_node(name, std::move(options), scopes, detail::handler_kinds());
+}
+
+SimNode& World::add_node(const std::string& name, NodeOptions options, const std::vector<std::string>& scopes,
+                         std::vector<detail::HandlerKind> kinds) {
   options.name = name;
   auto creation = static_cast<std::uint32_t>(random_.below(0xfffffffeULL)) + 1;
   auto skew = random_.between(-net_.max_clock_skew_ns, net_.max_clock_skew_ns);
   auto node = std::make_shared<SimNode>(*this, options, creation, skew);
-  node->start(scopes);
-  slots_[name] = Slot{options, scopes, node};
+  node->start(scopes, kinds);
+  slots_[name] = Slot{options, scopes, kinds, node};
   all_incarnations_.push_back(node);
   for (auto& [other_name, slot] : slots_) {
     if (other_name != name && !slot.node->crashed()) start_session(node->atom(), slot.node->atom());
@@ -283,7 +288,7 @@ void World::restart(const std::string& name, std::optional<NodeOptions> options)
   trace(name + " restarts");
   Slot slot = it->second;
   slots_.erase(it);
-  add_node(name, options ? *options : slot.options, slot.scopes);
+  add_node(name, options ? *options : slot.options, slot.scopes, slot.kinds);
 }
 
 bool World::is_cut(std::uint32_t from, std::uint32_t to) const {

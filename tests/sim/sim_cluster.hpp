@@ -70,7 +70,7 @@ class SimNode final : public detail::ScopeHost, public std::enable_shared_from_t
   SimNode(World& world, NodeOptions options, std::uint32_t creation, std::int64_t clock_skew_ns);
 
   /// Plugs the handler kinds in (a ScopeDirectory) and adds the scopes. Call once.
-  void start(const std::vector<std::string>& scopes);
+  void start(const std::vector<std::string>& scopes, std::vector<detail::HandlerKind> kinds);
   /// The node crashes: its tables go, its processes die silently, it hears nothing more.
   void crash();
   bool crashed() const { return crashed_; }
@@ -169,6 +169,10 @@ class World {
 
   /// A node named `name` (options.name is set), started with `scopes`, dialling every node up.
   SimNode& add_node(const std::string& name, NodeOptions options, const std::vector<std::string>& scopes);
+  /// The same with other handler kinds than a node's (a test's own handler, say); a restart
+  /// keeps them.
+  SimNode& add_node(const std::string& name, NodeOptions options, const std::vector<std::string>& scopes,
+                    std::vector<detail::HandlerKind> kinds);
   /// The node now running under `name` (the latest incarnation); null if none.
   SimNode* node(const std::string& name);
   std::vector<SimNode*> nodes();
@@ -257,6 +261,7 @@ class World {
   struct Slot {
     NodeOptions options;
     std::vector<std::string> scopes;
+    std::vector<detail::HandlerKind> kinds;
     std::shared_ptr<SimNode> node;
   };
   std::map<std::string, Slot> slots_;
