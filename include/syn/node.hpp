@@ -54,6 +54,14 @@ struct NodeOptions {
   /// Largest encoding of one name, group, meta, message or exit reason; a call with a larger
   /// one fails with bad_argument before anything changes, a peer's larger one is dropped.
   std::size_t max_term_bytes = 1u << 20;
+  // Guaranteed multicast (SPEC 8.3).
+  /// Bytes of messages a node's members published and not every node of the view acknowledged,
+  /// per group: above it, broadcast on a user thread blocks (in a callback: timeout).
+  std::size_t multicast_max_in_flight = 64u << 20;
+  /// A node that leaves a message unacknowledged longer than this is evicted from the view.
+  std::chrono::milliseconds multicast_max_lag{10000};
+  /// A node silent longer than this in a view change is evicted from the view.
+  std::chrono::milliseconds view_change_timeout{2000};
   // Beyond API.md, after its fields so that aggregate initialization in API.md's order holds.
   /// Key rotation without a split (docs/security.md): other cluster keys this node also
   /// accepts from peers, and tries when a peer refuses its own. Needs cluster_key (or its file).

@@ -7,6 +7,7 @@
 #include <syn/groups.hpp>
 #include <syn/log.hpp>
 #include <syn/message.hpp>
+#include <syn/multicast.hpp>
 #include <syn/node.hpp>
 #include <syn/pid.hpp>
 #include <syn/process.hpp>

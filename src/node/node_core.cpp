@@ -35,6 +35,15 @@ NodeOptions validated(NodeOptions o) {
   }
   if (o.call_timeout.count() <= 0) throw Error(Errc::bad_argument, "NodeOptions.call_timeout must be positive");
   if (o.max_term_bytes == 0) throw Error(Errc::bad_argument, "NodeOptions.max_term_bytes must be positive");
+  if (o.multicast_max_in_flight == 0) {
+    throw Error(Errc::bad_argument, "NodeOptions.multicast_max_in_flight must be positive");
+  }
+  if (o.multicast_max_lag.count() <= 0) {
+    throw Error(Errc::bad_argument, "NodeOptions.multicast_max_lag must be positive");
+  }
+  if (o.view_change_timeout.count() <= 0) {
+    throw Error(Errc::bad_argument, "NodeOptions.view_change_timeout must be positive");
+  }
   return o;
 }
 

@@ -60,6 +60,9 @@ TEST_CASE("from_json of an empty object gives the defaults", "[unit][options]") 
   CHECK(o.heartbeat_interval == 500ms);
   CHECK(o.peer_timeout == 3000ms);
   CHECK(o.call_timeout == 5000ms);
+  CHECK(o.multicast_max_in_flight == (64u << 20));
+  CHECK(o.multicast_max_lag == 10000ms);
+  CHECK(o.view_change_timeout == 2000ms);
 }
 
 TEST_CASE("from_json reads every key", "[unit][options]") {
@@ -73,6 +76,9 @@ TEST_CASE("from_json reads every key", "[unit][options]") {
       {"heartbeat_interval", 250},
       {"peer_timeout", 2000},
       {"call_timeout", 7000},
+      {"multicast_max_in_flight", 1048576},
+      {"multicast_max_lag", 1500},
+      {"view_change_timeout", 800},
   });
   CHECK(o.name == "alpha");
   CHECK(o.listen == "tcp://0.0.0.0:4369");
@@ -83,6 +89,9 @@ TEST_CASE("from_json reads every key", "[unit][options]") {
   CHECK(o.heartbeat_interval == 250ms);
   CHECK(o.peer_timeout == 2000ms);
   CHECK(o.call_timeout == 7000ms);
+  CHECK(o.multicast_max_in_flight == 1048576u);
+  CHECK(o.multicast_max_lag == 1500ms);
+  CHECK(o.view_change_timeout == 800ms);
   // Keys left out keep their defaults.
   auto partial = NodeOptions::from_json(Term{{"name", "beta"}, {"seeds", Term::array()}});
   CHECK(partial.name == "beta");
@@ -119,6 +128,12 @@ TEST_CASE("from_json refuses a value of the wrong type, naming the key", "[unit]
       {"call_timeout", Term::array({5000})},
       {"call_timeout", -1},
       {"call_timeout", 18446744073709551615ULL},  // 2^64-1: not a positive int64
+      {"multicast_max_in_flight", -1},
+      {"multicast_max_in_flight", "64MiB"},
+      {"multicast_max_lag", 0},
+      {"multicast_max_lag", "10s"},
+      {"view_change_timeout", -2000},
+      {"view_change_timeout", nullptr},
   };
   for (const auto& [key, value] : wrong) {
     INFO("value " << value.dump());
@@ -195,6 +210,21 @@ TEST_CASE("the Node constructor refuses bad options with bad_argument", "[unit][
   {
     auto o = valid_options("zero-call-timeout");
     o.call_timeout = 0ms;
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("zero-in-flight");
+    o.multicast_max_in_flight = 0;
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("zero-lag");
+    o.multicast_max_lag = 0ms;
+    CHECK(refused(o));
+  }
+  {
+    auto o = valid_options("negative-view-change-timeout");
+    o.view_change_timeout = -1ms;
     CHECK(refused(o));
   }
   {
