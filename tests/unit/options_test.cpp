@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 #include <string>
 
 using namespace syn;
@@ -174,67 +176,30 @@ TEST_CASE("the Node constructor refuses bad options with bad_argument", "[unit][
       return false;
     } catch (const Error& e) { return e.code() == Errc::bad_argument; }
   };
-  {
-    auto o = valid_options("");
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("a<b");
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("a>b");
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("equal-timeouts");
-    o.peer_timeout = o.heartbeat_interval;
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("shorter-timeout");
-    o.heartbeat_interval = 500ms;
-    o.peer_timeout = 100ms;
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("zero-heartbeat");
-    o.heartbeat_interval = 0ms;
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("negative-heartbeat");
-    o.heartbeat_interval = -5ms;
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("zero-call-timeout");
-    o.call_timeout = 0ms;
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("zero-in-flight");
-    o.multicast_max_in_flight = 0;
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("zero-lag");
-    o.multicast_max_lag = 0ms;
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("negative-view-change-timeout");
-    o.view_change_timeout = -1ms;
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("bad-listen");
-    o.listen = "nonsense";
-    CHECK(refused(o));
-  }
-  {
-    auto o = valid_options("bad-seed");
-    o.seeds = {"nonsense"};
+  using Change = std::function<void(NodeOptions&)>;
+  const std::vector<std::pair<std::string, Change>> bad = {
+      {"", [](auto&) {}},
+      {"a<b", [](auto&) {}},
+      {"a>b", [](auto&) {}},
+      {"equal-timeouts", [](auto& o) { o.peer_timeout = o.heartbeat_interval; }},
+      {"shorter-timeout",
+       [](auto& o) {
+         o.heartbeat_interval = 500ms;
+         o.peer_timeout = 100ms;
+       }},
+      {"zero-heartbeat", [](auto& o) { o.heartbeat_interval = 0ms; }},
+      {"negative-heartbeat", [](auto& o) { o.heartbeat_interval = -5ms; }},
+      {"zero-call-timeout", [](auto& o) { o.call_timeout = 0ms; }},
+      {"zero-in-flight", [](auto& o) { o.multicast_max_in_flight = 0; }},
+      {"zero-lag", [](auto& o) { o.multicast_max_lag = 0ms; }},
+      {"negative-view-change-timeout", [](auto& o) { o.view_change_timeout = -1ms; }},
+      {"bad-listen", [](auto& o) { o.listen = "nonsense"; }},
+      {"bad-seed", [](auto& o) { o.seeds = {"nonsense"}; }},
+  };
+  for (const auto& [name, change] : bad) {
+    INFO("node '" << name << "'");
+    auto o = valid_options(name);
+    change(o);
     CHECK(refused(o));
   }
   // And good options build a node, from JSON too.
