@@ -1,0 +1,399 @@
+#include "multicast/view_machine.hpp"
+
+#include <algorithm>
+
+namespace syn::detail::multicast {
+
+namespace {
+
+bool contains(const std::vector<Pid>& members, const Pid& pid) {
+  return std::find(members.begin(), members.end(), pid) != members.end();
+}
+
+template <class T>
+bool contains(const std::set<T>& set, const T& value) {
+  return set.count(value) != 0;
+}
+
+}  // namespace
+
+std::vector<NodeId> nodes_of(const std::vector<Pid>& members) {
+  std::vector<NodeId> out;
+  for (const auto& pid : members) {
+    if (std::find(out.begin(), out.end(), pid.node_atom()) == out.end()) out.push_back(pid.node_atom());
+  }
+  return out;
+}
+
+ViewMachine::ViewMachine(NodeId self, std::chrono::milliseconds view_change_timeout, const StreamState& streams)
+    : self_(self),
+      view_change_timeout_(std::chrono::duration_cast<std::chrono::microseconds>(view_change_timeout).count()),
+      streams_(streams) {}
+
+Pid ViewMachine::coordinator() const {
+  const auto& view = installed_ ? installed_ : known_;
+  if (!view) return Pid();
+  for (const auto& member : view->members) {
+    if (reaches(member.node_atom())) return member;
+  }
+  return Pid();
+}
+
+bool ViewMachine::coordinating() const { return installed_ && coordinator().node_atom() == self_; }
+
+bool ViewMachine::follows(const Pid& coordinator_member) const {
+  return !coordinator_member.is_null() && coordinator() == coordinator_member;
+}
+
+// ---- events ----------------------------------------------------------------------------------
+
+std::vector<Action> ViewMachine::join(const Pid& member, Micros now) {
+  std::vector<Action> out;
+  now_ = now;
+  if (contains(local_, member)) return out;
+  local_.push_back(member);
+  if (!installed_ && !known_) {
+    // The first member anywhere: the group starts with it alone.
+    InstalledView view{ViewId{member, 1}, {member}};
+    apply_install(view, {}, out);
+    return out;
+  }
+  if (coordinating()) {
+    joining_.push_back(member);
+    maybe_start_round(now, out);
+  } else if (auto c = coordinator(); !c.is_null()) {
+    out.push_back(Send{c.node_atom(), JoinRequest{member}});
+  }
+  return out;
+}
+
+std::vector<Action> ViewMachine::leave(const Pid& member, LeaveReason reason, Micros now) {
+  std::vector<Action> out;
+  now_ = now;
+  if (!contains(local_, member)) return out;
+  if (!installed_ || !contains(installed_->members, member)) {
+    // Not in a view yet: it simply stops waiting.
+    local_.erase(std::find(local_.begin(), local_.end(), member));
+    std::erase(joining_, member);
+    out.push_back(LocalLeft{member, reason});
+    return out;
+  }
+  if (coordinating()) {
+    leaving_.emplace(member, reason);
+    maybe_start_round(now, out);
+  } else {
+    out.push_back(Send{coordinator().node_atom(), LeaveRequest{member, reason}});
+  }
+  return out;
+}
+
+std::vector<Action> ViewMachine::learn(const InstalledView& view, Micros now) {
+  std::vector<Action> out;
+  now_ = now;
+  if (!known_ || known_->id < view.id) known_ = view;
+  return out;
+}
+
+std::vector<Action> ViewMachine::peer_up(NodeId node, Micros now) {
+  std::vector<Action> out;
+  now_ = now;
+  up_.insert(node);
+  return out;
+}
+
+std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
+  std::vector<Action> out;
+  now_ = now;
+  Pid before = coordinator();
+  up_.erase(node);
+  if (before.node_atom() == node) {
+    // The coordinator is gone: a promise made to it is void; the next one takes over.
+    promised_.reset();
+    owed_flush_.reset();
+  }
+  if (coordinating()) {
+    if (phase_ != Phase::idle && contains(participants_, node)) {
+      restart_round(now, out);
+    } else {
+      maybe_start_round(now, out);
+    }
+  }
+  return out;
+}
+
+std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Micros now) {
+  std::vector<Action> out;
+  now_ = now;
+  std::visit(
+      [&](const auto& m) {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, JoinRequest> || std::is_same_v<M, LeaveRequest>) {
+          on_request(message, now, out);
+        } else if constexpr (std::is_same_v<M, Prepare>) {
+          on_prepare(from, m, out);
+        } else if constexpr (std::is_same_v<M, PrepareOk>) {
+          on_prepare_ok(from, m, now, out);
+        } else if constexpr (std::is_same_v<M, Refuse>) {
+          if (phase_ == Phase::preparing && m.proposal == proposal_) refused_.insert(from);
+        } else if constexpr (std::is_same_v<M, Flush>) {
+          on_flush(from, m, out);
+        } else if constexpr (std::is_same_v<M, FlushOk>) {
+          if (phase_ == Phase::flushing && m.proposal == proposal_) {
+            flush_waiting_.erase(from);
+            if (flush_waiting_.empty() && streams_.holds(flush_ends_)) finish_round(out);
+          }
+        } else if constexpr (std::is_same_v<M, Install>) {
+          bool ours = promised_ && *promised_ == m.proposal;
+          if (ours && from == m.proposal.coordinator.node_atom()) apply_install(m.view, m.left, out);
+        }
+      },
+      message);
+  return out;
+}
+
+std::vector<Action> ViewMachine::streams_advanced(Micros now) {
+  std::vector<Action> out;
+  now_ = now;
+  answer_flush_if_held(out);
+  if (phase_ == Phase::flushing && flush_waiting_.empty() && streams_.holds(flush_ends_)) finish_round(out);
+  return out;
+}
+
+std::vector<Action> ViewMachine::tick(Micros now) {
+  std::vector<Action> out;
+  now_ = now;
+  if (phase_ == Phase::idle || now < round_deadline_) return out;
+  // Silent nodes leave the proposal (evicted); nodes that refused stay: the round waits for
+  // the coordinator they follow to settle it, asking again each timeout.
+  for (const auto& [node, answer] : prepare_answers_) {
+    if (!answer && !contains(refused_, node)) dropped_.insert(node);
+  }
+  if (phase_ == Phase::flushing) dropped_.insert(flush_waiting_.begin(), flush_waiting_.end());
+  restart_round(now, out);
+  return out;
+}
+
+// ---- the coordinator's round -----------------------------------------------------------------
+
+void ViewMachine::on_request(const Message& message, Micros now, std::vector<Action>& out) {
+  if (!coordinating()) {
+    // Sent to a former coordinator: pass it on to the one this node follows.
+    if (auto c = coordinator(); !c.is_null() && c.node_atom() != self_) out.push_back(Send{c.node_atom(), message});
+    return;
+  }
+  if (const auto* join = std::get_if<JoinRequest>(&message)) {
+    if (!contains(joining_, join->member) && !contains(installed_->members, join->member)) {
+      joining_.push_back(join->member);
+    }
+  } else if (const auto* leave = std::get_if<LeaveRequest>(&message)) {
+    if (contains(installed_->members, leave->member)) leaving_.emplace(leave->member, leave->reason);
+  }
+  maybe_start_round(now, out);
+}
+
+std::vector<Pid> ViewMachine::proposed_members() const {
+  std::vector<Pid> out;
+  auto stays = [&](const Pid& pid) {
+    NodeId node = pid.node_atom();
+    return reaches(node) && !contains(dropped_, node);
+  };
+  for (const auto& member : installed_->members) {
+    if (!leaving_.count(member) && stays(member)) out.push_back(member);
+  }
+  for (const auto& member : joining_) {
+    if (stays(member) && !contains(out, member)) out.push_back(member);
+  }
+  return out;
+}
+
+void ViewMachine::maybe_start_round(Micros now, std::vector<Action>& out) {
+  if (!coordinating() || phase_ != Phase::idle) return;
+  if (proposed_members() != installed_->members) start_round(now, out);
+}
+
+void ViewMachine::restart_round(Micros now, std::vector<Action>& out) {
+  phase_ = Phase::idle;
+  if (coordinating()) start_round(now, out);
+}
+
+void ViewMachine::start_round(Micros now, std::vector<Action>& out) {
+  proposal_ = Proposal{coordinator(), ++attempts_};
+  proposed_ = proposed_members();
+  participants_.clear();
+  for (NodeId node : nodes_of(installed_->members)) {
+    if (node != self_ && reaches(node) && !contains(dropped_, node)) participants_.insert(node);
+  }
+  for (NodeId node : nodes_of(proposed_)) {
+    if (node != self_) participants_.insert(node);
+  }
+  prepare_answers_.clear();
+  for (NodeId node : participants_) prepare_answers_.emplace(node, std::nullopt);
+  refused_.clear();
+  flush_waiting_.clear();
+  flush_ends_.clear();
+  phase_ = Phase::preparing;
+  round_deadline_ = now + view_change_timeout_;
+  out.push_back(PausePublishing{});
+  for (NodeId node : participants_) out.push_back(Send{node, Prepare{proposal_, installed_, proposed_}});
+  if (all_prepared()) send_flush(out);
+}
+
+bool ViewMachine::all_prepared() const {
+  if (!refused_.empty()) return false;
+  return std::all_of(prepare_answers_.begin(), prepare_answers_.end(),
+                     [](const auto& entry) { return entry.second.has_value(); });
+}
+
+void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, std::vector<Action>& out) {
+  if (phase_ != Phase::preparing || !(ok.proposal == proposal_)) return;
+  auto it = prepare_answers_.find(from);
+  if (it == prepare_answers_.end()) return;
+  if (ok.installed && ok.installed->id > installed_->id && contains(ok.installed->members, proposal_.coordinator)) {
+    // A previous coordinator installed a newer view on that node before it went: adopt it,
+    // then change from there.
+    apply_install(*ok.installed, ok.installed_left, out);
+    restart_round(now, out);
+    return;
+  }
+  it->second = ok;
+  if (all_prepared()) send_flush(out);
+}
+
+void ViewMachine::send_flush(std::vector<Action>& out) {
+  // The old view's nodes in the round hold streams of it; joiners hold none.
+  std::map<NodeId, Digest> digests;
+  digests[self_] = streams_.digest();
+  for (const auto& [node, answer] : prepare_answers_) {
+    if (answer->installed && answer->installed->id == installed_->id) digests[node] = answer->digest;
+  }
+  std::map<NodeId, StreamEnd> ends;
+  std::vector<NodeId> order = nodes_of(installed_->members);
+  auto rank = [&](NodeId node) { return std::find(order.begin(), order.end(), node) - order.begin(); };
+  for (const auto& [node, digest] : digests) {
+    for (const auto& [stream, last] : digest) {
+      auto [e, inserted] = ends.try_emplace(stream, StreamEnd{stream, last, node});
+      // The longest prefix wins; on a tie the node earliest in view order sends it.
+      if (!inserted &&
+          (last > e->second.last || (last == e->second.last && rank(node) < rank(e->second.retransmitter)))) {
+        e->second = StreamEnd{stream, last, node};
+      }
+    }
+  }
+  flush_ends_.clear();
+  for (const auto& [stream, end] : ends) flush_ends_.push_back(end);
+  flush_waiting_.clear();
+  Flush flush{proposal_, flush_ends_, digests};
+  for (const auto& [node, digest] : digests) {
+    if (node == self_) continue;
+    flush_waiting_.insert(node);
+    out.push_back(Send{node, flush});
+  }
+  phase_ = Phase::flushing;
+  on_flush(self_, flush, out);  // this node's own retransmissions
+  if (flush_waiting_.empty() && streams_.holds(flush_ends_)) finish_round(out);
+}
+
+void ViewMachine::finish_round(std::vector<Action>& out) {
+  InstalledView view{ViewId{proposal_.coordinator, installed_->id.number + 1}, proposed_};
+  std::vector<std::pair<Pid, LeaveReason>> left;
+  for (const auto& member : installed_->members) {
+    if (contains(proposed_, member)) continue;
+    LeaveReason reason = LeaveReason::node_down;
+    if (auto l = leaving_.find(member); l != leaving_.end()) {
+      reason = l->second;
+    } else if (contains(dropped_, member.node_atom())) {
+      reason = LeaveReason::evicted;
+    }
+    left.emplace_back(member, reason);
+  }
+  Install install{proposal_, view, left};
+  for (NodeId node : participants_) {
+    if (reaches(node) && !contains(dropped_, node)) out.push_back(Send{node, install});
+  }
+  for (const auto& member : view.members) std::erase(joining_, member);
+  for (const auto& [member, reason] : left) leaving_.erase(member);
+  dropped_.clear();
+  phase_ = Phase::idle;
+  apply_install(view, left, out);
+  if (coordinating()) {
+    // Changes that came during the round make the next one.
+    std::vector<Action> more;
+    maybe_start_round(now_, more);
+    out.insert(out.end(), more.begin(), more.end());
+  }
+}
+
+// ---- every node ------------------------------------------------------------------------------
+
+void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Action>& out) {
+  bool joiner = !installed_ && std::any_of(local_.begin(), local_.end(),
+                                           [&](const Pid& pid) { return contains(prepare.members, pid); });
+  bool from_coordinator =
+      installed_ && follows(prepare.proposal.coordinator) && from == prepare.proposal.coordinator.node_atom();
+  if (!joiner && !from_coordinator) {
+    out.push_back(Send{from, Refuse{prepare.proposal, coordinator()}});
+    return;
+  }
+  if (promised_ && promised_->coordinator == prepare.proposal.coordinator &&
+      promised_->attempt > prepare.proposal.attempt) {
+    return;  // an older attempt overtaken by a newer one
+  }
+  if (installed_ && !promised_) out.push_back(PausePublishing{});
+  promised_ = prepare.proposal;
+  owed_flush_.reset();
+  out.push_back(
+      Send{from, PrepareOk{prepare.proposal, installed_, installed_left_, installed_ ? streams_.digest() : Digest{}}});
+}
+
+void ViewMachine::on_flush(NodeId from, const Flush& flush, std::vector<Action>& out) {
+  bool own = from == self_;
+  if (!own && !(promised_ && *promised_ == flush.proposal)) return;
+  for (const auto& end : flush.ends) {
+    if (end.retransmitter != self_) continue;
+    for (const auto& [node, digest] : flush.digests) {
+      if (node == self_) continue;
+      auto held = digest.find(end.stream);
+      std::uint64_t after = held == digest.end() ? 0 : held->second;
+      if (after < end.last) out.push_back(Retransmit{node, end.stream, after, end.last});
+    }
+  }
+  if (own) return;
+  owed_flush_ = flush;
+  owed_flush_to_ = from;
+  answer_flush_if_held(out);
+}
+
+void ViewMachine::answer_flush_if_held(std::vector<Action>& out) {
+  if (!owed_flush_ || !streams_.holds(owed_flush_->ends)) return;
+  out.push_back(Send{owed_flush_to_, FlushOk{owed_flush_->proposal}});
+  owed_flush_.reset();
+}
+
+void ViewMachine::apply_install(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left,
+                                std::vector<Action>& out) {
+  std::vector<Pid> joined;
+  for (const auto& member : view.members) {
+    if (!installed_ || !contains(installed_->members, member)) joined.push_back(member);
+  }
+  bool member_here =
+      std::any_of(local_.begin(), local_.end(), [&](const Pid& pid) { return contains(view.members, pid); });
+  if (member_here) out.push_back(InstallView{view, joined, left});
+  for (const auto& [member, reason] : left) {
+    if (auto it = std::find(local_.begin(), local_.end(), member); it != local_.end()) {
+      local_.erase(it);
+      out.push_back(LocalLeft{member, reason});
+    }
+  }
+  promised_.reset();
+  owed_flush_.reset();
+  known_ = view;
+  if (member_here) {
+    installed_ = view;
+    installed_left_ = left;
+  } else {
+    installed_.reset();
+    installed_left_.clear();
+  }
+}
+
+}  // namespace syn::detail::multicast

@@ -1,0 +1,234 @@
+#pragma once
+// The view protocol of one multicast group on one node, as a pure state machine: events in
+// (local joins and leaves, peers up and down, protocol messages, the clock), actions out
+// (messages to send, views to install, local members that left). No threads, no sockets, no
+// clock of its own, so that the deterministic simulator and unit tests drive it step by step.
+//
+// The protocol (SPEC 8.1; MULTICAST.md's starting design, as built so far):
+// - A node follows as coordinator the first member of its installed view whose node it reaches
+//   (itself included) and accepts view changes only from that member's node.
+// - The coordinator collects changes (joins, leaves, members of nodes it no longer reaches) and
+//   runs a round: PREPARE to every node of the proposed view, each answers PREPARE_OK with its
+//   installed view and the highest contiguous sequence number it holds per stream (the
+//   digest); FLUSH tells every node where each stream of the old view ends and who
+//   retransmits what it lacks; FLUSH_OK when it holds all of it; INSTALL installs the view.
+// - A node that does not answer within view_change_timeout is dropped from the proposal and
+//   the round starts again. A node that refuses (it follows another coordinator) is never
+//   dropped for it: the round waits for reachability to change.
+// - When the coordinator's node goes, the next member whose node is reached takes over. A
+//   survivor that installed a newer view than the new coordinator's reports it in PREPARE_OK,
+//   and the coordinator adopts that view first.
+//
+// Not yet here (issue 12, later steps): eviction of laggards and of the later-joined side of a
+// partial split, CREATE races between nodes, merge after a split, announcements.
+#include <syn/multicast.hpp>
+#include <syn/pid.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace syn::detail::multicast {
+
+/// A node, by its interned name (Pid::node_atom()).
+using NodeId = std::uint32_t;
+/// Simulated or real time, in microseconds.
+using Micros = std::int64_t;
+
+/// The nodes of a member list, in the order of their first member.
+std::vector<NodeId> nodes_of(const std::vector<Pid>& members);
+
+/// One round of one coordinator: the member that runs it and its attempt counter. A node
+/// answers the newest proposal of the coordinator it follows.
+struct Proposal {
+  Pid coordinator;
+  std::uint64_t attempt = 0;
+  friend bool operator==(const Proposal&, const Proposal&) = default;
+};
+
+/// Per stream (a publishing node of the old view), the highest sequence number held without a gap.
+using Digest = std::map<NodeId, std::uint64_t>;
+
+/// Where a stream of the old view ends, and the node that sends the others what they lack.
+struct StreamEnd {
+  NodeId stream = 0;
+  std::uint64_t last = 0;
+  NodeId retransmitter = 0;
+  friend bool operator==(const StreamEnd&, const StreamEnd&) = default;
+};
+
+struct InstalledView {
+  ViewId id;
+  std::vector<Pid> members;
+  friend bool operator==(const InstalledView&, const InstalledView&) = default;
+};
+
+// ---- messages between the machines of one group ----
+struct JoinRequest {
+  Pid member;
+};
+struct LeaveRequest {
+  Pid member;
+  LeaveReason reason = LeaveReason::left;
+};
+struct Prepare {
+  Proposal proposal;
+  std::optional<InstalledView> base;  ///< the view being changed (none: a new group)
+  std::vector<Pid> members;           ///< the proposed view
+};
+struct PrepareOk {
+  Proposal proposal;
+  /// The last view the answering node installed, as its INSTALL said (none: a joiner). A new
+  /// coordinator that finds a newer one than its own adopts it before going on.
+  std::optional<InstalledView> installed;
+  std::vector<std::pair<Pid, LeaveReason>> installed_left;  ///< that INSTALL's `left`
+  Digest digest;                                            ///< per stream of `installed`
+};
+struct Refuse {
+  Proposal proposal;
+  Pid following;  ///< the coordinator the refusing node follows
+};
+struct Flush {
+  Proposal proposal;
+  std::vector<StreamEnd> ends;
+  std::map<NodeId, Digest> digests;  ///< what every node of the old view holds
+};
+struct FlushOk {
+  Proposal proposal;
+};
+struct Install {
+  Proposal proposal;
+  InstalledView view;
+  std::vector<std::pair<Pid, LeaveReason>> left;  ///< members of the base view not in it
+};
+using Message = std::variant<JoinRequest, LeaveRequest, Prepare, PrepareOk, Refuse, Flush, FlushOk, Install>;
+
+// ---- what the machine asks its host to do ----
+struct Send {
+  NodeId to = 0;
+  Message message;
+};
+/// A view to install: local members in it get on_joined (new) or on_view; `left` lists who
+/// went since the previous view installed here.
+struct InstallView {
+  InstalledView view;
+  std::vector<Pid> joined;
+  std::vector<std::pair<Pid, LeaveReason>> left;
+};
+/// A local member is out of the group (its on_left).
+struct LocalLeft {
+  Pid member;
+  LeaveReason reason = LeaveReason::left;
+};
+/// Stop publishing in the installed view: broadcasts wait for the next one.
+struct PausePublishing {};
+/// Send `to` the messages of `stream` after `after` up to `last` (this node's unstable buffer
+/// holds them).
+struct Retransmit {
+  NodeId to = 0;
+  NodeId stream = 0;
+  std::uint64_t after = 0;
+  std::uint64_t last = 0;
+};
+using Action = std::variant<Send, InstallView, LocalLeft, PausePublishing, Retransmit>;
+
+/// What the machine reads from its node's streams.
+class StreamState {
+ public:
+  virtual ~StreamState() = default;
+  /// The highest contiguous sequence number held per stream of the installed view.
+  virtual Digest digest() const = 0;
+  /// True once every stream holds messages up to its end in `ends`.
+  virtual bool holds(const std::vector<StreamEnd>& ends) const = 0;
+};
+
+class ViewMachine {
+ public:
+  ViewMachine(NodeId self, std::chrono::milliseconds view_change_timeout, const StreamState& streams);
+
+  // ---- events; each returns what to do, in order ----
+  /// A local process asks to join (its node's JoinRequest goes to the coordinator).
+  std::vector<Action> join(const Pid& member, Micros now);
+  /// A local member leaves (the API, or its process died).
+  std::vector<Action> leave(const Pid& member, LeaveReason reason, Micros now);
+  /// A view of the group that nodes announced (this node routes its joins by it while it has
+  /// no view of its own).
+  std::vector<Action> learn(const InstalledView& view, Micros now);
+  std::vector<Action> peer_up(NodeId node, Micros now);
+  std::vector<Action> peer_down(NodeId node, Micros now);
+  std::vector<Action> receive(NodeId from, const Message& message, Micros now);
+  /// The streams now hold what a FLUSH asked for (after retransmissions arrived).
+  std::vector<Action> streams_advanced(Micros now);
+  /// The clock moved: timeouts of a round.
+  std::vector<Action> tick(Micros now);
+
+  // ---- state, for the host and the checkers ----
+  const std::optional<InstalledView>& installed() const { return installed_; }
+  /// The member this node follows as coordinator (null when it has no view).
+  Pid coordinator() const;
+  bool coordinating() const;
+  /// True while a change is under way here (publishing paused).
+  bool changing() const { return phase_ != Phase::idle; }
+
+ private:
+  enum class Phase { idle, preparing, flushing };  // coordinator's round; followers: promised
+
+  bool reaches(NodeId node) const { return node == self_ || up_.count(node) != 0; }
+  bool follows(const Pid& coordinator) const;
+  void maybe_start_round(Micros now, std::vector<Action>& out);
+  void start_round(Micros now, std::vector<Action>& out);
+  void send_flush(std::vector<Action>& out);
+  void finish_round(std::vector<Action>& out);
+  void apply_install(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left,
+                     std::vector<Action>& out);
+  void restart_round(Micros now, std::vector<Action>& out);
+  bool all_prepared() const;
+  void on_prepare(NodeId from, const Prepare& prepare, std::vector<Action>& out);
+  void on_request(const Message& message, Micros now, std::vector<Action>& out);
+  void on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, std::vector<Action>& out);
+  void on_flush(NodeId from, const Flush& flush, std::vector<Action>& out);
+  void answer_flush_if_held(std::vector<Action>& out);
+  /// The members the next view should have: the installed ones but those leaving or on nodes
+  /// not reached, then the joiners.
+  std::vector<Pid> proposed_members() const;
+
+  NodeId self_;
+  Micros view_change_timeout_;
+  const StreamState& streams_;
+  std::set<NodeId> up_;
+  std::optional<InstalledView> installed_;
+  std::vector<std::pair<Pid, LeaveReason>> installed_left_;  ///< the `left` of the last INSTALL
+  std::optional<InstalledView> known_;                       ///< announced by others, for routing joins
+  std::vector<Pid> local_;                                   ///< local members in the installed view or joining
+
+  // Changes waiting for the coordinator's next round (coordinator only).
+  std::vector<Pid> joining_;
+  std::map<Pid, LeaveReason> leaving_;
+
+  // The coordinator's round.
+  Phase phase_ = Phase::idle;
+  std::uint64_t attempts_ = 0;
+  Proposal proposal_;
+  std::vector<Pid> proposed_;
+  std::set<NodeId> participants_;  ///< other nodes of the round: old view's reached, and joiners'
+  std::map<NodeId, std::optional<PrepareOk>> prepare_answers_;  ///< nullopt: not answered yet
+  std::set<NodeId> refused_;
+  std::set<NodeId> dropped_;  ///< silent in a round: out of the next view (evicted)
+  std::vector<StreamEnd> flush_ends_;
+  std::set<NodeId> flush_waiting_;
+  Micros round_deadline_ = 0;
+  Micros now_ = 0;  ///< the time of the event being handled
+
+  // A follower's promise: the proposal it answered, and the flush it owes an answer to.
+  std::optional<Proposal> promised_;
+  std::optional<Flush> owed_flush_;
+  NodeId owed_flush_to_ = 0;
+};
+
+}  // namespace syn::detail::multicast
