@@ -255,6 +255,16 @@ void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, st
     restart_round(now, out);
     return;
   }
+  bool in_view = std::any_of(installed_->members.begin(), installed_->members.end(),
+                             [&](const Pid& pid) { return pid.node_atom() == from; });
+  if (in_view && (!ok.installed || ok.installed->id < installed_->id)) {
+    // That node missed the last INSTALL (its coordinator went before it got there): it
+    // installs that view first, so that no member skips a view it belongs to, then the round
+    // starts again from the same view everywhere.
+    out.push_back(Send{from, Install{proposal_, *installed_, installed_left_}});
+    restart_round(now, out);
+    return;
+  }
   it->second = ok;
   if (all_prepared()) send_flush(out);
 }

@@ -68,6 +68,8 @@ class Net {
   }
   /// Frames to `name` vanish while the link stays up (a node too busy to answer).
   void mute(const std::string& name) { muted_.insert(node(name)); }
+  /// The next INSTALL to `name` vanishes (its coordinator dies before it gets there, say).
+  void lose_next_install_to(const std::string& name) { installs_lost_.insert(node(name)); }
   void advance(Micros by) {
     now_ += by;
     for (auto& [id, machine] : machines_) {
@@ -81,6 +83,7 @@ class Net {
       auto [from, to, message] = links_.front();
       links_.pop_front();
       if (dead_.count(to) || dead_.count(from) || muted_.count(to)) continue;
+      if (std::holds_alternative<Install>(message) && installs_lost_.erase(to)) continue;
       take(to, machines_.at(to).receive(from, message, now_));
     }
   }
@@ -103,7 +106,7 @@ class Net {
   std::map<NodeId, ViewMachine> machines_;
   std::map<NodeId, Seen> seen_;
   std::deque<std::tuple<NodeId, NodeId, Message>> links_;
-  std::set<NodeId> dead_, muted_;
+  std::set<NodeId> dead_, muted_, installs_lost_;
 };
 
 std::vector<Pid> members(std::initializer_list<const char*> names) {
@@ -215,4 +218,32 @@ TEST_CASE("view machine: a node silent in a view change is evicted after the tim
   CHECK(left ==
         std::map<Pid, LeaveReason>{{Net::member("b"), LeaveReason::left}, {Net::member("c"), LeaveReason::evicted}});
   CHECK(net.seen("b").left.size() == 1);
+}
+
+TEST_CASE("view machine: a member that missed an INSTALL of a dead coordinator installs it before the next view",
+          "[unit][multicast]") {
+  Net net({"a", "b", "c", "d"});
+  net.join("a");
+  net.announce("a", {"b", "c", "d"});
+  net.join("b");
+  net.settle();
+  net.join("c");
+  net.settle();
+  net.lose_next_install_to("c");
+  net.join("d");  // view 4 [a, b, c, d] reaches b and d, not c
+  net.settle();
+  REQUIRE(net.at("b").installed()->id.number == 4);
+  REQUIRE(net.at("c").installed()->id.number == 3);
+  net.kill("a");
+  net.settle();
+  // c saw view 4 (d joined) before view 5 (a left): no member skips a view it belongs to.
+  const auto& installs = net.seen("c").installs;
+  REQUIRE(installs.size() >= 2);
+  const auto& fourth = installs[installs.size() - 2];
+  const auto& fifth = installs.back();
+  CHECK(fourth.view.id == ViewId{Net::member("a"), 4});
+  CHECK(fourth.joined == members({"d"}));
+  CHECK(fifth.view.id == ViewId{Net::member("b"), 5});
+  CHECK(fifth.view.members == members({"b", "c", "d"}));
+  for (const char* name : {"b", "d"}) CHECK(net.seen(name).installs.back().view == fifth.view);
 }
