@@ -41,8 +41,10 @@ Pid ViewMachine::coordinator() const {
 
 bool ViewMachine::coordinating() const { return installed_ && coordinator().node_atom() == self_; }
 
-bool ViewMachine::follows(const Pid& coordinator_member) const {
-  return !coordinator_member.is_null() && coordinator() == coordinator_member;
+bool ViewMachine::follows(NodeId node) const {
+  // Nodes are the protocol's endpoints: a node follows the node of its coordinator, whichever
+  // member of it runs the round (views of a dead coordinator's last round may name another).
+  return installed_ && coordinator().node_atom() == node;
 }
 
 // ---- events ----------------------------------------------------------------------------------
@@ -58,12 +60,7 @@ std::vector<Action> ViewMachine::join(const Pid& member, Micros now) {
     apply_install(view, {}, out);
     return out;
   }
-  if (coordinating()) {
-    joining_.push_back(member);
-    maybe_start_round(now, out);
-  } else if (auto c = coordinator(); !c.is_null()) {
-    out.push_back(Send{c.node_atom(), JoinRequest{member}});
-  }
+  submit_requests(out);
   return out;
 }
 
@@ -72,25 +69,33 @@ std::vector<Action> ViewMachine::leave(const Pid& member, LeaveReason reason, Mi
   now_ = now;
   if (!contains(local_, member)) return out;
   if (!installed_ || !contains(installed_->members, member)) {
-    // Not in a view yet: it simply stops waiting.
+    // Not in a view yet: it stops waiting. Should the coordinator still let it in, this node
+    // finds it in the view and takes it out again (apply_install).
     local_.erase(std::find(local_.begin(), local_.end(), member));
     std::erase(joining_, member);
     out.push_back(LocalLeft{member, reason});
     return out;
   }
-  if (coordinating()) {
-    leaving_.emplace(member, reason);
-    maybe_start_round(now, out);
-  } else {
-    out.push_back(Send{coordinator().node_atom(), LeaveRequest{member, reason}});
-  }
+  wanted_leaves_.emplace(member, reason);
+  submit_requests(out);
   return out;
 }
 
-std::vector<Action> ViewMachine::learn(const InstalledView& view, Micros now) {
+std::vector<Action> ViewMachine::learn(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left,
+                                       Micros now) {
   std::vector<Action> out;
   now_ = now;
+  bool mine =
+      std::any_of(view.members.begin(), view.members.end(), [&](const Pid& pid) { return pid.node_atom() == self_; });
+  // Joiners hold nothing of the old view; members must have answered its flush.
+  bool caught_up = installed_ ? flushed_ && view.id.number == installed_->id.number + 1 : true;
+  if (mine && caught_up && last_promised_ && view.id.coordinator == last_promised_->coordinator) {
+    apply_install(view, left, out);
+    return out;
+  }
+  Pid before = coordinator();
   if (!known_ || known_->id < view.id) known_ = view;
+  if (coordinator() != before) submit_requests(out);
   return out;
 }
 
@@ -118,6 +123,7 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
       maybe_start_round(now, out);
     }
   }
+  if (coordinator() != before) submit_requests(out);
   return out;
 }
 
@@ -134,7 +140,7 @@ std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Mi
         } else if constexpr (std::is_same_v<M, PrepareOk>) {
           on_prepare_ok(from, m, now, out);
         } else if constexpr (std::is_same_v<M, Refuse>) {
-          if (phase_ == Phase::preparing && m.proposal == proposal_) refused_.insert(from);
+          on_refuse(from, m, out);
         } else if constexpr (std::is_same_v<M, Flush>) {
           on_flush(from, m, out);
         } else if constexpr (std::is_same_v<M, FlushOk>) {
@@ -142,6 +148,8 @@ std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Mi
             flush_waiting_.erase(from);
             if (flush_waiting_.empty() && streams_.holds(flush_ends_)) finish_round(out);
           }
+        } else if constexpr (std::is_same_v<M, Evicted>) {
+          on_evicted(from, m, out);
         } else if constexpr (std::is_same_v<M, Install>) {
           bool ours = promised_ && *promised_ == m.proposal;
           if (ours && from == m.proposal.coordinator.node_atom()) apply_install(m.view, m.left, out);
@@ -248,7 +256,10 @@ void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, st
   if (phase_ != Phase::preparing || !(ok.proposal == proposal_)) return;
   auto it = prepare_answers_.find(from);
   if (it == prepare_answers_.end()) return;
-  if (ok.installed && ok.installed->id > installed_->id && contains(ok.installed->members, proposal_.coordinator)) {
+  // Views are compared by number: a view of the same number by another coordinator is of a
+  // round that went on elsewhere, neither newer nor older (each node's numbers only grow).
+  if (ok.installed && ok.installed->id.number > installed_->id.number &&
+      contains(ok.installed->members, proposal_.coordinator)) {
     // A previous coordinator installed a newer view on that node before it went: adopt it,
     // then change from there.
     apply_install(*ok.installed, ok.installed_left, out);
@@ -257,7 +268,7 @@ void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, st
   }
   bool in_view = std::any_of(installed_->members.begin(), installed_->members.end(),
                              [&](const Pid& pid) { return pid.node_atom() == from; });
-  if (in_view && (!ok.installed || ok.installed->id < installed_->id)) {
+  if (in_view && (!ok.installed || ok.installed->id.number < installed_->id.number)) {
     // That node missed the last INSTALL (its coordinator went before it got there): it
     // installs that view first, so that no member skips a view it belongs to, then the round
     // starts again from the same view everywhere.
@@ -318,7 +329,10 @@ void ViewMachine::finish_round(std::vector<Action>& out) {
   }
   Install install{proposal_, view, left};
   for (NodeId node : participants_) {
-    if (reaches(node) && !contains(dropped_, node)) out.push_back(Send{node, install});
+    if (reaches(node)) out.push_back(Send{node, install});
+  }
+  for (NodeId node : dropped_) {
+    if (reaches(node)) out.push_back(Send{node, Evicted{proposal_, view.id}});
   }
   for (const auto& member : view.members) std::erase(joining_, member);
   for (const auto& [member, reason] : left) leaving_.erase(member);
@@ -336,12 +350,21 @@ void ViewMachine::finish_round(std::vector<Action>& out) {
 // ---- every node ------------------------------------------------------------------------------
 
 void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Action>& out) {
-  bool joiner = !installed_ && std::any_of(local_.begin(), local_.end(),
-                                           [&](const Pid& pid) { return contains(prepare.members, pid); });
-  bool from_coordinator =
-      installed_ && follows(prepare.proposal.coordinator) && from == prepare.proposal.coordinator.node_atom();
-  if (!joiner && !from_coordinator) {
-    out.push_back(Send{from, Refuse{prepare.proposal, coordinator()}});
+  // Without a view, a node takes part in a round that lets one of its pids in: a joiner of
+  // its own, or one it gave up (it installs the view, then takes that one out again).
+  bool joiner = !installed_ && std::any_of(prepare.members.begin(), prepare.members.end(),
+                                           [&](const Pid& pid) { return pid.node_atom() == self_; });
+  bool from_coordinator = follows(from) && from == prepare.proposal.coordinator.node_atom();
+  // A node left behind (the coordinator that would have told it went first) accepts a round
+  // whose base view is another, not older, and holds the node it follows: that node went on
+  // under this coordinator.
+  bool newer_lineage = installed_ && prepare.base && prepare.base->id != installed_->id &&
+                       prepare.base->id.number >= installed_->id.number &&
+                       std::any_of(prepare.base->members.begin(), prepare.base->members.end(), [&](const Pid& pid) {
+                         return pid.node_atom() == coordinator().node_atom() || pid.node_atom() == self_;
+                       });
+  if (!joiner && !from_coordinator && !newer_lineage) {
+    out.push_back(Send{from, Refuse{prepare.proposal, coordinator(), installed_}});
     return;
   }
   if (promised_ && promised_->coordinator == prepare.proposal.coordinator &&
@@ -350,6 +373,8 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   }
   if (installed_ && !promised_) out.push_back(PausePublishing{});
   promised_ = prepare.proposal;
+  last_promised_ = prepare.proposal;
+  flushed_ = false;
   owed_flush_.reset();
   out.push_back(
       Send{from, PrepareOk{prepare.proposal, installed_, installed_left_, installed_ ? streams_.digest() : Digest{}}});
@@ -373,9 +398,52 @@ void ViewMachine::on_flush(NodeId from, const Flush& flush, std::vector<Action>&
   answer_flush_if_held(out);
 }
 
+void ViewMachine::on_evicted(NodeId from, const Evicted& evicted, std::vector<Action>& out) {
+  // Only the coordinator this node follows can drop it; a stale notice of another is ignored.
+  if (!follows(from) || from != evicted.proposal.coordinator.node_atom()) return;
+  evict_self(out);
+}
+
+void ViewMachine::on_refuse(NodeId from, const Refuse& refuse, std::vector<Action>& out) {
+  if (phase_ != Phase::preparing || !(refuse.proposal == proposal_)) return;
+  const auto& theirs = refuse.installed;
+  bool excluded = theirs && theirs->id.number > installed_->id.number &&
+                  std::none_of(theirs->members.begin(), theirs->members.end(),
+                               [&](const Pid& pid) { return pid.node_atom() == self_; });
+  if (!excluded) {
+    refused_.insert(from);  // it follows another coordinator: wait (SPEC 8.1.5)
+    return;
+  }
+  // A node of this view went on in a newer view without this node: the round that made it
+  // dropped this node, and its coordinator went before it could say so.
+  phase_ = Phase::idle;
+  known_ = theirs;
+  evict_self(out);
+}
+
+void ViewMachine::evict_self(std::vector<Action>& out) {
+  for (const auto& member : installed_->members) {
+    if (auto it = std::find(local_.begin(), local_.end(), member); it != local_.end()) {
+      local_.erase(it);
+      auto wanted = wanted_leaves_.find(member);
+      out.push_back(LocalLeft{member, wanted == wanted_leaves_.end() ? LeaveReason::evicted : wanted->second});
+    }
+  }
+  // What it collected as a coordinator is void: those nodes follow another now.
+  std::erase_if(joining_, [&](const Pid& pid) { return pid.node_atom() != self_; });
+  leaving_.clear();
+  installed_.reset();
+  installed_left_.clear();
+  wanted_leaves_.clear();
+  promised_.reset();
+  owed_flush_.reset();
+  submit_requests(out);  // joins still waiting go on
+}
+
 void ViewMachine::answer_flush_if_held(std::vector<Action>& out) {
   if (!owed_flush_ || !streams_.holds(owed_flush_->ends)) return;
   out.push_back(Send{owed_flush_to_, FlushOk{owed_flush_->proposal}});
+  flushed_ = last_promised_ && *last_promised_ == owed_flush_->proposal;
   owed_flush_.reset();
 }
 
@@ -387,6 +455,8 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
   }
   bool member_here =
       std::any_of(local_.begin(), local_.end(), [&](const Pid& pid) { return contains(view.members, pid); });
+  bool node_in_view =
+      std::any_of(view.members.begin(), view.members.end(), [&](const Pid& pid) { return pid.node_atom() == self_; });
   if (member_here) out.push_back(InstallView{view, joined, left});
   for (const auto& [member, reason] : left) {
     if (auto it = std::find(local_.begin(), local_.end(), member); it != local_.end()) {
@@ -394,16 +464,64 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
       out.push_back(LocalLeft{member, reason});
     }
   }
+  // Local members of the old view that the new one lacks without saying why (this node missed
+  // the view that dropped them): evicted, or left if they asked to.
+  if (installed_) {
+    for (const auto& member : installed_->members) {
+      if (contains(view.members, member)) continue;
+      bool told = std::any_of(left.begin(), left.end(), [&](const auto& l) { return l.first == member; });
+      auto it = std::find(local_.begin(), local_.end(), member);
+      if (told || it == local_.end()) continue;
+      local_.erase(it);
+      auto wanted = wanted_leaves_.find(member);
+      out.push_back(LocalLeft{member, wanted == wanted_leaves_.end() ? LeaveReason::evicted : wanted->second});
+    }
+  }
+  for (const auto& [member, reason] : left) wanted_leaves_.erase(member);
+  // A member of this node in the view that this node no longer has (its join was given up
+  // while the coordinator let it in): out again, as if it left.
+  bool ghosts = false;
+  for (const auto& member : view.members) {
+    if (member.node_atom() == self_ && !contains(local_, member))
+      ghosts |= wanted_leaves_.emplace(member, LeaveReason::left).second;
+  }
+  Pid before = coordinator();
   promised_.reset();
+  last_promised_.reset();
+  flushed_ = false;
   owed_flush_.reset();
   known_ = view;
-  if (member_here) {
+  if (node_in_view) {
     installed_ = view;
     installed_left_ = left;
   } else {
     installed_.reset();
     installed_left_.clear();
+    wanted_leaves_.clear();
   }
+  if (ghosts || coordinator() != before) submit_requests(out);
+}
+
+void ViewMachine::submit_requests(std::vector<Action>& out) {
+  Pid c = coordinator();
+  if (c.is_null()) return;
+  bool here = coordinating();
+  for (const auto& member : local_) {
+    if (installed_ && contains(installed_->members, member)) continue;
+    if (!here) {
+      out.push_back(Send{c.node_atom(), JoinRequest{member}});
+    } else if (!contains(joining_, member)) {
+      joining_.push_back(member);
+    }
+  }
+  for (const auto& [member, reason] : wanted_leaves_) {
+    if (here) {
+      leaving_.emplace(member, reason);
+    } else {
+      out.push_back(Send{c.node_atom(), LeaveRequest{member, reason}});
+    }
+  }
+  if (here) maybe_start_round(now_, out);
 }
 
 }  // namespace syn::detail::multicast

@@ -6,7 +6,8 @@
 //
 // The protocol (SPEC 8.1; MULTICAST.md's starting design, as built so far):
 // - A node follows as coordinator the first member of its installed view whose node it reaches
-//   (itself included) and accepts view changes only from that member's node.
+//   (itself included) and accepts view changes only from that member's node (whichever of its
+//   members runs the round: a view of a dead coordinator's last round may name another).
 // - The coordinator collects changes (joins, leaves, members of nodes it no longer reaches) and
 //   runs a round: PREPARE to every node of the proposed view, each answers PREPARE_OK with its
 //   installed view and the highest contiguous sequence number it holds per stream (the
@@ -92,7 +93,8 @@ struct PrepareOk {
 };
 struct Refuse {
   Proposal proposal;
-  Pid following;  ///< the coordinator the refusing node follows
+  Pid following;                           ///< the coordinator the refusing node follows
+  std::optional<InstalledView> installed;  ///< the refusing node's view
 };
 struct Flush {
   Proposal proposal;
@@ -107,7 +109,12 @@ struct Install {
   InstalledView view;
   std::vector<std::pair<Pid, LeaveReason>> left;  ///< members of the base view not in it
 };
-using Message = std::variant<JoinRequest, LeaveRequest, Prepare, PrepareOk, Refuse, Flush, FlushOk, Install>;
+/// To a node dropped from the view it was in (silent in a round): its members are out.
+struct Evicted {
+  Proposal proposal;  ///< the round that dropped it
+  ViewId view;        ///< the view installed without it
+};
+using Message = std::variant<JoinRequest, LeaveRequest, Prepare, PrepareOk, Refuse, Flush, FlushOk, Install, Evicted>;
 
 // ---- what the machine asks its host to do ----
 struct Send {
@@ -159,7 +166,11 @@ class ViewMachine {
   std::vector<Action> leave(const Pid& member, LeaveReason reason, Micros now);
   /// A view of the group that nodes announced (this node routes its joins by it while it has
   /// no view of its own).
-  std::vector<Action> learn(const InstalledView& view, Micros now);
+  /// A node that answered the round of that view and missed its INSTALL (its coordinator went
+  /// first) installs it from the announcement: a member held the old view's flush when it
+  /// answered it, a joiner needs none.
+  std::vector<Action> learn(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left,
+                            Micros now);
   std::vector<Action> peer_up(NodeId node, Micros now);
   std::vector<Action> peer_down(NodeId node, Micros now);
   std::vector<Action> receive(NodeId from, const Message& message, Micros now);
@@ -180,7 +191,8 @@ class ViewMachine {
   enum class Phase { idle, preparing, flushing };  // coordinator's round; followers: promised
 
   bool reaches(NodeId node) const { return node == self_ || up_.count(node) != 0; }
-  bool follows(const Pid& coordinator) const;
+  /// True when `node` is the node of the coordinator this node follows.
+  bool follows(NodeId node) const;
   void maybe_start_round(Micros now, std::vector<Action>& out);
   void start_round(Micros now, std::vector<Action>& out);
   void send_flush(std::vector<Action>& out);
@@ -188,11 +200,17 @@ class ViewMachine {
   void apply_install(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left,
                      std::vector<Action>& out);
   void restart_round(Micros now, std::vector<Action>& out);
+  /// Hands this node's waiting joins and leaves to the coordinator (itself included).
+  void submit_requests(std::vector<Action>& out);
   bool all_prepared() const;
   void on_prepare(NodeId from, const Prepare& prepare, std::vector<Action>& out);
   void on_request(const Message& message, Micros now, std::vector<Action>& out);
   void on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, std::vector<Action>& out);
   void on_flush(NodeId from, const Flush& flush, std::vector<Action>& out);
+  void on_evicted(NodeId from, const Evicted& evicted, std::vector<Action>& out);
+  void on_refuse(NodeId from, const Refuse& refuse, std::vector<Action>& out);
+  /// This node's members are out of the group (evicted) and it drops its view.
+  void evict_self(std::vector<Action>& out);
   void answer_flush_if_held(std::vector<Action>& out);
   /// The members the next view should have: the installed ones but those leaving or on nodes
   /// not reached, then the joiners.
@@ -206,6 +224,10 @@ class ViewMachine {
   std::vector<std::pair<Pid, LeaveReason>> installed_left_;  ///< the `left` of the last INSTALL
   std::optional<InstalledView> known_;                       ///< announced by others, for routing joins
   std::vector<Pid> local_;                                   ///< local members in the installed view or joining
+  /// Local members of the installed view that asked to leave (or must: given-up joins),
+  /// until a view without them is installed. Sent again to each new coordinator, as are the
+  /// joins still waiting: a coordinator that dies takes its requests with it.
+  std::map<Pid, LeaveReason> wanted_leaves_;
 
   // Changes waiting for the coordinator's next round (coordinator only).
   std::vector<Pid> joining_;
@@ -227,6 +249,8 @@ class ViewMachine {
 
   // A follower's promise: the proposal it answered, and the flush it owes an answer to.
   std::optional<Proposal> promised_;
+  std::optional<Proposal> last_promised_;  ///< kept when its coordinator goes (see learn)
+  bool flushed_ = false;                   ///< the FLUSH of last_promised_ was answered
   std::optional<Flush> owed_flush_;
   NodeId owed_flush_to_ = 0;
 };

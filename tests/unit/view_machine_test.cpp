@@ -5,7 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <deque>
+#include <iostream>
 #include <map>
 #include <set>
 #include <string>
@@ -56,7 +58,7 @@ class Net {
   }
   /// Every machine of `names` learns the view `from` installed (an announcement).
   void announce(const std::string& from, const std::vector<std::string>& names) {
-    for (const auto& name : names) take(node(name), at(name).learn(*at(from).installed(), now_));
+    for (const auto& name : names) take(node(name), at(name).learn(*at(from).installed(), {}, now_));
   }
   /// The node dies: its peers see it down; nothing reaches it or comes from it any more.
   void kill(const std::string& name) {
@@ -246,4 +248,216 @@ TEST_CASE("view machine: a member that missed an INSTALL of a dead coordinator i
   CHECK(fifth.view.id == ViewId{Net::member("b"), 5});
   CHECK(fifth.view.members == members({"b", "c", "d"}));
   for (const char* name : {"b", "d"}) CHECK(net.seen(name).installs.back().view == fifth.view);
+}
+
+namespace {
+
+/// A seeded random run: joins, leaves, node deaths, muted nodes and the clock, with messages
+/// delivered in a random order across links and in order within each. Every install is
+/// announced to every node (what the scope's announcements will do).
+class RandomRun {
+ public:
+  explicit RandomRun(std::uint64_t seed) : state_(seed) {
+    for (int i = 0; i < kNodes; ++i) {
+      std::string name = "r" + std::to_string(i);
+      names_.push_back(name);
+      machines_.emplace(Net::node(name), ViewMachine(Net::node(name), std::chrono::milliseconds(100), streams_));
+    }
+    for (auto& [id, machine] : machines_) {
+      for (auto& [other, unused] : machines_) {
+        if (other != id) take(id, machine.peer_up(other, now_));
+      }
+    }
+  }
+
+  void run(int steps) {
+    for (int step = 0; step < steps; ++step) {
+      auto roll = below(100);
+      if (roll < 12) {
+        join_random();
+      } else if (roll < 18) {
+        leave_random();
+      } else if (roll < 20 && dead_.size() < 2) {
+        kill(names_[below(kNodes)]);
+      } else if (roll < 25) {
+        now_ += static_cast<Micros>(below(60'000));
+        for (auto& [id, machine] : machines_) {
+          if (!dead_.count(id)) take(id, machine.tick(now_));
+        }
+      } else {
+        deliver_one();
+      }
+    }
+    // Quiet: deliver everything, let every round finish or time out.
+    for (int round = 0; round < 50 && !links_.empty(); ++round) {
+      for (int i = 0; i < 100'000 && !links_.empty(); ++i) deliver_one();
+      now_ += 200'000;
+      for (auto& [id, machine] : machines_) {
+        if (!dead_.count(id)) take(id, machine.tick(now_));
+      }
+    }
+  }
+
+  /// SPEC 8.1's rules over what every node installed. One line per broken rule.
+  std::vector<std::string> check() const {
+    std::vector<std::string> broken;
+    std::map<ViewId, std::vector<Pid>> views;
+    for (const auto& [node, installs] : installs_) {
+      std::uint64_t last = 0;
+      for (const auto& install : installs) {
+        auto [it, fresh] = views.emplace(install.view.id, install.view.members);
+        if (!fresh && it->second != install.view.members) {
+          broken.push_back("view " + std::to_string(install.view.id.number) + " has two member lists");
+        }
+        if (install.view.id.number <= last) broken.push_back("a node installed views out of order");
+        last = install.view.id.number;
+      }
+    }
+    // Every living node with a member ends in the same view, and it is not changing.
+    std::optional<InstalledView> final;
+    for (const auto& [id, machine] : machines_) {
+      if (dead_.count(id) || !machine.installed()) continue;
+      if (machine.changing()) broken.push_back(node_name_of(id) + " is still changing its view");
+      if (!final) final = machine.installed();
+      if (*machine.installed() != *final) broken.push_back(node_name_of(id) + " ended in another view");
+      for (const auto& member : machine.installed()->members) {
+        if (dead_.count(member.node_atom())) broken.push_back("a dead node's member is in the final view");
+      }
+    }
+    for (const auto& [node, left] : left_) {
+      for (const auto& gone : left) {
+        if (final && std::find(final->members.begin(), final->members.end(), gone) != final->members.end()) {
+          broken.push_back("a member that left is in the final view");
+        }
+      }
+    }
+    return broken;
+  }
+
+ private:
+  static constexpr int kNodes = 5;
+  static std::string node_name_of(NodeId id) { return syn::detail::node_name_of(id); }
+
+  std::uint64_t below(std::uint64_t n) {
+    state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (state_ >> 33) % n;
+  }
+
+  void join_random() {
+    const auto& name = names_[below(kNodes)];
+    NodeId id = Net::node(name);
+    if (dead_.count(id)) return;
+    Pid member(name, 1, ++next_member_);
+    trace.push_back("join " + member.to_string());
+    local_[id].push_back(member);
+    take(id, machines_.at(id).join(member, now_));
+  }
+
+  void leave_random() {
+    const auto& name = names_[below(kNodes)];
+    NodeId id = Net::node(name);
+    if (dead_.count(id) || local_[id].empty()) return;
+    auto& mine = local_[id];
+    auto index = below(mine.size());
+    Pid member = mine[index];
+    mine.erase(mine.begin() + static_cast<std::ptrdiff_t>(index));
+    trace.push_back("leave " + member.to_string());
+    take(id, machines_.at(id).leave(member, LeaveReason::left, now_));
+  }
+
+  void kill(const std::string& name) {
+    NodeId dead = Net::node(name);
+    if (!dead_.insert(dead).second) return;
+    trace.push_back("kill " + name);
+    for (auto& [id, machine] : machines_) {
+      if (!dead_.count(id)) take(id, machine.peer_down(dead, now_));
+    }
+  }
+
+  void deliver_one() {
+    if (links_.empty()) return;
+    auto it = links_.begin();
+    std::advance(it, static_cast<std::ptrdiff_t>(below(links_.size())));
+    auto [from, to] = it->first;
+    Message message = std::move(it->second.front());
+    it->second.pop_front();
+    if (it->second.empty()) links_.erase(it);
+    if (dead_.count(to) || dead_.count(from)) return;
+    trace.push_back(node_name_of(from) + " -> " + node_name_of(to) + ": " + describe(message));
+    take(to, machines_.at(to).receive(from, message, now_));
+  }
+
+  void take(NodeId self, std::vector<Action> actions) {
+    for (auto& action : actions) {
+      if (auto* send = std::get_if<Send>(&action)) {
+        links_[{self, send->to}].push_back(send->message);
+      } else if (auto* install = std::get_if<InstallView>(&action)) {
+        std::string members;
+        for (const auto& m : install->view.members) members += " " + m.to_string();
+        trace.push_back(node_name_of(self) + " installs v" + std::to_string(install->view.id.number) + members);
+        installs_[self].push_back(*install);
+        for (auto& [id, machine] : machines_) {
+          if (id != self && !dead_.count(id)) take(id, machine.learn(install->view, install->left, now_));
+        }
+      } else if (auto* left = std::get_if<LocalLeft>(&action)) {
+        left_[self].push_back(left->member);
+      }
+    }
+  }
+
+  static std::string describe(const Message& m) {
+    static const char* names[] = {"JOIN",  "LEAVE",    "PREPARE", "PREPARE_OK", "REFUSE",
+                                  "FLUSH", "FLUSH_OK", "INSTALL", "EVICTED"};
+    std::string out = names[m.index()];
+    std::visit(
+        [&](const auto& x) {
+          using M = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<M, JoinRequest> || std::is_same_v<M, LeaveRequest>) {
+            out += " " + x.member.to_string();
+          } else {
+            out += " " + x.proposal.coordinator.to_string() + "#" + std::to_string(x.proposal.attempt);
+          }
+          if constexpr (std::is_same_v<M, Install>) out += " v" + std::to_string(x.view.id.number);
+        },
+        m);
+    return out;
+  }
+
+ public:
+  std::vector<std::string> trace;
+
+ private:
+  std::uint64_t state_;
+  NoStreams streams_;
+  Micros now_ = 0;
+  std::vector<std::string> names_;
+  std::map<NodeId, ViewMachine> machines_;
+  std::map<std::pair<NodeId, NodeId>, std::deque<Message>> links_;
+  std::map<NodeId, std::vector<InstallView>> installs_;
+  std::map<NodeId, std::vector<Pid>> left_;
+  std::map<NodeId, std::vector<Pid>> local_;
+  std::set<NodeId> dead_;
+  std::uint64_t next_member_ = 0;
+};
+
+}  // namespace
+
+// Hidden until the merge step exists (issue 12, in progress): when a coordinator dies with its
+// INSTALL half delivered, the survivors can go on as two views of the group that reach each
+// other (seed 63: a node whose leave was not yet installed coordinates its old view alone),
+// and only a merge makes them one. Run it with: unit_tests "[multicast-wip]"
+// (SYN_VIEW_TRACE=1 prints the failing seed's steps).
+TEST_CASE("view machine: random joins, leaves, deaths and delays keep SPEC 8.1's view rules",
+          "[.][unit][multicast-wip]") {
+  for (std::uint64_t seed = 1; seed <= 2000; ++seed) {
+    RandomRun run(seed);
+    run.run(400);
+    auto broken = run.check();
+    INFO("seed " << seed);
+    if (!broken.empty() && std::getenv("SYN_VIEW_TRACE")) {
+      for (const auto& line : run.trace) std::cout << line << "\n";
+    }
+    for (const auto& line : broken) FAIL_CHECK(line);
+    if (!broken.empty()) break;
+  }
 }
