@@ -2,9 +2,12 @@
 // one seed with its trace. scripts/sim builds and runs it.
 #include "sim/sim_workload.hpp"
 
+#include <syn/log.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 
 int main(int argc, char** argv) {
@@ -24,6 +27,9 @@ int main(int argc, char** argv) {
   std::string resolver = "default";
   app.add_option("--resolver", resolver, "default, keep-local (owners disagree), keep-neither, keep-incoming");
   CLI11_PARSE(app, argc, argv);
+  // Runs of hours log what nodes warn about (a custom resolver's fallback, thousands of times):
+  // errors only, unless SYN_LOG_LEVEL asks for more.
+  if (!std::getenv("SYN_LOG_LEVEL")) syn::set_log_level(syn::LogLevel::error);
   auto named = syn::sim::resolver_named(resolver);
   if (!named) {
     std::cerr << "syn-sim: unknown resolver '" << resolver << "'\n";
