@@ -56,10 +56,14 @@ class ABSL_LOCKABLE SharedMutex {
  public:
   void lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
     mutex_.lock();
-    note_writer(std::this_thread::get_id());
+#ifndef NDEBUG
+    writer_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+#endif
   }
   void unlock() ABSL_UNLOCK_FUNCTION() {
-    note_writer({});
+#ifndef NDEBUG
+    writer_.store(std::thread::id{}, std::memory_order_relaxed);
+#endif
     mutex_.unlock();
   }
   void lock_shared() ABSL_SHARED_LOCK_FUNCTION() { mutex_.lock_shared(); }
@@ -76,11 +80,6 @@ class ABSL_LOCKABLE SharedMutex {
   void assert_held_shared() const ABSL_ASSERT_SHARED_LOCK() {}
 
  private:
-  void note_writer([[maybe_unused]] std::thread::id id) {
-#ifndef NDEBUG
-    writer_.store(id, std::memory_order_relaxed);
-#endif
-  }
   std::shared_mutex mutex_;
 #ifndef NDEBUG
   std::atomic<std::thread::id> writer_{};
