@@ -1,6 +1,7 @@
 // The multicast view machine (src/multicast/view_machine) driven by hand: a few machines
 // exchange their messages over FIFO links that the test delivers, cuts and kills. Data
 // streams are empty here (the flush has nothing to carry); the simulator tests the rest.
+#include "multicast/streams.hpp"
 #include "multicast/view_machine.hpp"
 
 #include <catch2/catch.hpp>
@@ -28,16 +29,21 @@ class NoStreams final : public StreamState {
 
 struct Seen {
   std::vector<InstallView> installs;
+  std::vector<Digest> held_at_install;  ///< what the node's streams held when it installed each
   std::vector<LocalLeft> left;
 };
 
 /// Machines named by node, linked to each other, with what each one's host was asked to do.
 class Net {
  public:
-  explicit Net(const std::vector<std::string>& names) {
+  /// With `with_streams`, every node keeps real streams (src/multicast/streams) and the net
+  /// carries retransmissions; without, nothing is published.
+  explicit Net(const std::vector<std::string>& names, bool with_streams = false) {
     for (const auto& name : names) {
       NodeId id = node(name);
-      machines_.emplace(id, ViewMachine(id, std::chrono::milliseconds(100), streams_));
+      const StreamState* state = &streams_;
+      if (with_streams) state = &node_streams_[id];
+      machines_.emplace(id, ViewMachine(id, std::chrono::milliseconds(100), *state));
     }
     for (auto& [id, machine] : machines_) {
       for (auto& [other, unused] : machines_) {
@@ -50,6 +56,7 @@ class Net {
   static Pid member(const std::string& name, std::uint64_t id = 1) { return Pid(name, 1, id); }
 
   ViewMachine& at(const std::string& name) { return machines_.at(node(name)); }
+  Streams& streams(const std::string& name) { return node_streams_.at(node(name)); }
   Seen& seen(const std::string& name) { return seen_[node(name)]; }
 
   void join(const std::string& name, std::uint64_t id = 1) { take(node(name), at(name).join(member(name, id), now_)); }
@@ -97,13 +104,27 @@ class Net {
         links_.emplace_back(self, send->to, send->message);
       } else if (auto* install = std::get_if<InstallView>(&action)) {
         seen_[self].installs.push_back(*install);
+        if (auto it = node_streams_.find(self); it != node_streams_.end()) {
+          seen_[self].held_at_install.push_back(it->second.digest());
+          it->second.reset(self, nodes_of(install->view.members));
+        }
       } else if (auto* left = std::get_if<LocalLeft>(&action)) {
         seen_[self].left.push_back(*left);
+      } else if (auto* resend = std::get_if<Retransmit>(&action)) {
+        // What the handler will do: the missing messages go to that node, which stores them.
+        auto messages = node_streams_.at(self).range(resend->stream, resend->after, resend->last);
+        REQUIRE(messages.size() == resend->last - resend->after);
+        if (dead_.count(resend->to)) continue;
+        auto& theirs = node_streams_.at(resend->to);
+        std::uint64_t seq = resend->after;
+        for (auto& bytes : messages) theirs.receive(resend->stream, ++seq, std::move(bytes));
+        take(resend->to, machines_.at(resend->to).streams_advanced(now_));
       }
     }
   }
 
   NoStreams streams_;
+  std::map<NodeId, Streams> node_streams_;
   Micros now_ = 0;
   std::map<NodeId, ViewMachine> machines_;
   std::map<NodeId, Seen> seen_;
@@ -118,8 +139,8 @@ std::vector<Pid> members(std::initializer_list<const char*> names) {
 }
 
 /// Three nodes with one member each, in the view [a, b, c].
-Net three_members() {
-  Net net({"a", "b", "c"});
+Net three_members(bool with_streams = false) {
+  Net net({"a", "b", "c"}, with_streams);
   net.join("a");
   net.announce("a", {"b", "c"});
   net.join("b");
@@ -187,6 +208,28 @@ TEST_CASE("view machine: when the coordinator's node dies the next member takes 
     CHECK(net.at(name).coordinator() == Net::member("b"));
   }
   CHECK(net.at("b").coordinating());
+}
+
+TEST_CASE("view machine: the flush gives every survivor the longest prefix of a dead node's stream",
+          "[unit][multicast]") {
+  Net net = three_members(true);
+  std::uint32_t c = Net::node("c");
+  // c published 1..5 before it died; a got all five, b only the first three.
+  for (int i = 1; i <= 5; ++i) {
+    std::string bytes = "m" + std::to_string(i);
+    REQUIRE(net.streams("c").publish(bytes) == static_cast<std::uint64_t>(i));
+    REQUIRE(net.streams("a").receive(c, i, bytes) == Streams::Received::next);
+    if (i <= 3) REQUIRE(net.streams("b").receive(c, i, bytes) == Streams::Received::next);
+  }
+  net.kill("c");
+  net.settle();
+  for (const char* name : {"a", "b"}) {
+    INFO("node " << name);
+    const auto& seen = net.seen(name);
+    CHECK(seen.installs.back().view.members == members({"a", "b"}));
+    REQUIRE_FALSE(seen.held_at_install.empty());
+    CHECK(seen.held_at_install.back().at(c) == 5);  // b got 4 and 5 from a before the view changed
+  }
 }
 
 TEST_CASE("view machine: a leaver is in the view until the change, then gets on_left", "[unit][multicast]") {

@@ -1,0 +1,93 @@
+#include "multicast/streams.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace syn::detail::multicast {
+
+void Streams::reset(NodeId self, std::vector<NodeId> nodes) {
+  self_ = self;
+  nodes_ = std::move(nodes);
+  streams_.clear();
+  own_unstable_bytes_ = 0;
+}
+
+std::uint64_t Streams::publish(std::string bytes) {
+  Stream& own = stream(self_);
+  std::uint64_t seq = ++own.held;
+  own_unstable_bytes_ += bytes.size();
+  own.kept.emplace(seq, std::move(bytes));
+  own.acked[self_] = seq;  // this node holds what it publishes
+  return seq;
+}
+
+Streams::Received Streams::receive(NodeId from, std::uint64_t seq, std::string bytes) {
+  Stream& s = stream(from);
+  if (seq <= s.held) return Received::duplicate;
+  if (seq != s.held + 1) return Received::gap;
+  s.held = seq;
+  s.kept.emplace(seq, std::move(bytes));
+  s.acked[self_] = seq;
+  return Received::next;
+}
+
+bool Streams::acknowledge(NodeId from, NodeId stream_node, std::uint64_t upto) {
+  if (std::find(nodes_.begin(), nodes_.end(), from) == nodes_.end()) return false;
+  Stream& s = stream(stream_node);
+  std::uint64_t before = stable(stream_node);
+  auto& acked = s.acked[from];
+  acked = std::max(acked, upto);
+  return stable(stream_node) != before;
+}
+
+std::uint64_t Streams::stable(NodeId stream_node) const {
+  auto it = streams_.find(stream_node);
+  if (it == streams_.end() || nodes_.empty()) return 0;
+  std::uint64_t low = std::numeric_limits<std::uint64_t>::max();
+  for (NodeId node : nodes_) {
+    auto a = it->second.acked.find(node);
+    low = std::min(low, a == it->second.acked.end() ? 0 : a->second);
+  }
+  return low;
+}
+
+void Streams::collect() {
+  for (auto& [node, s] : streams_) {
+    std::uint64_t upto = stable(node);
+    for (auto it = s.kept.begin(); it != s.kept.end() && it->first <= upto;) {
+      if (node == self_) own_unstable_bytes_ -= it->second.size();
+      it = s.kept.erase(it);
+    }
+  }
+}
+
+std::vector<std::string> Streams::range(NodeId stream_node, std::uint64_t after, std::uint64_t last) const {
+  std::vector<std::string> out;
+  auto it = streams_.find(stream_node);
+  if (it == streams_.end() || last > it->second.held) return {};
+  for (std::uint64_t seq = after + 1; seq <= last; ++seq) {
+    auto m = it->second.kept.find(seq);
+    if (m == it->second.kept.end()) return {};  // already collected: every node held it
+    out.push_back(m->second);
+  }
+  return out;
+}
+
+std::uint64_t Streams::held(NodeId stream_node) const {
+  auto it = streams_.find(stream_node);
+  return it == streams_.end() ? 0 : it->second.held;
+}
+
+Digest Streams::digest() const {
+  Digest out;
+  for (const auto& [node, s] : streams_) {
+    if (s.held > 0) out[node] = s.held;
+  }
+  return out;
+}
+
+bool Streams::holds(const std::vector<StreamEnd>& ends) const {
+  return std::all_of(ends.begin(), ends.end(), [&](const StreamEnd& end) { return held(end.stream) >= end.last; });
+}
+
+}  // namespace syn::detail::multicast

@@ -1,0 +1,74 @@
+#pragma once
+// The message streams of one multicast group on one node, for the view installed there: one
+// stream per publishing node of the view, numbered from 1 in each view. This node keeps every
+// message of every stream (its own and the others') until it is stable (every node of the view
+// has it), so that any survivor can retransmit what another lacks when the view changes (the
+// flush). Pure bookkeeping: no threads, no sockets; the handler calls it on the engine thread.
+//
+// What it answers: the next number of this node's stream and the bytes not yet stable (flow
+// control, SPEC 8.3.3); whether a received message is the next of its stream, a duplicate or
+// a gap (a protocol error: links are FIFO and lossless while up); the digest and the flush
+// check the view machine reads (StreamState); the messages a retransmission sends; the
+// cumulative acknowledgements and the stable point of each stream.
+#include "multicast/view_machine.hpp"
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace syn::detail::multicast {
+
+class Streams final : public StreamState {
+ public:
+  /// A new view: every stream starts empty, numbered from 1. `nodes` are the view's nodes
+  /// (this one included); stability waits for each of them.
+  void reset(NodeId self, std::vector<NodeId> nodes);
+
+  /// This node publishes `bytes` (an encoded message): its number in this node's stream.
+  std::uint64_t publish(std::string bytes);
+
+  /// What receive() found.
+  enum class Received { next, duplicate, gap };
+  /// A message of `stream` numbered `seq`: kept when it is the next one, a duplicate when
+  /// already held (a retransmission overlapping what arrived), a gap otherwise (nothing kept).
+  Received receive(NodeId stream, std::uint64_t seq, std::string bytes);
+
+  /// Node `from` holds `stream` up to `upto` (cumulative; an older acknowledgement changes
+  /// nothing). Returns true when the stream's stable point moved.
+  bool acknowledge(NodeId from, NodeId stream, std::uint64_t upto);
+  /// Every node of the view holds `stream` up to this number; what is at or below it is gone
+  /// from this node's buffers.
+  std::uint64_t stable(NodeId stream) const;
+  /// Drops what every node holds (the buffers of stable messages).
+  void collect();
+
+  /// Messages of `stream` after `after` up to `last`, in order (a retransmission). Empty when
+  /// this node no longer holds them all.
+  std::vector<std::string> range(NodeId stream, std::uint64_t after, std::uint64_t last) const;
+  /// Bytes of this node's own messages not yet stable (flow control).
+  std::size_t own_unstable_bytes() const { return own_unstable_bytes_; }
+  /// The highest number held without a gap, 0 when none.
+  std::uint64_t held(NodeId stream) const;
+
+  // ---- StreamState (the view machine) ----
+  Digest digest() const override;
+  bool holds(const std::vector<StreamEnd>& ends) const override;
+
+ private:
+  struct Stream {
+    std::uint64_t held = 0;                     ///< contiguous from 1
+    std::map<std::uint64_t, std::string> kept;  ///< not yet stable, by number
+    std::map<NodeId, std::uint64_t> acked;      ///< per node of the view
+  };
+  Stream& stream(NodeId node) { return streams_[node]; }
+
+  NodeId self_ = 0;
+  std::vector<NodeId> nodes_;
+  std::map<NodeId, Stream> streams_;
+  std::size_t own_unstable_bytes_ = 0;
+};
+
+}  // namespace syn::detail::multicast
