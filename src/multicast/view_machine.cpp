@@ -22,6 +22,16 @@ bool contains(const std::set<T>& set, const T& value) {
   return set.count(value) != 0;
 }
 
+bool has_node(const std::vector<Pid>& members, NodeId node) {
+  return std::any_of(members.begin(), members.end(), [&](const Pid& pid) { return pid.node_atom() == node; });
+}
+
+/// True when two views have a node in common (views of one lineage, or a stale one).
+bool overlap(const InstalledView& a, const InstalledView& b) {
+  return std::any_of(a.members.begin(), a.members.end(),
+                     [&](const Pid& pid) { return has_node(b.members, pid.node_atom()); });
+}
+
 }  // namespace
 
 std::vector<NodeId> nodes_of(const std::vector<Pid>& members) {
@@ -64,7 +74,7 @@ std::vector<Action> ViewMachine::join(const Pid& member, Micros now) {
   if (!installed_ && !known_) {
     // The first member anywhere: the group starts with it alone.
     InstalledView view{ViewId{member, 1}, {member}};
-    apply_install(view, {}, out);
+    apply_install(view, {}, false, out);
     return out;
   }
   submit_requests(out);
@@ -92,17 +102,33 @@ std::vector<Action> ViewMachine::learn(const InstalledView& view, const std::vec
                                        Micros now) {
   std::vector<Action> out;
   now_ = now;
-  bool mine =
-      std::any_of(view.members.begin(), view.members.end(), [&](const Pid& pid) { return pid.node_atom() == self_; });
+  bool mine = has_node(view.members, self_);
   // Joiners hold nothing of the old view; members must have answered its flush.
-  bool caught_up = installed_ ? flushed_ && view.id.number == installed_->id.number + 1 : true;
+  bool caught_up = installed_ ? flushed_ && view.id.number > installed_->id.number : true;
   if (mine && caught_up && last_promised_ && view.id.coordinator == last_promised_->coordinator) {
-    apply_install(view, left, out);
+    apply_install(view, left, promised_merge_, out);
+    return out;
+  }
+  if (promised_merge_ && promised_ && !mine && has_node(view.members, promised_->coordinator.node_atom()) &&
+      view.id.number > promised_base_) {
+    // The senior of the merge this node promised went on in a view without it: that round is
+    // over (it dropped this node, or gave up its own view); this side goes on alone.
+    promised_.reset();
+    owed_flush_.reset();
+    promised_merge_ = false;
+    delegate_.reset();
+    yielded_ = false;
+    maybe_start_round(now, out);
+  }
+  if (dropped_by(view)) {
+    known_ = view;
+    evict_self(out);
     return out;
   }
   Pid before = coordinator();
   if (!known_ || known_->id < view.id) known_ = view;
   if (coordinator() != before) submit_requests(out);
+  consider_merge(view, out);
   return out;
 }
 
@@ -118,10 +144,15 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
   now_ = now;
   Pid before = coordinator();
   up_.erase(node);
-  if (before.node_atom() == node) {
+  if (promised_ && promised_->coordinator.node_atom() == node) {
     // The coordinator is gone: a promise made to it is void; the next one takes over.
     promised_.reset();
     owed_flush_.reset();
+  }
+  if (delegate_ && delegate_->first.node_atom() == node) {
+    // The senior of a merge is gone: this side goes on alone.
+    delegate_.reset();
+    yielded_ = false;
   }
   if (coordinating()) {
     if (phase_ != Phase::idle && contains(participants_, node)) {
@@ -159,7 +190,11 @@ std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Mi
           on_evicted(from, m, out);
         } else if constexpr (std::is_same_v<M, Install>) {
           bool ours = promised_ && *promised_ == m.proposal;
-          if (ours && from == m.proposal.coordinator.node_atom()) apply_install(m.view, m.left, out);
+          if (ours && from == m.proposal.coordinator.node_atom()) apply_install(m.view, m.left, m.merged, out);
+        } else if constexpr (std::is_same_v<M, MergeRequest>) {
+          on_merge_request(from, m, out);
+        } else if constexpr (std::is_same_v<M, Yield>) {
+          if (follows(from) && installed_->id == m.view) delegate_.emplace(m.senior, m.view);
         }
       },
       message);
@@ -177,6 +212,20 @@ std::vector<Action> ViewMachine::streams_advanced(Micros now) {
 std::vector<Action> ViewMachine::tick(Micros now) {
   std::vector<Action> out;
   now_ = now;
+  bool promised_senior = promised_ && delegate_ && promised_->coordinator.node_atom() == delegate_->first.node_atom();
+  if (yielded_ && now >= yield_deadline_) {
+    // The senior did not take this view into a round, or did not finish it (it saw it
+    // otherwise, is busy, or gave its view up): go on alone; the next announcement tries
+    // again. Once this node answered the senior's FLUSH, the promise stays, so that a late
+    // INSTALL of that round still applies (until this side installs a view of its own).
+    if (promised_senior && !flushed_) {
+      promised_.reset();
+      owed_flush_.reset();
+    }
+    yielded_ = false;
+    delegate_.reset();
+    maybe_start_round(now, out);
+  }
   if (phase_ == Phase::idle || now < round_deadline_) return out;
   // Silent nodes leave the proposal (evicted); nodes that refused stay: the round waits for
   // the coordinator they follow to settle it, asking again each timeout.
@@ -215,6 +264,11 @@ std::vector<Pid> ViewMachine::proposed_members() const {
   for (const auto& member : installed_->members) {
     if (!leaving_.count(member) && stays(member)) out.push_back(member);
   }
+  if (merging_) {
+    for (const auto& member : merging_->members) {
+      if (!leaving_.count(member) && stays(member) && !contains(out, member)) out.push_back(member);
+    }
+  }
   for (const auto& member : joining_) {
     if (stays(member) && !contains(out, member)) out.push_back(member);
   }
@@ -222,8 +276,9 @@ std::vector<Pid> ViewMachine::proposed_members() const {
 }
 
 void ViewMachine::maybe_start_round(Micros now, std::vector<Action>& out) {
-  if (!coordinating() || phase_ != Phase::idle) return;
-  if (proposed_members() != installed_->members) start_round(now, out);
+  if (!coordinating() || phase_ != Phase::idle || yielded_) return;
+  if (merging_ && overlap(*merging_, *installed_)) merging_.reset();  // it became one of ours
+  if (merging_ || proposed_members() != installed_->members) start_round(now, out);
 }
 
 void ViewMachine::restart_round(Micros now, std::vector<Action>& out) {
@@ -234,8 +289,13 @@ void ViewMachine::restart_round(Micros now, std::vector<Action>& out) {
 void ViewMachine::start_round(Micros now, std::vector<Action>& out) {
   proposal_ = Proposal{coordinator(), ++attempts_};
   proposed_ = proposed_members();
+  round_merging_ = merging_;
   participants_.clear();
-  for (NodeId node : nodes_of(installed_->members)) {
+  std::vector<NodeId> old_nodes = nodes_of(installed_->members);
+  if (round_merging_) {
+    for (NodeId node : nodes_of(round_merging_->members)) old_nodes.push_back(node);
+  }
+  for (NodeId node : old_nodes) {
     if (node != self_ && reaches(node) && !contains(dropped_, node)) participants_.insert(node);
   }
   for (NodeId node : nodes_of(proposed_)) {
@@ -249,8 +309,10 @@ void ViewMachine::start_round(Micros now, std::vector<Action>& out) {
   phase_ = Phase::preparing;
   round_deadline_ = now + view_change_timeout_;
   out.push_back(PausePublishing{});
-  for (NodeId node : participants_) out.push_back(Send{node, Prepare{proposal_, installed_, proposed_}});
-  if (all_prepared()) send_flush(out);
+  for (NodeId node : participants_) {
+    out.push_back(Send{node, Prepare{proposal_, installed_, proposed_, round_merging_}});
+  }
+  if (all_prepared()) send_flushes(out);
 }
 
 bool ViewMachine::all_prepared() const {
@@ -269,12 +331,26 @@ void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, st
       contains(ok.installed->members, proposal_.coordinator)) {
     // A previous coordinator installed a newer view on that node before it went: adopt it,
     // then change from there.
-    apply_install(*ok.installed, ok.installed_left, out);
+    apply_install(*ok.installed, ok.installed_left, false, out);
     restart_round(now, out);
     return;
   }
-  bool in_view = std::any_of(installed_->members.begin(), installed_->members.end(),
-                             [&](const Pid& pid) { return pid.node_atom() == from; });
+  bool in_view = has_node(installed_->members, from);
+  // Members on that node that it no longer has are stale: members of this view (it was
+  // dropped from it and they got on_left, or their joins were given up) go out as evicted;
+  // joins it sent to a former coordinator of this view long ago are forgotten.
+  bool stale = false;
+  for (const auto& member : installed_->members) {
+    if (member.node_atom() == from && !contains(ok.members, member)) {
+      stale |= leaving_.emplace(member, LeaveReason::evicted).second;
+    }
+  }
+  stale |= std::erase_if(joining_,
+                         [&](const Pid& pid) { return pid.node_atom() == from && !contains(ok.members, pid); }) != 0;
+  if (stale) {
+    restart_round(now, out);
+    return;
+  }
   if (in_view && (!ok.installed || ok.installed->id.number < installed_->id.number)) {
     // That node missed the last INSTALL (its coordinator went before it got there): it
     // installs that view first, so that no member skips a view it belongs to, then the round
@@ -284,47 +360,64 @@ void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, st
     return;
   }
   it->second = ok;
-  if (all_prepared()) send_flush(out);
+  if (all_prepared()) send_flushes(out);
 }
 
-void ViewMachine::send_flush(std::vector<Action>& out) {
-  // The old view's nodes in the round hold streams of it; joiners hold none.
-  std::map<NodeId, Digest> digests;
-  digests[self_] = streams_.digest();
-  for (const auto& [node, answer] : prepare_answers_) {
-    if (answer->installed && answer->installed->id == installed_->id) digests[node] = answer->digest;
-  }
-  std::map<NodeId, StreamEnd> ends;
-  std::vector<NodeId> order = nodes_of(installed_->members);
-  auto rank = [&](NodeId node) { return std::find(order.begin(), order.end(), node) - order.begin(); };
-  for (const auto& [node, digest] : digests) {
-    for (const auto& [stream, last] : digest) {
-      auto [e, inserted] = ends.try_emplace(stream, StreamEnd{stream, last, node});
-      // The longest prefix wins; on a tie the node earliest in view order sends it.
-      if (!inserted &&
-          (last > e->second.last || (last == e->second.last && rank(node) < rank(e->second.retransmitter)))) {
-        e->second = StreamEnd{stream, last, node};
+void ViewMachine::send_flushes(std::vector<Action>& out) {
+  // The old views' nodes in the round hold streams of them; joiners hold none. Each old view
+  // (two in a merge) is flushed within itself: streams never cross from one side to the other.
+  std::vector<const InstalledView*> olds{&*installed_};
+  if (round_merging_) olds.push_back(&*round_merging_);
+  flush_ends_.clear();
+  flush_waiting_.clear();
+  phase_ = Phase::flushing;
+  std::optional<Flush> own;
+  for (const InstalledView* old : olds) {
+    std::map<NodeId, Digest> digests;
+    if (old == &*installed_) digests[self_] = streams_.digest();
+    for (const auto& [node, answer] : prepare_answers_) {
+      if (answer->installed && answer->installed->id == old->id) digests[node] = answer->digest;
+    }
+    std::map<NodeId, StreamEnd> ends;
+    std::vector<NodeId> order = nodes_of(old->members);
+    auto rank = [&](NodeId node) { return std::find(order.begin(), order.end(), node) - order.begin(); };
+    for (const auto& [node, digest] : digests) {
+      for (const auto& [stream, last] : digest) {
+        auto [e, inserted] = ends.try_emplace(stream, StreamEnd{stream, last, node});
+        // The longest prefix wins; on a tie the node earliest in view order sends it.
+        if (!inserted &&
+            (last > e->second.last || (last == e->second.last && rank(node) < rank(e->second.retransmitter)))) {
+          e->second = StreamEnd{stream, last, node};
+        }
       }
     }
+    Flush flush{proposal_, {}, digests};
+    for (const auto& [stream, end] : ends) flush.ends.push_back(end);
+    for (const auto& [node, digest] : digests) {
+      if (node == self_) continue;
+      flush_waiting_.insert(node);
+      out.push_back(Send{node, flush});
+    }
+    if (old == &*installed_) {
+      flush_ends_ = flush.ends;
+      own = std::move(flush);
+    }
   }
-  flush_ends_.clear();
-  for (const auto& [stream, end] : ends) flush_ends_.push_back(end);
-  flush_waiting_.clear();
-  Flush flush{proposal_, flush_ends_, digests};
-  for (const auto& [node, digest] : digests) {
-    if (node == self_) continue;
-    flush_waiting_.insert(node);
-    out.push_back(Send{node, flush});
-  }
-  phase_ = Phase::flushing;
-  on_flush(self_, flush, out);  // this node's own retransmissions
+  on_flush(self_, *own, out);  // this node's own retransmissions
   if (flush_waiting_.empty() && streams_.holds(flush_ends_)) finish_round(out);
 }
 
 void ViewMachine::finish_round(std::vector<Action>& out) {
-  InstalledView view{ViewId{proposal_.coordinator, installed_->id.number + 1}, proposed_};
+  std::uint64_t number = installed_->id.number;
+  std::vector<Pid> old_members = installed_->members;
+  if (round_merging_) {
+    // Numbered above both sides, so that every node's views keep growing.
+    number = std::max(number, round_merging_->id.number);
+    old_members.insert(old_members.end(), round_merging_->members.begin(), round_merging_->members.end());
+  }
+  InstalledView view{ViewId{proposal_.coordinator, number + 1}, proposed_};
   std::vector<std::pair<Pid, LeaveReason>> left;
-  for (const auto& member : installed_->members) {
+  for (const auto& member : old_members) {
     if (contains(proposed_, member)) continue;
     LeaveReason reason = LeaveReason::node_down;
     if (auto l = leaving_.find(member); l != leaving_.end()) {
@@ -334,7 +427,8 @@ void ViewMachine::finish_round(std::vector<Action>& out) {
     }
     left.emplace_back(member, reason);
   }
-  Install install{proposal_, view, left};
+  bool merged = round_merging_.has_value();
+  Install install{proposal_, view, left, merged};
   for (NodeId node : participants_) {
     if (reaches(node)) out.push_back(Send{node, install});
   }
@@ -345,7 +439,9 @@ void ViewMachine::finish_round(std::vector<Action>& out) {
   for (const auto& [member, reason] : left) leaving_.erase(member);
   dropped_.clear();
   phase_ = Phase::idle;
-  apply_install(view, left, out);
+  if (merging_ && round_merging_ && merging_->id == round_merging_->id) merging_.reset();
+  round_merging_.reset();
+  apply_install(view, left, merged, out);
   if (coordinating()) {
     // Changes that came during the round make the next one.
     std::vector<Action> more;
@@ -359,9 +455,11 @@ void ViewMachine::finish_round(std::vector<Action>& out) {
 void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Action>& out) {
   // Without a view, a node takes part in a round that lets one of its pids in: a joiner of
   // its own, or one it gave up (it installs the view, then takes that one out again).
-  bool joiner = !installed_ && std::any_of(prepare.members.begin(), prepare.members.end(),
-                                           [&](const Pid& pid) { return pid.node_atom() == self_; });
+  bool joiner = !installed_ && has_node(prepare.members, self_);
   bool from_coordinator = follows(from) && from == prepare.proposal.coordinator.node_atom();
+  // The senior's round of a merge that this node's coordinator yielded to.
+  bool merge_in = installed_ && prepare.other && prepare.other->id == installed_->id && delegate_ &&
+                  delegate_->second == installed_->id && delegate_->first.node_atom() == from;
   // A node left behind (the coordinator that would have told it went first) accepts a round
   // whose base view is another, not older, and holds the node it follows: that node went on
   // under this coordinator.
@@ -370,7 +468,7 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
                        std::any_of(prepare.base->members.begin(), prepare.base->members.end(), [&](const Pid& pid) {
                          return pid.node_atom() == coordinator().node_atom() || pid.node_atom() == self_;
                        });
-  if (!joiner && !from_coordinator && !newer_lineage) {
+  if (!joiner && !from_coordinator && !newer_lineage && !merge_in) {
     out.push_back(Send{from, Refuse{prepare.proposal, coordinator(), installed_}});
     return;
   }
@@ -379,12 +477,15 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
     return;  // an older attempt overtaken by a newer one
   }
   if (installed_ && !promised_) out.push_back(PausePublishing{});
+  if (from_coordinator) delegate_.reset();  // its own coordinator went on: no merge
   promised_ = prepare.proposal;
+  promised_merge_ = merge_in;
+  promised_base_ = prepare.base ? prepare.base->id.number : 0;
   last_promised_ = prepare.proposal;
   flushed_ = false;
   owed_flush_.reset();
-  out.push_back(
-      Send{from, PrepareOk{prepare.proposal, installed_, installed_left_, installed_ ? streams_.digest() : Digest{}}});
+  out.push_back(Send{from, PrepareOk{prepare.proposal, installed_, installed_left_,
+                                     installed_ ? streams_.digest() : Digest{}, local_}});
 }
 
 void ViewMachine::on_flush(NodeId from, const Flush& flush, std::vector<Action>& out) {
@@ -406,17 +507,36 @@ void ViewMachine::on_flush(NodeId from, const Flush& flush, std::vector<Action>&
 }
 
 void ViewMachine::on_evicted(NodeId from, const Evicted& evicted, std::vector<Action>& out) {
-  // Only the coordinator this node follows can drop it; a stale notice of another is ignored.
-  if (!follows(from) || from != evicted.proposal.coordinator.node_atom()) return;
+  // Only the coordinator this node follows (or the senior of a merge it yielded to) can drop
+  // it; a stale notice of another is ignored.
+  bool senior = delegate_ && delegate_->first.node_atom() == from;
+  if (!(follows(from) || senior) || from != evicted.proposal.coordinator.node_atom()) return;
   evict_self(out);
 }
 
 void ViewMachine::on_refuse(NodeId from, const Refuse& refuse, std::vector<Action>& out) {
   if (phase_ != Phase::preparing || !(refuse.proposal == proposal_)) return;
   const auto& theirs = refuse.installed;
-  bool excluded = theirs && theirs->id.number > installed_->id.number &&
+  // (A node of another view, a merge's junior side, refuses until its coordinator yields.)
+  bool excluded = has_node(installed_->members, from) && theirs && theirs->id.number > installed_->id.number &&
                   std::none_of(theirs->members.begin(), theirs->members.end(),
                                [&](const Pid& pid) { return pid.node_atom() == self_; });
+  bool junior_node = round_merging_ && has_node(round_merging_->members, from);
+  if (junior_node && !(theirs && theirs->id == round_merging_->id)) {
+    // The junior view of this merge went on without it (its coordinator gave up waiting):
+    // the merge is off until it asks again.
+    if (merging_ && merging_->id == round_merging_->id) merging_.reset();
+    round_merging_.reset();
+    restart_round(now_, out);
+    return;
+  }
+  if (!junior_node && !has_node(installed_->members, from)) {
+    // A joiner's node that is in another view now (its request is stale: it went elsewhere).
+    // Its joins leave the round; it sends them again if it still means them.
+    std::erase_if(joining_, [&](const Pid& pid) { return pid.node_atom() == from; });
+    restart_round(now_, out);
+    return;
+  }
   if (!excluded) {
     refused_.insert(from);  // it follows another coordinator: wait (SPEC 8.1.5)
     return;
@@ -439,11 +559,17 @@ void ViewMachine::evict_self(std::vector<Action>& out) {
   // What it collected as a coordinator is void: those nodes follow another now.
   std::erase_if(joining_, [&](const Pid& pid) { return pid.node_atom() != self_; });
   leaving_.clear();
+  merging_.reset();
+  phase_ = Phase::idle;  // a round it ran is void too
+  round_merging_.reset();
+  dropped_.clear();
   installed_.reset();
   installed_left_.clear();
   wanted_leaves_.clear();
   promised_.reset();
   owed_flush_.reset();
+  delegate_.reset();
+  yielded_ = false;
   submit_requests(out);  // joins still waiting go on
 }
 
@@ -455,16 +581,22 @@ void ViewMachine::answer_flush_if_held(std::vector<Action>& out) {
 }
 
 void ViewMachine::apply_install(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left,
-                                std::vector<Action>& out) {
+                                bool merged, std::vector<Action>& out) {
   std::vector<Pid> joined;
   for (const auto& member : view.members) {
     if (!installed_ || !contains(installed_->members, member)) joined.push_back(member);
   }
   bool member_here =
       std::any_of(local_.begin(), local_.end(), [&](const Pid& pid) { return contains(view.members, pid); });
-  bool node_in_view =
-      std::any_of(view.members.begin(), view.members.end(), [&](const Pid& pid) { return pid.node_atom() == self_; });
-  if (member_here) out.push_back(InstallView{view, joined, left});
+  bool node_in_view = has_node(view.members, self_);
+  if (member_here) {
+    // Who left is told against this node's previous view (a merge's list names both sides').
+    std::vector<std::pair<Pid, LeaveReason>> gone;
+    for (const auto& entry : left) {
+      if (installed_ && contains(installed_->members, entry.first)) gone.push_back(entry);
+    }
+    out.push_back(InstallView{view, joined, gone, merged});
+  }
   for (const auto& [member, reason] : left) {
     if (auto it = std::find(local_.begin(), local_.end(), member); it != local_.end()) {
       local_.erase(it);
@@ -494,9 +626,12 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
   }
   Pid before = coordinator();
   promised_.reset();
+  promised_merge_ = false;
   last_promised_.reset();
   flushed_ = false;
   owed_flush_.reset();
+  delegate_.reset();
+  yielded_ = false;
   known_ = view;
   if (node_in_view) {
     installed_ = view;
@@ -506,7 +641,53 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
     installed_left_.clear();
     wanted_leaves_.clear();
   }
+  if (!coordinating()) {
+    // What it collected as a coordinator goes with the role: the nodes resubmit to the new one.
+    joining_.clear();
+    leaving_.clear();
+    merging_.reset();
+    phase_ = Phase::idle;
+    round_merging_.reset();
+    dropped_.clear();
+  }
   if (ghosts || coordinator() != before) submit_requests(out);
+}
+
+bool ViewMachine::dropped_by(const InstalledView& view) const {
+  if (!installed_ || view.id.number <= installed_->id.number || has_node(view.members, self_)) return false;
+  // A node of this node's view, reached, is in a newer view without this node: the lineage
+  // went on without it. (The sides of a clean split do not reach each other.)
+  return std::any_of(view.members.begin(), view.members.end(), [&](const Pid& pid) {
+    return pid.node_atom() != self_ && reaches(pid.node_atom()) && contains(installed_->members, pid);
+  });
+}
+
+void ViewMachine::consider_merge(const InstalledView& other, std::vector<Action>& out) {
+  if (!coordinating() || phase_ != Phase::idle || yielded_ || overlap(other, *installed_)) return;
+  Pid theirs;
+  for (const auto& member : other.members) {
+    if (reaches(member.node_atom())) {
+      theirs = member;
+      break;
+    }
+  }
+  // The senior (lower coordinator pid) merges; the junior asks it to.
+  if (theirs.is_null() || !(theirs < coordinator())) return;
+  yielded_ = true;
+  yield_deadline_ = now_ + 3 * view_change_timeout_;
+  delegate_.emplace(theirs, installed_->id);
+  for (NodeId node : nodes_of(installed_->members)) {
+    if (node != self_ && reaches(node)) out.push_back(Send{node, Yield{theirs, installed_->id}});
+  }
+  out.push_back(Send{theirs.node_atom(), MergeRequest{*installed_}});
+}
+
+void ViewMachine::on_merge_request(NodeId from, const MergeRequest& request, std::vector<Action>& out) {
+  if (!coordinating() || overlap(request.view, *installed_) || !has_node(request.view.members, from)) return;
+  // One junior at a time (a newer view of the same one replaces it); others ask again later.
+  if (merging_ && !has_node(merging_->members, from)) return;
+  merging_ = request.view;
+  maybe_start_round(now_, out);
 }
 
 void ViewMachine::submit_requests(std::vector<Action>& out) {

@@ -20,8 +20,16 @@
 //   survivor that installed a newer view than the new coordinator's reports it in PREPARE_OK,
 //   and the coordinator adopts that view first.
 //
+// - Two views of the group that reach each other (the sides of a healed split, or groups two
+//   nodes created at once) merge: the coordinator of the junior one (the higher coordinator
+//   pid) YIELDs (its nodes will take one round from the senior) and sends MERGE_REQ; the senior
+//   runs one round over both views, each flushed within itself, and installs a view numbered
+//   above both, its members then the junior's, marked merged.
+// - A node that learns that the coordinator it follows went on in a newer view without it was
+//   dropped (its coordinator went before telling it): its members are evicted.
+//
 // Not yet here (issue 12, later steps): eviction of laggards and of the later-joined side of a
-// partial split, CREATE races between nodes, merge after a split, announcements.
+// partial split.
 #include <syn/multicast.hpp>
 #include <syn/pid.hpp>
 
@@ -80,8 +88,9 @@ struct LeaveRequest {
 };
 struct Prepare {
   Proposal proposal;
-  std::optional<InstalledView> base;  ///< the view being changed (none: a new group)
-  std::vector<Pid> members;           ///< the proposed view
+  std::optional<InstalledView> base;   ///< the view being changed (none: a new group)
+  std::vector<Pid> members;            ///< the proposed view
+  std::optional<InstalledView> other;  ///< a merge: the junior view that joins this one
 };
 struct PrepareOk {
   Proposal proposal;
@@ -90,6 +99,7 @@ struct PrepareOk {
   std::optional<InstalledView> installed;
   std::vector<std::pair<Pid, LeaveReason>> installed_left;  ///< that INSTALL's `left`
   Digest digest;                                            ///< per stream of `installed`
+  std::vector<Pid> members;                                 ///< the answering node's members (in a view or joining)
 };
 struct Refuse {
   Proposal proposal;
@@ -107,14 +117,25 @@ struct FlushOk {
 struct Install {
   Proposal proposal;
   InstalledView view;
-  std::vector<std::pair<Pid, LeaveReason>> left;  ///< members of the base view not in it
+  std::vector<std::pair<Pid, LeaveReason>> left;  ///< members of the base (and merged) view not in it
+  bool merged = false;                            ///< two views became this one
 };
 /// To a node dropped from the view it was in (silent in a round): its members are out.
 struct Evicted {
   Proposal proposal;  ///< the round that dropped it
   ViewId view;        ///< the view installed without it
 };
-using Message = std::variant<JoinRequest, LeaveRequest, Prepare, PrepareOk, Refuse, Flush, FlushOk, Install, Evicted>;
+/// From a junior coordinator to the senior one: merge my view into yours.
+struct MergeRequest {
+  InstalledView view;
+};
+/// From a junior coordinator to its nodes: take the senior's next round over this view.
+struct Yield {
+  Pid senior;   ///< the senior coordinator
+  ViewId view;  ///< the junior view it is about
+};
+using Message = std::variant<JoinRequest, LeaveRequest, Prepare, PrepareOk, Refuse, Flush, FlushOk, Install, Evicted,
+                             MergeRequest, Yield>;
 
 // ---- what the machine asks its host to do ----
 struct Send {
@@ -127,6 +148,7 @@ struct InstallView {
   InstalledView view;
   std::vector<Pid> joined;
   std::vector<std::pair<Pid, LeaveReason>> left;
+  bool merged = false;
 };
 /// A local member is out of the group (its on_left).
 struct LocalLeft {
@@ -195,10 +217,16 @@ class ViewMachine {
   bool follows(NodeId node) const;
   void maybe_start_round(Micros now, std::vector<Action>& out);
   void start_round(Micros now, std::vector<Action>& out);
-  void send_flush(std::vector<Action>& out);
   void finish_round(std::vector<Action>& out);
-  void apply_install(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left,
+  void apply_install(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left, bool merged,
                      std::vector<Action>& out);
+  /// A coordinator that learns of another view of its group: the junior one yields.
+  void consider_merge(const InstalledView& other, std::vector<Action>& out);
+  void on_merge_request(NodeId from, const MergeRequest& request, std::vector<Action>& out);
+  /// True when the learned `view` shows that this node's lineage went on without it.
+  bool dropped_by(const InstalledView& view) const;
+  /// One FLUSH per old view of the round (a merge has two), with its streams' ends.
+  void send_flushes(std::vector<Action>& out);
   void restart_round(Micros now, std::vector<Action>& out);
   /// Hands this node's waiting joins and leaves to the coordinator (itself included).
   void submit_requests(std::vector<Action>& out);
@@ -232,13 +260,15 @@ class ViewMachine {
   // Changes waiting for the coordinator's next round (coordinator only).
   std::vector<Pid> joining_;
   std::map<Pid, LeaveReason> leaving_;
+  std::optional<InstalledView> merging_;  ///< a junior view that asked to merge (senior only)
 
   // The coordinator's round.
   Phase phase_ = Phase::idle;
   std::uint64_t attempts_ = 0;
   Proposal proposal_;
   std::vector<Pid> proposed_;
-  std::set<NodeId> participants_;  ///< other nodes of the round: old view's reached, and joiners'
+  std::optional<InstalledView> round_merging_;  ///< the junior view of this round, if a merge
+  std::set<NodeId> participants_;               ///< other nodes of the round: old view's reached, and joiners'
   std::map<NodeId, std::optional<PrepareOk>> prepare_answers_;  ///< nullopt: not answered yet
   std::set<NodeId> refused_;
   std::set<NodeId> dropped_;  ///< silent in a round: out of the next view (evicted)
@@ -250,9 +280,17 @@ class ViewMachine {
   // A follower's promise: the proposal it answered, and the flush it owes an answer to.
   std::optional<Proposal> promised_;
   std::optional<Proposal> last_promised_;  ///< kept when its coordinator goes (see learn)
+  bool promised_merge_ = false;            ///< that proposal merges this node's view into another
+  std::uint64_t promised_base_ = 0;        ///< the number of that proposal's base view
   bool flushed_ = false;                   ///< the FLUSH of last_promised_ was answered
   std::optional<Flush> owed_flush_;
   NodeId owed_flush_to_ = 0;
+
+  // A merge, on the junior side: the senior coordinator whose round this node takes, for the
+  // view it is about; on the junior coordinator, until when it waits for that round.
+  std::optional<std::pair<Pid, ViewId>> delegate_;
+  bool yielded_ = false;
+  Micros yield_deadline_ = 0;
 };
 
 }  // namespace syn::detail::multicast

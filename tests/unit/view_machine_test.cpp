@@ -295,9 +295,11 @@ TEST_CASE("view machine: a member that missed an INSTALL of a dead coordinator i
 
 namespace {
 
-/// A seeded random run: joins, leaves, node deaths, muted nodes and the clock, with messages
-/// delivered in a random order across links and in order within each. Every install is
-/// announced to every node (what the scope's announcements will do).
+/// A seeded random run: joins, leaves, node deaths, splits and heals, and the clock, with
+/// messages delivered in a random order across links and in order within each (a cut link
+/// loses what it carried, as a reset ZeroMQ link does). Every install is announced to every
+/// node it reaches, and the quiet phase announces every view again (what the scope's periodic
+/// announcements do).
 class RandomRun {
  public:
   explicit RandomRun(std::uint64_t seed) : state_(seed) {
@@ -322,6 +324,10 @@ class RandomRun {
         leave_random();
       } else if (roll < 20 && dead_.size() < 2) {
         kill(names_[below(kNodes)]);
+      } else if (roll < 21 && cut_.empty()) {
+        split();
+      } else if (roll < 22 && !cut_.empty()) {
+        heal();
       } else if (roll < 25) {
         now_ += static_cast<Micros>(below(60'000));
         for (auto& [id, machine] : machines_) {
@@ -331,13 +337,15 @@ class RandomRun {
         deliver_one();
       }
     }
-    // Quiet: deliver everything, let every round finish or time out.
-    for (int round = 0; round < 50 && !links_.empty(); ++round) {
+    // Quiet: heal, deliver everything, let every round finish or time out, announce again.
+    heal();
+    for (int round = 0; round < 50; ++round) {
       for (int i = 0; i < 100'000 && !links_.empty(); ++i) deliver_one();
       now_ += 200'000;
       for (auto& [id, machine] : machines_) {
         if (!dead_.count(id)) take(id, machine.tick(now_));
       }
+      if (round % 5 == 4) announce_all();
     }
   }
 
@@ -346,14 +354,22 @@ class RandomRun {
     std::vector<std::string> broken;
     std::map<ViewId, std::vector<Pid>> views;
     for (const auto& [node, installs] : installs_) {
-      std::uint64_t last = 0;
+      // Per member (SPEC 8.1.2): the views it is in come in growing order. (A node whose
+      // members all left may later join another lineage of the group, numbered lower.)
+      std::map<Pid, std::uint64_t> last;
       for (const auto& install : installs) {
         auto [it, fresh] = views.emplace(install.view.id, install.view.members);
         if (!fresh && it->second != install.view.members) {
           broken.push_back("view " + std::to_string(install.view.id.number) + " has two member lists");
         }
-        if (install.view.id.number <= last) broken.push_back("a node installed views out of order");
-        last = install.view.id.number;
+        for (const auto& member : install.view.members) {
+          if (member.node_atom() != node) continue;
+          auto [seen, first] = last.try_emplace(member, install.view.id.number);
+          if (!first && install.view.id.number <= seen->second) {
+            broken.push_back(member.to_string() + " got views out of order");
+          }
+          seen->second = install.view.id.number;
+        }
       }
     }
     // Every living node with a member ends in the same view, and it is not changing.
@@ -417,6 +433,53 @@ class RandomRun {
     }
   }
 
+  bool cut(NodeId a, NodeId b) const { return cut_.count({std::min(a, b), std::max(a, b)}) != 0; }
+
+  /// A random side of the nodes stops reaching the rest, both ways.
+  void split() {
+    std::set<NodeId> side;
+    for (const auto& name : names_) {
+      if (below(2) == 0) side.insert(Net::node(name));
+    }
+    if (side.empty() || side.size() == names_.size()) return;
+    trace.push_back("split");
+    for (auto& [a, machine_a] : machines_) {
+      for (auto& [b, machine_b] : machines_) {
+        if (a >= b || side.count(a) == side.count(b)) continue;
+        cut_.insert({a, b});
+        links_.erase({a, b});
+        links_.erase({b, a});
+        if (!dead_.count(a)) take(a, machine_a.peer_down(b, now_));
+        if (!dead_.count(b)) take(b, machine_b.peer_down(a, now_));
+      }
+    }
+  }
+
+  void heal() {
+    if (cut_.empty()) return;
+    trace.push_back("heal");
+    auto healed = std::move(cut_);
+    cut_.clear();
+    for (auto [a, b] : healed) {
+      if (dead_.count(a) || dead_.count(b)) continue;
+      take(a, machines_.at(a).peer_up(b, now_));
+      take(b, machines_.at(b).peer_up(a, now_));
+    }
+    announce_all();
+  }
+
+  void announce_all() {
+    for (auto& [id, machine] : machines_) {
+      if (!dead_.count(id) && machine.installed()) announce(id, *machine.installed(), {});
+    }
+  }
+
+  void announce(NodeId from, const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left) {
+    for (auto& [id, machine] : machines_) {
+      if (id != from && !dead_.count(id) && !cut(id, from)) take(id, machine.learn(view, left, now_));
+    }
+  }
+
   void deliver_one() {
     if (links_.empty()) return;
     auto it = links_.begin();
@@ -439,9 +502,7 @@ class RandomRun {
         for (const auto& m : install->view.members) members += " " + m.to_string();
         trace.push_back(node_name_of(self) + " installs v" + std::to_string(install->view.id.number) + members);
         installs_[self].push_back(*install);
-        for (auto& [id, machine] : machines_) {
-          if (id != self && !dead_.count(id)) take(id, machine.learn(install->view, install->left, now_));
-        }
+        announce(self, install->view, install->left);
       } else if (auto* left = std::get_if<LocalLeft>(&action)) {
         left_[self].push_back(left->member);
       }
@@ -449,14 +510,18 @@ class RandomRun {
   }
 
   static std::string describe(const Message& m) {
-    static const char* names[] = {"JOIN",  "LEAVE",    "PREPARE", "PREPARE_OK", "REFUSE",
-                                  "FLUSH", "FLUSH_OK", "INSTALL", "EVICTED"};
+    static const char* names[] = {"JOIN",     "LEAVE",   "PREPARE", "PREPARE_OK", "REFUSE", "FLUSH",
+                                  "FLUSH_OK", "INSTALL", "EVICTED", "MERGE_REQ",  "YIELD"};
     std::string out = names[m.index()];
     std::visit(
         [&](const auto& x) {
           using M = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<M, JoinRequest> || std::is_same_v<M, LeaveRequest>) {
             out += " " + x.member.to_string();
+          } else if constexpr (std::is_same_v<M, MergeRequest>) {
+            out += " v" + std::to_string(x.view.id.number);
+          } else if constexpr (std::is_same_v<M, Yield>) {
+            out += " to " + x.senior.to_string();
           } else {
             out += " " + x.proposal.coordinator.to_string() + "#" + std::to_string(x.proposal.attempt);
           }
@@ -480,6 +545,7 @@ class RandomRun {
   std::map<NodeId, std::vector<Pid>> left_;
   std::map<NodeId, std::vector<Pid>> local_;
   std::set<NodeId> dead_;
+  std::set<std::pair<NodeId, NodeId>> cut_;  ///< (lower, higher) node pairs that do not reach each other
   std::uint64_t next_member_ = 0;
 };
 
