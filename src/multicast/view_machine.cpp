@@ -51,7 +51,10 @@ Pid ViewMachine::coordinator() const {
   const auto& view = installed_ ? installed_ : known_;
   if (!view) return Pid();
   for (const auto& member : view->members) {
-    if (reaches(member.node_atom())) return member;
+    NodeId node = member.node_atom();
+    // Not a node that said it holds no view, nor this one when it holds none.
+    bool holds = node == self_ ? installed_.has_value() : !contains(viewless_, node);
+    if (reaches(node) && holds) return member;
   }
   return Pid();
 }
@@ -73,7 +76,7 @@ std::vector<Action> ViewMachine::join(const Pid& member, Micros now) {
   local_.push_back(member);
   if (!installed_ && !known_) {
     // The first member anywhere: the group starts with it alone.
-    InstalledView view{ViewId{member, 1}, {member}};
+    InstalledView view{ViewId{member, highest_ + 1}, {member}};
     apply_install(view, {}, false, out);
     return out;
   }
@@ -98,10 +101,25 @@ std::vector<Action> ViewMachine::leave(const Pid& member, LeaveReason reason, Mi
   return out;
 }
 
-std::vector<Action> ViewMachine::learn(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left,
-                                       Micros now) {
+std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<InstalledView>& announced,
+                                       const std::vector<std::pair<Pid, LeaveReason>>& left, Micros now) {
   std::vector<Action> out;
   now_ = now;
+  Pid was = coordinator();
+  if (!announced) {
+    // That node holds no view: whatever of it a view names, it coordinates nothing.
+    viewless_.insert(from);
+    if (coordinator() != was) {
+      promised_.reset();
+      owed_flush_.reset();
+      submit_requests(out);
+      maybe_start_round(now, out);
+    }
+    return out;
+  }
+  viewless_.erase(from);
+  const InstalledView& view = *announced;
+  highest_ = std::max(highest_, view.id.number);
   bool mine = has_node(view.members, self_);
   // Joiners hold nothing of the old view; members must have answered its flush.
   bool caught_up = installed_ ? flushed_ && view.id.number > installed_->id.number : true;
@@ -126,7 +144,9 @@ std::vector<Action> ViewMachine::learn(const InstalledView& view, const std::vec
     return out;
   }
   Pid before = coordinator();
-  if (!known_ || known_->id < view.id) known_ = view;
+  // Routing follows the newest view, or any view whose nodes it reaches when the one it knew
+  // has none left (its nodes died or are cut off).
+  if (!known_ || known_->id < view.id || before.is_null()) known_ = view;
   if (coordinator() != before) submit_requests(out);
   consider_merge(view, out);
   return out;
@@ -408,7 +428,9 @@ void ViewMachine::send_flushes(std::vector<Action>& out) {
 }
 
 void ViewMachine::finish_round(std::vector<Action>& out) {
-  std::uint64_t number = installed_->id.number;
+  // Above every view this node saw, so that a view id (coordinator, number) never names two
+  // views, even when this node went from one lineage of the group to another.
+  std::uint64_t number = std::max(installed_->id.number, highest_);
   std::vector<Pid> old_members = installed_->members;
   if (round_merging_) {
     // Numbered above both sides, so that every node's views keep growing.
@@ -455,7 +477,13 @@ void ViewMachine::finish_round(std::vector<Action>& out) {
 void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Action>& out) {
   // Without a view, a node takes part in a round that lets one of its pids in: a joiner of
   // its own, or one it gave up (it installs the view, then takes that one out again).
-  bool joiner = !installed_ && has_node(prepare.members, self_);
+  // (One coordinator at a time: a joiner that answered another's round refuses, or its pid
+  // would end in two views.)
+  // A node without a view that the base view still names answers too: its PREPARE_OK shows
+  // the coordinator which of its members are stale.
+  bool named = has_node(prepare.members, self_) || (prepare.base && has_node(prepare.base->members, self_));
+  bool joiner = !installed_ && named &&
+                (!promised_ || promised_->coordinator.node_atom() == prepare.proposal.coordinator.node_atom());
   bool from_coordinator = follows(from) && from == prepare.proposal.coordinator.node_atom();
   // The senior's round of a merge that this node's coordinator yielded to.
   bool merge_in = installed_ && prepare.other && prepare.other->id == installed_->id && delegate_ &&
@@ -633,6 +661,7 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
   delegate_.reset();
   yielded_ = false;
   known_ = view;
+  highest_ = std::max(highest_, view.id.number);
   if (node_in_view) {
     installed_ = view;
     installed_left_ = left;

@@ -191,8 +191,9 @@ class ViewMachine {
   /// A node that answered the round of that view and missed its INSTALL (its coordinator went
   /// first) installs it from the announcement: a member held the old view's flush when it
   /// answered it, a joiner needs none.
-  std::vector<Action> learn(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left,
-                            Micros now);
+  /// `from` announced the view it holds (none: it holds no view of the group).
+  std::vector<Action> learn(NodeId from, const std::optional<InstalledView>& view,
+                            const std::vector<std::pair<Pid, LeaveReason>>& left, Micros now);
   std::vector<Action> peer_up(NodeId node, Micros now);
   std::vector<Action> peer_down(NodeId node, Micros now);
   std::vector<Action> receive(NodeId from, const Message& message, Micros now);
@@ -248,6 +249,8 @@ class ViewMachine {
   Micros view_change_timeout_;
   const StreamState& streams_;
   std::set<NodeId> up_;
+  std::uint64_t highest_ = 0;  ///< the highest view number this node installed or learned
+  std::set<NodeId> viewless_;  ///< nodes that announced they hold no view of the group
   std::optional<InstalledView> installed_;
   std::vector<std::pair<Pid, LeaveReason>> installed_left_;  ///< the `left` of the last INSTALL
   std::optional<InstalledView> known_;                       ///< announced by others, for routing joins

@@ -65,7 +65,7 @@ class Net {
   }
   /// Every machine of `names` learns the view `from` installed (an announcement).
   void announce(const std::string& from, const std::vector<std::string>& names) {
-    for (const auto& name : names) take(node(name), at(name).learn(*at(from).installed(), {}, now_));
+    for (const auto& name : names) take(node(name), at(name).learn(node(from), at(from).installed(), {}, now_));
   }
   /// The node dies: its peers see it down; nothing reaches it or comes from it any more.
   void kill(const std::string& name) {
@@ -73,6 +73,40 @@ class Net {
     dead_.insert(dead);
     for (auto& [id, machine] : machines_) {
       if (id != dead && !dead_.count(id)) take(id, machine.peer_down(dead, now_));
+    }
+  }
+  /// Every node of `side` stops reaching every other node, both ways (links reset).
+  void split(const std::vector<std::string>& side) {
+    std::set<NodeId> a;
+    for (const auto& name : side) a.insert(node(name));
+    for (auto& [x, mx] : machines_) {
+      for (auto& [y, my] : machines_) {
+        if (x == y || a.count(x) == 0 || a.count(y) != 0) continue;
+        take(x, mx.peer_down(y, now_));
+        take(y, my.peer_down(x, now_));
+        std::erase_if(links_, [&](const auto& link) {
+          auto [f, t, m] = link;
+          return (f == x && t == y) || (f == y && t == x);
+        });
+      }
+    }
+    cut_ = a;
+  }
+  /// The split is over: links up again, and every node announces its view to every other.
+  void heal() {
+    for (auto& [x, mx] : machines_) {
+      for (auto& [y, my] : machines_) {
+        if (x != y && cut_.count(x) != 0 && cut_.count(y) == 0) {
+          take(x, mx.peer_up(y, now_));
+          take(y, my.peer_up(x, now_));
+        }
+      }
+    }
+    cut_.clear();
+    for (auto& [x, mx] : machines_) {
+      for (auto& [y, my] : machines_) {
+        if (x != y) take(y, my.learn(x, mx.installed(), {}, now_));
+      }
     }
   }
   /// Frames to `name` vanish while the link stays up (a node too busy to answer).
@@ -129,7 +163,7 @@ class Net {
   std::map<NodeId, ViewMachine> machines_;
   std::map<NodeId, Seen> seen_;
   std::deque<std::tuple<NodeId, NodeId, Message>> links_;
-  std::set<NodeId> dead_, muted_, installs_lost_;
+  std::set<NodeId> dead_, muted_, installs_lost_, cut_;
 };
 
 std::vector<Pid> members(std::initializer_list<const char*> names) {
@@ -208,6 +242,49 @@ TEST_CASE("view machine: when the coordinator's node dies the next member takes 
     CHECK(net.at(name).coordinator() == Net::member("b"));
   }
   CHECK(net.at("b").coordinating());
+}
+
+TEST_CASE(
+    "view machine: a split makes two views; at the heal they merge, numbered above both, each side "
+    "flushed within itself",
+    "[unit][multicast]") {
+  Net net({"a", "b", "c", "d", "e"}, true);
+  net.join("a");
+  net.announce("a", {"b", "c", "d", "e"});
+  for (const char* name : {"b", "c", "d", "e"}) {
+    net.join(name);
+    net.settle();
+  }
+  net.split({"a", "b"});
+  net.settle();
+  CHECK(net.at("a").installed()->members == members({"a", "b"}));
+  CHECK(net.at("c").installed()->members == members({"c", "d", "e"}));
+  // Each side publishes; d's message reaches c only (e lags): the merge's flush of the
+  // c-d-e side must give it to e, and nothing of one side to the other.
+  net.streams("a").publish(std::string("from a"));
+  net.streams("b").receive(Net::node("a"), 1, std::string("from a"));
+  net.streams("d").publish(std::string("from d"));
+  net.streams("c").receive(Net::node("d"), 1, std::string("from d"));
+  std::uint64_t side_ab = net.at("a").installed()->id.number;
+  std::uint64_t side_cde = net.at("c").installed()->id.number;
+
+  net.heal();
+  net.settle();
+  auto merged = members({"a", "b", "c", "d", "e"});
+  for (const char* name : {"a", "b", "c", "d", "e"}) {
+    INFO("node " << name);
+    const auto& last = net.seen(name).installs.back();
+    CHECK(last.view.members == merged);
+    CHECK(last.merged);
+    CHECK(last.view.id.number > std::max(side_ab, side_cde));
+    CHECK(last.left.empty());
+    CHECK_FALSE(net.at(name).changing());
+  }
+  CHECK(net.seen("a").installs.back().joined == members({"c", "d", "e"}));
+  CHECK(net.seen("d").installs.back().joined == members({"a", "b"}));
+  // What each node held when it installed the merged view: its own side's streams only.
+  CHECK(net.seen("e").held_at_install.back() == Digest{{Net::node("d"), 1}});
+  CHECK(net.seen("b").held_at_install.back() == Digest{{Net::node("a"), 1}});
 }
 
 TEST_CASE("view machine: the flush gives every survivor the longest prefix of a dead node's stream",
@@ -349,6 +426,18 @@ class RandomRun {
     }
   }
 
+  /// Every living machine's view and coordinator, for a failing seed's trace.
+  std::string state() const {
+    std::string out;
+    for (const auto& [id, machine] : machines_) {
+      if (dead_.count(id)) continue;
+      out += node_name_of(id) + ": ";
+      out += machine.installed() ? "v" + std::to_string(machine.installed()->id.number) : std::string("no view");
+      out += " coordinator " + machine.coordinator().to_string() + (machine.changing() ? " changing" : "") + "\n";
+    }
+    return out;
+  }
+
   /// SPEC 8.1's rules over what every node installed. One line per broken rule.
   std::vector<std::string> check() const {
     std::vector<std::string> broken;
@@ -470,13 +559,14 @@ class RandomRun {
 
   void announce_all() {
     for (auto& [id, machine] : machines_) {
-      if (!dead_.count(id) && machine.installed()) announce(id, *machine.installed(), {});
+      if (!dead_.count(id)) announce(id, machine.installed(), {});
     }
   }
 
-  void announce(NodeId from, const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left) {
+  void announce(NodeId from, const std::optional<InstalledView>& view,
+                const std::vector<std::pair<Pid, LeaveReason>>& left) {
     for (auto& [id, machine] : machines_) {
-      if (id != from && !dead_.count(id) && !cut(id, from)) take(id, machine.learn(view, left, now_));
+      if (id != from && !dead_.count(id) && !cut(id, from)) take(id, machine.learn(from, view, left, now_));
     }
   }
 
@@ -551,20 +641,23 @@ class RandomRun {
 
 }  // namespace
 
-// Hidden until the merge step exists (issue 12, in progress): when a coordinator dies with its
-// INSTALL half delivered, the survivors can go on as two views of the group that reach each
-// other (seed 63: a node whose leave was not yet installed coordinates its old view alone),
-// and only a merge makes them one. Run it with: unit_tests "[multicast-wip]"
-// (SYN_VIEW_TRACE=1 prints the failing seed's steps).
-TEST_CASE("view machine: random joins, leaves, deaths and delays keep SPEC 8.1's view rules",
-          "[.][unit][multicast-wip]") {
-  for (std::uint64_t seed = 1; seed <= 2000; ++seed) {
+// Seeds 1..13403 pass (30 000 tried on 2026-12-04). Seed 13404 does not converge yet: a
+// follower whose coordinator's member left while that node went over to another view of the
+// group (after a split) keeps following it; the announcements need to tell it (issue 12, next
+// step). SYN_VIEW_SEEDS=N runs more; SYN_VIEW_TRACE=1 prints a failing seed's steps.
+TEST_CASE("view machine: random joins, leaves, deaths, splits and heals keep SPEC 8.1's view rules",
+          "[unit][multicast]") {
+  // SYN_VIEW_SEEDS=N runs seeds 1..N (default 2000; CI runs the default).
+  std::uint64_t seeds = 2000;
+  if (const char* n = std::getenv("SYN_VIEW_SEEDS")) seeds = std::strtoull(n, nullptr, 10);
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
     RandomRun run(seed);
     run.run(400);
     auto broken = run.check();
     INFO("seed " << seed);
     if (!broken.empty() && std::getenv("SYN_VIEW_TRACE")) {
       for (const auto& line : run.trace) std::cout << line << "\n";
+      std::cout << run.state();
     }
     for (const auto& line : broken) FAIL_CHECK(line);
     if (!broken.empty()) break;
