@@ -54,9 +54,26 @@ Pid ViewMachine::coordinator() const {
     NodeId node = member.node_atom();
     // Not a node that said it holds no view, nor this one when it holds none.
     bool holds = node == self_ ? installed_.has_value() : !contains(viewless_, node);
-    if (reaches(node) && holds) return member;
+    if (reaches(node) && holds && !gone_elsewhere(member)) return member;
   }
   return Pid();
+}
+
+std::string ViewMachine::describe() const {
+  std::string out = installed_ ? "v" + std::to_string(installed_->id.number) : std::string("no view");
+  if (installed_) {
+    for (const auto& member : installed_->members) out += " " + member.to_string();
+  }
+  out += " | coordinator " + coordinator().to_string();
+  if (phase_ != Phase::idle) out += " | round " + std::to_string(proposal_.attempt);
+  if (promised_) out += " | promised " + promised_->coordinator.to_string() + "#" + std::to_string(promised_->attempt);
+  if (yielded_) out += " | yielded";
+  if (delegate_) out += " | delegate " + delegate_->first.to_string();
+  if (merging_) out += " | merging v" + std::to_string(merging_->id.number);
+  out += " | local";
+  for (const auto& member : local_) out += " " + member.to_string();
+  out += " | joining " + std::to_string(joining_.size()) + " leaving " + std::to_string(leaving_.size());
+  return out;
 }
 
 bool ViewMachine::coordinating() const { return installed_ && coordinator().node_atom() == self_; }
@@ -109,21 +126,19 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
   if (!announced) {
     // That node holds no view: whatever of it a view names, it coordinates nothing.
     viewless_.insert(from);
-    if (coordinator() != was) {
-      promised_.reset();
-      owed_flush_.reset();
-      submit_requests(out);
-      maybe_start_round(now, out);
-    }
+    coordinator_may_have_changed(was, out);
     return out;
   }
   viewless_.erase(from);
   const InstalledView& view = *announced;
+  if (from != self_) announced_[from] = view;
   highest_ = std::max(highest_, view.id.number);
   bool mine = has_node(view.members, self_);
   // Joiners hold nothing of the old view; members must have answered its flush.
-  bool caught_up = installed_ ? flushed_ && view.id.number > installed_->id.number : true;
-  if (mine && caught_up && last_promised_ && view.id.coordinator == last_promised_->coordinator) {
+  bool caught_up = (!flush_needed_ || flushed_) && (!installed_ || view.id.number > installed_->id.number);
+  // (The outcome of that round: its coordinator's, numbered above the round's base view.)
+  if (mine && caught_up && last_promised_ && view.id.coordinator == last_promised_->coordinator &&
+      view.id.number > promised_base_) {
     apply_install(view, left, promised_merge_, out);
     return out;
   }
@@ -143,11 +158,11 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
     evict_self(out);
     return out;
   }
-  Pid before = coordinator();
   // Routing follows the newest view, or any view whose nodes it reaches when the one it knew
   // has none left (its nodes died or are cut off).
-  if (!known_ || known_->id < view.id || before.is_null()) known_ = view;
-  if (coordinator() != before) submit_requests(out);
+  if (!known_ || known_->id < view.id || coordinator().is_null()) known_ = view;
+  coordinator_may_have_changed(was, out);
+  maybe_start_round(now, out);  // the announcement may show members of this view gone
   consider_merge(view, out);
   return out;
 }
@@ -155,7 +170,9 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
 std::vector<Action> ViewMachine::peer_up(NodeId node, Micros now) {
   std::vector<Action> out;
   now_ = now;
+  Pid before = coordinator();
   up_.insert(node);
+  coordinator_may_have_changed(before, out);  // one reached again (after a cut)
   return out;
 }
 
@@ -209,8 +226,13 @@ std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Mi
         } else if constexpr (std::is_same_v<M, Evicted>) {
           on_evicted(from, m, out);
         } else if constexpr (std::is_same_v<M, Install>) {
-          bool ours = promised_ && *promised_ == m.proposal;
-          if (ours && from == m.proposal.coordinator.node_atom()) apply_install(m.view, m.left, m.merged, out);
+          // The round this node answered last (even if it stopped following that coordinator
+          // since: the view is installed everywhere else), once it holds what its FLUSH asked.
+          bool answered = last_promised_ && *last_promised_ == m.proposal;
+          bool held = !flush_needed_ || flushed_;
+          if (answered && held && from == m.proposal.coordinator.node_atom()) {
+            apply_install(m.view, m.left, m.merged, out);
+          }
         } else if constexpr (std::is_same_v<M, MergeRequest>) {
           on_merge_request(from, m, out);
         } else if constexpr (std::is_same_v<M, Yield>) {
@@ -298,6 +320,15 @@ std::vector<Pid> ViewMachine::proposed_members() const {
 void ViewMachine::maybe_start_round(Micros now, std::vector<Action>& out) {
   if (!coordinating() || phase_ != Phase::idle || yielded_) return;
   if (merging_ && overlap(*merging_, *installed_)) merging_.reset();  // it became one of ours
+  // This node's own members that must leave always make the next round, whatever became of
+  // the requests it sent while another node coordinated.
+  for (const auto& [member, reason] : wanted_leaves_) {
+    if (contains(installed_->members, member)) leaving_.emplace(member, reason);
+  }
+  // Members whose node announced a newer view without them are gone (they got on_left there).
+  for (const auto& member : installed_->members) {
+    if (gone_elsewhere(member)) leaving_.emplace(member, LeaveReason::evicted);
+  }
   if (merging_ || proposed_members() != installed_->members) start_round(now, out);
 }
 
@@ -356,17 +387,20 @@ void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, st
     return;
   }
   bool in_view = has_node(installed_->members, from);
-  // Members on that node that it no longer has are stale: members of this view (it was
-  // dropped from it and they got on_left, or their joins were given up) go out as evicted;
-  // joins it sent to a former coordinator of this view long ago are forgotten.
+  // Members on that node that it no longer has are stale: members of the old views (it was
+  // dropped and they got on_left, or they left meanwhile) go out as evicted; joins it sent to
+  // a former coordinator long ago, or gave up, are forgotten.
   bool stale = false;
-  for (const auto& member : installed_->members) {
-    if (member.node_atom() == from && !contains(ok.members, member)) {
-      stale |= leaving_.emplace(member, LeaveReason::evicted).second;
+  for (const auto& member : proposed_) {
+    if (member.node_atom() != from || contains(ok.members, member)) continue;
+    bool old = contains(installed_->members, member) || (round_merging_ && contains(round_merging_->members, member));
+    if (old) {
+      leaving_.emplace(member, LeaveReason::evicted);
+    } else {
+      std::erase(joining_, member);
     }
+    stale = true;
   }
-  stale |= std::erase_if(joining_,
-                         [&](const Pid& pid) { return pid.node_atom() == from && !contains(ok.members, pid); }) != 0;
   if (stale) {
     restart_round(now, out);
     return;
@@ -481,7 +515,8 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   // would end in two views.)
   // A node without a view that the base view still names answers too: its PREPARE_OK shows
   // the coordinator which of its members are stale.
-  bool named = has_node(prepare.members, self_) || (prepare.base && has_node(prepare.base->members, self_));
+  bool named = has_node(prepare.members, self_) || (prepare.base && has_node(prepare.base->members, self_)) ||
+               (prepare.other && has_node(prepare.other->members, self_));
   bool joiner = !installed_ && named &&
                 (!promised_ || promised_->coordinator.node_atom() == prepare.proposal.coordinator.node_atom());
   bool from_coordinator = follows(from) && from == prepare.proposal.coordinator.node_atom();
@@ -491,11 +526,13 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   // A node left behind (the coordinator that would have told it went first) accepts a round
   // whose base view is another, not older, and holds the node it follows: that node went on
   // under this coordinator.
-  bool newer_lineage = installed_ && prepare.base && prepare.base->id != installed_->id &&
-                       prepare.base->id.number >= installed_->id.number &&
-                       std::any_of(prepare.base->members.begin(), prepare.base->members.end(), [&](const Pid& pid) {
-                         return pid.node_atom() == coordinator().node_atom() || pid.node_atom() == self_;
-                       });
+  // (Not while it owes the coordinator it follows the end of a round: one round at a time.)
+  bool newer_lineage =
+      installed_ && !promised_ && prepare.base && prepare.base->id != installed_->id &&
+      prepare.base->id.number >= installed_->id.number &&
+      std::any_of(prepare.base->members.begin(), prepare.base->members.end(), [&](const Pid& pid) {
+        return pid == coordinator() || (pid.node_atom() == self_ && contains(installed_->members, pid));
+      });
   if (!joiner && !from_coordinator && !newer_lineage && !merge_in) {
     out.push_back(Send{from, Refuse{prepare.proposal, coordinator(), installed_}});
     return;
@@ -510,6 +547,10 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   promised_merge_ = merge_in;
   promised_base_ = prepare.base ? prepare.base->id.number : 0;
   last_promised_ = prepare.proposal;
+  // A node whose view the round changes (its base, or a merge's other) must hold the flush
+  // before it installs the result; any other answers as a joiner.
+  flush_needed_ = installed_ && ((prepare.base && prepare.base->id == installed_->id) ||
+                                 (prepare.other && prepare.other->id == installed_->id));
   flushed_ = false;
   owed_flush_.reset();
   out.push_back(Send{from, PrepareOk{prepare.proposal, installed_, installed_left_,
@@ -566,7 +607,31 @@ void ViewMachine::on_refuse(NodeId from, const Refuse& refuse, std::vector<Actio
     return;
   }
   if (!excluded) {
-    refused_.insert(from);  // it follows another coordinator: wait (SPEC 8.1.5)
+    // It follows another coordinator: wait (SPEC 8.1.5). But members of it that its own view
+    // lacks are not its members any more (they left or were dropped there): they go now.
+    bool stale = false;
+    if (theirs) {
+      for (const auto& member : proposed_) {
+        if (member.node_atom() == from && !contains(theirs->members, member) && contains(installed_->members, member)) {
+          stale |= leaving_.emplace(member, LeaveReason::evicted).second;
+        }
+      }
+    }
+    // Its joins too: it sends them to the coordinator it follows.
+    stale |= std::erase_if(joining_, [&](const Pid& pid) { return pid.node_atom() == from; }) != 0;
+    if (stale) {
+      restart_round(now_, out);
+      return;
+    }
+    if (!has_node(proposed_, from)) {
+      // None of its members goes on into the proposed view: the round does without it (its
+      // stream of the old view ends where the others hold it, the same for all of them).
+      participants_.erase(from);
+      prepare_answers_.erase(from);
+      if (all_prepared()) send_flushes(out);
+      return;
+    }
+    refused_.insert(from);
     return;
   }
   // A node of this view went on in a newer view without this node: the round that made it
@@ -680,6 +745,25 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
     dropped_.clear();
   }
   if (ghosts || coordinator() != before) submit_requests(out);
+}
+
+void ViewMachine::coordinator_may_have_changed(const Pid& before, std::vector<Action>& out) {
+  Pid now = coordinator();
+  if (now == before) return;
+  if (promised_ && promised_->coordinator.node_atom() != now.node_atom() && !promised_merge_) {
+    // A promise to a coordinator this node no longer follows is void.
+    promised_.reset();
+    owed_flush_.reset();
+  }
+  submit_requests(out);  // the waiting requests go to the new one (a round, if it is this node)
+}
+
+bool ViewMachine::gone_elsewhere(const Pid& member) const {
+  if (member.node_atom() != self_ && contains(viewless_, member.node_atom())) return true;
+  auto it = announced_.find(member.node_atom());
+  if (it == announced_.end() || !installed_) return false;
+  const InstalledView& theirs = it->second;
+  return theirs.id.number > installed_->id.number && !contains(theirs.members, member);
 }
 
 bool ViewMachine::dropped_by(const InstalledView& view) const {

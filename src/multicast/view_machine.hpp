@@ -209,6 +209,8 @@ class ViewMachine {
   bool coordinating() const;
   /// True while a change is under way here (publishing paused).
   bool changing() const { return phase_ != Phase::idle; }
+  /// A line of internal state for a failing test's trace.
+  std::string describe() const;
 
  private:
   enum class Phase { idle, preparing, flushing };  // coordinator's round; followers: promised
@@ -226,6 +228,12 @@ class ViewMachine {
   void on_merge_request(NodeId from, const MergeRequest& request, std::vector<Action>& out);
   /// True when the learned `view` shows that this node's lineage went on without it.
   bool dropped_by(const InstalledView& view) const;
+  /// True when the node of `member` announced a view newer than this node's without it: the
+  /// member left (or went to another view), whatever this node's view still says.
+  bool gone_elsewhere(const Pid& member) const;
+  /// After an event that may change whom this node follows: void a promise to the former
+  /// coordinator, hand the waiting requests to the new one.
+  void coordinator_may_have_changed(const Pid& before, std::vector<Action>& out);
   /// One FLUSH per old view of the round (a merge has two), with its streams' ends.
   void send_flushes(std::vector<Action>& out);
   void restart_round(Micros now, std::vector<Action>& out);
@@ -249,8 +257,9 @@ class ViewMachine {
   Micros view_change_timeout_;
   const StreamState& streams_;
   std::set<NodeId> up_;
-  std::uint64_t highest_ = 0;  ///< the highest view number this node installed or learned
-  std::set<NodeId> viewless_;  ///< nodes that announced they hold no view of the group
+  std::uint64_t highest_ = 0;                  ///< the highest view number this node installed or learned
+  std::set<NodeId> viewless_;                  ///< nodes that announced they hold no view of the group
+  std::map<NodeId, InstalledView> announced_;  ///< the last view each other node announced
   std::optional<InstalledView> installed_;
   std::vector<std::pair<Pid, LeaveReason>> installed_left_;  ///< the `left` of the last INSTALL
   std::optional<InstalledView> known_;                       ///< announced by others, for routing joins
@@ -286,6 +295,7 @@ class ViewMachine {
   bool promised_merge_ = false;            ///< that proposal merges this node's view into another
   std::uint64_t promised_base_ = 0;        ///< the number of that proposal's base view
   bool flushed_ = false;                   ///< the FLUSH of last_promised_ was answered
+  bool flush_needed_ = false;              ///< last_promised_ changes this node's view (a flush first)
   std::optional<Flush> owed_flush_;
   NodeId owed_flush_to_ = 0;
 
