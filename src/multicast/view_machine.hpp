@@ -30,6 +30,8 @@
 //
 // Not yet here (issue 12, later steps): eviction of laggards and of the later-joined side of a
 // partial split.
+#include "wire/multicast_messages.hpp"
+
 #include <syn/multicast.hpp>
 #include <syn/pid.hpp>
 
@@ -45,97 +47,30 @@
 
 namespace syn::detail::multicast {
 
-/// A node, by its interned name (Pid::node_atom()).
-using NodeId = std::uint32_t;
+using wire::multicast::NodeId;
 /// Simulated or real time, in microseconds.
 using Micros = std::int64_t;
 
 /// The nodes of a member list, in the order of their first member.
 std::vector<NodeId> nodes_of(const std::vector<Pid>& members);
 
-/// One round of one coordinator: the member that runs it and its attempt counter. A node
-/// answers the newest proposal of the coordinator it follows.
-struct Proposal {
-  Pid coordinator;
-  std::uint64_t attempt = 0;
-  friend bool operator==(const Proposal&, const Proposal&) = default;
-};
-
-/// Per stream (a publishing node of the old view), the highest sequence number held without a gap.
-using Digest = std::map<NodeId, std::uint64_t>;
-
-/// Where a stream of the old view ends, and the node that sends the others what they lack.
-struct StreamEnd {
-  NodeId stream = 0;
-  std::uint64_t last = 0;
-  NodeId retransmitter = 0;
-  friend bool operator==(const StreamEnd&, const StreamEnd&) = default;
-};
-
-struct InstalledView {
-  ViewId id;
-  std::vector<Pid> members;
-  friend bool operator==(const InstalledView&, const InstalledView&) = default;
-};
-
-// ---- messages between the machines of one group ----
-struct JoinRequest {
-  Pid member;
-};
-struct LeaveRequest {
-  Pid member;
-  LeaveReason reason = LeaveReason::left;
-};
-struct Prepare {
-  Proposal proposal;
-  std::optional<InstalledView> base;   ///< the view being changed (none: a new group)
-  std::vector<Pid> members;            ///< the proposed view
-  std::optional<InstalledView> other;  ///< a merge: the junior view that joins this one
-};
-struct PrepareOk {
-  Proposal proposal;
-  /// The last view the answering node installed, as its INSTALL said (none: a joiner). A new
-  /// coordinator that finds a newer one than its own adopts it before going on.
-  std::optional<InstalledView> installed;
-  std::vector<std::pair<Pid, LeaveReason>> installed_left;  ///< that INSTALL's `left`
-  Digest digest;                                            ///< per stream of `installed`
-  std::vector<Pid> members;                                 ///< the answering node's members (in a view or joining)
-};
-struct Refuse {
-  Proposal proposal;
-  Pid following;                           ///< the coordinator the refusing node follows
-  std::optional<InstalledView> installed;  ///< the refusing node's view
-};
-struct Flush {
-  Proposal proposal;
-  std::vector<StreamEnd> ends;
-  std::map<NodeId, Digest> digests;  ///< what every node of the old view holds
-};
-struct FlushOk {
-  Proposal proposal;
-};
-struct Install {
-  Proposal proposal;
-  InstalledView view;
-  std::vector<std::pair<Pid, LeaveReason>> left;  ///< members of the base (and merged) view not in it
-  bool merged = false;                            ///< two views became this one
-};
-/// To a node dropped from the view it was in (silent in a round): its members are out.
-struct Evicted {
-  Proposal proposal;  ///< the round that dropped it
-  ViewId view;        ///< the view installed without it
-};
-/// From a junior coordinator to the senior one: merge my view into yours.
-struct MergeRequest {
-  InstalledView view;
-};
-/// From a junior coordinator to its nodes: take the senior's next round over this view.
-struct Yield {
-  Pid senior;   ///< the senior coordinator
-  ViewId view;  ///< the junior view it is about
-};
-using Message = std::variant<JoinRequest, LeaveRequest, Prepare, PrepareOk, Refuse, Flush, FlushOk, Install, Evicted,
-                             MergeRequest, Yield>;
+// The messages between the machines of one group are the wire's (src/wire/multicast_messages).
+using wire::multicast::Digest;
+using wire::multicast::Evicted;
+using wire::multicast::Flush;
+using wire::multicast::FlushOk;
+using wire::multicast::Install;
+using wire::multicast::InstalledView;
+using wire::multicast::JoinRequest;
+using wire::multicast::LeaveRequest;
+using wire::multicast::MergeRequest;
+using wire::multicast::Message;
+using wire::multicast::Prepare;
+using wire::multicast::PrepareOk;
+using wire::multicast::Proposal;
+using wire::multicast::Refuse;
+using wire::multicast::StreamEnd;
+using wire::multicast::Yield;
 
 // ---- what the machine asks its host to do ----
 struct Send {

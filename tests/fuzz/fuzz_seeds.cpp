@@ -1,5 +1,5 @@
 // Writes the seed corpus of every fuzz target (fuzz_seeds.hpp): `fuzz_seeds DIR` fills
-// DIR/fuzz_frame, DIR/fuzz_entries and DIR/fuzz_term with one file per seed. scripts/fuzz runs
+// DIR/fuzz_frame, DIR/fuzz_entries, DIR/fuzz_multicast and DIR/fuzz_term with one file per seed. scripts/fuzz runs
 // it before fuzzing, so the seeds always follow the encoders as they are.
 #include "fuzz/zap_fuzz_body.hpp"
 #include "fuzz/fuzz_seeds.hpp"
@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   std::filesystem::path root(argv[1]);
   bool ok = write_all(root / "fuzz_frame", syn::fuzz::frame_seeds()) &&
             write_all(root / "fuzz_entries", syn::fuzz::entries_seeds()) &&
+            write_all(root / "fuzz_multicast", syn::fuzz::multicast_seeds()) &&
             write_all(root / "fuzz_term", syn::fuzz::term_seeds()) &&
             write_all(root / "fuzz_zap", syn::fuzz::zap_seeds());
   return ok ? 0 : 1;

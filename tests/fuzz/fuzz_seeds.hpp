@@ -6,6 +6,7 @@
 #include "wire/entry_messages.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"
+#include "wire/multicast_messages.hpp"
 #include "wire/term_codec.hpp"
 
 #include <syn/term.hpp>
@@ -113,6 +114,46 @@ inline std::vector<std::string> entries_seeds() {
   one.finish();
   // The empty chunk (nobody sends it, but it is valid).
   add([&](auto& b) { wire::Packer(b).pack_array(0); });
+  return out;
+}
+
+/// Payloads of the multicast handler: every view-protocol message, the data path, announcements.
+inline std::vector<std::string> multicast_seeds() {
+  using namespace wire::multicast;
+  std::vector<std::string> out;
+  const std::string group = wire::canonical(Term::array({"orders", 7}));
+  Pid a("alpha", 1, 10), b("beta", 2, 20), c("gamma-node.example", 3, ~0ULL);
+  NodeId na = a.node_atom(), nb = b.node_atom();
+  InstalledView v{ViewId{a, 4}, {a, b, c}};
+  InstalledView w{ViewId{c, 9}, {c}};
+  Proposal p{a, 3};
+  Digest d{{na, 12}, {nb, 0}};
+  std::vector<Body> bodies = {
+      Message{JoinRequest{c}},
+      Message{LeaveRequest{b, LeaveReason::process_exit}},
+      Message{Prepare{p, v, {a, b}, std::nullopt}},
+      Message{Prepare{p, std::nullopt, {a}, w}},
+      Message{PrepareOk{p, v, {{c, LeaveReason::evicted}}, d, {b}}},
+      Message{PrepareOk{p, std::nullopt, {}, {}, {}}},
+      Message{Refuse{p, c, w}},
+      Message{Flush{p, {{na, 12, nb}, {nb, 3, na}}, {{na, d}, {nb, Digest{}}}}},
+      Message{FlushOk{p}},
+      Message{Install{p, v, {{c, LeaveReason::node_down}}, true}},
+      Message{Evicted{p, ViewId{a, 5}}},
+      Message{MergeRequest{w}},
+      Message{Yield{a, ViewId{c, 9}}},
+      Data{ViewId{a, 4}, 1, {wire::canonical(Term(1)), wire::canonical(Term{{"k", "v"}})}},
+      Resend{ViewId{a, 4}, nb, 7, {wire::canonical(Term("x"))}},
+      Ack{ViewId{a, 4}, d},
+      Stable{ViewId{a, 4}, 99},
+      Announce{v, {{b, LeaveReason::left}}},
+      Announce{std::nullopt, {}},
+  };
+  for (auto& body : bodies) {
+    wire::OutBuffer buffer;
+    encode(buffer, Envelope{group, std::move(body)});
+    out.push_back(buffer.release());
+  }
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "fuzz/entries_fuzz_body.hpp"
 #include "fuzz/frame_fuzz_body.hpp"
 #include "fuzz/fuzz_seeds.hpp"
+#include "fuzz/multicast_fuzz_body.hpp"
 #include "fuzz/term_fuzz_body.hpp"
 #include "fuzz/zap_fuzz_body.hpp"
 #include "wire/term_codec.hpp"
@@ -143,6 +144,29 @@ TEST_CASE("fuzz replay: entry payloads (changes, calls, snapshot chunks), mutate
   CHECK(calls > 200);
   CHECK(snapshots > 100);
   CHECK(entries > 100);
+}
+
+TEST_CASE("fuzz replay: multicast payloads (view protocol, data path, announcements), mutated",
+          "[unit][wire][fuzz][multicast]") {
+  std::size_t read = 0, decoded = 0, protocol = 0, messages = 0;
+  replay(0x3c457eedULL, fuzz::multicast_seeds(), [&](const std::string& input, bool valid) {
+    INFO("fuzz_multicast input " << hex(input));
+    fuzz::MulticastOutcome outcome;
+    REQUIRE_NOTHROW(outcome = fuzz::fuzz_multicast(data(input), input.size()));
+    if (valid) {
+      REQUIRE(outcome.value_read);
+      REQUIRE(outcome.decoded);
+    }
+    read += outcome.value_read;
+    decoded += outcome.decoded;
+    protocol += outcome.protocol;
+    messages += outcome.messages;
+  });
+  CHECK(read > 1000);
+  CHECK(decoded > 300);
+  CHECK(decoded < read);  // and many rejected
+  CHECK(protocol > 200);
+  CHECK(messages > 20);  // batches reached (most mutations break a batch's terms)
 }
 
 TEST_CASE("fuzz replay: terms, canonical or not, mutated", "[unit][wire][fuzz]") {
