@@ -12,21 +12,21 @@ void Streams::reset(NodeId self, std::vector<NodeId> nodes) {
   own_unstable_bytes_ = 0;
 }
 
-std::uint64_t Streams::publish(std::string bytes) {
+std::uint64_t Streams::publish(Published message) {
   Stream& own = stream(self_);
   std::uint64_t seq = ++own.held;
-  own_unstable_bytes_ += bytes.size();
-  own.kept.emplace(seq, std::move(bytes));
+  own_unstable_bytes_ += message.message.size();
+  own.kept.emplace(seq, std::move(message));
   own.acked[self_] = seq;  // this node holds what it publishes
   return seq;
 }
 
-Streams::Received Streams::receive(NodeId from, std::uint64_t seq, std::string bytes) {
+Streams::Received Streams::receive(NodeId from, std::uint64_t seq, Published message) {
   Stream& s = stream(from);
   if (seq <= s.held) return Received::duplicate;
   if (seq != s.held + 1) return Received::gap;
   s.held = seq;
-  s.kept.emplace(seq, std::move(bytes));
+  s.kept.emplace(seq, std::move(message));
   s.acked[self_] = seq;
   return Received::next;
 }
@@ -55,14 +55,14 @@ void Streams::collect() {
   for (auto& [node, s] : streams_) {
     std::uint64_t upto = stable(node);
     for (auto it = s.kept.begin(); it != s.kept.end() && it->first <= upto;) {
-      if (node == self_) own_unstable_bytes_ -= it->second.size();
+      if (node == self_) own_unstable_bytes_ -= it->second.message.size();
       it = s.kept.erase(it);
     }
   }
 }
 
-std::vector<std::string> Streams::range(NodeId stream_node, std::uint64_t after, std::uint64_t last) const {
-  std::vector<std::string> out;
+std::vector<Published> Streams::range(NodeId stream_node, std::uint64_t after, std::uint64_t last) const {
+  std::vector<Published> out;
   auto it = streams_.find(stream_node);
   if (it == streams_.end() || last > it->second.held) return {};
   for (std::uint64_t seq = after + 1; seq <= last; ++seq) {

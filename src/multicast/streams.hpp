@@ -21,20 +21,22 @@
 
 namespace syn::detail::multicast {
 
+using wire::multicast::Published;
+
 class Streams final : public StreamState {
  public:
   /// A new view: every stream starts empty, numbered from 1. `nodes` are the view's nodes
   /// (this one included); stability waits for each of them.
   void reset(NodeId self, std::vector<NodeId> nodes);
 
-  /// This node publishes `bytes` (an encoded message): its number in this node's stream.
-  std::uint64_t publish(std::string bytes);
+  /// This node publishes `message` (a member's, encoded): its number in this node's stream.
+  std::uint64_t publish(Published message);
 
   /// What receive() found.
   enum class Received { next, duplicate, gap };
   /// A message of `stream` numbered `seq`: kept when it is the next one, a duplicate when
   /// already held (a retransmission overlapping what arrived), a gap otherwise (nothing kept).
-  Received receive(NodeId stream, std::uint64_t seq, std::string bytes);
+  Received receive(NodeId stream, std::uint64_t seq, Published message);
 
   /// Node `from` holds `stream` up to `upto` (cumulative; an older acknowledgement changes
   /// nothing). Returns true when the stream's stable point moved.
@@ -47,7 +49,7 @@ class Streams final : public StreamState {
 
   /// Messages of `stream` after `after` up to `last`, in order (a retransmission). Empty when
   /// this node no longer holds them all.
-  std::vector<std::string> range(NodeId stream, std::uint64_t after, std::uint64_t last) const;
+  std::vector<Published> range(NodeId stream, std::uint64_t after, std::uint64_t last) const;
   /// Bytes of this node's own messages not yet stable (flow control).
   std::size_t own_unstable_bytes() const { return own_unstable_bytes_; }
   /// The highest number held without a gap, 0 when none.
@@ -59,9 +61,9 @@ class Streams final : public StreamState {
 
  private:
   struct Stream {
-    std::uint64_t held = 0;                     ///< contiguous from 1
-    std::map<std::uint64_t, std::string> kept;  ///< not yet stable, by number
-    std::map<NodeId, std::uint64_t> acked;      ///< per node of the view
+    std::uint64_t held = 0;                   ///< contiguous from 1
+    std::map<std::uint64_t, Published> kept;  ///< not yet stable, by number
+    std::map<NodeId, std::uint64_t> acked;    ///< per node of the view
   };
   Stream& stream(NodeId node) { return streams_[node]; }
 

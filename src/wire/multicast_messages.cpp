@@ -76,9 +76,12 @@ class Writer {
       u64(seq);
     }
   }
-  void messages(const std::vector<std::string>& messages) {
-    array(messages.size());
-    for (const auto& m : messages) term(m);
+  void messages(const std::vector<Published>& messages) {
+    array(messages.size() * 2);
+    for (const auto& m : messages) {
+      u64(m.member);
+      term(m.message);
+    }
   }
 
  private:
@@ -228,11 +231,12 @@ Digest digest(const Fields& f, std::size_t i) {
   return out;
 }
 
-std::vector<std::string> messages(const Fields& f, std::size_t i) {
+std::vector<Published> messages(const Fields& f, std::size_t i) {
   Fields list = f.array(i, "multicast messages");
-  std::vector<std::string> out;
-  out.reserve(list.size());
-  for (std::size_t k = 0; k < list.size(); ++k) out.push_back(list.canonical(k));
+  if (list.size() % 2 != 0) list.fail(list.size(), "is not a list of (member, message) pairs");
+  std::vector<Published> out;
+  out.reserve(list.size() / 2);
+  for (std::size_t k = 0; k < list.size(); k += 2) out.push_back(Published{list.u64(k), list.canonical(k + 1)});
   return out;
 }
 

@@ -112,18 +112,24 @@ using Message = std::variant<JoinRequest, LeaveRequest, Prepare, PrepareOk, Refu
                              MergeRequest, Yield>;
 
 // ---- the data path ----------------------------------------------------------------------------
+/// One broadcast: the publishing member (its id; its node is the stream's) and the message.
+struct Published {
+  std::uint64_t member = 0;
+  std::string message;  ///< canonical term
+  friend bool operator==(const Published&, const Published&) = default;
+};
 /// Consecutive messages of the sender's stream in `view`, numbered from `first`.
 struct Data {
   ViewId view;
   std::uint64_t first = 1;
-  std::vector<std::string> messages;  ///< canonical terms
+  std::vector<Published> messages;
 };
 /// Messages of `stream` (another node's) that a flush told the sender to pass on.
 struct Resend {
   ViewId view;
   NodeId stream = 0;
   std::uint64_t first = 1;
-  std::vector<std::string> messages;  ///< canonical terms
+  std::vector<Published> messages;
 };
 /// Per stream of `view`, the highest number the sender holds without a gap (cumulative).
 struct Ack {

@@ -59,9 +59,9 @@ inline MulticastOutcome fuzz_multicast(const std::uint8_t* data, std::size_t siz
     Envelope a = decode_envelope(*value);
     detail::check_multicast_term(a.group);
     outcome.protocol = std::holds_alternative<Message>(a.body);
-    auto batch = [&](const std::vector<std::string>& messages) {
+    auto batch = [&](const std::vector<Published>& messages) {
       outcome.messages += messages.size();
-      for (const auto& m : messages) detail::check_multicast_term(m);
+      for (const auto& m : messages) detail::check_multicast_term(m.message);
     };
     if (const auto* d = std::get_if<Data>(&a.body)) batch(d->messages);
     if (const auto* r = std::get_if<Resend>(&a.body)) batch(r->messages);

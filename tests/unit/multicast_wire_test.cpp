@@ -90,7 +90,7 @@ TEST_CASE("multicast wire: view-protocol messages read back as written", "[unit]
 }
 
 TEST_CASE("multicast wire: data, resends, acks, stable points and announcements read back", "[unit][wire][multicast]") {
-  std::vector<std::string> terms{wire::canonical(Term(1)), wire::canonical(Term{{"k", "v"}})};
+  std::vector<Published> terms{{10, wire::canonical(Term(1))}, {~0ULL, wire::canonical(Term{{"k", "v"}})}};
   auto data = std::get<Data>(read_back(encoded(Data{ViewId{a, 4}, 17, terms})).body);
   CHECK(data.view == ViewId{a, 4});
   CHECK(data.first == 17);

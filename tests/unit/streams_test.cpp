@@ -11,6 +11,13 @@ using namespace syn::detail::multicast;
 
 namespace {
 
+Published msg(const std::string& text) { return Published{7, text}; }
+std::vector<Published> msgs(std::initializer_list<const char*> texts) {
+  std::vector<Published> out;
+  for (const char* t : texts) out.push_back(msg(t));
+  return out;
+}
+
 NodeId node(const char* name) { return Pid(name, 1, 0).node_atom(); }
 
 Streams three_nodes() {
@@ -24,9 +31,9 @@ Streams three_nodes() {
 TEST_CASE("streams: this node's messages are numbered from 1 and kept until every node holds them",
           "[unit][multicast]") {
   Streams s = three_nodes();
-  CHECK(s.publish("one") == 1);
-  CHECK(s.publish("two") == 2);
-  CHECK(s.publish("three") == 3);
+  CHECK(s.publish(msg("one")) == 1);
+  CHECK(s.publish(msg("two")) == 2);
+  CHECK(s.publish(msg("three")) == 3);
   CHECK(s.own_unstable_bytes() == 11);
   CHECK(s.stable(node("a")) == 0);
   CHECK_FALSE(s.acknowledge(node("b"), node("a"), 3));  // c holds none yet
@@ -37,27 +44,27 @@ TEST_CASE("streams: this node's messages are numbered from 1 and kept until ever
   s.collect();
   CHECK(s.own_unstable_bytes() == 5);       // "three" is left
   CHECK(s.range(node("a"), 0, 3).empty());  // 1 and 2 are gone: every node has them
-  CHECK(s.range(node("a"), 2, 3) == std::vector<std::string>{"three"});
+  CHECK(s.range(node("a"), 2, 3) == msgs({"three"}));
 }
 
 TEST_CASE("streams: a received message is the next one, a duplicate, or a gap that keeps nothing",
           "[unit][multicast]") {
   Streams s = three_nodes();
-  CHECK(s.receive(node("b"), 1, "b1") == Streams::Received::next);
-  CHECK(s.receive(node("b"), 2, "b2") == Streams::Received::next);
-  CHECK(s.receive(node("b"), 2, "b2") == Streams::Received::duplicate);
-  CHECK(s.receive(node("b"), 1, "b1") == Streams::Received::duplicate);
-  CHECK(s.receive(node("b"), 4, "b4") == Streams::Received::gap);
+  CHECK(s.receive(node("b"), 1, msg("b1")) == Streams::Received::next);
+  CHECK(s.receive(node("b"), 2, msg("b2")) == Streams::Received::next);
+  CHECK(s.receive(node("b"), 2, msg("b2")) == Streams::Received::duplicate);
+  CHECK(s.receive(node("b"), 1, msg("b1")) == Streams::Received::duplicate);
+  CHECK(s.receive(node("b"), 4, msg("b4")) == Streams::Received::gap);
   CHECK(s.held(node("b")) == 2);
   CHECK(s.range(node("b"), 0, 4).empty());  // not held up to 4
-  CHECK(s.range(node("b"), 0, 2) == std::vector<std::string>{"b1", "b2"});
-  CHECK(s.receive(node("b"), 3, "b3") == Streams::Received::next);
+  CHECK(s.range(node("b"), 0, 2) == msgs({"b1", "b2"}));
+  CHECK(s.receive(node("b"), 3, msg("b3")) == Streams::Received::next);
   CHECK(s.held(node("b")) == 3);
 }
 
 TEST_CASE("streams: acknowledgements of nodes outside the view count for nothing", "[unit][multicast]") {
   Streams s = three_nodes();
-  s.publish("x");
+  s.publish(msg("x"));
   CHECK_FALSE(s.acknowledge(node("stranger"), node("a"), 1));
   s.acknowledge(node("b"), node("a"), 1);
   CHECK(s.stable(node("a")) == 0);
@@ -67,14 +74,14 @@ TEST_CASE("streams: acknowledgements of nodes outside the view count for nothing
 
 TEST_CASE("streams: the digest and the flush check follow what is held", "[unit][multicast]") {
   Streams s = three_nodes();
-  s.publish("a1");
-  s.receive(node("b"), 1, "b1");
-  s.receive(node("b"), 2, "b2");
+  s.publish(msg("a1"));
+  s.receive(node("b"), 1, msg("b1"));
+  s.receive(node("b"), 2, msg("b2"));
   CHECK(s.digest() == Digest{{node("a"), 1}, {node("b"), 2}});
   CHECK(s.holds({StreamEnd{node("b"), 2, node("b")}, StreamEnd{node("a"), 1, node("a")}}));
   CHECK_FALSE(s.holds({StreamEnd{node("b"), 3, node("c")}}));
   CHECK_FALSE(s.holds({StreamEnd{node("c"), 1, node("c")}}));
   s.reset(node("a"), {node("a"), node("b")});  // a new view: every stream starts again
   CHECK(s.digest().empty());
-  CHECK(s.publish("again") == 1);
+  CHECK(s.publish(msg("again")) == 1);
 }

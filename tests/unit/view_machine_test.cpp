@@ -261,10 +261,10 @@ TEST_CASE(
   CHECK(net.at("c").installed()->members == members({"c", "d", "e"}));
   // Each side publishes; d's message reaches c only (e lags): the merge's flush of the
   // c-d-e side must give it to e, and nothing of one side to the other.
-  net.streams("a").publish(std::string("from a"));
-  net.streams("b").receive(Net::node("a"), 1, std::string("from a"));
-  net.streams("d").publish(std::string("from d"));
-  net.streams("c").receive(Net::node("d"), 1, std::string("from d"));
+  net.streams("a").publish(Published{1, "from a"});
+  net.streams("b").receive(Net::node("a"), 1, Published{1, "from a"});
+  net.streams("d").publish(Published{1, "from d"});
+  net.streams("c").receive(Net::node("d"), 1, Published{1, "from d"});
   std::uint64_t side_ab = net.at("a").installed()->id.number;
   std::uint64_t side_cde = net.at("c").installed()->id.number;
 
@@ -293,7 +293,7 @@ TEST_CASE("view machine: the flush gives every survivor the longest prefix of a 
   std::uint32_t c = Net::node("c");
   // c published 1..5 before it died; a got all five, b only the first three.
   for (int i = 1; i <= 5; ++i) {
-    std::string bytes = "m" + std::to_string(i);
+    Published bytes{1, "m" + std::to_string(i)};
     REQUIRE(net.streams("c").publish(bytes) == static_cast<std::uint64_t>(i));
     REQUIRE(net.streams("a").receive(c, i, bytes) == Streams::Received::next);
     if (i <= 3) REQUIRE(net.streams("b").receive(c, i, bytes) == Streams::Received::next);
