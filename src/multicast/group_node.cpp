@@ -1,0 +1,291 @@
+#include "multicast/group_node.hpp"
+
+#include <algorithm>
+
+// See view_machine.cpp: GCC 12's -Wmaybe-uninitialized misfires on variants of vectors at -O2.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+namespace syn::detail::multicast {
+
+namespace {
+
+/// Early data kept for views not installed yet, at most (a peer past it breaks the protocol).
+constexpr std::size_t kMaxEarlyBatches = 4096;
+
+bool has(const std::vector<Pid>& members, const Pid& pid) {
+  return std::find(members.begin(), members.end(), pid) != members.end();
+}
+
+}  // namespace
+
+GroupNode::GroupNode(NodeId self, std::chrono::milliseconds view_change_timeout)
+    : self_(self), machine_(self, view_change_timeout, streams_) {}
+
+Effects GroupNode::join(const Pid& member, Micros now) {
+  Effects fx;
+  run(machine_.join(member, now), fx);
+  return fx;
+}
+
+Effects GroupNode::leave(const Pid& member, LeaveReason reason, Micros now) {
+  Effects fx;
+  run(machine_.leave(member, reason, now), fx);
+  return fx;
+}
+
+std::uint64_t GroupNode::broadcast(const Pid& member, std::string message, Effects& fx) {
+  std::uint64_t token = next_token_++;
+  token_members_.emplace(token, member);
+  Published published{member.id(), std::move(message)};
+  bool member_in_view = view() && has(view()->members, member);
+  if (paused_ || !member_in_view) {
+    waiting_bytes_ += published.message.size();
+    waiting_.push_back(Waiting{token, std::move(published)});
+  } else {
+    publish(token, std::move(published), fx);
+  }
+  return token;
+}
+
+void GroupNode::publish(std::uint64_t token, Published message, Effects& fx) {
+  const InstalledView& v = *view();
+  fx.events.push_back(Delivered{*publisher(self_, message.member), message.message});
+  wire::multicast::Data data{v.id, 0, {message}};
+  data.first = streams_.publish(std::move(message));
+  pending_.emplace(data.first, token);
+  for (NodeId node : nodes_of(v.members)) {
+    if (node != self_) fx.out.push_back(Outgoing{node, data});
+  }
+  confirm_stable(fx);  // a view of this node alone: stable at once
+}
+
+Effects GroupNode::receive(NodeId from, const Body& body, Micros now) {
+  Effects fx;
+  if (const auto* message = std::get_if<Message>(&body)) {
+    run(machine_.receive(from, *message, now), fx);
+  } else if (const auto* data = std::get_if<wire::multicast::Data>(&body)) {
+    if (view() && data->view == view()->id) {
+      on_data(from, from, data->first, data->messages, fx);
+    } else if (!view() || data->view.number >= view()->id.number) {
+      // Its INSTALL is on its way (from the coordinator's node, on another link).
+      if (++early_batches_ > kMaxEarlyBatches) {
+        fx.protocol_error = true;
+        return fx;
+      }
+      early_[{data->view, from}].push_back(*data);
+    }
+    // Older views: closed by a flush that did not need it (never sent, since a publisher
+    // pauses before it answers a round).
+  } else if (const auto* resend = std::get_if<wire::multicast::Resend>(&body)) {
+    if (view() && resend->view == view()->id) {
+      on_data(from, resend->stream, resend->first, resend->messages, fx);
+      run(machine_.streams_advanced(now), fx);
+    }
+  } else if (const auto* ack = std::get_if<wire::multicast::Ack>(&body)) {
+    on_ack(from, *ack, fx);
+  } else if (const auto* announce = std::get_if<wire::multicast::Announce>(&body)) {
+    run(machine_.learn(from, announce->view, announce->left, now), fx);
+  }
+  return fx;
+}
+
+void GroupNode::on_data(NodeId from, NodeId stream, std::uint64_t first, const std::vector<Published>& messages,
+                        Effects& fx) {
+  std::uint64_t seq = first;
+  for (const auto& message : messages) {
+    auto p = publisher(stream, message.member);
+    if (!p || stream == self_) {
+      fx.protocol_error = true;  // a member not in the view, or this node's own stream
+      return;
+    }
+    switch (streams_.receive(stream, seq, message)) {
+      case Streams::Received::next:
+        fx.events.push_back(Delivered{*p, message.message});
+        acks_owed_ = true;
+        break;
+      case Streams::Received::duplicate: break;
+      case Streams::Received::gap:
+        (void)from;
+        fx.protocol_error = true;
+        return;
+    }
+    ++seq;
+  }
+}
+
+void GroupNode::on_ack(NodeId from, const wire::multicast::Ack& ack, Effects& fx) {
+  if (!view() || ack.view != view()->id) return;
+  for (const auto& [stream, upto] : ack.held) {
+    // What a node says it holds of a stream cannot exceed what that stream has here... except
+    // streams this node lags on; only this node's own stream is checked (it knows its end).
+    if (stream == self_ && upto > streams_.held(self_)) {
+      fx.protocol_error = true;
+      return;
+    }
+    streams_.acknowledge(from, stream, upto);
+  }
+  confirm_stable(fx);
+  streams_.collect();
+}
+
+void GroupNode::confirm_stable(Effects& fx) {
+  std::uint64_t stable = streams_.stable(self_);
+  while (!pending_.empty() && pending_.begin()->first <= stable) {
+    std::uint64_t token = pending_.begin()->second;
+    pending_.erase(pending_.begin());
+    token_members_.erase(token);
+    fx.events.push_back(Confirmed{token, true});
+  }
+}
+
+Effects GroupNode::peer_up(NodeId node, Micros now) {
+  Effects fx;
+  run(machine_.peer_up(node, now), fx);
+  return fx;
+}
+
+Effects GroupNode::peer_down(NodeId node, Micros now) {
+  Effects fx;
+  for (auto it = early_.begin(); it != early_.end();) {
+    if (it->first.second == node) {
+      early_batches_ -= it->second.size();
+      it = early_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  run(machine_.peer_down(node, now), fx);
+  return fx;
+}
+
+Effects GroupNode::tick(Micros now) {
+  Effects fx;
+  run(machine_.tick(now), fx);
+  return fx;
+}
+
+Effects GroupNode::send_acks() {
+  Effects fx;
+  if (!acks_owed_ || !view()) return fx;
+  acks_owed_ = false;
+  wire::multicast::Ack ack{view()->id, streams_.digest()};
+  for (NodeId node : nodes_of(view()->members)) {
+    if (node != self_) fx.out.push_back(Outgoing{node, ack});
+  }
+  // This node's own holdings count too (Streams records them on receipt): stability may move.
+  confirm_stable(fx);
+  streams_.collect();
+  return fx;
+}
+
+wire::multicast::Announce GroupNode::announcement() const { return {view(), last_left_}; }
+
+void GroupNode::run(std::vector<Action> actions, Effects& fx) {
+  for (auto& action : actions) {
+    if (auto* install = std::get_if<InstallView>(&action)) {
+      this->install(*install, true, fx);
+      continue;
+    }
+    if (auto* send = std::get_if<Send>(&action)) {
+      fx.out.push_back(Outgoing{send->to, std::move(send->message)});
+    } else if (auto* left = std::get_if<LocalLeft>(&action)) {
+      fx.events.push_back(Left{left->member, left->reason});
+      // Its broadcasts still unconfirmed will never be known to have reached everyone.
+      for (auto it = token_members_.begin(); it != token_members_.end();) {
+        if (it->second != left->member) {
+          ++it;
+          continue;
+        }
+        std::uint64_t token = it->first;
+        std::erase_if(pending_, [&](const auto& entry) { return entry.second == token; });
+        auto w = std::find_if(waiting_.begin(), waiting_.end(), [&](const Waiting& x) { return x.token == token; });
+        if (w != waiting_.end()) {
+          waiting_bytes_ -= w->message.message.size();
+          waiting_.erase(w);
+        }
+        fx.events.push_back(Confirmed{token, false});
+        it = token_members_.erase(it);
+      }
+    } else if (std::holds_alternative<PausePublishing>(action)) {
+      paused_ = true;
+    } else if (auto* resend = std::get_if<Retransmit>(&action)) {
+      wire::multicast::Resend r{view()->id, resend->stream, resend->after + 1,
+                                streams_.range(resend->stream, resend->after, resend->last)};
+      if (!r.messages.empty()) fx.out.push_back(Outgoing{resend->to, std::move(r)});
+    }
+  }
+  // The machine installs views without an InstallView when no local member is in them (this
+  // node's members left or were given up): the streams follow all the same.
+  std::optional<ViewId> now_installed;
+  if (view()) now_installed = view()->id;
+  if (now_installed != streams_view_) {
+    if (view()) {
+      install(InstallView{*view(), {}, {}, false}, false, fx);
+    } else {
+      streams_view_.reset();
+      streams_.reset(self_, {});
+      paused_ = false;
+      fx.announce = true;
+    }
+  }
+}
+
+void GroupNode::install(const InstallView& install, bool member_events, Effects& fx) {
+  // The flush gave every survivor what any of them held of the old view: this node's
+  // broadcasts published in it reached every member that goes on.
+  for (const auto& [seq, token] : pending_) {
+    token_members_.erase(token);
+    fx.events.push_back(Confirmed{token, true});
+  }
+  pending_.clear();
+  const InstalledView& v = install.view;
+  streams_.reset(self_, nodes_of(v.members));
+  streams_view_ = v.id;
+  paused_ = false;
+  last_left_ = install.left;
+  fx.announce = true;
+  for (const auto& member : v.members) {
+    if (!member_events || member.node_atom() != self_) continue;
+    if (has(install.joined, member)) {
+      fx.events.push_back(Joined{member, v});
+    } else {
+      fx.events.push_back(ViewChanged{member, v, install.joined, install.left, install.merged});
+    }
+  }
+  // Broadcasts that waited for this view, then data that came before it.
+  std::deque<Waiting> waiting;
+  waiting.swap(waiting_);
+  waiting_bytes_ = 0;
+  for (auto& w : waiting) {
+    Pid member = token_members_.count(w.token) ? token_members_.at(w.token) : Pid();
+    if (has(v.members, member)) {
+      publish(w.token, std::move(w.message), fx);
+    } else {
+      waiting_bytes_ += w.message.message.size();
+      waiting_.push_back(std::move(w));  // its member is not in a view yet
+    }
+  }
+  for (auto it = early_.begin(); it != early_.end();) {
+    if (it->first.first.number > v.id.number) {
+      ++it;
+      continue;
+    }
+    if (it->first.first == v.id) {
+      for (const auto& data : it->second) on_data(it->first.second, it->first.second, data.first, data.messages, fx);
+    }
+    early_batches_ -= it->second.size();
+    it = early_.erase(it);
+  }
+}
+
+std::optional<Pid> GroupNode::publisher(NodeId stream, std::uint64_t member) const {
+  if (!view()) return std::nullopt;
+  for (const auto& pid : view()->members) {
+    if (pid.node_atom() == stream && pid.id() == member) return pid;
+  }
+  return std::nullopt;
+}
+
+}  // namespace syn::detail::multicast

@@ -1,0 +1,144 @@
+#pragma once
+// One multicast group on one node, without threads or sockets: the view machine, the streams
+// and the data path between them. The handler calls it on the engine thread and carries out
+// what each call returns (Effects): frames to peers, events for the local members (delivered
+// by the handler, each member's one at a time and off the engine thread), confirmations.
+//
+// The data path (SPEC 8.2, 8.3; MULTICAST.md "The data path"):
+// - A broadcast is numbered in this node's stream of the installed view and sent to every
+//   other node of the view; while a view change is under way (publishing paused) or before
+//   the first view, it waits and is published in the next view.
+// - A node delivers a stream's messages in order, each once; a gap is a protocol error (links
+//   are FIFO and lossless while up): the handler counts it and resets the link.
+// - Nodes acknowledge cumulatively (their digest, to every node of the view); a message every
+//   node holds is stable: its buffers go, and a broadcast of this node is confirmed. When the
+//   view changes, the flush has given every survivor the same messages of the old view, so
+//   every broadcast of this node published in it is confirmed then.
+// - Data for a view not installed here yet (its INSTALL comes from another node) waits for it.
+#include "multicast/streams.hpp"
+#include "multicast/view_machine.hpp"
+#include "wire/multicast_messages.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace syn::detail::multicast {
+
+using wire::multicast::Body;
+
+/// A frame for another node.
+struct Outgoing {
+  NodeId to = 0;
+  Body body;
+};
+
+// ---- events for local members, in the order they happened ----
+/// `member`'s first view.
+struct Joined {
+  Pid member;
+  InstalledView view;
+};
+/// A later view of `member`.
+struct ViewChanged {
+  Pid member;
+  InstalledView view;
+  std::vector<Pid> joined;
+  std::vector<std::pair<Pid, LeaveReason>> left;
+  bool merged = false;
+};
+/// A message for every local member of the installed view (its publisher's own included).
+struct Delivered {
+  Pid from;
+  std::string message;  ///< canonical term
+};
+/// `member` is out of the group (its last event).
+struct Left {
+  Pid member;
+  LeaveReason reason = LeaveReason::left;
+};
+/// A broadcast of this node (by its token) reached every member (ok), or never will be known
+/// to (its member left first).
+struct Confirmed {
+  std::uint64_t token = 0;
+  bool ok = true;
+};
+using Event = std::variant<Joined, ViewChanged, Delivered, Left, Confirmed>;
+
+/// What one call asks of the handler.
+struct Effects {
+  std::vector<Outgoing> out;
+  std::vector<Event> events;
+  bool announce = false;        ///< the view changed: announce it to every node of the scope
+  bool protocol_error = false;  ///< the sender broke the protocol (a gap): reset its link
+};
+
+class GroupNode {
+ public:
+  GroupNode(NodeId self, std::chrono::milliseconds view_change_timeout);
+  GroupNode(const GroupNode&) = delete;
+  GroupNode& operator=(const GroupNode&) = delete;
+
+  Effects join(const Pid& member, Micros now);
+  Effects leave(const Pid& member, LeaveReason reason, Micros now);
+  /// A local member broadcasts `message` (canonical term). Returns the broadcast's token.
+  std::uint64_t broadcast(const Pid& member, std::string message, Effects& fx);
+  /// A frame about this group from node `from`.
+  Effects receive(NodeId from, const Body& body, Micros now);
+  Effects peer_up(NodeId node, Micros now);
+  Effects peer_down(NodeId node, Micros now);
+  Effects tick(Micros now);
+  /// The acknowledgements owed since the last call (once per engine turn: one frame per node
+  /// however many batches came).
+  Effects send_acks();
+
+  /// What this node says of the group in announcements.
+  wire::multicast::Announce announcement() const;
+  const std::optional<InstalledView>& view() const { return machine_.installed(); }
+  const ViewMachine& machine() const { return machine_; }
+  /// Bytes of this node's broadcasts not yet stable, plus those waiting for a view (flow control).
+  std::size_t unconfirmed_bytes() const { return streams_.own_unstable_bytes() + waiting_bytes_; }
+  /// True while nothing is owed to anyone: no broadcast unconfirmed or waiting.
+  bool idle() const { return pending_.empty() && waiting_.empty(); }
+
+ private:
+  struct Waiting {
+    std::uint64_t token;
+    Published message;
+  };
+  void run(std::vector<Action> actions, Effects& fx);
+  /// A view is installed here: the streams start again, what this node published in the old
+  /// view is confirmed, what waited is published; `member_events` for the local members.
+  void install(const InstallView& install, bool member_events, Effects& fx);
+  void publish(std::uint64_t token, Published message, Effects& fx);
+  void on_data(NodeId from, NodeId stream, std::uint64_t first, const std::vector<Published>& messages, Effects& fx);
+  void on_ack(NodeId from, const wire::multicast::Ack& ack, Effects& fx);
+  void confirm_stable(Effects& fx);
+  /// The pid of a member of `stream`'s node in the installed view (its creation is the view's).
+  std::optional<Pid> publisher(NodeId stream, std::uint64_t member) const;
+
+  NodeId self_;
+  Streams streams_;
+  ViewMachine machine_;
+  bool paused_ = false;
+  std::optional<ViewId> streams_view_;                  ///< the view the streams are of
+  std::vector<std::pair<Pid, LeaveReason>> last_left_;  ///< for announcements
+  std::uint64_t next_token_ = 1;
+  std::deque<Waiting> waiting_;  ///< broadcasts waiting for a view
+  std::size_t waiting_bytes_ = 0;
+  /// Broadcasts published in the installed view and not yet stable: sequence -> token.
+  std::map<std::uint64_t, std::uint64_t> pending_;
+  std::map<std::uint64_t, Pid> token_members_;  ///< token -> its member (fails if it leaves)
+  /// Data for views not installed yet: (view, from node) -> batches in arrival order.
+  std::map<std::pair<ViewId, NodeId>, std::vector<wire::multicast::Data>> early_;
+  std::size_t early_batches_ = 0;
+  bool acks_owed_ = false;
+};
+
+}  // namespace syn::detail::multicast
