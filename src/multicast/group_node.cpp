@@ -71,7 +71,7 @@ Effects GroupNode::receive(NodeId from, const Body& body, Micros now) {
     } else if (!view() || data->view.number >= view()->id.number) {
       // Its INSTALL is on its way (from the coordinator's node, on another link).
       if (++early_batches_ > kMaxEarlyBatches) {
-        fx.protocol_error = true;
+        fx.protocol_error = "too much data for views not installed yet";
         return fx;
       }
       early_[{data->view, from}].push_back(*data);
@@ -97,7 +97,7 @@ void GroupNode::on_data(NodeId from, NodeId stream, std::uint64_t first, const s
   for (const auto& message : messages) {
     auto p = publisher(stream, message.member);
     if (!p || stream == self_) {
-      fx.protocol_error = true;  // a member not in the view, or this node's own stream
+      fx.protocol_error = !p ? "a message of a member not in the view" : "a message of this node's own stream";
       return;
     }
     switch (streams_.receive(stream, seq, message)) {
@@ -108,7 +108,7 @@ void GroupNode::on_data(NodeId from, NodeId stream, std::uint64_t first, const s
       case Streams::Received::duplicate: break;
       case Streams::Received::gap:
         (void)from;
-        fx.protocol_error = true;
+        fx.protocol_error = "a gap in a stream";
         return;
     }
     ++seq;
@@ -121,7 +121,7 @@ void GroupNode::on_ack(NodeId from, const wire::multicast::Ack& ack, Effects& fx
     // What a node says it holds of a stream cannot exceed what that stream has here... except
     // streams this node lags on; only this node's own stream is checked (it knows its end).
     if (stream == self_ && upto > streams_.held(self_)) {
-      fx.protocol_error = true;
+      fx.protocol_error = "an acknowledgement of messages this node never sent";
       return;
     }
     streams_.acknowledge(from, stream, upto);
@@ -218,16 +218,17 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
   }
   // The machine installs views without an InstallView when no local member is in them (this
   // node's members left or were given up): the streams follow all the same.
-  std::optional<ViewId> now_installed;
-  if (view()) now_installed = view()->id;
-  if (now_installed != streams_view_) {
-    if (view()) {
-      install(InstallView{*view(), {}, {}, false}, false, fx);
+  const auto& machine_view = machine_.installed();
+  bool same = machine_view.has_value() == current_.has_value() && (!current_ || machine_view->id == current_->id);
+  if (!same) {
+    if (machine_view) {
+      install(InstallView{*machine_view, {}, {}, false}, false, fx);
     } else {
-      streams_view_.reset();
+      current_.reset();
       streams_.reset(self_, {});
       paused_ = false;
       fx.announce = true;
+      fx.events.push_back(Installed{std::nullopt});
     }
   }
 }
@@ -242,10 +243,11 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
   pending_.clear();
   const InstalledView& v = install.view;
   streams_.reset(self_, nodes_of(v.members));
-  streams_view_ = v.id;
+  current_ = v;
   paused_ = false;
   last_left_ = install.left;
   fx.announce = true;
+  fx.events.push_back(Installed{v});
   for (const auto& member : v.members) {
     if (!member_events || member.node_atom() != self_) continue;
     if (has(install.joined, member)) {

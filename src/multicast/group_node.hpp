@@ -69,14 +69,21 @@ struct Confirmed {
   std::uint64_t token = 0;
   bool ok = true;
 };
-using Event = std::variant<Joined, ViewChanged, Delivered, Left, Confirmed>;
+/// This node installed a view (or, view empty, holds none any more): what follows belongs to
+/// it. Before the member events of that view.
+struct Installed {
+  std::optional<InstalledView> view;
+};
+using Event = std::variant<Joined, ViewChanged, Delivered, Left, Confirmed, Installed>;
 
 /// What one call asks of the handler.
 struct Effects {
   std::vector<Outgoing> out;
   std::vector<Event> events;
-  bool announce = false;        ///< the view changed: announce it to every node of the scope
-  bool protocol_error = false;  ///< the sender broke the protocol (a gap): reset its link
+  bool announce = false;  ///< the view changed: announce it to every node of the scope
+  /// The sender broke the protocol (a gap, a stranger): why, for the log; its link is reset.
+  /// Empty when all was well.
+  std::string protocol_error;
 };
 
 class GroupNode {
@@ -100,7 +107,8 @@ class GroupNode {
 
   /// What this node says of the group in announcements.
   wire::multicast::Announce announcement() const;
-  const std::optional<InstalledView>& view() const { return machine_.installed(); }
+  /// The view this node delivers and publishes in (the last it installed).
+  const std::optional<InstalledView>& view() const { return current_; }
   const ViewMachine& machine() const { return machine_; }
   /// Bytes of this node's broadcasts not yet stable, plus those waiting for a view (flow control).
   std::size_t unconfirmed_bytes() const { return streams_.own_unstable_bytes() + waiting_bytes_; }
@@ -127,7 +135,7 @@ class GroupNode {
   Streams streams_;
   ViewMachine machine_;
   bool paused_ = false;
-  std::optional<ViewId> streams_view_;                  ///< the view the streams are of
+  std::optional<InstalledView> current_;                ///< the view the streams are of (the last installed here)
   std::vector<std::pair<Pid, LeaveReason>> last_left_;  ///< for announcements
   std::uint64_t next_token_ = 1;
   std::deque<Waiting> waiting_;  ///< broadcasts waiting for a view

@@ -391,9 +391,12 @@ void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, st
   // dropped and they got on_left, or they left meanwhile) go out as evicted; joins it sent to
   // a former coordinator long ago, or gave up, are forgotten.
   bool stale = false;
+  // A node without a view has none of the old views' members any more, whatever it lists: it
+  // never installs a view in the middle of its streams; its members join again.
   for (const auto& member : proposed_) {
-    if (member.node_atom() != from || contains(ok.members, member)) continue;
+    if (member.node_atom() != from) continue;
     bool old = contains(installed_->members, member) || (round_merging_ && contains(round_merging_->members, member));
+    if (contains(ok.members, member) && (ok.installed || !old)) continue;
     if (old) {
       leaving_.emplace(member, LeaveReason::evicted);
     } else {
@@ -405,7 +408,7 @@ void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, st
     restart_round(now, out);
     return;
   }
-  if (in_view && (!ok.installed || ok.installed->id.number < installed_->id.number)) {
+  if (in_view && ok.installed && ok.installed->id.number < installed_->id.number) {
     // That node missed the last INSTALL (its coordinator went before it got there): it
     // installs that view first, so that no member skips a view it belongs to, then the round
     // starts again from the same view everywhere.
@@ -663,6 +666,14 @@ void ViewMachine::evict_self(std::vector<Action>& out) {
   owed_flush_.reset();
   delegate_.reset();
   yielded_ = false;
+  // A round it answered as a member of the view it just lost needs the flush it held, and its
+  // streams go with the view: that round's INSTALL no longer applies here. (One it answered as
+  // a joiner still does.)
+  if (flush_needed_) {
+    last_promised_.reset();
+    flushed_ = false;
+    flush_needed_ = false;
+  }
   submit_requests(out);  // joins still waiting go on
 }
 
