@@ -64,6 +64,10 @@ void GroupNode::publish(std::uint64_t token, Published message, Effects& fx) {
 Effects GroupNode::receive(NodeId from, const Body& body, Micros now) {
   Effects fx;
   if (const auto* message = std::get_if<Message>(&body)) {
+    if (const auto* flush = std::get_if<Flush>(message)) {
+      // (Only the FLUSH of the round this node answered counts: the machine checks.)
+      if (machine_.promised()) flush_ends_ = flush->ends;
+    }
     run(machine_.receive(from, *message, now), fx);
   } else if (const auto* data = std::get_if<wire::multicast::Data>(&body)) {
     if (view() && data->view == view()->id) {
@@ -102,7 +106,7 @@ void GroupNode::on_data(NodeId from, NodeId stream, std::uint64_t first, const s
     }
     switch (streams_.receive(stream, seq, message)) {
       case Streams::Received::next:
-        fx.events.push_back(Delivered{*p, message.message});
+        hold_or_deliver(stream, seq, *p, message.message, fx);
         acks_owed_ = true;
         break;
       case Streams::Received::duplicate: break;
@@ -113,6 +117,27 @@ void GroupNode::on_data(NodeId from, NodeId stream, std::uint64_t first, const s
     }
     ++seq;
   }
+}
+
+void GroupNode::hold_or_deliver(NodeId stream, std::uint64_t seq, const Pid& from, const std::string& message,
+                                Effects& fx) {
+  if (holding_) {
+    held_.push_back(Held{stream, seq, from, message});
+  } else {
+    fx.events.push_back(Delivered{from, message});
+  }
+}
+
+void GroupNode::release_held(const std::vector<StreamEnd>* ends, Effects& fx) {
+  for (auto& h : held_) {
+    if (ends) {
+      auto end = std::find_if(ends->begin(), ends->end(), [&](const StreamEnd& e) { return e.stream == h.stream; });
+      if (end == ends->end() || h.seq > end->last) continue;  // past the end: dropped everywhere
+    }
+    fx.events.push_back(Delivered{h.from, std::move(h.message)});
+  }
+  held_.clear();
+  holding_ = false;
 }
 
 void GroupNode::on_ack(NodeId from, const wire::multicast::Ack& ack, Effects& fx) {
@@ -189,6 +214,13 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
       continue;
     }
     if (auto* send = std::get_if<Send>(&action)) {
+      // This node's digest goes to a round (a follower's PREPARE_OK, the coordinator's
+      // FLUSH): from now on the view's deliveries wait for the round's ends.
+      if (std::holds_alternative<PrepareOk>(send->message)) holding_ = true;
+      if (const auto* flush = std::get_if<Flush>(&send->message)) {
+        holding_ = true;
+        if (current_ && flush->digests.count(self_)) flush_ends_ = flush->ends;
+      }
       fx.out.push_back(Outgoing{send->to, std::move(send->message)});
     } else if (auto* left = std::get_if<LocalLeft>(&action)) {
       fx.events.push_back(Left{left->member, left->reason});
@@ -216,6 +248,12 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
       if (!r.messages.empty()) fx.out.push_back(Outgoing{resend->to, std::move(r)});
     }
   }
+  // A round given up without a view (its coordinator went, nobody took it on): nothing was
+  // agreed, what was held is delivered.
+  if (holding_ && !machine_.changing() && !machine_.promised() && machine_.installed() && current_ &&
+      machine_.installed()->id == current_->id) {
+    release_held(nullptr, fx);
+  }
   // The machine installs views without an InstallView when no local member is in them (this
   // node's members left or were given up): the streams follow all the same.
   const auto& machine_view = machine_.installed();
@@ -225,6 +263,10 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
       install(InstallView{*machine_view, {}, {}, false}, false, fx);
     } else {
       current_.reset();
+      // Out of the group: what was held back of the view it left is not this node's to deliver.
+      held_.clear();
+      holding_ = false;
+      flush_ends_.reset();
       streams_.reset(self_, {});
       paused_ = false;
       fx.announce = true;
@@ -234,6 +276,9 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
 }
 
 void GroupNode::install(const InstallView& install, bool member_events, Effects& fx) {
+  // The old view ends where the round said: what was held back up to there is delivered now.
+  if (holding_) release_held(flush_ends_ ? &*flush_ends_ : nullptr, fx);
+  flush_ends_.reset();
   // The flush gave every survivor what any of them held of the old view: this node's
   // broadcasts published in it reached every member that goes on.
   for (const auto& [seq, token] : pending_) {

@@ -15,6 +15,11 @@
 //   view changes, the flush has given every survivor the same messages of the old view, so
 //   every broadcast of this node published in it is confirmed then.
 // - Data for a view not installed here yet (its INSTALL comes from another node) waits for it.
+// - Once this node has told a round what it holds (its PREPARE_OK, or the coordinator's FLUSH),
+//   what arrives after is held back, not delivered: the round's FLUSH fixes where each stream
+//   of the view ends, and every survivor delivers exactly up to there (what is past it, from
+//   a node the round drops, is dropped everywhere). Held messages up to the ends are delivered
+//   just before the next view; if the round is given up without a view, all of them are.
 #include "multicast/streams.hpp"
 #include "multicast/view_machine.hpp"
 #include "wire/multicast_messages.hpp"
@@ -135,6 +140,19 @@ class GroupNode {
   Streams streams_;
   ViewMachine machine_;
   bool paused_ = false;
+  /// Messages of the installed view received after this node reported its digest to a round.
+  struct Held {
+    NodeId stream;
+    std::uint64_t seq;
+    Pid from;
+    std::string message;
+  };
+  void hold_or_deliver(NodeId stream, std::uint64_t seq, const Pid& from, const std::string& message, Effects& fx);
+  /// Delivers what was held back: up to the round's ends (all of it when `ends` is null).
+  void release_held(const std::vector<StreamEnd>* ends, Effects& fx);
+  bool holding_ = false;
+  std::vector<Held> held_;
+  std::optional<std::vector<StreamEnd>> flush_ends_;    ///< the ends of the last FLUSH seen
   std::optional<InstalledView> current_;                ///< the view the streams are of (the last installed here)
   std::vector<std::pair<Pid, LeaveReason>> last_left_;  ///< for announcements
   std::uint64_t next_token_ = 1;

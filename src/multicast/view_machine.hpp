@@ -144,6 +144,8 @@ class ViewMachine {
   bool coordinating() const;
   /// True while a change is under way here (publishing paused).
   bool changing() const { return phase_ != Phase::idle; }
+  /// True while this node has answered a round that has not installed (or been given up).
+  bool promised() const { return promised_.has_value(); }
   /// A line of internal state for a failing test's trace.
   std::string describe() const;
 

@@ -251,6 +251,8 @@ namespace {
 class RandomGroupRun {
  public:
   explicit RandomGroupRun(std::uint64_t seed) : state_(seed) {
+    // SYN_GROUP_TRACE=seed prints that seed's frames, installs and deliveries.
+    if (const char* t = std::getenv("SYN_GROUP_TRACE")) trace_ = std::strtoull(t, nullptr, 10) == seed;
     for (int i = 0; i < kNodes; ++i) {
       names_.push_back("g" + std::to_string(i));
       NodeId id = Cluster::node(names_.back());
@@ -303,7 +305,7 @@ class RandomGroupRun {
   }
 
   std::vector<std::string> check() const {
-    std::vector<std::string> broken;
+    std::vector<std::string> broken = no_view_deliveries_;
     // Per node: per publisher, strictly increasing.
     for (const auto& [node, segments] : delivered_) {
       std::map<Pid, std::int64_t> last;
@@ -322,13 +324,14 @@ class RandomGroupRun {
         for (std::size_t i = 0; i + 1 < sa.size(); ++i) {
           for (std::size_t j = 0; j + 1 < sb.size(); ++j) {
             // (A node that holds no view next left the group: nothing is promised about it.)
-            if (sa[i].first != sb[j].first || sa[i + 1].first != sb[j + 1].first || sa[i + 1].first.number == 0) {
+            if (sa[i].first != sb[j].first || sa[i + 1].first != sb[j + 1].first || sa[i].first.number == 0 ||
+                sa[i + 1].first.number == 0) {
               continue;
             }
             auto ma = sa[i].second, mb = sb[j].second;
             std::sort(ma.begin(), ma.end());
             std::sort(mb.begin(), mb.end());
-            if (ma != mb && std::getenv("SYN_GROUP_TRACE")) {
+            if (ma != mb && trace_) {
               for (const auto& [f, v] : sa[i].second) std::cout << "a " << f << " " << v << "\n";
               for (const auto& [f, v] : sb[j].second) std::cout << "b " << f << " " << v << "\n";
             }
@@ -352,6 +355,7 @@ class RandomGroupRun {
   }
 
   void kill(NodeId dead) {
+    if (trace_) std::cout << "kill " << node_name(dead) << "\n";
     dead_.insert(dead);
     std::erase_if(links_, [&](const auto& l) { return l.first.first == dead || l.first.second == dead; });
     for (auto& [id, group] : nodes_) {
@@ -368,7 +372,7 @@ class RandomGroupRun {
     it->second.pop_front();
     if (it->second.empty()) links_.erase(it);
     if (dead_.count(to)) return;
-    if (std::getenv("SYN_GROUP_TRACE")) {
+    if (trace_) {
       static const char* kinds[] = {"protocol", "data", "resend", "ack", "stable", "announce"};
       std::string what = kinds[body.index()];
       if (const auto* m = std::get_if<Message>(&body)) what += " #" + std::to_string(m->index());
@@ -390,7 +394,7 @@ class RandomGroupRun {
   }
 
   void take(NodeId self, Effects fx) {
-    if (std::getenv("SYN_GROUP_TRACE")) {
+    if (trace_) {
       for (const auto& event : fx.events) {
         if (const auto* i = std::get_if<Installed>(&event)) {
           std::cout << node_name(self) << " installs "
@@ -411,6 +415,8 @@ class RandomGroupRun {
       const auto* d = std::get_if<Delivered>(&event);
       if (!d) continue;
       REQUIRE_FALSE(segments.empty());  // nothing is delivered before a first view
+      if (segments.back().first.number == 0)
+        no_view_deliveries_.push_back(node_name(self) + " delivered without a view");
       segments.back().second.emplace_back(d->from, wire::decode_canonical(d->message).get<std::int64_t>());
     }
     if (fx.announce) {
@@ -421,6 +427,7 @@ class RandomGroupRun {
   }
 
   std::uint64_t state_;
+  bool trace_ = false;
   Micros now_ = 0;
   std::vector<std::string> names_;
   std::map<NodeId, GroupNode> nodes_;
@@ -431,6 +438,7 @@ class RandomGroupRun {
   std::map<NodeId, std::vector<std::pair<ViewId, std::vector<std::pair<Pid, std::int64_t>>>>> delivered_;
   std::set<NodeId> dead_;
   std::uint64_t next_member_ = 0;
+  std::vector<std::string> no_view_deliveries_;
 };
 
 }  // namespace
