@@ -298,7 +298,7 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
     if (has(install.joined, member)) {
       fx.events.push_back(Joined{member, v});
     } else {
-      fx.events.push_back(ViewChanged{member, v, install.joined, install.left, install.merged});
+      fx.events.push_back(ViewChanged{member, install});
     }
   }
   // Broadcasts that waited for this view, then data that came before it.

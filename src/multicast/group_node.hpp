@@ -50,13 +50,10 @@ struct Joined {
   Pid member;
   InstalledView view;
 };
-/// A later view of `member`.
+/// A later view of `member`: the view, who joined and left since the previous one, merged.
 struct ViewChanged {
   Pid member;
-  InstalledView view;
-  std::vector<Pid> joined;
-  std::vector<std::pair<Pid, LeaveReason>> left;
-  bool merged = false;
+  InstallView change;
 };
 /// A message for every local member of the installed view (its publisher's own included).
 struct Delivered {

@@ -103,7 +103,7 @@ class Cluster {
 
   static std::string describe(const Event& event) {
     if (const auto* j = std::get_if<Joined>(&event)) return "joined v" + std::to_string(j->view.id.number);
-    if (const auto* v = std::get_if<ViewChanged>(&event)) return "view v" + std::to_string(v->view.id.number);
+    if (const auto* v = std::get_if<ViewChanged>(&event)) return "view v" + std::to_string(v->change.view.id.number);
     if (const auto* d = std::get_if<Delivered>(&event)) {
       return "m " + d->from.to_string() + " " + wire::decode_canonical(d->message).dump();
     }
