@@ -254,6 +254,12 @@ std::vector<Action> ViewMachine::streams_advanced(Micros now) {
 std::vector<Action> ViewMachine::tick(Micros now) {
   std::vector<Action> out;
   now_ = now;
+  if (promised_ && !promised_merge_ && now >= promise_deadline_ && !owed_flush_) {
+    // The coordinator said nothing of that round for three timeouts (it gave it up: a live
+    // coordinator restarts a round after one, asking again): the promise is void.
+    promised_.reset();
+    coordinator_may_have_changed(Pid(), out);
+  }
   bool promised_senior = promised_ && delegate_ && promised_->coordinator.node_atom() == delegate_->first.node_atom();
   if (yielded_ && now >= yield_deadline_) {
     // The senior did not take this view into a round, or did not finish it (it saw it
@@ -547,6 +553,7 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   if (installed_ && !promised_) out.push_back(PausePublishing{});
   if (from_coordinator) delegate_.reset();  // its own coordinator went on: no merge
   promised_ = prepare.proposal;
+  promise_deadline_ = now_ + 3 * view_change_timeout_;
   promised_merge_ = merge_in;
   promised_base_ = prepare.base ? prepare.base->id.number : 0;
   last_promised_ = prepare.proposal;
@@ -612,12 +619,12 @@ void ViewMachine::on_refuse(NodeId from, const Refuse& refuse, std::vector<Actio
   if (!excluded) {
     // It follows another coordinator: wait (SPEC 8.1.5). But members of it that its own view
     // lacks are not its members any more (they left or were dropped there): they go now.
+    // (A refuser without a view has none of them.)
     bool stale = false;
-    if (theirs) {
-      for (const auto& member : proposed_) {
-        if (member.node_atom() == from && !contains(theirs->members, member) && contains(installed_->members, member)) {
-          stale |= leaving_.emplace(member, LeaveReason::evicted).second;
-        }
+    for (const auto& member : proposed_) {
+      if (member.node_atom() == from && (!theirs || !contains(theirs->members, member)) &&
+          contains(installed_->members, member)) {
+        stale |= leaving_.emplace(member, LeaveReason::evicted).second;
       }
     }
     // Its joins too: it sends them to the coordinator it follows.
@@ -762,9 +769,14 @@ void ViewMachine::coordinator_may_have_changed(const Pid& before, std::vector<Ac
   Pid now = coordinator();
   if (now == before) return;
   if (promised_ && promised_->coordinator.node_atom() != now.node_atom() && !promised_merge_) {
-    // A promise to a coordinator this node no longer follows is void.
-    promised_.reset();
-    owed_flush_.reset();
+    // A promise to a coordinator this node no longer follows is void once that coordinator
+    // cannot finish the round: its node is gone, holds no view, or went on without it. While
+    // it can, the promise holds (that round may install this node's members).
+    NodeId node = promised_->coordinator.node_atom();
+    if (!reaches(node) || contains(viewless_, node) || gone_elsewhere(promised_->coordinator)) {
+      promised_.reset();
+      owed_flush_.reset();
+    }
   }
   submit_requests(out);  // the waiting requests go to the new one (a round, if it is this node)
 }
@@ -774,7 +786,11 @@ bool ViewMachine::gone_elsewhere(const Pid& member) const {
   auto it = announced_.find(member.node_atom());
   if (it == announced_.end() || !installed_) return false;
   const InstalledView& theirs = it->second;
-  return theirs.id.number > installed_->id.number && !contains(theirs.members, member);
+  // A newer view, or another view of the same number (another lineage: within one, a number
+  // names one installed view), that lacks the member. An older one may predate its join.
+  bool not_older = theirs.id.number > installed_->id.number ||
+                   (theirs.id.number == installed_->id.number && theirs.id != installed_->id);
+  return not_older && !contains(theirs.members, member);
 }
 
 bool ViewMachine::dropped_by(const InstalledView& view) const {

@@ -229,6 +229,7 @@ class ViewMachine {
   // A follower's promise: the proposal it answered, and the flush it owes an answer to.
   std::optional<Proposal> promised_;
   std::optional<Proposal> last_promised_;  ///< kept when its coordinator goes (see learn)
+  Micros promise_deadline_ = 0;            ///< void past this without word from its round
   bool promised_merge_ = false;            ///< that proposal merges this node's view into another
   std::uint64_t promised_base_ = 0;        ///< the number of that proposal's base view
   bool flushed_ = false;                   ///< the FLUSH of last_promised_ was answered

