@@ -254,9 +254,10 @@ std::vector<Action> ViewMachine::streams_advanced(Micros now) {
 std::vector<Action> ViewMachine::tick(Micros now) {
   std::vector<Action> out;
   now_ = now;
-  if (promised_ && !promised_merge_ && now >= promise_deadline_ && !owed_flush_) {
+  if (promised_ && !promised_merge_ && now >= promise_deadline_ && !owed_flush_ && !flushed_) {
     // The coordinator said nothing of that round for three timeouts (it gave it up: a live
-    // coordinator restarts a round after one, asking again): the promise is void.
+    // coordinator restarts a round after one, asking again): the promise is void. Not once
+    // this node answered its FLUSH: the round may install at any time then.
     promised_.reset();
     coordinator_may_have_changed(Pid(), out);
   }

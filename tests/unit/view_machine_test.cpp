@@ -650,7 +650,8 @@ class RandomRun {
 
 }  // namespace
 
-// Seeds 1..30000 pass (2026-12-04, announcements in order with the other frames of a link).
+// Seeds 1..30000 pass (2026-12-04, announcements in order with the other frames of a link);
+// seed 60419 does not converge yet (docs/internals.md).
 // SYN_VIEW_SEEDS=N runs more; SYN_VIEW_TRACE=1 prints a failing seed's steps and every
 // machine's state.
 TEST_CASE("view machine: random joins, leaves, deaths, splits and heals keep SPEC 8.1's view rules",
