@@ -4,6 +4,7 @@
 
 #include <syn/events.hpp>
 #include <syn/groups.hpp>
+#include <syn/multicast.hpp>
 #include <syn/pid.hpp>
 #include <syn/process.hpp>
 #include <syn/registry.hpp>
@@ -25,8 +26,8 @@ class NodeCore;
 class ScopeDirectory;
 }  // namespace detail
 
-/// The two kinds of scope handler; each kind has its own subcluster per scope.
-enum class Kind { registry, groups };
+/// The kinds of scope handler; each kind has its own subcluster per scope.
+enum class Kind { registry, groups, multicast };
 
 /// How a Node is built. NodeOptions::from_json reads the same options from JSON.
 struct NodeOptions {
@@ -136,6 +137,9 @@ class Node {
   Registry registry(std::string_view scope);
   /// The groups of a scope. Throws Error{invalid_scope} if this node is not in it.
   Groups groups(std::string_view scope);
+  /// The multicast groups of a scope (SPEC 8). Throws Error{invalid_scope} if this node is not
+  /// in it.
+  Multicast multicast(std::string_view scope);
 
   /// A new local process with a mailbox.
   Process spawn();

@@ -3,6 +3,7 @@
 #include "api/handler_kinds.hpp"
 
 #include "groups/groups_scope.hpp"
+#include "multicast/multicast_scope.hpp"
 #include "registry/registry_scope.hpp"
 
 namespace syn::detail {
@@ -11,6 +12,7 @@ std::vector<HandlerKind> handler_kinds() {
   return {
       {Kind::registry, &make_handler<RegistryScope>},
       {Kind::groups, &make_handler<GroupsScope>},
+      {Kind::multicast, &make_handler<MulticastScope>},
   };
 }
 

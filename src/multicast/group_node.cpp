@@ -51,9 +51,11 @@ std::uint64_t GroupNode::broadcast(const Pid& member, std::string message, Effec
 
 void GroupNode::publish(std::uint64_t token, Published message, Effects& fx) {
   const InstalledView& v = *view();
-  fx.events.push_back(Delivered{*publisher(self_, message.member), message.message});
-  wire::multicast::Data data{v.id, 0, {message}};
-  data.first = streams_.publish(std::move(message));
+  Pid from = *publisher(self_, message.member);
+  std::string copy = message.message;
+  wire::multicast::Data data{v.id, 0, {std::move(message)}};
+  data.first = streams_.publish(data.messages.front());
+  fx.events.push_back(delivered(self_, data.first, from, std::move(copy)));
   pending_.emplace(data.first, token);
   for (NodeId node : nodes_of(v.members)) {
     if (node != self_) fx.out.push_back(Outgoing{node, data});
@@ -105,10 +107,7 @@ void GroupNode::on_data(NodeId from, NodeId stream, std::uint64_t first, const s
       return;
     }
     switch (streams_.receive(stream, seq, message)) {
-      case Streams::Received::next:
-        hold_or_deliver(stream, seq, *p, message.message, fx);
-        acks_owed_ = true;
-        break;
+      case Streams::Received::next: hold_or_deliver(stream, seq, *p, message.message, fx); break;
       case Streams::Received::duplicate: break;
       case Streams::Received::gap:
         (void)from;
@@ -124,8 +123,18 @@ void GroupNode::hold_or_deliver(NodeId stream, std::uint64_t seq, const Pid& fro
   if (holding_) {
     held_.push_back(Held{stream, seq, from, message});
   } else {
-    fx.events.push_back(Delivered{from, message});
+    fx.events.push_back(delivered(stream, seq, from, message));
   }
+}
+
+Delivered GroupNode::delivered(NodeId stream, std::uint64_t seq, const Pid& from, std::string message) const {
+  return Delivered{from, std::move(message), current_ ? current_->id : ViewId{}, stream, seq};
+}
+
+void GroupNode::processed(const ViewId& view, NodeId stream, std::uint64_t seq) {
+  if (!current_ || current_->id != view) return;  // that view is over: the flush settled it
+  streams_.processed(stream, seq);
+  acks_owed_ = true;
 }
 
 void GroupNode::release_held(const std::vector<StreamEnd>* ends, Effects& fx) {
@@ -134,7 +143,7 @@ void GroupNode::release_held(const std::vector<StreamEnd>* ends, Effects& fx) {
       auto end = std::find_if(ends->begin(), ends->end(), [&](const StreamEnd& e) { return e.stream == h.stream; });
       if (end == ends->end() || h.seq > end->last) continue;  // past the end: dropped everywhere
     }
-    fx.events.push_back(Delivered{h.from, std::move(h.message)});
+    fx.events.push_back(delivered(h.stream, h.seq, h.from, std::move(h.message)));
   }
   held_.clear();
   holding_ = false;
@@ -195,11 +204,11 @@ Effects GroupNode::send_acks() {
   Effects fx;
   if (!acks_owed_ || !view()) return fx;
   acks_owed_ = false;
-  wire::multicast::Ack ack{view()->id, streams_.digest()};
+  wire::multicast::Ack ack{view()->id, streams_.processed_digest()};
   for (NodeId node : nodes_of(view()->members)) {
     if (node != self_) fx.out.push_back(Outgoing{node, ack});
   }
-  // This node's own holdings count too (Streams records them on receipt): stability may move.
+  // What this node's members received counts too: stability may move.
   confirm_stable(fx);
   streams_.collect();
   return fx;

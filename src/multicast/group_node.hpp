@@ -10,8 +10,9 @@
 //   the first view, it waits and is published in the next view.
 // - A node delivers a stream's messages in order, each once; a gap is a protocol error (links
 //   are FIFO and lossless while up): the handler counts it and resets the link.
-// - Nodes acknowledge cumulatively (their digest, to every node of the view); a message every
-//   node holds is stable: its buffers go, and a broadcast of this node is confirmed. When the
+// - Nodes acknowledge cumulatively what their members received (callbacks ran; the handler
+//   reports it with processed()), to every node of the view; a message every node's members
+//   received is stable: its buffers go, and a broadcast of this node is confirmed. When the
 //   view changes, the flush has given every survivor the same messages of the old view, so
 //   every broadcast of this node published in it is confirmed then.
 // - Data for a view not installed here yet (its INSTALL comes from another node) waits for it.
@@ -56,9 +57,13 @@ struct ViewChanged {
   InstallView change;
 };
 /// A message for every local member of the installed view (its publisher's own included).
+/// Once the members' callbacks ran, the handler reports it with GroupNode::processed.
 struct Delivered {
   Pid from;
   std::string message;  ///< canonical term
+  ViewId view;          ///< the view it was published in
+  NodeId stream = 0;    ///< its publisher's node
+  std::uint64_t seq = 0;
 };
 /// `member` is out of the group (its last event).
 struct Left {
@@ -103,6 +108,9 @@ class GroupNode {
   Effects peer_up(NodeId node, Micros now);
   Effects peer_down(NodeId node, Micros now);
   Effects tick(Micros now);
+  /// The local members received the messages of `stream` in `view` up to `seq` (their
+  /// callbacks ran): acknowledged by the next send_acks(). Ignored once the view changed.
+  void processed(const ViewId& view, NodeId stream, std::uint64_t seq);
   /// The acknowledgements owed since the last call (once per engine turn: one frame per node
   /// however many batches came).
   Effects send_acks();
@@ -145,6 +153,8 @@ class GroupNode {
     std::string message;
   };
   void hold_or_deliver(NodeId stream, std::uint64_t seq, const Pid& from, const std::string& message, Effects& fx);
+  /// The Delivered event of message `seq` of `stream` in the installed view.
+  Delivered delivered(NodeId stream, std::uint64_t seq, const Pid& from, std::string message) const;
   /// Delivers what was held back: up to the round's ends (all of it when `ends` is null).
   void release_held(const std::vector<StreamEnd>* ends, Effects& fx);
   bool holding_ = false;

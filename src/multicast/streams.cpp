@@ -17,7 +17,6 @@ std::uint64_t Streams::publish(Published message) {
   std::uint64_t seq = ++own.held;
   own_unstable_bytes_ += message.message.size();
   own.kept.emplace(seq, std::move(message));
-  own.acked[self_] = seq;  // this node holds what it publishes
   return seq;
 }
 
@@ -27,7 +26,6 @@ Streams::Received Streams::receive(NodeId from, std::uint64_t seq, Published mes
   if (seq != s.held + 1) return Received::gap;
   s.held = seq;
   s.kept.emplace(seq, std::move(message));
-  s.acked[self_] = seq;
   return Received::next;
 }
 
@@ -38,6 +36,21 @@ bool Streams::acknowledge(NodeId from, NodeId stream_node, std::uint64_t upto) {
   auto& acked = s.acked[from];
   acked = std::max(acked, upto);
   return stable(stream_node) != before;
+}
+
+void Streams::processed(NodeId stream_node, std::uint64_t upto) {
+  Stream& s = stream(stream_node);
+  auto& acked = s.acked[self_];
+  acked = std::max(acked, std::min(upto, s.held));
+}
+
+Digest Streams::processed_digest() const {
+  Digest out;
+  for (const auto& [node, s] : streams_) {
+    auto a = s.acked.find(self_);
+    if (a != s.acked.end() && a->second > 0) out[node] = a->second;
+  }
+  return out;
 }
 
 std::uint64_t Streams::stable(NodeId stream_node) const {

@@ -38,10 +38,18 @@ class Streams final : public StreamState {
   /// already held (a retransmission overlapping what arrived), a gap otherwise (nothing kept).
   Received receive(NodeId stream, std::uint64_t seq, Published message);
 
-  /// Node `from` holds `stream` up to `upto` (cumulative; an older acknowledgement changes
+  /// This node's members received (their callbacks ran) `stream` up to `upto`: what this node
+  /// acknowledges. Receipt alone is not enough: a message is stable, and its broadcast
+  /// confirmed, once every member of the view received it (SPEC 8.3.2), so a slow member
+  /// holds its publisher back (flow control) instead of piling messages up unseen.
+  void processed(NodeId stream, std::uint64_t upto);
+  /// What this node acknowledges: per stream, the highest number its members received.
+  Digest processed_digest() const;
+
+  /// Node `from` received `stream` up to `upto` (cumulative; an older acknowledgement changes
   /// nothing). Returns true when the stream's stable point moved.
   bool acknowledge(NodeId from, NodeId stream, std::uint64_t upto);
-  /// Every node of the view holds `stream` up to this number; what is at or below it is gone
+  /// Every node of the view received `stream` up to this number; what is at or below it is gone
   /// from this node's buffers.
   std::uint64_t stable(NodeId stream) const;
   /// Drops what every node holds (the buffers of stable messages).

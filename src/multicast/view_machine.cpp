@@ -1,6 +1,7 @@
 #include "multicast/view_machine.hpp"
 
 #include <algorithm>
+#include <utility>
 
 // GCC 12 at -O2 warns that a std::variant alternative holding vectors "may be used
 // uninitialized" when a vector of Actions grows and moves them (a known false positive of its
@@ -154,8 +155,8 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
     maybe_start_round(now, out);
   }
   if (dropped_by(view)) {
-    known_ = view;
-    evict_self(out);
+    if (!dropping_) drop_deadline_ = now + view_change_timeout_;
+    if (!dropping_ || dropping_->id < view.id) dropping_ = view;
     return out;
   }
   // Routing follows the newest view, or any view whose nodes it reaches when the one it knew
@@ -181,6 +182,8 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
   now_ = now;
   Pid before = coordinator();
   up_.erase(node);
+  // Dropped by nodes it no longer reaches: a split, not an eviction.
+  if (dropping_ && !dropped_by(*dropping_)) dropping_.reset();
   if (promised_ && promised_->coordinator.node_atom() == node) {
     // The coordinator is gone: a promise made to it is void; the next one takes over.
     promised_.reset();
@@ -260,6 +263,15 @@ std::vector<Action> ViewMachine::tick(Micros now) {
     // this node answered its FLUSH: the round may install at any time then.
     promised_.reset();
     coordinator_may_have_changed(Pid(), out);
+  }
+  if (dropping_ && now >= drop_deadline_) {
+    InstalledView view = *std::exchange(dropping_, std::nullopt);
+    if (dropped_by(view)) {
+      // Still dropped, by nodes it reaches: evicted.
+      known_ = view;
+      evict_self(out);
+      return out;
+    }
   }
   bool promised_senior = promised_ && delegate_ && promised_->coordinator.node_atom() == delegate_->first.node_atom();
   if (yielded_ && now >= yield_deadline_) {

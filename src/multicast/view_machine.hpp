@@ -242,6 +242,12 @@ class ViewMachine {
   std::optional<std::pair<Pid, ViewId>> delegate_;
   bool yielded_ = false;
   Micros yield_deadline_ = 0;
+  /// A newer view of this node's lineage without it, from a node it still reaches: this node
+  /// was dropped (partial connectivity), or the link to that node is about to go too (a split
+  /// whose links fail one by one). It leaves only if that still holds after a timeout
+  /// (SPEC 8.3.5); if the split completes first, it goes on as its own side (8.4.1).
+  std::optional<InstalledView> dropping_;
+  Micros drop_deadline_ = 0;
 };
 
 }  // namespace syn::detail::multicast

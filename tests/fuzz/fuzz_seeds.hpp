@@ -120,6 +120,7 @@ inline std::vector<std::string> entries_seeds() {
 /// Payloads of the multicast handler: every view-protocol message, the data path, announcements.
 inline std::vector<std::string> multicast_seeds() {
   using namespace wire::multicast;
+  using wire::multicast::Message;  // not syn::Message
   std::vector<std::string> out;
   const std::string group = wire::canonical(Term::array({"orders", 7}));
   Pid a("alpha", 1, 10), b("beta", 2, 20), c("gamma-node.example", 3, ~0ULL);

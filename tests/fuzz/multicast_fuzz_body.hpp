@@ -50,6 +50,7 @@ inline std::string encode_envelope(const wire::multicast::Envelope& envelope) {
 /// Runs one input, as a peer's payload, through the multicast decoder.
 inline MulticastOutcome fuzz_multicast(const std::uint8_t* data, std::size_t size) {
   using namespace wire::multicast;
+  using wire::multicast::Message;  // not syn::Message
   MulticastOutcome outcome;
   detail::PeerValue peer(data, size);
   const msgpack::object* value = peer.read();

@@ -22,9 +22,18 @@ using namespace syn::detail::multicast;
 
 namespace {
 
+using syn::wire::multicast::Message;  // not syn::Message
+
 /// What the members of one node saw, in order, as text: "joined v2", "view v3", "m <a.1.1> 7",
 /// "left evicted", "confirmed 3", "unconfirmed 3".
 using Log = std::vector<std::string>;
+
+/// The members' callbacks ran at once (as the handler reports them after they ran).
+void report_processed(GroupNode& node, const Effects& fx) {
+  for (const auto& event : fx.events) {
+    if (const auto* d = std::get_if<Delivered>(&event)) node.processed(d->view, d->stream, d->seq);
+  }
+}
 
 class Cluster {
  public:
@@ -94,6 +103,7 @@ class Cluster {
   void take(NodeId self, Effects fx) {
     for (auto& out : fx.out) links_.emplace_back(self, out.to, std::move(out.body));
     for (const auto& event : fx.events) logs_[self].push_back(describe(event));
+    report_processed(nodes_.at(self), fx);
     if (fx.announce) {
       for (auto& [id, unused] : nodes_) {
         if (id != self && !dead_.count(id)) links_.emplace_back(self, id, nodes_.at(self).announcement());
@@ -375,7 +385,7 @@ class RandomGroupRun {
     if (trace_) {
       static const char* kinds[] = {"protocol", "data", "resend", "ack", "stable", "announce"};
       std::string what = kinds[body.index()];
-      if (const auto* m = std::get_if<Message>(&body)) what += " #" + std::to_string(m->index());
+      if (const auto* m = std::get_if<wire::multicast::Message>(&body)) what += " #" + std::to_string(m->index());
       if (const auto* d = std::get_if<wire::multicast::Data>(&body)) {
         what += " v" + std::to_string(d->view.number) + " from " + std::to_string(d->first) + " n " +
                 std::to_string(d->messages.size());
@@ -405,6 +415,7 @@ class RandomGroupRun {
       }
     }
     for (auto& out : fx.out) links_[{self, out.to}].push_back(std::move(out.body));
+    report_processed(nodes_.at(self), fx);
     auto& segments = delivered_[self];
     for (const auto& event : fx.events) {
       if (const auto* installed = std::get_if<Installed>(&event)) {

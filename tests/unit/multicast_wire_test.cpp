@@ -13,6 +13,8 @@ using namespace syn::wire::multicast;
 
 namespace {
 
+using syn::wire::multicast::Message;  // not syn::Message
+
 const std::string kGroup = wire::canonical(Term::array({"orders", 7}));
 
 std::string encoded(Body body) {
@@ -57,34 +59,35 @@ TEST_CASE("multicast wire: view-protocol messages read back as written", "[unit]
   Proposal p{a, 3};
   Digest d{{a.node_atom(), 12}, {b.node_atom(), 0}};
 
-  auto prepare = read_message<Prepare>(Message{Prepare{p, v, {a, b}, w}});
+  auto prepare = read_message<Prepare>(wire::multicast::Message{Prepare{p, v, {a, b}, w}});
   CHECK(prepare.proposal == p);
   CHECK(prepare.base == v);
   CHECK(prepare.members == std::vector<Pid>{a, b});
   CHECK(prepare.other == w);
 
-  auto ok = read_message<PrepareOk>(Message{PrepareOk{p, std::nullopt, {{c, LeaveReason::evicted}}, d, {b}}});
+  auto ok = read_message<PrepareOk>(
+      wire::multicast::Message{PrepareOk{p, std::nullopt, {{c, LeaveReason::evicted}}, d, {b}}});
   CHECK_FALSE(ok.installed);
   CHECK(ok.installed_left == std::vector<std::pair<Pid, LeaveReason>>{{c, LeaveReason::evicted}});
   CHECK(ok.digest == d);
   CHECK(ok.members == std::vector<Pid>{b});
 
   std::vector<StreamEnd> ends{{a.node_atom(), 12, b.node_atom()}, {b.node_atom(), 3, a.node_atom()}};
-  auto flush = read_message<Flush>(Message{Flush{p, ends, {{a.node_atom(), d}, {c.node_atom(), {}}}}});
+  auto flush = read_message<Flush>(wire::multicast::Message{Flush{p, ends, {{a.node_atom(), d}, {c.node_atom(), {}}}}});
   CHECK(flush.ends == ends);
   CHECK(flush.digests.at(a.node_atom()) == d);
   CHECK(flush.digests.at(c.node_atom()).empty());
 
-  auto install = read_message<Install>(Message{Install{p, v, {{b, LeaveReason::node_down}}, true}});
+  auto install = read_message<Install>(wire::multicast::Message{Install{p, v, {{b, LeaveReason::node_down}}, true}});
   CHECK(install.view == v);
   CHECK(install.left == std::vector<std::pair<Pid, LeaveReason>>{{b, LeaveReason::node_down}});
   CHECK(install.merged);
 
-  auto leave = read_message<LeaveRequest>(Message{LeaveRequest{b, LeaveReason::process_exit}});
+  auto leave = read_message<LeaveRequest>(wire::multicast::Message{LeaveRequest{b, LeaveReason::process_exit}});
   CHECK(leave.member == b);
   CHECK(leave.reason == LeaveReason::process_exit);
 
-  auto yield = read_message<Yield>(Message{Yield{a, ViewId{c, 9}}});
+  auto yield = read_message<Yield>(wire::multicast::Message{Yield{a, ViewId{c, 9}}});
   CHECK(yield.senior == a);
   CHECK(yield.view == ViewId{c, 9});
 }

@@ -28,7 +28,7 @@ Streams three_nodes() {
 
 }  // namespace
 
-TEST_CASE("streams: this node's messages are numbered from 1 and kept until every node holds them",
+TEST_CASE("streams: this node's messages are numbered from 1 and kept until every node's members received them",
           "[unit][multicast]") {
   Streams s = three_nodes();
   CHECK(s.publish(msg("one")) == 1);
@@ -36,6 +36,19 @@ TEST_CASE("streams: this node's messages are numbered from 1 and kept until ever
   CHECK(s.publish(msg("three")) == 3);
   CHECK(s.own_unstable_bytes() == 11);
   CHECK(s.stable(node("a")) == 0);
+  CHECK(s.acknowledge(node("b"), node("a"), 3) == false);
+  CHECK(s.acknowledge(node("c"), node("a"), 3) == false);  // this node's own members have not run yet
+  CHECK(s.processed_digest().empty());
+  s.processed(node("a"), 2);
+  CHECK(s.processed_digest() == Digest{{node("a"), 2}});
+  CHECK(s.stable(node("a")) == 2);
+  s.processed(node("a"), 3);
+  CHECK(s.stable(node("a")) == 3);
+  s = three_nodes();
+  s.publish(msg("one"));
+  s.publish(msg("two"));
+  s.publish(msg("three"));
+  s.processed(node("a"), 3);
   CHECK_FALSE(s.acknowledge(node("b"), node("a"), 3));  // c holds none yet
   CHECK(s.acknowledge(node("c"), node("a"), 2));
   CHECK(s.stable(node("a")) == 2);
@@ -65,6 +78,7 @@ TEST_CASE("streams: a received message is the next one, a duplicate, or a gap th
 TEST_CASE("streams: acknowledgements of nodes outside the view count for nothing", "[unit][multicast]") {
   Streams s = three_nodes();
   s.publish(msg("x"));
+  s.processed(node("a"), 1);
   CHECK_FALSE(s.acknowledge(node("stranger"), node("a"), 1));
   s.acknowledge(node("b"), node("a"), 1);
   CHECK(s.stable(node("a")) == 0);

@@ -20,6 +20,8 @@ using namespace syn::detail::multicast;
 
 namespace {
 
+using syn::wire::multicast::Message;  // not syn::Message
+
 /// No data published: every digest is empty and every flush is held at once.
 class NoStreams final : public StreamState {
  public:

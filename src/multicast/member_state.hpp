@@ -1,0 +1,55 @@
+#pragma once
+// One local member of a multicast group, as the API threads and the member's callbacks share
+// it: its handler, the view its callbacks showed last, and where it is in its life. The engine
+// thread never touches it but to queue callbacks; the callbacks (one group's at a time, on its
+// strand) and the API calls take its mutex.
+#include "common/thread_safety.hpp"
+
+#include <syn/multicast.hpp>
+
+#include <condition_variable>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace syn::detail {
+
+struct MemberState {
+  /// Where a member is in its life.
+  enum class Phase {
+    joining,    ///< join() waits for its first view
+    starting,   ///< on_joined runs
+    active,     ///< in the group
+    left,       ///< on_left ran (or the join failed): nothing more
+    abandoned,  ///< join() gave up (timeout): no callback will run
+  };
+
+  MemberState(Term group_term, std::string group_key, Pid member, std::shared_ptr<MulticastHandler> first_handler,
+              MulticastOptions member_options)
+      : group(std::move(group_term)),
+        key(std::move(group_key)),
+        pid(member),
+        options(member_options),
+        handler(std::move(first_handler)) {}
+
+  const Term group;
+  const std::string key;  ///< the group's canonical bytes
+  const Pid pid;
+  const MulticastOptions options;
+
+  mutable Mutex mutex;
+  std::condition_variable changed;  ///< phase moved
+  std::shared_ptr<MulticastHandler> handler SYN_GUARDED_BY(mutex);
+  View view SYN_GUARDED_BY(mutex);
+  Phase phase SYN_GUARDED_BY(mutex) = Phase::joining;
+  bool leave_asked SYN_GUARDED_BY(mutex) = false;  ///< leave() or the destructor asked once
+  LeaveReason reason SYN_GUARDED_BY(mutex) = LeaveReason::left;
+
+  /// True while it is a member (active, or its on_joined runs).
+  bool in_group() const {
+    MutexLock lock(mutex);
+    return phase == Phase::active || phase == Phase::starting;
+  }
+};
+
+}  // namespace syn::detail

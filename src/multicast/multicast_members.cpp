@@ -1,0 +1,244 @@
+// The multicast handler's side for local members (SPEC 8.1.3, 8.3): joins, broadcasts with
+// flow control, leaves, process deaths, the reads, and the strand tasks that run callbacks.
+#include "common/log.hpp"
+#include "multicast/multicast_scope.hpp"
+#include "node/scope_host.hpp"
+#include "wire/term_codec.hpp"
+
+#include <set>
+
+namespace syn::detail {
+
+namespace {
+
+/// The handler whose callback runs on this thread (null when none): join and leave look at it
+/// so as not to wait for the callbacks they would block.
+thread_local const MulticastScope* running_scope = nullptr;
+
+/// How long a blocked broadcast waits before it looks again at its member and the node (a
+/// member that leaves or a node that stops wakes it anyway; this is the safety net).
+constexpr std::chrono::milliseconds kFlowRecheck{200};
+
+}  // namespace
+
+bool MulticastScope::in_callback() const { return Strands::current_key() != nullptr; }
+
+void MulticastScope::post_callbacks(const std::string& key, std::vector<UniqueFunction> tasks) {
+  if (tasks.empty()) return;
+  strands_.post(key, [this, tasks = std::move(tasks)]() mutable {
+    // The strands stop (and drop their tasks) before this handler goes: `this` is alive here.
+    running_scope = this;
+    for (auto& task : tasks) {
+      try {
+        task();
+      } catch (const std::exception& e) { SYN_LOG(error, node_->name(), "multicast callback failed: ", e.what()); }
+    }
+    running_scope = nullptr;
+  });
+}
+
+// ---- join ----------------------------------------------------------------------------------
+
+Result<std::shared_ptr<MemberState>> MulticastScope::join(const Term& group, const Pid& pid,
+                                                          std::shared_ptr<MulticastHandler> handler,
+                                                          MulticastOptions options) {
+  if (!handler || !node_->fits_term(group)) return syn::unexpected(Errc::bad_argument);
+  if (node_->stopped()) return syn::unexpected(Errc::node_down);
+  std::string key = wire::canonical(group);
+  // From a callback of this group here: waiting for the first view would block the very
+  // strand that runs on_joined.
+  if (running_scope == this && Strands::current_key() && *Strands::current_key() == key) {
+    return syn::unexpected(Errc::bad_argument);
+  }
+  auto process = node_->find_local(pid);
+  if (!process || !process->alive()) return syn::unexpected(Errc::not_alive);
+  auto member = std::make_shared<MemberState>(group, key, pid, std::move(handler), options);
+  {
+    MutexLock lock(members_mutex_);
+    if (!members_.emplace(std::make_pair(key, pid), member).second) return syn::unexpected(Errc::taken);
+  }
+  if (!process->attach(this, key)) {
+    forget(member);
+    return syn::unexpected(Errc::not_alive);
+  }
+  on_group(key, &group, [member](Group& g, multicast::Micros now) {
+    g.local[member->pid] = member;
+    return g.node.join(member->pid, now);
+  });
+
+  MutexLock lock(member->mutex);
+  lock.wait_for(member->changed, options.join_timeout, [&] {
+    member->mutex.assert_held();
+    return member->phase != MemberState::Phase::joining;
+  });
+  lock.wait(member->changed, [&] {
+    member->mutex.assert_held();
+    return member->phase != MemberState::Phase::starting;  // on_joined runs: it is in
+  });
+  if (member->phase == MemberState::Phase::active) return member;
+  bool timed_out = member->phase == MemberState::Phase::joining;
+  if (timed_out) member->phase = MemberState::Phase::abandoned;  // no callback will run
+  lock.unlock();
+  forget(member);
+  process->detach(this, key);
+  if (!timed_out) return syn::unexpected(Errc::node_down);  // out before its first view
+  on_group(key, nullptr, [pid](Group& g, multicast::Micros now) { return g.node.leave(pid, LeaveReason::left, now); });
+  return syn::unexpected(Errc::timeout);
+}
+
+// ---- broadcast -----------------------------------------------------------------------------
+
+Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<MemberState>& member, const Term& message,
+                                                      std::shared_ptr<std::promise<Result<void>>> confirmation) {
+  if (!member->in_group()) return syn::unexpected(Errc::not_in_group);
+  if (!node_->fits_term(message)) return syn::unexpected(Errc::bad_argument);
+  std::string canonical = wire::canonical(message);
+  std::size_t bytes = canonical.size();
+  {
+    MutexLock lock(flow_mutex_);
+    const std::size_t limit = node_->options().multicast_max_in_flight;
+    // Over the limit: wait for confirmations (a message bigger than the limit goes alone).
+    auto room = [&] {
+      flow_mutex_.assert_held();
+      return in_flight_ == 0 || in_flight_ + bytes <= limit || stopped_;
+    };
+    if (!room() && in_callback()) return syn::unexpected(Errc::timeout);  // it cannot wait there
+    while (!room()) {
+      lock.wait_for(flow_changed_, kFlowRecheck, room);
+      if (!member->in_group()) return syn::unexpected(Errc::not_in_group);
+    }
+    if (stopped_) return syn::unexpected(Errc::node_down);
+    in_flight_ += bytes;
+  }
+  on_group(member->key, nullptr,
+           [this, member, canonical = std::move(canonical), bytes, confirmation = std::move(confirmation)](
+               Group& g, multicast::Micros) mutable {
+             multicast::Effects fx;
+             if (!g.local.count(member->pid)) {  // it left meanwhile
+               release_bytes(bytes);
+               if (confirmation) confirmation->set_value(syn::unexpected(Errc::not_in_group));
+               return fx;
+             }
+             std::uint64_t token = g.node.broadcast(member->pid, std::move(canonical), fx);
+             g.pending[token] = Pending{bytes, std::move(confirmation)};
+             return fx;
+           });
+  return bytes;
+}
+
+Result<void> MulticastScope::broadcast(const std::shared_ptr<MemberState>& member, const Term& message) {
+  auto queued = queue_broadcast(member, message, nullptr);
+  if (!queued) return syn::unexpected(queued.error());
+  return {};
+}
+
+Result<std::future<Result<void>>> MulticastScope::confirmed(const std::shared_ptr<MemberState>& member,
+                                                            const Term& message) {
+  if (in_callback()) return syn::unexpected(Errc::bad_argument);  // it would wait on its own deliveries
+  auto promise = std::make_shared<std::promise<Result<void>>>();
+  auto future = promise->get_future();
+  auto queued = queue_broadcast(member, message, std::move(promise));
+  if (!queued) return syn::unexpected(queued.error());
+  return future;
+}
+
+void MulticastScope::release_bytes(std::size_t bytes) {
+  MutexLock lock(flow_mutex_);
+  in_flight_ -= std::min(in_flight_, bytes);
+  flow_changed_.notify_all();
+}
+
+// ---- leave ---------------------------------------------------------------------------------
+
+Result<void> MulticastScope::leave(const std::shared_ptr<MemberState>& member, bool wait) {
+  {
+    MutexLock lock(member->mutex);
+    if (member->phase != MemberState::Phase::active && member->phase != MemberState::Phase::starting) {
+      return syn::unexpected(Errc::not_in_group);
+    }
+    if (!member->leave_asked) {
+      member->leave_asked = true;
+      on_group(member->key, nullptr, [pid = member->pid](Group& g, multicast::Micros now) {
+        return g.node.leave(pid, LeaveReason::left, now);
+      });
+    }
+  }
+  // From a callback of its own group, on_left runs after that callback: return at once.
+  if (!wait || (running_scope == this && Strands::current_key() && *Strands::current_key() == member->key)) return {};
+  MutexLock lock(member->mutex);
+  lock.wait(member->changed, [&] {
+    member->mutex.assert_held();
+    return member->phase == MemberState::Phase::left;
+  });
+  return {};
+}
+
+void MulticastScope::on_process_exit(const Pid& pid, const Term&, std::vector<std::string> keys) {
+  for (const auto& key : keys) {
+    on_group(key, nullptr,
+             [pid](Group& g, multicast::Micros now) { return g.node.leave(pid, LeaveReason::process_exit, now); });
+  }
+}
+
+void MulticastScope::forget(const std::shared_ptr<MemberState>& member) {
+  {
+    MutexLock lock(members_mutex_);
+    auto it = members_.find(std::make_pair(member->key, member->pid));
+    if (it != members_.end() && it->second == member) members_.erase(it);
+  }
+  MutexLock lock(flow_mutex_);
+  flow_changed_.notify_all();  // a broadcast blocked for it gives up
+}
+
+// ---- reads ---------------------------------------------------------------------------------
+
+std::optional<View> MulticastScope::view(const Term& group) const {
+  std::string key = wire::canonical(group);
+  MutexLock lock(members_mutex_);
+  auto it = views_.find(key);
+  if (it == views_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<Term> MulticastScope::group_names() const {
+  std::vector<Term> out;
+  MutexLock lock(members_mutex_);
+  const std::string* last = nullptr;
+  for (const auto& [id, member] : members_) {
+    if (last && *last == id.first) continue;  // sorted by group first
+    last = &id.first;
+    out.push_back(member->group);
+  }
+  return out;
+}
+
+// ---- shutdown ------------------------------------------------------------------------------
+
+void MulticastScope::clear() SYN_NO_THREAD_SAFETY_ANALYSIS {  // the engine has stopped: no other thread
+  strands_.stop();
+  {
+    MutexLock lock(flow_mutex_);
+    stopped_ = true;
+    flow_changed_.notify_all();
+  }
+  for (auto& [key, g] : groups_) {
+    for (auto& [token, pending] : g->pending) {
+      if (pending.confirmation) pending.confirmation->set_value(syn::unexpected(Errc::node_down));
+    }
+  }
+  groups_.clear();
+  std::map<std::pair<std::string, Pid>, std::shared_ptr<MemberState>> members;
+  {
+    MutexLock lock(members_mutex_);
+    members.swap(members_);
+    views_.clear();
+  }
+  for (auto& [id, member] : members) {
+    MutexLock lock(member->mutex);
+    if (member->phase != MemberState::Phase::abandoned) member->reason = LeaveReason::node_down;
+    member->phase = MemberState::Phase::left;
+    member->changed.notify_all();
+  }
+}
+
+}  // namespace syn::detail

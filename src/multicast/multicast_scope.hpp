@@ -1,0 +1,147 @@
+#pragma once
+// The multicast handler of one scope (SPEC 8): one GroupNode per group this node hears of, run
+// on the engine thread, and the local members' side (joins, broadcasts, leaves, callbacks).
+//
+// Threads:
+// - The engine thread owns the groups (GroupNode, the local members in each view). Frames from
+//   peers, peer ups and downs, timers, and the API's requests (posted) run there; what a
+//   GroupNode returns (Effects) is carried out there: frames go out through the scope engine,
+//   events become tasks on the group's strand.
+// - A group's strand (common/strands.hpp) runs its members' callbacks one at a time, in the
+//   order of the events, off the engine thread; other groups' callbacks run in parallel. After
+//   a batch of messages it reports them received (GroupNode::processed), which is what this
+//   node acknowledges: a broadcast is confirmed once every member of its view received it.
+// - API threads wait for the strand (join, leave) or for flow control (broadcast), never for
+//   the engine thread.
+#include "common/strands.hpp"
+#include "multicast/group_node.hpp"
+#include "multicast/member_state.hpp"
+#include "node/process_control.hpp"
+#include "scope/scope_engine.hpp"
+#include "scope/scope_handler.hpp"
+
+#include <syn/multicast.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace syn::detail {
+
+using multicast::NodeId;
+
+class MulticastScope final : public ScopeHandler,
+                             public ExitObserver,
+                             public std::enable_shared_from_this<MulticastScope> {
+ public:
+  explicit MulticastScope(const ScopeContext& context);
+  ~MulticastScope() override;
+
+  const std::string& scope() const { return engine_.scope(); }
+  ScopeEngine& engine() override { return engine_; }
+  ScopeHost& node() { return *node_; }
+
+  // ---- the API (any thread; multicast_members.cpp) ----
+  Result<std::shared_ptr<MemberState>> join(const Term& group, const Pid& pid,
+                                            std::shared_ptr<MulticastHandler> handler, MulticastOptions options);
+  Result<void> broadcast(const std::shared_ptr<MemberState>& member, const Term& message);
+  /// Publishes and returns the future of its confirmation (an error now if it was not queued).
+  Result<std::future<Result<void>>> confirmed(const std::shared_ptr<MemberState>& member, const Term& message);
+  Result<void> leave(const std::shared_ptr<MemberState>& member, bool wait);
+  std::optional<View> view(const Term& group) const;
+  std::vector<Term> group_names() const;
+  /// True on a thread running a multicast callback of this node (any group).
+  bool in_callback() const;
+
+  /// Node shutdown: the members are out, no callback runs any more (any thread; the engine
+  /// has stopped).
+  void clear() override;
+
+  // ---- ScopeHandler (engine thread; multicast_scope.cpp) ----
+  std::size_t snapshot_parts() const override { return 1; }
+  void write_snapshot_part(std::size_t part, const std::function<void(std::string_view)>& emit_chunk) override;
+  void begin_remote_snapshot(std::uint32_t) override {}
+  void apply_snapshot_chunk(std::uint32_t from, const msgpack::object& chunk) override;
+  void end_remote_snapshot(std::uint32_t) override {}
+  void purge_node(std::uint32_t node) override;
+  void on_member_added(std::uint32_t node) override;
+  void on_replicated(std::uint32_t from, const msgpack::object& payload) override;
+  void on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) override;
+
+  // ---- ExitObserver ----
+  void on_process_exit(const Pid& pid, const Term& reason, std::vector<std::string> keys) override;
+
+ private:
+  /// A broadcast of a local member not yet confirmed.
+  struct Pending {
+    std::size_t bytes = 0;
+    std::shared_ptr<std::promise<Result<void>>> confirmation;  ///< null for a plain broadcast
+  };
+  /// One group as this node knows it.
+  struct Group {
+    Group(NodeId self, std::chrono::milliseconds timeout, Term name) : node(self, timeout), term(std::move(name)) {}
+    multicast::GroupNode node;
+    Term term;
+    std::map<Pid, std::shared_ptr<MemberState>> local;    ///< local members, joining or in a view
+    std::map<Pid, std::shared_ptr<MemberState>> in_view;  ///< those that had their first view
+    std::map<std::uint64_t, Pending> pending;             ///< token -> broadcast
+  };
+
+  // engine thread (multicast_scope.cpp)
+  Group& group(const std::string& key, const Term* term = nullptr) SYN_REQUIRES(engine_thread_);
+  /// A frame about a group from a peer: decoded, checked, run.
+  void receive(std::uint32_t from, const msgpack::object& payload) SYN_REQUIRES(engine_thread_);
+  /// Carries out what a GroupNode call returned. Returns its protocol error (empty if none).
+  std::string apply(const std::string& key, Group& g, multicast::Effects fx) SYN_REQUIRES(engine_thread_);
+  void send(NodeId to, const std::string& key, const wire::multicast::Body& body) SYN_REQUIRES(engine_thread_);
+  /// Runs `fn` on the engine thread for group `key` (created if new) and carries out its effects.
+  void on_group(const std::string& key, const Term* term,
+                MoveOnlyFunction<multicast::Effects(Group&, multicast::Micros)> fn);
+  void tick() SYN_REQUIRES(engine_thread_);
+  void send_owed_acks() SYN_REQUIRES(engine_thread_);
+  /// The strand reports messages its members received: acknowledged soon.
+  void report_processed(std::string key, ViewId view, std::map<NodeId, std::uint64_t> upto);
+  static multicast::Micros now();
+
+  // callbacks (multicast_members.cpp): tasks on the group's strand
+  void post_callbacks(const std::string& key, std::vector<UniqueFunction> tasks);
+  /// The member is out: it no longer counts as a member of this node (taken).
+  void forget(const std::shared_ptr<MemberState>& member);
+  /// Flow control: bytes of this node's broadcasts not yet confirmed went down.
+  void release_bytes(std::size_t bytes);
+  Result<std::uint64_t> queue_broadcast(const std::shared_ptr<MemberState>& member, const Term& message,
+                                        std::shared_ptr<std::promise<Result<void>>> confirmation);
+
+  std::shared_ptr<ScopeHost> node_;
+  /// SYN_MULTICAST_TRACE=1: every frame sent, event and machine state goes to the log.
+  const bool trace_;
+  ScopeEngine engine_;
+  EngineThread engine_thread_;
+  Strands strands_;
+  std::map<std::string, std::unique_ptr<Group>> groups_ SYN_GUARDED_BY(engine_thread_);
+  bool ticking_ SYN_GUARDED_BY(engine_thread_) = false;
+  std::set<std::string> acks_owed_ SYN_GUARDED_BY(engine_thread_);
+  bool acks_posted_ SYN_GUARDED_BY(engine_thread_) = false;
+
+  // The local members (any thread): one per (group, pid).
+  mutable Mutex members_mutex_;
+  std::map<std::pair<std::string, Pid>, std::shared_ptr<MemberState>> members_ SYN_GUARDED_BY(members_mutex_);
+  /// The view installed for each group with a local member (Multicast::view).
+  std::map<std::string, View> views_ SYN_GUARDED_BY(members_mutex_);
+
+  // Flow control (SPEC 8.3.3): bytes of this node's broadcasts queued and not yet confirmed.
+  Mutex flow_mutex_;
+  std::condition_variable flow_changed_;
+  std::size_t in_flight_ SYN_GUARDED_BY(flow_mutex_) = 0;
+  bool stopped_ SYN_GUARDED_BY(flow_mutex_) = false;
+};
+
+}  // namespace syn::detail

@@ -1,0 +1,242 @@
+// Guaranteed multicast over real nodes in one process (SPEC 8): joins and views, delivery and
+// confirmation, leaves, deaths, node downs, errors, a split and its merge.
+#include "cluster/multicast_helpers.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+using namespace syn;
+using namespace syn::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Three members of "g", one per node, each with its recorder.
+struct ThreeMembers {
+  MulticastNodes cluster;
+  Process proc[3];
+  std::shared_ptr<Recorder> rec[3];
+  std::optional<Membership> member[3];
+
+  explicit ThreeMembers(const std::string& prefix) : cluster(prefix) {
+    for (int i = 0; i < 3; ++i) {
+      proc[i] = cluster.n[i]->spawn();
+      rec[i] = std::make_shared<Recorder>();
+      auto joined = cluster.n[i]->multicast("s").join("g", proc[i], rec[i]);
+      INFO("member " << i << ": " << (joined ? "ok" : to_string(joined.error())));
+      REQUIRE(joined);
+      member[i].emplace(std::move(*joined));
+    }
+    auto all = sorted_pids({proc[0].pid(), proc[1].pid(), proc[2].pid()});
+    REQUIRE(
+        eventually([&] { return rec[0]->members() == all && rec[1]->members() == all && rec[2]->members() == all; }));
+  }
+  Pid pid(int i) const { return proc[i].pid(); }
+};
+
+}  // namespace
+
+TEST_CASE("multicast: members join, agree on views, and receive every broadcast in order", "[multicast][cluster]") {
+  ThreeMembers t("mc_basic");
+  // Everyone's last view is the same view.
+  auto v0 = t.rec[0]->last_view();
+  REQUIRE(v0);
+  CHECK(t.rec[1]->last_view() == v0);
+  CHECK(t.rec[2]->last_view() == v0);
+  CHECK(v0->group == Term("g"));
+  CHECK(v0->members.front() == t.pid(0));  // join order: the first member coordinates
+  CHECK(t.member[1]->view() == *v0);
+  CHECK(t.cluster.n[2]->multicast("s").view("g") == v0);
+  CHECK(t.cluster.n[2]->multicast("s").group_names() == std::vector<Term>{"g"});
+  // Each member's first callback is on_joined, then the views in order.
+  for (auto& r : t.rec) {
+    auto calls = r->calls();
+    REQUIRE_FALSE(calls.empty());
+    CHECK(calls.front().rfind("joined", 0) == 0);
+  }
+
+  for (int k = 0; k < 50; ++k) {
+    for (int i = 0; i < 3; ++i) REQUIRE(t.member[i]->broadcast(Term::array({i, k})));
+  }
+  REQUIRE(t.member[0]->confirmed_broadcast("last", 10s));
+  // Confirmed: every member received it already (and, per publisher order, everything before).
+  for (auto& r : t.rec) {
+    auto from0 = r->messages_from(t.pid(0));
+    REQUIRE(from0.size() == 51);
+    CHECK(from0.back() == Term("last"));
+  }
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(eventually([&] {
+      for (auto& r : t.rec) {
+        if (r->messages_from(t.pid(i)).size() < 50) return false;
+      }
+      return true;
+    }));
+    for (auto& r : t.rec) {
+      auto got = r->messages_from(t.pid(i));
+      for (int k = 0; k < 50; ++k) CHECK(got[k] == Term::array({i, k}));
+    }
+  }
+}
+
+TEST_CASE("multicast: leave, process exit and node down are views with their reasons", "[multicast][cluster]") {
+  ThreeMembers t("mc_leave");
+  auto left_as = [&](int observer, const Pid& gone, LeaveReason reason) {
+    return eventually([&] {
+      for (const auto& change : t.rec[observer]->changes()) {
+        for (const auto& [pid, why] : change.left) {
+          if (pid == gone && why == reason) return true;
+        }
+      }
+      return false;
+    });
+  };
+
+  SECTION("leave returns after on_left(left) ran") {
+    REQUIRE(t.member[2]->leave());
+    CHECK(t.rec[2]->left() == LeaveReason::left);
+    CHECK_FALSE(t.member[2]->active());
+    CHECK(t.rec[2]->calls().back() == "left left");
+    CHECK(left_as(0, t.pid(2), LeaveReason::left));
+    CHECK(left_as(1, t.pid(2), LeaveReason::left));
+    CHECK(t.member[2]->broadcast("late").error() == Errc::not_in_group);
+    CHECK(t.member[2]->leave().error() == Errc::not_in_group);
+    CHECK(t.cluster.n[2]->multicast("s").group_names().empty());
+  }
+  SECTION("a member's process dies") {
+    t.proc[1].exit("bye");
+    CHECK(left_as(0, t.pid(1), LeaveReason::process_exit));
+    CHECK(left_as(2, t.pid(1), LeaveReason::process_exit));
+    REQUIRE(eventually([&] { return t.rec[1]->left() == LeaveReason::process_exit; }));
+  }
+  SECTION("a member's node stops") {
+    Pid gone = t.pid(2);
+    t.cluster.nodes.stop(2);  // (destroying the Membership first would leave the group)
+    t.member[2].reset();
+    CHECK(left_as(0, gone, LeaveReason::node_down));
+    CHECK(left_as(1, gone, LeaveReason::node_down));
+    // The group goes on without it.
+    REQUIRE(t.member[1]->confirmed_broadcast("after", 10s));
+    CHECK(t.rec[0]->messages_from(t.pid(1)).back() == Term("after"));
+  }
+  SECTION("the coordinator leaves: the next member takes over") {
+    REQUIRE(t.member[0]->leave());
+    REQUIRE(eventually([&] { return t.rec[1]->members() == sorted_pids({t.pid(1), t.pid(2)}); }));
+    REQUIRE(t.member[2]->confirmed_broadcast("on", 10s));
+    CHECK(t.rec[1]->messages_from(t.pid(2)).back() == Term("on"));
+    CHECK(t.rec[1]->last_view()->members.front() == t.pid(1));
+  }
+}
+
+TEST_CASE("multicast: errors", "[multicast][cluster]") {
+  MulticastNodes c("mc_err");
+  auto mc = c.n[0]->multicast("s");
+  auto p = c.n[0]->spawn();
+  auto rec = std::make_shared<Recorder>();
+  auto m = mc.join("g", p, rec);
+  REQUIRE(m);
+
+  CHECK(mc.join("g", p, std::make_shared<Recorder>()).error() == Errc::taken);
+  CHECK(mc.join("g2", p, nullptr).error() == Errc::bad_argument);
+  auto dead = c.n[0]->spawn();
+  dead.exit("gone");
+  CHECK(mc.join("g", dead, std::make_shared<Recorder>()).error() == Errc::not_alive);
+  CHECK_THROWS_AS(c.n[0]->multicast("nope"), Error);
+
+  std::string big(NodeOptions().max_term_bytes + 1, 'x');
+  CHECK(m->broadcast(big).error() == Errc::bad_argument);
+
+  // From a callback: joining the same group would wait on itself; a confirmed broadcast would
+  // wait on its own deliveries; leave returns at once.
+  struct FromCallback : MulticastHandler {
+    Multicast mc;
+    Process& self;
+    std::optional<Membership>* mine = nullptr;
+    std::promise<std::pair<Errc, Errc>> errors;
+    std::promise<bool> left_at_once;
+    FromCallback(Multicast m, Process& p) : mc(std::move(m)), self(p) {}
+    void on_message(const Pid&, const Term& message) override {
+      if (message == Term("try")) {
+        auto again = mc.join("h", self, std::make_shared<Recorder>());
+        auto confirmed = (*mine)->confirmed_broadcast("x", 1s);
+        errors.set_value({again ? Errc::timeout : again.error(), confirmed ? Errc::timeout : confirmed.error()});
+      } else if (message == Term("go")) {
+        left_at_once.set_value(bool((*mine)->leave()));  // would deadlock if it waited for on_left
+      }
+    }
+  };
+  auto q = c.n[1]->spawn();
+  auto mc1 = c.n[1]->multicast("s");
+  auto handler = std::make_shared<FromCallback>(mc1, q);
+  auto errors = handler->errors.get_future();
+  auto left_at_once = handler->left_at_once.get_future();
+  std::optional<Membership> mine;
+  handler->mine = &mine;
+  auto joined = mc1.join("h", q, handler);
+  REQUIRE(joined);
+  mine.emplace(std::move(*joined));
+  REQUIRE(mine->broadcast("try"));
+  REQUIRE(errors.wait_for(10s) == std::future_status::ready);
+  auto [join_error, confirm_error] = errors.get();
+  CHECK(join_error == Errc::bad_argument);
+  CHECK(confirm_error == Errc::bad_argument);
+  REQUIRE(mine->broadcast("go"));
+  REQUIRE(left_at_once.wait_for(10s) == std::future_status::ready);
+  CHECK(left_at_once.get());
+  REQUIRE(eventually([&] { return !mine->active(); }));
+}
+
+TEST_CASE("multicast: a member joins a group it is alone in and confirms at once", "[multicast][cluster]") {
+  MulticastNodes c("mc_alone");
+  auto p = c.n[1]->spawn();
+  auto rec = std::make_shared<Recorder>();
+  auto m = c.n[1]->multicast("s").join(Term::array({"room", 1}), p, rec);
+  REQUIRE(m);
+  CHECK(rec->calls() == std::vector<std::string>{"joined v1"});
+  REQUIRE(m->confirmed_broadcast("solo", 5s));
+  CHECK(rec->messages_from(p.pid()) == std::vector<Term>{"solo"});
+  MulticastOptions quiet;
+  quiet.receive_own = false;
+  auto p2 = c.n[1]->spawn();
+  auto rec2 = std::make_shared<Recorder>();
+  auto m2 = c.n[1]->multicast("s").join(Term::array({"room", 2}), p2, rec2, quiet);
+  REQUIRE(m2);
+  REQUIRE(m2->confirmed_broadcast("unheard", 5s));
+  CHECK(rec2->messages().empty());
+}
+
+TEST_CASE("multicast: a split gives two groups; the heal merges them", "[multicast][cluster]") {
+  ThreeMembers t("mc_split");
+  Node& a = *t.cluster.n[0];
+  Node& b = *t.cluster.n[1];
+  Node& c = *t.cluster.n[2];
+  REQUIRE(cut(a, c));
+  REQUIRE(cut(b, c));
+  // c alone keeps its member; a and b go on together.
+  REQUIRE(eventually([&] { return t.rec[2]->members() == std::vector<Pid>{t.pid(2)}; }));
+  REQUIRE(eventually([&] { return t.rec[0]->members() == sorted_pids({t.pid(0), t.pid(1)}); }));
+  REQUIRE(t.member[2]->confirmed_broadcast("c-side", 10s));
+  REQUIRE(t.member[0]->confirmed_broadcast("ab-side", 10s));
+  CHECK(t.rec[1]->messages_from(t.pid(0)).back() == Term("ab-side"));
+
+  REQUIRE(heal(a, c));
+  REQUIRE(heal(b, c));
+  auto all = sorted_pids({t.pid(0), t.pid(1), t.pid(2)});
+  REQUIRE(eventually([&] { return t.rec[0]->members() == all && t.rec[2]->members() == all; }, 20s));
+  auto merged = [](const std::shared_ptr<Recorder>& r) {
+    for (const auto& change : r->changes()) {
+      if (change.merged) return true;
+    }
+    return false;
+  };
+  CHECK(merged(t.rec[0]));
+  CHECK(merged(t.rec[2]));
+  // Nothing published on one side during the split reached the other (SPEC 8.4.2).
+  for (const auto& [from, m] : t.rec[2]->messages()) CHECK(m != Term("ab-side"));
+  for (const auto& [from, m] : t.rec[0]->messages()) CHECK(m != Term("c-side"));
+  REQUIRE(t.member[2]->confirmed_broadcast("whole", 10s));
+  CHECK(t.rec[0]->messages_from(t.pid(2)).back() == Term("whole"));
+}
