@@ -331,11 +331,14 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
           try {
             handler->on_left(reason);
           } catch (const std::exception& e) { SYN_LOG(error, member->pid.to_string(), "on_left threw: ", e.what()); }
+        }
+        // Out of this node's members before leave() returns (group_names, taken).
+        if (auto self = weak.lock()) self->forget(member);
+        if (handler) {
           MutexLock lock(member->mutex);
           member->phase = MemberState::Phase::left;
           member->changed.notify_all();
         }
-        if (auto self = weak.lock()) self->forget(member);
       });
     } else if (auto* confirmed = std::get_if<multicast::Confirmed>(&event)) {
       auto it = g.pending.find(confirmed->token);

@@ -105,8 +105,8 @@ class MulticastScope final : public ScopeHandler,
   /// Runs `fn` on the engine thread for group `key` (created if new) and carries out its effects.
   void on_group(const std::string& key, const Term* term,
                 MoveOnlyFunction<multicast::Effects(Group&, multicast::Micros)> fn);
-  void tick() SYN_REQUIRES(engine_thread_);
-  void send_owed_acks() SYN_REQUIRES(engine_thread_);
+  void tick();            // engine thread (asserted)
+  void send_owed_acks();  // engine thread (asserted)
   /// The strand reports messages its members received: acknowledged soon.
   void report_processed(std::string key, ViewId view, std::map<NodeId, std::uint64_t> upto);
   static multicast::Micros now();

@@ -741,6 +741,9 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
     }
   }
   for (const auto& [member, reason] : left) wanted_leaves_.erase(member);
+  // The nodes of the view hold it now: what they announced before (no view, after an
+  // eviction say) is stale, and must not make their new members look gone.
+  for (NodeId node : nodes_of(view.members)) viewless_.erase(node);
   // A member of this node in the view that this node no longer has (its join was given up
   // while the coordinator let it in): out again, as if it left.
   bool ghosts = false;

@@ -10,7 +10,8 @@ syn::Kind kind_of(const Args& args) {
   auto kind = args.string("kind");
   if (kind == "registry") return syn::Kind::registry;
   if (kind == "groups") return syn::Kind::groups;
-  throw CommandError("field 'kind' must be \"registry\" or \"groups\"", "bad_argument");
+  if (kind == "multicast") return syn::Kind::multicast;
+  throw CommandError("field 'kind' must be \"registry\", \"groups\" or \"multicast\"", "bad_argument");
 }
 
 }  // namespace
@@ -25,7 +26,7 @@ SYN_NODE_COMMAND(scopes, "scopes -> {scopes: [name...]} (the scopes this node ha
 }
 
 SYN_NODE_COMMAND(subcluster,
-                 "subcluster{kind: \"registry\"|\"groups\", scope} -> {nodes: [name...]} (the other "
+                 "subcluster{kind: \"registry\"|\"groups\"|\"multicast\", scope} -> {nodes: [name...]} (the other "
                  "nodes of that handler's subcluster, up now)") {
   try {
     return {{"nodes", ctx.node().subcluster_nodes(kind_of(args), args.string("scope"))}};

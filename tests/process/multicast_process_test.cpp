@@ -1,0 +1,223 @@
+// Guaranteed multicast across OS processes (SPEC 8, MULTICAST.md scenarios): syn-node agents
+// join a group, publish while one of them is SIGKILLed or frozen with SIGSTOP; the survivors
+// must agree on the view and on what they received of every publisher (per-publisher order,
+// no duplicates, the same prefix of the dead node's messages), and a frozen node that comes
+// back merges into the group again.
+#include "process/scope_support.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+using namespace syn;
+using namespace std::chrono_literals;
+using namespace syn::test::scoped;
+using syn::test::Agent;
+using syn::test::eventually;
+
+namespace {
+
+const std::string kScope = "mc";
+
+/// One member: its agent and pid.
+struct McMember {
+  Agent* agent;
+  std::string pid;
+};
+
+Term member_args(const McMember& m, Term more = Term::object()) {
+  Term args = {{"scope", kScope}, {"group", "g"}, {"pid", m.pid}};
+  for (auto& [k, v] : more.items()) args[k] = v;
+  return args;
+}
+
+Term record(const McMember& m) { return m.agent->ok("multicast_member", member_args(m)); }
+
+/// The members of the view the member's callbacks saw last, sorted.
+std::vector<std::string> view_members(const McMember& m) {
+  auto r = record(m);
+  std::vector<std::string> out;
+  if (r["views"].empty()) return out;
+  for (const auto& pid : r["views"].back()["members"]) out.push_back(pid.get<std::string>());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> pids_of(const std::vector<McMember>& members) {
+  std::vector<std::string> out;
+  for (const auto& m : members) out.push_back(m.pid);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// The numbers of the [prefix, n] messages `from` published, as the member received them.
+std::vector<std::int64_t> numbers_from(const Term& rec, const std::string& from) {
+  std::vector<std::int64_t> out;
+  for (const auto& r : rec["received"]) {
+    if (r["from"] == from && r["message"].is_array()) out.push_back(r["message"][1].get<std::int64_t>());
+  }
+  return out;
+}
+
+/// 1, 2, ..., n: in publish order, each once, nothing skipped.
+bool is_prefix_sequence(const std::vector<std::int64_t>& got) {
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    if (got[i] != static_cast<std::int64_t>(i + 1)) return false;
+  }
+  return true;
+}
+
+/// Whether the member saw `gone` leave with `reason` in some view change (event lines).
+bool saw_leave(Agent& agent, const std::string& member, const std::string& gone, const std::string& reason) {
+  return agent
+      .wait_event(
+          [&](const Term& e) {
+            if (e.value("event", "") != "multicast_view" || e["pid"] != member) return false;
+            for (const auto& l : e["left"]) {
+              if (l["pid"] == gone && l["reason"] == reason) return true;
+            }
+            return false;
+          },
+          20s)
+      .has_value();
+}
+
+/// Three agents in scope kScope, one member of "g" on each, all in one view.
+struct ThreeAgents {
+  std::unique_ptr<Agent> alpha, beta, gamma;
+  McMember a, b, c;
+  ThreeAgents() {
+    alpha = start("alpha", {}, {kScope});
+    beta = start("beta", {alpha->endpoint()}, {kScope});
+    gamma = start("gamma", {alpha->endpoint()}, {kScope});
+    for (auto* agent : {alpha.get(), beta.get(), gamma.get()}) {
+      REQUIRE(eventually([&] {
+        return agent->ok("subcluster", {{"kind", "multicast"}, {"scope", kScope}})["nodes"].size() == 2;
+      }));
+    }
+    a = {alpha.get(), alpha->spawn()};
+    b = {beta.get(), beta->spawn()};
+    c = {gamma.get(), gamma->spawn()};
+    for (const auto& m : {a, b, c}) m.agent->ok("multicast_join", member_args(m));
+    auto all = pids_of({a, b, c});
+    REQUIRE(
+        eventually([&] { return view_members(a) == all && view_members(b) == all && view_members(c) == all; }, 20s));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("multicast: every member gets every message of every publisher, in order; confirmed means received",
+          "[process][multicast]") {
+  ThreeAgents t;
+  std::vector<std::int64_t> ids;
+  for (const auto& m : {t.a, t.b, t.c}) {
+    ids.push_back(m.agent->send_request(
+        {{"cmd", "multicast_broadcast_many"}, {"scope", kScope}, {"group", "g"}, {"pid", m.pid}, {"count", 300}}));
+  }
+  std::size_t i = 0;
+  for (const auto& m : {t.a, t.b, t.c}) REQUIRE(m.agent->await(ids[i++], 30s)["ok"] == true);
+  // A confirmed broadcast after them: once it returns, every member received it, and with it
+  // (per publisher order) all 300 before it.
+  t.c.agent->ok("multicast_confirmed_broadcast", member_args(t.c, {{"message", {"m", 301}}, {"timeout_ms", 20000}}),
+                25s);
+  for (const auto& m : {t.a, t.b, t.c}) {
+    auto rec = record(m);
+    auto from_c = numbers_from(rec, t.c.pid);
+    CHECK(from_c.size() == 301);
+    CHECK(is_prefix_sequence(from_c));
+  }
+  REQUIRE(eventually(
+      [&] {
+        for (const auto& m : {t.a, t.b, t.c}) {
+          auto rec = record(m);
+          if (numbers_from(rec, t.a.pid).size() < 300 || numbers_from(rec, t.b.pid).size() < 300) return false;
+        }
+        return true;
+      },
+      20s));
+  for (const auto& m : {t.a, t.b, t.c}) {
+    auto rec = record(m);
+    for (const auto& from : {t.a.pid, t.b.pid}) {
+      auto got = numbers_from(rec, from);
+      CHECK(got.size() == 300);
+      CHECK(is_prefix_sequence(got));
+    }
+  }
+}
+
+TEST_CASE(
+    "multicast: a SIGKILLed node's members leave with node_down; the survivors received the same prefix of "
+    "its messages",
+    "[process][multicast][sigkill]") {
+  ThreeAgents t;
+  // gamma publishes a long stream and is killed in the middle of it.
+  auto id = t.gamma->send_request(
+      {{"cmd", "multicast_broadcast_many"}, {"scope", kScope}, {"group", "g"}, {"pid", t.c.pid}, {"count", 5000}});
+  REQUIRE(eventually([&] { return numbers_from(record(t.a), t.c.pid).size() >= 50; }, 20s));
+  t.gamma->kill();
+  (void)id;
+  CHECK(saw_leave(*t.alpha, t.a.pid, t.c.pid, "node_down"));
+  CHECK(saw_leave(*t.beta, t.b.pid, t.c.pid, "node_down"));
+  auto survivors = pids_of({t.a, t.b});
+  REQUIRE(eventually([&] { return view_members(t.a) == survivors && view_members(t.b) == survivors; }, 20s));
+  // The same prefix everywhere (SPEC 8.2.5), each message once and in order.
+  auto from_c_a = numbers_from(record(t.a), t.c.pid);
+  auto from_c_b = numbers_from(record(t.b), t.c.pid);
+  CHECK(is_prefix_sequence(from_c_a));
+  CHECK(from_c_a == from_c_b);
+  CHECK(from_c_a.size() >= 50);
+  // The group goes on.
+  t.alpha->ok("multicast_confirmed_broadcast", member_args(t.a, {{"message", "after"}, {"timeout_ms", 10000}}), 15s);
+  auto got = record(t.b)["received"];
+  CHECK(got.back()["message"] == "after");
+}
+
+TEST_CASE("multicast: a frozen node is dropped; when it thaws the group is whole again",
+          "[process][multicast][sigstop]") {
+  ThreeAgents t;
+  t.gamma->stop();
+  CHECK(saw_leave(*t.alpha, t.a.pid, t.c.pid, "node_down"));
+  auto survivors = pids_of({t.a, t.b});
+  REQUIRE(eventually([&] { return view_members(t.a) == survivors && view_members(t.b) == survivors; }, 20s));
+  t.alpha->ok("multicast_confirmed_broadcast", member_args(t.a, {{"message", "while-frozen"}, {"timeout_ms", 10000}}),
+              15s);
+  // gamma thaws holding the old view. If it notices its peers' silence first, it goes on alone
+  // and the sides merge (SPEC 8.4.3); if it first hears of the newer view without it from
+  // nodes it reaches, its member is evicted (SPEC 8.3.4, as gm's removed members learn) and
+  // joins again. Either way the group ends whole, and nothing of the split crosses (8.4.2).
+  t.gamma->resume();
+  auto all = pids_of({t.a, t.b, t.c});
+  // One view, the same on all three, with all three members.
+  auto whole = [&] {
+    auto last = [](const McMember& m) {
+      auto views = record(m)["views"];
+      return views.empty() ? Term(nullptr) : views.back();
+    };
+    auto v = last(t.a);
+    return view_members(t.a) == all && last(t.b) == v && last(t.c) == v;
+  };
+  bool settled = eventually([&] { return whole() || record(t.c)["left"] == "evicted"; }, 30s);
+  INFO("gamma's member: " << record(t.c).dump());
+  INFO("alpha's views: " << record(t.a)["views"].dump());
+  REQUIRE(settled);
+  auto gamma_record = record(t.c);
+  for (const auto& r : gamma_record["received"]) CHECK(r["message"] != "while-frozen");
+  gamma_record = record(t.c);
+  if (gamma_record["left"] == "evicted") {
+    t.gamma->ok("multicast_join", member_args(t.c), 10s);
+  } else {
+    bool merged = false;
+    for (const auto& v : gamma_record["views"]) merged |= v["members"].size() == 3 && v["number"] > 3;
+    CHECK(merged);
+  }
+  REQUIRE(eventually(whole, 20s));
+  auto back = t.gamma->call("multicast_confirmed_broadcast",
+                            member_args(t.c, {{"message", "back"}, {"timeout_ms", 10000}}), 15s);
+  INFO("gamma's member: " << record(t.c).dump());
+  INFO("alpha's views: " << record(t.a)["views"].dump());
+  REQUIRE(back["ok"] == true);
+  CHECK(record(t.a)["received"].back()["message"] == "back");
+}
