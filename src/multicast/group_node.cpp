@@ -20,17 +20,22 @@ bool has(const std::vector<Pid>& members, const Pid& pid) {
 
 }  // namespace
 
-GroupNode::GroupNode(NodeId self, std::chrono::milliseconds view_change_timeout)
-    : self_(self), machine_(self, view_change_timeout, streams_) {}
+GroupNode::GroupNode(NodeId self, std::chrono::milliseconds view_change_timeout, std::chrono::milliseconds max_lag,
+                     std::chrono::milliseconds creation_delay)
+    : self_(self),
+      max_lag_(std::chrono::duration_cast<std::chrono::microseconds>(max_lag).count()),
+      machine_(self, view_change_timeout, streams_, creation_delay) {}
 
 Effects GroupNode::join(const Pid& member, Micros now) {
   Effects fx;
+  now_ = now;
   run(machine_.join(member, now), fx);
   return fx;
 }
 
 Effects GroupNode::leave(const Pid& member, LeaveReason reason, Micros now) {
   Effects fx;
+  now_ = now;
   run(machine_.leave(member, reason, now), fx);
   return fx;
 }
@@ -55,6 +60,7 @@ void GroupNode::publish(std::uint64_t token, Published message, Effects& fx) {
   std::string copy = message.message;
   wire::multicast::Data data{v.id, 0, {std::move(message)}};
   data.first = streams_.publish(data.messages.front());
+  arrivals_[self_][data.first] = now_;
   fx.events.push_back(delivered(self_, data.first, from, std::move(copy)));
   pending_.emplace(data.first, token);
   for (NodeId node : nodes_of(v.members)) {
@@ -65,6 +71,7 @@ void GroupNode::publish(std::uint64_t token, Published message, Effects& fx) {
 
 Effects GroupNode::receive(NodeId from, const Body& body, Micros now) {
   Effects fx;
+  now_ = now;
   if (const auto* message = std::get_if<Message>(&body)) {
     if (const auto* flush = std::get_if<Flush>(message)) {
       // (Only the FLUSH of the round this node answered counts: the machine checks.)
@@ -107,7 +114,10 @@ void GroupNode::on_data(NodeId from, NodeId stream, std::uint64_t first, const s
       return;
     }
     switch (streams_.receive(stream, seq, message)) {
-      case Streams::Received::next: hold_or_deliver(stream, seq, *p, message.message, fx); break;
+      case Streams::Received::next:
+        arrivals_[stream][seq] = now_;
+        hold_or_deliver(stream, seq, *p, message.message, fx);
+        break;
       case Streams::Received::duplicate: break;
       case Streams::Received::gap:
         (void)from;
@@ -176,12 +186,14 @@ void GroupNode::confirm_stable(Effects& fx) {
 
 Effects GroupNode::peer_up(NodeId node, Micros now) {
   Effects fx;
+  now_ = now;
   run(machine_.peer_up(node, now), fx);
   return fx;
 }
 
 Effects GroupNode::peer_down(NodeId node, Micros now) {
   Effects fx;
+  now_ = now;
   for (auto it = early_.begin(); it != early_.end();) {
     if (it->first.second == node) {
       early_batches_ -= it->second.size();
@@ -196,8 +208,25 @@ Effects GroupNode::peer_down(NodeId node, Micros now) {
 
 Effects GroupNode::tick(Micros now) {
   Effects fx;
+  now_ = now;
   run(machine_.tick(now), fx);
+  if (max_lag_ > 0 && view() && machine_.coordinator().node_atom() == self_) evict_laggards(fx);
   return fx;
+}
+
+void GroupNode::evict_laggards(Effects& fx) {
+  for (auto& [stream, times] : arrivals_) {
+    std::uint64_t stable = streams_.stable(stream);
+    times.erase(times.begin(), times.upper_bound(stable));  // every node has those
+  }
+  for (NodeId node : nodes_of(view()->members)) {
+    if (node == self_) continue;
+    bool lags = std::any_of(arrivals_.begin(), arrivals_.end(), [&](const auto& entry) {
+      auto oldest = entry.second.upper_bound(streams_.acked_by(node, entry.first));  // its first unacknowledged
+      return oldest != entry.second.end() && now_ - oldest->second > max_lag_;
+    });
+    if (lags) run(machine_.evict(node, now_), fx);
+  }
 }
 
 Effects GroupNode::send_acks() {
@@ -277,6 +306,7 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
       holding_ = false;
       flush_ends_.reset();
       streams_.reset(self_, {});
+      arrivals_.clear();
       paused_ = false;
       fx.announce = true;
       fx.events.push_back(Installed{std::nullopt});
@@ -297,6 +327,7 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
   pending_.clear();
   const InstalledView& v = install.view;
   streams_.reset(self_, nodes_of(v.members));
+  arrivals_.clear();
   current_ = v;
   paused_ = false;
   last_left_ = install.left;

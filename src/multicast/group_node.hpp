@@ -95,7 +95,12 @@ struct Effects {
 
 class GroupNode {
  public:
-  GroupNode(NodeId self, std::chrono::milliseconds view_change_timeout);
+  /// `max_lag`: a node of the view that leaves a message this node holds unacknowledged for
+  /// longer is evicted when this node coordinates (SPEC 8.3.4); zero turns that off.
+  /// `creation_delay`: see ViewMachine.
+  GroupNode(NodeId self, std::chrono::milliseconds view_change_timeout,
+            std::chrono::milliseconds max_lag = std::chrono::milliseconds(0),
+            std::chrono::milliseconds creation_delay = std::chrono::milliseconds(0));
   GroupNode(const GroupNode&) = delete;
   GroupNode& operator=(const GroupNode&) = delete;
 
@@ -141,7 +146,15 @@ class GroupNode {
   /// The pid of a member of `stream`'s node in the installed view (its creation is the view's).
   std::optional<Pid> publisher(NodeId stream, std::uint64_t member) const;
 
+  /// The coordinator evicts the nodes that lag (tick).
+  void evict_laggards(Effects& fx);
+
   NodeId self_;
+  Micros max_lag_ = 0;
+  Micros now_ = 0;  ///< the latest time a call gave (broadcast has none)
+  /// When each message of the installed view not yet stable arrived here (publish or receipt),
+  /// by stream and number: how long a node has left it unacknowledged.
+  std::map<NodeId, std::map<std::uint64_t, Micros>> arrivals_;
   Streams streams_;
   ViewMachine machine_;
   bool paused_ = false;

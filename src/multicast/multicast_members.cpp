@@ -61,8 +61,14 @@ Result<std::shared_ptr<MemberState>> MulticastScope::join(const Term& group, con
     forget(member);
     return syn::unexpected(Errc::not_alive);
   }
-  on_group(key, &group, [member](Group& g, multicast::Micros now) {
+  on_group(key, &group, [this, member](Group& g, multicast::Micros now) {
     g.local[member->pid] = member;
+    // Should the group be new here, it starts after the creation delay: tick it then rather
+    // than at the next periodic tick.
+    engine_.add_timer(Group::creation_delay(node_->options()) + std::chrono::milliseconds(1),
+                      [weak = weak_from_this(), key = member->key] {
+                        if (auto self = weak.lock()) self->tick_group(key);
+                      });
     return g.node.join(member->pid, now);
   });
 

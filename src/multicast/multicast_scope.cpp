@@ -56,7 +56,7 @@ MulticastScope::Group& MulticastScope::group(const std::string& key, const Term*
   auto it = groups_.find(key);
   if (it != groups_.end()) return *it->second;
   Term name = term ? *term : wire::decode_canonical(key);
-  auto created = std::make_unique<Group>(node_->atom(), node_->options().view_change_timeout, std::move(name));
+  auto created = std::make_unique<Group>(node_->atom(), node_->options(), std::move(name));
   if (!ticking_) {
     ticking_ = true;
     engine_.add_timer(tick_period(node_->options()), [weak = weak_from_this()] {
@@ -94,6 +94,14 @@ void MulticastScope::tick() {
   engine_.add_timer(tick_period(node_->options()), [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->tick();
   });
+}
+
+void MulticastScope::tick_group(const std::string& key) {
+  engine_thread_.assert_held();
+  auto it = groups_.find(key);
+  if (it == groups_.end()) return;
+  std::string error = apply(key, *it->second, it->second->node.tick(now()));
+  if (!error.empty()) SYN_LOG(warn, node_->name(), "multicast: ", error);
 }
 
 // ---- frames and peers ----------------------------------------------------------------------

@@ -22,6 +22,7 @@
 
 #include <syn/multicast.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -87,7 +88,13 @@ class MulticastScope final : public ScopeHandler,
   };
   /// One group as this node knows it.
   struct Group {
-    Group(NodeId self, std::chrono::milliseconds timeout, Term name) : node(self, timeout), term(std::move(name)) {}
+    Group(NodeId self, const NodeOptions& options, Term name)
+        : node(self, options.view_change_timeout, options.multicast_max_lag, creation_delay(options)),
+          term(std::move(name)) {}
+    /// How long a first join waits for news of the group before starting it (ViewMachine).
+    static std::chrono::milliseconds creation_delay(const NodeOptions& options) {
+      return std::clamp(options.view_change_timeout / 20, std::chrono::milliseconds(5), std::chrono::milliseconds(100));
+    }
     multicast::GroupNode node;
     Term term;
     std::map<Pid, std::shared_ptr<MemberState>> local;    ///< local members, joining or in a view
@@ -105,8 +112,9 @@ class MulticastScope final : public ScopeHandler,
   /// Runs `fn` on the engine thread for group `key` (created if new) and carries out its effects.
   void on_group(const std::string& key, const Term* term,
                 MoveOnlyFunction<multicast::Effects(Group&, multicast::Micros)> fn);
-  void tick();            // engine thread (asserted)
-  void send_owed_acks();  // engine thread (asserted)
+  void tick();                              // engine thread (asserted)
+  void tick_group(const std::string& key);  // engine thread (asserted)
+  void send_owed_acks();                    // engine thread (asserted)
   /// The strand reports messages its members received: acknowledged soon.
   void report_processed(std::string key, ViewId view, std::map<NodeId, std::uint64_t> upto);
   static multicast::Micros now();

@@ -64,6 +64,13 @@ std::uint64_t Streams::stable(NodeId stream_node) const {
   return low;
 }
 
+std::uint64_t Streams::acked_by(NodeId from, NodeId stream_node) const {
+  auto it = streams_.find(stream_node);
+  if (it == streams_.end()) return 0;
+  auto a = it->second.acked.find(from);
+  return a == it->second.acked.end() ? 0 : a->second;
+}
+
 void Streams::collect() {
   for (auto& [node, s] : streams_) {
     std::uint64_t upto = stable(node);

@@ -52,6 +52,8 @@ class Streams final : public StreamState {
   /// Every node of the view received `stream` up to this number; what is at or below it is gone
   /// from this node's buffers.
   std::uint64_t stable(NodeId stream) const;
+  /// What node `from` acknowledged of `stream` (0 when nothing).
+  std::uint64_t acked_by(NodeId from, NodeId stream) const;
   /// Drops what every node holds (the buffers of stable messages).
   void collect();
 

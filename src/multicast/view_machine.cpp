@@ -43,10 +43,12 @@ std::vector<NodeId> nodes_of(const std::vector<Pid>& members) {
   return out;
 }
 
-ViewMachine::ViewMachine(NodeId self, std::chrono::milliseconds view_change_timeout, const StreamState& streams)
+ViewMachine::ViewMachine(NodeId self, std::chrono::milliseconds view_change_timeout, const StreamState& streams,
+                         std::chrono::milliseconds creation_delay)
     : self_(self),
       view_change_timeout_(std::chrono::duration_cast<std::chrono::microseconds>(view_change_timeout).count()),
-      streams_(streams) {}
+      streams_(streams),
+      creation_delay_(std::chrono::duration_cast<std::chrono::microseconds>(creation_delay).count()) {}
 
 Pid ViewMachine::coordinator() const {
   const auto& view = installed_ ? installed_ : known_;
@@ -93,7 +95,12 @@ std::vector<Action> ViewMachine::join(const Pid& member, Micros now) {
   if (contains(local_, member)) return out;
   local_.push_back(member);
   if (!installed_ && !known_) {
-    // The first member anywhere: the group starts with it alone.
+    // The first member anywhere, as far as this node knows: the group starts with it alone,
+    // after the creation delay (tick) if there is one.
+    if (creation_delay_ > 0) {
+      if (!create_at_) create_at_ = now + creation_delay_;
+      return out;
+    }
     InstalledView view{ViewId{member, highest_ + 1}, {member}};
     apply_install(view, {}, false, out);
     return out;
@@ -257,6 +264,17 @@ std::vector<Action> ViewMachine::streams_advanced(Micros now) {
 std::vector<Action> ViewMachine::tick(Micros now) {
   std::vector<Action> out;
   now_ = now;
+  if (create_at_ && now >= *create_at_) {
+    create_at_.reset();
+    if (!installed_ && !known_ && !local_.empty()) {
+      // No announcement came: the group starts with the first local member alone; the others
+      // join it in the next round.
+      InstalledView view{ViewId{local_.front(), highest_ + 1}, {local_.front()}};
+      apply_install(view, {}, false, out);
+      submit_requests(out);
+      return out;
+    }
+  }
   if (promised_ && !promised_merge_ && now >= promise_deadline_ && !owed_flush_ && !flushed_) {
     // The coordinator said nothing of that round for three timeouts (it gave it up: a live
     // coordinator restarts a round after one, asking again): the promise is void. Not once
@@ -295,6 +313,19 @@ std::vector<Action> ViewMachine::tick(Micros now) {
   }
   if (phase_ == Phase::flushing) dropped_.insert(flush_waiting_.begin(), flush_waiting_.end());
   restart_round(now, out);
+  return out;
+}
+
+std::vector<Action> ViewMachine::evict(NodeId node, Micros now) {
+  std::vector<Action> out;
+  now_ = now;
+  if (!coordinating() || node == self_ || !has_node(installed_->members, node) || contains(dropped_, node)) return out;
+  dropped_.insert(node);
+  if (phase_ == Phase::idle) {
+    start_round(now, out);
+  } else {
+    restart_round(now, out);  // the round under way may wait on it: without it now
+  }
   return out;
 }
 

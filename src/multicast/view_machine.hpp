@@ -114,7 +114,11 @@ class StreamState {
 
 class ViewMachine {
  public:
-  ViewMachine(NodeId self, std::chrono::milliseconds view_change_timeout, const StreamState& streams);
+  /// `creation_delay`: a join of a group this node knows no view of waits that long for an
+  /// announcement (a view just installed elsewhere) before it starts the group alone; two
+  /// groups that start at once merge later, so waiting a little avoids most merges.
+  ViewMachine(NodeId self, std::chrono::milliseconds view_change_timeout, const StreamState& streams,
+              std::chrono::milliseconds creation_delay = std::chrono::milliseconds(0));
 
   // ---- events; each returns what to do, in order ----
   /// A local process asks to join (its node's JoinRequest goes to the coordinator).
@@ -136,6 +140,9 @@ class ViewMachine {
   std::vector<Action> streams_advanced(Micros now);
   /// The clock moved: timeouts of a round.
   std::vector<Action> tick(Micros now);
+  /// The coordinator drops `node` from the group: it lags (SPEC 8.3.4); its members leave the
+  /// next view as evicted. Ignored on a node that does not coordinate, and for itself.
+  std::vector<Action> evict(NodeId node, Micros now);
 
   // ---- state, for the host and the checkers ----
   const std::optional<InstalledView>& installed() const { return installed_; }
@@ -247,6 +254,8 @@ class ViewMachine {
   /// whose links fail one by one). It leaves only if that still holds after a timeout
   /// (SPEC 8.3.5); if the split completes first, it goes on as its own side (8.4.1).
   std::optional<InstalledView> dropping_;
+  Micros creation_delay_ = 0;
+  std::optional<Micros> create_at_;  ///< a local member waits to start the group then
   Micros drop_deadline_ = 0;
 };
 

@@ -123,11 +123,13 @@ TEST_CASE("multicast: leave, process exit and node down are views with their rea
     CHECK(t.rec[0]->messages_from(t.pid(1)).back() == Term("after"));
   }
   SECTION("the coordinator leaves: the next member takes over") {
+    auto before = t.rec[1]->last_view()->members;  // [a, then the others in view order]
+    REQUIRE(before.front() == t.pid(0));
     REQUIRE(t.member[0]->leave());
     REQUIRE(eventually([&] { return t.rec[1]->members() == sorted_pids({t.pid(1), t.pid(2)}); }));
     REQUIRE(t.member[2]->confirmed_broadcast("on", 10s));
     CHECK(t.rec[1]->messages_from(t.pid(2)).back() == Term("on"));
-    CHECK(t.rec[1]->last_view()->members.front() == t.pid(1));
+    CHECK(t.rec[1]->last_view()->members.front() == before[1]);  // the next in view order
   }
 }
 
@@ -239,4 +241,75 @@ TEST_CASE("multicast: a split gives two groups; the heal merges them", "[multica
   for (const auto& [from, m] : t.rec[0]->messages()) CHECK(m != Term("c-side"));
   REQUIRE(t.member[2]->confirmed_broadcast("whole", 10s));
   CHECK(t.rec[0]->messages_from(t.pid(2)).back() == Term("whole"));
+}
+
+TEST_CASE("multicast: confirmed means every member's callback returned, however slow", "[multicast][cluster]") {
+  MulticastNodes c("mc_slow");
+  // A member whose on_message takes a while: confirmation waits for it.
+  struct Slow : Recorder {
+    void on_message(const Pid& from, const Term& message) override {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a slow consumer, not a wait
+      Recorder::on_message(from, message);
+    }
+  };
+  auto fast = std::make_shared<Recorder>();
+  auto slow = std::make_shared<Slow>();
+  auto p0 = c.n[0]->spawn();
+  auto p2 = c.n[2]->spawn();
+  auto publisher = c.n[0]->multicast("s").join("g", p0, fast);
+  REQUIRE(publisher);
+  auto consumer = c.n[2]->multicast("s").join("g", p2, slow);
+  REQUIRE(consumer);
+  REQUIRE(eventually([&] { return fast->members().size() == 2; }));
+  for (int i = 0; i < 5; ++i) REQUIRE(publisher->broadcast(i));
+  REQUIRE(publisher->confirmed_broadcast("done", 10s));
+  auto got = slow->messages_from(p0.pid());
+  REQUIRE(got.size() == 6);  // already there when the call returned
+  CHECK(got.back() == Term("done"));
+}
+
+TEST_CASE("multicast: a node that stops acknowledging is evicted after multicast_max_lag; the group goes on",
+          "[multicast][cluster]") {
+  Nodes nodes;
+  Node* n[3];
+  for (int i = 0; i < 3; ++i) {
+    n[i] = &nodes.add("mc_lag" + std::to_string(i + 1), {"s"}, true,
+                      [](NodeOptions& o) { o.multicast_max_lag = std::chrono::milliseconds(1000); });
+  }
+  REQUIRE(wait_scope_mesh({n[0], n[1], n[2]}, Kind::multicast, "s"));
+  // The member on the third node blocks in its first on_message until the test lets it go.
+  struct Stuck : Recorder {
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    void on_message(const Pid& from, const Term& message) override {
+      Recorder::on_message(from, message);
+      released.wait();  // bounded: the test releases it before it ends
+    }
+  };
+  auto r0 = std::make_shared<Recorder>(), r1 = std::make_shared<Recorder>();
+  auto stuck = std::make_shared<Stuck>();
+  auto p0 = n[0]->spawn(), p1 = n[1]->spawn(), p2 = n[2]->spawn();
+  auto m0 = n[0]->multicast("s").join("g", p0, r0);
+  auto m1 = n[1]->multicast("s").join("g", p1, r1);
+  auto m2 = n[2]->multicast("s").join("g", p2, stuck);
+  REQUIRE((m0 && m1 && m2));
+  REQUIRE(eventually([&] { return r0->members().size() == 3 && r1->members().size() == 3; }));
+  struct Release {
+    Stuck& s;
+    ~Release() { s.release.set_value(); }
+  } release{*stuck};
+
+  REQUIRE(m0->broadcast("first"));
+  // The third node never acknowledges: evicted, and the others go on without it.
+  auto evicted = [&](const std::shared_ptr<Recorder>& r) {
+    for (const auto& change : r->changes()) {
+      for (const auto& [pid, why] : change.left) {
+        if (pid == p2.pid() && why == LeaveReason::evicted) return true;
+      }
+    }
+    return false;
+  };
+  REQUIRE(eventually([&] { return evicted(r0) && evicted(r1); }, 20s));
+  REQUIRE(m0->confirmed_broadcast("after", 10s));
+  CHECK(r1->messages_from(p0.pid()) == std::vector<Term>{"first", "after"});
 }
