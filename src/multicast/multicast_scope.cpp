@@ -35,6 +35,17 @@ std::chrono::milliseconds tick_period(const NodeOptions& options) {
 
 View to_view(const Term& group, const wire::multicast::InstalledView& v) { return View{group, v.id, v.members}; }
 
+/// Runs one of a member's callbacks: what it throws is logged, and counts as handled (SPEC 8:
+/// a message whose on_message threw counts as received).
+template <class Callback>
+void run_callback(const MemberState& member, const char* what, Callback&& callback) {
+  try {
+    callback();
+  } catch (const std::exception& e) {
+    SYN_LOG(error, member.pid.to_string(), what, " threw: ", e.what());
+  } catch (...) { SYN_LOG(error, member.pid.to_string(), what, " threw a non-standard exception"); }
+}
+
 }  // namespace
 
 MulticastScope::MulticastScope(const ScopeContext& context)
@@ -254,11 +265,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
                 if (!member->options.receive_own && item.from == member->pid) continue;
                 handler = member->handler;
               }
-              try {
-                handler->on_message(item.from, message);
-              } catch (const std::exception& e) {
-                SYN_LOG(error, member->pid.to_string(), "on_message threw: ", e.what());
-              } catch (...) { SYN_LOG(error, member->pid.to_string(), "on_message threw"); }
+              run_callback(*member, "on_message", [&] { handler->on_message(item.from, message); });
             }
             auto& seq = upto[item.view][item.stream];
             seq = std::max(seq, item.seq);
@@ -292,9 +299,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
           member->view = view;
           handler = member->handler;
         }
-        try {
-          handler->on_joined(view);
-        } catch (const std::exception& e) { SYN_LOG(error, member->pid.to_string(), "on_joined threw: ", e.what()); }
+        run_callback(*member, "on_joined", [&] { handler->on_joined(view); });
         MutexLock lock(member->mutex);
         member->phase = MemberState::Phase::active;
         member->changed.notify_all();
@@ -312,9 +317,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
           member->view = change.view;
           handler = member->handler;
         }
-        try {
-          handler->on_view(change);
-        } catch (const std::exception& e) { SYN_LOG(error, member->pid.to_string(), "on_view threw: ", e.what()); }
+        run_callback(*member, "on_view", [&] { handler->on_view(change); });
       });
     } else if (auto* left = std::get_if<multicast::Left>(&event)) {
       auto it = g.local.find(left->member);
@@ -336,9 +339,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
           }
         }
         if (handler) {
-          try {
-            handler->on_left(reason);
-          } catch (const std::exception& e) { SYN_LOG(error, member->pid.to_string(), "on_left threw: ", e.what()); }
+          run_callback(*member, "on_left", [&] { handler->on_left(reason); });
         }
         // Out of this node's members before leave() returns (group_names, taken).
         if (auto self = weak.lock()) self->forget(member);

@@ -221,3 +221,52 @@ TEST_CASE("multicast: a frozen node is dropped; when it thaws the group is whole
   REQUIRE(back["ok"] == true);
   CHECK(record(t.a)["received"].back()["message"] == "back");
 }
+
+TEST_CASE(
+    "multicast: five nodes, one publishes 10 000 messages, the node in the middle is SIGKILLed: every survivor "
+    "gets 1..10000 once, in order",
+    "[process][multicast][sigkill]") {
+  std::vector<std::unique_ptr<Agent>> agents;
+  agents.push_back(start("n1", {}, {kScope}));
+  for (int i = 2; i <= 5; ++i) agents.push_back(start("n" + std::to_string(i), {agents[0]->endpoint()}, {kScope}));
+  for (auto& agent : agents) {
+    REQUIRE(eventually(
+        [&] {
+          return agent->ok("subcluster", {{"kind", "multicast"}, {"scope", kScope}})["nodes"].size() == 4;
+        },
+        20s));
+  }
+  std::vector<McMember> members;
+  for (auto& agent : agents) members.push_back({agent.get(), agent->spawn()});
+  for (const auto& m : members) m.agent->ok("multicast_join", member_args(m), 10s);
+  auto all = pids_of(members);
+  REQUIRE(eventually(
+      [&] {
+        for (const auto& m : members) {
+          if (view_members(m) != all) return false;
+        }
+        return true;
+      },
+      20s));
+
+  const McMember& publisher = members[0];
+  const McMember& middle = members[2];
+  auto id = publisher.agent->send_request({{"cmd", "multicast_broadcast_many"},
+                                           {"scope", kScope},
+                                           {"group", "g"},
+                                           {"pid", publisher.pid},
+                                           {"count", 10000}});
+  REQUIRE(eventually([&] { return numbers_from(record(middle), publisher.pid).size() >= 3000; }, 60s));
+  middle.agent->kill();
+  REQUIRE(publisher.agent->await(id, 60s)["ok"] == true);
+  publisher.agent->ok("multicast_confirmed_broadcast",
+                      member_args(publisher, {{"message", {"m", 10001}}, {"timeout_ms", 30000}}), 35s);
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (i == 2) continue;
+    auto got = numbers_from(record(members[i]), publisher.pid);
+    INFO("member " << i << " got " << got.size());
+    CHECK(got.size() == 10001);
+    CHECK(is_prefix_sequence(got));
+    CHECK(saw_leave(*members[i].agent, members[i].pid, middle.pid, "node_down"));
+  }
+}
