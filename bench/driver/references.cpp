@@ -61,6 +61,10 @@ const std::map<Key, MetricReference>& table() {
       {{"members_1000", "members", kAny}, {{{"syn", 76e3, 87e3}, {"pg", 4200, 4700}}, at_most(20e3, "< 20 us")}},
       {{"members_10", "members_cpu", kAny}, {{{"syn", 1300, 1700}, {"pg", 180, 230}}, std::nullopt}},
       {{"members_1000", "members_cpu", kAny}, {{{"syn", 76e3, 87e3}, {"pg", 4200, 4700}}, at_most(20e3, "< 20 us")}},
+      // Guaranteed multicast (PERFORMANCE.md, MULTICAST.md).
+      {{"multicast_3", "received", kAny}, {{}, at_least(300e3, ">= 300k/s")}},
+      {{"multicast_5", "received", kAny}, {{}, at_least(150e3, ">= 150k/s")}},
+      {{"confirmed_3", "median", kAny}, {{}, at_most(250e3, "< 250 us")}},
       // The physical limits (C++ and ZeroMQ alone on this machine).
       {{"messages_one_way", "received", kAny}, {{{"zmq raw", 2.9e6, 3.2e6}}, std::nullopt}},
       {{"ping_pong", "median", kAny}, {{{"zmq raw", 36e3, 38e3}}, std::nullopt}},

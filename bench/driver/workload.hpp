@@ -73,6 +73,7 @@ std::vector<Workload> lookup_workloads();         // wl_lookup.cpp
 std::vector<Workload> registry_more_workloads();  // wl_registry_more.cpp
 std::vector<Workload> groups_workloads();         // wl_groups.cpp
 std::vector<Workload> messaging_workloads();      // wl_messaging.cpp
+std::vector<Workload> multicast_workloads();      // wl_multicast.cpp
 
 /// "10k", "100k", "1M".
 std::string short_count(std::size_t n);

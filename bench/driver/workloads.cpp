@@ -5,8 +5,8 @@ namespace syn::bench {
 const std::vector<Workload>& all_workloads() {
   static const std::vector<Workload> all = [] {
     std::vector<Workload> out;
-    for (auto* part :
-         {&registry_workloads, &lookup_workloads, &registry_more_workloads, &groups_workloads, &messaging_workloads}) {
+    for (auto* part : {&registry_workloads, &lookup_workloads, &registry_more_workloads, &groups_workloads,
+                       &messaging_workloads, &multicast_workloads}) {
       for (auto& w : (*part)()) out.push_back(std::move(w));
     }
     return out;

@@ -30,6 +30,10 @@ BenchNode::~BenchNode() {
     threads.swap(background_);
   }
   for (auto& t : threads) t.join();
+  {
+    std::lock_guard lock(kept_mutex_);
+    kept_.clear();
+  }
   procs_.clear();
   node_.reset();
 }
@@ -44,6 +48,18 @@ std::vector<Term>& BenchNode::name_set(const std::string& set) {
 void BenchNode::put_name_set(const std::string& set, std::vector<Term> names) {
   std::lock_guard lock(names_mutex_);
   names_[set] = std::move(names);
+}
+
+void BenchNode::keep(const std::string& key, std::shared_ptr<void> object) {
+  std::lock_guard lock(kept_mutex_);
+  kept_[key] = std::move(object);
+}
+
+std::shared_ptr<void> BenchNode::kept(const std::string& key) {
+  std::lock_guard lock(kept_mutex_);
+  auto it = kept_.find(key);
+  if (it == kept_.end()) throw std::runtime_error("nothing kept under '" + key + "'");
+  return it->second;
 }
 
 void BenchNode::start_background(std::function<void()> fn) {

@@ -53,6 +53,12 @@ class BenchNode {
   /// Stores a prepared set of names.
   void put_name_set(const std::string& set, std::vector<Term> names);
 
+  /// Keeps `object` (e.g. a multicast membership) under `key` until the node stops; it goes
+  /// before the node does.
+  void keep(const std::string& key, std::shared_ptr<void> object);
+  /// What keep() stored under `key`; throws std::runtime_error when nothing is.
+  std::shared_ptr<void> kept(const std::string& key);
+
   /// Starts a thread that lives until the node stops (joined by the destructor).
   void start_background(std::function<void()> fn);
   /// True once the node is stopping: long loops must check it.
@@ -67,6 +73,8 @@ class BenchNode {
   std::vector<syn::Process> procs_;
   std::mutex names_mutex_;
   std::map<std::string, std::vector<Term>> names_;
+  std::mutex kept_mutex_;
+  std::map<std::string, std::shared_ptr<void>> kept_;
   std::mutex background_mutex_;
   std::vector<std::thread> background_;
   std::atomic<bool> stopping_{false};
@@ -85,6 +93,8 @@ void add_registry_commands(CommandTable& table);
 void add_groups_commands(CommandTable& table);
 /// send / receive / echo / ping (cmd_messaging.cpp).
 void add_messaging_commands(CommandTable& table);
+/// multicast join / broadcast / count / confirmed latency (cmd_multicast.cpp).
+void add_multicast_commands(CommandTable& table);
 /// bare hash-map lookups, for calibration (cmd_calibrate.cpp).
 void add_calibration_commands(CommandTable& table);
 

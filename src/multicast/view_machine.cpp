@@ -93,6 +93,20 @@ std::vector<Action> ViewMachine::join(const Pid& member, Micros now) {
   std::vector<Action> out;
   now_ = now;
   if (contains(local_, member)) return out;
+  // SPEC 8.1.3: node_down when some node of the view it would join is cut off from this one
+  // while others are reached (a view none of whose nodes is reached is a group gone from this
+  // side: the member starts it again).
+  if (const auto& view = installed_ ? installed_ : known_) {
+    bool reached = false, unreached = false;
+    for (NodeId node : nodes_of(view->members)) {
+      if (node == self_) continue;
+      (reaches(node) ? reached : unreached) = true;
+    }
+    if (reached && unreached) {
+      out.push_back(LocalLeft{member, LeaveReason::node_down});
+      return out;
+    }
+  }
   local_.push_back(member);
   if (!installed_ && !known_) {
     // The first member anywhere, as far as this node knows: the group starts with it alone,
@@ -181,6 +195,7 @@ std::vector<Action> ViewMachine::peer_up(NodeId node, Micros now) {
   Pid before = coordinator();
   up_.insert(node);
   coordinator_may_have_changed(before, out);  // one reached again (after a cut)
+  report_cut(out);
   return out;
 }
 
@@ -209,6 +224,7 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
     }
   }
   if (coordinator() != before) submit_requests(out);
+  report_cut(out);
   return out;
 }
 
@@ -247,6 +263,14 @@ std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Mi
           on_merge_request(from, m, out);
         } else if constexpr (std::is_same_v<M, Yield>) {
           if (follows(from) && installed_->id == m.view) delegate_.emplace(m.senior, m.view);
+        } else if constexpr (std::is_same_v<M, Unreachable>) {
+          if (!installed_ || !coordinating() || installed_->id != m.view || !has_node(installed_->members, from))
+            return;
+          if (m.nodes.empty()) {
+            cuts_.erase(from);
+          } else if (auto it = cuts_.find(from); it == cuts_.end() || it->second.first != m.nodes) {
+            cuts_[from] = {m.nodes, now};
+          }
         }
       },
       message);
@@ -305,6 +329,7 @@ std::vector<Action> ViewMachine::tick(Micros now) {
     delegate_.reset();
     maybe_start_round(now, out);
   }
+  if (coordinating() && phase_ == Phase::idle) settle_cuts(out);
   if (phase_ == Phase::idle || now < round_deadline_) return out;
   // Silent nodes leave the proposal (evicted); nodes that refused stay: the round waits for
   // the coordinator they follow to settle it, asking again each timeout.
@@ -810,6 +835,8 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
     dropped_.clear();
   }
   if (ghosts || coordinator() != before) submit_requests(out);
+  cuts_.clear();    // the reports were about the old view
+  report_cut(out);  // a cut that lasts is reported again, for this view
 }
 
 void ViewMachine::coordinator_may_have_changed(const Pid& before, std::vector<Action>& out) {
@@ -826,6 +853,46 @@ void ViewMachine::coordinator_may_have_changed(const Pid& before, std::vector<Ac
     }
   }
   submit_requests(out);  // the waiting requests go to the new one (a round, if it is this node)
+  report_cut(out);
+}
+
+void ViewMachine::report_cut(std::vector<Action>& out) {
+  if (!installed_) return;
+  Pid c = coordinator();
+  if (c.is_null() || c.node_atom() == self_) return;
+  std::vector<NodeId> cut;
+  for (NodeId node : nodes_of(installed_->members)) {
+    if (!reaches(node)) cut.push_back(node);
+  }
+  // The coordinator holds no report of this node for a new view or when it is new itself.
+  bool fresh = reported_to_ != c.node_atom() || reported_view_ != installed_->id;
+  if (fresh ? !cut.empty() : cut != reported_cut_) out.push_back(Send{c.node_atom(), Unreachable{installed_->id, cut}});
+  reported_cut_ = std::move(cut);
+  reported_to_ = c.node_atom();
+  reported_view_ = installed_->id;
+}
+
+void ViewMachine::settle_cuts(std::vector<Action>& out) {
+  // The position of a node's first member in the view: lower joined earlier.
+  auto joined_at = [&](NodeId node) {
+    const auto& members = installed_->members;
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (members[i].node_atom() == node) return i;
+    }
+    return members.size();
+  };
+  for (const auto& [reporter, cut] : cuts_) {
+    if (now_ - cut.second < view_change_timeout_ || !reaches(reporter)) continue;
+    for (NodeId other : cut.first) {
+      if (other == self_ || !reaches(other) || !has_node(installed_->members, other)) continue;
+      // Both sides still reach this node: partial connectivity, not a split.
+      NodeId later = joined_at(reporter) > joined_at(other) ? reporter : other;
+      dropped_.insert(later);
+      cuts_.clear();
+      start_round(now_, out);
+      return;
+    }
+  }
 }
 
 bool ViewMachine::gone_elsewhere(const Pid& member) const {

@@ -70,6 +70,7 @@ using wire::multicast::PrepareOk;
 using wire::multicast::Proposal;
 using wire::multicast::Refuse;
 using wire::multicast::StreamEnd;
+using wire::multicast::Unreachable;
 using wire::multicast::Yield;
 
 // ---- what the machine asks its host to do ----
@@ -192,6 +193,12 @@ class ViewMachine {
   void on_refuse(NodeId from, const Refuse& refuse, std::vector<Action>& out);
   /// This node's members are out of the group (evicted) and it drops its view.
   void evict_self(std::vector<Action>& out);
+  /// Tells the coordinator which nodes of the view this node does not reach, when that changed
+  /// or the coordinator did (SPEC 8.3.5).
+  void report_cut(std::vector<Action>& out);
+  /// The coordinator: nodes of its view that cannot reach each other for view_change_timeout
+  /// while it reaches both; the one whose first member joined later is evicted.
+  void settle_cuts(std::vector<Action>& out);
   void answer_flush_if_held(std::vector<Action>& out);
   /// The members the next view should have: the installed ones but those leaving or on nodes
   /// not reached, then the joiners.
@@ -255,6 +262,13 @@ class ViewMachine {
   /// (SPEC 8.3.5); if the split completes first, it goes on as its own side (8.4.1).
   std::optional<InstalledView> dropping_;
   Micros creation_delay_ = 0;
+  /// Coordinator: per node of its view, the nodes of the view it reported it does not reach,
+  /// and since when (cleared by each install: the nodes report again for the new view).
+  std::map<NodeId, std::pair<std::vector<NodeId>, Micros>> cuts_;
+  /// What this node last reported, to which coordinator node, about which view.
+  std::vector<NodeId> reported_cut_;
+  NodeId reported_to_ = 0;
+  ViewId reported_view_;
   std::optional<Micros> create_at_;  ///< a local member waits to start the group then
   Micros drop_deadline_ = 0;
 };

@@ -146,10 +146,15 @@ struct ProtocolWriter {
     w.pid(m.senior);
     w.view_id(m.view);
   }
+  void operator()(const Unreachable& m) {
+    w.view_id(m.view);
+    w.array(m.nodes.size());
+    for (NodeId n : m.nodes) w.node(n);
+  }
 };
 
 /// How many fields each protocol message has after its tag and group.
-constexpr std::size_t kProtocolFields[] = {1, 2, 4, 5, 3, 3, 1, 4, 2, 1, 2};
+constexpr std::size_t kProtocolFields[] = {1, 2, 4, 5, 3, 3, 1, 4, 2, 1, 2, 2};
 static_assert(std::size(kProtocolFields) == std::variant_size_v<Message>);
 
 // ---- reading ------------------------------------------------------------------------------------
@@ -277,6 +282,12 @@ Message protocol(std::size_t index, const Fields& f) {
     case 8: return Evicted{proposal(f, b), view_id(f, b + 1)};
     case 9: return MergeRequest{view(f, b)};
     case 10: return Yield{pid(f, b), view_id(f, b + 1)};
+    case 11: {
+      Unreachable m{view_id(f, b), {}};
+      Fields list = f.array(b + 1, "multicast unreachable nodes");
+      for (std::size_t k = 0; k < list.size(); ++k) m.nodes.push_back(node(list, k));
+      return m;
+    }
   }
   f.fail(0, "is not a multicast message");
 }

@@ -108,8 +108,14 @@ struct Yield {
   Pid senior;   ///< the senior coordinator
   ViewId view;  ///< the junior view it is about
 };
+/// From a node to its coordinator: the nodes of `view` it does not reach now (empty: it
+/// reaches them all again). Partial connectivity (SPEC 8.3.5) is settled by the coordinator.
+struct Unreachable {
+  ViewId view;
+  std::vector<NodeId> nodes;
+};
 using Message = std::variant<JoinRequest, LeaveRequest, Prepare, PrepareOk, Refuse, Flush, FlushOk, Install, Evicted,
-                             MergeRequest, Yield>;
+                             MergeRequest, Yield, Unreachable>;
 
 // ---- the data path ----------------------------------------------------------------------------
 /// One broadcast: the publishing member (its id; its node is the stream's) and the message.

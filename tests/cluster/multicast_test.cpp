@@ -313,3 +313,77 @@ TEST_CASE("multicast: a node that stops acknowledging is evicted after multicast
   REQUIRE(m0->confirmed_broadcast("after", 10s));
   CHECK(r1->messages_from(p0.pid()) == std::vector<Term>{"first", "after"});
 }
+
+TEST_CASE("multicast: a join fails with node_down while a node of the view is cut off from the joiner's",
+          "[multicast][cluster]") {
+  MulticastNodes c("mc_jdown");
+  auto ra = std::make_shared<Recorder>(), rb = std::make_shared<Recorder>();
+  auto pa = c.n[0]->spawn(), pb = c.n[1]->spawn(), pc = c.n[2]->spawn();
+  auto ma = c.n[0]->multicast("s").join("g", pa, ra);
+  REQUIRE(ma);
+  auto mb = c.n[1]->multicast("s").join("g", pb, rb);
+  REQUIRE(mb);
+  REQUIRE(eventually([&] { return ra->members().size() == 2 && rb->members().size() == 2; }));
+  // The third node still reaches the first, not the second: partial connectivity.
+  REQUIRE(cut(*c.n[1], *c.n[2]));
+  auto rc = std::make_shared<Recorder>();
+  REQUIRE(eventually([&] {
+    auto attempt = c.n[2]->multicast("s").join("g", pc, rc);
+    return !attempt && attempt.error() == Errc::node_down;
+  }));
+  CHECK(rc->calls().empty());  // a failed join runs no callback
+  REQUIRE(heal(*c.n[1], *c.n[2]));
+  std::optional<Membership> mc;
+  REQUIRE(eventually(
+      [&] {
+        auto attempt = c.n[2]->multicast("s").join("g", pc, rc);
+        if (attempt) mc.emplace(std::move(*attempt));
+        return mc.has_value();
+      },
+      20s));
+  REQUIRE(eventually([&] { return ra->members().size() == 3 && rc->members().size() == 3; }));
+}
+
+TEST_CASE("multicast: partial connectivity evicts the later-joined of two nodes that cannot reach each other",
+          "[multicast][cluster]") {
+  ThreeMembers t("mc_partial");
+  auto order = t.rec[0]->last_view()->members;  // join order
+  REQUIRE(order.size() == 3);
+  // The two later members' nodes lose their link; the first member's node reaches both.
+  auto node_of = [&](const Pid& pid) -> int {
+    for (int i = 0; i < 3; ++i) {
+      if (t.pid(i) == pid) return i;
+    }
+    return -1;
+  };
+  int earlier = node_of(order[1]), later = node_of(order[2]), first = node_of(order[0]);
+  REQUIRE(cut(*t.cluster.n[earlier], *t.cluster.n[later]));
+  auto evicted_in = [&](int observer) {
+    for (const auto& change : t.rec[observer]->changes()) {
+      for (const auto& [pid, why] : change.left) {
+        if (pid == t.pid(later) && why == LeaveReason::evicted) return true;
+      }
+    }
+    return false;
+  };
+  REQUIRE(eventually([&] { return evicted_in(first) && evicted_in(earlier); }, 20s));
+  REQUIRE(eventually([&] { return t.rec[later]->left() == LeaveReason::evicted; }, 20s));
+  CHECK(t.rec[first]->members() == sorted_pids({t.pid(first), t.pid(earlier)}));
+  // Its joins fail with node_down until the link returns.
+  auto again = std::make_shared<Recorder>();
+  auto p = t.cluster.n[later]->spawn();
+  REQUIRE(eventually([&] {
+    auto attempt = t.cluster.n[later]->multicast("s").join("g", p, again);
+    return !attempt && attempt.error() == Errc::node_down;
+  }));
+  REQUIRE(heal(*t.cluster.n[earlier], *t.cluster.n[later]));
+  std::optional<Membership> back;
+  REQUIRE(eventually(
+      [&] {
+        auto attempt = t.cluster.n[later]->multicast("s").join("g", p, again);
+        if (attempt) back.emplace(std::move(*attempt));
+        return back.has_value();
+      },
+      20s));
+  REQUIRE(eventually([&] { return t.rec[first]->members().size() == 3; }));
+}

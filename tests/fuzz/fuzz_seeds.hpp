@@ -143,6 +143,7 @@ inline std::vector<std::string> multicast_seeds() {
       Message{Evicted{p, ViewId{a, 5}}},
       Message{MergeRequest{w}},
       Message{Yield{a, ViewId{c, 9}}},
+      Message{Unreachable{ViewId{a, 4}, {nb}}},
       Data{ViewId{a, 4}, 1, {{10, wire::canonical(Term(1))}, {11, wire::canonical(Term{{"k", "v"}})}}},
       Resend{ViewId{a, 4}, nb, 7, {{20, wire::canonical(Term("x"))}}},
       Ack{ViewId{a, 4}, d},

@@ -90,6 +90,12 @@ TEST_CASE("multicast wire: view-protocol messages read back as written", "[unit]
   auto yield = read_message<Yield>(wire::multicast::Message{Yield{a, ViewId{c, 9}}});
   CHECK(yield.senior == a);
   CHECK(yield.view == ViewId{c, 9});
+
+  auto cut =
+      read_message<Unreachable>(wire::multicast::Message{Unreachable{ViewId{a, 4}, {b.node_atom(), c.node_atom()}}});
+  CHECK(cut.view == ViewId{a, 4});
+  CHECK(cut.nodes == std::vector<NodeId>{b.node_atom(), c.node_atom()});
+  CHECK(read_message<Unreachable>(wire::multicast::Message{Unreachable{ViewId{a, 4}, {}}}).nodes.empty());
 }
 
 TEST_CASE("multicast wire: data, resends, acks, stable points and announcements read back", "[unit][wire][multicast]") {

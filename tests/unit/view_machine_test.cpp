@@ -607,7 +607,7 @@ class RandomRun {
 
   static std::string describe(const Message& m) {
     static const char* names[] = {"JOIN",     "LEAVE",   "PREPARE", "PREPARE_OK", "REFUSE", "FLUSH",
-                                  "FLUSH_OK", "INSTALL", "EVICTED", "MERGE_REQ",  "YIELD"};
+                                  "FLUSH_OK", "INSTALL", "EVICTED", "MERGE_REQ",  "YIELD",  "UNREACHABLE"};
     std::string out = names[m.index()];
     std::visit(
         [&](const auto& x) {
@@ -618,6 +618,8 @@ class RandomRun {
             out += " v" + std::to_string(x.view.id.number);
           } else if constexpr (std::is_same_v<M, Yield>) {
             out += " to " + x.senior.to_string();
+          } else if constexpr (std::is_same_v<M, Unreachable>) {
+            out += " " + std::to_string(x.nodes.size()) + " node(s)";
           } else {
             out += " " + x.proposal.coordinator.to_string() + "#" + std::to_string(x.proposal.attempt);
           }
