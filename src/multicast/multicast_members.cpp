@@ -116,19 +116,16 @@ Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<Memb
     if (stopped_) return syn::unexpected(Errc::node_down);
     in_flight_ += bytes;
   }
-  on_group(member->key, nullptr,
-           [this, member, canonical = std::move(canonical), bytes, confirmation = std::move(confirmation)](
-               Group& g, multicast::Micros) mutable {
-             multicast::Effects fx;
-             if (!g.local.count(member->pid)) {  // it left meanwhile
-               release_bytes(bytes);
-               if (confirmation) confirmation->set_value(syn::unexpected(Errc::not_in_group));
-               return fx;
-             }
-             std::uint64_t token = g.node.broadcast(member->pid, std::move(canonical), fx);
-             g.pending[token] = Pending{bytes, std::move(confirmation)};
-             return fx;
-           });
+  // Broadcasts wait in one outbox that a single engine task drains: a burst of them goes out
+  // as one Data frame per node (apply merges them), not one frame per message.
+  MutexLock lock(outbox_mutex_);
+  outbox_.push_back(Queued{member, std::move(canonical), bytes, std::move(confirmation)});
+  if (!outbox_posted_) {
+    outbox_posted_ = true;
+    node_->post([weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->drain_outbox();
+    });
+  }
   return bytes;
 }
 
@@ -146,6 +143,35 @@ Result<std::future<Result<void>>> MulticastScope::confirmed(const std::shared_pt
   auto queued = queue_broadcast(member, message, std::move(promise));
   if (!queued) return syn::unexpected(queued.error());
   return future;
+}
+
+void MulticastScope::drain_outbox() {
+  engine_thread_.assert_held();
+  std::vector<Queued> queued;
+  {
+    MutexLock lock(outbox_mutex_);
+    queued.swap(outbox_);
+    outbox_posted_ = false;
+  }
+  // Per group, in queue order; each group's effects carried out once.
+  std::vector<std::string> order;
+  std::map<std::string, multicast::Effects> effects;
+  for (auto& q : queued) {
+    Group& g = group(q.member->key);
+    auto [fx, fresh] = effects.try_emplace(q.member->key);
+    if (fresh) order.push_back(q.member->key);
+    if (!g.local.count(q.member->pid)) {  // it left meanwhile
+      release_bytes(q.bytes);
+      if (q.confirmation) q.confirmation->set_value(syn::unexpected(Errc::not_in_group));
+      continue;
+    }
+    std::uint64_t token = g.node.broadcast(q.member->pid, std::move(q.canonical), fx->second);
+    g.pending[token] = Pending{q.bytes, std::move(q.confirmation)};
+  }
+  for (const auto& key : order) {
+    std::string error = apply(key, group(key), std::move(effects[key]));
+    if (!error.empty()) SYN_LOG(warn, node_->name(), "multicast: ", error);
+  }
 }
 
 void MulticastScope::release_bytes(std::size_t bytes) {

@@ -46,6 +46,43 @@ void run_callback(const MemberState& member, const char* what, Callback&& callba
   } catch (...) { SYN_LOG(error, member.pid.to_string(), what, " threw a non-standard exception"); }
 }
 
+/// A merged Data frame carries messages up to about this many bytes (a burst of big terms goes
+/// in several frames, so that one frame never holds the link for long).
+constexpr std::size_t kMaxDataFrameBytes = 64 * 1024;
+
+/// Consecutive Data frames of one stream to one node (a burst of broadcasts) become one frame;
+/// nothing moves across another frame to that node.
+void merge_data(std::vector<multicast::Outgoing>& out) {
+  std::vector<multicast::Outgoing> merged;
+  merged.reserve(out.size());
+  struct Last {
+    std::size_t index;  // in merged, of the node's last frame
+    std::size_t bytes;  // of that frame's messages, if Data
+  };
+  std::map<NodeId, Last> last;
+  for (auto& o : out) {
+    auto* data = std::get_if<wire::multicast::Data>(&o.body);
+    std::size_t bytes = 0;
+    if (data) {
+      for (const auto& m : data->messages) bytes += m.message.size();
+    }
+    auto it = last.find(o.to);
+    if (data && it != last.end()) {
+      auto* previous = std::get_if<wire::multicast::Data>(&merged[it->second.index].body);
+      bool fits = it->second.bytes + bytes <= kMaxDataFrameBytes;
+      if (previous && fits && previous->view == data->view &&
+          previous->first + previous->messages.size() == data->first) {
+        for (auto& m : data->messages) previous->messages.push_back(std::move(m));
+        it->second.bytes += bytes;
+        continue;
+      }
+    }
+    last[o.to] = Last{merged.size(), bytes};
+    merged.push_back(std::move(o));
+  }
+  out.swap(merged);
+}
+
 }  // namespace
 
 MulticastScope::MulticastScope(const ScopeContext& context)
@@ -230,6 +267,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
     }
     SYN_LOG(warn, node_->name(), "multicast ", g.term.dump(), " machine: ", g.node.machine().describe());
   }
+  merge_data(fx.out);
   for (const auto& out : fx.out) send(out.to, key, out.body);
   if (fx.announce) {
     wire::OutBuffer out;

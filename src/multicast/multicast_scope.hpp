@@ -145,6 +145,19 @@ class MulticastScope final : public ScopeHandler,
   /// The view installed for each group with a local member (Multicast::view).
   std::map<std::string, View> views_ SYN_GUARDED_BY(members_mutex_);
 
+  /// A broadcast on its way to the engine thread.
+  struct Queued {
+    std::shared_ptr<MemberState> member;
+    std::string canonical;
+    std::size_t bytes = 0;
+    std::shared_ptr<std::promise<Result<void>>> confirmation;
+  };
+  /// Engine thread: publishes what the outbox holds.
+  void drain_outbox();  // engine thread (asserted)
+  Mutex outbox_mutex_;
+  std::vector<Queued> outbox_ SYN_GUARDED_BY(outbox_mutex_);
+  bool outbox_posted_ SYN_GUARDED_BY(outbox_mutex_) = false;
+
   // Flow control (SPEC 8.3.3): bytes of this node's broadcasts queued and not yet confirmed.
   Mutex flow_mutex_;
   std::condition_variable flow_changed_;
