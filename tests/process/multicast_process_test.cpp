@@ -270,3 +270,53 @@ TEST_CASE(
     CHECK(saw_leave(*members[i].agent, members[i].pid, middle.pid, "node_down"));
   }
 }
+
+TEST_CASE("multicast: the coordinator's node is SIGKILLed under load: one new coordinator, the stream goes on",
+          "[process][multicast][sigkill]") {
+  ThreeAgents t;
+  // alpha's member joined first: it coordinates. beta publishes while alpha dies.
+  REQUIRE(record(t.a)["views"].back()["coordinator"] == t.a.pid);
+  auto id = t.beta->send_request(
+      {{"cmd", "multicast_broadcast_many"}, {"scope", kScope}, {"group", "g"}, {"pid", t.b.pid}, {"count", 3000}});
+  REQUIRE(eventually([&] { return numbers_from(record(t.c), t.b.pid).size() >= 100; }, 20s));
+  t.alpha->kill();
+  REQUIRE(t.beta->await(id, 30s)["ok"] == true);
+  t.beta->ok("multicast_confirmed_broadcast", member_args(t.b, {{"message", {"m", 3001}}, {"timeout_ms", 20000}}), 25s);
+  for (const auto& m : {t.b, t.c}) {
+    auto rec = record(m);
+    auto got = numbers_from(rec, t.b.pid);
+    CHECK(got.size() == 3001);
+    CHECK(is_prefix_sequence(got));
+    CHECK(rec["views"].back()["coordinator"] == t.b.pid);  // the next member in view order
+    CHECK(rec["views"].back()["members"].size() == 2);
+  }
+}
+
+TEST_CASE("multicast: a member joins in the middle of a stream and a member leaves in the middle of it",
+          "[process][multicast]") {
+  ThreeAgents t;
+  auto d = McMember{t.gamma.get(), t.gamma->spawn()};
+  auto id = t.alpha->send_request(
+      {{"cmd", "multicast_broadcast_many"}, {"scope", kScope}, {"group", "g"}, {"pid", t.a.pid}, {"count", 4000}});
+  REQUIRE(eventually([&] { return numbers_from(record(t.b), t.a.pid).size() >= 200; }, 20s));
+  d.agent->ok("multicast_join", member_args(d), 10s);    // joins mid-stream
+  t.beta->ok("multicast_leave", member_args(t.b), 10s);  // leaves mid-stream
+  REQUIRE(t.alpha->await(id, 30s)["ok"] == true);
+  t.alpha->ok("multicast_confirmed_broadcast", member_args(t.a, {{"message", {"m", 4001}}, {"timeout_ms", 20000}}),
+              25s);
+  // The joiner: a suffix of the stream, without gaps, to the end.
+  auto joined = numbers_from(record(d), t.a.pid);
+  REQUIRE_FALSE(joined.empty());
+  CHECK(joined.back() == 4001);
+  for (std::size_t i = 1; i < joined.size(); ++i) CHECK(joined[i] == joined[i - 1] + 1);
+  // The leaver: a prefix, then on_left(left).
+  auto leaver = record(t.b);
+  CHECK(leaver["left"] == "left");
+  CHECK(is_prefix_sequence(numbers_from(leaver, t.a.pid)));
+  // The others: all of it.
+  for (const auto& m : {t.a, t.c}) {
+    auto got = numbers_from(record(m), t.a.pid);
+    CHECK(got.size() == 4001);
+    CHECK(is_prefix_sequence(got));
+  }
+}
