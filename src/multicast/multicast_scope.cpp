@@ -205,6 +205,7 @@ void MulticastScope::write_snapshot_part(std::size_t, const std::function<void(s
 
 void MulticastScope::purge_node(std::uint32_t node) {
   engine_thread_.assert_held();
+  if (trace_) SYN_LOG(warn, node_->name(), "multicast: peer down ", node_name_of(node));
   for (auto& [key, g] : groups_) {
     std::string error = apply(key, *g, g->node.peer_down(node, now()));
     if (!error.empty()) SYN_LOG(warn, node_->name(), "multicast: ", error);
@@ -213,6 +214,7 @@ void MulticastScope::purge_node(std::uint32_t node) {
 
 void MulticastScope::on_member_added(std::uint32_t node) {
   engine_thread_.assert_held();
+  if (trace_) SYN_LOG(warn, node_->name(), "multicast: peer up ", node_name_of(node));
   for (auto& [key, g] : groups_) {
     std::string error = apply(key, *g, g->node.peer_up(node, now()));
     if (!error.empty()) SYN_LOG(warn, node_->name(), "multicast: ", error);

@@ -196,6 +196,7 @@ std::vector<Action> ViewMachine::peer_up(NodeId node, Micros now) {
   up_.insert(node);
   coordinator_may_have_changed(before, out);  // one reached again (after a cut)
   report_cut(out);
+  reconsider_merges(out);  // a view that waited for this link may merge now
   return out;
 }
 
@@ -328,6 +329,7 @@ std::vector<Action> ViewMachine::tick(Micros now) {
     yielded_ = false;
     delegate_.reset();
     maybe_start_round(now, out);
+    reconsider_merges(out);  // ask again: nothing else would (the announcements were all heard)
   }
   if (coordinating() && phase_ == Phase::idle) settle_cuts(out);
   if (phase_ == Phase::idle || now < round_deadline_) return out;
@@ -916,8 +918,26 @@ bool ViewMachine::dropped_by(const InstalledView& view) const {
   });
 }
 
+bool ViewMachine::reaches_all(const InstalledView& view) const {
+  const auto nodes = nodes_of(view.members);
+  return std::all_of(nodes.begin(), nodes.end(), [&](NodeId node) { return reaches(node); });
+}
+
+void ViewMachine::reconsider_merges(std::vector<Action>& out) {
+  if (!installed_ || !coordinating()) return;
+  for (const auto& [node, view] : announced_) {
+    if (yielded_ || phase_ != Phase::idle) return;
+    // (A node that announced no view since holds this one no more.)
+    if (reaches(node) && !contains(viewless_, node)) consider_merge(view, out);
+  }
+}
+
 void ViewMachine::consider_merge(const InstalledView& other, std::vector<Action>& out) {
   if (!coordinating() || phase_ != Phase::idle || yielded_ || overlap(other, *installed_)) return;
+  // Not before every node of the other side is reached: links of a heal come back one by one,
+  // and a merge over part of a side would drop the rest of it (its next announcement, once its
+  // link is up, brings this node here again).
+  if (!reaches_all(other)) return;
   Pid theirs;
   for (const auto& member : other.members) {
     if (reaches(member.node_atom())) {
@@ -940,6 +960,7 @@ void ViewMachine::on_merge_request(NodeId from, const MergeRequest& request, std
   if (!coordinating() || overlap(request.view, *installed_) || !has_node(request.view.members, from)) return;
   // One junior at a time (a newer view of the same one replaces it); others ask again later.
   if (merging_ && !has_node(merging_->members, from)) return;
+  if (!reaches_all(request.view)) return;  // not yet: the junior asks again (see consider_merge)
   merging_ = request.view;
   maybe_start_round(now_, out);
 }

@@ -173,6 +173,11 @@ class ViewMachine {
   void on_merge_request(NodeId from, const MergeRequest& request, std::vector<Action>& out);
   /// True when the learned `view` shows that this node's lineage went on without it.
   bool dropped_by(const InstalledView& view) const;
+  /// Considers a merge with every view other nodes announced (a link came up, or a yield
+  /// timed out: no announcement will come again by itself).
+  void reconsider_merges(std::vector<Action>& out);
+  /// Whether this node reaches every node of `view`.
+  bool reaches_all(const InstalledView& view) const;
   /// True when the node of `member` announced a view newer than this node's without it: the
   /// member left (or went to another view), whatever this node's view still says.
   bool gone_elsewhere(const Pid& member) const;
