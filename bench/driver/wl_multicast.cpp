@@ -1,6 +1,11 @@
 // Multicast workloads (SPEC 8): broadcast throughput to groups of 3 and 5 members on as many
-// nodes, with small and 1 kB terms, and confirmed_broadcast latency one at a time.
+// nodes (small and 1 kB terms, one or three publishers) beside Groups::publish of the same
+// stream, confirmed_broadcast latency one at a time and its rate pipelined, join latency, and
+// the time from a SIGKILL to every survivor's new view.
 #include "driver/wl_helpers.hpp"
+
+#include <algorithm>
+#include <thread>
 
 namespace syn::bench {
 
@@ -16,14 +21,20 @@ void one_member_per_node(Cluster& c, std::size_t nodes) {
   run_all(c, waits);
 }
 
-RunOutput run_throughput(RunContext& ctx, std::size_t nodes, std::size_t size) {
+/// Throughput of `publishers` members (on nodes 1..publishers) each broadcasting its share of
+/// ctx.n terms of `size` bytes, until every member received all ctx.n.
+RunOutput run_throughput(RunContext& ctx, std::size_t nodes, std::size_t size, std::size_t publishers = 1) {
   Cluster c(ctx.cluster, nodes);
   one_member_per_node(c, nodes);
   auto n = ctx.n;
   std::vector<Step> watches;
   for (std::size_t i = 0; i < nodes; ++i) watches.push_back({i, "mc_count", {{"proc", 0}, {"expected", n}}});
-  auto phase =
-      run_phase(c, {{0, "mc_broadcast_many", {{"proc", 0}, {"count", n}, {"size", size}}}}, watches, ctx.timeout);
+  std::vector<Step> work;
+  auto shares = split(n, publishers);
+  for (std::size_t i = 0; i < publishers; ++i) {
+    work.push_back({i, "mc_broadcast_many", {{"proc", 0}, {"count", shares[i]}, {"size", size}}});
+  }
+  auto phase = run_phase(c, work, watches, ctx.timeout);
   RunOutput out;
   out.samples = {RunContext::rate("received", static_cast<double>(n), phase.seconds),
                  RunContext::rate("broadcast", static_cast<double>(n), phase.work_seconds()),
@@ -41,6 +52,79 @@ RunOutput run_confirmed(RunContext& ctx, std::size_t nodes) {
   out.samples = {RunContext::nanos("median", lat.at("median_ns").get<double>()),
                  RunContext::nanos("p99", lat.at("p99_ns").get<double>())};
   out.detail = {{"latency", lat}};
+  return out;
+}
+
+/// The same stream through Groups::publish (best effort, SPEC 6) to a group of one process
+/// per node, each taking the messages from its mailbox: what the guarantee costs beside it.
+RunOutput run_publish(RunContext& ctx, std::size_t nodes) {
+  Cluster c(ctx.cluster, nodes);
+  spawn_on(c, std::vector<std::size_t>(nodes, 1));
+  std::vector<Step> joins;
+  for (std::size_t i = 0; i < nodes; ++i)
+    joins.push_back({i, "grp_join", {{"group", "pub"}, {"count", 1}, {"threads", 1}, {"mode", "sync"}}});
+  run_phase(c, joins, watch_every(c, "member_count", static_cast<std::int64_t>(nodes), {{"group", "pub"}}),
+            ctx.timeout);
+  auto n = ctx.n;
+  std::vector<Step> receivers;
+  for (std::size_t i = 0; i < nodes; ++i) receivers.push_back({i, "consume", {{"count", 1}, {"expected", n}}});
+  auto phase = run_phase(c, {{0, "publish_bench", {{"group", "pub"}, {"count", n}}}}, receivers, ctx.timeout);
+  RunOutput out;
+  out.samples = {RunContext::rate("received", static_cast<double>(n), phase.seconds),
+                 RunContext::rate("publish", static_cast<double>(n), phase.work_seconds()),
+                 RunContext::cpu_per_op("cpu", phase.cpu_total(), static_cast<double>(n))};
+  out.detail = {{"phase", phase.to_json()}};
+  return out;
+}
+
+/// confirmed_broadcast_async with 1000 outstanding in a group of `nodes`: confirmed per second.
+RunOutput run_pipelined(RunContext& ctx, std::size_t nodes) {
+  Cluster c(ctx.cluster, nodes);
+  one_member_per_node(c, nodes);
+  auto n = ctx.n;
+  std::vector<Step> watches;
+  for (std::size_t i = 0; i < nodes; ++i) watches.push_back({i, "mc_count", {{"proc", 0}, {"expected", n}}});
+  auto phase = run_phase(c, {{0, "mc_confirmed_pipelined", {{"proc", 0}, {"count", n}, {"window", 1000}}}}, watches,
+                         ctx.timeout);
+  RunOutput out;
+  out.samples = {RunContext::rate("confirmed", static_cast<double>(n), phase.work_seconds())};
+  out.detail = {{"phase", phase.to_json()}};
+  return out;
+}
+
+/// A second process on n1 joins a group of `nodes` members at rest and leaves, ctx.n times.
+RunOutput run_join(RunContext& ctx, std::size_t nodes) {
+  Cluster c(ctx.cluster, nodes);
+  one_member_per_node(c, nodes);
+  spawn_on(c, {1});  // process 1 on n1
+  Term r = c[0].call("mc_join_bench", {{"proc", 1}, {"iterations", ctx.n}}, ctx.timeout);
+  const Term& lat = r.at("latency");
+  RunOutput out;
+  out.samples = {RunContext::nanos("median", lat.at("median_ns").get<double>()),
+                 RunContext::nanos("p99", lat.at("p99_ns").get<double>())};
+  out.detail = {{"latency", lat}};
+  return out;
+}
+
+/// A group of `nodes`, n1's member broadcasting 100k/s; the last node is SIGKILLed: until every
+/// survivor's callback of the view without it ran.
+RunOutput run_kill(RunContext& ctx, std::size_t nodes) {
+  Cluster c(ctx.cluster, nodes);
+  one_member_per_node(c, nodes);
+  c[0].call("mc_broadcast_background", {{"proc", 0}, {"rate", 100000}});
+  std::vector<std::pair<std::size_t, std::int64_t>> waits;
+  for (std::size_t i = 0; i + 1 < nodes; ++i) {
+    waits.emplace_back(
+        i, c[i].send("mc_view_size", {{"proc", 0}, {"expected", nodes - 1}, {"timeout_ms", ctx.timeout.count()}}));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the load runs, the waits are in
+  std::int64_t t_kill = c[nodes - 1].kill();
+  std::int64_t last = t_kill;
+  for (auto [node, id] : waits) {
+    last = std::max(last, c[node].await(id, ctx.timeout + std::chrono::seconds(30)).at("t").get<std::int64_t>());
+  }
+  RunOutput out;
+  out.samples = {RunContext::seconds("view", static_cast<double>(last - t_kill) / 1e9)};
   return out;
 }
 
@@ -65,6 +149,26 @@ std::vector<Workload> multicast_workloads() {
        false, confirmed_count, [](RunContext& ctx) { return run_confirmed(ctx, 3); }, ""},
       {"confirmed_5", "the same in a group of 5 on 5 nodes", false, confirmed_count,
        [](RunContext& ctx) { return run_confirmed(ctx, 5); }, ""},
+      {"multicast_3_x3",
+       std::string("3 members of a group of 3 on 3 nodes broadcast a third of the terms each") + every, false,
+       stream_size, [](RunContext& ctx) { return run_throughput(ctx, 3, 0, 3); }, ""},
+      {"publish_3",
+       "beside multicast_3: Groups::publish of the same integers from n1 to a group of one process per node on 3 "
+       "nodes, until every member took all of them from its mailbox (best effort, no guarantee)",
+       false, stream_size, [](RunContext& ctx) { return run_publish(ctx, 3); }, ""},
+      {"publish_5", "beside multicast_5: the same as publish_3 on 5 nodes", false, stream_size,
+       [](RunContext& ctx) { return run_publish(ctx, 5); }, ""},
+      {"confirmed_pipelined_3",
+       "confirmed_broadcast_async with up to 1000 outstanding in a group of 3 on 3 nodes: confirmations per second",
+       false, stream_size, [](RunContext& ctx) { return run_pipelined(ctx, 3); }, ""},
+      {"mc_join_5", "Multicast::join of a second process on n1 into a group of 5 on 5 nodes at rest (then leave)",
+       false, [](const Options& o) -> std::size_t { return o.quick() ? 50 : 300; },
+       [](RunContext& ctx) { return run_join(ctx, 5); }, ""},
+      {"mc_kill_5",
+       "a group of 5 on 5 nodes, n1's member broadcasting 100k/s; n5 is SIGKILLed: until every survivor's "
+       "on_view without it ran",
+       false, [](const Options&) -> std::size_t { return 1; }, [](RunContext& ctx) { return run_kill(ctx, 5); },
+       "default NodeOptions (heartbeat 500 ms, peer_timeout 3 s): a SIGKILL is seen when the TCP link closes"},
   };
 }
 

@@ -1,11 +1,14 @@
 // Multicast commands (SPEC 8): a member per process that counts what it receives, a stream of
-// broadcasts, a wait for the count, and the latency of confirmed broadcasts one at a time.
+// broadcasts, a wait for the count, the latency of confirmed broadcasts one at a time and their
+// rate pipelined, the latency of joins, and background load.
 #include "common/clock.hpp"
 #include "node/args.hpp"
 #include "node/bench_node.hpp"
 #include "node/latency.hpp"
 
 #include <atomic>
+#include <deque>
+#include <future>
 #include <stdexcept>
 #include <thread>
 
@@ -13,11 +16,23 @@ namespace syn::bench {
 
 namespace {
 
-/// Counts the messages a member receives.
+/// Counts the messages a member receives, and notes the size of its latest view and when its
+/// callback ran (the time a view change reached this member).
 class Counter final : public syn::MulticastHandler {
  public:
+  void on_joined(const syn::View& view) override { note_view(view); }
+  void on_view(const syn::ViewChange& change) override { note_view(change.view); }
   void on_message(const syn::Pid&, const syn::Term&) override { received.fetch_add(1, std::memory_order_relaxed); }
+
   std::atomic<std::size_t> received{0};
+  std::atomic<std::size_t> view_size{0};
+  std::atomic<std::int64_t> view_ns{0};  ///< when the latest view's callback ran
+
+ private:
+  void note_view(const syn::View& view) {
+    view_ns.store(now_ns(), std::memory_order_relaxed);
+    view_size.store(view.members.size(), std::memory_order_release);
+  }
 };
 
 struct Member {
@@ -48,17 +63,18 @@ Term mc_join(BenchNode& b, const Term& args) {
   return Term::object();
 }
 
-// Waits until the member's view has `expected` members.
+// Waits until the member's callbacks saw a view of `expected` members; answers when the
+// callback of that view ran.
 Term mc_view_size(BenchNode& b, const Term& args) {
   auto& m = member(b, args);
   auto expected = required<std::size_t>(args, "expected");
   auto deadline = now_ns() + ms_to_ns(arg<std::int64_t>(args, "timeout_ms", 30000));
-  while (m.membership->view().members.size() != expected) {
-    if (now_ns() > deadline)
+  while (m.counter->view_size.load(std::memory_order_acquire) != expected) {
+    if (now_ns() > deadline || b.stopping())
       throw std::runtime_error("mc_view_size: the view never reached " + std::to_string(expected));
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
-  return Term::object();
+  return Term{{"t", m.counter->view_ns.load(std::memory_order_relaxed)}};
 }
 
 // The member broadcasts `count` messages of `size` bytes, from start_at, as fast as it can.
@@ -109,6 +125,67 @@ Term mc_confirmed_bench(BenchNode& b, const Term& args) {
   return Term{{"latency", latency_json(std::move(samples))}};
 }
 
+// confirmed_broadcast_async with up to `window` confirmations outstanding, `count` in all:
+// confirmed per second, pipelined.
+Term mc_confirmed_pipelined(BenchNode& b, const Term& args) {
+  auto& m = member(b, args);
+  auto count = required<std::size_t>(args, "count");
+  auto window = std::max<std::size_t>(1, arg<std::size_t>(args, "window", 1000));
+  auto start_at = arg<std::int64_t>(args, "start_at", 0);
+  auto late = lateness(start_at, now_ns());
+  sleep_until_ns(start_at);
+  std::deque<std::future<Result<void>>> outstanding;
+  auto settle_oldest = [&] {
+    auto r = outstanding.front().get();
+    if (!r) throw std::runtime_error("confirmed_broadcast_async: " + std::string(to_string(r.error())));
+    outstanding.pop_front();
+  };
+  for (std::size_t i = 0; i < count && !b.stopping(); ++i) {
+    if (outstanding.size() >= window) settle_oldest();
+    outstanding.push_back(m.membership->confirmed_broadcast_async(Term(static_cast<std::int64_t>(i))));
+  }
+  while (!outstanding.empty()) settle_oldest();
+  return Term{{"t_end", now_ns()}, {"late_ns", late}};
+}
+
+// Process `proc` joins group `group` and leaves it again, `iterations` times: the latency of
+// each join (until it returned, its first view installed and on_joined run).
+Term mc_join_bench(BenchNode& b, const Term& args) {
+  auto index = required<std::size_t>(args, "proc");
+  auto group = arg<std::string>(args, "group", "g");
+  auto iterations = std::max<std::size_t>(1, arg<std::size_t>(args, "iterations", 100));
+  auto multicast = b.node().multicast(kScope);
+  auto counter = std::make_shared<Counter>();
+  std::vector<double> samples;
+  samples.reserve(iterations);
+  for (std::size_t i = 0; i < iterations && !b.stopping(); ++i) {
+    auto t0 = now_ns();
+    auto joined = multicast.join(group, b.proc(index), counter);
+    if (!joined) throw std::runtime_error("multicast join: " + std::string(to_string(joined.error())));
+    samples.push_back(static_cast<double>(now_ns() - t0));
+    if (auto left = joined->leave(); !left) throw std::runtime_error("leave: " + std::string(to_string(left.error())));
+  }
+  return Term{{"latency", latency_json(std::move(samples))}};
+}
+
+// The member broadcasts integers in the background at about `rate` per second until the node
+// stops or the member is out of the group: load while something else is measured.
+Term mc_broadcast_background(BenchNode& b, const Term& args) {
+  auto* m = &member(b, args);
+  auto per_ms = std::max<std::size_t>(1, arg<std::size_t>(args, "rate", 100000) / 1000);
+  b.start_background([&b, m, per_ms] {
+    std::int64_t next = now_ns();
+    for (std::int64_t i = 0; !b.stopping();) {
+      for (std::size_t k = 0; k < per_ms; ++k) {
+        if (!m->membership->broadcast(Term(i++))) return;
+      }
+      next += ms_to_ns(1);
+      sleep_until_ns(next);
+    }
+  });
+  return Term::object();
+}
+
 }  // namespace
 
 void add_multicast_commands(CommandTable& table) {
@@ -117,6 +194,9 @@ void add_multicast_commands(CommandTable& table) {
   table["mc_broadcast_many"] = mc_broadcast_many;
   table["mc_count"] = mc_count;
   table["mc_confirmed_bench"] = mc_confirmed_bench;
+  table["mc_confirmed_pipelined"] = mc_confirmed_pipelined;
+  table["mc_join_bench"] = mc_join_bench;
+  table["mc_broadcast_background"] = mc_broadcast_background;
 }
 
 }  // namespace syn::bench

@@ -168,10 +168,7 @@ void MulticastScope::drain_outbox() {
     std::uint64_t token = g.node.broadcast(q.member->pid, std::move(q.canonical), fx->second);
     g.pending[token] = Pending{q.bytes, std::move(q.confirmation)};
   }
-  for (const auto& key : order) {
-    std::string error = apply(key, group(key), std::move(effects[key]));
-    if (!error.empty()) SYN_LOG(warn, node_->name(), "multicast: ", error);
-  }
+  for (const auto& key : order) { apply_or_log(key, group(key), std::move(effects[key])); }
 }
 
 void MulticastScope::release_bytes(std::size_t bytes) {

@@ -114,8 +114,7 @@ MulticastScope::Group& MulticastScope::group(const std::string& key, const Term*
   Group& g = *groups_.emplace(key, std::move(created)).first->second;
   // The group hears of the peers up now as it would of a peer coming up.
   for (const auto& name : engine_.member_names()) {
-    std::string error = apply(key, g, g.node.peer_up(intern_node_name(name), now()));
-    if (!error.empty()) SYN_LOG(warn, node_->name(), "multicast: ", error);
+    apply_or_log(key, g, g.node.peer_up(intern_node_name(name), now()));
   }
   return g;
 }
@@ -128,17 +127,13 @@ void MulticastScope::on_group(const std::string& key, const Term* term,
     if (!self) return;
     self->engine_thread_.assert_held();
     Group& g = self->group(key, term ? &*term : nullptr);
-    std::string error = self->apply(key, g, fn(g, now()));
-    if (!error.empty()) SYN_LOG(warn, self->node_->name(), "multicast: ", error);
+    self->apply_or_log(key, g, fn(g, now()));
   });
 }
 
 void MulticastScope::tick() {
   engine_thread_.assert_held();
-  for (auto& [key, g] : groups_) {
-    std::string error = apply(key, *g, g->node.tick(now()));
-    if (!error.empty()) SYN_LOG(warn, node_->name(), "multicast: ", error);
-  }
+  for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.tick(now())); }
   engine_.add_timer(tick_period(node_->options()), [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->tick();
   });
@@ -148,8 +143,7 @@ void MulticastScope::tick_group(const std::string& key) {
   engine_thread_.assert_held();
   auto it = groups_.find(key);
   if (it == groups_.end()) return;
-  std::string error = apply(key, *it->second, it->second->node.tick(now()));
-  if (!error.empty()) SYN_LOG(warn, node_->name(), "multicast: ", error);
+  apply_or_log(key, *it->second, it->second->node.tick(now()));
 }
 
 // ---- frames and peers ----------------------------------------------------------------------
@@ -206,19 +200,13 @@ void MulticastScope::write_snapshot_part(std::size_t, const std::function<void(s
 void MulticastScope::purge_node(std::uint32_t node) {
   engine_thread_.assert_held();
   if (trace_) SYN_LOG(warn, node_->name(), "multicast: peer down ", node_name_of(node));
-  for (auto& [key, g] : groups_) {
-    std::string error = apply(key, *g, g->node.peer_down(node, now()));
-    if (!error.empty()) SYN_LOG(warn, node_->name(), "multicast: ", error);
-  }
+  for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.peer_down(node, now())); }
 }
 
 void MulticastScope::on_member_added(std::uint32_t node) {
   engine_thread_.assert_held();
   if (trace_) SYN_LOG(warn, node_->name(), "multicast: peer up ", node_name_of(node));
-  for (auto& [key, g] : groups_) {
-    std::string error = apply(key, *g, g->node.peer_up(node, now()));
-    if (!error.empty()) SYN_LOG(warn, node_->name(), "multicast: ", error);
-  }
+  for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.peer_up(node, now())); }
 }
 
 void MulticastScope::send(NodeId to, const std::string& key, const wire::multicast::Body& body) {
@@ -255,6 +243,11 @@ void MulticastScope::send_owed_acks() {
 }
 
 // ---- carrying out effects ------------------------------------------------------------------
+
+void MulticastScope::apply_or_log(const std::string& key, Group& g, multicast::Effects fx) {
+  std::string error = apply(key, g, std::move(fx));
+  if (!error.empty()) SYN_LOG(warn, node_->name(), "multicast: ", error);
+}
 
 std::string MulticastScope::apply(const std::string& key, Group& g, multicast::Effects fx) {
   engine_thread_.assert_held();

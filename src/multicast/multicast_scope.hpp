@@ -108,6 +108,8 @@ class MulticastScope final : public ScopeHandler,
   void receive(std::uint32_t from, const msgpack::object& payload) SYN_REQUIRES(engine_thread_);
   /// Carries out what a GroupNode call returned. Returns its protocol error (empty if none).
   std::string apply(const std::string& key, Group& g, multicast::Effects fx) SYN_REQUIRES(engine_thread_);
+  /// apply, with a protocol error logged (where it came from no peer's frame: nothing to reset).
+  void apply_or_log(const std::string& key, Group& g, multicast::Effects fx) SYN_REQUIRES(engine_thread_);
   void send(NodeId to, const std::string& key, const wire::multicast::Body& body) SYN_REQUIRES(engine_thread_);
   /// Runs `fn` on the engine thread for group `key` (created if new) and carries out its effects.
   void on_group(const std::string& key, const Term* term,

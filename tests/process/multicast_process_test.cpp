@@ -3,111 +3,19 @@
 // must agree on the view and on what they received of every publisher (per-publisher order,
 // no duplicates, the same prefix of the dead node's messages), and a frozen node that comes
 // back merges into the group again.
-#include "process/scope_support.hpp"
+#include "process/multicast_support.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <map>
 #include <string>
 #include <vector>
 
 using namespace syn;
 using namespace std::chrono_literals;
 using namespace syn::test::scoped;
+using namespace syn::test::multicast;
 using syn::test::Agent;
 using syn::test::eventually;
-
-namespace {
-
-const std::string kScope = "mc";
-
-/// One member: its agent and pid.
-struct McMember {
-  Agent* agent;
-  std::string pid;
-};
-
-Term member_args(const McMember& m, Term more = Term::object()) {
-  Term args = {{"scope", kScope}, {"group", "g"}, {"pid", m.pid}};
-  for (auto& [k, v] : more.items()) args[k] = v;
-  return args;
-}
-
-Term record(const McMember& m) { return m.agent->ok("multicast_member", member_args(m)); }
-
-/// The members of the view the member's callbacks saw last, sorted.
-std::vector<std::string> view_members(const McMember& m) {
-  auto r = record(m);
-  std::vector<std::string> out;
-  if (r["views"].empty()) return out;
-  for (const auto& pid : r["views"].back()["members"]) out.push_back(pid.get<std::string>());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-std::vector<std::string> pids_of(const std::vector<McMember>& members) {
-  std::vector<std::string> out;
-  for (const auto& m : members) out.push_back(m.pid);
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-/// The numbers of the [prefix, n] messages `from` published, as the member received them.
-std::vector<std::int64_t> numbers_from(const Term& rec, const std::string& from) {
-  std::vector<std::int64_t> out;
-  for (const auto& r : rec["received"]) {
-    if (r["from"] == from && r["message"].is_array()) out.push_back(r["message"][1].get<std::int64_t>());
-  }
-  return out;
-}
-
-/// 1, 2, ..., n: in publish order, each once, nothing skipped.
-bool is_prefix_sequence(const std::vector<std::int64_t>& got) {
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    if (got[i] != static_cast<std::int64_t>(i + 1)) return false;
-  }
-  return true;
-}
-
-/// Whether the member saw `gone` leave with `reason` in some view change (event lines).
-bool saw_leave(Agent& agent, const std::string& member, const std::string& gone, const std::string& reason) {
-  return agent
-      .wait_event(
-          [&](const Term& e) {
-            if (e.value("event", "") != "multicast_view" || e["pid"] != member) return false;
-            for (const auto& l : e["left"]) {
-              if (l["pid"] == gone && l["reason"] == reason) return true;
-            }
-            return false;
-          },
-          20s)
-      .has_value();
-}
-
-/// Three agents in scope kScope, one member of "g" on each, all in one view.
-struct ThreeAgents {
-  std::unique_ptr<Agent> alpha, beta, gamma;
-  McMember a, b, c;
-  ThreeAgents() {
-    alpha = start("alpha", {}, {kScope});
-    beta = start("beta", {alpha->endpoint()}, {kScope});
-    gamma = start("gamma", {alpha->endpoint()}, {kScope});
-    for (auto* agent : {alpha.get(), beta.get(), gamma.get()}) {
-      REQUIRE(eventually([&] {
-        return agent->ok("subcluster", {{"kind", "multicast"}, {"scope", kScope}})["nodes"].size() == 2;
-      }));
-    }
-    a = {alpha.get(), alpha->spawn()};
-    b = {beta.get(), beta->spawn()};
-    c = {gamma.get(), gamma->spawn()};
-    for (const auto& m : {a, b, c}) m.agent->ok("multicast_join", member_args(m));
-    auto all = pids_of({a, b, c});
-    REQUIRE(
-        eventually([&] { return view_members(a) == all && view_members(b) == all && view_members(c) == all; }, 20s));
-  }
-};
-
-}  // namespace
 
 TEST_CASE("multicast: every member gets every message of every publisher, in order; confirmed means received",
           "[process][multicast]") {
@@ -226,28 +134,8 @@ TEST_CASE(
     "multicast: five nodes, one publishes 10 000 messages, the node in the middle is SIGKILLed: every survivor "
     "gets 1..10000 once, in order",
     "[process][multicast][sigkill]") {
-  std::vector<std::unique_ptr<Agent>> agents;
-  agents.push_back(start("n1", {}, {kScope}));
-  for (int i = 2; i <= 5; ++i) agents.push_back(start("n" + std::to_string(i), {agents[0]->endpoint()}, {kScope}));
-  for (auto& agent : agents) {
-    REQUIRE(eventually(
-        [&] {
-          return agent->ok("subcluster", {{"kind", "multicast"}, {"scope", kScope}})["nodes"].size() == 4;
-        },
-        20s));
-  }
-  std::vector<McMember> members;
-  for (auto& agent : agents) members.push_back({agent.get(), agent->spawn()});
-  for (const auto& m : members) m.agent->ok("multicast_join", member_args(m), 10s);
-  auto all = pids_of(members);
-  REQUIRE(eventually(
-      [&] {
-        for (const auto& m : members) {
-          if (view_members(m) != all) return false;
-        }
-        return true;
-      },
-      20s));
+  auto agents = start_agents("n", 5);
+  auto members = join_one_each(agents);
 
   const McMember& publisher = members[0];
   const McMember& middle = members[2];
@@ -325,24 +213,8 @@ TEST_CASE(
     "multicast: a split 2|3 of five nodes gives two groups that both publish; the heal merges them and "
     "nothing crosses",
     "[process][multicast][split]") {
-  std::vector<std::unique_ptr<Agent>> agents;
-  agents.push_back(start("s1", {}, {kScope}, {{"auto_connect", false}}));
-  for (int i = 2; i <= 5; ++i) {
-    std::vector<std::string> seeds;
-    for (auto& a : agents) seeds.push_back(a->endpoint());
-    agents.push_back(start("s" + std::to_string(i), seeds, {kScope}, {{"auto_connect", false}}));
-  }
-  for (auto& agent : agents) {
-    REQUIRE(eventually(
-        [&] {
-          return agent->ok("subcluster", {{"kind", "multicast"}, {"scope", kScope}})["nodes"].size() == 4;
-        },
-        20s));
-  }
-  std::vector<McMember> m;
-  for (auto& agent : agents) m.push_back({agent.get(), agent->spawn()});
-  for (const auto& member : m) member.agent->ok("multicast_join", member_args(member), 10s);
-  REQUIRE(eventually([&] { return view_members(m[0]).size() == 5 && view_members(m[4]).size() == 5; }, 20s));
+  auto agents = start_agents("s", 5, {{"auto_connect", false}});
+  auto m = join_one_each(agents);
 
   // Cut {s1, s2} from {s3, s4, s5}.
   for (int i = 0; i < 2; ++i) {

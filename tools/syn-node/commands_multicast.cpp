@@ -8,11 +8,14 @@
 
 #include <syn/multicast.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -55,8 +58,14 @@ class RecordingHandler final : public syn::MulticastHandler {
                                      {"merged", change.merged}});
   }
   void on_message(const syn::Pid& from, const syn::Term& message) override {
-    std::lock_guard lock(mutex_);
-    received_.push_back({{"from", from.to_string()}, {"message", message}});
+    {
+      std::lock_guard lock(mutex_);
+      received_.push_back({{"from", from.to_string()}, {"message", message}});
+    }
+    // A slow consumer, for operators and tests: the member acknowledges a message only once
+    // this callback returns, so a delay holds back confirmation and, past multicast_max_lag,
+    // gets the node evicted.
+    if (auto delay = delay_.load(); delay.count() > 0) std::this_thread::sleep_for(delay);
   }
   void on_left(syn::LeaveReason reason) override {
     {
@@ -66,6 +75,9 @@ class RecordingHandler final : public syn::MulticastHandler {
     output_.event("multicast_left",
                   {{"scope", scope_}, {"pid", pid_}, {"reason", std::string(syn::to_string(reason))}});
   }
+
+  /// How long each on_message sleeps after recording its message (0: not at all).
+  void set_delay(std::chrono::milliseconds delay) { delay_.store(delay); }
 
   /// {received: [{from, message}...], views: [view...], left: reason | null}.
   syn::Term record() const {
@@ -90,6 +102,7 @@ class RecordingHandler final : public syn::MulticastHandler {
   std::vector<syn::Term> received_;
   std::vector<syn::Term> views_;
   std::optional<std::string> left_;
+  std::atomic<std::chrono::milliseconds> delay_{std::chrono::milliseconds(0)};
 };
 
 struct Member {
@@ -128,14 +141,16 @@ syn::Multicast multicast_of(Context& ctx, const Args& args) {
 }  // namespace
 
 SYN_NODE_COMMAND(multicast_join,
-                 "multicast_join{scope, group, pid, receive_own=true, join_timeout_ms=5000} -> {view} (an "
-                 "owned process joins a multicast group; its callbacks are recorded)") {
+                 "multicast_join{scope, group, pid, receive_own=true, join_timeout_ms=5000, delay_ms=0} -> {view} "
+                 "(an owned process joins a multicast group; its callbacks are recorded; each message "
+                 "callback sleeps delay_ms: a slow consumer)") {
   auto multicast = multicast_of(ctx, args);
   auto& process = ctx.process(args.string("pid"));
   syn::MulticastOptions options;
   options.receive_own = args.boolean_or("receive_own", true);
   options.join_timeout = args.millis_or("join_timeout_ms", options.join_timeout);
   auto handler = std::make_shared<RecordingHandler>(ctx.output(), args.string("scope"), args.string("pid"));
+  handler->set_delay(args.millis_or("delay_ms", std::chrono::milliseconds(0)));
   auto membership = unwrap(multicast.join(args.term("group"), process, handler, options));
   auto view = membership.view();
   members(ctx).insert_or_assign(key_of(args), Member{handler, std::move(membership)});
@@ -167,6 +182,13 @@ SYN_NODE_COMMAND(multicast_confirmed_broadcast,
 
 SYN_NODE_COMMAND(multicast_leave, "multicast_leave{scope, group, pid} -> {} (returns once on_left ran)") {
   unwrap(member_of(ctx, args).membership.leave());
+  return {};
+}
+
+SYN_NODE_COMMAND(multicast_set_delay,
+                 "multicast_set_delay{scope, group, pid, delay_ms} -> {} (how long each of the member's message "
+                 "callbacks sleeps from now on)") {
+  member_of(ctx, args).handler->set_delay(args.millis_or("delay_ms", std::chrono::milliseconds(0)));
   return {};
 }
 
