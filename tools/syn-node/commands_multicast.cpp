@@ -32,6 +32,11 @@ syn::Term view_json(const syn::View& view) {
           {"members", members}};
 }
 
+/// "<coordinator>#<number>": names a view (what ViewId holds).
+std::string view_name(const syn::View& view) {
+  return view.id.coordinator.to_string() + "#" + std::to_string(view.id.number);
+}
+
 /// Records one member's callbacks and prints its view changes.
 class RecordingHandler final : public syn::MulticastHandler {
  public:
@@ -60,7 +65,7 @@ class RecordingHandler final : public syn::MulticastHandler {
   void on_message(const syn::Pid& from, const syn::Term& message) override {
     {
       std::lock_guard lock(mutex_);
-      received_.push_back({{"from", from.to_string()}, {"message", message}});
+      received_.push_back({{"from", from.to_string()}, {"message", message}, {"view", current_view_}});
     }
     // A slow consumer, for operators and tests: the member acknowledges a message only once
     // this callback returns, so a delay holds back confirmation and, past multicast_max_lag,
@@ -93,6 +98,7 @@ class RecordingHandler final : public syn::MulticastHandler {
   void remember_view(const syn::View& view) {
     std::lock_guard lock(mutex_);
     views_.push_back(view_json(view));
+    current_view_ = view_name(view);
   }
 
   Output& output_;
@@ -101,6 +107,7 @@ class RecordingHandler final : public syn::MulticastHandler {
   mutable std::mutex mutex_;
   std::vector<syn::Term> received_;
   std::vector<syn::Term> views_;
+  std::string current_view_;  // the view this member received its messages in (view_name)
   std::optional<std::string> left_;
   std::atomic<std::chrono::milliseconds> delay_{std::chrono::milliseconds(0)};
 };
@@ -193,8 +200,9 @@ SYN_NODE_COMMAND(multicast_set_delay,
 }
 
 SYN_NODE_COMMAND(multicast_member,
-                 "multicast_member{scope, group, pid} -> {active, view, received: [{from, message}...], "
-                 "views: [view...], left: reason|null} (what its callbacks saw)") {
+                 "multicast_member{scope, group, pid} -> {active, view, received: [{from, message, view: "
+                 "\"<coordinator>#<number>\"}...], views: [view...], left: reason|null} (what its callbacks "
+                 "saw; each message with the view it was received in)") {
   auto& member = member_of(ctx, args);
   auto out = member.handler->record();
   out["active"] = member.membership.active();
