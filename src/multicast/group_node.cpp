@@ -24,12 +24,14 @@ GroupNode::GroupNode(NodeId self, std::chrono::milliseconds view_change_timeout,
                      std::chrono::milliseconds creation_delay)
     : self_(self),
       max_lag_(std::chrono::duration_cast<std::chrono::microseconds>(max_lag).count()),
+      announce_every_(std::chrono::duration_cast<std::chrono::microseconds>(view_change_timeout).count()),
       machine_(self, view_change_timeout, streams_, creation_delay) {}
 
 Effects GroupNode::join(const Pid& member, Micros now) {
   Effects fx;
   now_ = now;
   run(machine_.join(member, now), fx);
+  if (machine_.creating()) fx.announce = true;  // another node starting the group defers to one of us
   return fx;
 }
 
@@ -210,7 +212,12 @@ Effects GroupNode::tick(Micros now) {
   Effects fx;
   now_ = now;
   run(machine_.tick(now), fx);
-  if (max_lag_ > 0 && view() && machine_.coordinator().node_atom() == self_) evict_laggards(fx);
+  bool coordinating = view() && machine_.coordinator().node_atom() == self_;
+  if (max_lag_ > 0 && coordinating) evict_laggards(fx);
+  if (coordinating && now - announced_at_ >= announce_every_) {
+    fx.announce = true;
+    announced_at_ = now;
+  }
   return fx;
 }
 
@@ -243,7 +250,9 @@ Effects GroupNode::send_acks() {
   return fx;
 }
 
-wire::multicast::Announce GroupNode::announcement() const { return {view(), last_left_}; }
+wire::multicast::Announce GroupNode::announcement() const {
+  return {view() ? view() : machine_.creating(), last_left_};
+}
 
 void GroupNode::run(std::vector<Action> actions, Effects& fx) {
   for (auto& action : actions) {

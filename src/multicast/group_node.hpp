@@ -151,6 +151,11 @@ class GroupNode {
 
   NodeId self_;
   Micros max_lag_ = 0;
+  /// A coordinator announces its view again this often (view_change_timeout): without it,
+  /// two sides that missed each other's last announcement (a heal whose links came back in
+  /// the wrong order, a node restarted under the same name) would never merge.
+  Micros announce_every_ = 0;
+  Micros announced_at_ = 0;
   Micros now_ = 0;  ///< the latest time a call gave (broadcast has none)
   /// When each message of the installed view not yet stable arrived here (publish or receipt),
   /// by stream and number: how long a node has left it unacknowledged.

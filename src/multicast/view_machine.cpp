@@ -62,6 +62,11 @@ Pid ViewMachine::coordinator() const {
   return Pid();
 }
 
+std::optional<InstalledView> ViewMachine::creating() const {
+  if (!create_at_ || installed_ || known_ || local_.empty()) return std::nullopt;
+  return InstalledView{ViewId{local_.front(), 0}, {local_.front()}};
+}
+
 std::string ViewMachine::describe() const {
   std::string out = installed_ ? "v" + std::to_string(installed_->id.number) : std::string("no view");
   if (installed_) {
@@ -145,6 +150,18 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
   std::vector<Action> out;
   now_ = now;
   Pid was = coordinator();
+  if (announced && announced->id.number == 0) {
+    // Another node is about to start the group (creating()). Of two nodes starting it at
+    // once, the one with the higher first member waits for the other's view and joins it; it
+    // starts the group itself only if that view does not come.
+    auto mine = creating();
+    if (mine && !announced->members.empty() && announced->members.front() < mine->members.front()) {
+      create_at_ = std::max(*create_at_, now + 4 * creation_delay_);
+    }
+    viewless_.insert(from);  // it holds no view yet
+    coordinator_may_have_changed(was, out);
+    return out;
+  }
   if (!announced) {
     // That node holds no view: whatever of it a view names, it coordinates nothing.
     viewless_.insert(from);

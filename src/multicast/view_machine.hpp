@@ -155,6 +155,11 @@ class ViewMachine {
   /// True while this node has answered a round that has not installed (or been given up).
   bool promised() const { return promised_.has_value(); }
   /// A line of internal state for a failing test's trace.
+  /// While a join waits out the creation delay to start the group with this node's first
+  /// local member: that would-be view, numbered 0, which the handler announces. Another node
+  /// starting the group at the same instant defers to the lower first member: it waits for
+  /// that node's view and joins it (one view, no merge: MULTICAST.md scenario 11).
+  std::optional<InstalledView> creating() const;
   std::string describe() const;
 
  private:

@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <latch>
 #include <memory>
+#include <optional>
 #include <thread>
 
 using namespace syn;
@@ -208,6 +210,37 @@ TEST_CASE("multicast: a member joins a group it is alone in and confirms at once
   REQUIRE(m2);
   REQUIRE(m2->confirmed_broadcast("unheard", 5s));
   CHECK(rec2->messages().empty());
+}
+
+TEST_CASE("multicast: two nodes that start a group at the same instant make one view, not two that merge",
+          "[multicast][cluster]") {
+  MulticastNodes c("mc_race");
+  // Ten races, each for a group no node knows yet, joined from two nodes at once.
+  for (int round = 0; round < 10; ++round) {
+    Term group = Term::array({"race", round});
+    auto p1 = c.n[0]->spawn();
+    auto p2 = c.n[1]->spawn();
+    auto rec1 = std::make_shared<Recorder>(), rec2 = std::make_shared<Recorder>();
+    std::latch start(2);
+    std::optional<Result<Membership>> m1, m2;
+    std::thread other([&] {
+      start.arrive_and_wait();
+      m2.emplace(c.n[1]->multicast("s").join(group, p2, rec2));
+    });
+    start.arrive_and_wait();
+    m1.emplace(c.n[0]->multicast("s").join(group, p1, rec1));
+    other.join();
+    REQUIRE(*m1);
+    REQUIRE(*m2);
+    auto both = sorted_pids({p1.pid(), p2.pid()});
+    REQUIRE(eventually([&] { return rec1->members() == both && rec2->members() == both; }));
+    INFO("round " << round << ": " << Term(rec1->calls()).dump() << " / " << Term(rec2->calls()).dump());
+    // One lineage: the view numbers go 1, 2 (one started it, the other joined), never a merge.
+    for (const auto* rec : {rec1.get(), rec2.get()}) {
+      for (const auto& change : rec->changes()) CHECK_FALSE(change.merged);
+      CHECK(rec->last_view()->id.number == 2);
+    }
+  }
 }
 
 TEST_CASE("multicast: a split gives two groups; the heal merges them", "[multicast][cluster]") {
