@@ -103,12 +103,7 @@ RunOutput run_multi_call(RunContext& ctx) {
   if (r.at("incomplete").get<std::size_t>() > 0) {
     throw std::runtime_error(std::to_string(r.at("incomplete").get<std::size_t>()) + " multi_calls lacked replies");
   }
-  const Term& lat = r.at("latency");
-  RunOutput out;
-  out.samples = {RunContext::nanos("median", lat.at("median_ns").get<double>()),
-                 RunContext::nanos("p99", lat.at("p99_ns").get<double>())};
-  out.detail = {{"latency", lat}};
-  return out;
+  return latency_output(r.at("latency"));
 }
 
 }  // namespace

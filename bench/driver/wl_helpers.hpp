@@ -59,4 +59,14 @@ inline std::vector<Step> on_writers(const std::vector<std::size_t>& shares, cons
   return out;
 }
 
+/// A workload's output from a node's latency summary (latency_json): its median and p99 as
+/// samples, the whole summary as detail.
+inline RunOutput latency_output(const Term& lat) {
+  RunOutput out;
+  out.samples = {RunContext::nanos("median", lat.at("median_ns").get<double>()),
+                 RunContext::nanos("p99", lat.at("p99_ns").get<double>())};
+  out.detail = {{"latency", lat}};
+  return out;
+}
+
 }  // namespace syn::bench

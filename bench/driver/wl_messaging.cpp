@@ -35,11 +35,8 @@ RunOutput run_ping_pong(RunContext& ctx) {
   std::string b = pid_of(c[1], 0);
   c[1].call("echo", {{"proc", 0}, {"reply_to", a}});
   Term r = c[0].call("ping_bench", {{"proc", 0}, {"to", b}, {"iterations", ctx.n}}, ctx.timeout);
-  const Term& lat = r.at("latency");
-  RunOutput out;
-  out.samples = {RunContext::nanos("median", lat.at("median_ns").get<double>()),
-                 RunContext::nanos("p99", lat.at("p99_ns").get<double>())};
-  out.detail = {{"latency", lat}, {"lost", r.at("lost")}};
+  RunOutput out = latency_output(r.at("latency"));
+  out.detail["lost"] = r.at("lost");
   return out;
 }
 

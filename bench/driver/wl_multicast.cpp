@@ -47,12 +47,7 @@ RunOutput run_confirmed(RunContext& ctx, std::size_t nodes) {
   Cluster c(ctx.cluster, nodes);
   one_member_per_node(c, nodes);
   Term r = c[0].call("mc_confirmed_bench", {{"proc", 0}, {"iterations", ctx.n}}, ctx.timeout);
-  const Term& lat = r.at("latency");
-  RunOutput out;
-  out.samples = {RunContext::nanos("median", lat.at("median_ns").get<double>()),
-                 RunContext::nanos("p99", lat.at("p99_ns").get<double>())};
-  out.detail = {{"latency", lat}};
-  return out;
+  return latency_output(r.at("latency"));
 }
 
 /// The same stream through Groups::publish (best effort, SPEC 6) to a group of one process
@@ -98,12 +93,7 @@ RunOutput run_join(RunContext& ctx, std::size_t nodes) {
   one_member_per_node(c, nodes);
   spawn_on(c, {1});  // process 1 on n1
   Term r = c[0].call("mc_join_bench", {{"proc", 1}, {"iterations", ctx.n}}, ctx.timeout);
-  const Term& lat = r.at("latency");
-  RunOutput out;
-  out.samples = {RunContext::nanos("median", lat.at("median_ns").get<double>()),
-                 RunContext::nanos("p99", lat.at("p99_ns").get<double>())};
-  out.detail = {{"latency", lat}};
-  return out;
+  return latency_output(r.at("latency"));
 }
 
 /// A group of `nodes`, n1's member broadcasting 100k/s; the last node is SIGKILLed: until every

@@ -71,14 +71,7 @@ TEST_CASE(
   auto all = pids_of(m);
   REQUIRE(eventually([&] { return views_are(m, all); }, 90s));
   for (const auto& member : m) {
-    bool merged = member.agent
-                      ->wait_event(
-                          [&](const Term& e) {
-                            return e.value("event", "") == "multicast_view" && e["pid"] == member.pid &&
-                                   e["merged"] == true && e["view"]["members"].size() == 5;
-                          },
-                          10s)
-                      .has_value();
+    bool merged = saw_merge(member, 5);
     CHECK(merged);
     bool small_member = member.pid == m[0].pid || member.pid == m[1].pid;
     for (const auto& r : record(member)["received"]) {

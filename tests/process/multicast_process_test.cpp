@@ -252,14 +252,7 @@ TEST_CASE(
   REQUIRE(whole);
   for (const auto& member : m) {
     // The view change that made the group whole again says merged (SPEC 8.4.3).
-    bool merged = member.agent
-                      ->wait_event(
-                          [&](const Term& e) {
-                            return e.value("event", "") == "multicast_view" && e["pid"] == member.pid &&
-                                   e["merged"] == true && e["view"]["members"].size() == 5;
-                          },
-                          10s)
-                      .has_value();
+    bool merged = saw_merge(member, 5);
     auto rec = record(member);
     INFO("member " << member.pid << ": " << rec.dump());
     CHECK(merged);

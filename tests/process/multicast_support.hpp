@@ -95,6 +95,19 @@ inline bool saw_leave(Agent& agent, const std::string& member, const std::string
   return saw_leaves(agent, member, {gone}, reason);
 }
 
+/// Whether the member saw a view change marked merged (SPEC 8.4.3) to a view of `size` members
+/// (event lines).
+inline bool saw_merge(const McMember& m, std::size_t size) {
+  return m.agent
+      ->wait_event(
+          [&](const Term& e) {
+            return e.value("event", "") == "multicast_view" && e["pid"] == m.pid && e["merged"] == true &&
+                   e["view"]["members"].size() == size;
+          },
+          10s)
+      .has_value();
+}
+
 /// Waits until every member's last view holds exactly all of `members`.
 inline bool all_in_one_view(const std::vector<McMember>& members, std::chrono::milliseconds timeout = 20s) {
   auto all = pids_of(members);
