@@ -65,6 +65,12 @@ const std::map<Key, MetricReference>& table() {
       {{"multicast_3", "received", kAny}, {{}, at_least(300e3, ">= 300k/s")}},
       {{"multicast_5", "received", kAny}, {{}, at_least(150e3, ">= 150k/s")}},
       {{"confirmed_3", "median", kAny}, {{}, at_most(250e3, "< 250 us")}},
+      {{"confirmed_5", "median", kAny}, {{}, at_most(350e3, "< 350 us")}},
+      {{"multicast_3_1k", "received", kAny}, {{}, at_least(100e3, ">= 100k/s")}},
+      {{"multicast_3_x3", "received", kAny}, {{}, at_least(300e3, ">= 300k/s")}},
+      {{"confirmed_pipelined_3", "confirmed", kAny}, {{}, at_least(100e3, ">= 100k/s")}},
+      {{"mc_join_5", "median", kAny}, {{}, at_most(5e6, "< 5 ms")}},
+      {{"mc_kill_5", "view", kAny}, {{}, at_most(0.1, "< 100 ms")}},
       // The physical limits (C++ and ZeroMQ alone on this machine).
       {{"messages_one_way", "received", kAny}, {{{"zmq raw", 2.9e6, 3.2e6}}, std::nullopt}},
       {{"ping_pong", "median", kAny}, {{{"zmq raw", 36e3, 38e3}}, std::nullopt}},
