@@ -253,7 +253,7 @@ std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Mi
       [&](const auto& m) {
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, JoinRequest> || std::is_same_v<M, LeaveRequest>) {
-          on_request(message, now, out);
+          on_request(from, message, now, out);
         } else if constexpr (std::is_same_v<M, Prepare>) {
           on_prepare(from, m, out);
         } else if constexpr (std::is_same_v<M, PrepareOk>) {
@@ -375,10 +375,18 @@ std::vector<Action> ViewMachine::evict(NodeId node, Micros now) {
 
 // ---- the coordinator's round -----------------------------------------------------------------
 
-void ViewMachine::on_request(const Message& message, Micros now, std::vector<Action>& out) {
+void ViewMachine::on_request(NodeId from, const Message& message, Micros now, std::vector<Action>& out) {
   if (!coordinating()) {
-    // Sent to a former coordinator: pass it on to the one this node follows.
-    if (auto c = coordinator(); !c.is_null() && c.node_atom() != self_) out.push_back(Send{c.node_atom(), message});
+    // Sent to a former coordinator: pass it on to the one this node follows, once. A request
+    // passed on already is dropped: two nodes that each follow the other (different views
+    // after a heal) would pass it back and forth without end. Its node sends it again to
+    // each new coordinator it follows.
+    const auto* join = std::get_if<JoinRequest>(&message);
+    const Pid& member = join ? join->member : std::get<LeaveRequest>(message).member;
+    if (member.node_atom() != from) return;
+    if (auto c = coordinator(); !c.is_null() && c.node_atom() != self_ && c.node_atom() != from) {
+      out.push_back(Send{c.node_atom(), message});
+    }
     return;
   }
   if (const auto* join = std::get_if<JoinRequest>(&message)) {

@@ -196,7 +196,7 @@ class ViewMachine {
   void submit_requests(std::vector<Action>& out);
   bool all_prepared() const;
   void on_prepare(NodeId from, const Prepare& prepare, std::vector<Action>& out);
-  void on_request(const Message& message, Micros now, std::vector<Action>& out);
+  void on_request(NodeId from, const Message& message, Micros now, std::vector<Action>& out);
   void on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, std::vector<Action>& out);
   void on_flush(NodeId from, const Flush& flush, std::vector<Action>& out);
   void on_evicted(NodeId from, const Evicted& evicted, std::vector<Action>& out);
