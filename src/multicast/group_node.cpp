@@ -80,6 +80,11 @@ Effects GroupNode::receive(NodeId from, const Body& body, Micros now) {
       if (machine_.promised()) flush_ends_ = flush->ends;
     }
     run(machine_.receive(from, *message, now), fx);
+    // A request to a node without a view: the sender follows it on old news (its "no view"
+    // announcement was lost with a link). Tell everyone again, so that the sender follows the
+    // next member of its view instead.
+    bool request = std::holds_alternative<JoinRequest>(*message) || std::holds_alternative<LeaveRequest>(*message);
+    if (request && !view()) fx.announce = true;
   } else if (const auto* data = std::get_if<wire::multicast::Data>(&body)) {
     if (view() && data->view == view()->id) {
       on_data(from, from, data->first, data->messages, fx);
