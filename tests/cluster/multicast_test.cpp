@@ -243,7 +243,7 @@ TEST_CASE("multicast: two nodes that start a group at the same instant make one 
   }
 }
 
-TEST_CASE("multicast: a split gives two groups; the heal merges them", "[multicast][cluster]") {
+TEST_CASE("multicast: a split gives two groups, the heal merges them", "[multicast][cluster]") {
   ThreeMembers t("mc_split");
   Node& a = *t.cluster.n[0];
   Node& b = *t.cluster.n[1];
@@ -301,7 +301,7 @@ TEST_CASE("multicast: confirmed means every member's callback returned, however 
   CHECK(got.back() == Term("done"));
 }
 
-TEST_CASE("multicast: a node that stops acknowledging is evicted after multicast_max_lag; the group goes on",
+TEST_CASE("multicast: a node that stops acknowledging is evicted after multicast_max_lag, the group goes on",
           "[multicast][cluster]") {
   Nodes nodes;
   Node* n[3];

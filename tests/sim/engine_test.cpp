@@ -113,7 +113,7 @@ TEST_CASE("engine: a reply leaves after the changes made before it", "[sim][engi
   CHECK(seen_at_reply == std::vector<std::string>{"change before the reply to q"});
 }
 
-TEST_CASE("engine: send_to reaches members only; member hooks follow the subcluster, the purge first",
+TEST_CASE("engine: send_to reaches members only, member hooks follow the subcluster, the purge first",
           "[sim][engine]") {
   World world(33);
   SimNode& a = world.add_node("a", NodeOptions{}, {"s"}, probe_kinds());

@@ -213,7 +213,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "group node: a broadcast during a view change waits for the next view; a joiner gets nothing from "
+    "group node: a broadcast during a view change waits for the next view, a joiner gets nothing from "
     "before its first view",
     "[unit][multicast]") {
   Cluster c({"a", "b", "c"});

@@ -199,7 +199,7 @@ TEST_CASE("view machine: the first member starts the group alone", "[unit][multi
   CHECK(net.at("a").coordinating());
 }
 
-TEST_CASE("view machine: joins go through the coordinator; every node installs the same views in order",
+TEST_CASE("view machine: joins go through the coordinator, every node installs the same views in order",
           "[unit][multicast]") {
   Net net = three_members();
   for (const char* name : {"a", "b", "c"}) {
@@ -247,7 +247,7 @@ TEST_CASE("view machine: when the coordinator's node dies the next member takes 
 }
 
 TEST_CASE(
-    "view machine: a split makes two views; at the heal they merge, numbered above both, each side "
+    "view machine: a split makes two views, at the heal they merge, numbered above both, each side "
     "flushed within itself",
     "[unit][multicast]") {
   Net net({"a", "b", "c", "d", "e"}, true);
