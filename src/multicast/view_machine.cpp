@@ -178,7 +178,7 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
   // (The outcome of that round: its coordinator's, numbered above the round's base view.)
   if (mine && caught_up && last_promised_ && view.id.coordinator == last_promised_->coordinator &&
       view.id.number > promised_base_) {
-    apply_install(view, left, promised_merge_, out);
+    apply_install(view, left, promised_merges_, out);  // (a merge for either side)
     return out;
   }
   if (promised_merge_ && promised_ && !mine && has_node(view.members, promised_->coordinator.node_atom()) &&
@@ -188,6 +188,7 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
     promised_.reset();
     owed_flush_.reset();
     promised_merge_ = false;
+    promised_merges_ = false;
     delegate_.reset();
     yielded_ = false;
     maybe_start_round(now, out);
@@ -651,6 +652,7 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   promised_ = prepare.proposal;
   promise_deadline_ = now_ + 3 * view_change_timeout_;
   promised_merge_ = merge_in;
+  promised_merges_ = prepare.other.has_value();
   promised_base_ = prepare.base ? prepare.base->id.number : 0;
   last_promised_ = prepare.proposal;
   // A node whose view the round changes (its base, or a merge's other) must hold the flush
@@ -837,6 +839,7 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
   Pid before = coordinator();
   promised_.reset();
   promised_merge_ = false;
+  promised_merges_ = false;
   last_promised_.reset();
   flushed_ = false;
   owed_flush_.reset();

@@ -255,9 +255,13 @@ class ViewMachine {
   std::optional<Proposal> last_promised_;  ///< kept when its coordinator goes (see learn)
   Micros promise_deadline_ = 0;            ///< void past this without word from its round
   bool promised_merge_ = false;            ///< that proposal merges this node's view into another
-  std::uint64_t promised_base_ = 0;        ///< the number of that proposal's base view
-  bool flushed_ = false;                   ///< the FLUSH of last_promised_ was answered
-  bool flush_needed_ = false;              ///< last_promised_ changes this node's view (a flush first)
+  /// That proposal is a merge, on either side: a view installed from its announcement says
+  /// merged (the senior side's followers may hear another node's announcement before the
+  /// INSTALL; without this their on_view lost `merged`, SPEC 8.4.3).
+  bool promised_merges_ = false;
+  std::uint64_t promised_base_ = 0;  ///< the number of that proposal's base view
+  bool flushed_ = false;             ///< the FLUSH of last_promised_ was answered
+  bool flush_needed_ = false;        ///< last_promised_ changes this node's view (a flush first)
   std::optional<Flush> owed_flush_;
   NodeId owed_flush_to_ = 0;
 
