@@ -25,7 +25,7 @@ bool MulticastScope::in_callback() const { return Strands::current_key() != null
 
 void MulticastScope::post_callbacks(const std::string& key, std::vector<UniqueFunction> tasks) {
   if (tasks.empty()) return;
-  strands_.post(key, [this, tasks = std::move(tasks)]() mutable {
+  auto run = [this, tasks = std::move(tasks)]() mutable {
     // The strands stop (and drop their tasks) before this handler goes: `this` is alive here.
     running_scope = this;
     for (auto& task : tasks) {
@@ -34,7 +34,14 @@ void MulticastScope::post_callbacks(const std::string& key, std::vector<UniqueFu
       } catch (const std::exception& e) { SYN_LOG(error, node_->name(), "multicast callback failed: ", e.what()); }
     }
     running_scope = nullptr;
-  });
+  };
+  // A simulated node runs every callback on its one thread, in the order it fixes (serial
+  // per group all the same).
+  if (node_->single_threaded()) {
+    node_->post_callback(std::move(run));
+  } else {
+    strands_.post(key, std::move(run));
+  }
 }
 
 // ---- join ----------------------------------------------------------------------------------
@@ -42,6 +49,14 @@ void MulticastScope::post_callbacks(const std::string& key, std::vector<UniqueFu
 Result<std::shared_ptr<MemberState>> MulticastScope::join(const Term& group, const Pid& pid,
                                                           std::shared_ptr<MulticastHandler> handler,
                                                           MulticastOptions options) {
+  auto member = begin_join(group, pid, std::move(handler), options);
+  if (!member) return member;
+  return await_join(*member);
+}
+
+Result<std::shared_ptr<MemberState>> MulticastScope::begin_join(const Term& group, const Pid& pid,
+                                                                std::shared_ptr<MulticastHandler> handler,
+                                                                MulticastOptions options) {
   if (!handler || !node_->fits_term(group)) return syn::unexpected(Errc::bad_argument);
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(group);
@@ -71,9 +86,14 @@ Result<std::shared_ptr<MemberState>> MulticastScope::join(const Term& group, con
                       });
     return g.node.join(member->pid, now);
   });
+  return member;
+}
 
+Result<std::shared_ptr<MemberState>> MulticastScope::await_join(const std::shared_ptr<MemberState>& member) {
+  const std::string& key = member->key;
+  const Pid& pid = member->pid;
   MutexLock lock(member->mutex);
-  lock.wait_for(member->changed, options.join_timeout, [&] {
+  lock.wait_for(member->changed, member->options.join_timeout, [&] {
     member->mutex.assert_held();
     return member->phase != MemberState::Phase::joining;
   });
@@ -86,7 +106,7 @@ Result<std::shared_ptr<MemberState>> MulticastScope::join(const Term& group, con
   if (timed_out) member->phase = MemberState::Phase::abandoned;  // no callback will run
   lock.unlock();
   forget(member);
-  process->detach(this, key);
+  if (auto process = node_->find_local(pid)) process->detach(this, key);
   if (!timed_out) return syn::unexpected(Errc::node_down);  // out before its first view
   on_group(key, nullptr, [pid](Group& g, multicast::Micros now) { return g.node.leave(pid, LeaveReason::left, now); });
   return syn::unexpected(Errc::timeout);

@@ -94,10 +94,7 @@ MulticastScope::MulticastScope(const ScopeContext& context)
 
 MulticastScope::~MulticastScope() { strands_.stop(); }
 
-multicast::Micros MulticastScope::now() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+multicast::Micros MulticastScope::now() const { return node_->monotonic_micros(); }
 
 MulticastScope::Group& MulticastScope::group(const std::string& key, const Term* term) {
   engine_thread_.assert_held();
@@ -127,7 +124,7 @@ void MulticastScope::on_group(const std::string& key, const Term* term,
     if (!self) return;
     self->engine_thread_.assert_held();
     Group& g = self->group(key, term ? &*term : nullptr);
-    self->apply_or_log(key, g, fn(g, now()));
+    self->apply_or_log(key, g, fn(g, self->now()));
   });
 }
 

@@ -51,8 +51,16 @@ class MulticastScope final : public ScopeHandler,
   ScopeHost& node() { return *node_; }
 
   // ---- the API (any thread; multicast_members.cpp) ----
+  /// Membership::join: begin_join, then await_join.
   Result<std::shared_ptr<MemberState>> join(const Term& group, const Pid& pid,
                                             std::shared_ptr<MulticastHandler> handler, MulticastOptions options);
+  /// Checks the join and queues it, without waiting: the member is in once its on_joined ran
+  /// (a simulated node, which cannot block, stops here and lets its clock run).
+  Result<std::shared_ptr<MemberState>> begin_join(const Term& group, const Pid& pid,
+                                                  std::shared_ptr<MulticastHandler> handler, MulticastOptions options);
+  /// Waits for a begun join: its first view (the member), or the error that ended it (it is
+  /// then out, and given up if it timed out).
+  Result<std::shared_ptr<MemberState>> await_join(const std::shared_ptr<MemberState>& member);
   Result<void> broadcast(const std::shared_ptr<MemberState>& member, const Term& message);
   /// Publishes and returns the future of its confirmation (an error now if it was not queued).
   Result<std::future<Result<void>>> confirmed(const std::shared_ptr<MemberState>& member, const Term& message);
@@ -119,7 +127,8 @@ class MulticastScope final : public ScopeHandler,
   void send_owed_acks();                    // engine thread (asserted)
   /// The strand reports messages its members received: acknowledged soon.
   void report_processed(std::string key, ViewId view, std::map<NodeId, std::uint64_t> upto);
-  static multicast::Micros now();
+  /// The host's monotonic clock (a simulated node's own clock).
+  multicast::Micros now() const;
 
   // callbacks (multicast_members.cpp): tasks on the group's strand
   void post_callbacks(const std::string& key, std::vector<UniqueFunction> tasks);

@@ -62,8 +62,10 @@ Pid ViewMachine::coordinator() const {
   return Pid();
 }
 
+bool ViewMachine::no_group_to_join() const { return !installed_ && (!known_ || coordinator().is_null()); }
+
 std::optional<InstalledView> ViewMachine::creating() const {
-  if (!create_at_ || installed_ || known_ || local_.empty()) return std::nullopt;
+  if (!create_at_ || !no_group_to_join() || local_.empty()) return std::nullopt;
   return InstalledView{ViewId{local_.front(), 0}, {local_.front()}};
 }
 
@@ -113,19 +115,29 @@ std::vector<Action> ViewMachine::join(const Pid& member, Micros now) {
     }
   }
   local_.push_back(member);
-  if (!installed_ && !known_) {
-    // The first member anywhere, as far as this node knows: the group starts with it alone,
-    // after the creation delay (tick) if there is one.
-    if (creation_delay_ > 0) {
-      if (!create_at_) create_at_ = now + creation_delay_;
-      return out;
-    }
-    InstalledView view{ViewId{member, highest_ + 1}, {member}};
-    apply_install(view, {}, false, out);
+  if (no_group_to_join()) {
+    start_group(out);
     return out;
   }
   submit_requests(out);
   return out;
+}
+
+void ViewMachine::start_group(std::vector<Action>& out) {
+  // The first member anywhere, as far as this node knows: the group starts with it alone,
+  // after the creation delay (tick) if there is one; the other local members join it in the
+  // next round.
+  if (creation_delay_ > 0) {
+    if (!create_at_) create_at_ = now_ + creation_delay_;
+    return;
+  }
+  start_alone(out);
+}
+
+void ViewMachine::start_alone(std::vector<Action>& out) {
+  InstalledView view{ViewId{local_.front(), highest_ + 1}, {local_.front()}};
+  apply_install(view, {}, false, out);
+  submit_requests(out);
 }
 
 std::vector<Action> ViewMachine::leave(const Pid& member, LeaveReason reason, Micros now) {
@@ -309,12 +321,9 @@ std::vector<Action> ViewMachine::tick(Micros now) {
   now_ = now;
   if (create_at_ && now >= *create_at_) {
     create_at_.reset();
-    if (!installed_ && !known_ && !local_.empty()) {
-      // No announcement came: the group starts with the first local member alone; the others
-      // join it in the next round.
-      InstalledView view{ViewId{local_.front(), highest_ + 1}, {local_.front()}};
-      apply_install(view, {}, false, out);
-      submit_requests(out);
+    if (no_group_to_join() && !local_.empty()) {
+      // No announcement of a view to join came: it starts.
+      start_alone(out);
       return out;
     }
   }
@@ -884,6 +893,9 @@ void ViewMachine::coordinator_may_have_changed(const Pid& before, std::vector<Ac
   }
   submit_requests(out);  // the waiting requests go to the new one (a round, if it is this node)
   report_cut(out);
+  // The view the local members waited to join is gone (its last node left it, died or is cut
+  // off): they start the group again.
+  if (!local_.empty() && no_group_to_join()) start_group(out);
 }
 
 void ViewMachine::report_cut(std::vector<Action>& out) {

@@ -160,6 +160,10 @@ class ViewMachine {
   /// starting the group at the same instant defers to the lower first member: it waits for
   /// that node's view and joins it (one view, no merge: MULTICAST.md scenario 11).
   std::optional<InstalledView> creating() const;
+  /// True when this node holds no view and knows of none it could join: no view was
+  /// announced, or none of the known view's nodes is reached and holds it (its members all
+  /// left, or its nodes died or are cut off). A local member then starts the group anew.
+  bool no_group_to_join() const;
   std::string describe() const;
 
  private:
@@ -194,6 +198,10 @@ class ViewMachine {
   void restart_round(Micros now, std::vector<Action>& out);
   /// Hands this node's waiting joins and leaves to the coordinator (itself included).
   void submit_requests(std::vector<Action>& out);
+  /// The local members start the group: after the creation delay (tick), or now without one.
+  void start_group(std::vector<Action>& out);
+  /// The group starts with the first local member alone; the others join it in the next round.
+  void start_alone(std::vector<Action>& out);
   bool all_prepared() const;
   void on_prepare(NodeId from, const Prepare& prepare, std::vector<Action>& out);
   void on_request(NodeId from, const Message& message, Micros now, std::vector<Action>& out);

@@ -135,6 +135,16 @@ class ScopeHost {
   virtual std::shared_ptr<EventHandler> event_handler() const = 0;
   /// The time stamp of a write done here: wall-clock nanoseconds, never the same twice.
   virtual std::int64_t unique_time_ns() = 0;
+  /// Monotonic microseconds, for timeouts a handler measures itself (multicast's view changes
+  /// and laggards). A simulated node answers with its simulated clock.
+  virtual std::int64_t monotonic_micros() const {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  /// True when the node runs everything on one thread (a simulated node): handlers then run
+  /// their callbacks through post_callback, in one order the seed fixes, rather than on
+  /// threads of their own.
+  virtual bool single_threaded() const { return false; }
 
   // ---- the engine thread ----
   virtual bool on_engine_thread() const = 0;

@@ -11,7 +11,7 @@
 // two nodes that each followed the other, followers of a dead incarnation's member); each was
 // fixed from a traced failing run, and the storm goes back into the default run once it has
 // passed many times in a row. Issue 12's note keeps the count.
-#include "process/multicast_checker.hpp"
+#include "support/multicast_checker.hpp"
 #include "process/multicast_support.hpp"
 
 #include <catch2/catch.hpp>

@@ -171,6 +171,8 @@ std::int64_t SimNode::unique_time_ns() {
   return last_time_ns_;
 }
 
+std::int64_t SimNode::monotonic_micros() const { return world_.now(); }
+
 void SimNode::post(detail::UniqueFunction fn) {
   auto task = std::make_shared<detail::UniqueFunction>(std::move(fn));
   std::weak_ptr<SimNode> self = weak_from_this();

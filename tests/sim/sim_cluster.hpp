@@ -112,6 +112,8 @@ class SimNode final : public detail::ScopeHost, public std::enable_shared_from_t
   void wait_for_callback(std::uint64_t seq) override { run_callbacks(seq); }
   std::shared_ptr<EventHandler> event_handler() const override { return options_.event_handler; }
   std::int64_t unique_time_ns() override;
+  std::int64_t monotonic_micros() const override;
+  bool single_threaded() const override { return true; }
   bool on_engine_thread() const override { return in_engine_; }
   void post(detail::UniqueFunction fn) override;
   void post_bytes(std::uint32_t atom, std::string bytes) override;

@@ -1,5 +1,6 @@
 // syn-sim: runs seeds of the simulated cluster (tests/sim) for as long as asked, and replays
 // one seed with its trace. scripts/sim builds and runs it.
+#include "sim/multicast_workload.hpp"
 #include "sim/sim_workload.hpp"
 
 #include <syn/log.hpp>
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
   app.add_option("--nodes", config.nodes, "nodes per cluster (default 4)");
   app.add_option("--operations", config.operations, "API calls per run (default 150)");
   app.add_option("--fault-rate", config.fault_rate, "share of steps that are faults (default 0.15)");
+  bool multicast = false;
+  app.add_flag("--multicast", multicast, "run the guaranteed-multicast workload (SPEC 8) instead");
   std::string resolver = "default";
   app.add_option("--resolver", resolver, "default, keep-local (owners disagree), keep-neither, keep-incoming");
   CLI11_PARSE(app, argc, argv);
@@ -36,10 +39,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.resolver = std::move(*named);
+  syn::sim::MulticastScenarioConfig multicast_config;
+  multicast_config.nodes = config.nodes;
+  if (app.count("--operations")) multicast_config.operations = config.operations;
+  auto run = [&](std::uint64_t seed, bool traced) {
+    if (multicast) {
+      auto c = multicast_config;
+      c.trace = traced;
+      return syn::sim::run_multicast_scenario(seed, c);
+    }
+    auto c = config;
+    c.trace = traced;
+    return syn::sim::run_scenario(seed, c);
+  };
+  const std::string replay = multicast ? "scripts/sim --multicast --seed " : "scripts/sim --seed ";
 
   if (one != 0) {
-    config.trace = trace;
-    auto outcome = syn::sim::run_scenario(one, config);
+    auto outcome = run(one, trace);
     std::cout << outcome.report(trace ? 1'000'000 : 0);
     return outcome.ok() ? 0 : 1;
   }
@@ -59,11 +75,11 @@ int main(int argc, char** argv) {
       std::cout << "syn-sim: " << ran << " seeds so far (last " << seed - 1 << "), " << failed << " failed"
                 << std::endl;
     }
-    auto outcome = syn::sim::run_scenario(seed, config);
+    auto outcome = run(seed, false);
     ++ran;
     if (!outcome.ok()) {
       ++failed;
-      std::cout << outcome.report(0) << "replay: scripts/sim --seed " << seed << " --trace\n";
+      std::cout << outcome.report(0) << "replay: " << replay << seed << " --trace\n";
     }
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -1,0 +1,360 @@
+#include "sim/multicast_workload.hpp"
+
+#include "multicast/member_state.hpp"
+#include "multicast/multicast_scope.hpp"
+#include "support/multicast_checker.hpp"
+
+#include <syn/multicast.hpp>
+
+#include <algorithm>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+namespace syn::sim {
+
+namespace {
+
+constexpr const char* kScope = "mc";
+
+using detail::MemberState;
+using detail::MulticastScope;
+
+Term view_term(const View& view) {
+  Term members = Term::array();
+  for (const auto& pid : view.members) members.push_back(pid.to_string());
+  return {{"coordinator", view.id.coordinator.to_string()}, {"number", view.id.number}, {"members", members}};
+}
+
+/// One member's callbacks, in the checker's record format ({views, received, left}), and the
+/// order rules of SPEC 8.1.3 checked as they come: on_joined first and once, nothing after
+/// on_left.
+class Recorder final : public MulticastHandler {
+ public:
+  Recorder(std::string pid, std::vector<std::string>& violations) : pid_(std::move(pid)), violations_(violations) {}
+
+  void on_joined(const View& view) override {
+    if (joined_) bad("on_joined twice");
+    joined_ = true;
+    remember(view);
+  }
+  void on_view(const ViewChange& change) override {
+    if (!joined_) bad("on_view before on_joined");
+    remember(change.view);
+  }
+  void on_message(const Pid& from, const Term& message) override {
+    if (!joined_) bad("on_message before on_joined");
+    received_.push_back({{"from", from.to_string()}, {"message", message}, {"view", current_}});
+  }
+  void on_left(LeaveReason reason) override {
+    if (!joined_) bad("on_left before on_joined");
+    left_ = std::string(to_string(reason));
+  }
+
+  Term record() const {
+    Term views = Term::array(), received = Term::array();
+    for (const auto& v : views_) views.push_back(v);
+    for (const auto& r : received_) received.push_back(r);
+    return {{"views", views}, {"received", received}, {"left", left_ ? Term(*left_) : Term(nullptr)}};
+  }
+  /// The last view it installed (empty before its first).
+  const std::string& current_view() const { return current_; }
+  /// How many of `from`'s messages tagged `tag` it received.
+  std::size_t received_from(const std::string& from, const std::string& tag) const {
+    return static_cast<std::size_t>(std::count_if(received_.begin(), received_.end(), [&](const Term& r) {
+      return r.at("from").get<std::string>() == from && r.at("message")[0].get<std::string>() == tag;
+    }));
+  }
+
+ private:
+  void remember(const View& view) {
+    if (left_) bad("a view after on_left");
+    views_.push_back(view_term(view));
+    current_ = view.id.coordinator.to_string() + "#" + std::to_string(view.id.number);
+  }
+  void bad(const std::string& what) { violations_.push_back(pid_ + " callbacks: " + what); }
+
+  std::string pid_;
+  std::vector<std::string>& violations_;
+  bool joined_ = false;
+  std::vector<Term> views_, received_;
+  std::string current_;
+  std::optional<std::string> left_;
+};
+
+/// One member as the workload holds it.
+struct Member {
+  std::string node;
+  Term group;
+  std::shared_ptr<MemberState> state;
+  std::shared_ptr<Recorder> recorder;
+  /// Numbers of its pid's ["m", n] broadcasts so far, shared by its memberships of the group
+  /// (a member that left and joined again goes on numbering where it stopped).
+  std::shared_ptr<std::int64_t> published;
+};
+
+bool phase_is(const MemberState& m, MemberState::Phase phase) {
+  detail::MutexLock lock(m.mutex);
+  return m.phase == phase;
+}
+
+class MulticastScenario {
+ public:
+  MulticastScenario(std::uint64_t seed, const MulticastScenarioConfig& config) : config_(config), world_(seed) {
+    world_.set_tracing(config.trace);
+    outcome_.seed = seed;
+    for (std::size_t i = 0; i < config.groups; ++i) groups_.push_back(Term("g" + std::to_string(i)));
+  }
+
+  Outcome run() {
+    for (std::size_t i = 0; i < config_.nodes; ++i) {
+      node_names_.push_back("m" + std::to_string(i + 1));
+      world_.add_node(node_names_.back(), options(), {kScope});
+      spawn(node_names_.back());
+    }
+    world_.run_until(world_.now() + 1'000'000);  // the mesh forms
+    std::size_t steps = config_.operations + static_cast<std::size_t>(config_.operations * config_.fault_rate);
+    Micros spacing = config_.run_time / static_cast<Micros>(std::max<std::size_t>(steps, 1));
+    for (std::size_t i = 0; i < steps; ++i) {
+      world_.run_until(world_.now() + random().between(0, 2 * spacing));
+      if (random().chance(config_.fault_rate)) {
+        fault();
+      } else {
+        operation();
+      }
+    }
+    // The heal: everything back, time for failure detection, view changes and merges.
+    for (const auto& name : node_names_) {
+      if (world_.node(name)->crashed()) restart(name);
+    }
+    world_.heal_all();
+    world_.run_until(world_.now() + 60'000'000);
+    // A last broadcast from every member: each must reach every member.
+    for (auto& [pid, m] : members_) {
+      if (live_active(m)) (void)scope(m.node)->broadcast(m.state, Term::array({"final", 1}));
+    }
+    world_.run_until(world_.now() + 10'000'000);
+    for (auto* node : world_.nodes()) node->run_callbacks();
+    check();
+    outcome_.simulated = world_.now();
+    outcome_.trace = world_.trace_lines();
+    return std::move(outcome_);
+  }
+
+ private:
+  Random& random() { return world_.random(); }
+
+  static NodeOptions options() {
+    NodeOptions o;
+    o.view_change_timeout = std::chrono::milliseconds(1000);
+    o.multicast_max_lag = std::chrono::milliseconds(5000);
+    return o;
+  }
+
+  std::shared_ptr<MulticastScope> scope(const std::string& node) {
+    return world_.node(node)->scopes().get<MulticastScope>(Kind::multicast, kScope);
+  }
+
+  void spawn(const std::string& node) {
+    for (std::size_t i = 0; i < config_.processes_per_node; ++i) world_.node(node)->spawn();
+  }
+
+  void restart(const std::string& name) {
+    world_.restart(name, options());
+    spawn(name);
+  }
+
+  bool live_active(const Member& m) {
+    SimNode* node = world_.node(m.node);
+    return node && !node->crashed() && node->is_local(m.state->pid) && m.state->in_group();
+  }
+
+  /// A random member on a live node that is in its group now.
+  Member* random_active() {
+    std::vector<Member*> active;
+    for (auto& [pid, m] : members_) {
+      if (live_active(m)) active.push_back(&m);
+    }
+    return active.empty() ? nullptr : active[random().below(active.size())];
+  }
+
+  std::string random_live_node() {
+    std::vector<std::string> live;
+    for (const auto& name : node_names_) {
+      if (!world_.node(name)->crashed()) live.push_back(name);
+    }
+    return live.empty() ? std::string() : live[random().below(live.size())];
+  }
+
+  void operation() {
+    ++outcome_.operations;
+    auto choice = random().below(20);
+    if (choice < 4) return join();
+    Member* m = random_active();
+    if (!m) return join();
+    if (choice < 5) {
+      world_.trace(m->state->pid.to_string() + " leaves " + m->group.dump());
+      (void)scope(m->node)->leave(m->state, false);
+    } else if (choice < 6) {
+      world_.trace("kill " + m->state->pid.to_string());
+      if (auto process = world_.node(m->node)->find_local(m->state->pid)) process->kill("boom");
+      world_.node(m->node)->spawn();
+    } else if (choice < 8) {
+      auto n = ++*m->published;
+      world_.trace(m->state->pid.to_string() + " confirmed_broadcast m " + std::to_string(n));
+      auto future = scope(m->node)->confirmed(m->state, Term::array({"m", n}));
+      if (future) confirmations_.push_back({m->node, world_.node(m->node)->creation(), std::move(*future)});
+    } else {
+      // A burst, as publishers send them.
+      auto count = random().between(1, 5);
+      for (std::int64_t i = 0; i < count; ++i) {
+        auto n = ++*m->published;
+        world_.trace(m->state->pid.to_string() + " broadcast m " + std::to_string(n));
+        (void)scope(m->node)->broadcast(m->state, Term::array({"m", n}));
+      }
+    }
+  }
+
+  void join() {
+    std::string node = random_live_node();
+    if (node.empty()) return;
+    auto pids = world_.node(node)->live_processes();
+    if (pids.empty()) return;
+    Pid pid = pids[random().below(pids.size())];
+    const Term& group = groups_[random().below(groups_.size())];
+    std::string key = pid.to_string() + " " + group.dump();
+    if (auto it = members_.find(key); it != members_.end() && !phase_is(*it->second.state, MemberState::Phase::left)) {
+      return;  // a member of it already, or joining
+    }
+    auto recorder = std::make_shared<Recorder>(pid.to_string() + " in " + group.dump(), outcome_.violations);
+    auto state = scope(node)->begin_join(group, pid, recorder, MulticastOptions{});
+    world_.trace(pid.to_string() + " joins " + group.dump() + (state ? "" : " (refused)"));
+    if (!state) return;
+    // A member that left and joins again is a new member: its old record is kept aside.
+    auto published = std::make_shared<std::int64_t>(0);
+    if (auto it = members_.find(key); it != members_.end()) {
+      published = it->second.published;
+      retired_.push_back(std::move(it->second));
+    }
+    members_[key] = Member{node, group, *state, recorder, published};
+  }
+
+  void fault() {
+    ++outcome_.faults;
+    const auto& a = node_names_[random().below(node_names_.size())];
+    const auto& b = node_names_[random().below(node_names_.size())];
+    auto choice = random().below(10);
+    if (choice < 4) {
+      world_.cut(a, b, !config_.one_way_cuts || random().chance(0.6));
+    } else if (choice < 8) {
+      world_.heal(a, b);
+    } else if (config_.crashes) {
+      if (world_.node(a)->crashed()) {
+        restart(a);
+      } else {
+        world_.crash(a);
+      }
+    }
+  }
+
+  // ---- the checks -------------------------------------------------------------------------
+
+  void violation(const std::string& what) { outcome_.violations.push_back(what); }
+
+  void check() {
+    for (auto* n : world_.nodes()) {
+      if (n->malformed() != 0) violation(n->name() + " read " + std::to_string(n->malformed()) + " malformed frames");
+    }
+    // SPEC 8.1 and 8.2 over every member's log (per group: views are per group).
+    for (const auto& group : groups_) {
+      std::map<std::string, Term> records;
+      auto add = [&](const Member& m, std::size_t incarnation) {
+        if (m.group != group) return;
+        records[m.state->pid.to_string() + (incarnation ? "/" + std::to_string(incarnation) : "")] =
+            m.recorder->record();
+      };
+      for (const auto& [key, m] : members_) add(m, 0);
+      for (std::size_t i = 0; i < retired_.size(); ++i) add(retired_[i], i + 1);
+      for (const auto& broken : test::multicast::check_multicast_logs(records)) {
+        violation(group.dump() + ": " + broken);
+      }
+      check_healed(group);
+    }
+    // A confirmed broadcast of a node that did not crash has its answer once all healed.
+    for (auto& c : confirmations_) {
+      SimNode* node = world_.node(c.node);
+      if (node->creation() != c.creation) continue;  // its node crashed: nobody is left to answer
+      if (c.future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        violation("a confirmed_broadcast on " + c.node + " has no answer after the heal");
+      }
+    }
+  }
+
+  /// After the heal: the group is one view of exactly its live members, every join on a live
+  /// node has ended, and every member's last broadcast reached every member.
+  void check_healed(const Term& group) {
+    std::set<std::string> live;
+    std::map<std::string, const Member*> by_pid;
+    for (const auto& [key, m] : members_) {
+      if (m.group != group) continue;
+      SimNode* node = world_.node(m.node);
+      if (!node || node->crashed() || !node->is_local(m.state->pid)) continue;
+      if (phase_is(*m.state, MemberState::Phase::joining)) {
+        violation(group.dump() + ": " + m.state->pid.to_string() + "'s join never ended");
+      }
+      if (!live_active(m)) continue;
+      live.insert(m.state->pid.to_string());
+      by_pid[m.state->pid.to_string()] = &m;
+    }
+    std::set<std::string> views;
+    for (const auto& [pid, m] : by_pid) views.insert(m->recorder->current_view());
+    if (views.size() > 1) {
+      std::string all;
+      for (const auto& v : views) all += " " + v;
+      violation(group.dump() + ": the live members end in " + std::to_string(views.size()) + " views:" + all);
+      return;
+    }
+    if (views.empty()) return;
+    auto view = scope(by_pid.begin()->second->node)->view(group);
+    std::set<std::string> in_view;
+    if (view) {
+      for (const auto& pid : view->members) in_view.insert(pid.to_string());
+    }
+    if (in_view != live) {
+      violation(group.dump() + ": the final view holds " + std::to_string(in_view.size()) + " members, " +
+                std::to_string(live.size()) + " are live");
+    }
+    for (const auto& [to, m] : by_pid) {
+      for (const auto& from : live) {
+        if (m->recorder->received_from(from, "final") != 1) {
+          violation(group.dump() + ": " + to + " did not get " + from + "'s last broadcast once");
+        }
+      }
+    }
+  }
+
+  struct Confirmation {
+    std::string node;
+    std::uint32_t creation;
+    std::future<Result<void>> future;
+  };
+
+  MulticastScenarioConfig config_;
+  World world_;
+  Outcome outcome_;
+  std::vector<std::string> node_names_;
+  std::vector<Term> groups_;
+  std::map<std::string, Member> members_;  ///< "pid group" -> its latest membership
+  std::vector<Member> retired_;            ///< earlier memberships of a pid that joined again
+  std::vector<Confirmation> confirmations_;
+};
+
+}  // namespace
+
+Outcome run_multicast_scenario(std::uint64_t seed, const MulticastScenarioConfig& config) {
+  return MulticastScenario(seed, config).run();
+}
+
+}  // namespace syn::sim
