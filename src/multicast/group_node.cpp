@@ -194,8 +194,23 @@ void GroupNode::confirm_stable(Effects& fx) {
 Effects GroupNode::peer_up(NodeId node, Micros now) {
   Effects fx;
   now_ = now;
+  resume_stream_to(node, fx);
   run(machine_.peer_up(node, now), fx);
   return fx;
+}
+
+void GroupNode::resume_stream_to(NodeId node, Effects& fx) {
+  // A link that went down and came back lost what was on it, while both nodes may still be in
+  // the view (the cut was too short for a view change). This node's messages the peer has not
+  // acknowledged go again, first on the new link; it drops those it already holds. (Nothing
+  // when the link is new: the peer acknowledged all or there was nothing.)
+  if (!current_ || node == self_) return;
+  const auto nodes = nodes_of(current_->members);
+  if (std::find(nodes.begin(), nodes.end(), node) == nodes.end()) return;
+  std::uint64_t seq = streams_.acked_by(node, self_);
+  for (auto& message : streams_.range(self_, seq, streams_.held(self_))) {
+    fx.out.push_back(Outgoing{node, wire::multicast::Data{current_->id, ++seq, {std::move(message)}}});
+  }
 }
 
 Effects GroupNode::peer_down(NodeId node, Micros now) {

@@ -148,6 +148,8 @@ class GroupNode {
 
   /// The coordinator evicts the nodes that lag (tick).
   void evict_laggards(Effects& fx);
+  /// After a link to `node` came back: this node's messages it has not acknowledged, again.
+  void resume_stream_to(NodeId node, Effects& fx);
 
   NodeId self_;
   Micros max_lag_ = 0;

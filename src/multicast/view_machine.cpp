@@ -56,11 +56,13 @@ Pid ViewMachine::coordinator() const {
   for (const auto& member : view->members) {
     NodeId node = member.node_atom();
     // Not a node that said it holds no view, nor this one when it holds none.
-    bool holds = node == self_ ? installed_.has_value() : !contains(viewless_, node);
+    bool holds = node == self_ ? installed_.has_value() : may_hold_view(node);
     if (reaches(node) && holds && !gone_elsewhere(member)) return member;
   }
   return Pid();
 }
+
+bool ViewMachine::may_hold_view(NodeId node) const { return !contains(viewless_, node) && !unheard_.count(node); }
 
 bool ViewMachine::no_group_to_join() const { return !installed_ && (!known_ || coordinator().is_null()); }
 
@@ -162,6 +164,7 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
   std::vector<Action> out;
   now_ = now;
   Pid was = coordinator();
+  unheard_.erase(from);
   if (announced && announced->id.number == 0) {
     // Another node is about to start the group (creating()). Of two nodes starting it at
     // once, the one with the higher first member waits for the other's view and joins it; it
@@ -235,6 +238,11 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
   now_ = now;
   Pid before = coordinator();
   up_.erase(node);
+  // Until it says what it holds (its announcement comes with every new link), a node that
+  // comes back coordinates nothing: it may be a new incarnation under the same name (a
+  // restart), which holds nothing of the group and answers no request.
+  unheard_.insert(node);
+  announced_.erase(node);
   // Dropped by nodes it no longer reaches: a split, not an eviction.
   if (dropping_ && !dropped_by(*dropping_)) dropping_.reset();
   if (promised_ && promised_->coordinator.node_atom() == node) {
@@ -319,6 +327,18 @@ std::vector<Action> ViewMachine::streams_advanced(Micros now) {
 std::vector<Action> ViewMachine::tick(Micros now) {
   std::vector<Action> out;
   now_ = now;
+  if (!installed_ && !local_.empty() && now - requests_sent_at_ >= view_change_timeout_) {
+    // A coordinator drops the requests of a round it gives up, and a request can be lost
+    // with a link: the joins of a node without a view go again, once per timeout, until a
+    // view takes them in. (A node with a view sends its members' requests again to each new
+    // coordinator it follows.)
+    requests_sent_at_ = now;
+    if (!local_.empty() && no_group_to_join()) {
+      start_group(out);  // nobody left to ask (the view they waited for is gone)
+    } else {
+      submit_requests(out);
+    }
+  }
   if (create_at_ && now >= *create_at_) {
     create_at_.reset();
     if (no_group_to_join() && !local_.empty()) {
@@ -837,7 +857,10 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
   for (const auto& [member, reason] : left) wanted_leaves_.erase(member);
   // The nodes of the view hold it now: what they announced before (no view, after an
   // eviction say) is stale, and must not make their new members look gone.
-  for (NodeId node : nodes_of(view.members)) viewless_.erase(node);
+  for (NodeId node : nodes_of(view.members)) {
+    viewless_.erase(node);
+    unheard_.erase(node);
+  }
   // A member of this node in the view that this node no longer has (its join was given up
   // while the coordinator let it in): out again, as if it left.
   bool ghosts = false;
@@ -968,7 +991,7 @@ void ViewMachine::reconsider_merges(std::vector<Action>& out) {
   for (const auto& [node, view] : announced_) {
     if (yielded_ || phase_ != Phase::idle) return;
     // (A node that announced no view since holds this one no more.)
-    if (reaches(node) && !contains(viewless_, node)) consider_merge(view, out);
+    if (reaches(node) && may_hold_view(node)) consider_merge(view, out);
   }
 }
 

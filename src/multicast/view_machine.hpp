@@ -198,6 +198,9 @@ class ViewMachine {
   void restart_round(Micros now, std::vector<Action>& out);
   /// Hands this node's waiting joins and leaves to the coordinator (itself included).
   void submit_requests(std::vector<Action>& out);
+  /// False for another node that said it holds no view, or was not heard of since its link
+  /// came back.
+  bool may_hold_view(NodeId node) const;
   /// The local members start the group: after the creation delay (tick), or now without one.
   void start_group(std::vector<Action>& out);
   /// The group starts with the first local member alone; the others join it in the next round.
@@ -226,8 +229,9 @@ class ViewMachine {
   Micros view_change_timeout_;
   const StreamState& streams_;
   std::set<NodeId> up_;
-  std::uint64_t highest_ = 0;                  ///< the highest view number this node installed or learned
-  std::set<NodeId> viewless_;                  ///< nodes that announced they hold no view of the group
+  std::uint64_t highest_ = 0;  ///< the highest view number this node installed or learned
+  std::set<NodeId> viewless_;  ///< nodes that announced they hold no view of the group
+  std::set<NodeId> unheard_;   ///< nodes whose link went down, not heard of since (they coordinate nothing)
   std::map<NodeId, InstalledView> announced_;  ///< the last view each other node announced
   std::optional<InstalledView> installed_;
   std::vector<std::pair<Pid, LeaveReason>> installed_left_;  ///< the `left` of the last INSTALL
@@ -256,7 +260,8 @@ class ViewMachine {
   std::vector<StreamEnd> flush_ends_;
   std::set<NodeId> flush_waiting_;
   Micros round_deadline_ = 0;
-  Micros now_ = 0;  ///< the time of the event being handled
+  Micros now_ = 0;               ///< the time of the event being handled
+  Micros requests_sent_at_ = 0;  ///< when tick last sent the local members' requests again
 
   // A follower's promise: the proposal it answered, and the flush it owes an answer to.
   std::optional<Proposal> promised_;

@@ -46,8 +46,8 @@ TEST_CASE("multicast sim: random members, broadcasts, cuts, crashes and restarts
     if (++failed == 1) {
       MulticastScenarioConfig traced = config;
       traced.trace = true;
-      std::cout << run_multicast_scenario(seed, traced).report()
-                << "replay: scripts/sim --multicast --seed " << seed << " --trace\n";
+      std::cout << run_multicast_scenario(seed, traced).report() << "replay: scripts/sim --multicast --seed " << seed
+                << " --trace\n";
     }
   }
   INFO("seeds " << first << ".." << first + count - 1);
