@@ -317,9 +317,14 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
   }
   // A round given up without a view (its coordinator went, nobody took it on): nothing was
   // agreed, what was held is delivered.
-  if (holding_ && !machine_.changing() && !machine_.promised() && machine_.installed() && current_ &&
-      machine_.installed()->id == current_->id) {
-    release_held(nullptr, fx);
+  bool round_given_up = !machine_.changing() && !machine_.promised() && machine_.installed() && current_ &&
+                        machine_.installed()->id == current_->id;
+  if (holding_ && round_given_up) release_held(nullptr, fx);
+  if (paused_ && round_given_up) {
+    // The same for publishing: the view goes on, so do the broadcasts that waited for the
+    // round (they waited for ever when a coordinator alone in its view gave up a round).
+    paused_ = false;
+    publish_waiting(fx);
   }
   // The machine installs views without an InstallView when no local member is in them (this
   // node's members left or were given up): the streams follow all the same.
@@ -339,6 +344,21 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
       paused_ = false;
       fx.announce = true;
       fx.events.push_back(Installed{std::nullopt});
+    }
+  }
+}
+
+void GroupNode::publish_waiting(Effects& fx) {
+  std::deque<Waiting> waiting;
+  waiting.swap(waiting_);
+  waiting_bytes_ = 0;
+  for (auto& w : waiting) {
+    Pid member = token_members_.count(w.token) ? token_members_.at(w.token) : Pid();
+    if (has(current_->members, member)) {
+      publish(w.token, std::move(w.message), fx);
+    } else {
+      waiting_bytes_ += w.message.message.size();
+      waiting_.push_back(std::move(w));  // its member is not in a view yet
     }
   }
 }
@@ -371,18 +391,7 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
     }
   }
   // Broadcasts that waited for this view, then data that came before it.
-  std::deque<Waiting> waiting;
-  waiting.swap(waiting_);
-  waiting_bytes_ = 0;
-  for (auto& w : waiting) {
-    Pid member = token_members_.count(w.token) ? token_members_.at(w.token) : Pid();
-    if (has(v.members, member)) {
-      publish(w.token, std::move(w.message), fx);
-    } else {
-      waiting_bytes_ += w.message.message.size();
-      waiting_.push_back(std::move(w));  // its member is not in a view yet
-    }
-  }
+  publish_waiting(fx);
   for (auto it = early_.begin(); it != early_.end();) {
     if (it->first.first.number > v.id.number) {
       ++it;

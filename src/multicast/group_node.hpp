@@ -139,6 +139,8 @@ class GroupNode {
   /// A view is installed here: the streams start again, what this node published in the old
   /// view is confirmed, what waited is published; `member_events` for the local members.
   void install(const InstallView& install, bool member_events, Effects& fx);
+  /// Publishes the broadcasts that waited whose member is in the current view.
+  void publish_waiting(Effects& fx);
   void publish(std::uint64_t token, Published message, Effects& fx);
   void on_data(NodeId from, NodeId stream, std::uint64_t first, const std::vector<Published>& messages, Effects& fx);
   void on_ack(NodeId from, const wire::multicast::Ack& ack, Effects& fx);

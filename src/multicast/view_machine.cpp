@@ -327,11 +327,14 @@ std::vector<Action> ViewMachine::streams_advanced(Micros now) {
 std::vector<Action> ViewMachine::tick(Micros now) {
   std::vector<Action> out;
   now_ = now;
-  if (!installed_ && !local_.empty() && now - requests_sent_at_ >= view_change_timeout_) {
-    // A coordinator drops the requests of a round it gives up, and a request can be lost
-    // with a link: the joins of a node without a view go again, once per timeout, until a
-    // view takes them in. (A node with a view sends its members' requests again to each new
-    // coordinator it follows.)
+  bool joins_waiting = std::any_of(local_.begin(), local_.end(), [&](const Pid& member) {
+    return !installed_ || !contains(installed_->members, member);
+  });
+  if (joins_waiting && (!installed_ || coordinating()) && now - requests_sent_at_ >= view_change_timeout_) {
+    // A coordinator drops the joins of a round it gives up, and a request can be lost with a
+    // link: the joins of a node without a view go again, once per timeout, until a view takes
+    // them in; a coordinator takes its own into its next round. (A follower sends its
+    // members' requests again to each new coordinator it follows.)
     requests_sent_at_ = now;
     if (!local_.empty() && no_group_to_join()) {
       start_group(out);  // nobody left to ask (the view they waited for is gone)

@@ -1,6 +1,7 @@
 #pragma once
 // The offline checker of MULTICAST.md: given what every member's callbacks recorded (syn-node's
-// multicast_member: its views in order, each message with the view it was received in), lists
+// multicast_member in the process tests, the simulator's recorder in tests/sim: its views in
+// order, each message with the view it was received in), lists
 // every break of SPEC 8's rules that the logs can show. Messages are [tag, n] terms; a
 // publisher's messages of one tag are numbered 1, 2, ... in publish order.
 #include <syn/term.hpp>
