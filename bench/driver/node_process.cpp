@@ -167,6 +167,14 @@ std::int64_t NodeProcess::kill() {
   return t;
 }
 
+void NodeProcess::pause() {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void NodeProcess::resume() {
+  if (running()) ::kill(pid_, SIGCONT);
+}
+
 void NodeProcess::begin_stop() {
   if (running() && !closed_) {
     try {

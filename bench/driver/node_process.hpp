@@ -45,6 +45,10 @@ class NodeProcess {
 
   /// SIGKILL now and reap (a crash, for the cluster). Returns the monotonic time of the kill.
   std::int64_t kill();
+  /// SIGSTOP: the node freezes (its links stay open, it answers nothing) until resume().
+  void pause();
+  /// SIGCONT after pause().
+  void resume();
   /// Asks the node to quit and waits up to `timeout`; SIGKILLs it when it lingers.
   void stop(std::chrono::milliseconds timeout = std::chrono::seconds(15));
   /// First half of stop(): asks the node to quit and closes its stdin (lets several nodes

@@ -118,6 +118,34 @@ RunOutput run_kill(RunContext& ctx, std::size_t nodes) {
   return out;
 }
 
+/// Memory per buffered message: a group of 3 on 3 nodes with n3 frozen (SIGSTOP: it
+/// acknowledges nothing, so nothing becomes stable), n1's member broadcasts ctx.n terms of 64
+/// bytes; once n2 received them all, the growth of n1's resident memory (the publisher keeps
+/// each until every node has it) and of n2's (a member keeps other nodes' messages for a
+/// flush) per message. Well within multicast_max_lag, then n3 thaws.
+RunOutput run_buffer_memory(RunContext& ctx) {
+  Cluster c(ctx.cluster, 3);
+  one_member_per_node(c, 3);
+  auto rss = [&](std::size_t node) {
+    return static_cast<double>(c[node].call("mc_rss").at("bytes").get<std::int64_t>());
+  };
+  // A warm-up stream first, so that the allocator's and the links' own growth is not counted.
+  std::vector<Step> warmed;
+  for (std::size_t i = 0; i < 3; ++i) warmed.push_back({i, "mc_count", {{"proc", 0}, {"expected", 1000}}});
+  run_phase(c, {{0, "mc_broadcast_many", {{"proc", 0}, {"count", 1000}, {"size", 64}}}}, warmed, ctx.timeout);
+  double publisher_before = rss(0), member_before = rss(1);
+  auto n = ctx.n;
+  c[2].pause();  // (no run_phase from here: it would ask the frozen node for its counters)
+  c[0].call("mc_broadcast_many", {{"proc", 0}, {"count", n}, {"size", 64}}, ctx.timeout);
+  c[1].call("mc_count", {{"proc", 0}, {"expected", n + 1000}, {"timeout_ms", ctx.timeout.count()}}, ctx.timeout);
+  double publisher_after = rss(0), member_after = rss(1);
+  c[2].resume();
+  RunOutput out;
+  out.samples = {Sample{"publisher", (publisher_after - publisher_before) / static_cast<double>(n), "B", false},
+                 Sample{"member", (member_after - member_before) / static_cast<double>(n), "B", false}};
+  return out;
+}
+
 std::size_t stream_size(const Options& o) { return o.quick() ? 20000 : 200000; }
 std::size_t confirmed_count(const Options& o) { return o.quick() ? 500 : 5000; }
 
@@ -159,6 +187,11 @@ std::vector<Workload> multicast_workloads() {
        "on_view without it ran",
        false, [](const Options&) -> std::size_t { return 1; }, [](RunContext& ctx) { return run_kill(ctx, 5); },
        "default NodeOptions (heartbeat 500 ms, peer_timeout 3 s): a SIGKILL is seen when the TCP link closes"},
+      {"mc_memory_3",
+       "memory per buffered message: a group of 3 on 3 nodes, n3 frozen so that nothing becomes stable, n1 "
+       "broadcasts 64-byte terms; resident memory growth per message on the publisher's node and on a member's",
+       false, [](const Options& o) -> std::size_t { return o.quick() ? 20000 : 100000; },
+       [](RunContext& ctx) { return run_buffer_memory(ctx); }, ""},
   };
 }
 

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <deque>
+#include <fstream>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -93,6 +94,16 @@ Term mc_broadcast_many(BenchNode& b, const Term& args) {
     if (!r) throw std::runtime_error("broadcast: " + std::string(to_string(r.error())));
   }
   return Term{{"t_end", now_ns()}, {"late_ns", late}};
+}
+
+// This process's resident memory, in bytes (VmRSS of /proc/self/status).
+Term mc_rss(BenchNode&, const Term&) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return Term{{"bytes", std::stoll(line.substr(6)) * 1024}};
+  }
+  throw std::runtime_error("mc_rss: no VmRSS in /proc/self/status");
 }
 
 // Waits until the member received `expected` messages; answers when it first saw them.
@@ -193,6 +204,7 @@ void add_multicast_commands(CommandTable& table) {
   table["mc_view_size"] = mc_view_size;
   table["mc_broadcast_many"] = mc_broadcast_many;
   table["mc_count"] = mc_count;
+  table["mc_rss"] = mc_rss;
   table["mc_confirmed_bench"] = mc_confirmed_bench;
   table["mc_confirmed_pipelined"] = mc_confirmed_pipelined;
   table["mc_join_bench"] = mc_join_bench;

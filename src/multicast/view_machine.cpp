@@ -330,11 +330,22 @@ std::vector<Action> ViewMachine::tick(Micros now) {
   bool joins_waiting = std::any_of(local_.begin(), local_.end(), [&](const Pid& member) {
     return !installed_ || !contains(installed_->members, member);
   });
-  if (joins_waiting && (!installed_ || coordinating()) && now - requests_sent_at_ >= view_change_timeout_) {
+  // A follower asks again only a coordinator whose node announced this node's view (or
+  // nothing since): after a heal a follower may take a node of another lineage for its
+  // coordinator, and a join sent there was taken into two views at once (view machine seed
+  // 2043).
+  bool follows_own_view = [&] {
+    if (!installed_ || coordinating()) return false;
+    Pid c = coordinator();
+    if (c.is_null()) return false;
+    auto it = announced_.find(c.node_atom());
+    return it == announced_.end() || it->second.id == installed_->id;
+  }();
+  if (joins_waiting && (!installed_ || coordinating() || follows_own_view) &&
+      now - requests_sent_at_ >= view_change_timeout_) {
     // A coordinator drops the joins of a round it gives up, and a request can be lost with a
-    // link: the joins of a node without a view go again, once per timeout, until a view takes
-    // them in; a coordinator takes its own into its next round. (A follower sends its
-    // members' requests again to each new coordinator it follows.)
+    // link: waiting joins go again, once per timeout, until a view takes them in (a
+    // coordinator takes its own into its next round).
     requests_sent_at_ = now;
     if (!local_.empty() && no_group_to_join()) {
       start_group(out);  // nobody left to ask (the view they waited for is gone)

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   syn::sim::MulticastScenarioConfig multicast_config;
   multicast_config.nodes = config.nodes;
   if (app.count("--operations")) multicast_config.operations = config.operations;
+  if (app.count("--fault-rate")) multicast_config.fault_rate = config.fault_rate;
   auto run = [&](std::uint64_t seed, bool traced) {
     if (multicast) {
       auto c = multicast_config;
