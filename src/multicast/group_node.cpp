@@ -191,11 +191,11 @@ void GroupNode::confirm_stable(Effects& fx) {
   }
 }
 
-Effects GroupNode::peer_up(NodeId node, Micros now) {
+Effects GroupNode::peer_up(NodeId node, Micros now, std::uint32_t creation) {
   Effects fx;
   now_ = now;
   resume_stream_to(node, fx);
-  run(machine_.peer_up(node, now), fx);
+  run(machine_.peer_up(node, now, creation), fx);
   return fx;
 }
 

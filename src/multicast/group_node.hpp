@@ -110,7 +110,8 @@ class GroupNode {
   std::uint64_t broadcast(const Pid& member, std::string message, Effects& fx);
   /// A frame about this group from node `from`.
   Effects receive(NodeId from, const Body& body, Micros now);
-  Effects peer_up(NodeId node, Micros now);
+  /// `creation`: see ViewMachine::peer_up.
+  Effects peer_up(NodeId node, Micros now, std::uint32_t creation = 0);
   Effects peer_down(NodeId node, Micros now);
   Effects tick(Micros now);
   /// The local members received the messages of `stream` in `view` up to `seq` (their

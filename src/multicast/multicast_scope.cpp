@@ -111,7 +111,8 @@ MulticastScope::Group& MulticastScope::group(const std::string& key, const Term*
   Group& g = *groups_.emplace(key, std::move(created)).first->second;
   // The group hears of the peers up now as it would of a peer coming up.
   for (const auto& name : engine_.member_names()) {
-    apply_or_log(key, g, g.node.peer_up(intern_node_name(name), now()));
+    NodeId node = intern_node_name(name);
+    apply_or_log(key, g, g.node.peer_up(node, now(), node_->up_creation(node)));
   }
   return g;
 }
@@ -203,7 +204,8 @@ void MulticastScope::purge_node(std::uint32_t node) {
 void MulticastScope::on_member_added(std::uint32_t node) {
   engine_thread_.assert_held();
   if (trace_) SYN_LOG(warn, node_->name(), "multicast: peer up ", node_name_of(node));
-  for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.peer_up(node, now())); }
+  std::uint32_t creation = node_->up_creation(node);
+  for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.peer_up(node, now(), creation)); }
 }
 
 void MulticastScope::send(NodeId to, const std::string& key, const wire::multicast::Body& body) {

@@ -57,7 +57,7 @@ Pid ViewMachine::coordinator() const {
     NodeId node = member.node_atom();
     // Not a node that said it holds no view, nor this one when it holds none.
     bool holds = node == self_ ? installed_.has_value() : may_hold_view(node);
-    if (reaches(node) && holds && !gone_elsewhere(member)) return member;
+    if (reaches(member) && holds && !gone_elsewhere(member)) return member;
   }
   return Pid();
 }
@@ -222,11 +222,18 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
   return out;
 }
 
-std::vector<Action> ViewMachine::peer_up(NodeId node, Micros now) {
+bool ViewMachine::reaches(const Pid& member) const {
+  NodeId node = member.node_atom();
+  if (node == self_) return true;
+  auto it = up_.find(node);
+  return it != up_.end() && (it->second == 0 || member.creation() == 0 || it->second == member.creation());
+}
+
+std::vector<Action> ViewMachine::peer_up(NodeId node, Micros now, std::uint32_t creation) {
   std::vector<Action> out;
   now_ = now;
   Pid before = coordinator();
-  up_.insert(node);
+  up_[node] = creation;
   coordinator_may_have_changed(before, out);  // one reached again (after a cut)
   report_cut(out);
   reconsider_merges(out);  // a view that waited for this link may merge now
@@ -447,7 +454,7 @@ std::vector<Pid> ViewMachine::proposed_members() const {
   std::vector<Pid> out;
   auto stays = [&](const Pid& pid) {
     NodeId node = pid.node_atom();
-    return reaches(node) && !contains(dropped_, node);
+    return reaches(pid) && !contains(dropped_, node);
   };
   for (const auto& member : installed_->members) {
     if (!leaving_.count(member) && stays(member)) out.push_back(member);
@@ -991,7 +998,7 @@ bool ViewMachine::dropped_by(const InstalledView& view) const {
   // A node of this node's view, reached, is in a newer view without this node: the lineage
   // went on without it. (The sides of a clean split do not reach each other.)
   return std::any_of(view.members.begin(), view.members.end(), [&](const Pid& pid) {
-    return pid.node_atom() != self_ && reaches(pid.node_atom()) && contains(installed_->members, pid);
+    return pid.node_atom() != self_ && reaches(pid) && contains(installed_->members, pid);
   });
 }
 
@@ -1017,7 +1024,7 @@ void ViewMachine::consider_merge(const InstalledView& other, std::vector<Action>
   if (!reaches_all(other)) return;
   Pid theirs;
   for (const auto& member : other.members) {
-    if (reaches(member.node_atom())) {
+    if (reaches(member)) {
       theirs = member;
       break;
     }

@@ -134,7 +134,9 @@ class ViewMachine {
   /// `from` announced the view it holds (none: it holds no view of the group).
   std::vector<Action> learn(NodeId from, const std::optional<InstalledView>& view,
                             const std::vector<std::pair<Pid, LeaveReason>>& left, Micros now);
-  std::vector<Action> peer_up(NodeId node, Micros now);
+  /// `creation`: the incarnation of the node now up (0: unknown). Members of another
+  /// incarnation of it (a node restarted under the same name) count as not reached.
+  std::vector<Action> peer_up(NodeId node, Micros now, std::uint32_t creation = 0);
   std::vector<Action> peer_down(NodeId node, Micros now);
   std::vector<Action> receive(NodeId from, const Message& message, Micros now);
   /// The streams now hold what a FLUSH asked for (after retransmissions arrived).
@@ -170,6 +172,8 @@ class ViewMachine {
   enum class Phase { idle, preparing, flushing };  // coordinator's round; followers: promised
 
   bool reaches(NodeId node) const { return node == self_ || up_.count(node) != 0; }
+  /// Whether `member`'s node is up with the member's incarnation (this node's always are).
+  bool reaches(const Pid& member) const;
   /// True when `node` is the node of the coordinator this node follows.
   bool follows(NodeId node) const;
   void maybe_start_round(Micros now, std::vector<Action>& out);
@@ -228,10 +232,10 @@ class ViewMachine {
   NodeId self_;
   Micros view_change_timeout_;
   const StreamState& streams_;
-  std::set<NodeId> up_;
-  std::uint64_t highest_ = 0;  ///< the highest view number this node installed or learned
-  std::set<NodeId> viewless_;  ///< nodes that announced they hold no view of the group
-  std::set<NodeId> unheard_;   ///< nodes whose link went down, not heard of since (they coordinate nothing)
+  std::map<NodeId, std::uint32_t> up_;  ///< nodes up, with their incarnation (0: unknown)
+  std::uint64_t highest_ = 0;           ///< the highest view number this node installed or learned
+  std::set<NodeId> viewless_;           ///< nodes that announced they hold no view of the group
+  std::set<NodeId> unheard_;            ///< nodes whose link went down, not heard of since (they coordinate nothing)
   std::map<NodeId, InstalledView> announced_;  ///< the last view each other node announced
   std::optional<InstalledView> installed_;
   std::vector<std::pair<Pid, LeaveReason>> installed_left_;  ///< the `left` of the last INSTALL

@@ -246,8 +246,10 @@ class MulticastScenario {
     const auto& a = node_names_[random().below(node_names_.size())];
     const auto& b = node_names_[random().below(node_names_.size())];
     auto choice = random().below(10);
-    if (choice < 4) {
+    if (choice < 3) {
       world_.cut(a, b, !config_.one_way_cuts || random().chance(0.6));
+    } else if (choice < 5) {
+      world_.reset(a, b);
     } else if (choice < 8) {
       world_.heal(a, b);
     } else if (config_.crashes) {

@@ -2,10 +2,10 @@
 // Guaranteed multicast on a simulated cluster (SPEC 8): the production multicast handler
 // (views, streams, flush, eviction, merge) on every node, random joins, leaves, process
 // deaths, broadcasts and confirmed broadcasts, with cuts (both ways and one way, which make
-// partial connectivity), heals, crashes and restarts under the same name. Every member's
-// callbacks are recorded and checked by the offline checker of the process tests
-// (tests/support/multicast_checker.hpp); once everything healed, the group must be one view
-// of every live member again, and a last broadcast of each must reach all of them.
+// partial connectivity), resets of a link, heals, crashes and restarts under the same name.
+// Every member's callbacks are recorded and checked by the offline checker of the process
+// tests (tests/support/multicast_checker.hpp); once everything healed, the group must be one
+// view of every live member again, and a last broadcast of each must reach all of them.
 //
 //   auto outcome = sim::run_multicast_scenario(seed, sim::MulticastScenarioConfig{});
 #include "sim/sim_workload.hpp"

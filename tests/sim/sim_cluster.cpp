@@ -344,6 +344,21 @@ void World::heal(const std::string& a, const std::string& b) {
   if (sessions_[pair_of(x, y)].id == 0) start_session(x, y);
 }
 
+void World::reset(const std::string& a, const std::string& b) {
+  SimNode* na = node(a);
+  SimNode* nb = node(b);
+  if (!na || !nb || na == nb) return;
+  std::uint32_t x = na->atom(), y = nb->atom();
+  auto id = sessions_[pair_of(x, y)].id;
+  if (id == 0) return;
+  trace("reset " + a + " <-> " + b);
+  for (auto [side, other] : {std::pair{x, y}, std::pair{y, x}}) {
+    schedule(random_.between(1'000, 50'000), [this, side = side, other = other, id] {
+      if (sessions_[pair_of(side, other)].id == id) end_session_on(side, other);
+    });
+  }
+}
+
 void World::heal_all() {
   std::vector<std::pair<std::string, std::string>> cut_pairs;
   for (auto& [key, p] : pipes_) {

@@ -187,6 +187,10 @@ class World {
   /// Cuts a -> b (and b -> a when `both`), silently.
   void cut(const std::string& a, const std::string& b, bool both = true);
   void heal(const std::string& a, const std::string& b);
+  /// The connection between a and b closes (a reset, or a node dropping it on purpose): each
+  /// side sees the other down within 50 ms, what was in flight is lost, and a new session
+  /// starts after the reconnect delay.
+  void reset(const std::string& a, const std::string& b);
   void heal_all();
   bool is_cut(std::uint32_t from, std::uint32_t to) const;
 
