@@ -44,10 +44,7 @@ bool views_are(const std::vector<McMember>& members, const std::vector<std::stri
 TEST_CASE(
     "net: multicast split 2|3 by nftables cuts: both sides publish, the heal merges them into one view and "
     "nothing crosses",
-    // Hidden from the default run for now ("[multicast][cut]" runs it): as the process split
-    // test, on a loaded machine a run sometimes makes the group whole again with a view change
-    // not marked merged (SPEC 8.4.3; issue 12's note).
-    "[.][net][multicast][cut]") {
+    "[net][multicast][cut]") {
   SYN_NET_REQUIRE_LAB();
   NetCluster cluster(5, Family::ipv4, {kScope});
   start_all(cluster);
