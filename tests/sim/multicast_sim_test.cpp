@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
-#include <iostream>
 
 using namespace syn;
 using namespace syn::sim;
@@ -34,22 +33,20 @@ TEST_CASE("multicast sim: the same seed runs the same steps, another seed others
   CHECK(a.trace != c.trace);
 }
 
-TEST_CASE("multicast sim: random members, broadcasts, cuts, crashes and restarts keep SPEC 8 and heal into one view",
-          "[sim][multicast]") {
+TEST_CASE(
+    "multicast sim: random members, broadcasts, cuts, resets, crashes and restarts keep SPEC 8 and heal into one view",
+    "[sim][multicast]") {
   // CI runs a fixed range; scripts/sim --multicast runs as many others as wanted.
   MulticastScenarioConfig config;
   std::uint64_t first = env_or("SYN_MC_SIM_FIRST_SEED", 1), count = env_or("SYN_MC_SIM_SEEDS", 300);
-  std::size_t failed = 0;
-  for (std::uint64_t seed = first; seed < first + count; ++seed) {
-    auto outcome = run_multicast_scenario(seed, config);
-    if (outcome.ok()) continue;
-    if (++failed == 1) {
-      MulticastScenarioConfig traced = config;
-      traced.trace = true;
-      std::cout << run_multicast_scenario(seed, traced).report() << "replay: scripts/sim --multicast --seed " << seed
-                << " --trace\n";
-    }
-  }
+  auto failed = run_seed_range(
+      first, count,
+      [&](std::uint64_t seed, bool traced) {
+        MulticastScenarioConfig c = config;
+        c.trace = traced;
+        return run_multicast_scenario(seed, c);
+      },
+      "scripts/sim --multicast --seed ");
   INFO("seeds " << first << ".." << first + count - 1);
   CHECK(failed == 0);
 }

@@ -243,22 +243,8 @@ class MulticastScenario {
 
   void fault() {
     ++outcome_.faults;
-    const auto& a = node_names_[random().below(node_names_.size())];
-    const auto& b = node_names_[random().below(node_names_.size())];
-    auto choice = random().below(10);
-    if (choice < 3) {
-      world_.cut(a, b, !config_.one_way_cuts || random().chance(0.6));
-    } else if (choice < 5) {
-      world_.reset(a, b);
-    } else if (choice < 8) {
-      world_.heal(a, b);
-    } else if (config_.crashes) {
-      if (world_.node(a)->crashed()) {
-        restart(a);
-      } else {
-        world_.crash(a);
-      }
-    }
+    random_fault(world_, node_names_, FaultMix{config_.crashes, config_.one_way_cuts, true},
+                 [this](const std::string& name) { restart(name); });
   }
 
   // ---- the checks -------------------------------------------------------------------------

@@ -7,7 +7,6 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
-#include <iostream>
 
 using namespace syn;
 using namespace syn::sim;
@@ -21,18 +20,14 @@ std::uint64_t env_or(const char* name, std::uint64_t fallback) {
 
 /// Runs seeds [first, first + count) and fails with the report of the first failing one.
 void run_seeds(std::uint64_t first, std::uint64_t count, const ScenarioConfig& config) {
-  std::size_t failed = 0;
-  for (std::uint64_t seed = first; seed < first + count; ++seed) {
-    auto outcome = run_scenario(seed, config);
-    if (outcome.ok()) continue;
-    ++failed;
-    if (failed == 1) {
-      ScenarioConfig traced = config;
-      traced.trace = true;
-      auto replay = run_scenario(seed, traced);
-      std::cout << replay.report() << "replay: scripts/sim --seed " << seed << " --trace\n";
-    }
-  }
+  auto failed = run_seed_range(
+      first, count,
+      [&](std::uint64_t seed, bool traced) {
+        ScenarioConfig c = config;
+        c.trace = traced;
+        return run_scenario(seed, c);
+      },
+      "scripts/sim --seed ");
   INFO("seeds " << first << ".." << first + count - 1);
   CHECK(failed == 0);
 }

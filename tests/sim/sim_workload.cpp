@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <future>
+#include <iostream>
 #include <map>
 #include <sstream>
 
@@ -236,20 +237,8 @@ class Scenario {
 
   void fault() {
     ++outcome_.faults;
-    const auto& a = node_names_[random().below(node_names_.size())];
-    const auto& b = node_names_[random().below(node_names_.size())];
-    auto choice = random().below(10);
-    if (choice < 4) {
-      world_.cut(a, b, !config_.one_way_cuts || random().chance(0.6));
-    } else if (choice < 8) {
-      world_.heal(a, b);
-    } else if (config_.crashes) {
-      if (world_.node(a)->crashed()) {
-        restart(a);
-      } else {
-        world_.crash(a);
-      }
-    }
+    random_fault(world_, node_names_, FaultMix{config_.crashes, config_.one_way_cuts, false},
+                 [this](const std::string& name) { restart(name); });
   }
 
   // ---- the checks -------------------------------------------------------------------------
@@ -363,6 +352,38 @@ std::string Outcome::report(std::size_t trace_lines) const {
 }
 
 Outcome run_scenario(std::uint64_t seed, const ScenarioConfig& config) { return Scenario(seed, config).run(); }
+
+std::size_t run_seed_range(std::uint64_t first, std::uint64_t count,
+                           const std::function<Outcome(std::uint64_t seed, bool traced)>& run,
+                           const std::string& replay) {
+  std::size_t failed = 0;
+  for (std::uint64_t seed = first; seed < first + count; ++seed) {
+    if (run(seed, false).ok()) continue;
+    if (++failed == 1) std::cout << run(seed, true).report() << "replay: " << replay << seed << " --trace\n";
+  }
+  return failed;
+}
+
+void random_fault(World& world, const std::vector<std::string>& names, const FaultMix& mix,
+                  const std::function<void(const std::string&)>& restart) {
+  Random& random = world.random();
+  const auto& a = names[random.below(names.size())];
+  const auto& b = names[random.below(names.size())];
+  auto choice = random.below(10);
+  if (choice < (mix.resets ? 3u : 4u)) {
+    world.cut(a, b, !mix.one_way_cuts || random.chance(0.6));
+  } else if (choice < 5 && mix.resets) {
+    world.reset(a, b);
+  } else if (choice < 8) {
+    world.heal(a, b);
+  } else if (mix.crashes) {
+    if (world.node(a)->crashed()) {
+      restart(a);
+    } else {
+      world.crash(a);
+    }
+  }
+}
 
 std::optional<ConflictResolver> resolver_named(std::string_view name) {
   using Keep = std::optional<Pid>;

@@ -7,6 +7,7 @@
 #include "sim/sim_cluster.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,25 @@ struct Outcome {
   /// The seed, the violations, and the end of the trace.
   std::string report(std::size_t trace_lines = 80) const;
 };
+
+/// Runs seeds [first, first + count) of `run(seed, traced)` and returns how many failed; the
+/// first failure is run again traced and its report printed, with `replay` and the seed (the
+/// command that replays it).
+std::size_t run_seed_range(std::uint64_t first, std::uint64_t count,
+                           const std::function<Outcome(std::uint64_t seed, bool traced)>& run,
+                           const std::string& replay);
+
+/// The faults a scenario mixes in.
+struct FaultMix {
+  bool crashes = true;
+  bool one_way_cuts = true;
+  bool resets = false;  ///< link resets (World::reset) beside silent cuts
+};
+
+/// One random fault between two random nodes of `names`: a cut (one way or both), a reset, a
+/// heal, or a crash of a running node or the restart (`restart`) of a crashed one.
+void random_fault(World& world, const std::vector<std::string>& names, const FaultMix& mix,
+                  const std::function<void(const std::string&)>& restart);
 
 /// The conflict resolvers scenarios run with, by name: "default" (the default resolver),
 /// "keep-local" (each owner keeps its own: the owners disagree), "keep-neither",
