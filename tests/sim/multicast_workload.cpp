@@ -130,6 +130,8 @@ class MulticastScenario {
       if (world_.node(name)->crashed()) restart(name);
     }
     world_.heal_all();
+    for (auto* node : world_.nodes()) node->set_callback_delay(0);
+    slow_.clear();
     world_.run_until(world_.now() + 60'000'000);
     // A last broadcast from every member: each must reach every member.
     for (auto& [pid, m] : members_) {
@@ -243,6 +245,18 @@ class MulticastScenario {
 
   void fault() {
     ++outcome_.faults;
+    if (config_.slow_nodes && random().chance(0.2)) {
+      SimNode* node = world_.node(node_names_[random().below(node_names_.size())]);
+      auto delay = slow_.count(node->name()) ? 0 : random().between(100'000, 8'000'000);
+      world_.trace(node->name() + " callbacks lag " + std::to_string(delay / 1000) + " ms");
+      node->set_callback_delay(delay);
+      if (delay) {
+        slow_.insert(node->name());
+      } else {
+        slow_.erase(node->name());
+      }
+      return;
+    }
     random_fault(world_, node_names_, FaultMix{config_.crashes, config_.one_way_cuts, true},
                  [this](const std::string& name) { restart(name); });
   }
@@ -252,6 +266,11 @@ class MulticastScenario {
   void violation(const std::string& what) { outcome_.violations.push_back(what); }
 
   void check() {
+    // How many members were evicted (laggards, silent or cut-off nodes), for the trace.
+    std::size_t evicted = 0;
+    for (const auto& [key, m] : members_) evicted += m.recorder->record().at("left") == Term("evicted") ? 1 : 0;
+    for (const auto& m : retired_) evicted += m.recorder->record().at("left") == Term("evicted") ? 1 : 0;
+    world_.trace(std::to_string(evicted) + " member(s) evicted");
     for (auto* n : world_.nodes()) {
       if (n->malformed() != 0) violation(n->name() + " read " + std::to_string(n->malformed()) + " malformed frames");
     }
@@ -337,6 +356,7 @@ class MulticastScenario {
   std::map<std::string, Member> members_;  ///< "pid group" -> its latest membership
   std::vector<Member> retired_;            ///< earlier memberships of a pid that joined again
   std::vector<Confirmation> confirmations_;
+  std::set<std::string> slow_;  ///< nodes whose callbacks lag now
 };
 
 }  // namespace

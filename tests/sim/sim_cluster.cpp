@@ -139,7 +139,7 @@ std::uint64_t SimNode::post_callback(detail::UniqueFunction fn) {
   std::uint64_t seq = ++callbacks_posted_;
   callbacks_.emplace_back(seq, std::move(fn));
   std::weak_ptr<SimNode> self = weak_from_this();
-  world_.schedule(0, [self, seq] {
+  world_.schedule(callback_delay_, [self, seq] {
     if (auto node = self.lock(); node && !node->crashed_) node->run_callbacks(seq);
   });
   return seq;

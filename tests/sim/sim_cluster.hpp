@@ -91,6 +91,8 @@ class SimNode final : public detail::ScopeHost, public std::enable_shared_from_t
   bool receive_frame(std::uint32_t from, const std::string& frame);
   /// Runs queued callbacks up to `seq` (all when 0).
   void run_callbacks(std::uint64_t seq = 0);
+  /// Callbacks posted from now on run this much later (a slow consumer; 0: at once).
+  void set_callback_delay(Micros delay) { callback_delay_ = delay; }
   bool callbacks_pending() const { return !callbacks_.empty(); }
   /// Runs `fn` as a step of this node's engine thread, then sends what it queued for peers.
   void engine_step(const std::function<void()>& fn);
@@ -133,6 +135,7 @@ class SimNode final : public detail::ScopeHost, public std::enable_shared_from_t
   bool crashed_ = false;
   bool in_engine_ = false;
   bool running_callbacks_ = false;
+  Micros callback_delay_ = 0;
   std::shared_ptr<detail::ScopeDirectory> directory_;
   std::array<detail::PeerMessageHandler, 64> routes_;
   std::vector<detail::PeerObserver*> observers_;

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--fault-rate", config.fault_rate, "share of steps that are faults (default 0.15)");
   bool multicast = false;
   app.add_flag("--multicast", multicast, "run the guaranteed-multicast workload (SPEC 8) instead");
+  bool slow = false;
+  app.add_flag("--slow-nodes", slow, "with --multicast: slow consumers among the faults (laggard eviction)");
   std::string resolver = "default";
   app.add_option("--resolver", resolver, "default, keep-local (owners disagree), keep-neither, keep-incoming");
   CLI11_PARSE(app, argc, argv);
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
   multicast_config.nodes = config.nodes;
   if (app.count("--operations")) multicast_config.operations = config.operations;
   if (app.count("--fault-rate")) multicast_config.fault_rate = config.fault_rate;
+  multicast_config.slow_nodes = slow;
   auto run = [&](std::uint64_t seed, bool traced) {
     if (multicast) {
       auto c = multicast_config;
