@@ -11,15 +11,6 @@
 using namespace syn;
 using namespace syn::sim;
 
-namespace {
-
-std::uint64_t env_or(const char* name, std::uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
-
-}  // namespace
-
 TEST_CASE("multicast sim: the same seed runs the same steps, another seed others", "[sim][multicast]") {
   MulticastScenarioConfig config;
   config.trace = true;

@@ -13,11 +13,6 @@ using namespace syn::sim;
 
 namespace {
 
-std::uint64_t env_or(const char* name, std::uint64_t fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
-}
-
 /// Runs seeds [first, first + count) and fails with the report of the first failing one.
 void run_seeds(std::uint64_t first, std::uint64_t count, const ScenarioConfig& config) {
   auto failed = run_seed_range(

@@ -7,6 +7,7 @@
 #include "sim/sim_cluster.hpp"
 
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <optional>
 #include <string>
@@ -45,6 +46,12 @@ struct Outcome {
   /// The seed, the violations, and the end of the trace.
   std::string report(std::size_t trace_lines = 80) const;
 };
+
+/// The number in environment variable `name` (seed ranges of the tests), or `fallback`.
+inline std::uint64_t env_or(const char* name, std::uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::strtoull(v, nullptr, 10) : fallback;
+}
 
 /// Runs seeds [first, first + count) of `run(seed, traced)` and returns how many failed; the
 /// first failure is run again traced and its report printed, with `replay` and the seed (the
