@@ -13,6 +13,12 @@
 
 namespace syn {
 
+/// The kinds of scope handler; each kind has its own subcluster per scope.
+enum class Kind { registry, groups, multicast };
+
+/// "registry", "groups" or "multicast".
+std::string_view to_string(Kind kind);
+
 /// Why an entry or membership changed; passed to every EventHandler callback.
 struct Reason {
   enum class Kind {
@@ -67,6 +73,16 @@ class EventHandler {
   /// A process left a group (also: died, node down).
   virtual void on_process_left(std::string_view scope, const Term& group, const Pid& pid, const Term& meta,
                                const Reason& reason);
+
+  // ---- lifecycle (SPEC 9): always the node's handler, never a scope's ----
+  /// A link to `node` came up (its handshake completed).
+  virtual void on_node_up(const std::string& node);
+  /// The link to `node` went down; `reason` is one of "connection_lost", "timeout", "left",
+  /// "disconnected", "reset", "overflow", "restarted".
+  virtual void on_node_down(const std::string& node, const std::string& reason);
+  /// This node has applied the whole snapshot of `node` for (kind, scope), after the
+  /// callbacks of that snapshot's entries. Goes to the scope's handler when it has one.
+  virtual void on_scope_synced(Kind kind, std::string_view scope, const std::string& node);
 };
 
 /// One side of a registry conflict, as given to a ConflictResolver.

@@ -22,12 +22,10 @@
 namespace syn {
 
 namespace detail {
+class ControlServer;
 class NodeCore;
 class ScopeDirectory;
 }  // namespace detail
-
-/// The kinds of scope handler; each kind has its own subcluster per scope.
-enum class Kind { registry, groups, multicast };
 
 /// How a Node is built. NodeOptions::from_json reads the same options from JSON.
 struct NodeOptions {
@@ -55,6 +53,14 @@ struct NodeOptions {
   /// Largest encoding of one name, group, meta, message or exit reason; a call with a larger
   /// one fails with bad_argument before anything changes, a peer's larger one is dropped.
   std::size_t max_term_bytes = 1u << 20;
+  // Operations (SPEC 9).
+  /// The control endpoint synctl talks to (syn/control.hpp): "ipc://PATH" (a socket file of
+  /// mode 0600) or "tcp://HOST:PORT" (CURVE with the cluster key when there is one; refused
+  /// without a key unless loopback). Empty: none.
+  std::string control;
+  /// Whether the control endpoint runs write commands (register, join, kill, ...); else it
+  /// answers them with the code "read_only".
+  bool control_writes = false;
   // Guaranteed multicast (SPEC 8.3).
   /// Bytes of messages a node's members published and not every node of the view acknowledged,
   /// per group: above it, broadcast on a user thread blocks (in a callback: timeout).
@@ -132,6 +138,15 @@ class Node {
   std::vector<std::string> subcluster_nodes(Kind kind, std::string_view scope) const;
   /// Replaces the event handler (nullptr: none); takes effect for the next change.
   void set_event_handler(std::shared_ptr<EventHandler> handler);
+  /// Replaces, for `scope` only, the node's handler: that scope's callbacks (and its
+  /// on_scope_synced) go to `handler` alone; lifecycle events stay with the node's handler.
+  /// nullptr: the scope goes back to the node's handler. The scope need not be joined yet.
+  void set_event_handler(std::string_view scope, std::shared_ptr<EventHandler> handler);
+  /// SPEC 9: ready once one of the seeds was reached (at once without seeds) and every scope
+  /// this node joined is synced, for every kind, with every connected node that runs it
+  /// (its whole snapshot applied here). A readiness probe: false again while a newly
+  /// connected node's snapshot is on its way.
+  bool ready() const;
 
   /// The registry of a scope. Throws Error{invalid_scope} if this node is not in it.
   Registry registry(std::string_view scope);
@@ -171,6 +186,7 @@ class Node {
  private:
   std::shared_ptr<detail::NodeCore> core_;
   std::shared_ptr<detail::ScopeDirectory> scopes_;  // the scopes' handlers, plugged into core_
+  std::unique_ptr<detail::ControlServer> control_;  // NodeOptions::control, when set
 };
 
 }  // namespace syn

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace syn {
 
@@ -43,6 +44,10 @@ class Registry {
   Result<void> register_name(const Term& name, const Pid& pid, Term meta = nullptr);
   /// As above, for the calling process itself (allowed in strict mode).
   Result<void> register_name(const Term& name, const Process& self, Term meta = nullptr);
+  /// As above; on `taken`, fills `holder` (when not null) with the entry that holds the name:
+  /// the authority's own table when the pid runs here, else this node's replica read right
+  /// after the answer (the same unless a change of that name is still on its way here).
+  Result<void> register_name(const Term& name, const Pid& pid, Term meta, Entry* holder);
   /// Pipelined register: returns at once; the future holds what register_name would return.
   /// Many calls in flight from one thread are batched on the wire (the fast bulk path).
   [[nodiscard]] std::future<Result<void>> register_name_async(const Term& name, const Pid& pid, Term meta = nullptr);
@@ -71,6 +76,13 @@ class Registry {
   std::optional<Pid> whereis(const Term& name) const;
   /// Sends `message` to the process registered as `name`; false when not registered.
   bool send(const Term& name, Term message);
+
+  /// Every name in this node's replica (local processes already dead left out), in no
+  /// particular order. Each shard is read at one instant under its lock, briefly.
+  std::vector<Term> names() const;
+  /// Calls `fn` for every name in this node's replica, as names() sees them. `fn` runs with no
+  /// lock held: it may call the API (a write it makes may or may not be seen by this walk).
+  void for_each(const std::function<void(const Term& name, const Entry& entry)>& fn) const;
 
   /// Names in this replica.
   std::size_t count() const;

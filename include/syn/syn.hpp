@@ -2,6 +2,7 @@
 /// \file
 /// Umbrella header of syn-cpp: a global process registry and process-group manager.
 
+#include <syn/control.hpp>
 #include <syn/errors.hpp>
 #include <syn/events.hpp>
 #include <syn/groups.hpp>

@@ -4,6 +4,7 @@
 #include <syn/node.hpp>
 
 #include "api/handler_kinds.hpp"
+#include "control/control_server.hpp"
 #include "node/node_core.hpp"
 #include "scope/scope_directory.hpp"
 
@@ -16,13 +17,17 @@ Node::Node(NodeOptions options)
     core_->start();
     scopes_->add(core_->options().scopes);
     core_->connect_seeds();
+    if (!core_->options().control.empty()) control_ = std::make_unique<detail::ControlServer>(*this, core_->options());
   } catch (...) {
     core_->stop();  // the directory must not outlive its plug-in into a running core
     throw;
   }
 }
 
-Node::~Node() { core_->stop(); }
+Node::~Node() {
+  control_.reset();  // its thread reads the node
+  core_->stop();
+}
 
 const std::string& Node::name() const { return core_->name(); }
 std::uint32_t Node::creation() const { return core_->creation(); }
@@ -31,6 +36,10 @@ void Node::connect(const std::string& endpoint) { core_->connect(endpoint); }
 void Node::disconnect(const std::string& node) { core_->disconnect(node); }
 std::vector<std::string> Node::nodes() const { return core_->nodes(); }
 void Node::set_event_handler(std::shared_ptr<EventHandler> handler) { core_->set_event_handler(std::move(handler)); }
+void Node::set_event_handler(std::string_view scope, std::shared_ptr<EventHandler> handler) {
+  core_->set_event_handler(scope, std::move(handler));
+}
+bool Node::ready() const { return !core_->stopped() && core_->seed_reached() && scopes_->all_synced(); }
 
 Process Node::spawn() { return core_->spawn(); }
 bool Node::is_alive(const Pid& pid) const { return core_->is_alive(pid); }

@@ -2,6 +2,15 @@
 
 namespace syn {
 
+std::string_view to_string(Kind kind) {
+  switch (kind) {
+    case Kind::registry: return "registry";
+    case Kind::groups: return "groups";
+    case Kind::multicast: return "multicast";
+  }
+  return "?";
+}
+
 std::string_view to_string(Reason::Kind kind) {
   switch (kind) {
     case Reason::Kind::normal: return "normal";
@@ -32,5 +41,8 @@ void EventHandler::on_process_joined(std::string_view, const Term&, const Pid&, 
 void EventHandler::on_group_process_updated(std::string_view, const Term&, const Pid&, const Term&, const Term&,
                                             const Reason&) {}
 void EventHandler::on_process_left(std::string_view, const Term&, const Pid&, const Term&, const Reason&) {}
+void EventHandler::on_node_up(const std::string&) {}
+void EventHandler::on_node_down(const std::string&, const std::string&) {}
+void EventHandler::on_scope_synced(Kind, std::string_view, const std::string&) {}
 
 }  // namespace syn

@@ -24,7 +24,7 @@ void guarded(const std::string& node, const char* what, F&& fn) {
 
 std::uint64_t GroupsScope::post_change(GroupsTable::Shard& shard, Change change, std::string_view key, const Pid& pid,
                                        std::string_view previous_meta, std::string_view meta, const Reason& reason) {
-  auto handler = node_->event_handler();
+  auto handler = node_->event_handler(scope());
   std::vector<std::shared_ptr<SubscriptionState>> subscribers;
   if (auto it = shard.subscribers.find(key); it != shard.subscribers.end()) subscribers = it->second;
   auto scope_wide = std::atomic_load(&scope_subscribers_);

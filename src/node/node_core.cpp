@@ -73,7 +73,8 @@ NodeCore::NodeCore(NodeOptions options)
       dispatcher_(options_.name),
       monitors_(*this),
       multi_calls_(std::make_unique<MultiCalls>(*this)),
-      event_handler_(options_.event_handler) {
+      handlers_(options_.event_handler),
+      seed_reached_(options_.seeds.empty()) {
   route_process_messages();
   transport::TransportConfig config{options_.name, creation_, options_.heartbeat_interval, options_.peer_timeout,
                                     options_.auto_connect};
@@ -329,13 +330,38 @@ void NodeCore::on_peer_up(std::uint32_t atom, std::uint32_t creation) {
     WriterLock lock(peers_mutex_);
     up_peers_[atom] = creation;
   }
+  if (!seed_reached()) {
+    for (const auto& seed : options_.seeds) {
+      if (transport_->reached_at(atom, seed)) seed_reached_.store(true, std::memory_order_release);
+    }
+  }
   for (auto* observer : observers_) observer->on_peer_up(atom);
+  if (auto handler = handlers_.for_node()) {
+    post_callback([handler, node = node_name_of(atom)] { handler->on_node_up(node); });
+  }
 }
 
-void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t /*creation*/, transport::DownReason /*reason*/) {
+void NodeCore::scope_synced(Kind kind, const std::string& scope, std::uint32_t node) {
+  if (auto handler = handlers_.for_scope(scope)) {
+    post_callback([handler, kind, scope, node = node_name_of(node)] { handler->on_scope_synced(kind, scope, node); });
+  }
+}
+
+std::vector<transport::LinkInfo> NodeCore::links() {
+  if (stopped()) return {};
+  return engine_.call([this] { return transport_->links(); });
+}
+
+void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t /*creation*/, transport::DownReason reason) {
   multi_calls_->on_peer_down(atom);
   for (auto* observer : observers_) observer->on_peer_down(atom);
   monitors_.on_peer_down(atom);
+  // After the purges' callbacks: a handler told "down" finds the node's entries gone.
+  if (auto handler = handlers_.for_node()) {
+    post_callback([handler, node = node_name_of(atom), why = std::string(transport::code_of(reason))] {
+      handler->on_node_down(node, why);
+    });
+  }
   // Last: once nodes() no longer lists it, its entries are gone from every table too.
   WriterLock lock(peers_mutex_);
   up_peers_.erase(atom);

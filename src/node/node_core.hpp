@@ -5,6 +5,7 @@
 #include "node/dispatcher.hpp"
 #include "common/thread_safety.hpp"
 #include "node/engine.hpp"
+#include "node/event_handlers.hpp"
 #include "node/monitors.hpp"
 #include "node/process_control.hpp"
 #include "node/process_table.hpp"
@@ -67,6 +68,10 @@ class NodeCore final : public ScopeHost,
   bool is_connected(const Pid& pid) const override;
   bool is_up(std::uint32_t atom) const override;
   NodeStats stats() const;
+  /// SPEC 9: one of the seeds was reached (at once for a node without seeds).
+  bool seed_reached() const { return seed_reached_.load(std::memory_order_acquire); }
+  /// Every peer the transport knows, up or not (any thread; asks the engine thread).
+  std::vector<transport::LinkInfo> links();
   void count_oversized(std::uint32_t from) override;
 
   // ---- callbacks ----
@@ -74,10 +79,16 @@ class NodeCore final : public ScopeHost,
   std::uint64_t post_callback(UniqueFunction fn) override { return dispatcher_.post(std::move(fn)); }
   void wait_for_callback(std::uint64_t seq) override { dispatcher_.wait_for(seq); }
   std::int64_t unique_time_ns() override;
-  std::shared_ptr<EventHandler> event_handler() const override { return std::atomic_load(&event_handler_); }
-  void set_event_handler(std::shared_ptr<EventHandler> handler) {
-    std::atomic_store(&event_handler_, std::move(handler));
+  std::shared_ptr<EventHandler> event_handler(std::string_view scope) const override {
+    return handlers_.for_scope(scope);
   }
+  void scope_synced(Kind kind, const std::string& scope, std::uint32_t node) override;
+  void set_event_handler(std::shared_ptr<EventHandler> handler) { handlers_.set_for_node(std::move(handler)); }
+  void set_event_handler(std::string_view scope, std::shared_ptr<EventHandler> handler) {
+    handlers_.set_for_scope(scope, std::move(handler));
+  }
+  /// A handler that sees every event beside the user's (nullptr: none).
+  void set_event_tap(std::shared_ptr<EventHandler> tap) { handlers_.set_tap(std::move(tap)); }
 
   // ---- the engine thread (ScopeHost) ----
   bool on_engine_thread() const override { return engine_.on_engine_thread(); }
@@ -119,9 +130,10 @@ class NodeCore final : public ScopeHost,
   std::array<PeerMessageHandler, kRoutes> routes_;
   std::vector<PeerObserver*> observers_;
   bool started_ = false;
-  std::shared_ptr<EventHandler> event_handler_;
+  EventHandlers handlers_;
   std::atomic<std::uint64_t> next_pid_id_{0};
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> seed_reached_{false};
   Mutex stop_mutex_;
 
   // Mirror of the transport's up peers, readable from any thread.

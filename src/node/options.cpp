@@ -66,6 +66,8 @@ NodeOptions NodeOptions::from_json(const Term& json) {
       {"cluster_keys_accepted", [&](auto& k, auto& v) { o.cluster_keys_accepted = read_strings(k, v); }},
       {"allow_insecure", [&](auto& k, auto& v) { o.allow_insecure = read_bool(k, v); }},
       {"max_term_bytes", [&](auto& k, auto& v) { o.max_term_bytes = read_size(k, v); }},
+      {"control", [&](auto& k, auto& v) { o.control = read_string(k, v); }},
+      {"control_writes", [&](auto& k, auto& v) { o.control_writes = read_bool(k, v); }},
       {"multicast_max_in_flight", [&](auto& k, auto& v) { o.multicast_max_in_flight = read_size(k, v); }},
       {"multicast_max_lag", [&](auto& k, auto& v) { o.multicast_max_lag = read_millis(k, v); }},
       {"view_change_timeout", [&](auto& k, auto& v) { o.view_change_timeout = read_millis(k, v); }},

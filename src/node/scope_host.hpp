@@ -131,8 +131,11 @@ class ScopeHost {
   /// Returns once callback `seq` has run (at once on the callback thread itself: a callback
   /// that calls the API must not wait for itself; or once the node stopped).
   virtual void wait_for_callback(std::uint64_t seq) = 0;
-  /// The event handler now in force (may be null).
-  virtual std::shared_ptr<EventHandler> event_handler() const = 0;
+  /// The event handler now in force for `scope`'s changes (may be null).
+  virtual std::shared_ptr<EventHandler> event_handler(std::string_view scope) const = 0;
+  /// This node has applied the whole snapshot of `node` for (kind, scope): queues
+  /// on_scope_synced behind the callbacks of the snapshot's entries (engine thread).
+  virtual void scope_synced(Kind /*kind*/, const std::string& /*scope*/, std::uint32_t /*node*/) {}
   /// The time stamp of a write done here: wall-clock nanoseconds, never the same twice.
   virtual std::int64_t unique_time_ns() = 0;
   /// Monotonic microseconds, for timeouts a handler measures itself (multicast's view changes

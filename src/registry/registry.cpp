@@ -4,10 +4,13 @@
 #include "node/scope_host.hpp"
 #include "registry/registry_scope.hpp"
 #include "scope/scope_directory.hpp"
+#include "wire/meta_codec.hpp"
 
 #include <syn/node.hpp>
 
 namespace syn {
+
+using detail::meta_term;
 
 Registry Node::registry(std::string_view scope) {
   return Registry(scopes_->get<detail::RegistryScope>(Kind::registry, scope));
@@ -19,6 +22,29 @@ Result<void> Registry::register_name(const Term& name, const Pid& pid, Term meta
 
 Result<void> Registry::register_name(const Term& name, const Process& self, Term meta) {
   return impl_->register_name(name, self.pid(), std::move(meta), true);
+}
+
+Result<void> Registry::register_name(const Term& name, const Pid& pid, Term meta, Entry* holder) {
+  auto result = impl_->register_name(name, pid, std::move(meta), false);
+  if (!result && result.error() == Errc::taken && holder) {
+    if (auto found = impl_->lookup(name)) *holder = std::move(*found);
+  }
+  return result;
+}
+
+std::vector<Term> Registry::names() const {
+  std::vector<Term> out;
+  impl_->for_each(
+      [&](std::string_view key, const Pid&, std::string_view) { out.push_back(wire::decode_canonical(key)); });
+  return out;
+}
+
+void Registry::for_each(const std::function<void(const Term& name, const Entry& entry)>& fn) const {
+  std::vector<std::pair<Term, Entry>> entries;
+  impl_->for_each([&](std::string_view key, const Pid& pid, std::string_view meta) {
+    entries.emplace_back(wire::decode_canonical(key), Entry{pid, meta_term(meta)});
+  });
+  for (const auto& [name, entry] : entries) fn(name, entry);
 }
 
 std::future<Result<void>> Registry::register_name_async(const Term& name, const Pid& pid, Term meta) {

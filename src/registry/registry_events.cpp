@@ -8,7 +8,7 @@ namespace syn::detail {
 
 std::uint64_t RegistryScope::post_registered(std::string_view key, const Pid& pid, std::string_view meta,
                                              const Reason& reason) {
-  auto handler = node_->event_handler();
+  auto handler = node_->event_handler(scope());
   if (!handler) return 0;
   return node_->post_callback(
       [handler, scope = scope(), key = std::string(key), pid, meta = std::string(meta), reason] {
@@ -18,7 +18,7 @@ std::uint64_t RegistryScope::post_registered(std::string_view key, const Pid& pi
 
 std::uint64_t RegistryScope::post_updated(std::string_view key, const Pid& pid, std::string_view previous,
                                           std::string_view meta, const Reason& reason) {
-  auto handler = node_->event_handler();
+  auto handler = node_->event_handler(scope());
   if (!handler) return 0;
   return node_->post_callback([handler, scope = scope(), key = std::string(key), pid, previous = std::string(previous),
                                meta = std::string(meta), reason] {
@@ -29,7 +29,7 @@ std::uint64_t RegistryScope::post_updated(std::string_view key, const Pid& pid, 
 
 std::uint64_t RegistryScope::post_unregistered(std::string_view key, const Pid& pid, std::string_view meta,
                                                const Reason& reason) {
-  auto handler = node_->event_handler();
+  auto handler = node_->event_handler(scope());
   if (!handler) return 0;
   return node_->post_callback(
       [handler, scope = scope(), key = std::string(key), pid, meta = std::string(meta), reason] {

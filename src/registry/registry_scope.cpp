@@ -130,6 +130,28 @@ std::optional<Pid> RegistryScope::whereis(const Term& name) const {
   return read_entry(name, [](const RegEntrySnapshot& e) { return e.pid; });
 }
 
+void RegistryScope::for_each(
+    const std::function<void(std::string_view key, const Pid& pid, std::string_view meta)>& fn) const {
+  struct Copied {
+    std::string key;
+    Pid pid;
+    std::string meta;
+  };
+  std::vector<Copied> copied;
+  for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
+    copied.clear();
+    {
+      const auto& shard = table_.shard(i);
+      RegistryTable::Shard::ReadLock lock(shard);
+      for (const auto& [key, e] : shard.entries) {
+        if (e.local() && !e.local()->alive()) continue;  // dead already (SPEC 2), as lookup says
+        copied.push_back({std::string(key.view()), e.pid, std::string(e.meta())});
+      }
+    }
+    for (const auto& c : copied) fn(c.key, c.pid, c.meta);
+  }
+}
+
 void RegistryScope::clear() {
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
     auto& shard = table_.shard(i);

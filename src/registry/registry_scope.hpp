@@ -47,6 +47,9 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   std::future<Result<void>> unregister_name_async(const Term& name);
   std::optional<Entry> lookup(const Term& name) const;
   std::optional<Pid> whereis(const Term& name) const;
+  /// Every entry of the replica as stored bytes (local processes already dead left out): each
+  /// shard copied under its read lock, then `fn` called for its entries with no lock held.
+  void for_each(const std::function<void(std::string_view key, const Pid& pid, std::string_view meta)>& fn) const;
   std::size_t count() const { return table_.size(); }
   std::size_t count(std::uint32_t node_atom) const { return table_.count(node_atom); }
 

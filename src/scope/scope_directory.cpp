@@ -11,7 +11,8 @@ namespace syn::detail {
 
 ScopeDirectory::ScopeDirectory(std::shared_ptr<ScopeHost> host, std::vector<HandlerKind> kinds)
     : host_(std::move(host)), kinds_(std::move(kinds)), calls_(std::make_shared<CallTable>(*host_)) {
-  for (auto type : {wire::MsgType::discover, wire::MsgType::ack_sync, wire::MsgType::scope, wire::MsgType::call}) {
+  for (auto type : {wire::MsgType::discover, wire::MsgType::not_here, wire::MsgType::ack_sync, wire::MsgType::scope,
+                    wire::MsgType::call}) {
     host_->route(type, [this, type](std::uint32_t from, const msgpack::object& message) {
       on_scope_message(from, type, message);
     });
@@ -87,6 +88,21 @@ std::vector<ScopeEngine*> ScopeDirectory::all_engines() const {
   return engines;
 }
 
+bool ScopeDirectory::all_synced() const {
+  for (auto* e : all_engines()) {
+    if (!e->synced()) return false;
+  }
+  return true;
+}
+
+std::vector<std::pair<Kind, std::string>> ScopeDirectory::unsynced() const {
+  std::vector<std::pair<Kind, std::string>> out;
+  for (auto* e : all_engines()) {
+    if (!e->synced()) out.emplace_back(static_cast<Kind>(e->address().kind), e->scope());
+  }
+  return out;
+}
+
 ScopeEngine* ScopeDirectory::engine(std::uint32_t kind, std::string_view scope) const {
   ReaderLock lock(mutex_);
   auto it = scopes_.find(scope);
@@ -121,7 +137,16 @@ void ScopeDirectory::on_scope_message(std::uint32_t from, wire::MsgType type, co
   switch (type) {
     case wire::MsgType::discover: {
       auto address = wire::decode_discover(message);
-      if (auto* e = engine(address.kind, address.scope)) e->on_discover(from);
+      if (auto* e = engine(address.kind, address.scope)) {
+        e->on_discover(from);
+      } else {
+        host_->send_to_peer(from, [&](wire::OutBuffer& out) { wire::encode_not_here(out, address); });
+      }
+      return;
+    }
+    case wire::MsgType::not_here: {
+      auto address = wire::decode_not_here(message);
+      if (auto* e = engine(address.kind, address.scope)) e->on_not_here(from);
       return;
     }
     case wire::MsgType::ack_sync: {

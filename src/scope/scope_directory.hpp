@@ -46,6 +46,10 @@ class ScopeDirectory final : public PeerObserver {
     if (!found) throw Error(Errc::invalid_scope, "this node has not added the scope '" + std::string(scope) + "'");
     return std::static_pointer_cast<Handler>(std::move(found));
   }
+  /// SPEC 9: every scope synced, for every kind, with every connected node that runs it.
+  bool all_synced() const;
+  /// The (kind, scope) pairs not synced yet, for operators.
+  std::vector<std::pair<Kind, std::string>> unsynced() const;
   /// Members of the subcluster; throws Error{invalid_scope}.
   std::vector<std::string> subcluster(Kind kind, std::string_view scope) const;
 

@@ -91,9 +91,12 @@ void ScopeEngine::drain_pending() {
 void ScopeEngine::start() {
   assert_engine_thread();
   for (auto atom : node_.up_peers()) send_discover(atom);
+  started_.store(true, std::memory_order_release);
 }
 
 void ScopeEngine::send_discover(std::uint32_t atom) {
+  assert_engine_thread();
+  await_sync(atom);
   node_.send_to_peer(atom, [&](wire::OutBuffer& out) { wire::encode_discover(out, address_); });
 }
 
@@ -101,6 +104,7 @@ void ScopeEngine::on_peer_up(std::uint32_t atom) { send_discover(atom); }
 
 void ScopeEngine::on_peer_down(std::uint32_t atom) {
   assert_engine_thread();
+  end_await_sync(atom);
   syncing_from_.erase(atom);
   streams_.erase(atom);
   bool was_member;
@@ -128,8 +132,23 @@ void ScopeEngine::add_member(std::uint32_t atom) {
 
 void ScopeEngine::on_discover(std::uint32_t from) {
   assert_engine_thread();
+  // It runs the scope: its snapshot follows (it answers our discover, or our snapshot).
+  if (!is_member(from)) await_sync(from);
   add_member(from);
   send_snapshot(from);
+}
+
+void ScopeEngine::on_not_here(std::uint32_t from) {
+  assert_engine_thread();
+  if (!is_member(from)) end_await_sync(from);
+}
+
+void ScopeEngine::await_sync(std::uint32_t atom) {
+  if (unsynced_.insert(atom).second) unsynced_count_.store(unsynced_.size(), std::memory_order_release);
+}
+
+void ScopeEngine::end_await_sync(std::uint32_t atom) {
+  if (unsynced_.erase(atom) != 0) unsynced_count_.store(unsynced_.size(), std::memory_order_release);
 }
 
 void ScopeEngine::send_snapshot(std::uint32_t atom) {
@@ -188,6 +207,8 @@ void ScopeEngine::on_ack_sync(std::uint32_t from, bool last, const msgpack::obje
   if (last) {
     syncing_from_.erase(from);
     handler_->end_remote_snapshot(from);
+    end_await_sync(from);
+    node_.scope_synced(static_cast<Kind>(address_.kind), address_.scope, from);
   }
 }
 

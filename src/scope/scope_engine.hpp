@@ -14,6 +14,7 @@
 #include "wire/buffer.hpp"
 #include "wire/messages.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -38,6 +39,11 @@ class ScopeEngine {
   /// Names of the subcluster members (other nodes), sorted.
   std::vector<std::string> member_names() const;
   bool is_member(std::uint32_t atom) const;
+  /// SPEC 9: every up peer asked has answered discovery, and every member's snapshot is in.
+  /// False until start() ran.
+  bool synced() const {
+    return started_.load(std::memory_order_acquire) && unsynced_count_.load(std::memory_order_acquire) == 0;
+  }
   /// Sends one replicated change (an encoded handler payload) to every member but `exclude`.
   /// Call it under the lock the change was applied with. Off the engine thread `exclude` must
   /// be 0 (user-thread writes are for local processes: the caller is this node).
@@ -53,6 +59,8 @@ class ScopeEngine {
   void on_peer_up(std::uint32_t atom);
   void on_peer_down(std::uint32_t atom);
   void on_discover(std::uint32_t from);
+  /// `from` does not run this (kind, scope): no snapshot to wait for.
+  void on_not_here(std::uint32_t from);
   void on_ack_sync(std::uint32_t from, bool last, const msgpack::object& chunk);
   void on_scope_message(std::uint32_t from, const msgpack::object& payload);
   void on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload);
@@ -77,6 +85,9 @@ class ScopeEngine {
   void send_snapshot(std::uint32_t atom) SYN_REQUIRES(engine_thread_);
   void continue_snapshot(std::uint32_t atom, std::uint64_t generation) SYN_REQUIRES(engine_thread_);
   void add_member(std::uint32_t atom);
+  /// Readiness bookkeeping: wait for `atom`'s answer, or stop waiting.
+  void await_sync(std::uint32_t atom) SYN_REQUIRES(engine_thread_);
+  void end_await_sync(std::uint32_t atom) SYN_REQUIRES(engine_thread_);
 
   /// A snapshot on its way to one peer (engine thread).
   struct SnapshotStream {
@@ -103,6 +114,10 @@ class ScopeEngine {
   std::set<std::uint32_t> syncing_from_ SYN_GUARDED_BY(engine_thread_);             // snapshots being received
   std::map<std::uint32_t, SnapshotStream> streams_ SYN_GUARDED_BY(engine_thread_);  // snapshots being sent
   std::uint64_t stream_generation_ SYN_GUARDED_BY(engine_thread_) = 0;
+  /// Peers whose snapshot (or not_here) we wait for; its size, readable anywhere.
+  std::set<std::uint32_t> unsynced_ SYN_GUARDED_BY(engine_thread_);
+  std::atomic<std::size_t> unsynced_count_{0};
+  std::atomic<bool> started_{false};
 
   Mutex pending_mutex_;
   wire::OutBuffer pending_ SYN_GUARDED_BY(pending_mutex_);

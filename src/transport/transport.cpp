@@ -29,6 +29,19 @@ const char* to_string(DownReason reason) {
   return "?";
 }
 
+const char* code_of(DownReason reason) {
+  switch (reason) {
+    case DownReason::connection_lost: return "connection_lost";
+    case DownReason::timeout: return "timeout";
+    case DownReason::left: return "left";
+    case DownReason::disconnected: return "disconnected";
+    case DownReason::reset: return "reset";
+    case DownReason::overflow: return "overflow";
+    case DownReason::restarted: return "restarted";
+  }
+  return "?";
+}
+
 void check_endpoint(const std::string& endpoint) {
   auto bad = [&](const char* why) {
     throw Error(Errc::bad_argument, "not a ZeroMQ endpoint to dial (" + std::string(why) +
@@ -243,6 +256,27 @@ bool Transport::is_up(std::uint32_t atom) const {
 std::uint32_t Transport::up_creation(std::uint32_t atom) const {
   auto it = peers_.find(atom);
   return it != peers_.end() && it->second->up ? it->second->creation : 0;
+}
+
+std::vector<LinkInfo> Transport::links() const {
+  std::vector<LinkInfo> out;
+  auto now = SteadyClock::now();
+  for (const auto& [atom, p] : peers_) {
+    LinkInfo link{p->name, p->endpoint, {p->reached_at.begin(), p->reached_at.end()}, p->creation, p->up, p->blocked};
+    if (p->last_recv != TimePoint{}) {
+      link.last_heard = std::chrono::duration_cast<std::chrono::milliseconds>(now - p->last_recv);
+    }
+    link.downs = p->downs;
+    if (p->last_down) link.last_down = to_string(*p->last_down);
+    out.push_back(std::move(link));
+  }
+  std::sort(out.begin(), out.end(), [](const LinkInfo& a, const LinkInfo& b) { return a.name < b.name; });
+  return out;
+}
+
+bool Transport::reached_at(std::uint32_t atom, const std::string& endpoint) const {
+  auto it = peers_.find(atom);
+  return it != peers_.end() && it->second->reached_at.count(endpoint) != 0;
 }
 
 std::vector<std::uint32_t> Transport::up_peers() const {

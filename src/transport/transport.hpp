@@ -40,6 +40,9 @@ namespace syn::transport {
 /// Why a peer went down.
 enum class DownReason { connection_lost, timeout, left, disconnected, reset, overflow, restarted };
 const char* to_string(DownReason reason);
+/// The reason as one word for programs (EventHandler::on_node_down): "connection_lost",
+/// "timeout", "left", "disconnected", "reset", "overflow", "restarted".
+const char* code_of(DownReason reason);
 
 /// Throws Error{bad_argument} unless `endpoint` is a well-formed endpoint to dial:
 /// tcp://host:port (host not empty, port 1..65535) or ipc://path (path not empty).
@@ -49,6 +52,19 @@ void check_endpoint(const std::string& endpoint);
 /// when given ("tcp://host" takes the bound port), else the bound endpoint, with a wildcard
 /// address (0.0.0.0, [::], *) replaced by this host's name. Throws Error{bad_argument}.
 std::string advertised_endpoint(const std::string& bound, const std::string& advertise);
+
+/// One peer the transport knows (Transport::links), for operators.
+struct LinkInfo {
+  std::string name;
+  std::string endpoint;                 ///< where it listens
+  std::vector<std::string> reached_at;  ///< endpoints we dialled and found it at (seeds, say)
+  std::uint32_t creation = 0;
+  bool up = false;
+  bool blocked = false;                     ///< disconnect(): no redial until connect()
+  std::chrono::milliseconds last_heard{0};  ///< since its last frame (0 when never heard)
+  std::uint64_t downs = 0;                  ///< links with it that ended
+  std::string last_down;                    ///< why the last one ended ("" when none did)
+};
 
 /// What the transport tells the node.
 class TransportListener {
@@ -126,6 +142,10 @@ class Transport {
   /// Creation of an up peer, or 0.
   std::uint32_t up_creation(std::uint32_t atom) const;
   std::vector<std::uint32_t> up_peers() const;
+  /// Every peer known, up or not, sorted by name.
+  std::vector<LinkInfo> links() const;
+  /// Whether one of our connections dialled `endpoint` and found `atom` there.
+  bool reached_at(std::uint32_t atom, const std::string& endpoint) const;
   const TransportCounters& counters() const { return counters_; }
   void count_malformed() { ++counters_.malformed; }
   void count_oversized() { ++counters_.oversized; }

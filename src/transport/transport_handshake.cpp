@@ -281,6 +281,7 @@ void Transport::handle_welcome(Dealer& d, const wire::Welcome& welcome) {
     std::unique_ptr<Dealer> owned = std::move(*it);
     pending_.erase(it);
     Peer& p = peer(atom);
+    p.reached_at.insert(d.endpoint);  // even if it goes: we reached it there (a seed, say)
     if (welcome.duplicate || p.dealer) {
       close_dealer(std::move(owned));
       return;

@@ -165,6 +165,7 @@ void Transport::leave() {
 void Transport::check_up(Peer& p) {
   if (p.up || !p.inbound || !p.dealer || !p.dealer->welcomed) return;
   p.up = true;
+  p.reached_at.insert(p.dealer->endpoint);
   p.last_recv = p.last_send = SteadyClock::now();
   SYN_LOG(info, config_.node_name, "peer ", p.name, " up (", p.endpoint, ")");
   send_peer_list(p);
@@ -207,6 +208,10 @@ void Transport::handle_peers(const wire::Peers& peers) {
 
 void Transport::teardown(Peer& p, DownReason reason, bool tell_peer) {
   bool was_up = p.up;
+  if (was_up) {
+    ++p.downs;
+    p.last_down = reason;
+  }
   std::uint32_t creation = p.creation;
   if (p.inbound) {
     if (tell_peer) {

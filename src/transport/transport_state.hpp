@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace syn::transport {
@@ -62,6 +63,9 @@ struct Transport::Peer {
   TimePoint last_send{};
   wire::FrameWriter out;
   std::optional<wire::Peers> early_peers;  // a peer list that came before the link was up here
+  std::uint64_t downs = 0;                 // links with it that ended
+  std::optional<DownReason> last_down;     // why the last one ended
+  std::set<std::string> reached_at;        // endpoints our connections dialled and found it at
 };
 
 }  // namespace syn::transport

@@ -243,6 +243,17 @@ ScopeAddress decode_discover(const msgpack::object& o) {
   return address(f, 1);
 }
 
+void encode_not_here(OutBuffer& out, const ScopeAddress& a) {
+  Packer p(out);
+  p.pack_array(3);
+  type(p, MsgType::not_here);
+  address(p, a);
+}
+ScopeAddress decode_not_here(const msgpack::object& o) {
+  auto f = checked(o, "not_here", 3);
+  return address(f, 1);
+}
+
 void begin_ack_sync(OutBuffer& out, const ScopeAddress& a, bool last) {
   Packer p(out);
   p.pack_array(5);

@@ -41,6 +41,7 @@ enum class MsgType : std::uint32_t {
   scope = 22,     ///< a replicated change for (kind, scope)
   call = 23,      ///< a write routed to the authority node
   reply = 24,     ///< the answer to a call
+  not_here = 25,  ///< the answer to a discover for a (kind, scope) the sender does not run
 };
 
 /// The type of a decoded message (its first field).
@@ -175,6 +176,11 @@ struct ScopeAddress {
 
 void encode_discover(OutBuffer& out, const ScopeAddress& address);
 ScopeAddress decode_discover(const msgpack::object& o);
+
+/// The answer to a discover of a (kind, scope) the sender does not run, so that the
+/// discoverer stops waiting for its snapshot (readiness, SPEC 9).
+void encode_not_here(OutBuffer& out, const ScopeAddress& address);
+ScopeAddress decode_not_here(const msgpack::object& o);
 
 /// Begins an ack_sync chunk: [ack_sync, kind, scope, last, payload]; the caller then packs
 /// exactly one payload value.

@@ -112,7 +112,7 @@ class SimNode final : public detail::ScopeHost, public std::enable_shared_from_t
   bool is_up(std::uint32_t atom) const override { return peers_.count(atom) != 0; }
   std::uint64_t post_callback(detail::UniqueFunction fn) override;
   void wait_for_callback(std::uint64_t seq) override { run_callbacks(seq); }
-  std::shared_ptr<EventHandler> event_handler() const override { return options_.event_handler; }
+  std::shared_ptr<EventHandler> event_handler(std::string_view) const override { return options_.event_handler; }
   std::int64_t unique_time_ns() override;
   std::int64_t monotonic_micros() const override;
   bool single_threaded() const override { return true; }

@@ -1,5 +1,7 @@
 #include "commands.hpp"
 
+#include <syn/control.hpp>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -116,7 +118,11 @@ syn::Term execute(Context& ctx, const syn::Term& request) {
   }
   const Command* command = CommandTable::instance().find(cmd->get<std::string>());
   if (!command) {
-    return failure(id, "unknown command '" + cmd->get<std::string>() + "' (try {\"cmd\":\"help\"})", "unknown_command");
+    // The library's control commands (what synctl asks a control endpoint: names, lookup,
+    // ready, ...): one implementation for both. Whoever holds stdin owns the node: writes too.
+    syn::Term answer = syn::control_request(ctx.node(), request, true);
+    answer["id"] = id;
+    return answer;
   }
   try {
     syn::Term fields = command->handler(ctx, Args(request));
@@ -145,8 +151,9 @@ syn::Term execute(Context& ctx, const std::string& line) {
 }
 
 // Built in, as it needs the table itself.
-SYN_NODE_COMMAND(help, "help -> {commands: {name: usage}}") {
+SYN_NODE_COMMAND(help, "help -> {commands: {name: usage}} (this program's and the control endpoint's)") {
   syn::Term commands = syn::Term::object();
+  for (const auto& command : syn::control_commands()) commands[command.name] = command.usage;
   for (const auto& [name, command] : CommandTable::instance().all()) commands[name] = command.usage;
   return {{"commands", commands}};
 }

@@ -21,10 +21,6 @@ SYN_NODE_COMMAND(add_scopes, "add_scopes{scopes: [name...]} -> {} (idempotent)")
   return {};
 }
 
-SYN_NODE_COMMAND(scopes, "scopes -> {scopes: [name...]} (the scopes this node has added)") {
-  return {{"scopes", ctx.node().node_scopes()}};
-}
-
 SYN_NODE_COMMAND(subcluster,
                  "subcluster{kind: \"registry\"|\"groups\"|\"multicast\", scope} -> {nodes: [name...]} (the other "
                  "nodes of that handler's subcluster, up now)") {
