@@ -101,6 +101,8 @@ struct NodeStats {
 /// The counters as a JSON object with the field names as keys (for tools and logs).
 void to_json(Term& term, const NodeStats& stats);
 
+struct Metrics;  // syn/metrics.hpp
+
 /// Identifies a monitor made with Node::monitor.
 using MonitorRef = std::uint64_t;
 
@@ -177,6 +179,9 @@ class Node {
 
   /// Counters (malformed frames and so on).
   NodeStats stats() const;
+  /// SPEC 9: counters and gauges per scope, per peer and per queue, and the latency of calls
+  /// to other nodes (include <syn/metrics.hpp>; syn::to_prometheus renders them).
+  Metrics metrics() const;
 
   /// Internal: the runtime behind this node.
   const std::shared_ptr<detail::NodeCore>& core() const { return core_; }

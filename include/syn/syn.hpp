@@ -8,6 +8,7 @@
 #include <syn/groups.hpp>
 #include <syn/log.hpp>
 #include <syn/message.hpp>
+#include <syn/metrics.hpp>
 #include <syn/multicast.hpp>
 #include <syn/node.hpp>
 #include <syn/pid.hpp>

@@ -4,6 +4,7 @@
 #include "node/node_core.hpp"
 #include "scope/scope_directory.hpp"
 
+#include <syn/metrics.hpp>
 #include <syn/version.hpp>
 
 namespace syn::detail {
@@ -61,6 +62,8 @@ Term scopes(Node& node, const ControlArgs&) {
 
 Term stats(Node& node, const ControlArgs&) { return Term(node.stats()); }
 
+Term metrics(Node& node, const ControlArgs&) { return {{"prometheus", to_prometheus(node.metrics())}}; }
+
 Term help(Node&, const ControlArgs&) {
   Term commands = Term::object();
   for (const auto& [name, entry] : control_table().all()) {
@@ -89,6 +92,8 @@ void add_cluster_commands(ControlTable& table) {
             "stats -> {frames_received, frames_sent, malformed_frames, refused_peers, link_resets, connections_lost, "
             "oversized_terms}",
             stats);
+  table.add("metrics", Access::read, "metrics -> {prometheus: TEXT} (Node::metrics() in the Prometheus text format)",
+            metrics);
   table.add("help", Access::read, "help -> {commands: {name: {usage, writes}}}", help);
 }
 

@@ -112,15 +112,18 @@ std::uint64_t GroupsScope::apply_reply_change(std::uint32_t authority, const wir
 // ---- join / leave ------------------------------------------------------------------------
 
 Result<void> GroupsScope::join(const Term& group, const Pid& pid, Term meta, bool by_self) {
+  engine_.counters().count(WriteCall::join);
   return put_entry<Result<void>>(*this, group, pid, meta, by_self);
 }
 
 std::future<Result<void>> GroupsScope::join_async(const Term& group, const Pid& pid, Term meta) {
+  engine_.counters().count(WriteCall::join);
   return put_entry<std::future<Result<void>>>(*this, group, pid, meta, false);
 }
 
 template <class R>
 R GroupsScope::leave_key(const Term& group, const Pid& pid) {
+  engine_.counters().count(WriteCall::leave);
   auto key = removal_key(*node_, group);
   if (!key) return write_result<R>(syn::unexpected(key.error()));
   return remove_entry<R>(*this, *key, pid);
@@ -184,6 +187,7 @@ WriteOutcome GroupsScope::authority_remove(const std::string& key, const Pid& pi
 
 Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid,
                                           const std::function<Term(const Term&)>& fn) {
+  engine_.counters().count(WriteCall::update_member);
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(group);
   if (!node_->fits(key)) return syn::unexpected(Errc::bad_argument);

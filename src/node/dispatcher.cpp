@@ -1,5 +1,7 @@
 #include "node/dispatcher.hpp"
 
+#include <algorithm>
+
 #include "common/log.hpp"
 
 #include <exception>
@@ -27,12 +29,18 @@ void Dispatcher::stop() {
   if (thread_.joinable() && !on_dispatcher_thread()) thread_.join();
 }
 
+QueueDepth Dispatcher::depth() {
+  MutexLock lock(mutex_);
+  return {queue_.size(), high_water_};
+}
+
 std::uint64_t Dispatcher::post(UniqueFunction fn) {
   std::uint64_t seq;
   {
     MutexLock lock(mutex_);
     if (stopping_) return posted_.load(std::memory_order_relaxed);
     queue_.push_back(std::move(fn));
+    high_water_ = std::max(high_water_, queue_.size());
     seq = posted_.fetch_add(1, std::memory_order_acq_rel) + 1;
   }
   wake_.notify_one();

@@ -4,6 +4,7 @@
 // thread, so a callback may call the API (writes included) and a slow one never stalls the
 // cluster.
 #include "common/thread_safety.hpp"
+#include "common/queue_depth.hpp"
 #include "common/unique_function.hpp"
 
 #include <atomic>
@@ -24,6 +25,8 @@ class Dispatcher {
   /// Runs what is already queued, then stops. Later posts are dropped.
   void stop();
 
+  /// Callbacks queued now, and the most ever queued (metrics).
+  QueueDepth depth();
   /// Queues a callback; returns its sequence number (for wait_for).
   std::uint64_t post(UniqueFunction fn);
   /// Waits until callback `seq` has run. Returns at once on the dispatcher thread itself (a
@@ -43,6 +46,7 @@ class Dispatcher {
   std::deque<UniqueFunction> queue_ SYN_GUARDED_BY(mutex_);
   std::atomic<std::uint64_t> posted_{0};
   std::uint64_t executed_ SYN_GUARDED_BY(mutex_) = 0;
+  std::size_t high_water_ SYN_GUARDED_BY(mutex_) = 0;
   bool stopping_ SYN_GUARDED_BY(mutex_) = false;
   bool stopped_ SYN_GUARDED_BY(mutex_) = false;
   std::thread thread_;

@@ -1,5 +1,7 @@
 #include "node/engine.hpp"
 
+#include <algorithm>
+
 #include "common/log.hpp"
 
 #include <sys/eventfd.h>
@@ -44,6 +46,7 @@ void Engine::enqueue(Work work) {
     MutexLock lock(mutex_);
     if (!accepting_) return;
     queue_.push_back(std::move(work));
+    high_water_ = std::max(high_water_, queue_.size());
     if (!signalled_) {
       signalled_ = true;
       wake = true;
@@ -53,6 +56,11 @@ void Engine::enqueue(Work work) {
     std::uint64_t one = 1;
     (void)!::write(wake_fd_, &one, sizeof one);
   }
+}
+
+QueueDepth Engine::depth() {
+  MutexLock lock(mutex_);
+  return {queue_.size(), high_water_};
 }
 
 void Engine::post(UniqueFunction fn) { enqueue(Work{std::move(fn), {}}); }

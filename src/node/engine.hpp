@@ -4,6 +4,7 @@
 // eventfd that wakes its poll. Each loop turn: run queued work, read sockets, run timers,
 // then send one batched frame per peer.
 #include "common/clock.hpp"
+#include "common/queue_depth.hpp"
 #include "common/thread_safety.hpp"
 #include "common/unique_function.hpp"
 #include "transport/transport.hpp"
@@ -37,6 +38,8 @@ class Engine {
   bool running() const { return running_.load(std::memory_order_acquire); }
   bool on_engine_thread() const { return role_.is_current(); }
 
+  /// Work queued for the engine thread now, and the most ever queued (metrics).
+  QueueDepth depth();
   /// Runs `fn` on the engine thread, soon. Dropped once stopped.
   void post(UniqueFunction fn);
   /// Appends encoded messages to the next frame to a peer; dropped if the peer is not up.
@@ -80,6 +83,7 @@ class Engine {
   Mutex mutex_;
   std::vector<Work> queue_ SYN_GUARDED_BY(mutex_);
   bool signalled_ SYN_GUARDED_BY(mutex_) = false;
+  std::size_t high_water_ SYN_GUARDED_BY(mutex_) = 0;
   bool accepting_ SYN_GUARDED_BY(mutex_) = true;
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_requested_{false};

@@ -82,10 +82,11 @@ void EventHandlers::set_tap(std::shared_ptr<EventHandler> tap) {
 }
 
 void EventHandlers::publish() {
-  auto with_tap = [&](const std::shared_ptr<EventHandler>& user) -> std::shared_ptr<EventHandler> {
-    if (!tap_) return user;
-    if (!user) return tap_;
-    return std::make_shared<TeeHandler>(user, tap_);
+  const auto tap = tap_;  // the lambda below is not seen to hold the lock
+  auto with_tap = [&tap](const std::shared_ptr<EventHandler>& user) -> std::shared_ptr<EventHandler> {
+    if (!tap) return user;
+    if (!user) return tap;
+    return std::make_shared<TeeHandler>(user, tap);
   };
   auto next = std::make_shared<Table>();
   next->node = with_tap(user_node_);

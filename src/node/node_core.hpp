@@ -47,6 +47,8 @@ class NodeCore final : public ScopeHost,
 
   const std::string& endpoint() const { return endpoint_; }
   Engine& engine() { return engine_; }
+  /// Local processes alive (metrics).
+  std::size_t process_count() const { return processes_.size(); }
   Monitors& monitors() { return monitors_; }
 
   // ---- processes ----

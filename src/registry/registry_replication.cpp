@@ -116,6 +116,9 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
           ": keeping ", keep ? keep->to_string() : std::string("neither"));
   if (!keep || *keep != local.pid) disagreements_.erase(put.key);
 
+  engine_.counters().count(!keep                ? ConflictOutcome::kept_neither
+                           : *keep == local.pid ? ConflictOutcome::kept_local
+                                                : ConflictOutcome::kept_remote);
   if (keep && *keep == local.pid) {
     // Keep ours: restamp it and tell everyone, the other owner included; no callbacks here.
     e.time = node_->unique_time_ns();
@@ -130,6 +133,7 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
     if (by_default) {
       if (auto loser = node_->find_local(local.pid)) {
         kills.push_back({std::move(loser), Term::array({"syn_resolve_kill", name, local.meta})});
+        ScopeCounters::add(engine_.counters().kills);
       }
     }
     shard.replace(it, RegEntry(pid, put.time, meta, nullptr));

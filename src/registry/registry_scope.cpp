@@ -165,15 +165,18 @@ void RegistryScope::clear() {
 // ---- register / unregister -------------------------------------------------------------
 
 Result<void> RegistryScope::register_name(const Term& name, const Pid& pid, Term meta, bool by_self) {
+  engine_.counters().count(WriteCall::register_name);
   return put_entry<Result<void>>(*this, name, pid, meta, by_self);
 }
 
 std::future<Result<void>> RegistryScope::register_name_async(const Term& name, const Pid& pid, Term meta) {
+  engine_.counters().count(WriteCall::register_name);
   return put_entry<std::future<Result<void>>>(*this, name, pid, meta, false);
 }
 
 template <class R>
 R RegistryScope::unregister_key(const Term& name) {
+  engine_.counters().count(WriteCall::unregister_name);
   auto key = removal_key(*node_, name);
   if (!key) return write_result<R>(syn::unexpected(key.error()));
   auto holder = read_key(std::string_view(*key), [](const RegEntrySnapshot& e) { return e.pid; });
@@ -243,6 +246,7 @@ WriteOutcome RegistryScope::authority_remove(const std::string& key, const Pid& 
 
 Result<Entry> RegistryScope::update(const Term& name, const std::function<Term(const Pid&, const Term&)>& fn,
                                     const Pid* self) {
+  engine_.counters().count(WriteCall::update);
   if (node_->stopped()) return syn::unexpected(Errc::node_down);
   std::string key = wire::canonical(name);
   if (!node_->fits(key)) return syn::unexpected(Errc::bad_argument);

@@ -12,7 +12,8 @@ constexpr auto kLateReplyWindow = std::chrono::seconds(60);
 void CallTable::call(std::uint32_t atom, const wire::ScopeAddress& address, std::string payload,
                      std::chrono::milliseconds timeout, ReplyHandler on_reply) {
   std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
-  auto task = [this, atom, id, address, payload = std::move(payload), timeout,
+  auto sent_at = std::chrono::steady_clock::now();
+  auto task = [this, atom, id, address, sent_at, payload = std::move(payload), timeout,
                on_reply = std::move(on_reply)]() mutable {
     engine_thread_.assert_held();  // run there directly, or posted there
     bool sent = node_.send_to_peer(atom, [&](wire::OutBuffer& out) {
@@ -23,7 +24,7 @@ void CallTable::call(std::uint32_t atom, const wire::ScopeAddress& address, std:
       on_reply(CallOutcome{status_of(Errc::node_down), nullptr, false});
       return;
     }
-    pending_.emplace(id, Pending{atom, std::move(on_reply), false});
+    pending_.emplace(id, Pending{atom, std::move(on_reply), false, sent_at});
     node_.add_timer(timeout, [this, id] { expire(id); });
   };
   if (node_.on_engine_thread()) {
@@ -42,6 +43,7 @@ void CallTable::expire(std::uint64_t id) {
     return;
   }
   it->second.timed_out = true;
+  latency_.observe(std::chrono::steady_clock::now() - it->second.sent);
   it->second.on_reply(CallOutcome{status_of(Errc::timeout), nullptr, false});
   node_.add_timer(std::chrono::duration_cast<std::chrono::milliseconds>(kLateReplyWindow), [this, id] { expire(id); });
 }
@@ -52,6 +54,7 @@ void CallTable::on_reply(std::uint32_t from, const wire::Reply& reply) {
   if (it == pending_.end() || it->second.atom != from) return;
   Pending pending = std::move(it->second);
   pending_.erase(it);
+  if (!pending.timed_out) latency_.observe(std::chrono::steady_clock::now() - pending.sent);
   pending.on_reply(CallOutcome{reply.status, reply.payload, pending.timed_out});
 }
 

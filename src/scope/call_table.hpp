@@ -3,6 +3,7 @@
 // timeouts, and the answers. A call that timed out may still have happened: its late reply
 // is still handed to the caller's handler (marked late), so that the change it carries
 // reaches this node's replica (the authority does not broadcast a change back to its caller).
+#include "common/histogram.hpp"
 #include "common/unique_function.hpp"
 #include "node/scope_host.hpp"
 #include "wire/messages.hpp"
@@ -44,11 +45,15 @@ class CallTable {
   /// The node stops: every pending call ends with node_down.
   void fail_all();
 
+  /// How long calls took: from the call to its answer or its timeout (any thread).
+  const LatencyHistogram& latency() const { return latency_; }
+
  private:
   struct Pending {
     std::uint32_t atom;
     ReplyHandler on_reply;
     bool timed_out = false;
+    std::chrono::steady_clock::time_point sent;  // for the latency histogram
   };
   void expire(std::uint64_t id);
 
@@ -56,6 +61,7 @@ class CallTable {
   EngineThread engine_thread_;
   std::atomic<std::uint64_t> next_id_{0};
   std::unordered_map<std::uint64_t, Pending> pending_ SYN_GUARDED_BY(engine_thread_);
+  LatencyHistogram latency_;
 };
 
 /// Status of a failed outcome.

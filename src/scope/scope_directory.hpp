@@ -46,6 +46,12 @@ class ScopeDirectory final : public PeerObserver {
     if (!found) throw Error(Errc::invalid_scope, "this node has not added the scope '" + std::string(scope) + "'");
     return std::static_pointer_cast<Handler>(std::move(found));
   }
+  /// The engine of (kind, scope), or null when the scope is not added (metrics).
+  const ScopeEngine* find_engine(Kind kind, std::string_view scope) const {
+    return engine(static_cast<std::uint32_t>(kind), scope);
+  }
+  /// The node's calls to other nodes (metrics: their latency).
+  const CallTable& calls() const { return *calls_; }
   /// SPEC 9: every scope synced, for every kind, with every connected node that runs it.
   bool all_synced() const;
   /// The (kind, scope) pairs not synced yet, for operators.

@@ -115,6 +115,8 @@ void ScopeEngine::on_peer_down(std::uint32_t atom) {
   // Purge even if discovery had not finished: a reply applied by a caller may have put
   // entries of that node here already.
   handler_->purge_node(atom);
+  snapshot_began_.erase(atom);
+  if (was_member) ScopeCounters::add(counters_.purges);
   if (was_member) handler_->on_member_removed(atom);
   if (was_member)
     SYN_LOG(debug, node_.name(), "scope ", address_.scope, ": ", node_name_of(atom), " left the subcluster");
@@ -170,6 +172,7 @@ void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation
       out.append(stream.held);
     });
     sent += stream.held.size();
+    ScopeCounters::add(counters_.snapshot_bytes_out, stream.held.size());
   };
   const std::size_t parts = handler_->snapshot_parts();
   while (stream.next_part < parts && sent < kSnapshotBytesPerTurn) {
@@ -192,6 +195,7 @@ void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation
     stream.held = empty.release();
   }
   emit_held(true);
+  ScopeCounters::add(counters_.snapshots_out);
   streams_.erase(it);
 }
 
@@ -202,12 +206,23 @@ void ScopeEngine::on_ack_sync(std::uint32_t from, bool last, const msgpack::obje
     add_member(from);
     send_snapshot(from);
   }
-  if (syncing_from_.insert(from).second) handler_->begin_remote_snapshot(from);
+  if (syncing_from_.insert(from).second) {
+    snapshot_began_[from] = std::chrono::steady_clock::now();
+    handler_->begin_remote_snapshot(from);
+  }
   handler_->apply_snapshot_chunk(from, chunk);
   if (last) {
     syncing_from_.erase(from);
     handler_->end_remote_snapshot(from);
     end_await_sync(from);
+    ScopeCounters::add(counters_.snapshots_in);
+    if (auto began = snapshot_began_.find(from); began != snapshot_began_.end()) {
+      auto took = std::chrono::steady_clock::now() - began->second;
+      ScopeCounters::add(
+          counters_.snapshot_nanos_in,
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()));
+      snapshot_began_.erase(began);
+    }
     node_.scope_synced(static_cast<Kind>(address_.kind), address_.scope, from);
   }
 }

@@ -10,6 +10,7 @@
 // before it sends anything else for this scope (its own changes, replies, snapshots). So each
 // member receives this scope's changes in the order they were applied.
 #include "scope/call_table.hpp"
+#include "scope/scope_counters.hpp"
 #include "scope/scope_handler.hpp"
 #include "wire/buffer.hpp"
 #include "wire/messages.hpp"
@@ -40,6 +41,9 @@ class ScopeEngine {
   std::vector<std::string> member_names() const;
   bool is_member(std::uint32_t atom) const;
   /// SPEC 9: every up peer asked has answered discovery, and every member's snapshot is in.
+  /// This scope's counters (metrics; any thread).
+  ScopeCounters& counters() { return counters_; }
+  const ScopeCounters& counters() const { return counters_; }
   /// False until start() ran.
   bool synced() const {
     return started_.load(std::memory_order_acquire) && unsynced_count_.load(std::memory_order_acquire) == 0;
@@ -118,6 +122,9 @@ class ScopeEngine {
   std::set<std::uint32_t> unsynced_ SYN_GUARDED_BY(engine_thread_);
   std::atomic<std::size_t> unsynced_count_{0};
   std::atomic<bool> started_{false};
+  ScopeCounters counters_;
+  /// When each snapshot being received began (metrics: its duration).
+  std::map<std::uint32_t, std::chrono::steady_clock::time_point> snapshot_began_ SYN_GUARDED_BY(engine_thread_);
 
   Mutex pending_mutex_;
   wire::OutBuffer pending_ SYN_GUARDED_BY(pending_mutex_);

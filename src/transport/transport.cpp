@@ -227,6 +227,8 @@ void Transport::flush() {
       continue;
     }
     ++counters_.frames_sent;
+    ++p->frames_out;
+    p->bytes_out += frame.size();
     p->last_send = now;
   }
   graveyard_.clear();
@@ -242,6 +244,8 @@ wire::OutBuffer* Transport::out(std::uint32_t atom) {
       return nullptr;
     }
     ++counters_.frames_sent;
+    ++p->frames_out;
+    p->bytes_out += frame.size();
     p->last_send = SteadyClock::now();
   }
   p->out.packer();  // the frame starts with the version
@@ -267,6 +271,11 @@ std::vector<LinkInfo> Transport::links() const {
       link.last_heard = std::chrono::duration_cast<std::chrono::milliseconds>(now - p->last_recv);
     }
     link.downs = p->downs;
+    link.downs_by_reason = p->downs_by_reason;
+    link.frames_in = p->frames_in;
+    link.frames_out = p->frames_out;
+    link.bytes_in = p->bytes_in;
+    link.bytes_out = p->bytes_out;
     if (p->last_down) link.last_down = to_string(*p->last_down);
     out.push_back(std::move(link));
   }

@@ -28,6 +28,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,10 +61,12 @@ struct LinkInfo {
   std::vector<std::string> reached_at;  ///< endpoints we dialled and found it at (seeds, say)
   std::uint32_t creation = 0;
   bool up = false;
-  bool blocked = false;                     ///< disconnect(): no redial until connect()
-  std::chrono::milliseconds last_heard{0};  ///< since its last frame (0 when never heard)
-  std::uint64_t downs = 0;                  ///< links with it that ended
-  std::string last_down;                    ///< why the last one ended ("" when none did)
+  bool blocked = false;                                  ///< disconnect(): no redial until connect()
+  std::chrono::milliseconds last_heard{0};               ///< since its last frame (0 when never heard)
+  std::uint64_t downs = 0;                               ///< links with it that ended
+  std::string last_down;                                 ///< why the last one ended ("" when none did)
+  std::map<std::string, std::uint64_t> downs_by_reason;  ///< code_of(reason) -> links ended so
+  std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
 };
 
 /// What the transport tells the node.

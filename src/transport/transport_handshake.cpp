@@ -75,7 +75,11 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
       return;
     }
     reader.check_rest();
-    if (from) from->last_recv = SteadyClock::now();
+    if (from) {
+      from->last_recv = SteadyClock::now();
+      ++from->frames_in;
+      from->bytes_in += payload.size();
+    }
     while (auto message = reader.next()) {
       auto type = static_cast<wire::MsgType>(wire::message_type(*message));
       if (type == wire::MsgType::hello) {

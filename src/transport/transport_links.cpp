@@ -211,6 +211,7 @@ void Transport::teardown(Peer& p, DownReason reason, bool tell_peer) {
   if (was_up) {
     ++p.downs;
     p.last_down = reason;
+    ++p.downs_by_reason[code_of(reason)];
   }
   std::uint32_t creation = p.creation;
   if (p.inbound) {

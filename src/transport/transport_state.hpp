@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 
@@ -62,10 +63,12 @@ struct Transport::Peer {
   TimePoint last_recv{};
   TimePoint last_send{};
   wire::FrameWriter out;
-  std::optional<wire::Peers> early_peers;  // a peer list that came before the link was up here
-  std::uint64_t downs = 0;                 // links with it that ended
-  std::optional<DownReason> last_down;     // why the last one ended
-  std::set<std::string> reached_at;        // endpoints our connections dialled and found it at
+  std::optional<wire::Peers> early_peers;                // a peer list that came before the link was up here
+  std::uint64_t downs = 0;                               // links with it that ended
+  std::optional<DownReason> last_down;                   // why the last one ended
+  std::map<std::string, std::uint64_t> downs_by_reason;  // code_of(reason) -> links that ended so
+  std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
+  std::set<std::string> reached_at;  // endpoints our connections dialled and found it at
 };
 
 }  // namespace syn::transport

@@ -67,6 +67,8 @@ class Agent {
   const std::string& name() const { return name_; }
   const std::string& endpoint() const { return endpoint_; }
   std::uint32_t creation() const { return creation_; }
+  /// The program's start line ({"event":"ready", name, endpoint, creation, os_pid, http?}).
+  const Term& started() const { return *ready_; }
   /// The child's OS process id.
   pid_t os_pid() const { return pid_; }
 

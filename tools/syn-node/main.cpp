@@ -15,6 +15,7 @@
 // exits 0. Library logs go to stderr. Exit code 2: bad arguments or the node could not start
 // (the reason is on stderr and in a line {"event":"error","error":...} on stdout).
 #include "commands.hpp"
+#include "http_server.hpp"
 #include "context.hpp"
 #include "event_printer.hpp"
 #include "output.hpp"
@@ -101,6 +102,11 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "library log level: trace, debug, info, warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_flag("--no-control", no_control, "ignore stdin; run until SIGTERM or SIGINT");
+  std::string http_address;
+  bool http_remote = false;
+  app.add_option("--http", http_address,
+                 "serve /metrics, /healthz, /readyz and a status page at HOST:PORT (port 0: any free one)");
+  app.add_flag("--http-remote", http_remote, "allow --http on an address beyond loopback (it has no authentication)");
   CLI11_PARSE(app, argc, argv);
 
   syn_node::Output output;
@@ -125,10 +131,20 @@ int main(int argc, char** argv) {
     ::kill(::getpid(), SIGTERM);  // wakes sigwait below
   });
 
-  output.event("ready", {{"name", node->name()},
-                         {"endpoint", node->endpoint()},
-                         {"creation", node->creation()},
-                         {"os_pid", static_cast<long>(::getpid())}});
+  std::unique_ptr<syn_node::HttpServer> http;
+  if (!http_address.empty()) {
+    try {
+      http = std::make_unique<syn_node::HttpServer>(*node, http_address, http_remote);
+    } catch (const std::exception& e) { return fail(output, e.what()); }
+    ctx.at_stop([&http] { http.reset(); });  // before the node goes
+  }
+
+  Term started = {{"name", node->name()},
+                  {"endpoint", node->endpoint()},
+                  {"creation", node->creation()},
+                  {"os_pid", static_cast<long>(::getpid())}};
+  if (http) started["http"] = http->url();
+  output.event("ready", std::move(started));
 
   if (!no_control) {
     // Detached: it may be blocked reading stdin when we exit, which _Exit below does not mind.

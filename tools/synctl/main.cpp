@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   auto* views = app.add_subcommand("views", "the multicast views of the groups with a member on the node");
   views->add_option("SCOPE", scope)->required();
   auto* stats = app.add_subcommand("stats", "the node's counters");
+  auto* metrics = app.add_subcommand("metrics", "the node's metrics in the Prometheus text format");
   auto* health = app.add_subcommand("health", "whether the node is alive, with its identity");
   auto* ready = app.add_subcommand("ready", "whether the node is ready (SPEC 9; exit 1 when not)");
   bool follow = false;
@@ -132,6 +133,7 @@ int main(int argc, char** argv) {
     if (members->parsed()) request = {{"cmd", "members"}, {"scope", scope}, {"group", term_argument(group)}};
     if (views->parsed()) request = {{"cmd", "views"}, {"scope", scope}};
     if (stats->parsed()) request = {{"cmd", "stats"}};
+    if (metrics->parsed()) request = {{"cmd", "metrics"}};
     if (health->parsed()) request = {{"cmd", "health"}};
     if (ready->parsed()) request = {{"cmd", "ready"}};
     auto answer = client.request(request);

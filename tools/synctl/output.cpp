@@ -124,6 +124,7 @@ int Printer::answer(const std::string& cmd, const syn::Term& a) const {
   if (cmd == "members") print_pid_meta(a["members"]);
   if (cmd == "views") print_views(a);
   if (cmd == "stats") print_fields(a);
+  if (cmd == "metrics") std::printf("%s", field(a, "prometheus").c_str());
   if (cmd == "lookup") {
     if (negative) {
       std::printf("not registered\n");

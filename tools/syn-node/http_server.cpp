@@ -1,0 +1,71 @@
+#include "http_server.hpp"
+
+#include <syn/metrics.hpp>
+
+#include <httplib.h>
+
+#include <stdexcept>
+#include <thread>
+
+namespace syn_node {
+
+namespace {
+
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+}  // namespace
+
+struct HttpServer::State {
+  httplib::Server server;
+  std::thread thread;
+};
+
+HttpServer::HttpServer(syn::Node& node, const std::string& address, bool allow_remote)
+    : state_(std::make_unique<State>()) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    throw std::runtime_error("--http: expected HOST:PORT, got '" + address + "'");
+  std::string host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    port = std::stoi(address.substr(colon + 1));
+  } catch (const std::exception&) { throw std::runtime_error("--http: bad port in '" + address + "'"); }
+  if (port < 0 || port > 65535) throw std::runtime_error("--http: bad port in '" + address + "'");
+  if (!allow_remote && !is_loopback_host(host)) {
+    throw std::runtime_error("--http " + address +
+                             " is reachable beyond this host and has no authentication: bind a loopback address, or "
+                             "add --http-remote to allow it");
+  }
+  auto& server = state_->server;
+  server.Get("/metrics", [&node](const httplib::Request&, httplib::Response& res) {
+    res.set_content(syn::to_prometheus(node.metrics()), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  server.Get("/healthz",
+             [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  server.Get("/readyz", [&node](const httplib::Request&, httplib::Response& res) {
+    bool ready = node.ready();
+    res.status = ready ? 200 : 503;
+    res.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+  });
+  server.Get("/", [&node](const httplib::Request&, httplib::Response& res) {
+    res.set_content(status_page(node), "text/html; charset=utf-8");
+  });
+  if (port == 0) {
+    port = server.bind_to_any_port(host);
+    if (port < 0) throw std::runtime_error("--http: cannot bind " + address);
+  } else if (!server.bind_to_port(host, port)) {
+    throw std::runtime_error("--http: cannot bind " + address);
+  }
+  url_ = "http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  state_->thread = std::thread([this] { state_->server.listen_after_bind(); });
+}
+
+HttpServer::~HttpServer() {
+  state_->server.stop();
+  if (state_->thread.joinable()) state_->thread.join();
+}
+
+}  // namespace syn_node

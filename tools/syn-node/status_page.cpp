@@ -1,0 +1,97 @@
+// syn-node's status page: what an operator looks at first. It is built from the same answers
+// synctl gets (syn::control_request: nodes, scopes, stats), so both always agree, and it
+// reloads itself every two seconds.
+#include "http_server.hpp"
+
+#include <syn/control.hpp>
+#include <syn/metrics.hpp>
+#include <syn/version.hpp>
+
+#include <string>
+
+namespace syn_node {
+
+namespace {
+
+std::string html(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string cell(const syn::Term& value) { return html(value.is_string() ? value.get<std::string>() : value.dump()); }
+
+std::string join(const syn::Term& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + cell(n);
+  return out.empty() ? "&ndash;" : out;
+}
+
+const char* kStyle = R"(<style>
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
+table{border-collapse:collapse}td,th{padding:.3em .9em;border-bottom:1px solid #ddd;text-align:left}
+th{background:#f4f4f4}.up{color:#080;font-weight:600}.down{color:#b00;font-weight:600}
+.ready{color:#080}.unready{color:#b60}small{color:#666}
+</style>)";
+
+}  // namespace
+
+std::string status_page(syn::Node& node) {
+  auto nodes = syn::control_request(node, {{"cmd", "nodes"}});
+  auto scopes = syn::control_request(node, {{"cmd", "scopes"}});
+  auto stats = syn::control_request(node, {{"cmd", "stats"}});
+  bool ready = node.ready();
+  std::string page = "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"2\">";
+  page += "<title>syn node " + html(node.name()) + "</title>" + kStyle + "</head><body>";
+  page += "<h1>syn node <span id=\"node\">" + html(node.name()) + "</span></h1>";
+  page += "<p>creation " + std::to_string(node.creation()) + " &middot; " + html(node.endpoint()) + " &middot; syn " +
+          syn::version + " &middot; <span id=\"ready\" class=\"" + (ready ? "ready\">ready" : "unready\">not ready") +
+          "</span></p>";
+
+  page +=
+      "<h2>Nodes</h2><table id=\"nodes\"><tr><th>node</th><th>endpoint</th><th>creation</th><th>state</th>"
+      "<th>last heard</th><th>links lost</th><th>last loss</th></tr>";
+  page += "<tr class=\"node\" data-node=\"" + html(node.name()) + "\"><td>" + html(node.name()) +
+          " <small>(this node)</small></td><td>" + html(node.endpoint()) + "</td><td>" +
+          std::to_string(node.creation()) +
+          "</td><td class=\"up\">up</td><td>&ndash;</td><td>&ndash;</td><td>&ndash;</td></tr>";
+  for (const auto& link : nodes["links"]) {
+    bool up = link.value("state", "") == "up";
+    page += "<tr class=\"node\" data-node=\"" + cell(link["node"]) + "\"><td>" + cell(link["node"]) + "</td><td>" +
+            cell(link["endpoint"]) + "</td><td>" + cell(link["creation"]) + "</td><td class=\"" + (up ? "up" : "down") +
+            "\">" + cell(link["state"]) + "</td><td>" + cell(link["last_heard_ms"]) + " ms ago</td><td>" +
+            cell(link["downs"]) + "</td><td>" + cell(link["last_down"]) + "</td></tr>";
+  }
+  page += "</table>";
+
+  page +=
+      "<h2>Scopes</h2><table id=\"scopes\"><tr><th>scope</th><th>names</th><th>local names</th><th>groups</th>"
+      "<th>members</th><th>multicast groups</th><th>registry nodes</th><th>groups nodes</th></tr>";
+  for (const auto& s : scopes["details"]) {
+    page += "<tr><td>" + cell(s["scope"]) + "</td><td>" + cell(s["names"]) + "</td><td>" + cell(s["local_names"]) +
+            "</td><td>" + cell(s["groups"]) + "</td><td>" + cell(s["members"]) + "</td><td>" +
+            cell(s["multicast_groups"]) + "</td><td>" + join(s["registry_nodes"]) + "</td><td>" +
+            join(s["groups_nodes"]) + "</td></tr>";
+  }
+  page += "</table>";
+
+  page += "<h2>Counters</h2><table id=\"counters\">";
+  for (const auto& [key, value] : stats.items()) {
+    if (key != "ok") page += "<tr><td>" + html(key) + "</td><td>" + cell(value) + "</td></tr>";
+  }
+  page +=
+      "</table><p><small>Reloads every 2 s. Metrics: <a href=\"/metrics\">/metrics</a> &middot; "
+      "<a href=\"/healthz\">/healthz</a> &middot; <a href=\"/readyz\">/readyz</a></small></p></body></html>";
+  return page;
+}
+
+}  // namespace syn_node
