@@ -330,15 +330,32 @@ void NodeCore::on_peer_up(std::uint32_t atom, std::uint32_t creation) {
     WriterLock lock(peers_mutex_);
     up_peers_[atom] = creation;
   }
-  if (!seed_reached()) {
-    for (const auto& seed : options_.seeds) {
-      if (transport_->reached_at(atom, seed)) seed_reached_.store(true, std::memory_order_release);
-    }
+  if (!seed_reached_.load(std::memory_order_acquire) && up_peer_at_a_seed()) {
+    seed_reached_.store(true, std::memory_order_release);
   }
   for (auto* observer : observers_) observer->on_peer_up(atom);
   if (auto handler = handlers_.for_node()) {
     post_callback([handler, node = node_name_of(atom)] { handler->on_node_up(node); });
   }
+}
+
+bool NodeCore::up_peer_at_a_seed() {
+  assert_engine_thread();
+  for (auto atom : transport_->up_peers()) {
+    for (const auto& seed : options_.seeds) {
+      if (transport_->reached_at(atom, seed)) return true;
+    }
+  }
+  return false;
+}
+
+bool NodeCore::seed_reached() {
+  if (seed_reached_.load(std::memory_order_acquire)) return true;
+  // A seed may be found after its link came up (our connection to it was the second one, and
+  // was welcomed later as a duplicate): ask again.
+  if (stopped() || !engine_.call([this] { return up_peer_at_a_seed(); })) return false;
+  seed_reached_.store(true, std::memory_order_release);
+  return true;
 }
 
 void NodeCore::scope_synced(Kind kind, const std::string& scope, std::uint32_t node) {

@@ -71,7 +71,8 @@ class NodeCore final : public ScopeHost,
   bool is_up(std::uint32_t atom) const override;
   NodeStats stats() const;
   /// SPEC 9: one of the seeds was reached (at once for a node without seeds).
-  bool seed_reached() const { return seed_reached_.load(std::memory_order_acquire); }
+  /// Any thread; until it is true, asks the engine thread.
+  bool seed_reached();
   /// Every peer the transport knows, up or not (any thread; asks the engine thread).
   std::vector<transport::LinkInfo> links();
   void count_oversized(std::uint32_t from) override;
@@ -115,6 +116,8 @@ class NodeCore final : public ScopeHost,
   void route_process_messages();
   void deliver_local(const wire::LocalPid& to, Message message);
   void kill_all_local(const Term& reason);
+  /// Whether a connection of ours dialled a seed and found an up peer there (engine thread).
+  bool up_peer_at_a_seed();
   void assert_engine_thread() const;
 
   /// Message types are small numbers (wire::MsgType); one slot each.

@@ -17,7 +17,9 @@ inline constexpr std::array<const char*, 6> kWriteCallNames = {"register", "unre
 enum class ConflictOutcome : std::size_t { kept_local, kept_remote, kept_neither };
 inline constexpr std::array<const char*, 3> kConflictOutcomeNames = {"kept_local", "kept_remote", "kept_neither"};
 
-struct ScopeCounters {
+/// On cache lines of its own: the user threads that count writes must not share a line with
+/// the engine's hot fields beside it.
+struct alignas(64) ScopeCounters {
   std::array<std::atomic<std::uint64_t>, kWriteCallNames.size()> writes{};
   std::array<std::atomic<std::uint64_t>, kConflictOutcomeNames.size()> conflicts{};
   std::atomic<std::uint64_t> kills{0};  ///< processes the default resolver killed

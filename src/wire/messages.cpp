@@ -232,27 +232,24 @@ Publish decode_publish(const msgpack::object& o) {
   return m;
 }
 
-void encode_discover(OutBuffer& out, const ScopeAddress& a) {
-  Packer p(out);
-  p.pack_array(3);
-  type(p, MsgType::discover);
-  address(p, a);
-}
-ScopeAddress decode_discover(const msgpack::object& o) {
-  auto f = checked(o, "discover", 3);
-  return address(f, 1);
-}
+namespace {
 
-void encode_not_here(OutBuffer& out, const ScopeAddress& a) {
+/// [type, kind, scope]: discover and not_here.
+void encode_address_only(OutBuffer& out, MsgType message_type, const ScopeAddress& a) {
   Packer p(out);
   p.pack_array(3);
-  type(p, MsgType::not_here);
+  type(p, message_type);
   address(p, a);
 }
-ScopeAddress decode_not_here(const msgpack::object& o) {
-  auto f = checked(o, "not_here", 3);
-  return address(f, 1);
-}
+ScopeAddress decode_address_only(const msgpack::object& o, const char* what) { return address(checked(o, what, 3), 1); }
+
+}  // namespace
+
+void encode_discover(OutBuffer& out, const ScopeAddress& a) { encode_address_only(out, MsgType::discover, a); }
+ScopeAddress decode_discover(const msgpack::object& o) { return decode_address_only(o, "discover"); }
+
+void encode_not_here(OutBuffer& out, const ScopeAddress& a) { encode_address_only(out, MsgType::not_here, a); }
+ScopeAddress decode_not_here(const msgpack::object& o) { return decode_address_only(o, "not_here"); }
 
 void begin_ack_sync(OutBuffer& out, const ScopeAddress& a, bool last) {
   Packer p(out);

@@ -221,3 +221,25 @@ TEST_CASE("registry: names() and for_each() walk the replica, and a taken name r
     return std::none_of(now.begin(), now.end(), [](const Term& n) { return n == Term("alpha"); });
   }));
 }
+
+TEST_CASE("lifecycle: nodes that seed each other and dial at once all reach a seed and become ready",
+          "[cluster][lifecycle][ready]") {
+  // Each one's dial to its seed may be the second connection between the two (welcomed as a
+  // duplicate after the link is up): the seed still counts as reached.
+  int p1 = syn::test::free_port(), p2 = syn::test::free_port(), p3 = syn::test::free_port();
+  auto at = [](int port) { return "tcp://127.0.0.1:" + std::to_string(port); };
+  std::vector<std::unique_ptr<Node>> nodes;
+  const int ports[] = {p1, p2, p3};
+  for (int i = 0; i < 3; ++i) {
+    auto o = test_options("mutual-" + std::to_string(i), {"s"});
+    o.listen = at(ports[i]);
+    for (int j = 0; j < 3; ++j) {
+      if (j != i) o.seeds.push_back(at(ports[j]));
+    }
+    nodes.push_back(std::make_unique<Node>(o));
+  }
+  for (auto& node : nodes) {
+    INFO(node->name());
+    CHECK(eventually([&] { return node->ready() && node->nodes().size() == 2; }));
+  }
+}

@@ -221,6 +221,15 @@ inline void check_message(const msgpack::object& m, FuzzOutcome& outcome) {
       auto b = decode_discover(r.message);
       require(a.kind == b.kind && a.scope == b.scope, "discover round trip");
     }));
+  if (tries(MsgType::not_here))
+    count(decodes([&] {
+      auto a = decode_not_here(m);
+      OutBuffer out;
+      encode_not_here(out, a);
+      Reread r(out);
+      auto b = decode_not_here(r.message);
+      require(a.kind == b.kind && a.scope == b.scope, "not_here round trip");
+    }));
   if (tries(MsgType::ack_sync))
     count(decodes([&] {
       auto a = decode_ack_sync(m);

@@ -197,6 +197,7 @@ inline std::vector<std::string> frame_seeds() {
   add([&](auto& b) { encode_mcall_reply(b, 5, {1, 43}, true, Term(nullptr)); });
   add([&](auto& b) { encode_publish(b, 1, {42, 43, 44}, canonical(body)); });
   add([&](auto& b) { encode_discover(b, {1, "users"}); });
+  add([&](auto& b) { encode_not_here(b, {1, "users"}); });
   const auto entries = entries_seeds();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const auto& payload = entries[i];

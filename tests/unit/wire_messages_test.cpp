@@ -126,6 +126,7 @@ void decode_any(const msgpack::object& m) {
     case MsgType::mcall_reply: wire::decode_mcall_reply(m); break;
     case MsgType::publish: wire::decode_publish(m); break;
     case MsgType::discover: wire::decode_discover(m); break;
+    case MsgType::not_here: wire::decode_not_here(m); break;
     case MsgType::ack_sync: wire::decode_ack_sync(m); break;
     case MsgType::scope: wire::decode_scope_message(m); break;
     case MsgType::call: wire::decode_call(m); break;
@@ -333,6 +334,15 @@ TEST_CASE("wire: scope messages round-trip through a frame, with their payloads"
       ReadFrame f(frame_with([&](auto& out) { wire::encode_discover(out, a); }));
       CHECK(wire::message_type(f.only()) == static_cast<std::uint32_t>(MsgType::discover));
       auto d = wire::decode_discover(f.only());
+      CHECK(d.kind == a.kind);
+      CHECK(d.scope == a.scope);
+    }
+  }
+  SECTION("not_here") {
+    for (const auto& a : {address, wire::ScopeAddress{0, ""}, wire::ScopeAddress{u32_max, std::string(1000, 's')}}) {
+      ReadFrame f(frame_with([&](auto& out) { wire::encode_not_here(out, a); }));
+      CHECK(wire::message_type(f.only()) == static_cast<std::uint32_t>(MsgType::not_here));
+      auto d = wire::decode_not_here(f.only());
       CHECK(d.kind == a.kind);
       CHECK(d.scope == a.scope);
     }
