@@ -46,7 +46,8 @@ struct ControlClientOptions {
 /// A connection to a node's control endpoint. Not thread-safe: one thread at a time.
 class ControlClient {
  public:
-  /// Throws Error{bad_argument} for a malformed endpoint or key (the key is never shown).
+  /// Throws Error{bad_argument} for a malformed endpoint or key (the key is never shown), and
+  /// Error{node_down} for an ipc endpoint whose socket file does not appear within the timeout.
   explicit ControlClient(ControlClientOptions options);
   ~ControlClient();
   ControlClient(const ControlClient&) = delete;

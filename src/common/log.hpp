@@ -1,6 +1,7 @@
 #pragma once
 // Internal logging: SYN_LOG(warn, node_name, "text ", value, ...) builds the line only when
-// the level is enabled.
+// the level is enabled. The component is the folder of the file that logs (transport,
+// registry, ...); SYN_LOG_PEER and SYN_LOG_SCOPE also name the peer or the scope concerned.
 #include <syn/log.hpp>
 
 #include <sstream>
@@ -10,16 +11,34 @@
 namespace syn::detail {
 
 bool log_enabled(LogLevel level);
-void log_line(LogLevel level, std::string_view node, const std::string& text);
+
+/// Where a line comes from and what it concerns (all but the node optional).
+struct LogSource {
+  std::string_view node;
+  const char* file = "";  ///< __FILE__: the folder it is in is the component
+  std::string_view peer;
+  std::string_view scope;
+};
+
+void log_line(LogLevel level, const LogSource& source, const std::string& text);
 
 template <class... Args>
-void log(LogLevel level, std::string_view node, const Args&... args) {
+void log(LogLevel level, const LogSource& source, const Args&... args) {
   if (!log_enabled(level)) return;
   std::ostringstream out;
   (out << ... << args);
-  log_line(level, node, out.str());
+  log_line(level, source, out.str());
 }
+
+/// The component of a source file, the folder it is in: "transport" for
+/// ".../src/transport/gate.cpp".
+std::string_view component_of(std::string_view file);
 
 }  // namespace syn::detail
 
-#define SYN_LOG(level, node, ...) ::syn::detail::log(::syn::LogLevel::level, node, __VA_ARGS__)
+#define SYN_LOG(level, node, ...) \
+  ::syn::detail::log(::syn::LogLevel::level, ::syn::detail::LogSource{node, __FILE__, {}, {}}, __VA_ARGS__)
+#define SYN_LOG_PEER(level, node, peer, ...) \
+  ::syn::detail::log(::syn::LogLevel::level, ::syn::detail::LogSource{node, __FILE__, peer, {}}, __VA_ARGS__)
+#define SYN_LOG_SCOPE(level, node, scope, ...) \
+  ::syn::detail::log(::syn::LogLevel::level, ::syn::detail::LogSource{node, __FILE__, {}, scope}, __VA_ARGS__)

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <optional>
+#include <thread>
 
 namespace syn {
 
@@ -89,8 +90,16 @@ ControlClient::ControlClient(ControlClientOptions options) : state_(std::make_un
   bool ipc = endpoint.rfind("ipc://", 0) == 0;
   if (!ipc) transport::check_endpoint(endpoint);
   if (ipc) {
+    // A node started a moment ago may not have made its socket yet (a script that starts a
+    // node and asks it at once): wait for the file within the timeout.
+    auto deadline = std::chrono::steady_clock::now() + s.options.timeout;
     struct stat st {};
-    if (endpoint.size() <= 6 || ::stat(endpoint.c_str() + 6, &st) != 0) {
+    bool exists = false;
+    while (endpoint.size() > 6 && !(exists = ::stat(endpoint.c_str() + 6, &st) == 0) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!exists) {
       throw Error(Errc::node_down, "cannot reach the control endpoint " + endpoint + ": no such socket file");
     }
   }

@@ -105,15 +105,16 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
     // and compares the same two times, so both now apply the default choice, and kill nothing
     // (SPEC 6).
     keep = default_choice(incoming, local);
-    SYN_LOG(warn, node_->name(), "scope ", scope(), ": conflict_resolver disagreed with the other owner ",
-            kMaxDisagreeingRounds, " times on ", name.dump(-1, ' ', false, Term::error_handler_t::replace),
-            "; applying the default choice without killing");
+    SYN_LOG_SCOPE(warn, node_->name(), scope(), "scope ", scope(),
+                  ": conflict_resolver disagreed with the other owner ", kMaxDisagreeingRounds, " times on ",
+                  name.dump(-1, ' ', false, Term::error_handler_t::replace),
+                  "; applying the default choice without killing");
   } else {
     keep = resolve_conflict(name, incoming, local, by_default);
   }
-  SYN_LOG(info, node_->name(), "scope ", scope(), ": conflict on ",
-          name.dump(-1, ' ', false, Term::error_handler_t::replace), " between ", local.pid, " and ", incoming.pid,
-          ": keeping ", keep ? keep->to_string() : std::string("neither"));
+  SYN_LOG_SCOPE(info, node_->name(), scope(), "scope ", scope(), ": conflict on ",
+                name.dump(-1, ' ', false, Term::error_handler_t::replace), " between ", local.pid, " and ",
+                incoming.pid, ": keeping ", keep ? keep->to_string() : std::string("neither"));
   if (!keep || *keep != local.pid) disagreements_.erase(put.key);
 
   engine_.counters().count(!keep                ? ConflictOutcome::kept_neither
@@ -271,8 +272,11 @@ std::optional<Pid> RegistryScope::resolve_conflict(const Term& name, const Confl
     auto keep = custom(scope(), name, incoming, local);
     if (keep && (*keep == incoming.pid || *keep == local.pid)) return keep;
   } catch (const std::exception& e) {
-    SYN_LOG(error, node_->name(), "scope ", scope(), ": conflict_resolver threw: ", e.what(), " (keeping neither)");
-  } catch (...) { SYN_LOG(error, node_->name(), "scope ", scope(), ": conflict_resolver threw (keeping neither)"); }
+    SYN_LOG_SCOPE(error, node_->name(), scope(), "scope ", scope(), ": conflict_resolver threw: ", e.what(),
+                  " (keeping neither)");
+  } catch (...) {
+    SYN_LOG_SCOPE(error, node_->name(), scope(), "scope ", scope(), ": conflict_resolver threw (keeping neither)");
+  }
   return std::nullopt;
 }
 

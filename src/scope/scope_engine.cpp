@@ -119,7 +119,8 @@ void ScopeEngine::on_peer_down(std::uint32_t atom) {
   if (was_member) ScopeCounters::add(counters_.purges);
   if (was_member) handler_->on_member_removed(atom);
   if (was_member)
-    SYN_LOG(debug, node_.name(), "scope ", address_.scope, ": ", node_name_of(atom), " left the subcluster");
+    SYN_LOG_SCOPE(debug, node_.name(), address_.scope, "scope ", address_.scope, ": ", node_name_of(atom),
+                  " left the subcluster");
 }
 
 void ScopeEngine::add_member(std::uint32_t atom) {

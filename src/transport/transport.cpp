@@ -180,8 +180,8 @@ void Transport::tick(TimePoint now) {
   for (auto& [atom, p] : peers_) {
     if (p->up) {
       if (now - p->last_recv > config_.peer_timeout) {
-        SYN_LOG(warn, config_.node_name, "peer ", p->name, " silent for more than ", config_.peer_timeout.count(),
-                " ms: down");
+        SYN_LOG_PEER(warn, config_.node_name, p->name, "peer ", p->name, " silent for more than ",
+                     config_.peer_timeout.count(), " ms: down");
         teardown(*p, DownReason::timeout);
         continue;
       }

@@ -258,7 +258,7 @@ void Transport::on_dealer_readable(Dealer& d) {
             // Our session with that peer ended on its side.
             for (auto& [atom, p] : peers_) {
               if (p->dealer.get() == &d) {
-                SYN_LOG(info, config_.node_name, "peer ", p->name, " reset the link");
+                SYN_LOG_PEER(info, config_.node_name, p->name, "peer ", p->name, " reset the link");
                 teardown(*p, DownReason::reset, false);
                 break;
               }

@@ -167,7 +167,7 @@ void Transport::check_up(Peer& p) {
   p.up = true;
   p.reached_at.insert(p.dealer->endpoint);
   p.last_recv = p.last_send = SteadyClock::now();
-  SYN_LOG(info, config_.node_name, "peer ", p.name, " up (", p.endpoint, ")");
+  SYN_LOG_PEER(info, config_.node_name, p.name, "peer ", p.name, " up (", p.endpoint, ")");
   send_peer_list(p);
   listener_.on_peer_up(p.atom, p.creation);
   if (p.early_peers) {
@@ -231,7 +231,7 @@ void Transport::teardown(Peer& p, DownReason reason, bool tell_peer) {
   if (was_up) {
     // A link that keeps dropping shows in the stats, not only in log lines.
     if (reason == DownReason::connection_lost || reason == DownReason::timeout) ++counters_.connections_lost;
-    SYN_LOG(info, config_.node_name, "peer ", p.name, " down: ", to_string(reason));
+    SYN_LOG_PEER(info, config_.node_name, p.name, "peer ", p.name, " down: ", to_string(reason));
     listener_.on_peer_down(p.atom, creation, reason);
   }
   bool redial = reason != DownReason::left && reason != DownReason::disconnected && !p.blocked;

@@ -328,7 +328,7 @@ TEST_CASE("synctl: a keyed tcp control endpoint refuses a client without the key
   CHECK(wrong_key.status == 2);
   CHECK(contains(wrong_key.err, "refused"));
 
-  auto nobody = synctl({"--control", "ipc:///tmp/syn-no-such-node.sock", "health"});
+  auto nobody = synctl({"--control", "ipc:///tmp/syn-no-such-node.sock", "--timeout", "300", "health"});
   CHECK(nobody.status == 2);
   CHECK(contains(nobody.err, "no such socket file"));
   auto bad_scope = synctl(c.at_alpha({"names", "no-such-scope"}));
@@ -388,4 +388,16 @@ TEST_CASE("the control endpoint is read-only unless the node allows writes", "[p
   }));
   auto malformed = writer.request({{"cmd", "register"}, {"scope", kScope}, {"name", "y"}, {"pid", "not a pid"}});
   CHECK(malformed["code"] == "bad_argument");
+}
+
+TEST_CASE("synctl waits within its timeout for the socket of a node that is starting", "[process][synctl]") {
+  auto socket = "/tmp/syn-synctl-late-" + std::to_string(::getpid()) + ".sock";
+  std::remove(socket.c_str());
+  Synctl early({"--control", "ipc://" + socket, "--timeout", "20000", "health"});  // before the node
+  auto o = agent_options("late");
+  o["control"] = "ipc://" + socket;
+  Agent late(o, process_agent_config());
+  auto run = early.finish();
+  CHECK(run.status == 0);
+  CHECK(contains(run.out, "alive: late"));
 }

@@ -1,10 +1,12 @@
 // Logging: the sink, the level filter, level names. Restores the defaults after each test.
+#include "common/log.hpp"
 #include "support/eventually.hpp"
 
 #include <syn/syn.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -162,4 +164,118 @@ TEST_CASE("a sink that throws does not disturb the node", "[unit][log]") {
     auto m = p.receive(10s);
     CHECK(m.has_value());
   }
+}
+
+namespace {
+
+/// One record as owned strings.
+struct Captured {
+  LogLevel level;
+  std::string node, component, peer, scope, text;
+  std::uint64_t suppressed;
+};
+
+/// Captures records while alive; restores the default output and the level afterwards.
+struct CapturedRecords {
+  std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
+  std::shared_ptr<std::vector<Captured>> records = std::make_shared<std::vector<Captured>>();
+  LogLevel saved_level = log_level();
+
+  explicit CapturedRecords(LogLevel level) {
+    set_log_level(level);
+    set_log_record_sink([mutex = mutex, records = records](const LogRecord& r) {
+      std::lock_guard lock(*mutex);
+      records->push_back({r.level, std::string(r.node), std::string(r.component), std::string(r.peer),
+                          std::string(r.scope), std::string(r.text), r.suppressed});
+    });
+  }
+  ~CapturedRecords() {
+    set_log_record_sink(nullptr);
+    set_log_level(saved_level);
+  }
+  std::vector<Captured> snapshot() {
+    std::lock_guard lock(*mutex);
+    return *records;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("log records carry the node, the component and the peer a line concerns", "[unit][log]") {
+  CapturedRecords captured(LogLevel::info);
+  Node a(options("record-left"));
+  auto o = options("record-right");
+  o.seeds = {a.endpoint()};
+  Node b(o);
+  auto peer_up = [&](const std::string& node, const std::string& peer) {
+    for (const auto& r : captured.snapshot()) {
+      if (r.node == node && r.component == "transport" && r.peer == peer && r.level == LogLevel::info &&
+          r.text.find(" up ") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  CHECK(syn::test::eventually([&] { return peer_up("record-left", "record-right"); }));
+  CHECK(syn::test::eventually([&] { return peer_up("record-right", "record-left"); }));
+}
+
+TEST_CASE("a record as a JSON line, and the JSON-lines sink writes whole lines", "[unit][log]") {
+  LogRecord r;
+  r.level = LogLevel::warn;
+  r.time_ns = 1764900000123000000;  // 2025-12-05T02:00:00.123Z
+  r.node = "n\"1";
+  r.component = "transport";
+  r.peer = "n2";
+  r.text = "redialled\nagain";
+  r.suppressed = 4;
+  auto line = to_json_line(r);
+  CHECK(line.find('\n') == std::string::npos);
+  auto json = Term::parse(line);
+  CHECK(json["time"] == "2025-12-05T02:00:00.123Z");
+  CHECK(json["level"] == "warn");
+  CHECK(json["node"] == "n\"1");
+  CHECK(json["component"] == "transport");
+  CHECK(json["peer"] == "n2");
+  CHECK_FALSE(json.contains("scope"));
+  CHECK(json["text"] == "redialled\nagain");
+  CHECK(json["suppressed"] == 4);
+
+  std::FILE* file = std::tmpfile();
+  REQUIRE(file);
+  auto sink = json_lines_sink(file);
+  sink(r);
+  r.text = "second";
+  r.suppressed = 0;
+  sink(r);
+  std::rewind(file);
+  char buffer[1024];
+  std::vector<std::string> lines;
+  while (std::fgets(buffer, sizeof buffer, file)) lines.emplace_back(buffer);
+  std::fclose(file);
+  REQUIRE(lines.size() == 2);
+  CHECK(Term::parse(lines[0])["text"] == "redialled\nagain");
+  CHECK(Term::parse(lines[1])["text"] == "second");
+  CHECK_FALSE(Term::parse(lines[1]).contains("suppressed"));
+}
+
+TEST_CASE("a warning repeated within a minute is logged once, other lines are not held back", "[unit][log]") {
+  CapturedRecords captured(LogLevel::info);
+  const std::string node = "repeat-" + std::to_string(reinterpret_cast<std::uintptr_t>(&captured));
+  for (int i = 0; i < 5; ++i) {
+    SYN_LOG(warn, node, "the same warning");
+    SYN_LOG(info, node, "an info line");  // below warn: never held back
+  }
+  SYN_LOG(warn, node, "another warning");
+  std::size_t same = 0, info = 0, other = 0;
+  for (const auto& r : captured.snapshot()) {
+    if (r.node != node) continue;
+    same += r.text == "the same warning";
+    info += r.text == "an info line";
+    other += r.text == "another warning";
+    CHECK(r.component == "unit");  // the folder of this file
+  }
+  CHECK(same == 1);
+  CHECK(info == 5);
+  CHECK(other == 1);
 }

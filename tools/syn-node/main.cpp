@@ -102,6 +102,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "library log level: trace, debug, info, warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_flag("--no-control", no_control, "ignore stdin; run until SIGTERM or SIGINT");
+  bool log_json = false;
+  app.add_flag("--log-json", log_json,
+               "library log records as JSON lines on stderr (time, level, node, component, peer, scope, text)");
   std::string http_address;
   bool http_remote = false;
   app.add_option("--http", http_address,
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   syn_node::Output output;
+  if (log_json) syn::set_log_record_sink(syn::json_lines_sink(stderr));
   if (!log_level.empty()) {
     syn::LogLevel level;
     syn::parse_log_level(log_level, level);
