@@ -2,7 +2,9 @@
 // group, members() latency, publish fan-out, and multi_call.
 #include "driver/wl_helpers.hpp"
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 namespace syn::bench {
 
@@ -29,6 +31,34 @@ RunOutput run_group_join(RunContext& ctx) {
                  RunContext::cpu_per_op("join_cpu", join.cpu_total(), ctx.n)};
   out.detail = {
       {"join", join.to_json()}, {"leave", leave.to_json()}, {"rejoin", rejoin.to_json()}, {"kill", kill.to_json()}};
+  return out;
+}
+
+// Heap bytes per member: n processes of n1 join one group; measured on n1 (the owner, with its
+// monitor of each process) and on n2 (a replica), a second after all 3 nodes hold them.
+RunOutput run_memory_per_member(RunContext& ctx) {
+  Cluster c(ctx.cluster, kNodes);
+  std::vector<std::size_t> shares{ctx.n, 0, 0};
+  spawn_on(c, shares);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::int64_t owner_before = heap_in_use(c[0]);
+  std::int64_t replica_before = heap_in_use(c[1]);
+  auto join =
+      run_phase(c, on_writers(shares, "grp_join", {{"group", "g"}, {"threads", 1}, {"mode", "async"}}),
+                watch_every(c, "member_count", static_cast<std::int64_t>(ctx.n), {{"group", "g"}}), ctx.timeout);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // let transient buffers go
+  std::int64_t owner_after = heap_in_use(c[0]);
+  std::int64_t replica_after = heap_in_use(c[1]);
+  auto per = [&](std::int64_t a, std::int64_t b) { return static_cast<double>(b - a) / static_cast<double>(ctx.n); };
+  RunOutput out;
+  out.samples = {Sample{"replica", per(replica_before, replica_after), "B", false},
+                 Sample{"owner", per(owner_before, owner_after), "B", false}};
+  out.detail = {{"in_use",
+                 {{"owner_before", owner_before},
+                  {"owner_after", owner_after},
+                  {"replica_before", replica_before},
+                  {"replica_after", replica_after}}},
+                {"join", join.to_json()}};
   return out;
 }
 
@@ -122,6 +152,10 @@ std::vector<Workload> groups_workloads() {
        "one caller on n1 joins 100k local processes into one group, one synchronous call at a time: until all 3 "
        "nodes hold them (all_nodes) and until the caller is done (on_node)",
        false, fixed(10000, 100000), run_group_join_one, ""},
+      {"memory_per_member",
+       "heap bytes per group member (N processes of n1 in one group) by mallinfo2 deltas: on the replica n2, and on "
+       "the owner n1 (with its monitor of each process)",
+       true, nullptr, run_memory_per_member, "glibc mallinfo2: uordblks + hblkhd, every arena; 1 s after convergence"},
       {"members_10", "Groups::members on n1 for a group of 10 spread over the 3 nodes", false, always(10),
        [](RunContext& ctx) { return run_members(ctx, 10); }, ""},
       {"members_1000", "Groups::members on n1 for a group of 1000 spread over the 3 nodes", false, always(1000),

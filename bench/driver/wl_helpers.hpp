@@ -11,6 +11,11 @@
 
 namespace syn::bench {
 
+/// Heap bytes in use on a node (glibc mallinfo2: every arena, mmapped blocks included).
+inline std::int64_t heap_in_use(NodeProcess& node) {
+  return node.call("malloc_stats").at("in_use").get<std::int64_t>();
+}
+
 /// `n` split into `parts` near-equal shares (the first ones take the remainder).
 inline std::vector<std::size_t> split(std::size_t n, std::size_t parts) {
   std::vector<std::size_t> out(parts, n / parts);

@@ -11,23 +11,21 @@ namespace syn::bench {
 
 namespace {
 
-std::int64_t in_use(NodeProcess& node) { return node.call("malloc_stats").at("in_use").get<std::int64_t>(); }
-
 RunOutput run_memory(RunContext& ctx) {
   const std::size_t n = ctx.n;
   Cluster c(ctx.cluster, 2);
-  std::int64_t owner_empty = in_use(c[0]);
+  std::int64_t owner_empty = heap_in_use(c[0]);
   spawn_on(c, {n, 0});
-  std::int64_t owner_spawned = in_use(c[0]);
+  std::int64_t owner_spawned = heap_in_use(c[0]);
   run_all(c, {{0, "names", {{"set", "dev"}, {"prefix", "device:"}, {"count", n}}}});
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  std::int64_t owner_before = in_use(c[0]);
-  std::int64_t replica_before = in_use(c[1]);
+  std::int64_t owner_before = heap_in_use(c[0]);
+  std::int64_t replica_before = heap_in_use(c[1]);
   auto reg = run_phase(c, {{0, "reg_register", {{"set", "dev"}, {"mode", "async"}}}},
                        {watch_step(1, "reg_count", static_cast<std::int64_t>(n))}, ctx.timeout);
   std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // let transient buffers go
-  std::int64_t owner_after = in_use(c[0]);
-  std::int64_t replica_after = in_use(c[1]);
+  std::int64_t owner_after = heap_in_use(c[0]);
+  std::int64_t replica_after = heap_in_use(c[1]);
   auto per = [n](std::int64_t a, std::int64_t b) { return static_cast<double>(b - a) / static_cast<double>(n); };
   RunOutput out;
   out.samples = {Sample{"replica", per(replica_before, replica_after), "B", false},

@@ -45,6 +45,7 @@ struct PeerMetrics {
   bool up = false;
   std::map<std::string, std::uint64_t> downs;  ///< links ended, by reason ("timeout", "left", ...)
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
+  std::uint32_t protocol = 0;  ///< the protocol version the link runs (0 when down)
 };
 
 /// A queue of the node: how deep now, how deep at most.

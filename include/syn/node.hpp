@@ -61,6 +61,11 @@ struct NodeOptions {
   /// Whether the control endpoint runs write commands (register, join, kill, ...); else it
   /// answers them with the code "read_only".
   bool control_writes = false;
+  /// The newest wire protocol version this node offers; 0: the newest this build speaks
+  /// (syn::protocol_version). Links run the highest version both ends speak, so an upgrade
+  /// needs nothing here; lower it only to run a node as an older build would (upgrade tests).
+  /// Must be 0 or within [oldest_protocol_version, protocol_version].
+  std::uint32_t max_protocol_version = 0;
   // Guaranteed multicast (SPEC 8.3).
   /// Bytes of messages a node's members published and not every node of the view acknowledged,
   /// per group: above it, broadcast on a user thread blocks (in a callback: timeout).

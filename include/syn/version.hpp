@@ -6,7 +6,14 @@ namespace syn {
 
 /// Version of the library.
 inline constexpr const char* version = "0.1.0";
-/// Version of the wire protocol; nodes speaking another version refuse each other.
-inline constexpr unsigned protocol_version = 1;
+/// Newest version of the wire protocol this build speaks. Two nodes link over the highest
+/// version both speak (the handshake carries each node's range), so a cluster can be upgraded
+/// one node at a time; nodes without a version in common refuse each other.
+///
+/// 1: the first protocol. 2: the hello carries the sender's range of versions; a discover
+/// for a scope the receiver does not run is answered with not_here (readiness stops waiting).
+inline constexpr unsigned protocol_version = 2;
+/// Oldest version of the wire protocol this build still speaks.
+inline constexpr unsigned oldest_protocol_version = 1;
 
 }  // namespace syn

@@ -72,6 +72,7 @@ Metrics Node::metrics() const {
     p.frames_out = link.frames_out;
     p.bytes_in = link.bytes_in;
     p.bytes_out = link.bytes_out;
+    p.protocol = link.protocol;
     m.peers.push_back(std::move(p));
   }
   auto engine = core_->engine().depth();

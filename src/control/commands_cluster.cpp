@@ -27,15 +27,19 @@ Term ready(Node& node, const ControlArgs&) {
 Term nodes(Node& node, const ControlArgs&) {
   Term links = Term::array();
   for (const auto& link : node.core()->links()) {
-    links.push_back({{"node", link.name},
-                     {"endpoint", link.endpoint},
-                     {"creation", link.creation},
-                     {"state", link.up        ? "up"
-                               : link.blocked ? "disconnected"
-                                              : "down"},
-                     {"last_heard_ms", link.last_heard.count()},
-                     {"downs", link.downs},
-                     {"last_down", link.last_down}});
+    links.push_back(
+        {{"node", link.name},
+         {"endpoint", link.endpoint},
+         {"creation", link.creation},
+         {"state", link.up        ? "up"
+                   : link.blocked ? "disconnected"
+                                  : "down"},
+         {"last_heard_ms", link.last_heard.count()},
+         {"downs", link.downs},
+         {"last_down", link.last_down},
+         {"protocol", link.protocol},
+         {"speaks", link.speaks_max == 0 ? std::string()
+                                         : std::to_string(link.speaks_min) + "-" + std::to_string(link.speaks_max)}});
   }
   return {{"nodes", node.nodes()}, {"links", std::move(links)}};
 }
@@ -80,10 +84,12 @@ void add_cluster_commands(ControlTable& table) {
   table.add("ready", Access::read,
             "ready -> {ready, seed_reached, syncing: [{kind, scope}...]} (SPEC 9: a seed reached, every scope synced)",
             ready);
-  table.add("nodes", Access::read,
-            "nodes -> {nodes: [name...] (up now), links: [{node, endpoint, creation, state: up|down|disconnected, "
-            "last_heard_ms, downs, last_down}...]}",
-            nodes);
+  table.add(
+      "nodes", Access::read,
+      "nodes -> {nodes: [name...] (up now), links: [{node, endpoint, creation, state: up|down|disconnected, "
+      "last_heard_ms, downs, last_down, protocol (the link's version, 0 when down), speaks (the versions its hello "
+      "offered, min-max)}...]}",
+      nodes);
   table.add("scopes", Access::read,
             "scopes -> {scopes: [name...], details: [{scope, names, local_names, groups, members, multicast_groups, "
             "registry_nodes, groups_nodes, multicast_nodes}...]}",

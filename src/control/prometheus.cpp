@@ -76,8 +76,9 @@ void per_scope(std::string& out, const Metrics& m, const char* name, const char*
 }
 
 template <class Get>
-void per_peer(std::string& out, const Metrics& m, const char* name, const char* help, Get get) {
-  Family f(out, name, "counter", help);
+void per_peer(std::string& out, const Metrics& m, const char* name, const char* help, Get get,
+              const char* type = "counter") {
+  Family f(out, name, type, help);
   for (const auto& p : m.peers) f.sample({{"peer", p.node}}, get(p));
 }
 
@@ -154,6 +155,9 @@ std::string to_prometheus(const Metrics& m) {
       for (const auto& [reason, n] : p.downs) f.sample({{"peer", p.node}, {"reason", reason}}, n);
     }
   }
+  per_peer(
+      out, m, "syn_peer_protocol_version", "The wire protocol version the link runs (0 while down).",
+      [](const PeerMetrics& p) { return std::uint64_t{p.protocol}; }, "gauge");
   per_peer(out, m, "syn_peer_frames_received_total", "Frames received from the peer.",
            [](const PeerMetrics& p) { return p.frames_in; });
   per_peer(out, m, "syn_peer_frames_sent_total", "Frames sent to the peer.",

@@ -44,6 +44,12 @@ NodeOptions validated(NodeOptions o) {
   if (o.view_change_timeout.count() <= 0) {
     throw Error(Errc::bad_argument, "NodeOptions.view_change_timeout must be positive");
   }
+  if (o.max_protocol_version != 0 &&
+      (o.max_protocol_version < oldest_protocol_version || o.max_protocol_version > protocol_version)) {
+    throw Error(Errc::bad_argument, "NodeOptions.max_protocol_version must be 0 or between " +
+                                        std::to_string(oldest_protocol_version) + " and " +
+                                        std::to_string(protocol_version) + " (this build's protocol versions)");
+  }
   return o;
 }
 
@@ -79,6 +85,7 @@ NodeCore::NodeCore(NodeOptions options)
   transport::TransportConfig config{options_.name, creation_, options_.heartbeat_interval, options_.peer_timeout,
                                     options_.auto_connect};
   config.keys = security_of(options_);
+  if (options_.max_protocol_version != 0) config.max_protocol = options_.max_protocol_version;
   if (config.keys.empty() && !transport::is_loopback_endpoint(options_.listen)) {
     SYN_LOG(warn, options_.name, "listening on ", options_.listen,
             " without a cluster key (allow_insecure): links are neither authenticated nor encrypted");
@@ -307,6 +314,11 @@ std::vector<std::uint32_t> NodeCore::up_peers() {
 std::uint32_t NodeCore::up_creation(std::uint32_t atom) {
   assert_engine_thread();
   return engine_.transport().up_creation(atom);
+}
+
+std::uint32_t NodeCore::peer_protocol(std::uint32_t atom) {
+  assert_engine_thread();
+  return engine_.transport().protocol(atom);
 }
 
 // ---- plugging in ---------------------------------------------------------------------------

@@ -101,6 +101,7 @@ class NodeCore final : public ScopeHost,
   wire::OutBuffer* peer_out(std::uint32_t atom) override;
   std::vector<std::uint32_t> up_peers() override;
   std::uint32_t up_creation(std::uint32_t atom) override;
+  std::uint32_t peer_protocol(std::uint32_t atom) override;
 
   // ---- plugging in ----
   void route(wire::MsgType type, PeerMessageHandler handler) override;

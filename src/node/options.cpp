@@ -68,6 +68,14 @@ NodeOptions NodeOptions::from_json(const Term& json) {
       {"max_term_bytes", [&](auto& k, auto& v) { o.max_term_bytes = read_size(k, v); }},
       {"control", [&](auto& k, auto& v) { o.control = read_string(k, v); }},
       {"control_writes", [&](auto& k, auto& v) { o.control_writes = read_bool(k, v); }},
+      {"max_protocol_version",
+       [&](auto& k, auto& v) {
+         if (!v.is_number_integer() || v.template get<std::int64_t>() < 0 ||
+             v.template get<std::int64_t>() > 0xffffffffLL) {
+           bad(k, "must be a protocol version (a non-negative integer)");
+         }
+         o.max_protocol_version = v.template get<std::uint32_t>();
+       }},
       {"multicast_max_in_flight", [&](auto& k, auto& v) { o.multicast_max_in_flight = read_size(k, v); }},
       {"multicast_max_lag", [&](auto& k, auto& v) { o.multicast_max_lag = read_millis(k, v); }},
       {"view_change_timeout", [&](auto& k, auto& v) { o.view_change_timeout = read_millis(k, v); }},

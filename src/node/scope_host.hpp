@@ -173,6 +173,9 @@ class ScopeHost {
   virtual std::vector<std::uint32_t> up_peers() = 0;
   /// Engine thread: the incarnation of an up peer (0 if it is not up).
   virtual std::uint32_t up_creation(std::uint32_t atom) = 0;
+  /// Engine thread: the protocol version of the link with an up peer (0 if it is not up):
+  /// what the peer understands (an older node is never sent a message it does not know).
+  virtual std::uint32_t peer_protocol(std::uint32_t atom) = 0;
 
   // ---- plugging in (before the node starts) ----
   /// Messages of `type` from peers go to `handler`. One handler per type.

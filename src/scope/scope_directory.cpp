@@ -139,7 +139,7 @@ void ScopeDirectory::on_scope_message(std::uint32_t from, wire::MsgType type, co
       auto address = wire::decode_discover(message);
       if (auto* e = engine(address.kind, address.scope)) {
         e->on_discover(from);
-      } else {
+      } else if (host_->peer_protocol(from) >= wire::not_here_since) {
         host_->send_to_peer(from, [&](wire::OutBuffer& out) { wire::encode_not_here(out, address); });
       }
       return;

@@ -96,7 +96,9 @@ void ScopeEngine::start() {
 
 void ScopeEngine::send_discover(std::uint32_t atom) {
   assert_engine_thread();
-  await_sync(atom);
+  // A peer of protocol 1 never says it does not run the scope: awaiting it could last for
+  // ever. It counts once its own discover says it runs the scope (on_discover).
+  if (node_.peer_protocol(atom) >= wire::not_here_since) await_sync(atom);
   node_.send_to_peer(atom, [&](wire::OutBuffer& out) { wire::encode_discover(out, address_); });
 }
 

@@ -257,6 +257,11 @@ bool Transport::is_up(std::uint32_t atom) const {
   return it != peers_.end() && it->second->up;
 }
 
+std::uint32_t Transport::protocol(std::uint32_t atom) const {
+  auto it = peers_.find(atom);
+  return it != peers_.end() && it->second->up ? it->second->version : 0;
+}
+
 std::uint32_t Transport::up_creation(std::uint32_t atom) const {
   auto it = peers_.find(atom);
   return it != peers_.end() && it->second->up ? it->second->creation : 0;
@@ -276,6 +281,9 @@ std::vector<LinkInfo> Transport::links() const {
     link.frames_out = p->frames_out;
     link.bytes_in = p->bytes_in;
     link.bytes_out = p->bytes_out;
+    if (p->up) link.protocol = p->version;
+    link.speaks_min = p->speaks_min;
+    link.speaks_max = p->speaks_max;
     if (p->last_down) link.last_down = to_string(*p->last_down);
     out.push_back(std::move(link));
   }

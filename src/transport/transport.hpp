@@ -67,6 +67,8 @@ struct LinkInfo {
   std::string last_down;                                 ///< why the last one ended ("" when none did)
   std::map<std::string, std::uint64_t> downs_by_reason;  ///< code_of(reason) -> links ended so
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
+  std::uint32_t protocol = 0;                    ///< the version the link runs (0 when not up)
+  std::uint32_t speaks_min = 0, speaks_max = 0;  ///< the versions its last hello offered
 };
 
 /// What the transport tells the node.
@@ -89,6 +91,8 @@ struct TransportConfig {
   /// The cluster's key pair first, then those also accepted during a key rotation: every
   /// link CURVE-authenticated and encrypted. Empty: plaintext.
   std::vector<CurveKeys> keys;
+  /// The newest protocol version offered (lowered to run a node as an older build would).
+  std::uint32_t max_protocol = protocol_version;
 };
 
 /// Counters shared with NodeStats.
@@ -142,6 +146,8 @@ class Transport {
 
   // ---- state ----
   bool is_up(std::uint32_t atom) const;
+  /// The protocol version of the link with an up peer, or 0.
+  std::uint32_t protocol(std::uint32_t atom) const;
   /// Creation of an up peer, or 0.
   std::uint32_t up_creation(std::uint32_t atom) const;
   std::vector<std::uint32_t> up_peers() const;
@@ -178,12 +184,17 @@ class Transport {
   void send_hello(Dealer& dealer);
 
   void handle_router_frame(const std::string& rid, const zmq::message_t& payload);
-  void handle_hello(const std::string& rid, const wire::Hello& hello);
+  void handle_hello(const std::string& rid, const wire::Hello& hello, std::uint32_t version);
   void handle_welcome(Dealer& dealer, const wire::Welcome& welcome);
-  void handle_refuse(Dealer& dealer, const wire::Refuse& refuse);
+  void handle_refuse(Dealer& dealer, const wire::Refuse& refuse, std::uint32_t version);
   void handle_peers(const wire::Peers& peers);
-  void router_reply(const std::string& rid, const wire::OutBuffer& messages);
-  void refuse(const std::string& rid, wire::RefuseCode code, const std::string& text);
+  /// Answers on a connection to our ROUTER, in a frame of protocol `version`.
+  void router_reply(const std::string& rid, const wire::OutBuffer& messages, std::uint32_t version);
+  void refuse(const std::string& rid, wire::RefuseCode code, const std::string& text, std::uint32_t version);
+  /// Whether we speak protocol `version`.
+  bool speaks(std::uint64_t version) const {
+    return version >= oldest_protocol_version && version <= config_.max_protocol;
+  }
 
   void check_up(Peer& peer);
   void teardown(Peer& peer, DownReason reason, bool tell_peer = true);

@@ -67,11 +67,14 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
   Peer* from = it == rid_to_peer_.end() ? nullptr : find_peer(it->second);
   try {
     auto version = reader.read_version();
-    if (version != protocol_version) {
+    if (!speaks(version)) {
+      // Answered in the newest version we speak: a newer dialler that also speaks it says
+      // hello again in it (handle_refuse); an older one logs what it cannot speak.
       ++counters_.refused;
+      const std::string ours = std::to_string(oldest_protocol_version) + " to " + std::to_string(config_.max_protocol);
       SYN_LOG(error, config_.node_name, "refused ", describe_rid(rid), ": it speaks protocol version ", version,
-              ", this node speaks ", protocol_version);
-      refuse(rid, wire::RefuseCode::version, "protocol version " + std::to_string(protocol_version) + " required");
+              ", this node speaks versions ", ours);
+      refuse(rid, wire::RefuseCode::version, "protocol versions " + ours + " spoken here", config_.max_protocol);
       return;
     }
     reader.check_rest();
@@ -83,7 +86,13 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
     while (auto message = reader.next()) {
       auto type = static_cast<wire::MsgType>(wire::message_type(*message));
       if (type == wire::MsgType::hello) {
-        handle_hello(rid, wire::decode_hello(*message));
+        auto hello = wire::decode_hello(*message, version);
+        if (hello.min_version > version || hello.max_version < version) {
+          throw wire::DecodeError("hello offering versions " + std::to_string(hello.min_version) + " to " +
+                                  std::to_string(hello.max_version) + " in a frame of version " +
+                                  std::to_string(version));
+        }
+        handle_hello(rid, hello, static_cast<std::uint32_t>(version));
         // The hello may have changed who this connection belongs to.
         auto again = rid_to_peer_.find(rid);
         from = again == rid_to_peer_.end() ? nullptr : find_peer(again->second);
@@ -145,8 +154,8 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
   }
 }
 
-void Transport::router_reply(const std::string& rid, const wire::OutBuffer& messages) {
-  wire::FrameWriter frame;
+void Transport::router_reply(const std::string& rid, const wire::OutBuffer& messages, std::uint32_t version) {
+  wire::FrameWriter frame(version);
   frame.append_messages(messages.view());
   auto bytes = frame.take();
   try {
@@ -159,13 +168,13 @@ void Transport::router_reply(const std::string& rid, const wire::OutBuffer& mess
   }
 }
 
-void Transport::refuse(const std::string& rid, wire::RefuseCode code, const std::string& text) {
+void Transport::refuse(const std::string& rid, wire::RefuseCode code, const std::string& text, std::uint32_t version) {
   wire::OutBuffer out;
   wire::encode(out, wire::Refuse{code, text});
-  router_reply(rid, out);
+  router_reply(rid, out, version);
 }
 
-void Transport::handle_hello(const std::string& rid, const wire::Hello& hello) {
+void Transport::handle_hello(const std::string& rid, const wire::Hello& hello, std::uint32_t version) {
   if (left_) return;
   std::uint32_t atom = detail::intern_node_name(hello.name);
   if (hello.name.empty()) throw wire::DecodeError("hello without a node name");
@@ -177,11 +186,11 @@ void Transport::handle_hello(const std::string& rid, const wire::Hello& hello) {
   }
   if (atom == self_atom_) {
     if (hello.creation == config_.creation) {
-      refuse(rid, wire::RefuseCode::self, "this is yourself");
+      refuse(rid, wire::RefuseCode::self, "this is yourself", version);
     } else {
       ++counters_.refused;
       SYN_LOG(error, config_.node_name, "refused a second node named ", hello.name, " at ", hello.endpoint);
-      refuse(rid, wire::RefuseCode::name_taken, "the node name " + hello.name + " is taken");
+      refuse(rid, wire::RefuseCode::name_taken, "the node name " + hello.name + " is taken", version);
     }
     return;
   }
@@ -193,7 +202,7 @@ void Transport::handle_hello(const std::string& rid, const wire::Hello& hello) {
       ++counters_.refused;
       SYN_LOG(error, config_.node_name, "refused a second node named ", hello.name, " at ", hello.endpoint,
               ": one is already connected from ", p.endpoint);
-      refuse(rid, wire::RefuseCode::name_taken, "the node name " + hello.name + " is taken");
+      refuse(rid, wire::RefuseCode::name_taken, "the node name " + hello.name + " is taken", version);
       return;
     }
     teardown(p, DownReason::restarted, false);
@@ -201,14 +210,14 @@ void Transport::handle_hello(const std::string& rid, const wire::Hello& hello) {
     if (rid == p.rid || hello.session == p.in_session) {
       wire::OutBuffer out;
       wire::encode(out, wire::Welcome{config_.node_name, config_.creation, false});
-      router_reply(rid, out);
+      router_reply(rid, out, version);
       return;
     }
     if (hello.epoch == 0 && (p.up || p.in_epoch != 0)) {
       // A probe (connect to an endpoint) reaching a node we are already linked with.
       wire::OutBuffer out;
       wire::encode(out, wire::Welcome{config_.node_name, config_.creation, true});
-      router_reply(rid, out);
+      router_reply(rid, out, version);
       return;
     }
     // The same incarnation opened a new session: it tore its side down.
@@ -224,6 +233,9 @@ void Transport::handle_hello(const std::string& rid, const wire::Hello& hello) {
   p.in_session = hello.session;
   p.in_epoch = hello.epoch;
   p.creation = hello.creation;
+  p.in_version = version;
+  p.speaks_min = hello.min_version;
+  p.speaks_max = hello.max_version;
   if (!hello.endpoint.empty()) p.endpoint = hello.endpoint;
   // A dealer still dialling an old address (the node restarted on another port): redial.
   if (p.dealer && !p.dealer->welcomed && p.dealer->endpoint != p.endpoint) close_dealer(std::move(p.dealer));
@@ -231,7 +243,7 @@ void Transport::handle_hello(const std::string& rid, const wire::Hello& hello) {
   rid_to_peer_[rid] = atom;
   wire::OutBuffer out;
   wire::encode(out, wire::Welcome{config_.node_name, config_.creation, false});
-  router_reply(rid, out);
+  router_reply(rid, out, version);
   ensure_dealer(p);
   check_up(p);
 }
@@ -244,16 +256,18 @@ void Transport::on_dealer_readable(Dealer& d) {
     try {
       wire::FrameReader reader(payload.data<char>(), payload.size());
       auto version = reader.read_version();
-      if (version != protocol_version) {
+      if (!speaks(version)) {
         ++counters_.refused;
         SYN_LOG(error, config_.node_name, "the node at ", d.endpoint, " speaks protocol version ", version,
-                ", this node speaks ", protocol_version);
+                ", this node speaks versions ", oldest_protocol_version, " to ", config_.max_protocol);
         continue;
       }
       while (auto message = reader.next()) {
         switch (static_cast<wire::MsgType>(wire::message_type(*message))) {
           case wire::MsgType::welcome: handle_welcome(d, wire::decode_welcome(*message)); break;
-          case wire::MsgType::refuse: handle_refuse(d, wire::decode_refuse(*message)); break;
+          case wire::MsgType::refuse:
+            handle_refuse(d, wire::decode_refuse(*message), static_cast<std::uint32_t>(version));
+            break;
           case wire::MsgType::reset: {
             // Our session with that peer ended on its side.
             for (auto& [atom, p] : peers_) {
@@ -317,7 +331,16 @@ void Transport::handle_welcome(Dealer& d, const wire::Welcome& welcome) {
   check_up(p);
 }
 
-void Transport::handle_refuse(Dealer& d, const wire::Refuse& refuse) {
+void Transport::handle_refuse(Dealer& d, const wire::Refuse& refuse, std::uint32_t version) {
+  if (refuse.code == wire::RefuseCode::version && version < d.version) {
+    // An older node: it wrote its refusal in a version it speaks (and so do we, or the frame
+    // would not have been read). Say hello again in that version, on this connection.
+    SYN_LOG_PEER(info, config_.node_name, d.endpoint, "the node at ", d.endpoint, " speaks protocol version ", version,
+                 " at most: linking with it in that version");
+    d.version = version;
+    send_hello(d);
+    return;
+  }
   ++counters_.refused;
   std::uint32_t expected = d.expected;
   std::string endpoint = d.endpoint;
@@ -462,8 +485,11 @@ void Transport::send_hello(Dealer& d) {
   if (left_) return;
   d.session = detail::random_u64();
   wire::OutBuffer hello;
-  wire::encode(hello, wire::Hello{config_.node_name, config_.creation, d.session, d.epoch, endpoint_});
-  wire::FrameWriter frame;
+  wire::encode(hello,
+               wire::Hello{config_.node_name, config_.creation, d.session, d.epoch, endpoint_, oldest_protocol_version,
+                           config_.max_protocol},
+               d.version);
+  wire::FrameWriter frame(d.version);
   frame.append_messages(hello.view());
   auto bytes = frame.take();
   if (d.socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) {

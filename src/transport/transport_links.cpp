@@ -29,6 +29,7 @@ std::unique_ptr<Transport::Dealer> Transport::make_dealer(const std::string& end
   d->socket.set(zmq::sockopt::immediate, 1);
   d->socket.set(zmq::sockopt::ipv6, is_ipv6_endpoint(endpoint) ? 1 : 0);
   d->key_index = key_index;
+  d->version = config_.max_protocol;  // the newest first; an older node's refusal lowers it
   if (gate_) gate_->guard_dealer(d->socket, key_index);
   d->socket.set(zmq::sockopt::linger, 0);
   d->socket.set(zmq::sockopt::sndhwm, kDealerSendHighWater);
@@ -165,6 +166,10 @@ void Transport::leave() {
 void Transport::check_up(Peer& p) {
   if (p.up || !p.inbound || !p.dealer || !p.dealer->welcomed) return;
   p.up = true;
+  // Each side wrote its hello in a version the other accepted: the lower of the two is one
+  // both speak (and both ends compute the same).
+  p.version = std::min(p.in_version, p.dealer->version);
+  p.out.set_version(p.version);
   p.reached_at.insert(p.dealer->endpoint);
   p.last_recv = p.last_send = SteadyClock::now();
   SYN_LOG_PEER(info, config_.node_name, p.name, "peer ", p.name, " up (", p.endpoint, ")");
@@ -218,7 +223,7 @@ void Transport::teardown(Peer& p, DownReason reason, bool tell_peer) {
     if (tell_peer) {
       wire::OutBuffer reset;
       wire::encode_reset(reset);
-      router_reply(p.rid, reset);
+      router_reply(p.rid, reset, p.in_version);
     }
     rid_to_peer_.erase(p.rid);
     p.inbound = false;

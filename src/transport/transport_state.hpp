@@ -43,6 +43,7 @@ struct Transport::Dealer {
   bool welcomed = false;
   bool connected = false;     // between ZeroMQ's handshake and the connection's loss
   std::size_t key_index = 0;  // the cluster key it dials with (a key rotation tries each)
+  std::uint32_t version = 0;  // the protocol version its hello is written in
   TimePoint hello_at{};
 };
 
@@ -57,7 +58,10 @@ struct Transport::Peer {
   std::string rid;                 // routing id of its connection to our ROUTER
   std::uint64_t in_session = 0;
   std::uint64_t in_epoch = 0;
-  std::uint64_t epoch = 0;  // our link epoch with it
+  std::uint32_t in_version = 0;                  // the protocol version of its accepted hello
+  std::uint32_t speaks_min = 0, speaks_max = 0;  // the versions that hello offered
+  std::uint32_t version = 0;                     // the link's: the lower of the two hellos' (when up)
+  std::uint64_t epoch = 0;                       // our link epoch with it
   bool up = false;
   bool blocked = false;  // disconnect(): no redial until connect()
   TimePoint last_recv{};

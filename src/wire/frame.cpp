@@ -188,7 +188,7 @@ std::optional<msgpack::object> FrameReader::next() {
 }
 
 FrameWriter::Packer& FrameWriter::packer() {
-  if (buffer_.empty()) packer_.pack_uint32(protocol_version);
+  if (buffer_.empty()) packer_.pack_uint32(version_);
   return packer_;
 }
 

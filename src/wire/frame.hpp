@@ -9,6 +9,8 @@
 // allocate more than a small multiple of its own size or recurse without bound.
 #include "wire/buffer.hpp"
 
+#include <syn/version.hpp>
+
 #include <msgpack.hpp>
 
 #include <cstddef>
@@ -64,7 +66,11 @@ class FrameReader {
 class FrameWriter {
  public:
   using Packer = msgpack::packer<OutBuffer>;
-  FrameWriter() : packer_(buffer_) {}
+  /// Frames of protocol `version` (the version every frame starts with).
+  explicit FrameWriter(std::uint32_t version = protocol_version) : version_(version), packer_(buffer_) {}
+  /// The version of the frames written from the next one on (a link settles its version).
+  void set_version(std::uint32_t version) { version_ = version; }
+  std::uint32_t version() const { return version_; }
   /// Starts a frame if empty (writes the version).
   Packer& packer();
   OutBuffer& buffer() { return buffer_; }
@@ -76,6 +82,7 @@ class FrameWriter {
   void append_messages(std::string_view encoded);
 
  private:
+  std::uint32_t version_;
   OutBuffer buffer_;
   Packer packer_;
 };

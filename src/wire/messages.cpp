@@ -29,19 +29,28 @@ void address(Packer& p, const ScopeAddress& a) {
 
 }  // namespace
 
-void encode(OutBuffer& out, const Hello& m) {
+void encode(OutBuffer& out, const Hello& m, std::uint64_t version) {
+  const bool with_range = version >= 2;
   Packer p(out);
-  p.pack_array(6);
+  p.pack_array(with_range ? 8 : 6);
   type(p, MsgType::hello);
   str(p, m.name);
   p.pack_uint32(m.creation);
   p.pack_uint64(m.session);
   p.pack_uint64(m.epoch);
   str(p, m.endpoint);
+  if (with_range) {
+    p.pack_uint32(m.min_version);
+    p.pack_uint32(m.max_version);
+  }
 }
-Hello decode_hello(const msgpack::object& o) {
-  auto f = checked(o, "hello", 6);
-  return {f.string(1), f.u32(2), f.u64(3), f.u64(4), f.string(5)};
+Hello decode_hello(const msgpack::object& o, std::uint64_t version) {
+  if (version < 2) {
+    auto f = checked(o, "hello", 6);
+    return {f.string(1), f.u32(2), f.u64(3), f.u64(4), f.string(5), 1, 1};
+  }
+  auto f = checked(o, "hello", 8);
+  return {f.string(1), f.u32(2), f.u64(3), f.u64(4), f.string(5), f.u32(6), f.u32(7)};
 }
 
 void encode(OutBuffer& out, const Welcome& m) {

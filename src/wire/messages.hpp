@@ -6,6 +6,7 @@
 #include "wire/fields.hpp"
 
 #include <syn/term.hpp>
+#include <syn/version.hpp>
 
 #include <msgpack.hpp>
 
@@ -44,6 +45,10 @@ enum class MsgType : std::uint32_t {
   not_here = 25,  ///< the answer to a discover for a (kind, scope) the sender does not run
 };
 
+/// The first protocol version with not_here: an older peer is never sent one, and never
+/// awaited for one.
+inline constexpr std::uint32_t not_here_since = 2;
+
 /// The type of a decoded message (its first field).
 inline std::uint64_t message_type(const msgpack::object& message) { return message.via.array.ptr[0].via.u64; }
 
@@ -57,9 +62,15 @@ struct Hello {
   std::uint64_t epoch = 0;    ///< the sender's link epoch with the receiver; 0: a probe (the
                               ///< sender dialled an endpoint without knowing who is there)
   std::string endpoint;       ///< where the sender listens
+  /// The protocol versions the sender speaks (from protocol 2 on; a protocol 1 hello has no
+  /// range: it speaks 1 only).
+  std::uint32_t min_version = oldest_protocol_version;
+  std::uint32_t max_version = protocol_version;
 };
-void encode(OutBuffer& out, const Hello& m);
-Hello decode_hello(const msgpack::object& o);
+/// Writes a hello in the format of protocol `version` (the version of its frame).
+void encode(OutBuffer& out, const Hello& m, std::uint64_t version = protocol_version);
+/// Reads a hello from a frame of protocol `version` (the format of that version).
+Hello decode_hello(const msgpack::object& o, std::uint64_t version = protocol_version);
 
 struct Welcome {
   std::string name;

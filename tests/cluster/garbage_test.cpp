@@ -2,6 +2,7 @@
 // node's endpoint. Every bad frame is dropped and counted (NodeStats::malformed_frames), and
 // the node keeps serving its real peer (SPEC section 7).
 #include "support/cluster.hpp"
+#include "support/raw_wire.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"
 
@@ -32,65 +33,9 @@ using syn::test::eventually;
 using syn::test::sees_exactly;
 using syn::test::stays;
 using syn::test::test_options;
+using namespace syn::test::raw;
 
 namespace {
-
-std::string bytes(std::initializer_list<int> list) {
-  std::string out;
-  for (int b : list) out.push_back(static_cast<char>(b));
-  return out;
-}
-
-std::string version_byte() { return bytes({static_cast<int>(protocol_version)}); }
-
-template <class Encode>
-std::string frame_with(std::uint64_t version, Encode&& encode) {
-  wire::OutBuffer out;
-  wire::Packer(out).pack_uint64(version);
-  encode(out);
-  return out.release();
-}
-
-std::string hello_frame(const wire::Hello& hello, std::uint64_t version = protocol_version) {
-  return frame_with(version, [&](wire::OutBuffer& out) { wire::encode(out, hello); });
-}
-
-/// A raw DEALER, as any ZeroMQ program could open against a node's endpoint.
-struct RawDealer {
-  zmq::socket_t socket;
-  RawDealer(zmq::context_t& context, const std::string& endpoint) : socket(context, zmq::socket_type::dealer) {
-    socket.set(zmq::sockopt::linger, 0);
-    socket.connect(endpoint);
-  }
-  void send(const std::string& frame) { REQUIRE(socket.send(zmq::buffer(frame), zmq::send_flags::none)); }
-  void send_multipart(const std::vector<std::string>& parts) {
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-      auto flags = i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
-      REQUIRE(socket.send(zmq::buffer(parts[i]), flags));
-    }
-  }
-  /// The next frame, waiting at most `timeout` (a poll with a deadline, not a sleep).
-  std::optional<std::string> receive(std::chrono::milliseconds timeout = 10s) {
-    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, timeout) == 0) return std::nullopt;
-    zmq::message_t message;
-    if (!socket.recv(message, zmq::recv_flags::dontwait)) return std::nullopt;
-    return message.to_string();
-  }
-};
-
-/// The one message of a frame sent by a node, as (type, decoded by `decode`).
-template <class Decode>
-auto only_message(const std::string& frame, Decode&& decode) {
-  wire::FrameReader reader(frame.data(), frame.size());
-  REQUIRE(reader.read_version() == protocol_version);
-  auto m = reader.next();
-  REQUIRE(m);
-  auto type = static_cast<wire::MsgType>(wire::message_type(*m));
-  auto decoded = decode(type, *m);
-  CHECK_FALSE(reader.next());
-  return decoded;
-}
 
 int port_of(const std::string& endpoint) { return std::stoi(endpoint.substr(endpoint.rfind(':') + 1)); }
 

@@ -1,42 +1,45 @@
 # cmake -P script behind the install_consumer test (see CMakeLists.txt beside it).
 #   SYN_BINARY_DIR       the syn build tree to install
+#   PREFIX               instead: an installed tree to build against (nothing is installed)
 #   WORK_DIR             scratch directory: <WORK_DIR>/prefix and <WORK_DIR>/build
 #   CONSUMER_SOURCE_DIR  tests/install/consumer
 #   CONFIG, GENERATOR, MAKE_PROGRAM, CXX_COMPILER, CXX_FLAGS, LINK_FLAGS  how to build it
 cmake_minimum_required(VERSION 3.16)
 
-foreach(var SYN_BINARY_DIR WORK_DIR CONSUMER_SOURCE_DIR)
+foreach(var WORK_DIR CONSUMER_SOURCE_DIR)
   if(NOT ${var})
     message(FATAL_ERROR "run_consumer.cmake: ${var} is not set")
   endif()
 endforeach()
 
-set(prefix "${WORK_DIR}/prefix")
+if(PREFIX)
+  set(prefix "${PREFIX}")
+elseif(SYN_BINARY_DIR)
+  set(prefix "${WORK_DIR}/prefix")
+else()
+  message(FATAL_ERROR "run_consumer.cmake: set SYN_BINARY_DIR or PREFIX")
+endif()
 set(build "${WORK_DIR}/build")
 
 # Start from nothing, so that no file of an earlier run can hide a missing one.
-file(REMOVE_RECURSE "${prefix}" "${build}")
+if(NOT PREFIX)
+  file(REMOVE_RECURSE "${prefix}")
+endif()
+file(REMOVE_RECURSE "${build}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
-# Runs a command; on failure prints its output and stops the test.
-function(step title)
-  message(STATUS "install_consumer: ${title}")
-  execute_process(COMMAND ${ARGN}
-    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out TIMEOUT 500)
-  if(NOT rc EQUAL 0)
-    message("${out}")
-    message(FATAL_ERROR "install_consumer: '${title}' failed (${rc})")
-  endif()
-  set(step_output "${out}" PARENT_SCOPE)
-endfunction()
+set(STEP_NAME install_consumer)
+include(${CMAKE_CURRENT_LIST_DIR}/step.cmake)
 
 # (a) install the build tree into the prefix.
 set(config_args)
 if(CONFIG)
   set(config_args --config "${CONFIG}")
 endif()
-step("cmake --install ${SYN_BINARY_DIR} --prefix ${prefix}"
+if(NOT PREFIX)
+  step("cmake --install ${SYN_BINARY_DIR} --prefix ${prefix}"
   "${CMAKE_COMMAND}" --install "${SYN_BINARY_DIR}" --prefix "${prefix}" ${config_args})
+endif()
 
 file(GLOB_RECURSE config_files "${prefix}/*/synConfig.cmake")
 if(NOT config_files)

@@ -123,6 +123,8 @@ class SimNode final : public detail::ScopeHost, public std::enable_shared_from_t
   wire::OutBuffer* peer_out(std::uint32_t atom) override;
   std::vector<std::uint32_t> up_peers() override;
   std::uint32_t up_creation(std::uint32_t atom) override;
+  /// Simulated links run the newest protocol.
+  std::uint32_t peer_protocol(std::uint32_t atom) override { return is_up(atom) ? protocol_version : 0; }
   void route(wire::MsgType type, detail::PeerMessageHandler handler) override;
   void add_peer_observer(detail::PeerObserver& observer) override { observers_.push_back(&observer); }
 

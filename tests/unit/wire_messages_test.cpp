@@ -178,7 +178,27 @@ TEST_CASE("wire: link messages round-trip through a frame", "[unit][wire][messag
       CHECK(d.session == m.session);
       CHECK(d.epoch == m.epoch);
       CHECK(d.endpoint == m.endpoint);
+      CHECK(d.min_version == syn::oldest_protocol_version);
+      CHECK(d.max_version == syn::protocol_version);
     }
+  }
+  SECTION("hello in each protocol version") {
+    wire::Hello m{"alpha", 7, 9, 3, "tcp://h:1", 1, 5};
+    // Protocol 1: six fields, no range (it speaks 1 only).
+    ReadFrame v1(frame_with([&](auto& out) { wire::encode(out, m, 1); }));
+    CHECK(v1.only().via.array.size == 6);
+    auto d1 = wire::decode_hello(v1.only(), 1);
+    CHECK(d1.name == "alpha");
+    CHECK(d1.min_version == 1);
+    CHECK(d1.max_version == 1);
+    CHECK_THROWS_AS(wire::decode_hello(v1.only(), 2), wire::DecodeError);  // too few fields for 2
+    // Protocol 2: the range (whether it holds the frame's version is the transport's check).
+    ReadFrame v2(frame_with([&](auto& out) { wire::encode(out, m, 2); }));
+    CHECK(v2.only().via.array.size == 8);
+    auto d2 = wire::decode_hello(v2.only(), 2);
+    CHECK(d2.min_version == 1);
+    CHECK(d2.max_version == 5);
+    CHECK_THROWS_AS(wire::decode_hello(v2.only(), 1), wire::DecodeError);  // too many fields for 1
   }
   SECTION("welcome") {
     for (const auto& m : {wire::Welcome{"beta", 1, false}, wire::Welcome{"b\xc3\xa9ta", u32_max, true}}) {
@@ -510,10 +530,10 @@ std::vector<Schema> schemas() {
   return {
       {"hello",
        MsgType::hello,
-       {Kind::str, Kind::u32, Kind::u64, Kind::u64, Kind::str},
-       {str("n"), u32(7), u64(1ULL << 40), u64(2), str("tcp://h:1")},
+       {Kind::str, Kind::u32, Kind::u64, Kind::u64, Kind::str, Kind::u32, Kind::u32},
+       {str("n"), u32(7), u64(1ULL << 40), u64(2), str("tcp://h:1"), u32(1), u32(syn::protocol_version)},
        [](auto& out) {
-         wire::encode(out, wire::Hello{"n", 7, 1ULL << 40, 2, "tcp://h:1"});
+         wire::encode(out, wire::Hello{"n", 7, 1ULL << 40, 2, "tcp://h:1", 1, syn::protocol_version});
        },
        [](const auto& o) { wire::decode_hello(o); }},
       {"welcome",

@@ -20,6 +20,7 @@ bool is_loopback_host(const std::string& host) {
 struct HttpServer::State {
   httplib::Server server;
   std::thread thread;
+  RateMeter rates;
 };
 
 HttpServer::HttpServer(syn::Node& node, const std::string& address, bool allow_remote)
@@ -50,8 +51,8 @@ HttpServer::HttpServer(syn::Node& node, const std::string& address, bool allow_r
     res.status = ready ? 200 : 503;
     res.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
   });
-  server.Get("/", [&node](const httplib::Request&, httplib::Response& res) {
-    res.set_content(status_page(node), "text/html; charset=utf-8");
+  server.Get("/", [&node, &rates = state_->rates](const httplib::Request&, httplib::Response& res) {
+    res.set_content(status_page(node, rates), "text/html; charset=utf-8");
   });
   if (port == 0) {
     port = server.bind_to_any_port(host);

@@ -3,9 +3,15 @@
 // /healthz (alive), /readyz (ready: 200, else 503), and / (a status page for people that
 // refreshes itself). Loopback only unless --http-remote: the endpoints have no
 // authentication, and the page shows the cluster's shape.
+#include <syn/metrics.hpp>
 #include <syn/node.hpp>
 
+#include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 namespace syn_node {
@@ -29,7 +35,30 @@ class HttpServer {
   std::string url_;
 };
 
-/// The status page (HTML) of a node: its links, its scopes, its counters.
-std::string status_page(syn::Node& node);
+/// Rates between two looks at a node's metrics (the status page's: each load is a look).
+/// Thread-safe: pages may be served on several threads.
+class RateMeter {
+ public:
+  struct Rates {
+    bool known = false;                    ///< false at the first look (nothing to compare)
+    std::map<std::string, double> writes;  ///< per scope: calls made on this node per second
+    double frames_in = 0, frames_out = 0;  ///< frames per second, all peers
+  };
+  /// Looks at `metrics` now: the rates since the previous look.
+  Rates look(const syn::Metrics& metrics);
+
+ private:
+  struct Totals {
+    std::chrono::steady_clock::time_point at;
+    std::map<std::string, std::uint64_t> writes;
+    std::uint64_t frames_in = 0, frames_out = 0;
+  };
+  std::mutex mutex_;
+  std::optional<Totals> last_;
+};
+
+/// The status page (HTML) of a node: its links, its scopes, its counters, rates since the
+/// last load (from `rates`).
+std::string status_page(syn::Node& node, RateMeter& rates);
 
 }  // namespace syn_node

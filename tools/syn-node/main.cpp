@@ -19,6 +19,7 @@
 #include "context.hpp"
 #include "event_printer.hpp"
 #include "output.hpp"
+#include "systemd_notify.hpp"
 
 #include <syn/syn.hpp>
 
@@ -149,6 +150,9 @@ int main(int argc, char** argv) {
                   {"os_pid", static_cast<long>(::getpid())}};
   if (http) started["http"] = http->url();
   output.event("ready", std::move(started));
+  // Under systemd (Type=notify): READY=1 once the node is ready, STOPPING=1 at a stop.
+  syn_node::SystemdNotifier systemd;
+  auto readiness = std::make_unique<syn_node::ReadinessNotifier>(*node, systemd);
 
   if (!no_control) {
     // Detached: it may be blocked reading stdin when we exit, which _Exit below does not mind.
@@ -174,6 +178,8 @@ int main(int argc, char** argv) {
   {
     std::lock_guard lock(state_mutex);
     stopping = true;
+    systemd.notify("STOPPING=1");
+    readiness.reset();     // it watches the node
     ctx.run_stop_hooks();  // e.g. serving threads, which use the node
     node.reset();          // graceful leave: peers purge us at once; our processes die "shutdown"
     ctx.clear_processes();

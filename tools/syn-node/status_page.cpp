@@ -7,6 +7,7 @@
 #include <syn/metrics.hpp>
 #include <syn/version.hpp>
 
+#include <cstdio>
 #include <string>
 
 namespace syn_node {
@@ -35,6 +36,12 @@ std::string join(const syn::Term& names) {
   return out.empty() ? "&ndash;" : out;
 }
 
+std::string per_second(double rate) {
+  char text[32];
+  std::snprintf(text, sizeof text, rate < 10 ? "%.1f/s" : "%.0f/s", rate);
+  return text;
+}
+
 const char* kStyle = R"(<style>
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.6em}
@@ -45,7 +52,38 @@ th{background:#f4f4f4}.up{color:#080;font-weight:600}.down{color:#b00;font-weigh
 
 }  // namespace
 
-std::string status_page(syn::Node& node) {
+RateMeter::Rates RateMeter::look(const syn::Metrics& metrics) {
+  Totals now{std::chrono::steady_clock::now(), {}, 0, 0};
+  for (const auto& scope : metrics.scopes) {
+    for (const auto& [call, n] : scope.writes) now.writes[scope.scope] += n;
+  }
+  for (const auto& peer : metrics.peers) {
+    now.frames_in += peer.frames_in;
+    now.frames_out += peer.frames_out;
+  }
+  std::lock_guard lock(mutex_);
+  Rates rates;
+  if (last_) {
+    double seconds = std::chrono::duration<double>(now.at - last_->at).count();
+    if (seconds > 0) {
+      rates.known = true;
+      // Counters only grow; a peer forgotten between looks takes its frames with it.
+      auto delta = [seconds](std::uint64_t a, std::uint64_t b) { return b > a ? double(b - a) / seconds : 0.0; };
+      for (const auto& [scope, n] : now.writes) {
+        auto it = last_->writes.find(scope);
+        rates.writes[scope] = delta(it == last_->writes.end() ? 0 : it->second, n);
+      }
+      rates.frames_in = delta(last_->frames_in, now.frames_in);
+      rates.frames_out = delta(last_->frames_out, now.frames_out);
+    }
+  }
+  last_ = std::move(now);
+  return rates;
+}
+
+std::string status_page(syn::Node& node, RateMeter& meter) {
+  auto rates = meter.look(node.metrics());
+  auto rate_of = [&](double value) { return rates.known ? per_second(value) : std::string("&ndash;"); };
   auto nodes = syn::control_request(node, {{"cmd", "nodes"}});
   auto scopes = syn::control_request(node, {{"cmd", "scopes"}});
   auto stats = syn::control_request(node, {{"cmd", "stats"}});
@@ -75,15 +113,17 @@ std::string status_page(syn::Node& node) {
 
   page +=
       "<h2>Scopes</h2><table id=\"scopes\"><tr><th>scope</th><th>names</th><th>local names</th><th>groups</th>"
-      "<th>members</th><th>multicast groups</th><th>registry nodes</th><th>groups nodes</th></tr>";
+      "<th>members</th><th>multicast groups</th><th>writes here</th><th>registry nodes</th><th>groups nodes</th></tr>";
   for (const auto& s : scopes["details"]) {
     page += "<tr><td>" + cell(s["scope"]) + "</td><td>" + cell(s["names"]) + "</td><td>" + cell(s["local_names"]) +
             "</td><td>" + cell(s["groups"]) + "</td><td>" + cell(s["members"]) + "</td><td>" +
-            cell(s["multicast_groups"]) + "</td><td>" + join(s["registry_nodes"]) + "</td><td>" +
-            join(s["groups_nodes"]) + "</td></tr>";
+            cell(s["multicast_groups"]) + "</td><td>" + rate_of(rates.writes[s["scope"].get<std::string>()]) +
+            "</td><td>" + join(s["registry_nodes"]) + "</td><td>" + join(s["groups_nodes"]) + "</td></tr>";
   }
   page += "</table>";
 
+  page += "<h2>Traffic</h2><table id=\"traffic\"><tr><td>frames received</td><td>" + rate_of(rates.frames_in) +
+          "</td></tr><tr><td>frames sent</td><td>" + rate_of(rates.frames_out) + "</td></tr></table>";
   page += "<h2>Counters</h2><table id=\"counters\">";
   for (const auto& [key, value] : stats.items()) {
     if (key != "ok") page += "<tr><td>" + html(key) + "</td><td>" + cell(value) + "</td></tr>";

@@ -35,11 +35,12 @@ std::string heard(const syn::Term& link) {
 }
 
 void print_nodes(const syn::Term& a) {
-  Table t({"NODE", "ENDPOINT", "CREATION", "STATE", "LAST HEARD", "DOWNS", "LAST DOWN"});
+  Table t({"NODE", "ENDPOINT", "CREATION", "STATE", "LAST HEARD", "DOWNS", "LAST DOWN", "PROTOCOL"});
   for (const auto& l : a["links"]) {
     auto last_down = field(l, "last_down");
+    auto protocol = l.value("protocol", 0);
     t.add({field(l, "node"), field(l, "endpoint"), field(l, "creation"), field(l, "state"), heard(l), field(l, "downs"),
-           last_down.empty() ? "-" : last_down});
+           last_down.empty() ? "-" : last_down, protocol == 0 ? "-" : std::to_string(protocol)});
   }
   if (t.empty()) {
     std::printf("no peers\n");
