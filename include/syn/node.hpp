@@ -23,6 +23,7 @@ namespace syn {
 
 namespace detail {
 class ControlServer;
+class EventTap;
 class NodeCore;
 class ScopeDirectory;
 }  // namespace detail
@@ -192,10 +193,13 @@ class Node {
   const std::shared_ptr<detail::NodeCore>& core() const { return core_; }
   /// Internal: the scopes' handlers (tests check their tables' invariants through it).
   const std::shared_ptr<detail::ScopeDirectory>& scope_directory() const { return scopes_; }
+  /// Internal: who watches this node's events through the control layer.
+  detail::EventTap& event_tap() const { return *events_; }
 
  private:
   std::shared_ptr<detail::NodeCore> core_;
   std::shared_ptr<detail::ScopeDirectory> scopes_;  // the scopes' handlers, plugged into core_
+  std::unique_ptr<detail::EventTap> events_;        // the control layer's tap on events
   std::unique_ptr<detail::ControlServer> control_;  // NodeOptions::control, when set
 };
 

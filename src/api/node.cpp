@@ -5,6 +5,7 @@
 
 #include "api/handler_kinds.hpp"
 #include "control/control_server.hpp"
+#include "control/event_tap.hpp"
 #include "node/node_core.hpp"
 #include "scope/scope_directory.hpp"
 
@@ -17,6 +18,7 @@ Node::Node(NodeOptions options)
     core_->start();
     scopes_->add(core_->options().scopes);
     core_->connect_seeds();
+    events_ = std::make_unique<detail::EventTap>(*this);
     if (!core_->options().control.empty()) control_ = std::make_unique<detail::ControlServer>(*this, core_->options());
   } catch (...) {
     core_->stop();  // the directory must not outlive its plug-in into a running core
@@ -26,6 +28,7 @@ Node::Node(NodeOptions options)
 
 Node::~Node() {
   control_.reset();  // its thread reads the node
+  events_.reset();
   core_->stop();
 }
 

@@ -79,6 +79,8 @@ Metrics Node::metrics() const {
   auto dispatcher = core_->dispatcher().depth();
   m.queues.push_back({"engine", engine.depth, engine.high_water});
   m.queues.push_back({"dispatcher", dispatcher.depth, dispatcher.high_water});
+  auto [waiting, deepest] = core_->mailbox_depths();
+  m.queues.push_back({"mailboxes", waiting, deepest});
   const auto& latency = scopes_->calls().latency();
   auto counts = latency.counts();
   std::uint64_t cumulative = 0;

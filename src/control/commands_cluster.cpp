@@ -1,9 +1,11 @@
 // Control commands about the node and its links: health, ready, nodes, scopes, stats, help.
 #include "control/control_commands.hpp"
+#include "control/event_tap.hpp"
 
 #include "node/node_core.hpp"
 #include "scope/scope_directory.hpp"
 
+#include <syn/errors.hpp>
 #include <syn/metrics.hpp>
 #include <syn/version.hpp>
 
@@ -12,8 +14,24 @@ namespace syn::detail {
 namespace {
 
 Term health(Node& node, const ControlArgs&) {
-  return {{"status", "alive"},           {"node", node.name()},     {"creation", node.creation()},
-          {"endpoint", node.endpoint()}, {"version", syn::version}, {"protocol", syn::protocol_version}};
+  auto newest = node.core()->options().max_protocol_version;
+  return {{"status", "alive"},
+          {"node", node.name()},
+          {"creation", node.creation()},
+          {"endpoint", node.endpoint()},
+          {"version", syn::version},
+          {"protocol", newest != 0 ? newest : syn::protocol_version},
+          {"oldest_protocol", syn::oldest_protocol_version}};
+}
+
+Term recent_events(Node& node, const ControlArgs& args) {
+  auto& tap = node.event_tap();
+  tap.keep_recent();
+  auto n = args.integer_or("n", static_cast<std::int64_t>(EventFeed::kRecent));
+  if (n < 0) throw Error(Errc::bad_argument, "n must not be negative");
+  Term events = Term::array();
+  for (auto& line : tap.feed().recent(static_cast<std::size_t>(n))) events.push_back(std::move(line));
+  return {{"events", std::move(events)}};
 }
 
 Term ready(Node& node, const ControlArgs&) {
@@ -79,8 +97,14 @@ Term help(Node&, const ControlArgs&) {
 }  // namespace
 
 void add_cluster_commands(ControlTable& table) {
-  table.add("health", Access::read, "health -> {status: \"alive\", node, creation, endpoint, version, protocol}",
+  table.add("health", Access::read,
+            "health -> {status: \"alive\", node, creation, endpoint, version, protocol (the newest version offered), "
+            "oldest_protocol}",
             health);
+  table.add("recent_events", Access::read,
+            "recent_events{n=50} -> {events: [line...]} (the node's last events, oldest first, as events --follow "
+            "writes them; kept from the first time this is asked, at most 50)",
+            recent_events);
   table.add("ready", Access::read,
             "ready -> {ready, seed_reached, syncing: [{kind, scope}...]} (SPEC 9: a seed reached, every scope synced)",
             ready);

@@ -1,7 +1,7 @@
 #include "control/control_server.hpp"
 
 #include "common/log.hpp"
-#include "control/event_feed.hpp"
+#include "control/event_tap.hpp"
 #include "node/node_core.hpp"
 #include "transport/cluster_key.hpp"
 #include "transport/gate.hpp"
@@ -43,7 +43,7 @@ struct ControlServer::State {
   transport::RefusalLog refusals;
   std::unique_ptr<transport::Gate> gate;
   zmq::socket_t router{context, zmq::socket_type::router};
-  std::shared_ptr<EventFeed> feed;
+  EventTap& tap;
   struct Follower {
     std::optional<std::string> scope;  // only this scope's events (and the node's lifecycle)
   };
@@ -51,7 +51,11 @@ struct ControlServer::State {
   std::chrono::steady_clock::time_point last_heartbeat{};
 
   State(Node& n, const NodeOptions& options)
-      : node(n), writes(options.control_writes), endpoint(options.control), refusals(options.name) {}
+      : node(n),
+        writes(options.control_writes),
+        endpoint(options.control),
+        refusals(options.name),
+        tap(n.event_tap()) {}
 
   /// False when the client is gone or too far behind (a follower is then dropped).
   bool send(const std::string& rid, const std::string& payload) {
@@ -61,7 +65,7 @@ struct ControlServer::State {
     } catch (const zmq::error_t&) { return false; }  // EHOSTUNREACH: it disconnected
   }
 
-  void set_following(bool on) { node.core()->set_event_tap(on ? feed : nullptr); }
+  void set_following(bool on) { tap.set_following(on); }
 
   void handle(const std::string& rid, const zmq::message_t& payload) {
     Term request;
@@ -93,7 +97,7 @@ struct ControlServer::State {
   /// Sends the queued events to their followers, and heartbeats when idle.
   void forward_events() {
     if (followers.empty()) return;
-    auto lines = feed->take();
+    auto lines = tap.feed().take();
     auto now = std::chrono::steady_clock::now();
     bool beat = lines.empty() && now - last_heartbeat >= kFollowerHeartbeat;
     if (beat) last_heartbeat = now;
@@ -148,7 +152,6 @@ ControlServer::ControlServer(Node& node, const NodeOptions& options) : state_(st
       throw Error(Errc::bad_argument, "NodeOptions.control '" + endpoint + "': cannot make the socket file 0600");
     }
   }
-  s.feed = std::make_shared<EventFeed>(options.name);
   SYN_LOG(info, options.name, "control endpoint at ", endpoint, s.writes ? " (writes allowed)" : " (read-only)");
   thread_ = std::thread([this] { run(); });
 }

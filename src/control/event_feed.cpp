@@ -2,9 +2,30 @@
 
 #include "control/control_commands.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace syn::detail {
+
+void EventFeed::set_queueing(bool on) {
+  MutexLock lock(mutex_);
+  queueing_ = on;
+  if (!on) {
+    queued_.clear();
+    dropped_ = 0;
+  }
+}
+
+void EventFeed::keep_recent() {
+  MutexLock lock(mutex_);
+  keep_recent_ = true;
+}
+
+std::vector<Term> EventFeed::recent(std::size_t n) const {
+  MutexLock lock(mutex_);
+  n = std::min(n, recent_.size());
+  return {recent_.end() - static_cast<std::ptrdiff_t>(n), recent_.end()};
+}
 
 std::deque<Term> EventFeed::take() {
   MutexLock lock(mutex_);
@@ -23,6 +44,11 @@ void EventFeed::push(const char* event, Term fields) {
   fields["node"] = node_;
   fields["time_ms"] = ms.count();
   MutexLock lock(mutex_);
+  if (keep_recent_) {
+    if (recent_.size() >= kRecent) recent_.pop_front();
+    recent_.push_back(queueing_ ? fields : std::move(fields));
+  }
+  if (!queueing_) return;
   if (queued_.size() >= kMaxQueued) {
     queued_.pop_front();
     ++dropped_;

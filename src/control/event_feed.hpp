@@ -1,6 +1,8 @@
-// The control endpoint's live events (`synctl events --follow`): a tap on the node's events
-// (EventHandlers::set_tap) that turns each into one JSON line and queues it for the control
-// thread. Bounded: a burst beyond kMaxQueued drops the oldest lines and says how many.
+// The control layer's view of a node's events: a tap on them (EventHandlers::set_tap, see
+// EventTap) that turns each into one JSON line, queued for the control endpoint's followers
+// (`synctl events --follow`) while there are some, and kept among the last kRecent once asked
+// (`recent_events`: the status page, `synctl events`). Bounded: a burst beyond kMaxQueued
+// drops the oldest lines and says how many.
 #pragma once
 #include "common/thread_safety.hpp"
 
@@ -10,18 +12,26 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <vector>
 
 namespace syn::detail {
 
 class EventFeed final : public EventHandler {
  public:
   static constexpr std::size_t kMaxQueued = 10000;
+  static constexpr std::size_t kRecent = 50;
 
   explicit EventFeed(std::string node) : node_(std::move(node)) {}
 
+  /// Whether lines are queued for take() (while the control endpoint has followers).
+  void set_queueing(bool on);
+  /// From now on, keep the last kRecent lines for recent().
+  void keep_recent();
   /// The lines queued since the last call (a {"event":"dropped","count":N} line first when
   /// some were dropped). Any thread.
   std::deque<Term> take();
+  /// The last `n` lines (at most kRecent) kept since keep_recent(), oldest first. Any thread.
+  std::vector<Term> recent(std::size_t n) const;
 
   void on_process_registered(std::string_view scope, const Term& name, const Pid& pid, const Term& meta,
                              const Reason& reason) override;
@@ -46,9 +56,12 @@ class EventFeed final : public EventHandler {
                   const Reason& reason) const;
 
   const std::string node_;
-  Mutex mutex_;
+  mutable Mutex mutex_;
+  bool queueing_ SYN_GUARDED_BY(mutex_) = false;
+  bool keep_recent_ SYN_GUARDED_BY(mutex_) = false;
   std::deque<Term> queued_ SYN_GUARDED_BY(mutex_);
   std::uint64_t dropped_ SYN_GUARDED_BY(mutex_) = 0;
+  std::deque<Term> recent_ SYN_GUARDED_BY(mutex_);
 };
 
 }  // namespace syn::detail

@@ -14,8 +14,13 @@ class Mailbox {
  public:
   bool empty() const { return head_ == items_.size(); }
   std::size_t size() const { return items_.size() - head_; }
+  /// The most messages it ever held at once (metrics: a plain field, the owner's lock guards it).
+  std::size_t high_water() const { return high_water_; }
 
-  void push(Message message) { items_.push_back(std::move(message)); }
+  void push(Message message) {
+    items_.push_back(std::move(message));
+    if (size() > high_water_) high_water_ = size();
+  }
 
   /// The oldest message; the mailbox must not be empty.
   Message pop() {
@@ -40,6 +45,7 @@ class Mailbox {
  private:
   std::vector<Message> items_;
   std::size_t head_ = 0;
+  std::size_t high_water_ = 0;
 };
 
 }  // namespace syn::detail

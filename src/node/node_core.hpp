@@ -49,6 +49,8 @@ class NodeCore final : public ScopeHost,
   Engine& engine() { return engine_; }
   /// Local processes alive (metrics).
   std::size_t process_count() const { return processes_.size(); }
+  /// ProcessTable::mailbox_depths (metrics).
+  std::pair<std::uint64_t, std::uint64_t> mailbox_depths() const { return processes_.mailbox_depths(); }
   Monitors& monitors() { return monitors_; }
 
   // ---- processes ----

@@ -55,6 +55,11 @@ std::size_t ProcessControl::pending() const {
   return mailbox_.size();
 }
 
+std::pair<std::size_t, std::size_t> ProcessControl::mailbox_depth() const {
+  MutexLock lock(mutex_);
+  return {mailbox_.size(), mailbox_.high_water()};
+}
+
 bool ProcessControl::mark_dead(const Term& reason, std::vector<Attachment>* taken) {
   Mailbox dropped;
   {

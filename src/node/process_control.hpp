@@ -53,6 +53,8 @@ class ProcessControl {
   std::optional<Message> receive(std::chrono::milliseconds timeout);
   std::optional<Message> try_receive();
   std::size_t pending() const;
+  /// (messages waiting, the most that ever waited at once), for metrics.
+  std::pair<std::size_t, std::size_t> mailbox_depth() const;
 
   // ---- death ----
   /// Kills the process: marks it dead, wakes its receiver, then tells the node (which tells

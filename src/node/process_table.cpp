@@ -1,5 +1,7 @@
 #include "node/process_table.hpp"
 
+#include <algorithm>
+
 namespace syn::detail {
 
 void ProcessTable::insert(std::shared_ptr<ProcessControl> process) {
@@ -39,6 +41,19 @@ std::size_t ProcessTable::size() const {
     n += s.processes.size();
   }
   return n;
+}
+
+std::pair<std::uint64_t, std::uint64_t> ProcessTable::mailbox_depths() const {
+  std::uint64_t depth = 0, high_water = 0;
+  for (auto& s : shards_) {
+    ReaderLock lock(s.mutex);
+    for (const auto& [id, process] : s.processes) {
+      auto [waiting, most] = process->mailbox_depth();
+      depth += waiting;
+      high_water = std::max<std::uint64_t>(high_water, most);
+    }
+  }
+  return {depth, high_water};
 }
 
 }  // namespace syn::detail

@@ -21,6 +21,9 @@ class ProcessTable {
   /// Removes and returns every process (node shutdown).
   std::vector<std::shared_ptr<ProcessControl>> take_all();
   std::size_t size() const;
+  /// Messages waiting in every mailbox, and the deepest any live mailbox has been (metrics:
+  /// visits every process, each under its own lock, so a scrape costs O(processes)).
+  std::pair<std::uint64_t, std::uint64_t> mailbox_depths() const;
 
  private:
   static constexpr std::size_t kShards = 16;

@@ -104,3 +104,24 @@ TEST_CASE("metrics: gauges, counters, peers and the call histogram of a live clu
   }));
   CHECK(scope_of(a.metrics(), "s").registry_entries == 5);  // a's own processes hold every name
 }
+
+TEST_CASE("metrics: mailbox depths count the messages waiting in local processes", "[cluster][metrics]") {
+  Node a(test_options("metrics-mail", {"s"}));
+  auto mailboxes = [&] {
+    for (const auto& q : a.metrics().queues) {
+      if (q.queue == "mailboxes") return std::make_pair(q.depth, q.high_water);
+    }
+    return std::make_pair(std::uint64_t{999}, std::uint64_t{999});
+  };
+  CHECK(mailboxes() == std::make_pair(std::uint64_t{0}, std::uint64_t{0}));
+  auto busy = a.spawn();
+  auto idle = a.spawn();
+  for (int i = 0; i < 5; ++i) a.send(busy.pid(), Term(i));
+  a.send(idle.pid(), "one");
+  // Sends to a local process land in its mailbox before send returns.
+  CHECK(mailboxes() == std::make_pair(std::uint64_t{6}, std::uint64_t{5}));
+  for (int i = 0; i < 5; ++i) REQUIRE(busy.receive(std::chrono::seconds(1)));
+  // Nothing waits there now; the deepest it has been stays.
+  CHECK(mailboxes() == std::make_pair(std::uint64_t{1}, std::uint64_t{5}));
+  CHECK(to_prometheus(a.metrics()).find("syn_queue_high_water{queue=\"mailboxes\"} 5\n") != std::string::npos);
+}

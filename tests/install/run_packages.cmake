@@ -2,7 +2,8 @@
 # cpack, unpacks them with dpkg-deb -x into a scratch root (nothing is installed on this
 # machine), and uses that root as a user of the packages would: the CMake package and the
 # pkg-config file build a program, the tools run, systemd-analyze checks the unit.
-#   SYN_BINARY_DIR       the syn build tree (built, with the tools)
+#   SYN_BINARY_DIR       the syn build tree, built (cpack runs its preinstall target, which
+#                        builds what is out of date: scripts/test builds everything first)
 #   WORK_DIR             scratch directory
 #   CONSUMER_SOURCE_DIR  tests/install/consumer
 #   CPACK                the cpack program

@@ -108,6 +108,9 @@ TEST_CASE("the status page shows the cluster's three nodes in a real browser", "
   std::string browser = std::string(CHROMIUM_BINARY) + " --headless --no-sandbox --disable-gpu --user-data-dir=" + dir +
                         "/profile --window-size=1280,900 ";
   int status = 0;
+  // The screenshot first: the page's rates are known from its second load on.
+  auto shot = dir + "/status.png";
+  run(browser + "--screenshot=" + shot + " '" + url + "' 2>/dev/null", status);
   auto dom = run(browser + "--dump-dom '" + url + "' 2>/dev/null", status);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
@@ -116,8 +119,12 @@ TEST_CASE("the status page shows the cluster's three nodes in a real browser", "
     CHECK(contains(dom, "class=\"node\" data-node=\"" + std::string(node) + "\""));
   }
   CHECK(contains(dom, "id=\"ready\""));
-  auto shot = dir + "/status.png";
-  run(browser + "--screenshot=" + shot + " '" + url + "' 2>/dev/null", status);
+  // The last events: the two peers coming up (kept since syn-node started serving the page).
+  CHECK(contains(dom, "<td>node_up</td><td>peer beta</td>"));
+  CHECK(contains(dom, "<td>node_up</td><td>peer gamma</td>"));
+  // Rates since the previous load.
+  CHECK(contains(dom, "id=\"traffic\""));
+  CHECK(contains(dom, "/s</td>"));
   std::ifstream png(shot, std::ios::binary);
   std::string magic(8, '\0');
   png.read(magic.data(), 8);

@@ -362,6 +362,22 @@ TEST_CASE("synctl events --follow prints the cluster's changes as they happen", 
     if (event["event"] == "node_down" && event["peer"] == "gamma") left_node = true;
   }
   CHECK(left_node);
+
+  // Without --follow: the node's last events. The first `synctl events` starts keeping them,
+  // so a name registered after it shows in the next.
+  REQUIRE(synctl(c.at_alpha({"events"})).status == 0);
+  auto beta_pid = c.beta->spawn();
+  c.beta->ok("register", {{"scope", kScope}, {"name", "recent:1"}, {"pid", beta_pid}});
+  CHECK(eventually([&] {
+    auto run = synctl(c.at_alpha({"--json", "events", "--scope", kScope}));
+    if (run.status != 0) return false;
+    auto lines = Term::parse(run.out.empty() ? "{}" : run.out.substr(0, run.out.find('\n')));
+    return contains(run.out, "\"recent:1\"") && contains(run.out, beta_pid) && lines.contains("event");
+  }));
+  auto human = synctl(c.at_alpha({"events"}));
+  CHECK(human.status == 0);
+  CHECK(contains(human.out, "registered"));
+  CHECK(contains(human.out, "recent:1"));
 }
 
 TEST_CASE("the control endpoint is read-only unless the node allows writes", "[process][synctl]") {

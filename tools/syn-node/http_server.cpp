@@ -1,5 +1,6 @@
 #include "http_server.hpp"
 
+#include <syn/control.hpp>
 #include <syn/metrics.hpp>
 
 #include <httplib.h>
@@ -40,6 +41,8 @@ HttpServer::HttpServer(syn::Node& node, const std::string& address, bool allow_r
                              " is reachable beyond this host and has no authentication: bind a loopback address, or "
                              "add --http-remote to allow it");
   }
+  // The page shows the last events: keep them from now on.
+  syn::control_request(node, {{"cmd", "recent_events"}, {"n", 0}});
   auto& server = state_->server;
   server.Get("/metrics", [&node](const httplib::Request&, httplib::Response& res) {
     res.set_content(syn::to_prometheus(node.metrics()), "text/plain; version=0.0.4; charset=utf-8");

@@ -1,13 +1,16 @@
 // syn-node's status page: what an operator looks at first. It is built from the same answers
-// synctl gets (syn::control_request: nodes, scopes, stats), so both always agree, and it
-// reloads itself every two seconds.
+// synctl gets (syn::control_request: nodes, scopes, recent_events, stats), so both always
+// agree, rates of writes and traffic since the last load, and it reloads itself every two
+// seconds.
 #include "http_server.hpp"
 
 #include <syn/control.hpp>
 #include <syn/metrics.hpp>
 #include <syn/version.hpp>
 
+#include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <string>
 
 namespace syn_node {
@@ -34,6 +37,16 @@ std::string join(const syn::Term& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + cell(n);
   return out.empty() ? "&ndash;" : out;
+}
+
+/// "HH:MM:SS" (UTC) of a time in milliseconds since the epoch.
+std::string clock_time(std::int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[16];
+  std::strftime(text, sizeof text, "%H:%M:%S", &utc);
+  return text;
 }
 
 std::string per_second(double rate) {
@@ -122,6 +135,20 @@ std::string status_page(syn::Node& node, RateMeter& meter) {
   }
   page += "</table>";
 
+  page += "<h2>Last events</h2><table id=\"events\"><tr><th>time</th><th>event</th><th>details</th></tr>";
+  auto recent = syn::control_request(node, {{"cmd", "recent_events"}, {"n", 15}});
+  const auto& lines = recent["events"];
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {  // newest first
+    std::string details;
+    for (const auto& [key, value] : it->items()) {
+      if (key == "event" || key == "node" || key == "time_ms") continue;
+      details += (details.empty() ? "" : ", ") + html(key) + " " + cell(value);
+    }
+    page += "<tr class=\"event\"><td>" + clock_time(it->value("time_ms", std::int64_t{0})) + "</td><td>" +
+            cell((*it)["event"]) + "</td><td>" + details + "</td></tr>";
+  }
+  if (lines.empty()) page += "<tr><td colspan=\"3\"><small>none since syn-node started</small></td></tr>";
+  page += "</table>";
   page += "<h2>Traffic</h2><table id=\"traffic\"><tr><td>frames received</td><td>" + rate_of(rates.frames_in) +
           "</td></tr><tr><td>frames sent</td><td>" + rate_of(rates.frames_out) + "</td></tr></table>";
   page += "<h2>Counters</h2><table id=\"counters\">";

@@ -4,7 +4,7 @@
 //   synctl --control ipc:///run/syn/a.sock nodes | scopes | stats | health | ready
 //   synctl --control ... names SCOPE [--prefix P] [--limit N] [--after CURSOR]
 //   synctl --control ... lookup SCOPE NAME | groups SCOPE | members SCOPE GROUP | views SCOPE
-//   synctl --control ... events [--scope S] --follow
+//   synctl --control ... events [--scope S] [--follow]
 //
 // The endpoint is a node's NodeOptions::control (or SYN_CONTROL); a tcp endpoint of a node
 // with a cluster key needs --key-file (or SYN_CLUSTER_KEY_FILE). NAME and GROUP are parsed as
@@ -78,9 +78,10 @@ int main(int argc, char** argv) {
   auto* health = app.add_subcommand("health", "whether the node is alive, with its identity");
   auto* ready = app.add_subcommand("ready", "whether the node is ready (SPEC 9; exit 1 when not)");
   bool follow = false;
-  auto* events = app.add_subcommand("events", "live events of the node, one line each, until interrupted");
+  auto* events = app.add_subcommand(
+      "events", "the node's last events (kept from the first time anyone asks), one line each; --follow: live");
   events->add_option("--scope", scope, "only this scope's events (and the node's links)");
-  events->add_flag("--follow,-f", follow, "keep printing events as they happen")->required();
+  events->add_flag("--follow,-f", follow, "keep printing events as they happen, until interrupted");
 
   try {
     app.parse(argc, argv);
@@ -103,6 +104,16 @@ int main(int argc, char** argv) {
     syn::ControlClient client(options);
     synctl::Printer printer(json);
 
+    if (events->parsed() && !follow) {
+      auto answer = client.request({{"cmd", "recent_events"}});
+      if (!answer.value("ok", false)) return printer.failure(answer);
+      for (const auto& line : answer["events"]) {
+        auto line_scope = line.find("scope");
+        if (!scope.empty() && line_scope != line.end() && *line_scope != syn::Term(scope)) continue;
+        printer.event(line);
+      }
+      return 0;
+    }
     if (events->parsed()) {
       // Runs until interrupted (Ctrl-C ends the program) or the node goes away (exit 2).
       syn::Term request = {{"cmd", "events"}, {"follow", true}};
