@@ -31,7 +31,7 @@ Term recent_events(Node& node, const ControlArgs& args) {
   if (n < 0) throw Error(Errc::bad_argument, "n must not be negative");
   Term events = Term::array();
   for (auto& line : tap.feed().recent(static_cast<std::size_t>(n))) events.push_back(std::move(line));
-  return {{"events", std::move(events)}};
+  return {{"events", std::move(events)}, {"seen", tap.feed().seen()}};
 }
 
 Term ready(Node& node, const ControlArgs&) {
@@ -102,8 +102,8 @@ void add_cluster_commands(ControlTable& table) {
             "oldest_protocol}",
             health);
   table.add("recent_events", Access::read,
-            "recent_events{n=50} -> {events: [line...]} (the node's last events, oldest first, as events --follow "
-            "writes them; kept from the first time this is asked, at most 50)",
+            "recent_events{n=50} -> {events: [line...], seen} (the node's last events, oldest first, as events "
+            "--follow writes them; kept from the first time this is asked, at most 50; seen: events since then)",
             recent_events);
   table.add("ready", Access::read,
             "ready -> {ready, seed_reached, syncing: [{kind, scope}...]} (SPEC 9: a seed reached, every scope synced)",

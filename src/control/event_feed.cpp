@@ -27,6 +27,11 @@ std::vector<Term> EventFeed::recent(std::size_t n) const {
   return {recent_.end() - static_cast<std::ptrdiff_t>(n), recent_.end()};
 }
 
+std::uint64_t EventFeed::seen() const {
+  MutexLock lock(mutex_);
+  return seen_;
+}
+
 std::deque<Term> EventFeed::take() {
   MutexLock lock(mutex_);
   std::deque<Term> out;
@@ -45,6 +50,7 @@ void EventFeed::push(const char* event, Term fields) {
   fields["time_ms"] = ms.count();
   MutexLock lock(mutex_);
   if (keep_recent_) {
+    ++seen_;
     if (recent_.size() >= kRecent) recent_.pop_front();
     recent_.push_back(queueing_ ? fields : std::move(fields));
   }

@@ -32,6 +32,8 @@ class EventFeed final : public EventHandler {
   std::deque<Term> take();
   /// The last `n` lines (at most kRecent) kept since keep_recent(), oldest first. Any thread.
   std::vector<Term> recent(std::size_t n) const;
+  /// Every line made since keep_recent() (kept or not): a count to take rates from.
+  std::uint64_t seen() const;
 
   void on_process_registered(std::string_view scope, const Term& name, const Pid& pid, const Term& meta,
                              const Reason& reason) override;
@@ -62,6 +64,7 @@ class EventFeed final : public EventHandler {
   std::deque<Term> queued_ SYN_GUARDED_BY(mutex_);
   std::uint64_t dropped_ SYN_GUARDED_BY(mutex_) = 0;
   std::deque<Term> recent_ SYN_GUARDED_BY(mutex_);
+  std::uint64_t seen_ SYN_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace syn::detail

@@ -91,7 +91,9 @@ void EventHandlers::publish() {
   auto next = std::make_shared<Table>();
   next->node = with_tap(user_node_);
   for (const auto& [scope, handler] : user_scopes_) next->scopes.emplace(scope, with_tap(handler));
+  const bool none = !next->node && next->scopes.empty();
   std::atomic_store(&table_, std::shared_ptr<const Table>(std::move(next)));
+  none_.store(none, std::memory_order_release);
 }
 
 }  // namespace syn::detail

@@ -8,6 +8,7 @@
 
 #include <syn/events.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -49,11 +50,17 @@ class EventHandlers {
   explicit EventHandlers(std::shared_ptr<EventHandler> node_handler);
 
   /// The handler of lifecycle events (the node's, with the tap); may be null.
-  std::shared_ptr<EventHandler> for_node() const { return std::atomic_load(&table_)->node; }
+  std::shared_ptr<EventHandler> for_node() const {
+    if (none_.load(std::memory_order_acquire)) return nullptr;
+    return std::atomic_load(&table_)->node;
+  }
 
   /// The handler of `scope`'s changes: the scope's own, else the node's (with the tap); may
   /// be null.
   std::shared_ptr<EventHandler> for_scope(std::string_view scope) const {
+    // Most nodes have no handler: they skip the table, whose reference count every thread
+    // would otherwise touch on every change.
+    if (none_.load(std::memory_order_acquire)) return nullptr;
     auto table = std::atomic_load(&table_);
     if (!table->scopes.empty()) {
       if (auto it = table->scopes.find(scope); it != table->scopes.end()) return it->second;
@@ -81,6 +88,7 @@ class EventHandlers {
   std::map<std::string, std::shared_ptr<EventHandler>, std::less<>> user_scopes_ SYN_GUARDED_BY(write_mutex_);
   std::shared_ptr<EventHandler> tap_ SYN_GUARDED_BY(write_mutex_);
   std::shared_ptr<const Table> table_;
+  std::atomic<bool> none_{true};  // the table has no handler at all (published with it)
 };
 
 }  // namespace syn::detail

@@ -335,8 +335,8 @@ void Transport::handle_refuse(Dealer& d, const wire::Refuse& refuse, std::uint32
   if (refuse.code == wire::RefuseCode::version && version < d.version) {
     // An older node: it wrote its refusal in a version it speaks (and so do we, or the frame
     // would not have been read). Say hello again in that version, on this connection.
-    SYN_LOG_PEER(info, config_.node_name, d.endpoint, "the node at ", d.endpoint, " speaks protocol version ", version,
-                 " at most: linking with it in that version");
+    SYN_LOG(info, config_.node_name, "the node at ", d.endpoint, " speaks protocol version ", version,
+            " at most: linking with it in that version");
     d.version = version;
     send_hello(d);
     return;

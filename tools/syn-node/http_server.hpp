@@ -43,15 +43,17 @@ class RateMeter {
     bool known = false;                    ///< false at the first look (nothing to compare)
     std::map<std::string, double> writes;  ///< per scope: calls made on this node per second
     double frames_in = 0, frames_out = 0;  ///< frames per second, all peers
+    double events = 0;                     ///< events (as synctl events shows them) per second
   };
-  /// Looks at `metrics` now: the rates since the previous look.
-  Rates look(const syn::Metrics& metrics);
+  /// Looks at `metrics` and at the count of events seen now: the rates since the previous look.
+  Rates look(const syn::Metrics& metrics, std::uint64_t events_seen);
 
  private:
   struct Totals {
     std::chrono::steady_clock::time_point at;
     std::map<std::string, std::uint64_t> writes;
     std::uint64_t frames_in = 0, frames_out = 0;
+    std::uint64_t events = 0;
   };
   std::mutex mutex_;
   std::optional<Totals> last_;

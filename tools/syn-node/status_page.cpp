@@ -65,8 +65,8 @@ th{background:#f4f4f4}.up{color:#080;font-weight:600}.down{color:#b00;font-weigh
 
 }  // namespace
 
-RateMeter::Rates RateMeter::look(const syn::Metrics& metrics) {
-  Totals now{std::chrono::steady_clock::now(), {}, 0, 0};
+RateMeter::Rates RateMeter::look(const syn::Metrics& metrics, std::uint64_t events_seen) {
+  Totals now{std::chrono::steady_clock::now(), {}, 0, 0, events_seen};
   for (const auto& scope : metrics.scopes) {
     for (const auto& [call, n] : scope.writes) now.writes[scope.scope] += n;
   }
@@ -88,6 +88,7 @@ RateMeter::Rates RateMeter::look(const syn::Metrics& metrics) {
       }
       rates.frames_in = delta(last_->frames_in, now.frames_in);
       rates.frames_out = delta(last_->frames_out, now.frames_out);
+      rates.events = delta(last_->events, now.events);
     }
   }
   last_ = std::move(now);
@@ -95,7 +96,8 @@ RateMeter::Rates RateMeter::look(const syn::Metrics& metrics) {
 }
 
 std::string status_page(syn::Node& node, RateMeter& meter) {
-  auto rates = meter.look(node.metrics());
+  auto recent = syn::control_request(node, {{"cmd", "recent_events"}, {"n", 15}});
+  auto rates = meter.look(node.metrics(), recent.value("seen", std::uint64_t{0}));
   auto rate_of = [&](double value) { return rates.known ? per_second(value) : std::string("&ndash;"); };
   auto nodes = syn::control_request(node, {{"cmd", "nodes"}});
   auto scopes = syn::control_request(node, {{"cmd", "scopes"}});
@@ -136,7 +138,6 @@ std::string status_page(syn::Node& node, RateMeter& meter) {
   page += "</table>";
 
   page += "<h2>Last events</h2><table id=\"events\"><tr><th>time</th><th>event</th><th>details</th></tr>";
-  auto recent = syn::control_request(node, {{"cmd", "recent_events"}, {"n", 15}});
   const auto& lines = recent["events"];
   for (auto it = lines.rbegin(); it != lines.rend(); ++it) {  // newest first
     std::string details;
@@ -150,7 +151,8 @@ std::string status_page(syn::Node& node, RateMeter& meter) {
   if (lines.empty()) page += "<tr><td colspan=\"3\"><small>none since syn-node started</small></td></tr>";
   page += "</table>";
   page += "<h2>Traffic</h2><table id=\"traffic\"><tr><td>frames received</td><td>" + rate_of(rates.frames_in) +
-          "</td></tr><tr><td>frames sent</td><td>" + rate_of(rates.frames_out) + "</td></tr></table>";
+          "</td></tr><tr><td>frames sent</td><td>" + rate_of(rates.frames_out) + "</td></tr><tr><td>events</td><td>" +
+          rate_of(rates.events) + "</td></tr></table>";
   page += "<h2>Counters</h2><table id=\"counters\">";
   for (const auto& [key, value] : stats.items()) {
     if (key != "ok") page += "<tr><td>" + html(key) + "</td><td>" + cell(value) + "</td></tr>";
