@@ -40,6 +40,14 @@ RunOutput run_ping_pong(RunContext& ctx) {
   return out;
 }
 
+// The floor of ping_pong, in the same run: bare ZeroMQ REQ/REP between the same two processes.
+RunOutput run_ping_pong_zmq(RunContext& ctx) {
+  Cluster c(ctx.cluster, 2);
+  auto endpoint = c[1].call("zmq_echo").at("endpoint").get<std::string>();
+  Term r = c[0].call("zmq_ping", {{"endpoint", endpoint}, {"iterations", ctx.n}}, ctx.timeout);
+  return latency_output(r.at("latency"));
+}
+
 }  // namespace
 
 std::vector<Workload> messaging_workloads() {
@@ -50,6 +58,11 @@ std::vector<Workload> messaging_workloads() {
        false, [](const Options& o) -> std::size_t { return o.quick() ? 100000 : 1000000; }, run_one_way, ""},
       {"ping_pong", "round trip: a process on n1 sends to a process on n2 that sends it back; latency per round trip",
        false, [](const Options& o) -> std::size_t { return o.quick() ? 1000 : 10000; }, run_ping_pong, ""},
+      {"ping_pong_zmq",
+       "the floor of ping_pong, measured in the same run: bare ZeroMQ REQ/REP (8-byte messages) between the same "
+       "two node processes over TCP on 127.0.0.1, without syn",
+       false, [](const Options& o) -> std::size_t { return o.quick() ? 1000 : 10000; }, run_ping_pong_zmq,
+       "100 round trips of warm-up first"},
   };
 }
 

@@ -93,6 +93,7 @@ void add_registry_commands(CommandTable& table);
 void add_groups_commands(CommandTable& table);
 /// send / receive / echo / ping (cmd_messaging.cpp).
 void add_messaging_commands(CommandTable& table);
+void add_baseline_commands(CommandTable& table);  // cmd_baselines.cpp
 /// multicast join / broadcast / count / confirmed latency (cmd_multicast.cpp).
 void add_multicast_commands(CommandTable& table);
 /// bare hash-map lookups, for calibration (cmd_calibrate.cpp).

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
   syn::bench::add_registry_commands(table);
   syn::bench::add_groups_commands(table);
   syn::bench::add_messaging_commands(table);
+  syn::bench::add_baseline_commands(table);
   syn::bench::add_multicast_commands(table);
   syn::bench::add_calibration_commands(table);
 
