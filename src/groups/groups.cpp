@@ -33,6 +33,7 @@ Result<Member> Groups::update_member(const Term& group, const Pid& pid, std::fun
 }
 
 std::vector<Member> Groups::members(const Term& group) const { return impl_->members(group); }
+std::vector<Pid> Groups::member_pids(const Term& group) const { return impl_->member_pids(group); }
 std::optional<Member> Groups::member(const Term& group, const Pid& pid) const { return impl_->member(group, pid); }
 bool Groups::is_member(const Term& group, const Pid& pid) const { return impl_->member(group, pid).has_value(); }
 std::vector<Member> Groups::local_members(const Term& group) const {

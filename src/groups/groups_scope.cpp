@@ -50,6 +50,21 @@ std::vector<Member> GroupsScope::members(const Term& group, std::optional<std::u
   return visible_members(it->second, only_node);
 }
 
+std::vector<Pid> GroupsScope::member_pids(const Term& group) const {
+  std::string key = wire::canonical(group);
+  const auto& shard = table_.shard_for(key);
+  ReaderLock lock(shard.mutex);
+  auto it = shard.groups.find(std::string_view(key));
+  if (it == shard.groups.end()) return {};
+  std::vector<Pid> out;
+  out.reserve(it->second.members.size());
+  for (const auto& [pid, rec] : it->second.members) {
+    if (rec.local && !rec.local->alive()) continue;  // died, cleanup pending (as members())
+    out.push_back(pid);
+  }
+  return out;
+}
+
 std::optional<Member> GroupsScope::member(const Term& group, const Pid& pid) const {
   std::string key = wire::canonical(group);
   const auto& shard = table_.shard_for(key);

@@ -44,6 +44,8 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   Result<Member> update_member(const Term& group, const Pid& pid, const std::function<Term(const Term&)>& fn);
 
   std::vector<Member> members(const Term& group, std::optional<std::uint32_t> only_node = std::nullopt) const;
+  /// The visible members' pids only (no meta copies).
+  std::vector<Pid> member_pids(const Term& group) const;
   std::optional<Member> member(const Term& group, const Pid& pid) const;
   std::size_t member_count(const Term& group, std::optional<std::uint32_t> only_node = std::nullopt) const;
   std::size_t group_count(std::optional<std::uint32_t> only_node = std::nullopt) const;

@@ -197,13 +197,13 @@ void MulticastScope::write_snapshot_part(std::size_t, const std::function<void(s
 
 void MulticastScope::purge_node(std::uint32_t node) {
   engine_thread_.assert_held();
-  if (trace_) SYN_LOG(warn, node_->name(), "multicast: peer down ", node_name_of(node));
+  if (trace_) SYN_LOG(info, node_->name(), "multicast: peer down ", node_name_of(node));
   for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.peer_down(node, now())); }
 }
 
 void MulticastScope::on_member_added(std::uint32_t node) {
   engine_thread_.assert_held();
-  if (trace_) SYN_LOG(warn, node_->name(), "multicast: peer up ", node_name_of(node));
+  if (trace_) SYN_LOG(info, node_->name(), "multicast: peer up ", node_name_of(node));
   std::uint32_t creation = node_->up_creation(node);
   for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.peer_up(node, now(), creation)); }
 }
@@ -254,12 +254,12 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
     for (const auto& out : fx.out) {
       std::string what = out.body.index() == 0 ? "protocol #" + std::to_string(std::get<0>(out.body).index())
                                                : "data-path #" + std::to_string(out.body.index());
-      SYN_LOG(warn, node_->name(), "multicast ", g.term.dump(), " -> ", node_name_of(out.to), ": ", what);
+      SYN_LOG(info, node_->name(), "multicast ", g.term.dump(), " -> ", node_name_of(out.to), ": ", what);
     }
     for (const auto& event : fx.events) {
-      SYN_LOG(warn, node_->name(), "multicast ", g.term.dump(), " event #", event.index());
+      SYN_LOG(info, node_->name(), "multicast ", g.term.dump(), " event #", event.index());
     }
-    SYN_LOG(warn, node_->name(), "multicast ", g.term.dump(), " machine: ", g.node.machine().describe());
+    SYN_LOG(info, node_->name(), "multicast ", g.term.dump(), " machine: ", g.node.machine().describe());
   }
   merge_data(fx.out);
   for (const auto& out : fx.out) send(out.to, key, out.body);

@@ -85,6 +85,21 @@ std::string ViewMachine::describe() const {
   out += " | local";
   for (const auto& member : local_) out += " " + member.to_string();
   out += " | joining " + std::to_string(joining_.size()) + " leaving " + std::to_string(leaving_.size());
+  auto nodes = [&](const char* what, const auto& set) {
+    if (set.empty()) return;
+    out += std::string(" | ") + what;
+    for (const auto& entry : set) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(entry)>, NodeId>) {
+        out += " " + std::string(node_name_of(entry));
+      } else {
+        out += " " + std::string(node_name_of(entry.first));
+      }
+    }
+  };
+  nodes("up", up_);
+  nodes("unheard", unheard_);
+  nodes("viewless", viewless_);
+  nodes("lost", lost_at_);
   return out;
 }
 
@@ -186,6 +201,15 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
   viewless_.erase(from);
   const InstalledView& view = *announced;
   if (from != self_) announced_[from] = view;
+  if (lost_at_.count(from) && installed_ && coordinating() && view.id != installed_->id &&
+      !has_node(view.members, self_)) {
+    // A node lost and back before this coordinator decided about it went on without this
+    // node meanwhile (it saw a split at once: it reached no other node of the view): its
+    // members are out of this side's view; the two views merge next.
+    for (const auto& member : installed_->members) {
+      if (member.node_atom() == from) leaving_.emplace(member, LeaveReason::node_down);
+    }
+  }
   highest_ = std::max(highest_, view.id.number);
   bool mine = has_node(view.members, self_);
   // Joiners hold nothing of the old view; members must have answered its flush.
@@ -234,8 +258,13 @@ std::vector<Action> ViewMachine::peer_up(NodeId node, Micros now, std::uint32_t 
   now_ = now;
   Pid before = coordinator();
   up_[node] = creation;
+  // Until it says what it holds (its announcement comes with the new link when it holds a
+  // view), it coordinates nothing here, even if a view installed meanwhile names it: it may
+  // have left the group while the link was down.
+  unheard_.insert(node);
   coordinator_may_have_changed(before, out);  // one reached again (after a cut)
   report_cut(out);
+  settle_lost(out);        // a round that waited on this node's hold may start
   reconsider_merges(out);  // a view that waited for this link may merge now
   return out;
 }
@@ -245,6 +274,7 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
   now_ = now;
   Pid before = coordinator();
   up_.erase(node);
+  if (installed_ && has_node(installed_->members, node)) lost_at_.emplace(node, now);
   // Until it says what it holds (its announcement comes with every new link), a node that
   // comes back coordinates nothing: it may be a new incarnation under the same name (a
   // restart), which holds nothing of the group and answers no request.
@@ -271,12 +301,14 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
   }
   if (coordinator() != before) submit_requests(out);
   report_cut(out);
+  settle_lost(out);  // the other nodes' reports may have come first: a split
   return out;
 }
 
 std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Micros now) {
   std::vector<Action> out;
   now_ = now;
+  drop_round_if_deposed();
   std::visit(
       [&](const auto& m) {
         using M = std::decay_t<decltype(m)>;
@@ -310,13 +342,25 @@ std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Mi
         } else if constexpr (std::is_same_v<M, Yield>) {
           if (follows(from) && installed_->id == m.view) delegate_.emplace(m.senior, m.view);
         } else if constexpr (std::is_same_v<M, Unreachable>) {
-          if (!installed_ || !coordinating() || installed_->id != m.view || !has_node(installed_->members, from))
-            return;
-          if (m.nodes.empty()) {
-            cuts_.erase(from);
-          } else if (auto it = cuts_.find(from); it == cuts_.end() || it->second.first != m.nodes) {
-            cuts_[from] = {m.nodes, now};
+          // Reachability, whatever view the reporter holds (a follower one view behind, that
+          // missed an INSTALL, still tells who it does not reach), and even before this node
+          // coordinates: a follower that lost the coordinator reports to the next one, which
+          // may not have noticed yet.
+          if (!installed_ || !has_node(installed_->members, from)) return;
+          // Each pair keeps the time it was first reported, across reports and views: a cut
+          // that outlasts a few quick view changes is still settled after the timeout.
+          std::map<NodeId, Micros> cut;
+          const auto& before = cuts_[from];
+          for (NodeId node : m.nodes) {
+            auto since = before.find(node);
+            cut[node] = since == before.end() ? now : since->second;
           }
+          if (cut.empty()) {
+            cuts_.erase(from);
+          } else {
+            cuts_[from] = std::move(cut);
+          }
+          settle_lost(out);  // the last report of a split ends a hold
         }
       },
       message);
@@ -334,6 +378,7 @@ std::vector<Action> ViewMachine::streams_advanced(Micros now) {
 std::vector<Action> ViewMachine::tick(Micros now) {
   std::vector<Action> out;
   now_ = now;
+  drop_round_if_deposed();
   bool joins_waiting = std::any_of(local_.begin(), local_.end(), [&](const Pid& member) {
     return !installed_ || !contains(installed_->members, member);
   });
@@ -399,7 +444,10 @@ std::vector<Action> ViewMachine::tick(Micros now) {
     maybe_start_round(now, out);
     reconsider_merges(out);  // ask again: nothing else would (the announcements were all heard)
   }
-  if (coordinating() && phase_ == Phase::idle) settle_cuts(out);
+  if (coordinating() && phase_ == Phase::idle) {
+    settle_lost(out);
+    settle_cuts(out);
+  }
   if (phase_ == Phase::idle || now < round_deadline_) return out;
   // Silent nodes leave the proposal (evicted); nodes that refused stay: the round waits for
   // the coordinator they follow to settle it, asking again each timeout.
@@ -454,7 +502,7 @@ std::vector<Pid> ViewMachine::proposed_members() const {
   std::vector<Pid> out;
   auto stays = [&](const Pid& pid) {
     NodeId node = pid.node_atom();
-    return reaches(pid) && !contains(dropped_, node);
+    return (reaches(pid) || held(node)) && !contains(dropped_, node);
   };
   for (const auto& member : installed_->members) {
     if (!leaving_.count(member) && stays(member)) out.push_back(member);
@@ -471,7 +519,10 @@ std::vector<Pid> ViewMachine::proposed_members() const {
 }
 
 void ViewMachine::maybe_start_round(Micros now, std::vector<Action>& out) {
-  if (!coordinating() || phase_ != Phase::idle || yielded_) return;
+  if (!coordinating() || phase_ != Phase::idle || yielded_ || holding()) return;
+  // Not while this node answered another coordinator's round that may still install (a
+  // merge asked of it then would put the same members in two views).
+  if (promised_ && promised_->coordinator.node_atom() != self_) return;
   if (merging_ && overlap(*merging_, *installed_)) merging_.reset();  // it became one of ours
   // This node's own members that must leave always make the next round, whatever became of
   // the requests it sent while another node coordinated.
@@ -487,7 +538,8 @@ void ViewMachine::maybe_start_round(Micros now, std::vector<Action>& out) {
 
 void ViewMachine::restart_round(Micros now, std::vector<Action>& out) {
   phase_ = Phase::idle;
-  if (coordinating()) start_round(now, out);
+  // (While a lost node is held, the round waits for the decision about it: settle_lost.)
+  if (coordinating() && !holding()) start_round(now, out);
 }
 
 void ViewMachine::start_round(Micros now, std::vector<Action>& out) {
@@ -689,7 +741,9 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
       std::any_of(prepare.base->members.begin(), prepare.base->members.end(), [&](const Pid& pid) {
         return pid == coordinator() || (pid.node_atom() == self_ && contains(installed_->members, pid));
       });
-  if (!joiner && !from_coordinator && !newer_lineage && !merge_in) {
+  // One round at a time: not while a round of this node's runs (a deposed one that had not
+  // flushed was dropped already: drop_round_if_deposed).
+  if (phase_ != Phase::idle || (!joiner && !from_coordinator && !newer_lineage && !merge_in)) {
     out.push_back(Send{from, Refuse{prepare.proposal, coordinator(), installed_}});
     return;
   }
@@ -918,13 +972,28 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
     dropped_.clear();
   }
   if (ghosts || coordinator() != before) submit_requests(out);
-  cuts_.clear();    // the reports were about the old view
+  // The reports are about reachability, which the view change did not alter; those of nodes
+  // out of the view go.
+  std::erase_if(cuts_, [&](const auto& report) { return !has_node(view.members, report.first); });
   report_cut(out);  // a cut that lasts is reported again, for this view
+}
+
+void ViewMachine::drop_round_if_deposed() {
+  // A round still preparing is void once this node follows another coordinator (a node back
+  // from a cut comes first in the view, say): two rounds at once could put a joiner in two
+  // views. Its followers' promises lapse (they flushed nothing). A round that sent its FLUSH
+  // finishes: its followers answered it and wait for its INSTALL; meanwhile this node refuses
+  // other rounds (on_prepare).
+  if (phase_ != Phase::preparing || coordinating()) return;
+  phase_ = Phase::idle;
+  round_merging_.reset();
+  dropped_.clear();
 }
 
 void ViewMachine::coordinator_may_have_changed(const Pid& before, std::vector<Action>& out) {
   Pid now = coordinator();
   if (now == before) return;
+  drop_round_if_deposed();
   if (promised_ && promised_->coordinator.node_atom() != now.node_atom() && !promised_merge_) {
     // A promise to a coordinator this node no longer follows is void once that coordinator
     // cannot finish the round: its node is gone, holds no view, or went on without it. While
@@ -950,31 +1019,83 @@ void ViewMachine::report_cut(std::vector<Action>& out) {
   for (NodeId node : nodes_of(installed_->members)) {
     if (!reaches(node)) cut.push_back(node);
   }
-  // The coordinator holds no report of this node for a new view or when it is new itself.
-  bool fresh = reported_to_ != c.node_atom() || reported_view_ != installed_->id;
-  if (fresh ? !cut.empty() : cut != reported_cut_) out.push_back(Send{c.node_atom(), Unreachable{installed_->id, cut}});
+  // A new coordinator may hold a report of this node from an earlier time it was told one
+  // (reports are kept: they are about reachability): it hears the current one, even empty.
+  // The same coordinator keeps its reports across views: a new view repeats a cut only.
+  bool new_coordinator = reported_to_ != c.node_atom();
+  bool new_view = reported_view_ != installed_->id;
+  if (new_coordinator || cut != reported_cut_ || (new_view && !cut.empty()))
+    out.push_back(Send{c.node_atom(), Unreachable{installed_->id, cut}});
   reported_cut_ = std::move(cut);
   reported_to_ = c.node_atom();
   reported_view_ = installed_->id;
 }
 
-void ViewMachine::settle_cuts(std::vector<Action>& out) {
-  // The position of a node's first member in the view: lower joined earlier.
-  auto joined_at = [&](NodeId node) {
-    const auto& members = installed_->members;
-    for (std::size_t i = 0; i < members.size(); ++i) {
-      if (members[i].node_atom() == node) return i;
+std::size_t ViewMachine::first_position(NodeId node) const {
+  const auto& members = installed_->members;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    if (members[i].node_atom() == node) return i;
+  }
+  return members.size();
+}
+
+bool ViewMachine::others_may_reach(NodeId node) const {
+  for (NodeId other : nodes_of(installed_->members)) {
+    if (other == self_ || other == node || !reaches(other) || contains(dropped_, other)) continue;
+    auto cut = cuts_.find(other);
+    if (cut == cuts_.end() || cut->second.count(node) == 0) return true;
+  }
+  return false;
+}
+
+bool ViewMachine::held(NodeId node) const {
+  auto lost = lost_at_.find(node);
+  if (lost == lost_at_.end() || !coordinating() || now_ - lost->second >= view_change_timeout_) return false;
+  if (reaches(node)) {
+    // Back before the decision: held until it says what it holds, since it may have seen a
+    // split and gone on without this node. (Not a new incarnation: its members are gone.)
+    bool same_incarnation = std::any_of(installed_->members.begin(), installed_->members.end(),
+                                        [&](const Pid& pid) { return pid.node_atom() == node && reaches(pid); });
+    return same_incarnation && unheard_.count(node) != 0;
+  }
+  return others_may_reach(node);
+}
+
+bool ViewMachine::holding() const {
+  return std::any_of(lost_at_.begin(), lost_at_.end(), [&](const auto& lost) { return held(lost.first); });
+}
+
+void ViewMachine::settle_lost(std::vector<Action>& out) {
+  if (!coordinating()) return;
+  bool decided = false;
+  for (auto it = lost_at_.begin(); it != lost_at_.end();) {
+    auto [node, since] = *it;
+    if (!has_node(installed_->members, node) || (reaches(node) && !held(node))) {
+      it = lost_at_.erase(it);  // gone from the view, or back and heard of (or timed out)
+      continue;
     }
-    return members.size();
-  };
+    ++it;
+    if (held(node)) continue;
+    decided = true;
+    // Partial connectivity outlasted the timeout: the later-joined of this node and the lost
+    // one is evicted. When that is this node, the coordinator the lost node follows evicts
+    // it; its view reaches this node through the others (dropped_by).
+    bool partial = now_ - since >= view_change_timeout_ && others_may_reach(node);
+    if (partial && first_position(node) > first_position(self_)) dropped_.insert(node);
+  }
+  if (decided && phase_ == Phase::idle) maybe_start_round(now_, out);
+}
+
+void ViewMachine::settle_cuts(std::vector<Action>& out) {
   for (const auto& [reporter, cut] : cuts_) {
-    if (now_ - cut.second < view_change_timeout_ || !reaches(reporter)) continue;
-    for (NodeId other : cut.first) {
-      if (other == self_ || !reaches(other) || !has_node(installed_->members, other)) continue;
+    if (!reaches(reporter) || contains(dropped_, reporter)) continue;
+    for (const auto& [other, since] : cut) {
+      if (now_ - since < view_change_timeout_ || other == self_ || !reaches(other) || contains(dropped_, other) ||
+          !has_node(installed_->members, other))
+        continue;
       // Both sides still reach this node: partial connectivity, not a split.
-      NodeId later = joined_at(reporter) > joined_at(other) ? reporter : other;
+      NodeId later = first_position(reporter) > first_position(other) ? reporter : other;
       dropped_.insert(later);
-      cuts_.clear();
       start_round(now_, out);
       return;
     }

@@ -28,8 +28,11 @@
 // - A node that learns that the coordinator it follows went on in a newer view without it was
 //   dropped (its coordinator went before telling it): its members are evicted.
 //
-// Not yet here (issue 12, later steps): eviction of laggards and of the later-joined side of a
-// partial split.
+// - Partial connectivity (SPEC 8.3.5): nodes report to the coordinator the nodes of the view
+//   they do not reach. Two nodes cut from each other for view_change_timeout while the
+//   coordinator reaches both: the later-joined is evicted. A node the coordinator itself lost
+//   is held in the view meanwhile, unless every other node it reaches reports it cut as well
+//   (a split: its members leave as node_down at once).
 #include "wire/multicast_messages.hpp"
 
 #include <syn/multicast.hpp>
@@ -197,6 +200,8 @@ class ViewMachine {
   /// After an event that may change whom this node follows: void a promise to the former
   /// coordinator, hand the waiting requests to the new one.
   void coordinator_may_have_changed(const Pid& before, std::vector<Action>& out);
+  /// A round of this node's ends unfinished once it no longer coordinates.
+  void drop_round_if_deposed();
   /// One FLUSH per old view of the round (a merge has two), with its streams' ends.
   void send_flushes(std::vector<Action>& out);
   void restart_round(Micros now, std::vector<Action>& out);
@@ -224,6 +229,22 @@ class ViewMachine {
   /// The coordinator: nodes of its view that cannot reach each other for view_change_timeout
   /// while it reaches both; the one whose first member joined later is evicted.
   void settle_cuts(std::vector<Action>& out);
+  /// The coordinator, about a node of its view whose link it lost: true while it waits to
+  /// tell a split from partial connectivity (SPEC 8.3.5). The node's members stay in its
+  /// proposals and no round starts, until every other node of the view it reaches reports the
+  /// node cut too (a split: its members leave as node_down) or view_change_timeout passes
+  /// (partial connectivity: the later-joined of the two is evicted). A node back before the
+  /// decision stays held until it says what it holds (it may have gone on without this one).
+  bool held(NodeId node) const;
+  /// True while some other node of the view that this one reaches has not reported `node` cut.
+  bool others_may_reach(NodeId node) const;
+  /// True while any lost node is held: rounds wait for the decision.
+  bool holding() const;
+  /// The coordinator decides about the nodes it lost whose hold ended, then starts the round
+  /// that was waiting, if any.
+  void settle_lost(std::vector<Action>& out);
+  /// The position of `node`'s first member in the installed view: lower joined earlier.
+  std::size_t first_position(NodeId node) const;
   void answer_flush_if_held(std::vector<Action>& out);
   /// The members the next view should have: the installed ones but those leaving or on nodes
   /// not reached, then the joiners.
@@ -293,9 +314,11 @@ class ViewMachine {
   /// (SPEC 8.3.5); if the split completes first, it goes on as its own side (8.4.1).
   std::optional<InstalledView> dropping_;
   Micros creation_delay_ = 0;
-  /// Coordinator: per node of its view, the nodes of the view it reported it does not reach,
-  /// and since when (cleared by each install: the nodes report again for the new view).
-  std::map<NodeId, std::pair<std::vector<NodeId>, Micros>> cuts_;
+  /// Per node of the view that reported to this node as its coordinator (now or next), the
+  /// nodes it does not reach, each with the time that was first reported.
+  std::map<NodeId, std::map<NodeId, Micros>> cuts_;
+  /// Nodes of the installed view whose link this node lost, and since when (see held()).
+  std::map<NodeId, Micros> lost_at_;
   /// What this node last reported, to which coordinator node, about which view.
   std::vector<NodeId> reported_cut_;
   NodeId reported_to_ = 0;

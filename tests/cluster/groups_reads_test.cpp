@@ -1,7 +1,7 @@
-// The groups reads on every node (SPEC 1, 2, 4): members (same order everywhere), member,
-// is_member, local_members, is_local_member, the counts with and without a node, group_names,
-// before a net split, on each side of a partial split (A-B cut while C sees both; views are
-// not transitive), and after the heal.
+// The groups reads on every node (SPEC 1, 2, 4): members and member_pids (same order
+// everywhere), member, is_member, local_members, is_local_member, the counts with and without
+// a node, group_names, before a net split, on each side of a partial split (A-B cut while C
+// sees both; views are not transitive), and after the heal.
 #include "cluster/groups_helpers.hpp"
 
 #include <catch2/catch.hpp>
@@ -36,6 +36,9 @@ void check_view(Node& node, const std::map<std::string, std::vector<Member>>& ex
     auto it = expected.find(name);
     std::vector<Member> want = it == expected.end() ? std::vector<Member>{} : it->second;
     CHECK(g.members(name) == want);
+    std::vector<Pid> want_pids;
+    for (const auto& m : want) want_pids.push_back(m.pid);
+    CHECK(g.member_pids(name) == want_pids);  // the same members, in the same order, without metas
     CHECK(g.member_count(name) == want.size());
     std::vector<Member> local;
     for (const auto& m : want) {
@@ -70,6 +73,7 @@ void check_view(Node& node, const std::map<std::string, std::vector<Member>>& ex
   CHECK(g.local_group_count() == local_names.size());
   // An unknown group reads as empty.
   CHECK(g.members("unknown").empty());
+  CHECK(g.member_pids("unknown").empty());
   CHECK(g.member_count("unknown") == 0);
   CHECK(g.member_count("unknown", node.name()) == 0);
   CHECK_FALSE(g.member("unknown", Pid(node.name(), node.creation(), 1)));

@@ -94,6 +94,16 @@ class Net {
     }
     cut_ = a;
   }
+  /// The link between two nodes goes down both ways (each side's other links stay up).
+  void cut_link(const std::string& x, const std::string& y) {
+    NodeId nx = node(x), ny = node(y);
+    take(nx, at(x).peer_down(ny, now_));
+    take(ny, at(y).peer_down(nx, now_));
+    std::erase_if(links_, [&](const auto& link) {
+      auto [f, t, m] = link;
+      return (f == nx && t == ny) || (f == ny && t == nx);
+    });
+  }
   /// The split is over: links up again, and every node announces its view to every other.
   void heal() {
     for (auto& [x, mx] : machines_) {
@@ -229,6 +239,49 @@ TEST_CASE("view machine: a node's death is one view change, node_down, on every 
     CHECK(last.view.id == ViewId{Net::member("a"), 4});
     REQUIRE(last.left.size() == 1);
     CHECK(last.left[0] == std::pair{Net::member("b"), LeaveReason::node_down});
+  }
+}
+
+TEST_CASE(
+    "view machine: a coordinator that loses its link to a node the others still reach keeps it for "
+    "view_change_timeout, then evicts it (SPEC 8.3.5)",
+    "[unit][multicast]") {
+  Net net = three_members();
+  net.cut_link("a", "c");
+  net.settle();
+  // b still reaches c: partial connectivity, not (yet) a split. No view change before the
+  // timeout (100 ms here).
+  net.advance(60'000);
+  net.settle();
+  for (const char* name : {"a", "b"}) {
+    INFO("node " << name);
+    CHECK(net.at(name).installed()->members == members({"a", "b", "c"}));
+    CHECK(net.at(name).installed()->id.number == 3);
+  }
+  net.advance(60'000);
+  net.settle();
+  for (const char* name : {"a", "b"}) {
+    INFO("node " << name);
+    const auto& last = net.seen(name).installs.back();
+    CHECK(last.view.members == members({"a", "b"}));
+    REQUIRE(last.left.size() == 1);
+    CHECK(last.left[0] == std::pair{Net::member("c"), LeaveReason::evicted});
+  }
+}
+
+TEST_CASE(
+    "view machine: a split reported by every node the coordinator reaches drops the other side at once, "
+    "node_down",
+    "[unit][multicast]") {
+  Net net = three_members();
+  net.split({"c"});
+  net.settle();  // no clock: b's report that it lost c too ends a's wait
+  for (const char* name : {"a", "b"}) {
+    INFO("node " << name);
+    const auto& last = net.seen(name).installs.back();
+    CHECK(last.view.members == members({"a", "b"}));
+    REQUIRE(last.left.size() == 1);
+    CHECK(last.left[0] == std::pair{Net::member("c"), LeaveReason::node_down});
   }
 }
 
