@@ -391,3 +391,48 @@ TEST_CASE("groups: a handler that throws does not disturb the node", "[groups][a
     REQUIRE(eventually([&] { return t.rec[i]->size() == 4; }));
   }
 }
+
+TEST_CASE("groups: join and leave of a list of pids on several nodes: one result per pid, in input order",
+          "[groups][api][list]") {
+  Three t("glist");
+  Node &a = *t.n[0], &b = *t.n[1], &c = *t.n[2];
+  auto ga = t.g(0), gc = t.g(2);
+  auto pa1 = a.spawn(), pa2 = a.spawn();
+  auto pb1 = b.spawn(), pb2 = b.spawn();
+  auto dead = c.spawn();
+  Pid dead_pid = dead.pid();
+  dead.exit("bye");
+  // Pids of three nodes, interleaved, with a dead one in the middle: the caller is on a.
+  std::vector<Pid> pids = {pb1.pid(), pa1.pid(), dead_pid, pb2.pid(), pa2.pid()};
+  auto joined = ga.join("pool", pids, "worker");
+  REQUIRE(joined.size() == pids.size());
+  CHECK(joined[0]);
+  CHECK(joined[1]);
+  CHECK(joined[2].error() == Errc::not_alive);
+  CHECK(joined[3]);
+  CHECK(joined[4]);
+  // Read-your-writes on the caller's node; every node converges on the same four members.
+  std::vector<Pid> want = {pa1.pid(), pa2.pid(), pb1.pid(), pb2.pid()};
+  std::sort(want.begin(), want.end());
+  CHECK(ga.member_pids("pool") == want);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(eventually([&] { return t.g(i).member_pids("pool") == want; }));
+    for (const auto& m : t.g(i).members("pool")) CHECK(m.meta == "worker");
+  }
+  // Leave from another node: the pid not in the group gets not_in_group, in its place.
+  auto left = gc.leave("pool", {pa2.pid(), pb2.pid(), pb2.pid(), pa1.pid()});
+  REQUIRE(left.size() == 4);
+  CHECK(left[0]);
+  CHECK(left[1]);
+  CHECK(left[2].error() == Errc::not_in_group);  // left a moment before, by the same call
+  CHECK(left[3]);
+  REQUIRE(eventually([&] {
+    for (int i = 0; i < 3; ++i) {
+      if (t.g(i).member_pids("pool") != std::vector<Pid>{pb1.pid()}) return false;
+    }
+    return true;
+  }));
+  // An empty list does nothing.
+  CHECK(ga.join("pool", std::vector<Pid>{}).empty());
+  CHECK(ga.leave("pool", std::vector<Pid>{}).empty());
+}
