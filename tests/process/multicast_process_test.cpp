@@ -175,8 +175,14 @@ TEST_CASE("multicast: the coordinator's node is SIGKILLed under load: one new co
     auto got = numbers_from(rec, t.b.pid);
     CHECK(got.size() == 3001);
     CHECK(is_prefix_sequence(got));
-    CHECK(rec["views"].back()["coordinator"] == t.b.pid);  // the next member in view order
-    CHECK(rec["views"].back()["members"].size() == 2);
+    // The confirmation may return with the view change that dropped alpha (alpha never
+    // acknowledged it), before the member's on_view of that view has run.
+    bool next_view = eventually([&] {
+      auto views = record(m)["views"];
+      return views.back()["coordinator"] == t.b.pid && views.back()["members"].size() == 2;
+    });
+    INFO("member " << m.pid << ": " << record(m)["views"].dump());
+    CHECK(next_view);  // the next member in view order coordinates a view of the two left
   }
 }
 
