@@ -1,7 +1,11 @@
 // Messaging workloads: the foundation under everything (one-way stream, ping-pong).
 #include "driver/wl_helpers.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace syn::bench {
 
@@ -48,6 +52,33 @@ RunOutput run_ping_pong_zmq(RunContext& ctx) {
   return latency_output(r.at("latency"));
 }
 
+// A node at rest: what heartbeats and the node's threads cost while nothing happens (issue 14
+// asks for it beside the latency: no spinning may buy latency with an idle core).
+RunOutput run_idle_cpu(RunContext& ctx) {
+  Cluster c(ctx.cluster, ctx.n);
+  const auto settle = std::chrono::seconds(1);
+  const auto window = std::chrono::seconds(ctx.options.quick() ? 3 : 10);
+  std::this_thread::sleep_for(settle);  // the mesh's first syncs are over
+  auto cpu_now = [&] {
+    std::vector<double> ns;
+    for (std::size_t i = 0; i < c.size(); ++i) ns.push_back(c[i].call("cpu").at("cpu_ns").get<double>());
+    return ns;
+  };
+  auto before = cpu_now();
+  auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(window);
+  auto after = cpu_now();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<double> percent;
+  for (std::size_t i = 0; i < c.size(); ++i) percent.push_back((after[i] - before[i]) / 1e9 / seconds * 100);
+  std::sort(percent.begin(), percent.end());
+  RunOutput out;
+  out.samples = {Sample{"cpu_median", percent[percent.size() / 2], "%", false},
+                 Sample{"cpu_max", percent.back(), "%", false}};
+  out.detail = {{"percent_per_node", percent}, {"seconds", seconds}};
+  return out;
+}
+
 }  // namespace
 
 std::vector<Workload> messaging_workloads() {
@@ -63,6 +94,11 @@ std::vector<Workload> messaging_workloads() {
        "two node processes over TCP on 127.0.0.1, without syn",
        false, [](const Options& o) -> std::size_t { return o.quick() ? 1000 : 10000; }, run_ping_pong_zmq,
        "100 round trips of warm-up first"},
+      {"idle_cpu",
+       "CPU of each node at rest (a meshed cluster, no traffic but heartbeats), in % of one core over 10 s "
+       "(3 s in quick mode), after 1 s of settling; the median and the highest node",
+       false, [](const Options& o) -> std::size_t { return o.quick() ? 3 : 8; }, run_idle_cpu,
+       "the CPU of the whole node process, the bench's command loop included"},
   };
 }
 
