@@ -58,7 +58,8 @@ class Subscription {
   ~Subscription();
   /// Ends the subscription now.
   void cancel();
-  /// True until cancelled or moved from.
+  /// True until cancelled or moved from; for a mailbox subscription, also until its
+  /// subscriber dies.
   bool active() const;
 
   /// Internal: made by Groups::monitor.
@@ -94,6 +95,19 @@ class Groups {
   std::vector<Result<void>> leave(const Term& group, const std::vector<Pid>& pids);
   /// Pipelined leave; see join_async.
   [[nodiscard]] std::future<Result<void>> leave_async(const Term& group, const Pid& pid);
+  /// Counted join (OTP pg's join): the membership exists from the first counted join to the
+  /// leave_counted that brings its count back to 0. Only the first join changes the group
+  /// (replicated, callbacks, with `meta`); later ones only count, on the pid's node (their
+  /// meta is ignored: change it with join or update_member). A plain join of a non-member
+  /// counts 1. Returns the count after the call. Errors as join; a pid whose node runs an
+  /// older protocol (below 3): bad_argument.
+  Result<std::size_t> join_counted(const Term& group, const Pid& pid, Term meta = nullptr);
+  /// As above, for the calling process itself (allowed in strict mode).
+  Result<std::size_t> join_counted(const Term& group, const Process& self, Term meta = nullptr);
+  /// Counted leave: one less; the membership goes (replicated, callbacks) when the count
+  /// reaches 0. Returns the count after the call (0: left). A plain leave removes the
+  /// membership whatever its count. Errors as leave.
+  Result<std::size_t> leave_counted(const Term& group, const Pid& pid);
   /// Atomic read-modify-write of a member's meta (compare-and-set on the authority; `fn` runs
   /// on this thread; its exceptions reach the caller). Errors: not_alive, undefined (not a
   /// member), invalid_remote_scope, node_down, timeout.
@@ -142,6 +156,14 @@ class Groups {
   /// Subscribes to every group of the scope; see monitor.
   Subscription monitor_scope(std::function<void(const GroupEvent&)> on_event,
                              std::map<Term, std::vector<Member>>* current = nullptr);
+  /// Mailbox subscription to one group (OTP pg's monitor): as monitor, but each event arrives
+  /// as a Message in `subscriber`'s mailbox (Message::group_event() non-null, null body), in
+  /// the order applied, among its other messages. The subscription ends when the subscriber
+  /// dies (at once when it is dead already); cancel() also drops its events still waiting in
+  /// the mailbox.
+  Subscription monitor(const Term& group, const Process& subscriber, std::vector<Member>* current = nullptr);
+  /// Mailbox subscription to every group of the scope; see the one above.
+  Subscription monitor_scope(const Process& subscriber, std::map<Term, std::vector<Member>>* current = nullptr);
 
   /// The scope this handle works on.
   const std::string& scope() const;

@@ -12,7 +12,8 @@ inline constexpr const char* version = "0.1.0";
 ///
 /// 1: the first protocol. 2: the hello carries the sender's range of versions; a discover
 /// for a scope the receiver does not run is answered with not_here (readiness stops waiting).
-inline constexpr unsigned protocol_version = 2;
+/// 3: counted group calls (Groups::join_counted / leave_counted).
+inline constexpr unsigned protocol_version = 3;
 /// Oldest version of the wire protocol this build still speaks.
 inline constexpr unsigned oldest_protocol_version = 1;
 

@@ -50,6 +50,15 @@ std::vector<Result<void>> Groups::leave(const Term& group, const std::vector<Pid
 std::future<Result<void>> Groups::leave_async(const Term& group, const Pid& pid) {
   return impl_->leave_async(group, pid);
 }
+Result<std::size_t> Groups::join_counted(const Term& group, const Pid& pid, Term meta) {
+  return impl_->join_counted(group, pid, std::move(meta), false);
+}
+Result<std::size_t> Groups::join_counted(const Term& group, const Process& self, Term meta) {
+  return impl_->join_counted(group, self.pid(), std::move(meta), true);
+}
+Result<std::size_t> Groups::leave_counted(const Term& group, const Pid& pid) {
+  return impl_->leave_counted(group, pid);
+}
 Result<Member> Groups::update_member(const Term& group, const Pid& pid, std::function<Term(const Term&)> fn) {
   return impl_->update_member(group, pid, fn);
 }
@@ -93,6 +102,13 @@ Subscription Groups::monitor(const Term& group, std::function<void(const GroupEv
 Subscription Groups::monitor_scope(std::function<void(const GroupEvent&)> on_event,
                                    std::map<Term, std::vector<Member>>* current) {
   return impl_->monitor_scope(std::move(on_event), current);
+}
+
+Subscription Groups::monitor(const Term& group, const Process& subscriber, std::vector<Member>* current) {
+  return impl_->monitor(group, subscriber, current);
+}
+Subscription Groups::monitor_scope(const Process& subscriber, std::map<Term, std::vector<Member>>* current) {
+  return impl_->monitor_scope(subscriber, current);
 }
 
 const std::string& Groups::scope() const { return impl_->scope(); }

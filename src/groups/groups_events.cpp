@@ -63,6 +63,11 @@ Subscription GroupsScope::monitor(const Term& group, std::function<void(const Gr
                                   std::vector<Member>* current) {
   auto state = std::make_shared<SubscriptionState>();
   state->on_event = std::move(on_event);
+  return subscribe_group(group, std::move(state), current);
+}
+
+Subscription GroupsScope::subscribe_group(const Term& group, std::shared_ptr<SubscriptionState> state,
+                                          std::vector<Member>* current) {
   state->scope = weak_from_this();
   state->group_key = wire::canonical(group);
   auto& shard = table_.shard_for(state->group_key);
@@ -84,6 +89,11 @@ Subscription GroupsScope::monitor_scope(std::function<void(const GroupEvent&)> o
                                         std::map<Term, std::vector<Member>>* current) {
   auto state = std::make_shared<SubscriptionState>();
   state->on_event = std::move(on_event);
+  return subscribe_scope(std::move(state), current);
+}
+
+Subscription GroupsScope::subscribe_scope(std::shared_ptr<SubscriptionState> state,
+                                          std::map<Term, std::vector<Member>>* current) {
   state->scope = weak_from_this();
   state->scope_wide = true;
   // Every shard locked (in order; writers hold one at a time): nothing changes while the
@@ -112,6 +122,7 @@ Subscription GroupsScope::monitor_scope(std::function<void(const GroupEvent&)> o
 }
 
 void GroupsScope::unsubscribe(const std::shared_ptr<SubscriptionState>& state) {
+  if (state->subscriber) forget_subscriber(*state);
   if (state->scope_wide) {
     std::lock_guard guard(scope_subscribers_mutex_);
     auto next = std::make_shared<std::vector<std::shared_ptr<SubscriptionState>>>();

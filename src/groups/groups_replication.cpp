@@ -65,13 +65,16 @@ std::uint64_t GroupsScope::apply_del(std::uint32_t from, const wire::entries::De
 
 void GroupsScope::on_process_exit(const Pid& pid, const Term& reason, std::vector<std::string> keys) {
   Reason why = Reason::process_exit(reason);
+  end_subscriptions_of_dead(keys);
   for (const auto& key : keys) {
+    if (is_subscription_key(key)) continue;
     auto& shard = table_.shard_for(key);
     WriterLock lock(shard.mutex);
     auto it = shard.groups.find(std::string_view(key));
     if (it == shard.groups.end()) continue;
     auto m = it->second.members.find(pid);
     if (m == it->second.members.end()) continue;
+    shard.join_counts.erase({key, pid});
     post_change(shard, Change::left, key, pid, {}, m->second.meta.view(), why);
     std::string removal = encode_del(key, pid, m->second.time, Reason::Kind::process_exit, reason);
     it->second.erase(m);

@@ -24,6 +24,7 @@ void GroupsScope::clear() {
     auto& shard = table_.shard(i);
     WriterLock lock(shard.mutex);
     shard.groups.clear();
+    shard.join_counts.clear();
   }
 }
 
@@ -189,13 +190,21 @@ WriteOutcome GroupsScope::authority_remove(const std::string& key, const Pid& pi
     if (it == shard.groups.end()) return w.fail(Errc::not_in_group);
     auto m = it->second.members.find(pid);
     if (m == it->second.members.end()) return w.fail(Errc::not_in_group);
-    if (m->second.local) m->second.local->detach(this, key);
-    std::string change = encode_del(key, pid, m->second.time, Reason::Kind::normal);
-    std::uint64_t seq = post_change(shard, Change::left, key, pid, {}, m->second.meta.view(), Reason::normal());
-    it->second.erase(m);
-    if (it->second.members.empty()) shard.groups.erase(it);
-    w.changed(std::move(change), seq);
+    leave_here(w, shard, it, m);  // whatever its count (SPEC 4)
   });
+}
+
+void GroupsScope::leave_here(AuthorityWrite<WriteLock>& w, GroupsTable::Shard& shard, GroupsTable::Map::iterator group,
+                             absl::btree_map<Pid, MemberRec>::iterator m) {
+  const std::string& key = group->first;
+  const Pid pid = m->first;
+  if (m->second.local) m->second.local->detach(this, key);
+  shard.join_counts.erase({key, pid});
+  std::string change = encode_del(key, pid, m->second.time, Reason::Kind::normal);
+  std::uint64_t seq = post_change(shard, Change::left, key, pid, {}, m->second.meta.view(), Reason::normal());
+  group->second.erase(m);
+  if (group->second.members.empty()) shard.groups.erase(group);
+  w.changed(std::move(change), seq);
 }
 
 // ---- update_member -----------------------------------------------------------------------
@@ -309,6 +318,10 @@ void GroupsScope::on_call(std::uint32_t from, std::uint64_t request_id, const ms
     case wire::entries::CallOp::update:
       authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from, request_id);
       break;
+    case wire::entries::CallOp::put_counted:
+      authority_join_counted(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
+      break;
+    case wire::entries::CallOp::remove_counted: authority_leave_counted(request.key, pid, from, request_id); break;
   }
 }
 

@@ -6,6 +6,7 @@
 #include "groups/groups_table.hpp"
 #include "groups/subscription_state.hpp"
 #include "node/process_control.hpp"
+#include "scope/authority_write.hpp"
 #include "scope/entry_calls.hpp"
 #include "scope/scope_engine.hpp"
 #include "scope/scope_handler.hpp"
@@ -27,6 +28,9 @@
 
 namespace syn::detail {
 
+/// True for the key under which a mailbox subscription watches its subscriber (never a group).
+bool is_subscription_key(std::string_view key);
+
 class GroupsScope final : public ScopeHandler, public ExitObserver, public std::enable_shared_from_this<GroupsScope> {
  public:
   explicit GroupsScope(const ScopeContext& context);
@@ -41,6 +45,9 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   std::future<Result<void>> join_async(const Term& group, const Pid& pid, Term meta);
   Result<void> leave(const Term& group, const Pid& pid);
   std::future<Result<void>> leave_async(const Term& group, const Pid& pid);
+  /// join_counted / leave_counted (groups_counted.cpp): the count after the call.
+  Result<std::size_t> join_counted(const Term& group, const Pid& pid, Term meta, bool by_self);
+  Result<std::size_t> leave_counted(const Term& group, const Pid& pid);
   Result<Member> update_member(const Term& group, const Pid& pid, const std::function<Term(const Term&)>& fn);
 
   std::vector<Member> members(const Term& group, std::optional<std::uint32_t> only_node = std::nullopt) const;
@@ -58,6 +65,10 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
                        std::vector<Member>* current);
   Subscription monitor_scope(std::function<void(const GroupEvent&)> on_event,
                              std::map<Term, std::vector<Member>>* current);
+  /// Mailbox subscriptions (mailbox_subscriptions.cpp): each event becomes a Message in the
+  /// subscriber's mailbox; the subscription ends when the subscriber dies.
+  Subscription monitor(const Term& group, const Process& subscriber, std::vector<Member>* current);
+  Subscription monitor_scope(const Process& subscriber, std::map<Term, std::vector<Member>>* current);
   /// Ends a subscription (Subscription::cancel).
   void unsubscribe(const std::shared_ptr<SubscriptionState>& state);
 
@@ -82,6 +93,12 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
                              std::uint64_t request_id = 0);
   WriteOutcome authority_remove(const std::string& key, const Pid& pid, std::uint32_t caller,
                                 std::uint64_t request_id = 0);
+  /// Counted join / leave at the authority: the outcome carries the count after it; only the
+  /// first join and the last leave change the membership (and replicate).
+  WriteOutcome authority_join_counted(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
+                                      std::uint64_t request_id = 0);
+  WriteOutcome authority_leave_counted(const std::string& key, const Pid& pid, std::uint32_t caller,
+                                       std::uint64_t request_id = 0);
   WriteOutcome authority_update(const std::string& key, const Pid& pid, std::int64_t expected_time, std::string meta,
                                 std::uint32_t caller, std::uint64_t request_id = 0);
   /// The change a remote authority returned to this caller, applied here (read-your-writes).
@@ -94,9 +111,29 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   enum class Change { joined, updated, left };
 
   using WriteLock = std::unique_lock<SharedMutex>;
+
+  /// Adds `state` to the group's (or the scope's) subscribers, filling `current` atomically.
+  Subscription subscribe_group(const Term& group, std::shared_ptr<SubscriptionState> state,
+                               std::vector<Member>* current);
+  Subscription subscribe_scope(std::shared_ptr<SubscriptionState> state, std::map<Term, std::vector<Member>>* current);
+  /// A mailbox subscription's state, not subscribed yet.
+  std::shared_ptr<SubscriptionState> mailbox_state(const Process& subscriber);
+  /// After subscribing: ends the subscription when its subscriber dies (now, if dead already).
+  Subscription watch_subscriber(Subscription subscription, const std::shared_ptr<SubscriptionState>& state);
+  /// Unsubscribing a mailbox subscription: its subscriber is not watched any more.
+  void forget_subscriber(const SubscriptionState& state);
+  /// The mailbox subscriptions whose subscriber died: ended.
+  void end_subscriptions_of_dead(const std::vector<std::string>& keys);
   /// leave(_async): the member's authority removes it.
   template <class R>
   R leave_key(const Term& group, const Pid& pid);
+
+  /// Removes member `m` of `group` (a local process) with reason normal, for authority_remove
+  /// and the last counted leave.
+  void leave_here(AuthorityWrite<WriteLock>& w, GroupsTable::Shard& shard, GroupsTable::Map::iterator group,
+                  absl::btree_map<Pid, MemberRec>::iterator m) SYN_REQUIRES(shard.mutex);
+  /// A counted call to a remote authority, settled (its change applied, its callbacks run).
+  Result<std::size_t> call_counted(const Pid& pid, const wire::entries::CallRequest& request);
 
   // replication (groups_replication.cpp)
   std::uint64_t apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason);
@@ -117,6 +154,12 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   // Scope-wide subscriptions: copied on write, read by writers under their shard lock.
   std::mutex scope_subscribers_mutex_;
   std::shared_ptr<const std::vector<std::shared_ptr<SubscriptionState>>> scope_subscribers_;
+  // Mailbox subscriptions by id, to end them when their subscriber dies (an attachment of the
+  // subscriber's process under a key that no group key can be: see mailbox_subscriptions.cpp).
+  Mutex mailbox_subscriptions_mutex_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<SubscriptionState>> mailbox_subscriptions_
+      SYN_GUARDED_BY(mailbox_subscriptions_mutex_);
+  std::atomic<std::uint64_t> next_subscription_id_{0};
   EngineThread engine_thread_;
   // Snapshots being received: memberships of that node held before it.
   std::unordered_map<std::uint32_t, std::set<std::pair<std::string, std::uint64_t>>> stale_candidates_

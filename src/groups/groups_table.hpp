@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -51,6 +52,9 @@ class GroupsTable {
     /// Subscriptions to one group, by group key (kept while the group is empty too).
     absl::flat_hash_map<std::string, std::vector<std::shared_ptr<SubscriptionState>>, KeyHash, KeyEq> subscribers
         SYN_GUARDED_BY(mutex);
+    /// Counted memberships of local processes (join_counted) whose count is 2 or more, by
+    /// (group key, pid); a member absent here counts 1. Rare, hence a plain map.
+    std::map<std::pair<std::string, Pid>, std::uint32_t> join_counts SYN_GUARDED_BY(mutex);
   };
 
   /// The table's own rules, checked (for storm tests and the simulator; takes every shard's

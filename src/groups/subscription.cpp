@@ -22,10 +22,9 @@ void Subscription::cancel() {
   if (auto scope = state->scope.lock()) scope->unsubscribe(state);
   // Waits for a callback of this subscription running on the dispatcher (unless we are that
   // callback: the mutex is recursive); events queued later see it inactive.
-  std::lock_guard lock(state->mutex);
-  state->active = false;
+  state->deactivate();
 }
 
-bool Subscription::active() const { return state_ != nullptr; }
+bool Subscription::active() const { return state_ != nullptr && state_->active.load(std::memory_order_acquire); }
 
 }  // namespace syn

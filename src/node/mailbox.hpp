@@ -4,6 +4,7 @@
 // std::deque alone takes 700 bytes).
 #include <syn/message.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <utility>
 #include <vector>
@@ -34,6 +35,21 @@ class Mailbox {
       head_ = 0;
     }
     return out;
+  }
+
+  /// Drops the waiting messages for which `pred(const Message&)` holds, keeping the others in
+  /// order; returns how many it dropped.
+  template <class Pred>
+  std::size_t remove_if(Pred pred) {
+    auto first = items_.begin() + static_cast<std::ptrdiff_t>(head_);
+    auto kept_end = std::remove_if(first, items_.end(), pred);
+    auto dropped = static_cast<std::size_t>(items_.end() - kept_end);
+    items_.erase(kept_end, items_.end());
+    if (head_ == items_.size()) {
+      items_.clear();
+      head_ = 0;
+    }
+    return dropped;
   }
 
   /// Drops everything and frees the buffer.

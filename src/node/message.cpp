@@ -1,6 +1,7 @@
 #include <syn/message.hpp>
 
 #include "node/multi_call_context.hpp"
+#include "node/subscription_event.hpp"
 #include "wire/term_codec.hpp"
 
 #include <syn/errors.hpp>
@@ -11,6 +12,8 @@ const Term& Message::caller_meta() const {
   static const Term null_term;
   return call ? call->member_meta : null_term;
 }
+
+const GroupEvent* Message::group_event() const { return event ? &event->event : nullptr; }
 
 void Message::reply(Term answer) const {
   if (!call) return;

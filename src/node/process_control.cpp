@@ -1,6 +1,7 @@
 #include "node/process_control.hpp"
 
 #include "node/scope_host.hpp"
+#include "node/subscription_event.hpp"
 
 #include <algorithm>
 
@@ -32,6 +33,12 @@ bool ProcessControl::deliver(Message message) {
   }
   ready_.notify_one();
   return true;
+}
+
+std::size_t ProcessControl::drop_subscription_events(std::uint64_t subscription) {
+  MutexLock lock(mutex_);
+  return mailbox_.remove_if(
+      [subscription](const Message& m) { return m.event && m.event->subscription == subscription; });
 }
 
 std::optional<Message> ProcessControl::receive(std::chrono::milliseconds timeout) {

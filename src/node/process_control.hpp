@@ -53,6 +53,8 @@ class ProcessControl {
   std::optional<Message> receive(std::chrono::milliseconds timeout);
   std::optional<Message> try_receive();
   std::size_t pending() const;
+  /// Drops the waiting events of mailbox subscription `subscription` (Subscription::cancel).
+  std::size_t drop_subscription_events(std::uint64_t subscription);
   /// (messages waiting, the most that ever waited at once), for metrics.
   std::pair<std::size_t, std::size_t> mailbox_depth() const;
 

@@ -351,6 +351,11 @@ void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const 
     case wire::entries::CallOp::update:
       authority_update(request.key, pid, request.expected_time, meta_stored(std::move(request.meta)), from, request_id);
       break;
+    case wire::entries::CallOp::put_counted:
+    case wire::entries::CallOp::remove_counted:
+      // Counted calls are the groups' only (a peer that sends one here is broken).
+      authority_write<WriteLock>(engine_, from, request_id, [](auto& w) { w.fail(Errc::bad_argument); });
+      break;
   }
 }
 

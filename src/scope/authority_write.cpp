@@ -11,6 +11,7 @@ void answer_caller(ScopeEngine& engine, const WriteOutcome& out, std::uint32_t c
     return;
   }
   wire::OutBuffer reply;
+  if (out.count) wire::entries::begin_counted_reply(reply, *out.count);
   if (out.stale) {
     wire::entries::encode_stale(reply, out.current_meta, out.current_time);
   } else if (out.change.empty()) {

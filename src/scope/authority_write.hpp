@@ -56,6 +56,8 @@ class AuthorityWrite {
     out_.current_meta = std::move(current_meta);
     out_.current_time = current_time;
   }
+  /// A counted join / leave: the caller also gets the membership's count after the write.
+  void counted(std::uint64_t count) { out_.count = count; }
   /// The entry changed: `change` (an encoded Put or Del) goes to every peer but the caller,
   /// which gets it as its answer; `event_seq` is the last callback queued here.
   void changed(std::string change, std::uint64_t event_seq) {

@@ -1,5 +1,7 @@
 #include "scope/call_table.hpp"
 
+#include "common/log.hpp"
+
 #include <vector>
 
 namespace syn::detail {
@@ -10,12 +12,21 @@ constexpr auto kLateReplyWindow = std::chrono::seconds(60);
 }  // namespace
 
 void CallTable::call(std::uint32_t atom, const wire::ScopeAddress& address, std::string payload,
-                     std::chrono::milliseconds timeout, ReplyHandler on_reply) {
+                     std::chrono::milliseconds timeout, ReplyHandler on_reply, std::uint32_t min_protocol) {
   std::uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed) + 1;
   auto sent_at = std::chrono::steady_clock::now();
-  auto task = [this, atom, id, address, sent_at, payload = std::move(payload), timeout,
-               on_reply = std::move(on_reply)]() mutable {
+  auto task = [this, atom, id, address, sent_at, payload = std::move(payload), timeout, on_reply = std::move(on_reply),
+               min_protocol]() mutable {
     engine_thread_.assert_held();  // run there directly, or posted there
+    if (min_protocol != 0) {
+      std::uint32_t protocol = node_.peer_protocol(atom);
+      if (protocol != 0 && protocol < min_protocol) {
+        SYN_LOG(warn, node_.name(), "a call needs protocol ", min_protocol, " but the link with ", node_name_of(atom),
+                " runs ", protocol, ": not sent");
+        on_reply(CallOutcome{status_of(Errc::bad_argument), nullptr, false});
+        return;
+      }
+    }
     bool sent = node_.send_to_peer(atom, [&](wire::OutBuffer& out) {
       wire::begin_call(out, id, address);
       out.append(payload);

@@ -35,9 +35,10 @@ class CallTable {
 
   /// Any thread: sends a call (payload: one encoded msgpack value) to `atom`. `on_reply` runs
   /// on the engine thread: once with the answer, timeout or node_down, and once more (late)
-  /// if a reply arrives after the timeout.
+  /// if a reply arrives after the timeout. A peer whose link runs a protocol older than
+  /// `min_protocol` is not sent the call: it fails with bad_argument.
   void call(std::uint32_t atom, const wire::ScopeAddress& address, std::string payload,
-            std::chrono::milliseconds timeout, ReplyHandler on_reply);
+            std::chrono::milliseconds timeout, ReplyHandler on_reply, std::uint32_t min_protocol = 0);
 
   // ---- engine thread ----
   void on_reply(std::uint32_t from, const wire::Reply& reply);

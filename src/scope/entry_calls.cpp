@@ -22,6 +22,14 @@ wire::entries::CallRequest remove_request(const std::string& key, const Pid& pid
   return {wire::entries::CallOp::remove, key, pid.creation(), pid.id(), {}, 0};
 }
 
+wire::entries::CallRequest put_counted_request(const std::string& key, const Pid& pid, std::string meta) {
+  return {wire::entries::CallOp::put_counted, key, pid.creation(), pid.id(), std::move(meta), 0};
+}
+
+wire::entries::CallRequest remove_counted_request(const std::string& key, const Pid& pid) {
+  return {wire::entries::CallOp::remove_counted, key, pid.creation(), pid.id(), {}, 0};
+}
+
 Result<void> result_of(const WriteOutcome& outcome) {
   if (outcome.error) return syn::unexpected(*outcome.error);
   return {};

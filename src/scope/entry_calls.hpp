@@ -28,6 +28,7 @@ struct WriteOutcome {
   std::string current_meta;
   std::int64_t current_time = 0;
   std::uint64_t event_seq = 0;
+  std::optional<std::uint64_t> count;  ///< a counted join / leave: the count after it
 };
 
 /// A call's answer on the calling thread, with the last callback to wait for.
@@ -69,6 +70,8 @@ A get_answer(std::future<A>& future) {
 /// The requests of call_write.
 wire::entries::CallRequest put_request(const std::string& key, const Pid& pid, std::string meta);
 wire::entries::CallRequest remove_request(const std::string& key, const Pid& pid);
+wire::entries::CallRequest put_counted_request(const std::string& key, const Pid& pid, std::string meta);
+wire::entries::CallRequest remove_counted_request(const std::string& key, const Pid& pid);
 wire::entries::CallRequest update_request(const std::string& key, const Pid& pid, std::string meta,
                                           std::int64_t expected_time);
 /// The answer to an update that found the entry changed: the current meta and time.
@@ -77,11 +80,12 @@ UpdateAnswer stale_answer(wire::entries::Change change);
 /// Sends `request` about `pid` to the node running it, through `engine` (whose handler there
 /// answers). `on_outcome(const CallOutcome&) -> A` runs on the engine thread and turns the
 /// reply into A, applying the change it carries; it also runs for a late reply (after a
-/// timeout) so that the change still reaches this replica. One type-erased callback on the way
-/// back (the call table's); the rest is inlined.
+/// timeout) so that the change still reaches this replica. `min_protocol`: the oldest link
+/// protocol that understands `request` (an older peer is not sent it: bad_argument). One type-erased callback on the
+/// way back (the call table's); the rest is inlined.
 template <class A, class OnOutcome>
 std::future<A> call_authority(ScopeEngine& engine, const Pid& pid, const wire::entries::CallRequest& request,
-                              OnOutcome on_outcome) {
+                              OnOutcome on_outcome, std::uint32_t min_protocol = 0) {
   ScopeHost& node = engine.host();
   auto promise = std::make_shared<std::promise<A>>();
   auto future = promise->get_future();
@@ -97,16 +101,18 @@ std::future<A> call_authority(ScopeEngine& engine, const Pid& pid, const wire::e
   }
   wire::OutBuffer payload;
   wire::entries::encode(payload, request);
-  engine.call(pid.node_atom(), payload.release(), node.options().call_timeout,
-              [promise, on_outcome = std::move(on_outcome)](const CallOutcome& outcome) mutable {
-                try {
-                  A answer = on_outcome(outcome);
-                  if (!outcome.late) promise->set_value(std::move(answer));
-                } catch (const wire::DecodeError&) {
-                  if (!outcome.late) promise->set_value(failed_as<A>(Errc::node_down));
-                  throw;  // counted and logged as a malformed message
-                }
-              });
+  engine.call(
+      pid.node_atom(), payload.release(), node.options().call_timeout,
+      [promise, on_outcome = std::move(on_outcome)](const CallOutcome& outcome) mutable {
+        try {
+          A answer = on_outcome(outcome);
+          if (!outcome.late) promise->set_value(std::move(answer));
+        } catch (const wire::DecodeError&) {
+          if (!outcome.late) promise->set_value(failed_as<A>(Errc::node_down));
+          throw;  // counted and logged as a malformed message
+        }
+      },
+      min_protocol);
   return future;
 }
 

@@ -242,9 +242,9 @@ void ScopeEngine::on_call(std::uint32_t from, std::uint64_t request_id, const ms
   handler_->on_call(from, request_id, payload);
 }
 
-void ScopeEngine::call(std::uint32_t to, std::string payload, std::chrono::milliseconds timeout,
-                       ReplyHandler on_reply) {
-  calls_->call(to, address_, std::move(payload), timeout, std::move(on_reply));
+void ScopeEngine::call(std::uint32_t to, std::string payload, std::chrono::milliseconds timeout, ReplyHandler on_reply,
+                       std::uint32_t min_protocol) {
+  calls_->call(to, address_, std::move(payload), timeout, std::move(on_reply), min_protocol);
 }
 
 bool ScopeEngine::send_to(std::uint32_t to, std::string_view payload) {

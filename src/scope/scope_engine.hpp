@@ -55,7 +55,9 @@ class ScopeEngine {
   /// Calls this scope's handler on node `to` (its on_call) with an encoded payload; the
   /// handler there answers with reply(). `on_reply` runs on the engine thread: once with the
   /// answer, timeout or node_down, and once more (late) if the answer comes after the timeout.
-  void call(std::uint32_t to, std::string payload, std::chrono::milliseconds timeout, ReplyHandler on_reply);
+  /// `min_protocol`: see CallTable::call.
+  void call(std::uint32_t to, std::string payload, std::chrono::milliseconds timeout, ReplyHandler on_reply,
+            std::uint32_t min_protocol = 0);
 
   // ---- engine thread ----
   /// The scope was added here: discover it on every connected peer.

@@ -91,7 +91,7 @@ Change decode_change(const msgpack::object& o) {
 void encode(OutBuffer& out, const CallRequest& m) {
   Packer p(out);
   bool update = m.op == CallOp::update;
-  bool has_meta = m.op != CallOp::remove;
+  bool has_meta = m.op != CallOp::remove && m.op != CallOp::remove_counted;
   p.pack_array(update ? 6 : has_meta ? 5 : 4);
   p.pack_uint32(static_cast<std::uint32_t>(m.op));
   raw(out, m.key);
@@ -106,7 +106,8 @@ CallRequest decode_call_request(const msgpack::object& o) {
   CallRequest r;
   r.op = static_cast<CallOp>(head.u32(0));
   switch (r.op) {
-    case CallOp::put: {
+    case CallOp::put:
+    case CallOp::put_counted: {
       auto f = exactly(o, "entry put call", 5);
       r.key = f.canonical(1);
       r.pid_creation = f.u32(2);
@@ -114,7 +115,8 @@ CallRequest decode_call_request(const msgpack::object& o) {
       r.meta = f.canonical(4);
       return r;
     }
-    case CallOp::remove: {
+    case CallOp::remove:
+    case CallOp::remove_counted: {
       auto f = exactly(o, "entry remove call", 4);
       r.key = f.canonical(1);
       r.pid_creation = f.u32(2);
@@ -132,6 +134,17 @@ CallRequest decode_call_request(const msgpack::object& o) {
     }
   }
   head.fail(0, "is not an entry call");
+}
+
+void begin_counted_reply(OutBuffer& out, std::uint64_t count) {
+  Packer p(out);
+  p.pack_array(2);
+  p.pack_uint64(count);
+}
+
+CountedReply decode_counted_reply(const msgpack::object& o) {
+  auto f = exactly(o, "counted reply", 2);
+  return CountedReply{f.u64(0), decode_change(f.raw(1))};
 }
 
 void SnapshotChunker::add(std::string_view key, std::uint64_t pid_id, std::int64_t time, std::string_view meta) {

@@ -51,8 +51,10 @@ void encode_none(OutBuffer& out);
 void encode_stale(OutBuffer& out, std::string_view meta, std::int64_t time);
 
 // ---- calls -------------------------------------------------------------------------------
-/// put: register / join; remove: unregister / leave; update: compare-and-set of the meta.
-enum class CallOp : std::uint32_t { put = 1, remove = 2, update = 3 };
+/// put: register / join; remove: unregister / leave; update: compare-and-set of the meta;
+/// put_counted / remove_counted: join_counted / leave_counted (protocol 3 on; answered with
+/// a counted reply).
+enum class CallOp : std::uint32_t { put = 1, remove = 2, update = 3, put_counted = 4, remove_counted = 5 };
 struct CallRequest {
   CallOp op = CallOp::put;
   std::string key;
@@ -63,6 +65,16 @@ struct CallRequest {
 };
 void encode(OutBuffer& out, const CallRequest& m);
 CallRequest decode_call_request(const msgpack::object& o);
+
+/// The answer to a counted call: the membership's count after it, and the change it made
+/// (none unless it was the first join or the last leave). Encoded [count, change].
+struct CountedReply {
+  std::uint64_t count = 0;
+  Change change;
+};
+/// Starts a counted reply; the change (Put, Del or none) is appended after it.
+void begin_counted_reply(OutBuffer& out, std::uint64_t count);
+CountedReply decode_counted_reply(const msgpack::object& o);
 
 // ---- snapshots: [key, pid_id, time, meta] repeated -----------------------------------------
 struct SnapshotEntry {

@@ -48,6 +48,9 @@ enum class MsgType : std::uint32_t {
 /// The first protocol version with not_here: an older peer is never sent one, and never
 /// awaited for one.
 inline constexpr std::uint32_t not_here_since = 2;
+/// The first protocol version with counted group calls (join_counted / leave_counted): an
+/// older peer cannot decode them, so they fail at the caller (bad_argument) instead.
+inline constexpr std::uint32_t counted_calls_since = 3;
 
 /// The type of a decoded message (its first field).
 inline std::uint64_t message_type(const msgpack::object& message) { return message.via.array.ptr[0].via.u64; }

@@ -1,0 +1,278 @@
+// What OTP pg users expect (SPEC 4, "From OTP pg"): counted joins and leaves, and mailbox
+// subscriptions whose events arrive as messages among the subscriber's others.
+#include "cluster/groups_helpers.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+using namespace syn;
+using namespace syn::test::grp;
+using syn::test::eventually;
+using syn::test::stays;
+
+namespace {
+
+struct Three : syn::test::ThreeNodes<Recorder> {
+  explicit Three(const std::string& prefix, bool strict = false) : ThreeNodes(prefix, Kind::groups, strict) {}
+  Groups g(int i) { return n[i]->groups("s"); }
+};
+
+/// The callbacks about `group` that `rec` saw.
+std::size_t callbacks_about(const Recorder& rec, const std::string& group) {
+  std::size_t n = 0;
+  for (const auto& e : rec.events()) n += e.find("\"" + group + "\"") != std::string::npos;
+  return n;
+}
+
+/// Every message waiting in `p`'s mailbox, in order.
+std::vector<Message> drain(Process& p) {
+  std::vector<Message> out;
+  while (auto m = p.try_receive()) out.push_back(std::move(*m));
+  return out;
+}
+
+/// Receives until `n` messages arrived (or 10 s passed).
+std::vector<Message> receive_n(Process& p, std::size_t n) {
+  std::vector<Message> out;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
+    if (auto m = p.receive(100ms)) out.push_back(std::move(*m));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("groups: counted joins from two nodes need as many counted leaves, only the first and last replicate",
+          "[groups][pg][counted]") {
+  Three t("gcnt");
+  Node& a = *t.n[0];
+  auto ga = t.g(0), gb = t.g(1), gc = t.g(2);
+  auto pa = a.spawn();
+  const Reason normal = Reason::normal();
+
+  // The first counted join makes the membership, with its meta, everywhere.
+  auto first = ga.join_counted("pool", pa.pid(), "m1");
+  REQUIRE(first);
+  CHECK(*first == 1);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(eventually([&] { return t.g(i).member("pool", pa.pid()) == Member{pa.pid(), "m1"}; }));
+  }
+  // Concurrent counted joins from a (local) and b (remote): every one counts, none replicates.
+  constexpr int kPerCaller = 25;
+  std::atomic<int> failures{0};
+  std::thread remote([&] {
+    for (int i = 0; i < kPerCaller; ++i) failures += !gb.join_counted("pool", pa.pid(), "other").has_value();
+  });
+  for (int i = 0; i < kPerCaller; ++i) failures += !ga.join_counted("pool", pa.pid()).has_value();
+  remote.join();
+  CHECK(failures == 0);
+  // The next counted join says how many there were; the meta stayed the first one's.
+  auto count = gc.join_counted("pool", pa.pid());
+  REQUIRE(count);
+  CHECK(*count == 2 + 2 * kPerCaller);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(t.g(i).members("pool") == std::vector<Member>{{pa.pid(), "m1"}});
+    INFO("node " << i);
+    CHECK(callbacks_about(*t.rec[i], "pool") == 1);
+  }
+  // Counted leaves from both nodes, concurrently: the member stays until the last one.
+  std::size_t joins = *count;
+  std::thread remote_leaves([&] {
+    for (int i = 0; i < kPerCaller; ++i) failures += !gb.leave_counted("pool", pa.pid()).has_value();
+  });
+  for (std::size_t i = 0; i < joins - 2 - kPerCaller; ++i) {
+    failures += !ga.leave_counted("pool", pa.pid()).has_value();
+  }
+  remote_leaves.join();
+  CHECK(failures == 0);
+  CHECK(ga.is_member("pool", pa.pid()));
+  auto one_left = gc.leave_counted("pool", pa.pid());
+  REQUIRE(one_left);
+  CHECK(*one_left == 1);
+  CHECK(stays([&] { return gb.is_member("pool", pa.pid()) && gc.is_member("pool", pa.pid()); }, 200ms));
+  // The last one: the member leaves everywhere, one leave callback per node.
+  auto last = gb.leave_counted("pool", pa.pid());
+  REQUIRE(last);
+  CHECK(*last == 0);
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(eventually([&] { return !t.g(i).is_member("pool", pa.pid()); }));
+    REQUIRE(eventually([&] { return callbacks_about(*t.rec[i], "pool") == 2; }));
+    CHECK(t.rec[i]->events().back() == ev_left("s", "pool", pa.pid(), "m1", normal));
+  }
+  // One more counted leave: not a member any more.
+  CHECK(gb.leave_counted("pool", pa.pid()).error() == Errc::not_in_group);
+  CHECK(ga.leave_counted("pool", pa.pid()).error() == Errc::not_in_group);
+}
+
+TEST_CASE("groups: a plain leave ends a counted membership, a plain join counts one, a new membership starts at 1",
+          "[groups][pg][counted]") {
+  Three t("gcntp");
+  Node &a = *t.n[0], &b = *t.n[1];
+  auto ga = t.g(0), gb = t.g(1);
+  auto pa = a.spawn();
+  auto pb = b.spawn();
+  for (int i = 0; i < 3; ++i) REQUIRE(*ga.join_counted("g", pb.pid()) == static_cast<std::size_t>(i + 1));
+  // A plain leave, whatever the count.
+  REQUIRE(ga.leave("g", pb.pid()));
+  REQUIRE(eventually([&] { return !gb.is_member("g", pb.pid()); }));
+  // Joining again starts from 1: the old count did not survive the membership.
+  CHECK(*ga.join_counted("g", pb.pid()) == 1);
+  CHECK(*ga.leave_counted("g", pb.pid()) == 0);
+  // A plain join counts 1; a counted join on top makes 2.
+  REQUIRE(gb.join("h", pa.pid(), "plain"));
+  CHECK(*gb.join_counted("h", pa.pid()) == 2);
+  CHECK(*gb.leave_counted("h", pa.pid()) == 1);
+  CHECK(ga.is_member("h", pa.pid()));
+  CHECK(*ga.leave_counted("h", pa.pid()) == 0);
+  REQUIRE(eventually([&] { return !gb.is_member("h", pa.pid()); }));
+  // A counted member that dies leaves like any member; joining its pid again: not_alive.
+  CHECK(*gb.join_counted("k", pa.pid()) == 1);
+  CHECK(*gb.join_counted("k", pa.pid()) == 2);
+  pa.exit("gone");
+  REQUIRE(eventually([&] { return !gb.is_member("k", pa.pid()) && !ga.is_member("k", pa.pid()); }));
+  CHECK(gb.join_counted("k", pa.pid()).error() == Errc::not_alive);
+  CHECK(gb.leave_counted("k", pa.pid()).error() == Errc::not_in_group);
+  // Bad arguments as join: a term over max_term_bytes.
+  CHECK(ga.join_counted(std::string(2 << 20, 'x'), pb.pid()).error() == Errc::bad_argument);
+}
+
+TEST_CASE("groups: counted join in strict mode only for the calling process itself", "[groups][pg][counted]") {
+  Three t("gcnts", true);
+  Node& a = *t.n[0];
+  auto ga = t.g(0);
+  auto pa = a.spawn();
+  CHECK(ga.join_counted("g", pa.pid()).error() == Errc::not_self);
+  CHECK(*ga.join_counted("g", pa) == 1);
+  CHECK(*ga.join_counted("g", pa) == 2);
+  CHECK(*ga.leave_counted("g", pa.pid()) == 1);
+}
+
+TEST_CASE("groups: a mailbox subscription's events arrive in order among the subscriber's other messages",
+          "[groups][pg][mailbox]") {
+  Three t("gmbox");
+  Node &a = *t.n[0], &b = *t.n[1];
+  auto ga = t.g(0), gb = t.g(1);
+  auto pb = b.spawn();
+  REQUIRE(gb.join("room", pb.pid(), "early"));
+  REQUIRE(eventually([&] { return ga.is_member("room", pb.pid()); }));
+
+  auto subscriber = a.spawn();
+  std::vector<Member> current;
+  Subscription sub = ga.monitor("room", subscriber, &current);
+  CHECK(sub.active());
+  CHECK(current == std::vector<Member>{{pb.pid(), "early"}});
+
+  // Interleave: a plain message, a join, a plain message, an update, a leave. The subscriber
+  // sends the plain messages to itself after each write returned on a (whose callbacks, and
+  // so the subscription's events, ran before the write returned).
+  auto pa = a.spawn();
+  a.send(subscriber.pid(), "m0");
+  REQUIRE(ga.join("room", pa.pid(), "x"));
+  a.send(subscriber.pid(), "m1");
+  REQUIRE(ga.join("room", pa.pid(), "y"));
+  REQUIRE(ga.leave("room", pa.pid()));
+  a.send(subscriber.pid(), "m2");
+  auto got = receive_n(subscriber, 6);
+  REQUIRE(got.size() == 6);
+  CHECK(got[0].body == "m0");
+  CHECK(got[0].group_event() == nullptr);
+  REQUIRE(got[1].group_event() != nullptr);
+  CHECK(got[1].group_event()->type == GroupEvent::Type::join);
+  CHECK(got[1].group_event()->group == "room");
+  CHECK(got[1].group_event()->members == std::vector<Member>{{pa.pid(), "x"}});
+  CHECK(got[1].body.is_null());
+  CHECK(got[2].body == "m1");
+  REQUIRE(got[3].group_event() != nullptr);
+  CHECK(got[3].group_event()->type == GroupEvent::Type::update);
+  CHECK(got[3].group_event()->members == std::vector<Member>{{pa.pid(), "y"}});
+  REQUIRE(got[4].group_event() != nullptr);
+  CHECK(got[4].group_event()->type == GroupEvent::Type::leave);
+  CHECK(got[5].body == "m2");
+  // A change made on another node arrives too.
+  REQUIRE(gb.leave("room", pb.pid()));
+  auto remote = receive_n(subscriber, 1);
+  REQUIRE(remote.size() == 1);
+  REQUIRE(remote[0].group_event() != nullptr);
+  CHECK(remote[0].group_event()->type == GroupEvent::Type::leave);
+  CHECK(remote[0].group_event()->members == std::vector<Member>{{pb.pid(), "early"}});
+  // Other groups do not.
+  REQUIRE(ga.join("elsewhere", pa.pid()));
+  CHECK(stays([&] { return subscriber.pending() == 0; }, 200ms));
+}
+
+TEST_CASE("groups: cancelling a mailbox subscription takes back its queued events and keeps the others",
+          "[groups][pg][mailbox]") {
+  Three t("gmboxc");
+  Node& a = *t.n[0];
+  auto ga = t.g(0);
+  auto subscriber = a.spawn();
+  auto member = a.spawn();
+  std::map<Term, std::vector<Member>> current;
+  Subscription sub = ga.monitor_scope(subscriber, &current);
+  CHECK(current.empty());
+  a.send(subscriber.pid(), "before");
+  REQUIRE(ga.join("g1", member.pid()));
+  REQUIRE(ga.join("g2", member.pid()));
+  a.send(subscriber.pid(), "after");
+  REQUIRE(eventually([&] { return subscriber.pending() == 4; }));
+  sub.cancel();
+  CHECK_FALSE(sub.active());
+  auto left = drain(subscriber);
+  REQUIRE(left.size() == 2);
+  CHECK(left[0].body == "before");
+  CHECK(left[1].body == "after");
+  // Nothing more after the cancel.
+  REQUIRE(ga.leave("g1", member.pid()));
+  CHECK(stays([&] { return subscriber.pending() == 0; }, 200ms));
+}
+
+TEST_CASE(
+    "groups: a mailbox subscription ends when its subscriber dies, a member-and-subscriber's death disturbs "
+    "neither side",
+    "[groups][pg][mailbox]") {
+  Three t("gmboxd");
+  Node &a = *t.n[0], &b = *t.n[1];
+  auto ga = t.g(0), gb = t.g(1);
+  auto other = a.spawn();
+  auto watcher = a.spawn();  // a plain subscriber that lives on
+  Subscription watch = ga.monitor("room", watcher);
+  {
+    // Subscribes, and is a member of the group it watches.
+    auto both = a.spawn();
+    Pid both_pid = both.pid();
+    Subscription sub = ga.monitor("room", both);
+    REQUIRE(ga.join("room", both_pid, "both"));
+    REQUIRE(ga.join("room", other.pid(), "other"));
+    REQUIRE(eventually([&] { return gb.member_pids("room").size() == 2; }));
+    REQUIRE(eventually([&] { return watcher.pending() == 2; }));
+    both.exit("crash");
+    // Its subscription ended; its membership went with reason process_exit, everywhere.
+    REQUIRE(eventually([&] { return !sub.active(); }));
+    for (int i = 0; i < 3; ++i) {
+      REQUIRE(eventually([&] { return t.g(i).member_pids("room") == std::vector<Pid>{other.pid()}; }));
+    }
+    // The other subscriber saw the leave; the other member stayed.
+    auto got = receive_n(watcher, 3);
+    REQUIRE(got.size() == 3);
+    REQUIRE(got[2].group_event() != nullptr);
+    CHECK(got[2].group_event()->type == GroupEvent::Type::leave);
+    CHECK(got[2].group_event()->members == std::vector<Member>{{both_pid, "both"}});
+    // Destroying the handle of an ended subscription is harmless.
+  }
+  // Later changes still reach the live subscriber, not the dead one.
+  auto pb = b.spawn();
+  REQUIRE(gb.join("room", pb.pid()));
+  auto next = receive_n(watcher, 1);
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].group_event()->members.front().pid == pb.pid());
+  // A dead subscriber: the subscription is over at once, current still filled.
+  auto dead = a.spawn();
+  dead.exit("bye");
+  std::vector<Member> current;
+  Subscription late = ga.monitor("room", dead, &current);
+  CHECK_FALSE(late.active());
+  CHECK(current.size() == 2);
+}
