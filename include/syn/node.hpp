@@ -140,6 +140,12 @@ class Node {
 
   /// Adds scopes (idempotent) and syncs them with the connected nodes that have them.
   void add_node_to_scopes(const std::vector<std::string>& scopes);
+  /// Leaves scopes while running (SPEC 4; unknown ones are skipped): this node's names and
+  /// memberships there are removed with callbacks (reason normal), every other node removes
+  /// them (remote_scope_node_down), local multicast members leave (on_left(left)). Handles of
+  /// those scopes then fail with invalid_scope (their writes return it, their reads throw
+  /// Error{invalid_scope}). Adding a scope again later works. Returns once the callbacks ran.
+  void remove_node_from_scopes(const std::vector<std::string>& scopes);
   std::vector<std::string> node_scopes() const;
   /// The other nodes whose handler of that kind for that scope is discovered and up.
   /// Throws Error{invalid_scope} if this node is not in the scope.

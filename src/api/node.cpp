@@ -55,6 +55,7 @@ MonitorRef Node::monitor(const Pid& pid, std::function<void(const Pid&, const Te
 void Node::demonitor(MonitorRef ref) { core_->monitors().demonitor(ref); }
 
 void Node::add_node_to_scopes(const std::vector<std::string>& scopes) { scopes_->add(scopes); }
+void Node::remove_node_from_scopes(const std::vector<std::string>& scopes) { scopes_->remove(scopes); }
 std::vector<std::string> Node::node_scopes() const { return scopes_->names(); }
 std::vector<std::string> Node::subcluster_nodes(Kind kind, std::string_view scope) const {
   return scopes_->subcluster(kind, scope);

@@ -3,6 +3,7 @@
 
 #include "groups/groups_scope.hpp"
 #include "node/scope_host.hpp"
+#include "scope/live_handle.hpp"
 #include "scope/scope_directory.hpp"
 
 #include <syn/node.hpp>
@@ -63,52 +64,60 @@ Result<Member> Groups::update_member(const Term& group, const Pid& pid, std::fun
   return impl_->update_member(group, pid, fn);
 }
 
-std::vector<Member> Groups::members(const Term& group) const { return impl_->members(group); }
-std::vector<Pid> Groups::member_pids(const Term& group) const { return impl_->member_pids(group); }
-std::optional<Member> Groups::member(const Term& group, const Pid& pid) const { return impl_->member(group, pid); }
-bool Groups::is_member(const Term& group, const Pid& pid) const { return impl_->member(group, pid).has_value(); }
+std::vector<Member> Groups::members(const Term& group) const { return live_handler(impl_).members(group); }
+std::vector<Pid> Groups::member_pids(const Term& group) const { return live_handler(impl_).member_pids(group); }
+std::optional<Member> Groups::member(const Term& group, const Pid& pid) const {
+  return live_handler(impl_).member(group, pid);
+}
+bool Groups::is_member(const Term& group, const Pid& pid) const {
+  return live_handler(impl_).member(group, pid).has_value();
+}
 std::vector<Member> Groups::local_members(const Term& group) const {
-  return impl_->members(group, impl_->node().atom());
+  return live_handler(impl_).members(group, impl_->node().atom());
 }
 bool Groups::is_local_member(const Term& group, const Pid& pid) const {
-  return impl_->node().is_local(pid) && impl_->member(group, pid).has_value();
+  return live_handler(impl_).node().is_local(pid) && impl_->member(group, pid).has_value();
 }
-std::size_t Groups::member_count(const Term& group) const { return impl_->member_count(group); }
+std::size_t Groups::member_count(const Term& group) const { return live_handler(impl_).member_count(group); }
 std::size_t Groups::member_count(const Term& group, std::string_view node) const {
-  return impl_->member_count(group, atom_of(node));
+  return live_handler(impl_).member_count(group, atom_of(node));
 }
 std::size_t Groups::local_member_count(const Term& group) const {
-  return impl_->member_count(group, impl_->node().atom());
+  return live_handler(impl_).member_count(group, impl_->node().atom());
 }
-std::size_t Groups::group_count() const { return impl_->group_count(); }
-std::size_t Groups::group_count(std::string_view node) const { return impl_->group_count(atom_of(node)); }
-std::size_t Groups::local_group_count() const { return impl_->group_count(impl_->node().atom()); }
-std::vector<Term> Groups::group_names() const { return impl_->group_names(); }
-std::vector<Term> Groups::group_names(std::string_view node) const { return impl_->group_names(atom_of(node)); }
-std::vector<Term> Groups::local_group_names() const { return impl_->group_names(impl_->node().atom()); }
+std::size_t Groups::group_count() const { return live_handler(impl_).group_count(); }
+std::size_t Groups::group_count(std::string_view node) const { return live_handler(impl_).group_count(atom_of(node)); }
+std::size_t Groups::local_group_count() const { return live_handler(impl_).group_count(impl_->node().atom()); }
+std::vector<Term> Groups::group_names() const { return live_handler(impl_).group_names(); }
+std::vector<Term> Groups::group_names(std::string_view node) const {
+  return live_handler(impl_).group_names(atom_of(node));
+}
+std::vector<Term> Groups::local_group_names() const { return live_handler(impl_).group_names(impl_->node().atom()); }
 
-std::size_t Groups::publish(const Term& group, const Term& message) { return impl_->publish(group, message, false); }
+std::size_t Groups::publish(const Term& group, const Term& message) {
+  return live_handler(impl_).publish(group, message, false);
+}
 std::size_t Groups::local_publish(const Term& group, const Term& message) {
-  return impl_->publish(group, message, true);
+  return live_handler(impl_).publish(group, message, true);
 }
 MultiCallResult Groups::multi_call(const Term& group, const Term& message, std::chrono::milliseconds timeout) {
-  return impl_->multi_call(group, message, timeout);
+  return live_handler(impl_).multi_call(group, message, timeout);
 }
 
 Subscription Groups::monitor(const Term& group, std::function<void(const GroupEvent&)> on_event,
                              std::vector<Member>* current) {
-  return impl_->monitor(group, std::move(on_event), current);
+  return live_handler(impl_).monitor(group, std::move(on_event), current);
 }
 Subscription Groups::monitor_scope(std::function<void(const GroupEvent&)> on_event,
                                    std::map<Term, std::vector<Member>>* current) {
-  return impl_->monitor_scope(std::move(on_event), current);
+  return live_handler(impl_).monitor_scope(std::move(on_event), current);
 }
 
 Subscription Groups::monitor(const Term& group, const Process& subscriber, std::vector<Member>* current) {
-  return impl_->monitor(group, subscriber, current);
+  return live_handler(impl_).monitor(group, subscriber, current);
 }
 Subscription Groups::monitor_scope(const Process& subscriber, std::map<Term, std::vector<Member>>* current) {
-  return impl_->monitor_scope(subscriber, current);
+  return live_handler(impl_).monitor_scope(subscriber, current);
 }
 
 const std::string& Groups::scope() const { return impl_->scope(); }

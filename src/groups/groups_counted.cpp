@@ -13,7 +13,7 @@ namespace syn::detail {
 
 Result<std::size_t> GroupsScope::join_counted(const Term& group, const Pid& pid, Term meta, bool by_self) {
   engine_.counters().count(WriteCall::join);
-  if (node_->stopped()) return syn::unexpected(Errc::node_down);
+  if (auto refused = write_refused(engine_, node_->stopped())) return syn::unexpected(*refused);
   if (node_->options().strict_mode && !by_self) return syn::unexpected(Errc::not_self);
   std::string key = wire::canonical(group);
   std::string meta_bytes = meta_canonical(meta);
@@ -29,7 +29,7 @@ Result<std::size_t> GroupsScope::join_counted(const Term& group, const Pid& pid,
 
 Result<std::size_t> GroupsScope::leave_counted(const Term& group, const Pid& pid) {
   engine_.counters().count(WriteCall::leave);
-  auto key = removal_key(*node_, group);
+  auto key = removal_key(engine_, group);
   if (!key) return syn::unexpected(key.error());
   if (node_->is_local(pid)) {
     auto outcome = authority_leave_counted(*key, pid, 0);

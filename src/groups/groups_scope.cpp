@@ -28,6 +28,25 @@ void GroupsScope::clear() {
   }
 }
 
+std::uint64_t GroupsScope::leave_scope() {
+  engine_thread_.assert_held();
+  std::uint64_t last = 0;
+  for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
+    auto& shard = table_.shard(i);
+    WriterLock lock(shard.mutex);
+    for (const auto& [key, group] : shard.groups) {
+      for (const auto& [pid, rec] : group.members) {
+        if (!rec.local) continue;
+        rec.local->detach(this, key);
+        last = post_change(shard, Change::left, key, pid, {}, rec.meta.view(), Reason::normal());
+      }
+    }
+    shard.groups.clear();
+    shard.join_counts.clear();
+  }
+  return last;
+}
+
 // ---- reads -------------------------------------------------------------------------------
 
 std::vector<Member> GroupsScope::visible_members(const Group& group, std::optional<std::uint32_t> only_node,
@@ -140,7 +159,7 @@ std::future<Result<void>> GroupsScope::join_async(const Term& group, const Pid& 
 template <class R>
 R GroupsScope::leave_key(const Term& group, const Pid& pid) {
   engine_.counters().count(WriteCall::leave);
-  auto key = removal_key(*node_, group);
+  auto key = removal_key(engine_, group);
   if (!key) return write_result<R>(syn::unexpected(key.error()));
   return remove_entry<R>(*this, *key, pid);
 }
@@ -212,7 +231,7 @@ void GroupsScope::leave_here(AuthorityWrite<WriteLock>& w, GroupsTable::Shard& s
 Result<Member> GroupsScope::update_member(const Term& group, const Pid& pid,
                                           const std::function<Term(const Term&)>& fn) {
   engine_.counters().count(WriteCall::update_member);
-  if (node_->stopped()) return syn::unexpected(Errc::node_down);
+  if (auto refused = write_refused(engine_, node_->stopped())) return syn::unexpected(*refused);
   std::string key = wire::canonical(group);
   if (!node_->fits(key)) return syn::unexpected(Errc::bad_argument);
   // No pre-check on this replica (SPEC 4): start from its value when it has one, else ask the

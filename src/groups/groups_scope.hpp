@@ -74,6 +74,7 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
 
   /// Node shutdown: drop every membership (no callbacks).
   void clear() override;
+  std::uint64_t leave_scope() override;
   std::vector<std::string> check_invariants() const override { return table_.check_invariants(node_->atom()); }
 
   // ---- ScopeHandler (engine thread) ----

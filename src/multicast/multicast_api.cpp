@@ -1,6 +1,7 @@
 // The public multicast handles (Node::multicast, Multicast, Membership): they forward to the
 // scope's MulticastScope.
 #include "multicast/multicast_scope.hpp"
+#include "scope/live_handle.hpp"
 #include "scope/scope_directory.hpp"
 
 #include <syn/multicast.hpp>
@@ -21,8 +22,8 @@ Result<Membership> Multicast::join(const Term& group, const Process& self, std::
   return Membership(impl_, std::move(*member));
 }
 
-std::optional<View> Multicast::view(const Term& group) const { return impl_->view(group); }
-std::vector<Term> Multicast::group_names() const { return impl_->group_names(); }
+std::optional<View> Multicast::view(const Term& group) const { return detail::live_handler(impl_).view(group); }
+std::vector<Term> Multicast::group_names() const { return detail::live_handler(impl_).group_names(); }
 const std::string& Multicast::scope() const { return impl_->scope(); }
 
 // ---- Membership ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // flow control, leaves, process deaths, the reads, and the strand tasks that run callbacks.
 #include "common/log.hpp"
 #include "multicast/multicast_scope.hpp"
+#include "scope/live_handle.hpp"
 #include "node/scope_host.hpp"
 #include "wire/term_codec.hpp"
 
@@ -58,7 +59,7 @@ Result<std::shared_ptr<MemberState>> MulticastScope::begin_join(const Term& grou
                                                                 std::shared_ptr<MulticastHandler> handler,
                                                                 MulticastOptions options) {
   if (!handler || !node_->fits_term(group)) return syn::unexpected(Errc::bad_argument);
-  if (node_->stopped()) return syn::unexpected(Errc::node_down);
+  if (auto refused = write_refused(engine_, node_->stopped())) return syn::unexpected(*refused);
   std::string key = wire::canonical(group);
   // From a callback of this group here: waiting for the first view would block the very
   // strand that runs on_joined.
@@ -263,8 +264,36 @@ std::vector<Term> MulticastScope::group_names() const {
 
 // ---- shutdown ------------------------------------------------------------------------------
 
-void MulticastScope::clear() SYN_NO_THREAD_SAFETY_ANALYSIS {  // the engine has stopped: no other thread
+void MulticastScope::clear() {  // the engine has stopped: no other thread
   strands_.stop();
+  drop_all();
+}
+
+void MulticastScope::before_leaving_scope() {
+  std::vector<std::shared_ptr<MemberState>> members;
+  {
+    MutexLock lock(members_mutex_);
+    for (const auto& [id, member] : members_) members.push_back(member);
+  }
+  for (const auto& member : members) (void)leave(member, false);
+  if (in_callback()) return;  // its own strand would wait for itself
+  auto deadline = std::chrono::steady_clock::now() + 2 * node_->options().view_change_timeout;
+  for (const auto& member : members) {
+    MutexLock lock(member->mutex);
+    lock.wait_until(member->changed, deadline, [&] {
+      member->mutex.assert_held();
+      return member->phase == MemberState::Phase::left || member->phase == MemberState::Phase::abandoned;
+    });
+  }
+}
+
+std::uint64_t MulticastScope::leave_scope() {
+  engine_thread_.assert_held();
+  drop_all();
+  return 0;
+}
+
+void MulticastScope::drop_all() {
   {
     MutexLock lock(flow_mutex_);
     stopped_ = true;

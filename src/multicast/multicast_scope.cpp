@@ -131,6 +131,7 @@ void MulticastScope::on_group(const std::string& key, const Term* term,
 
 void MulticastScope::tick() {
   engine_thread_.assert_held();
+  if (engine_.removed()) return;  // the node left the scope: its groups are gone
   for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.tick(now())); }
   engine_.add_timer(tick_period(node_->options()), [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->tick();

@@ -73,6 +73,10 @@ class MulticastScope final : public ScopeHandler,
   /// Node shutdown: the members are out, no callback runs any more (any thread; the engine
   /// has stopped).
   void clear() override;
+  /// Node::remove_node_from_scopes: every local member leaves (the others see `left`), and
+  /// this waits until they are out (at most twice view_change_timeout; not from a callback).
+  void before_leaving_scope() override;
+  std::uint64_t leave_scope() override;
 
   // ---- ScopeHandler (engine thread; multicast_scope.cpp) ----
   std::size_t snapshot_parts() const override { return 1; }
@@ -129,6 +133,10 @@ class MulticastScope final : public ScopeHandler,
   void report_processed(std::string key, ViewId view, std::map<NodeId, std::uint64_t> upto);
   /// The host's monotonic clock (a simulated node's own clock).
   multicast::Micros now() const;
+
+  /// Drops every group and member (members still in are out with node_down); clear() and
+  /// leave_scope(), when no other thread works on the groups.
+  void drop_all() SYN_NO_THREAD_SAFETY_ANALYSIS;
 
   // callbacks (multicast_members.cpp): tasks on the group's strand
   void post_callbacks(const std::string& key, std::vector<UniqueFunction> tasks);

@@ -3,6 +3,7 @@
 
 #include "node/scope_host.hpp"
 #include "registry/registry_scope.hpp"
+#include "scope/live_handle.hpp"
 #include "scope/scope_directory.hpp"
 #include "wire/meta_codec.hpp"
 
@@ -34,14 +35,14 @@ Result<void> Registry::register_name(const Term& name, const Pid& pid, Term meta
 
 std::vector<Term> Registry::names() const {
   std::vector<Term> out;
-  impl_->for_each(
+  live_handler(impl_).for_each(
       [&](std::string_view key, const Pid&, std::string_view) { out.push_back(wire::decode_canonical(key)); });
   return out;
 }
 
 void Registry::for_each(const std::function<void(const Term& name, const Entry& entry)>& fn) const {
   std::vector<std::pair<Term, Entry>> entries;
-  impl_->for_each([&](std::string_view key, const Pid& pid, std::string_view meta) {
+  live_handler(impl_).for_each([&](std::string_view key, const Pid& pid, std::string_view meta) {
     entries.emplace_back(wire::decode_canonical(key), Entry{pid, meta_term(meta)});
   });
   for (const auto& [name, entry] : entries) fn(name, entry);
@@ -65,19 +66,21 @@ std::future<Result<void>> Registry::unregister_name_async(const Term& name) {
   return impl_->unregister_name_async(name);
 }
 
-std::optional<Entry> Registry::lookup(const Term& name) const { return impl_->lookup(name); }
-std::optional<Pid> Registry::whereis(const Term& name) const { return impl_->whereis(name); }
+std::optional<Entry> Registry::lookup(const Term& name) const { return live_handler(impl_).lookup(name); }
+std::optional<Pid> Registry::whereis(const Term& name) const { return live_handler(impl_).whereis(name); }
 
 bool Registry::send(const Term& name, Term message) {
-  auto pid = impl_->whereis(name);
+  auto pid = live_handler(impl_).whereis(name);
   if (!pid) return false;
-  impl_->node().send(*pid, std::move(message));
+  live_handler(impl_).node().send(*pid, std::move(message));
   return true;
 }
 
-std::size_t Registry::count() const { return impl_->count(); }
-std::size_t Registry::count(std::string_view node) const { return impl_->count(detail::intern_node_name(node)); }
-std::size_t Registry::local_count() const { return impl_->count(impl_->node().atom()); }
+std::size_t Registry::count() const { return live_handler(impl_).count(); }
+std::size_t Registry::count(std::string_view node) const {
+  return live_handler(impl_).count(detail::intern_node_name(node));
+}
+std::size_t Registry::local_count() const { return live_handler(impl_).count(impl_->node().atom()); }
 const std::string& Registry::scope() const { return impl_->scope(); }
 
 }  // namespace syn

@@ -162,6 +162,24 @@ void RegistryScope::clear() {
   }
 }
 
+std::uint64_t RegistryScope::leave_scope() {
+  engine_thread_.assert_held();
+  std::uint64_t last = 0;
+  for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
+    auto& shard = table_.shard(i);
+    RegistryTable::Shard::WriteLock lock(shard);
+    for (const auto& [key, entry] : shard.entries) {
+      if (entry.pid.node_atom() != node_->atom()) continue;
+      if (auto process = node_->find_local(entry.pid)) process->detach(this, key.str());
+      last = post_unregistered(key.str(), entry.pid, entry.meta(), Reason::normal());
+    }
+    shard.entries.clear();
+    shard.per_node.clear();
+    shard.hidden.clear();
+  }
+  return last;
+}
+
 // ---- register / unregister -------------------------------------------------------------
 
 Result<void> RegistryScope::register_name(const Term& name, const Pid& pid, Term meta, bool by_self) {
@@ -177,7 +195,7 @@ std::future<Result<void>> RegistryScope::register_name_async(const Term& name, c
 template <class R>
 R RegistryScope::unregister_key(const Term& name) {
   engine_.counters().count(WriteCall::unregister_name);
-  auto key = removal_key(*node_, name);
+  auto key = removal_key(engine_, name);
   if (!key) return write_result<R>(syn::unexpected(key.error()));
   auto holder = read_key(std::string_view(*key), [](const RegEntrySnapshot& e) { return e.pid; });
   if (!holder) return write_result<R>(syn::unexpected(Errc::undefined));
@@ -247,7 +265,7 @@ WriteOutcome RegistryScope::authority_remove(const std::string& key, const Pid& 
 Result<Entry> RegistryScope::update(const Term& name, const std::function<Term(const Pid&, const Term&)>& fn,
                                     const Pid* self) {
   engine_.counters().count(WriteCall::update);
-  if (node_->stopped()) return syn::unexpected(Errc::node_down);
+  if (auto refused = write_refused(engine_, node_->stopped())) return syn::unexpected(*refused);
   std::string key = wire::canonical(name);
   if (!node_->fits(key)) return syn::unexpected(Errc::bad_argument);
   Pid pid;

@@ -57,6 +57,7 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
 
   /// Node shutdown: drop every entry (no callbacks).
   void clear() override;
+  std::uint64_t leave_scope() override;
 
   // ---- the authority's writes (registry_scope.cpp; scope/entry_writes.hpp calls them) ----
   /// `caller` is 0 for this node (any thread), else the remote caller (engine thread), which

@@ -14,6 +14,7 @@
 //   std::uint64_t apply_reply_change(std::uint32_t authority, const wire::entries::Change&);
 #include "node/scope_host.hpp"
 #include "scope/entry_calls.hpp"
+#include "scope/live_handle.hpp"
 #include "wire/meta_codec.hpp"
 #include "wire/term_codec.hpp"
 
@@ -70,7 +71,7 @@ R remote_write(Handler& handler, const Pid& pid, const wire::entries::CallReques
 template <class R, class Handler>
 R put_entry(Handler& handler, const Term& key_term, const Pid& pid, const Term& meta, bool by_self) {
   ScopeHost& node = handler.engine().host();
-  if (node.stopped()) return write_result<R>(syn::unexpected(Errc::node_down));
+  if (auto refused = write_refused(handler.engine(), node.stopped())) return write_result<R>(syn::unexpected(*refused));
   if (node.options().strict_mode && !by_self) return write_result<R>(syn::unexpected(Errc::not_self));
   std::string key = wire::canonical(key_term);
   std::string meta_bytes = meta_canonical(meta);
@@ -80,8 +81,9 @@ R put_entry(Handler& handler, const Term& key_term, const Pid& pid, const Term& 
 }
 
 /// The canonical key of an unregister_name / leave, or why the call fails before it starts.
-inline Result<std::string> removal_key(ScopeHost& node, const Term& key_term) {
-  if (node.stopped()) return syn::unexpected(Errc::node_down);
+inline Result<std::string> removal_key(ScopeEngine& engine, const Term& key_term) {
+  ScopeHost& node = engine.host();
+  if (auto refused = write_refused(engine, node.stopped())) return syn::unexpected(*refused);
   std::string key = wire::canonical(key_term);
   if (!node.fits(key)) return syn::unexpected(Errc::bad_argument);
   return key;

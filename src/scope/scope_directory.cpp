@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <future>
 #include <mutex>
 
 namespace syn::detail {
@@ -45,6 +46,49 @@ void ScopeDirectory::add(const std::vector<std::string>& scopes) {
   host_->post([started] {
     for (auto* engine : started) engine->start();
   });
+}
+
+void ScopeDirectory::remove(const std::vector<std::string>& scopes) {
+  for (const auto& name : scopes) {
+    std::vector<std::shared_ptr<ScopeHandler>> handlers;
+    {
+      ReaderLock lock(mutex_);
+      auto it = scopes_.find(name);
+      if (it == scopes_.end()) continue;
+      handlers = it->second;
+    }
+    for (auto& h : handlers) h->before_leaving_scope();
+    {
+      WriterLock lock(mutex_);
+      auto it = scopes_.find(name);
+      if (it == scopes_.end() || it->second != handlers) continue;  // removed meanwhile
+      scopes_.erase(it);  // peers' messages for it are answered as for a scope never added
+      retired_.insert(retired_.end(), handlers.begin(), handlers.end());
+    }
+    for (auto& h : handlers) h->engine().mark_removed();
+    auto leave = [handlers] {
+      std::uint64_t last = 0;
+      for (const auto& h : handlers) {
+        last = std::max(last, h->leave_scope());
+        h->engine().leave_subcluster();
+      }
+      return last;
+    };
+    std::uint64_t last_callback = 0;
+    if (host_->on_engine_thread()) {
+      last_callback = leave();
+    } else {
+      auto done = std::make_shared<std::promise<std::uint64_t>>();
+      auto future = done->get_future();
+      host_->post([leave, done] { done->set_value(leave()); });
+      try {
+        last_callback = future.get();
+      } catch (const std::future_error&) {
+        return;  // the node stopped first: it left every scope anyway
+      }
+    }
+    host_->wait_for_callback(last_callback);
+  }
 }
 
 std::vector<std::string> ScopeDirectory::names() const {
@@ -178,10 +222,13 @@ void ScopeDirectory::on_scope_message(std::uint32_t from, wire::MsgType type, co
 
 void ScopeDirectory::on_stopped() {
   std::map<std::string, std::vector<std::shared_ptr<ScopeHandler>>, std::less<>> scopes;
+  std::vector<std::shared_ptr<ScopeHandler>> retired;
   {
     WriterLock lock(mutex_);
     scopes.swap(scopes_);
+    retired.swap(retired_);
   }
+  for (auto& h : retired) h->clear();
   for (auto& [name, handlers] : scopes) {
     for (auto& h : handlers) h->clear();
   }

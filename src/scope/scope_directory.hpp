@@ -34,6 +34,9 @@ class ScopeDirectory final : public PeerObserver {
   /// Any thread: adds scopes (idempotent) and starts their discovery on the engine thread.
   /// Throws Error{bad_argument} for an empty name.
   void add(const std::vector<std::string>& scopes);
+  /// Any thread: this node leaves `scopes` (Node::remove_node_from_scopes); unknown ones are
+  /// skipped. Returns once its own entries' callbacks ran and the peers were told.
+  void remove(const std::vector<std::string>& scopes);
   std::vector<std::string> names() const;
   /// Every handler's check_invariants, each line prefixed with its scope (any thread).
   std::vector<std::string> check_invariants() const;
@@ -78,6 +81,9 @@ class ScopeDirectory final : public PeerObserver {
   mutable SharedMutex mutex_;
   /// scope -> one handler per kind, in the order of kinds_.
   std::map<std::string, std::vector<std::shared_ptr<ScopeHandler>>, std::less<>> scopes_ SYN_GUARDED_BY(mutex_);
+  /// Handlers of scopes this node left: kept until the node stops, because tasks and timers
+  /// already queued on the engine thread may still point at them (they find them emptied).
+  std::vector<std::shared_ptr<ScopeHandler>> retired_ SYN_GUARDED_BY(mutex_);
 };
 
 }  // namespace syn::detail

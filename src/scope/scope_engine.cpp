@@ -106,6 +106,10 @@ void ScopeEngine::on_peer_up(std::uint32_t atom) { send_discover(atom); }
 
 void ScopeEngine::on_peer_down(std::uint32_t atom) {
   assert_engine_thread();
+  drop_member(atom);
+}
+
+void ScopeEngine::drop_member(std::uint32_t atom) {
   end_await_sync(atom);
   syncing_from_.erase(atom);
   streams_.erase(atom);
@@ -145,7 +149,32 @@ void ScopeEngine::on_discover(std::uint32_t from) {
 
 void ScopeEngine::on_not_here(std::uint32_t from) {
   assert_engine_thread();
-  if (!is_member(from)) end_await_sync(from);
+  if (is_member(from)) {
+    drop_member(from);  // it left the scope: its entries go (remote_scope_node_down)
+  } else {
+    end_await_sync(from);
+  }
+}
+
+void ScopeEngine::leave_subcluster() {
+  assert_engine_thread();
+  {
+    MutexLock lock(pending_mutex_);
+    pending_.clear();  // the peers purge this node's entries: its last changes need not go
+  }
+  std::set<std::uint32_t> members;
+  {
+    MutexLock lock(members_mutex_);
+    members.swap(members_);
+  }
+  for (auto atom : members) {
+    node_.send_to_peer(atom, [&](wire::OutBuffer& out) { wire::encode_not_here(out, address_); });
+  }
+  streams_.clear();
+  syncing_from_.clear();
+  snapshot_began_.clear();
+  unsynced_.clear();
+  unsynced_count_.store(0, std::memory_order_release);
 }
 
 void ScopeEngine::await_sync(std::uint32_t atom) {

@@ -59,13 +59,23 @@ class ScopeEngine {
   void call(std::uint32_t to, std::string payload, std::chrono::milliseconds timeout, ReplyHandler on_reply,
             std::uint32_t min_protocol = 0);
 
+  /// Node::remove_node_from_scopes: this node is leaving the scope; the API's calls on its
+  /// handles fail with invalid_scope from now on (any thread).
+  void mark_removed() { removed_.store(true, std::memory_order_release); }
+  bool removed() const { return removed_.load(std::memory_order_acquire); }
+
   // ---- engine thread ----
   /// The scope was added here: discover it on every connected peer.
   void start();
+  /// This node leaves the scope (after its handler's leave_scope): every member is told
+  /// (not_here, on which it purges this node's entries), snapshots being sent stop, nothing is
+  /// awaited any more, and nothing goes out for this engine from now on.
+  void leave_subcluster();
   void on_peer_up(std::uint32_t atom);
   void on_peer_down(std::uint32_t atom);
   void on_discover(std::uint32_t from);
-  /// `from` does not run this (kind, scope): no snapshot to wait for.
+  /// `from` does not run this (kind, scope): no snapshot to wait for; from a member, it left
+  /// the scope (Node::remove_node_from_scopes): dropped as if it went down.
   void on_not_here(std::uint32_t from);
   void on_ack_sync(std::uint32_t from, bool last, const msgpack::object& chunk);
   void on_scope_message(std::uint32_t from, const msgpack::object& payload);
@@ -91,6 +101,8 @@ class ScopeEngine {
   void send_snapshot(std::uint32_t atom) SYN_REQUIRES(engine_thread_);
   void continue_snapshot(std::uint32_t atom, std::uint64_t generation) SYN_REQUIRES(engine_thread_);
   void add_member(std::uint32_t atom);
+  /// `atom` is out of the subcluster (down, or it left the scope): its entries are purged.
+  void drop_member(std::uint32_t atom) SYN_REQUIRES(engine_thread_);
   /// Readiness bookkeeping: wait for `atom`'s answer, or stop waiting.
   void await_sync(std::uint32_t atom) SYN_REQUIRES(engine_thread_);
   void end_await_sync(std::uint32_t atom) SYN_REQUIRES(engine_thread_);
@@ -124,6 +136,7 @@ class ScopeEngine {
   std::set<std::uint32_t> unsynced_ SYN_GUARDED_BY(engine_thread_);
   std::atomic<std::size_t> unsynced_count_{0};
   std::atomic<bool> started_{false};
+  std::atomic<bool> removed_{false};
   ScopeCounters counters_;
   /// When each snapshot being received began (metrics: its duration).
   std::map<std::uint32_t, std::chrono::steady_clock::time_point> snapshot_began_ SYN_GUARDED_BY(engine_thread_);

@@ -36,6 +36,16 @@ class ScopeHandler {
   /// Node shutdown: drop every entry, with no callbacks (any thread; the engine has stopped).
   virtual void clear() = 0;
 
+  /// Node::remove_node_from_scopes, any thread, before anything else: what must still reach
+  /// the peers before this node leaves goes out now (multicast: the local members leave, and
+  /// this waits until they are out).
+  virtual void before_leaving_scope() {}
+  /// Node::remove_node_from_scopes, engine thread: this node's own entries go with callbacks
+  /// (reason normal; not replicated: the peers purge this node's entries when it tells them it
+  /// left, ScopeEngine::leave_subcluster), the others' are dropped without callbacks. Returns
+  /// the last callback it queued (0 if none).
+  virtual std::uint64_t leave_scope() = 0;
+
   /// How many parts a snapshot of this node's local data has (a fixed number, e.g. shards).
   virtual std::size_t snapshot_parts() const = 0;
   /// Writes one part of this node's local data as snapshot chunks; each chunk is one msgpack

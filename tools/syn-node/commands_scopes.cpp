@@ -1,4 +1,4 @@
-// Scope commands: joining scopes and looking at their subclusters.
+// Scope commands: joining and leaving scopes, and looking at their subclusters.
 #include "commands.hpp"
 #include "scope_terms.hpp"
 
@@ -18,6 +18,13 @@ syn::Kind kind_of(const Args& args) {
 
 SYN_NODE_COMMAND(add_scopes, "add_scopes{scopes: [name...]} -> {} (idempotent)") {
   ctx.node().add_node_to_scopes(args.strings("scopes"));
+  return {};
+}
+
+SYN_NODE_COMMAND(remove_scopes,
+                 "remove_scopes{scopes: [name...]} -> {} (Node::remove_node_from_scopes: leaves them while running; "
+                 "unknown ones are skipped)") {
+  ctx.node().remove_node_from_scopes(args.strings("scopes"));
   return {};
 }
 

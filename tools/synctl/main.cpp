@@ -73,6 +73,15 @@ int main(int argc, char** argv) {
   members->add_option("GROUP", group)->required();
   auto* views = app.add_subcommand("views", "the multicast views of the groups with a member on the node");
   views->add_option("SCOPE", scope)->required();
+  std::vector<std::string> scope_list;
+  auto* add_scopes = app.add_subcommand("add-scopes", "the node joins scopes (needs the node's control_writes)");
+  add_scopes->alias("add_node_to_scopes");
+  add_scopes->add_option("SCOPE", scope_list)->required();
+  auto* remove_scopes = app.add_subcommand(
+      "remove-scopes",
+      "the node leaves scopes while running: its names and memberships there go, everywhere (needs control_writes)");
+  remove_scopes->alias("remove_node_from_scopes");
+  remove_scopes->add_option("SCOPE", scope_list)->required();
   auto* stats = app.add_subcommand("stats", "the node's counters");
   auto* metrics = app.add_subcommand("metrics", "the node's metrics in the Prometheus text format");
   auto* health = app.add_subcommand("health", "whether the node is alive, with its identity");
@@ -143,6 +152,8 @@ int main(int argc, char** argv) {
     if (groups->parsed()) request = {{"cmd", "groups"}, {"scope", scope}};
     if (members->parsed()) request = {{"cmd", "members"}, {"scope", scope}, {"group", term_argument(group)}};
     if (views->parsed()) request = {{"cmd", "views"}, {"scope", scope}};
+    if (add_scopes->parsed()) request = {{"cmd", "add_scopes"}, {"scopes", scope_list}};
+    if (remove_scopes->parsed()) request = {{"cmd", "remove_scopes"}, {"scopes", scope_list}};
     if (stats->parsed()) request = {{"cmd", "stats"}};
     if (metrics->parsed()) request = {{"cmd", "metrics"}};
     if (health->parsed()) request = {{"cmd", "health"}};

@@ -125,6 +125,11 @@ int Printer::answer(const std::string& cmd, const syn::Term& a) const {
   if (cmd == "members") print_pid_meta(a["members"]);
   if (cmd == "views") print_views(a);
   if (cmd == "stats") print_fields(a);
+  if (cmd == "add_scopes" || cmd == "remove_scopes") {
+    std::string list;
+    for (const auto& scope : a["scopes"]) list += (list.empty() ? "" : " ") + scope.get<std::string>();
+    std::printf("scopes: %s\n", list.empty() ? "(none)" : list.c_str());
+  }
   if (cmd == "metrics") std::printf("%s", field(a, "prometheus").c_str());
   if (cmd == "lookup") {
     if (negative) {
