@@ -417,3 +417,42 @@ TEST_CASE("synctl waits within its timeout for the socket of a node that is star
   CHECK(run.status == 0);
   CHECK(contains(run.out, "alive: late"));
 }
+
+TEST_CASE("synctl remove-scopes makes a node leave a scope everywhere, add-scopes brings it back",
+          "[process][synctl]") {
+  ControlledCluster c;
+  auto o = c.options("delta", {c.alpha->endpoint()});
+  auto socket = "/tmp/syn-synctl-leaver-" + std::to_string(::getpid()) + ".sock";
+  o["control"] = "ipc://" + socket;
+  o["control_writes"] = true;
+  Agent delta(o, process_agent_config());
+  auto pid = delta.spawn();
+  delta.ok("register", {{"scope", kScope}, {"name", "delta-name"}, {"pid", pid}});
+  ControlClient alpha(ControlClientOptions{c.alpha_control, {}, c.key.path});
+  REQUIRE(eventually([&] {
+    return alpha.request({{"cmd", "lookup"}, {"scope", kScope}, {"name", "delta-name"}})["found"] == true;
+  }));
+  // A read-only endpoint refuses it (alpha keeps the scope).
+  auto refused = synctl(c.at_alpha({"remove-scopes", kScope}));
+  CHECK(refused.status != 0);
+  CHECK(contains(synctl(c.at_alpha({"--json", "scopes"})).out, kScope));
+
+  auto left = synctl({"--control", "ipc://" + socket, "remove-scopes", kScope});
+  INFO(left.err);
+  CHECK(left.status == 0);
+  CHECK(contains(left.out, "scopes: (none)"));
+  CHECK(delta.call("whereis", {{"scope", kScope}, {"name", "delta-name"}})["code"] == "invalid_scope");
+  REQUIRE(eventually([&] {
+    return alpha.request({{"cmd", "lookup"}, {"scope", kScope}, {"name", "delta-name"}})["found"] == false;
+  }));
+  CHECK(synctl({"--control", "ipc://" + socket, "remove-scopes"}).status == 2);  // usage: no scope
+
+  auto back = synctl({"--control", "ipc://" + socket, "--json", "add-scopes", kScope});
+  CHECK(back.status == 0);
+  CHECK(Term::parse(back.out)["scopes"] == Term{kScope});
+  REQUIRE(eventually([&] {
+    auto found = delta.call("whereis", {{"scope", kScope}, {"name", "delta-name"}});
+    return found["ok"] == true && found["pid"].is_null() &&
+           delta.ok("subcluster", {{"kind", "registry"}, {"scope", kScope}})["nodes"].size() == 3;
+  }));
+}

@@ -1,6 +1,7 @@
 // Process commands: spawn processes owned by this agent, message them, kill and watch
 // processes anywhere in the cluster.
 #include "commands.hpp"
+#include "scope_terms.hpp"
 
 #include <cstdint>
 #include <map>
@@ -54,12 +55,14 @@ SYN_NODE_COMMAND(is_alive, "is_alive{pid} -> {alive} (exact for local pids; remo
 }
 
 SYN_NODE_COMMAND(receive,
-                 "receive{pid, timeout_ms=0} -> {message} (null on timeout or once dead; blocks "
-                 "the control stream for up to timeout_ms)") {
+                 "receive{pid, timeout_ms=0} -> {message, group_event?} (null on timeout or once dead; a mailbox "
+                 "subscription's event adds group_event {type, group, members}; blocks the control stream for up "
+                 "to timeout_ms)") {
   auto& process = ctx.process(args.string("pid"));
   auto message = process.receive(args.millis_or("timeout_ms", std::chrono::milliseconds(0)));
   syn::Term out = {{"message", message ? message->body : syn::Term(nullptr)}, {"alive", process.alive()}};
   if (message && message->is_multi_call()) out["multi_call"] = true;
+  if (message && message->group_event()) out["group_event"] = group_event_json(*message->group_event());
   return out;
 }
 

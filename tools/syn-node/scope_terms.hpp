@@ -49,6 +49,8 @@ inline syn::Term members_json(const std::vector<syn::Member>& members) {
   for (const auto& member : members) out.push_back(member_json(member));
   return out;
 }
+/// A subscription's event as {type: "join"|"leave"|"update", group, members} (commands_pg.cpp).
+syn::Term group_event_json(const syn::GroupEvent& event);
 
 /// {kind, exit_reason (process_exit only), node (remote_scope_node_up/down only)}.
 inline syn::Term reason_json(const syn::Reason& reason) {
