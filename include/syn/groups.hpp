@@ -84,14 +84,15 @@ class Groups {
   /// Pipelined join: returns at once; the future holds what join would return.
   [[nodiscard]] std::future<Result<void>> join_async(const Term& group, const Pid& pid, Term meta = nullptr);
   /// Joins every pid of `pids` to `group` with `meta` (OTP pg's multi-join): one result per
-  /// pid, in input order, each what join() would return for it. The joins run pipelined, all
-  /// nodes' at once. (Today each pid is its own replicated change and subscription event;
-  /// SPEC 4's one change per node is issue 15's next step.)
+  /// pid, in input order, each what join() would return for it. The pids of one node are
+  /// joined there together: one replicated change and one subscription event per node (a
+  /// callback per pid), every node's at once. In strict mode: not_self for every pid.
   std::vector<Result<void>> join(const Term& group, const std::vector<Pid>& pids, Term meta = nullptr);
   /// Removes `pid` from `group`. Errors: not_in_group, invalid_remote_scope, node_down, timeout.
   Result<void> leave(const Term& group, const Pid& pid);
-  /// Removes every pid of `pids` from `group`: one result per pid, in input order, as join of
-  /// a list.
+  /// Removes every pid of `pids` from `group`: one result per pid, in input order, one change
+  /// and one event per node, as join of a list (a pid listed twice: not_in_group the second
+  /// time).
   std::vector<Result<void>> leave(const Term& group, const std::vector<Pid>& pids);
   /// Pipelined leave; see join_async.
   [[nodiscard]] std::future<Result<void>> leave_async(const Term& group, const Pid& pid);

@@ -15,13 +15,6 @@ Groups Node::groups(std::string_view scope) { return Groups(scopes_->get<detail:
 namespace {
 std::uint32_t atom_of(std::string_view node) { return detail::intern_node_name(node); }
 
-/// Waits for every pipelined write, in the order they were made.
-std::vector<Result<void>> results_in_order(std::vector<std::future<Result<void>>>& pending) {
-  std::vector<Result<void>> out;
-  out.reserve(pending.size());
-  for (auto& future : pending) out.push_back(future.get());
-  return out;
-}
 }  // namespace
 
 Result<void> Groups::join(const Term& group, const Pid& pid, Term meta) {
@@ -36,17 +29,11 @@ std::future<Result<void>> Groups::join_async(const Term& group, const Pid& pid, 
 Result<void> Groups::leave(const Term& group, const Pid& pid) { return impl_->leave(group, pid); }
 
 std::vector<Result<void>> Groups::join(const Term& group, const std::vector<Pid>& pids, Term meta) {
-  std::vector<std::future<Result<void>>> pending;
-  pending.reserve(pids.size());
-  for (const auto& pid : pids) pending.push_back(impl_->join_async(group, pid, meta));
-  return results_in_order(pending);
+  return impl_->join_list(group, pids, meta);
 }
 
 std::vector<Result<void>> Groups::leave(const Term& group, const std::vector<Pid>& pids) {
-  std::vector<std::future<Result<void>>> pending;
-  pending.reserve(pids.size());
-  for (const auto& pid : pids) pending.push_back(impl_->leave_async(group, pid));
-  return results_in_order(pending);
+  return impl_->leave_list(group, pids);
 }
 std::future<Result<void>> Groups::leave_async(const Term& group, const Pid& pid) {
   return impl_->leave_async(group, pid);

@@ -24,36 +24,56 @@ void guarded(const std::string& node, const char* what, F&& fn) {
 
 std::uint64_t GroupsScope::post_change(GroupsTable::Shard& shard, Change change, std::string_view key, const Pid& pid,
                                        std::string_view previous_meta, std::string_view meta, const Reason& reason) {
+  std::vector<MemberChange> changes;
+  changes.push_back(MemberChange{change, pid, std::string(previous_meta), std::string(meta)});
+  return post_changes(shard, key, std::move(changes), reason);
+}
+
+std::uint64_t GroupsScope::post_changes(GroupsTable::Shard& shard, std::string_view key,
+                                        std::vector<MemberChange> changes, const Reason& reason) {
+  if (changes.empty()) return 0;
   auto handler = node_->event_handler(scope());
   std::vector<std::shared_ptr<SubscriptionState>> subscribers;
   if (auto it = shard.subscribers.find(key); it != shard.subscribers.end()) subscribers = it->second;
   auto scope_wide = std::atomic_load(&scope_subscribers_);
   if (!handler && subscribers.empty() && scope_wide->empty()) return 0;
   return node_->post_callback([node = node_.get(), handler = std::move(handler), scope = scope(),
-                               key = std::string(key), pid, previous = std::string(previous_meta),
-                               meta = std::string(meta), reason, change, subscribers = std::move(subscribers),
-                               scope_wide = std::move(scope_wide)] {
+                               key = std::string(key), changes = std::move(changes), reason,
+                               subscribers = std::move(subscribers), scope_wide = std::move(scope_wide)] {
     Term group = wire::decode_canonical(key);
-    Term meta_now = meta_term(meta);
+    std::vector<Term> metas;
+    metas.reserve(changes.size());
+    for (const auto& c : changes) metas.push_back(meta_term(c.meta));
     if (handler) {
-      guarded(node->name(), "an event handler", [&] {
-        switch (change) {
-          case Change::joined: handler->on_process_joined(scope, group, pid, meta_now, reason); break;
-          case Change::updated:
-            handler->on_group_process_updated(scope, group, pid, meta_term(previous), meta_now, reason);
-            break;
-          case Change::left: handler->on_process_left(scope, group, pid, meta_now, reason); break;
-        }
-      });
+      for (std::size_t i = 0; i < changes.size(); ++i) {
+        const auto& c = changes[i];
+        guarded(node->name(), "an event handler", [&] {
+          switch (c.change) {
+            case Change::joined: handler->on_process_joined(scope, group, c.pid, metas[i], reason); break;
+            case Change::updated:
+              handler->on_group_process_updated(scope, group, c.pid, meta_term(c.previous_meta), metas[i], reason);
+              break;
+            case Change::left: handler->on_process_left(scope, group, c.pid, metas[i], reason); break;
+          }
+        });
+      }
     }
     if (subscribers.empty() && scope_wide->empty()) return;
-    GroupEvent event{change == Change::joined    ? GroupEvent::Type::join
-                     : change == Change::updated ? GroupEvent::Type::update
-                                                 : GroupEvent::Type::leave,
-                     std::move(group),
-                     {Member{pid, std::move(meta_now)}}};
-    for (const auto& s : subscribers) guarded(node->name(), "a group subscription", [&] { s->deliver(event); });
-    for (const auto& s : *scope_wide) guarded(node->name(), "a scope subscription", [&] { s->deliver(event); });
+    // One event per run of changes of the same kind, in the order applied.
+    for (std::size_t first = 0; first < changes.size();) {
+      std::size_t end = first;
+      GroupEvent event{changes[first].change == Change::joined    ? GroupEvent::Type::join
+                       : changes[first].change == Change::updated ? GroupEvent::Type::update
+                                                                  : GroupEvent::Type::leave,
+                       group,
+                       {}};
+      for (; end < changes.size() && changes[end].change == changes[first].change; ++end) {
+        event.members.push_back(Member{changes[end].pid, std::move(metas[end])});
+      }
+      for (const auto& s : subscribers) guarded(node->name(), "a group subscription", [&] { s->deliver(event); });
+      for (const auto& s : *scope_wide) guarded(node->name(), "a scope subscription", [&] { s->deliver(event); });
+      first = end;
+    }
   });
 }
 

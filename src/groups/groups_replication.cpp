@@ -12,55 +12,101 @@ namespace syn::detail {
 void GroupsScope::on_replicated(std::uint32_t from, const msgpack::object& payload) {
   engine_thread_.assert_held();
   auto change = wire::entries::decode_change(payload);
-  if (change.op == wire::entries::Op::put) {
-    // A change that overtakes its part of a snapshot being streamed is current, not stale.
+  // A change that overtakes its part of a snapshot being streamed is current, not stale.
+  auto current = [&](const wire::entries::Put& put) {
     if (auto syncing = stale_candidates_.find(from); syncing != stale_candidates_.end()) {
-      syncing->second.erase({change.put.key, change.put.pid_id});
+      syncing->second.erase({put.key, put.pid_id});
     }
-    apply_put(from, change.put, reason_of(change.put.reason, {}, from));
-  } else if (change.op == wire::entries::Op::del) {
-    apply_del(from, change.del, reason_of(change.del.reason, change.del.exit_reason, from));
-  } else {
-    throw wire::DecodeError("groups: a reply where a change was expected");
+  };
+  switch (change.op) {
+    case wire::entries::Op::put:
+      current(change.put);
+      apply_put(from, change.put, reason_of(change.put.reason, {}, from));
+      return;
+    case wire::entries::Op::del:
+      apply_del(from, change.del, reason_of(change.del.reason, change.del.exit_reason, from));
+      return;
+    case wire::entries::Op::put_many:
+      for (const auto& put : change.puts) current(put);
+      apply_puts(from, change.puts);
+      return;
+    case wire::entries::Op::del_many: apply_dels(from, change.dels); return;
+    case wire::entries::Op::none:
+    case wire::entries::Op::stale: break;
   }
+  throw wire::DecodeError("groups: a reply where a change was expected");
 }
 
-std::uint64_t GroupsScope::apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason) {
-  engine_thread_.assert_held();
-  if (!node_->accepts(from, put.key, put.meta)) return 0;
+void GroupsScope::put_replica(GroupsTable::Shard& shard, std::uint32_t from, const wire::entries::Put& put,
+                              std::vector<MemberChange>& out) {
+  if (!node_->accepts(from, put.key, put.meta)) return;
   Pid pid = peer_pid(*node_, from, put.pid_id);
   std::string meta = meta_stored(put.meta);
-  auto& shard = table_.shard_for(put.key);
-  WriterLock lock(shard.mutex);
   auto it = shard.groups.try_emplace(put.key).first;
   auto m = it->second.members.find(pid);
   if (m == it->second.members.end()) {
     it->second.put(pid, MemberRec{put.time, CompactBytes(meta), nullptr});
-    return post_change(shard, Change::joined, put.key, pid, {}, meta, reason);
+    out.push_back(MemberChange{Change::joined, pid, {}, std::move(meta)});
+    return;
   }
   MemberRec& rec = m->second;
-  if (put.time <= rec.time) return 0;  // an older or the same join: nothing new
+  if (put.time <= rec.time) return;  // an older or the same join: nothing new
   rec.time = put.time;
-  if (rec.meta.view() == meta) return 0;
+  if (rec.meta.view() == meta) return;
   std::string previous(rec.meta.view());
   rec.meta.assign(meta);
-  return post_change(shard, Change::updated, put.key, pid, previous, meta, reason);
+  out.push_back(MemberChange{Change::updated, pid, std::move(previous), std::move(meta)});
+}
+
+void GroupsScope::del_replica(GroupsTable::Shard& shard, std::uint32_t from, const wire::entries::Del& del,
+                              std::vector<MemberChange>& out) {
+  Pid pid = peer_pid(*node_, from, del.pid_id);
+  auto it = shard.groups.find(std::string_view(del.key));
+  if (it == shard.groups.end()) return;
+  auto m = it->second.members.find(pid);
+  // Only that membership goes, not a newer one of the same pid.
+  if (m == it->second.members.end() || m->second.time > del.time) return;
+  out.push_back(MemberChange{Change::left, pid, {}, std::string(m->second.meta.view())});
+  it->second.erase(m);
+  if (it->second.members.empty()) shard.groups.erase(it);
+}
+
+std::uint64_t GroupsScope::apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason) {
+  engine_thread_.assert_held();
+  auto& shard = table_.shard_for(put.key);
+  WriterLock lock(shard.mutex);
+  std::vector<MemberChange> changes;
+  put_replica(shard, from, put, changes);
+  return post_changes(shard, put.key, std::move(changes), reason);
 }
 
 std::uint64_t GroupsScope::apply_del(std::uint32_t from, const wire::entries::Del& del, const Reason& reason) {
   engine_thread_.assert_held();
-  Pid pid = peer_pid(*node_, from, del.pid_id);
   auto& shard = table_.shard_for(del.key);
   WriterLock lock(shard.mutex);
-  auto it = shard.groups.find(std::string_view(del.key));
-  if (it == shard.groups.end()) return 0;
-  auto m = it->second.members.find(pid);
-  // Only that membership goes, not a newer one of the same pid.
-  if (m == it->second.members.end() || m->second.time > del.time) return 0;
-  std::uint64_t seq = post_change(shard, Change::left, del.key, pid, {}, m->second.meta.view(), reason);
-  it->second.erase(m);
-  if (it->second.members.empty()) shard.groups.erase(it);
-  return seq;
+  std::vector<MemberChange> changes;
+  del_replica(shard, from, del, changes);
+  return post_changes(shard, del.key, std::move(changes), reason);
+}
+
+std::uint64_t GroupsScope::apply_puts(std::uint32_t from, const std::vector<wire::entries::Put>& puts) {
+  engine_thread_.assert_held();
+  if (puts.empty()) return 0;
+  auto& shard = table_.shard_for(puts.front().key);
+  WriterLock lock(shard.mutex);
+  std::vector<MemberChange> changes;
+  for (const auto& put : puts) put_replica(shard, from, put, changes);
+  return post_changes(shard, puts.front().key, std::move(changes), reason_of(puts.front().reason, {}, from));
+}
+
+std::uint64_t GroupsScope::apply_dels(std::uint32_t from, const std::vector<wire::entries::Del>& dels) {
+  engine_thread_.assert_held();
+  if (dels.empty()) return 0;
+  auto& shard = table_.shard_for(dels.front().key);
+  WriterLock lock(shard.mutex);
+  std::vector<MemberChange> changes;
+  for (const auto& del : dels) del_replica(shard, from, del, changes);
+  return post_changes(shard, dels.front().key, std::move(changes), reason_of(dels.front().reason, {}, from));
 }
 
 void GroupsScope::on_process_exit(const Pid& pid, const Term& reason, std::vector<std::string> keys) {
@@ -93,14 +139,16 @@ void GroupsScope::purge_node(std::uint32_t node) {
     for (auto it = shard.groups.begin(); it != shard.groups.end();) {
       Group& group = it->second;
       if (group.per_node.count(node)) {
+        std::vector<MemberChange> changes;  // one event for the group (SPEC 4)
         for (auto m = group.members.begin(); m != group.members.end();) {
           if (m->first.node_atom() != node) {
             ++m;
             continue;
           }
-          post_change(shard, Change::left, it->first, m->first, {}, m->second.meta.view(), why);
+          changes.push_back(MemberChange{Change::left, m->first, {}, std::string(m->second.meta.view())});
           m = group.erase(m);
         }
+        post_changes(shard, it->first, std::move(changes), why);
       }
       if (group.members.empty()) {
         shard.groups.erase(it++);
@@ -148,11 +196,23 @@ void GroupsScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::object
   auto entries = wire::entries::decode_snapshot_chunk(chunk);
   Reason why = Reason::node_up(node_name_of(from));
   auto& candidates = stale_candidates_[from];
-  for (auto& entry : entries) {
-    if (!candidates.empty()) candidates.erase({entry.key, entry.pid_id});
-    wire::entries::Put put{std::move(entry.key), entry.pid_id, entry.time, std::move(entry.meta),
-                           static_cast<std::uint32_t>(Reason::Kind::remote_scope_node_up)};
-    apply_put(from, put, why);
+  // A group's entries are consecutive in a chunk (parts go group by group): one lock and one
+  // event per group (SPEC 4).
+  for (std::size_t first = 0; first < entries.size();) {
+    const std::string key = entries[first].key;
+    auto& shard = table_.shard_for(key);
+    WriterLock lock(shard.mutex);
+    std::vector<MemberChange> changes;
+    std::size_t end = first;
+    for (; end < entries.size() && entries[end].key == key; ++end) {
+      auto& entry = entries[end];
+      if (!candidates.empty()) candidates.erase({entry.key, entry.pid_id});
+      wire::entries::Put put{std::move(entry.key), entry.pid_id, entry.time, std::move(entry.meta),
+                             static_cast<std::uint32_t>(Reason::Kind::remote_scope_node_up)};
+      put_replica(shard, from, put, changes);
+    }
+    post_changes(shard, key, std::move(changes), why);
+    first = end;
   }
 }
 
@@ -161,18 +221,27 @@ void GroupsScope::end_remote_snapshot(std::uint32_t from) {
   auto found = stale_candidates_.find(from);
   if (found == stale_candidates_.end()) return;
   // What we held for that node and its authoritative snapshot lacks is stale (SPEC 1).
+  // The candidates are ordered by group: one lock and one event per group (SPEC 4).
   Reason why = Reason::node_up(node_name_of(from));
-  for (const auto& [key, id] : found->second) {
-    Pid pid = peer_pid(*node_, from, id);
+  const auto& stale = found->second;
+  for (auto first = stale.begin(); first != stale.end();) {
+    const std::string& key = first->first;
     auto& shard = table_.shard_for(key);
     WriterLock lock(shard.mutex);
-    auto it = shard.groups.find(std::string_view(key));
-    if (it == shard.groups.end()) continue;
-    auto m = it->second.members.find(pid);
-    if (m == it->second.members.end()) continue;
-    post_change(shard, Change::left, key, pid, {}, m->second.meta.view(), why);
-    it->second.erase(m);
-    if (it->second.members.empty()) shard.groups.erase(it);
+    std::vector<MemberChange> changes;
+    auto end = first;
+    for (; end != stale.end() && end->first == key; ++end) {
+      auto it = shard.groups.find(std::string_view(key));
+      if (it == shard.groups.end()) continue;
+      Pid pid = peer_pid(*node_, from, end->second);
+      auto m = it->second.members.find(pid);
+      if (m == it->second.members.end()) continue;
+      changes.push_back(MemberChange{Change::left, pid, {}, std::string(m->second.meta.view())});
+      it->second.erase(m);
+      if (it->second.members.empty()) shard.groups.erase(it);
+    }
+    post_changes(shard, key, std::move(changes), why);
+    first = end;
   }
   stale_candidates_.erase(found);
 }

@@ -141,6 +141,8 @@ std::vector<Term> GroupsScope::group_names(std::optional<std::uint32_t> only_nod
 std::uint64_t GroupsScope::apply_reply_change(std::uint32_t authority, const wire::entries::Change& change) {
   if (change.op == wire::entries::Op::put) return apply_put(authority, change.put, Reason::normal());
   if (change.op == wire::entries::Op::del) return apply_del(authority, change.del, Reason::normal());
+  if (change.op == wire::entries::Op::put_many) return apply_puts(authority, change.puts);
+  if (change.op == wire::entries::Op::del_many) return apply_dels(authority, change.dels);
   return 0;
 }
 
@@ -341,6 +343,18 @@ void GroupsScope::on_call(std::uint32_t from, std::uint64_t request_id, const ms
       authority_join_counted(request.key, pid, meta_stored(std::move(request.meta)), from, request_id);
       break;
     case wire::entries::CallOp::remove_counted: authority_leave_counted(request.key, pid, from, request_id); break;
+    case wire::entries::CallOp::put_many:
+    case wire::entries::CallOp::remove_many: {
+      std::vector<Pid> pids;
+      pids.reserve(request.pid_ids.size());
+      for (auto id : request.pid_ids) pids.push_back(Pid::from_atom(node_->atom(), request.pid_creation, id));
+      if (request.op == wire::entries::CallOp::put_many) {
+        authority_put_many(request.key, pids, meta_stored(std::move(request.meta)), from, request_id);
+      } else {
+        authority_remove_many(request.key, pids, from, request_id);
+      }
+      break;
+    }
   }
 }
 

@@ -45,6 +45,10 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   std::future<Result<void>> join_async(const Term& group, const Pid& pid, Term meta);
   Result<void> leave(const Term& group, const Pid& pid);
   std::future<Result<void>> leave_async(const Term& group, const Pid& pid);
+  /// Joins / leaves of a list of pids (groups_lists.cpp): the pids of one node applied there
+  /// together, as one replicated change and one event; one call per node, all at once.
+  std::vector<Result<void>> join_list(const Term& group, const std::vector<Pid>& pids, const Term& meta);
+  std::vector<Result<void>> leave_list(const Term& group, const std::vector<Pid>& pids);
   /// join_counted / leave_counted (groups_counted.cpp): the count after the call.
   Result<std::size_t> join_counted(const Term& group, const Pid& pid, Term meta, bool by_self);
   Result<std::size_t> leave_counted(const Term& group, const Pid& pid);
@@ -94,6 +98,11 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
                              std::uint64_t request_id = 0);
   WriteOutcome authority_remove(const std::string& key, const Pid& pid, std::uint32_t caller,
                                 std::uint64_t request_id = 0);
+  /// A list join / leave at the authority (all pids local): one shard lock, one change.
+  WriteOutcome authority_put_many(const std::string& key, const std::vector<Pid>& pids, std::string meta,
+                                  std::uint32_t caller, std::uint64_t request_id = 0);
+  WriteOutcome authority_remove_many(const std::string& key, const std::vector<Pid>& pids, std::uint32_t caller,
+                                     std::uint64_t request_id = 0);
   /// Counted join / leave at the authority: the outcome carries the count after it; only the
   /// first join and the last leave change the membership (and replicate).
   WriteOutcome authority_join_counted(const std::string& key, const Pid& pid, std::string meta, std::uint32_t caller,
@@ -110,6 +119,13 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
 
  private:
   enum class Change { joined, updated, left };
+  /// One member's change, for post_changes.
+  struct MemberChange {
+    Change change;
+    Pid pid;
+    std::string previous_meta;  ///< updated: the meta before
+    std::string meta;
+  };
 
   using WriteLock = std::unique_lock<SharedMutex>;
 
@@ -135,12 +151,35 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
                   absl::btree_map<Pid, MemberRec>::iterator m) SYN_REQUIRES(shard.mutex);
   /// A counted call to a remote authority, settled (its change applied, its callbacks run).
   Result<std::size_t> call_counted(const Pid& pid, const wire::entries::CallRequest& request);
+  /// A list write (join_list / leave_list): `pids` grouped by node, each group written by its
+  /// node; `results` gets each pid's result at its index.
+  void write_list(wire::entries::CallOp op, const std::string& key, const std::vector<Pid>& pids,
+                  const std::string& meta, std::vector<Result<void>>& results);
+  /// The change of a list write at the authority: put_many or del_many for the caller and
+  /// the peers, or one change per pid for peers that cannot read it.
+  void list_changed(AuthorityWrite<WriteLock>& w, std::string batched, std::vector<std::string> singles,
+                    std::uint64_t event_seq);
 
   // replication (groups_replication.cpp)
   std::uint64_t apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason);
   std::uint64_t apply_del(std::uint32_t from, const wire::entries::Del& del, const Reason& reason);
+  /// A put_many / del_many of `from` (one group): one lock, one event.
+  std::uint64_t apply_puts(std::uint32_t from, const std::vector<wire::entries::Put>& puts);
+  std::uint64_t apply_dels(std::uint32_t from, const std::vector<wire::entries::Del>& dels);
+  /// A peer's Put / Del applied to this replica (its shard's lock held); what changed is
+  /// added to `out`.
+  void put_replica(GroupsTable::Shard& shard, std::uint32_t from, const wire::entries::Put& put,
+                   std::vector<MemberChange>& out) SYN_REQUIRES(shard.mutex);
+  void del_replica(GroupsTable::Shard& shard, std::uint32_t from, const wire::entries::Del& del,
+                   std::vector<MemberChange>& out) SYN_REQUIRES(shard.mutex);
 
   // events (groups_events.cpp): hooks and subscriptions, queued under the shard lock.
+  /// The changes of one group made under one hold of its shard's lock, queued as one task: a
+  /// callback per change, and one subscription event per run of changes of the same kind
+  /// (SPEC 4: a list write, a node down or a snapshot is one event per group). Returns the
+  /// task's sequence (0 when nobody listens).
+  std::uint64_t post_changes(GroupsTable::Shard& shard, std::string_view key, std::vector<MemberChange> changes,
+                             const Reason& reason) SYN_REQUIRES(shard.mutex);
   std::uint64_t post_change(GroupsTable::Shard& shard, Change change, std::string_view key, const Pid& pid,
                             std::string_view previous_meta, std::string_view meta, const Reason& reason)
       SYN_REQUIRES(shard.mutex);

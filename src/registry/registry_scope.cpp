@@ -371,7 +371,9 @@ void RegistryScope::on_call(std::uint32_t from, std::uint64_t request_id, const 
       break;
     case wire::entries::CallOp::put_counted:
     case wire::entries::CallOp::remove_counted:
-      // Counted calls are the groups' only (a peer that sends one here is broken).
+    case wire::entries::CallOp::put_many:
+    case wire::entries::CallOp::remove_many:
+      // Counted and list calls are the groups' only (a peer that sends one here is broken).
       authority_write<WriteLock>(engine_, from, request_id, [](auto& w) { w.fail(Errc::bad_argument); });
       break;
   }

@@ -12,6 +12,7 @@ void answer_caller(ScopeEngine& engine, const WriteOutcome& out, std::uint32_t c
   }
   wire::OutBuffer reply;
   if (out.count) wire::entries::begin_counted_reply(reply, *out.count);
+  if (out.statuses) wire::entries::begin_many_reply(reply, *out.statuses);
   if (out.stale) {
     wire::entries::encode_stale(reply, out.current_meta, out.current_time);
   } else if (out.change.empty()) {

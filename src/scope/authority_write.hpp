@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace syn::detail {
 
@@ -58,6 +59,15 @@ class AuthorityWrite {
   }
   /// A counted join / leave: the caller also gets the membership's count after the write.
   void counted(std::uint64_t count) { out_.count = count; }
+  /// A list write: the caller also gets one status per pid (0 or 1 + Errc).
+  void many(std::vector<std::uint32_t> statuses) { out_.statuses = std::move(statuses); }
+  /// As changed, for a cluster with members that cannot read `change` (a batched change; see
+  /// ScopeEngine::old_members): every peer but the caller gets `singles`, one by one.
+  void changed_as_singles(std::string change, const std::vector<std::string>& singles, std::uint64_t event_seq) {
+    out_.change = std::move(change);
+    out_.event_seq = event_seq;
+    for (const auto& single : singles) engine_.broadcast(single, caller_);
+  }
   /// The entry changed: `change` (an encoded Put or Del) goes to every peer but the caller,
   /// which gets it as its answer; `event_seq` is the last callback queued here.
   void changed(std::string change, std::uint64_t event_seq) {

@@ -23,7 +23,7 @@ void CallTable::call(std::uint32_t atom, const wire::ScopeAddress& address, std:
       if (protocol != 0 && protocol < min_protocol) {
         SYN_LOG(warn, node_.name(), "a call needs protocol ", min_protocol, " but the link with ", node_name_of(atom),
                 " runs ", protocol, ": not sent");
-        on_reply(CallOutcome{status_of(Errc::bad_argument), nullptr, false});
+        on_reply(CallOutcome{kStatusPeerTooOld, nullptr, false});
         return;
       }
     }

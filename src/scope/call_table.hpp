@@ -36,7 +36,7 @@ class CallTable {
   /// Any thread: sends a call (payload: one encoded msgpack value) to `atom`. `on_reply` runs
   /// on the engine thread: once with the answer, timeout or node_down, and once more (late)
   /// if a reply arrives after the timeout. A peer whose link runs a protocol older than
-  /// `min_protocol` is not sent the call: it fails with bad_argument.
+  /// `min_protocol` is not sent the call: it fails with kStatusPeerTooOld.
   void call(std::uint32_t atom, const wire::ScopeAddress& address, std::string payload,
             std::chrono::milliseconds timeout, ReplyHandler on_reply, std::uint32_t min_protocol = 0);
 
@@ -67,6 +67,13 @@ class CallTable {
 
 /// Status of a failed outcome.
 inline std::uint32_t status_of(Errc code) { return static_cast<std::uint32_t>(code) + 1; }
-inline Errc errc_of(std::uint32_t status) { return static_cast<Errc>(status - 1); }
+/// The status of a call that was not sent: the peer's link runs a protocol older than the
+/// call needs (CallTable::call's min_protocol). errc_of reads it as bad_argument.
+inline constexpr std::uint32_t kStatusPeerTooOld = 0xffff;
+inline Errc errc_of(std::uint32_t status) {
+  // A status beyond the codes this build knows (a broken or newer peer, kStatusPeerTooOld).
+  if (status == 0 || status - 1 > static_cast<std::uint32_t>(Errc::bad_argument)) return Errc::bad_argument;
+  return static_cast<Errc>(status - 1);
+}
 
 }  // namespace syn::detail

@@ -26,6 +26,14 @@ wire::entries::CallRequest put_counted_request(const std::string& key, const Pid
   return {wire::entries::CallOp::put_counted, key, pid.creation(), pid.id(), std::move(meta), 0};
 }
 
+wire::entries::CallRequest many_request(wire::entries::CallOp op, const std::string& key, const std::vector<Pid>& pids,
+                                        std::string meta) {
+  wire::entries::CallRequest request{op, key, pids.empty() ? 0 : pids.front().creation(), 0, std::move(meta), 0, {}};
+  request.pid_ids.reserve(pids.size());
+  for (const auto& pid : pids) request.pid_ids.push_back(pid.id());
+  return request;
+}
+
 wire::entries::CallRequest remove_counted_request(const std::string& key, const Pid& pid) {
   return {wire::entries::CallOp::remove_counted, key, pid.creation(), pid.id(), {}, 0};
 }

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace syn::detail {
 
@@ -29,6 +30,8 @@ struct WriteOutcome {
   std::int64_t current_time = 0;
   std::uint64_t event_seq = 0;
   std::optional<std::uint64_t> count;  ///< a counted join / leave: the count after it
+  /// A list write (put_many / remove_many): one status per pid, in order (0 or 1 + Errc).
+  std::optional<std::vector<std::uint32_t>> statuses;
 };
 
 /// A call's answer on the calling thread, with the last callback to wait for.
@@ -72,6 +75,9 @@ wire::entries::CallRequest put_request(const std::string& key, const Pid& pid, s
 wire::entries::CallRequest remove_request(const std::string& key, const Pid& pid);
 wire::entries::CallRequest put_counted_request(const std::string& key, const Pid& pid, std::string meta);
 wire::entries::CallRequest remove_counted_request(const std::string& key, const Pid& pid);
+/// A list write for `pids`, all of one node incarnation (`pids.front()`'s).
+wire::entries::CallRequest many_request(wire::entries::CallOp op, const std::string& key, const std::vector<Pid>& pids,
+                                        std::string meta);
 wire::entries::CallRequest update_request(const std::string& key, const Pid& pid, std::string meta,
                                           std::int64_t expected_time);
 /// The answer to an update that found the entry changed: the current meta and time.

@@ -110,6 +110,7 @@ void ScopeEngine::on_peer_down(std::uint32_t atom) {
 }
 
 void ScopeEngine::drop_member(std::uint32_t atom) {
+  count_old_member(atom, false);
   end_await_sync(atom);
   syncing_from_.erase(atom);
   streams_.erase(atom);
@@ -130,13 +131,27 @@ void ScopeEngine::drop_member(std::uint32_t atom) {
 }
 
 void ScopeEngine::add_member(std::uint32_t atom) {
+  assert_engine_thread();
   drain_pending();  // what was applied before it joined goes only to the old members
   bool added;
   {
     MutexLock lock(members_mutex_);
     added = members_.insert(atom).second;
   }
-  if (added) handler_->on_member_added(atom);
+  if (added) {
+    count_old_member(atom, true);
+    handler_->on_member_added(atom);
+  }
+}
+
+void ScopeEngine::count_old_member(std::uint32_t atom, bool member) {
+  bool changed = false;
+  if (!member) {
+    changed = old_member_atoms_.erase(atom) != 0;
+  } else if (node_.peer_protocol(atom) < wire::batched_changes_since) {
+    changed = old_member_atoms_.insert(atom).second;
+  }
+  if (changed) old_members_.store(old_member_atoms_.size(), std::memory_order_release);
 }
 
 void ScopeEngine::on_discover(std::uint32_t from) {
@@ -170,6 +185,7 @@ void ScopeEngine::leave_subcluster() {
   for (auto atom : members) {
     node_.send_to_peer(atom, [&](wire::OutBuffer& out) { wire::encode_not_here(out, address_); });
   }
+  for (auto atom : members) count_old_member(atom, false);
   streams_.clear();
   syncing_from_.clear();
   snapshot_began_.clear();

@@ -63,6 +63,9 @@ class ScopeEngine {
   /// handles fail with invalid_scope from now on (any thread).
   void mark_removed() { removed_.store(true, std::memory_order_release); }
   bool removed() const { return removed_.load(std::memory_order_acquire); }
+  /// Members whose link runs a protocol older than wire::batched_changes_since (any thread):
+  /// while there is one, a batched change is broadcast one change at a time.
+  std::size_t old_members() const { return old_members_.load(std::memory_order_acquire); }
 
   // ---- engine thread ----
   /// The scope was added here: discover it on every connected peer.
@@ -137,6 +140,10 @@ class ScopeEngine {
   std::atomic<std::size_t> unsynced_count_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> removed_{false};
+  std::set<std::uint32_t> old_member_atoms_ SYN_GUARDED_BY(engine_thread_);
+  std::atomic<std::size_t> old_members_{0};
+  /// Keeps old_member_atoms_ / old_members_ right as `atom` joins or leaves the subcluster.
+  void count_old_member(std::uint32_t atom, bool member) SYN_REQUIRES(engine_thread_);
   ScopeCounters counters_;
   /// When each snapshot being received began (metrics: its duration).
   std::map<std::uint32_t, std::chrono::steady_clock::time_point> snapshot_began_ SYN_GUARDED_BY(engine_thread_);

@@ -43,6 +43,33 @@ void encode(OutBuffer& out, const Del& m) {
   raw(out, m.exit_reason);
 }
 
+void encode_put_many(OutBuffer& out, const std::vector<Put>& puts) {
+  Packer p(out);
+  p.pack_array(4);
+  p.pack_uint32(static_cast<std::uint32_t>(Op::put_many));
+  raw(out, puts.empty() ? std::string_view() : std::string_view(puts.front().key));
+  p.pack_uint32(puts.empty() ? 0 : puts.front().reason);
+  p.pack_array(static_cast<std::uint32_t>(puts.size() * 3));
+  for (const auto& put : puts) {
+    p.pack_uint64(put.pid_id);
+    p.pack_int64(put.time);
+    raw(out, put.meta);
+  }
+}
+
+void encode_del_many(OutBuffer& out, const std::vector<Del>& dels) {
+  Packer p(out);
+  p.pack_array(4);
+  p.pack_uint32(static_cast<std::uint32_t>(Op::del_many));
+  raw(out, dels.empty() ? std::string_view() : std::string_view(dels.front().key));
+  p.pack_uint32(dels.empty() ? 0 : dels.front().reason);
+  p.pack_array(static_cast<std::uint32_t>(dels.size() * 2));
+  for (const auto& del : dels) {
+    p.pack_uint64(del.pid_id);
+    p.pack_int64(del.time);
+  }
+}
+
 void encode_none(OutBuffer& out) {
   Packer p(out);
   p.pack_array(1);
@@ -84,12 +111,49 @@ Change decode_change(const msgpack::object& o) {
       c.stale_time = f.i64(2);
       return c;
     }
+    case Op::put_many: {
+      auto f = exactly(o, "entry put_many", 4);
+      c.op = Op::put_many;
+      std::string key = f.canonical(1);
+      std::uint32_t reason = f.u32(2);
+      auto list = f.array(3, "entry put_many list");
+      if (list.size() % 3 != 0) list.fail(list.size(), "is not a whole number of puts");
+      c.puts.reserve(list.size() / 3);
+      for (std::size_t i = 0; i < list.size(); i += 3) {
+        c.puts.push_back(Put{key, list.u64(i), list.i64(i + 1), list.canonical(i + 2), reason});
+      }
+      return c;
+    }
+    case Op::del_many: {
+      auto f = exactly(o, "entry del_many", 4);
+      c.op = Op::del_many;
+      std::string key = f.canonical(1);
+      std::uint32_t reason = f.u32(2);
+      auto list = f.array(3, "entry del_many list");
+      if (list.size() % 2 != 0) list.fail(list.size(), "is not a whole number of dels");
+      c.dels.reserve(list.size() / 2);
+      for (std::size_t i = 0; i < list.size(); i += 2) {
+        c.dels.push_back(Del{key, list.u64(i), list.i64(i + 1), reason, {}});
+      }
+      return c;
+    }
   }
   head.fail(0, "is not an entry operation");
 }
 
 void encode(OutBuffer& out, const CallRequest& m) {
   Packer p(out);
+  if (m.op == CallOp::put_many || m.op == CallOp::remove_many) {
+    bool put = m.op == CallOp::put_many;
+    p.pack_array(put ? 5 : 4);
+    p.pack_uint32(static_cast<std::uint32_t>(m.op));
+    raw(out, m.key);
+    p.pack_uint32(m.pid_creation);
+    p.pack_array(static_cast<std::uint32_t>(m.pid_ids.size()));
+    for (auto id : m.pid_ids) p.pack_uint64(id);
+    if (put) raw(out, m.meta);
+    return;
+  }
   bool update = m.op == CallOp::update;
   bool has_meta = m.op != CallOp::remove && m.op != CallOp::remove_counted;
   p.pack_array(update ? 6 : has_meta ? 5 : 4);
@@ -132,6 +196,18 @@ CallRequest decode_call_request(const msgpack::object& o) {
       r.meta = f.canonical(5);
       return r;
     }
+    case CallOp::put_many:
+    case CallOp::remove_many: {
+      bool put = r.op == CallOp::put_many;
+      auto f = exactly(o, "entry many call", put ? 5 : 4);
+      r.key = f.canonical(1);
+      r.pid_creation = f.u32(2);
+      auto ids = f.array(3, "entry many call pids");
+      r.pid_ids.reserve(ids.size());
+      for (std::size_t i = 0; i < ids.size(); ++i) r.pid_ids.push_back(ids.u64(i));
+      if (put) r.meta = f.canonical(4);
+      return r;
+    }
   }
   head.fail(0, "is not an entry call");
 }
@@ -145,6 +221,23 @@ void begin_counted_reply(OutBuffer& out, std::uint64_t count) {
 CountedReply decode_counted_reply(const msgpack::object& o) {
   auto f = exactly(o, "counted reply", 2);
   return CountedReply{f.u64(0), decode_change(f.raw(1))};
+}
+
+void begin_many_reply(OutBuffer& out, const std::vector<std::uint32_t>& statuses) {
+  Packer p(out);
+  p.pack_array(2);
+  p.pack_array(static_cast<std::uint32_t>(statuses.size()));
+  for (auto status : statuses) p.pack_uint32(status);
+}
+
+ManyReply decode_many_reply(const msgpack::object& o) {
+  auto f = exactly(o, "many reply", 2);
+  auto list = f.array(0, "many reply statuses");
+  ManyReply reply;
+  reply.statuses.reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) reply.statuses.push_back(list.u32(i));
+  reply.change = decode_change(f.raw(1));
+  return reply;
 }
 
 void SnapshotChunker::add(std::string_view key, std::uint64_t pid_id, std::int64_t time, std::string_view meta) {

@@ -17,7 +17,9 @@
 
 namespace syn::wire::entries {
 
-enum class Op : std::uint32_t { none = 0, put = 1, del = 2, stale = 3 };
+/// put_many / del_many (protocol 3 on): the changes of a list join / leave, several pids of
+/// the sender in one group (one message, one subscription event at the receiver).
+enum class Op : std::uint32_t { none = 0, put = 1, del = 2, stale = 3, put_many = 4, del_many = 5 };
 
 /// An entry (key, pid of the sender) now has this meta and time.
 struct Put {
@@ -38,13 +40,20 @@ struct Del {
 
 void encode(OutBuffer& out, const Put& m);
 void encode(OutBuffer& out, const Del& m);
-/// A replicated change or a reply: Put, Del, none ([0]) or stale ([3, meta, time]).
+/// put_many: [4, key, reason, [pid_id, time, meta, ...]]; every Put of one key and reason.
+void encode_put_many(OutBuffer& out, const std::vector<Put>& puts);
+/// del_many: [5, key, reason, [pid_id, time, ...]]; every Del of one key and reason.
+void encode_del_many(OutBuffer& out, const std::vector<Del>& dels);
+/// A replicated change or a reply: Put, Del, none ([0]), stale ([3, meta, time]), put_many
+/// or del_many.
 struct Change {
   Op op = Op::none;
   Put put;
   Del del;
   std::string stale_meta;  ///< for stale: the authority's current meta and time
   std::int64_t stale_time = 0;
+  std::vector<Put> puts;  ///< put_many
+  std::vector<Del> dels;  ///< del_many
 };
 Change decode_change(const msgpack::object& o);
 void encode_none(OutBuffer& out);
@@ -54,14 +63,23 @@ void encode_stale(OutBuffer& out, std::string_view meta, std::int64_t time);
 /// put: register / join; remove: unregister / leave; update: compare-and-set of the meta;
 /// put_counted / remove_counted: join_counted / leave_counted (protocol 3 on; answered with
 /// a counted reply).
-enum class CallOp : std::uint32_t { put = 1, remove = 2, update = 3, put_counted = 4, remove_counted = 5 };
+enum class CallOp : std::uint32_t {
+  put = 1,
+  remove = 2,
+  update = 3,
+  put_counted = 4,
+  remove_counted = 5,
+  put_many = 6,     ///< a list join: pid_ids, one meta (protocol 3 on; answered with a many reply)
+  remove_many = 7,  ///< a list leave: pid_ids
+};
 struct CallRequest {
   CallOp op = CallOp::put;
   std::string key;
   std::uint32_t pid_creation = 0;
   std::uint64_t pid_id = 0;
-  std::string meta;                ///< put, update: the new meta
-  std::int64_t expected_time = 0;  ///< update: compare-and-set on this time
+  std::string meta;                    ///< put, update: the new meta
+  std::int64_t expected_time = 0;      ///< update: compare-and-set on this time
+  std::vector<std::uint64_t> pid_ids;  ///< put_many, remove_many: the pids (pid_id unused)
 };
 void encode(OutBuffer& out, const CallRequest& m);
 CallRequest decode_call_request(const msgpack::object& o);
@@ -75,6 +93,16 @@ struct CountedReply {
 /// Starts a counted reply; the change (Put, Del or none) is appended after it.
 void begin_counted_reply(OutBuffer& out, std::uint64_t count);
 CountedReply decode_counted_reply(const msgpack::object& o);
+
+/// The answer to a put_many / remove_many call: one status per pid, in order (0 or 1 + Errc),
+/// and the change it made. Encoded [[status...], change].
+struct ManyReply {
+  std::vector<std::uint32_t> statuses;
+  Change change;
+};
+/// Starts a many reply; the change (put_many, del_many or none) is appended after it.
+void begin_many_reply(OutBuffer& out, const std::vector<std::uint32_t>& statuses);
+ManyReply decode_many_reply(const msgpack::object& o);
 
 // ---- snapshots: [key, pid_id, time, meta] repeated -----------------------------------------
 struct SnapshotEntry {

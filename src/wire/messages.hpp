@@ -51,6 +51,9 @@ inline constexpr std::uint32_t not_here_since = 2;
 /// The first protocol version with counted group calls (join_counted / leave_counted): an
 /// older peer cannot decode them, so they fail at the caller (bad_argument) instead.
 inline constexpr std::uint32_t counted_calls_since = 3;
+/// The first protocol version with batched group changes (put_many / del_many, and the list
+/// calls): an older member is sent the changes one by one, an older authority one call per pid.
+inline constexpr std::uint32_t batched_changes_since = 3;
 
 /// The type of a decoded message (its first field).
 inline std::uint64_t message_type(const msgpack::object& message) { return message.via.array.ptr[0].via.u64; }

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 using namespace syn;
@@ -275,4 +276,110 @@ TEST_CASE(
   Subscription late = ga.monitor("room", dead, &current);
   CHECK_FALSE(late.active());
   CHECK(current.size() == 2);
+}
+
+namespace {
+
+/// Every subscription event one node saw, thread-safe.
+struct EventLog {
+  std::mutex mutex;
+  std::vector<GroupEvent> events;
+  std::function<void(const GroupEvent&)> sink() {
+    return [this](const GroupEvent& e) {
+      std::lock_guard lock(mutex);
+      events.push_back(e);
+    };
+  }
+  std::vector<GroupEvent> take() {
+    std::lock_guard lock(mutex);
+    return std::exchange(events, {});
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex);
+    return events.size();
+  }
+};
+
+/// The members of an event, sorted.
+std::vector<Pid> pids_of(const GroupEvent& e) {
+  std::vector<Pid> out;
+  for (const auto& m : e.members) out.push_back(m.pid);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+/// Waits until `log` holds `n` events, then checks that no more come for a short while.
+std::vector<GroupEvent> exactly_n(EventLog& log, std::size_t n) {
+  REQUIRE(eventually([&] { return log.size() >= n; }));
+  CHECK(stays([&] { return log.size() == n; }, 200ms));
+  return log.take();
+}
+
+}  // namespace
+
+TEST_CASE("groups: a list write is one event per node on every node, a node down and a snapshot one per group",
+          "[groups][pg][batched]") {
+  Three t("gbatch");
+  Node &a = *t.n[0], &b = *t.n[1], &c = *t.n[2];
+  EventLog logs[3];
+  std::vector<Subscription> subs;
+  for (int i = 0; i < 3; ++i) subs.push_back(t.g(i).monitor_scope(logs[i].sink()));
+  auto pa1 = a.spawn(), pa2 = a.spawn(), pa3 = a.spawn();
+  auto pb1 = b.spawn(), pb2 = b.spawn();
+  std::vector<Pid> on_a = {pa1.pid(), pa2.pid(), pa3.pid()};
+  std::vector<Pid> on_b = {pb1.pid(), pb2.pid()};
+  std::sort(on_a.begin(), on_a.end());
+  std::sort(on_b.begin(), on_b.end());
+
+  // From c, pids of a and b interleaved: one join event per node, on every node.
+  auto joined = t.g(2).join("pool", {pb1.pid(), pa1.pid(), pa2.pid(), pb2.pid(), pa3.pid()}, "w");
+  for (const auto& r : joined) CHECK(r);
+  for (int i = 0; i < 3; ++i) {
+    INFO("node " << i);
+    auto events = exactly_n(logs[i], 2);
+    std::set<std::vector<Pid>> lists;
+    for (const auto& e : events) {
+      CHECK(e.type == GroupEvent::Type::join);
+      CHECK(e.group == "pool");
+      lists.insert(pids_of(e));
+    }
+    CHECK(lists == std::set<std::vector<Pid>>{on_a, on_b});
+    // The callbacks stay one per member.
+    CHECK(callbacks_about(*t.rec[i], "pool") == 5);
+  }
+  // A list leave from a: again one event per node.
+  auto left = t.g(0).leave("pool", {pa1.pid(), pb2.pid(), pa2.pid()});
+  for (const auto& r : left) CHECK(r);
+  for (int i = 0; i < 3; ++i) {
+    INFO("node " << i);
+    auto events = exactly_n(logs[i], 2);
+    std::set<std::vector<Pid>> lists;
+    for (const auto& e : events) {
+      CHECK(e.type == GroupEvent::Type::leave);
+      lists.insert(pids_of(e));
+    }
+    CHECK(lists ==
+          (std::set<std::vector<Pid>>{{std::min(pa1.pid(), pa2.pid()), std::max(pa1.pid(), pa2.pid())}, {pb2.pid()}}));
+  }
+  // b's members in two groups; b goes down for a and c: one leave event per group there.
+  for (const auto& r : t.g(1).join("pool", on_b, "w")) REQUIRE(r);  // pb1 is in already: no change
+  for (const auto& r : t.g(1).join("other", on_b)) REQUIRE(r);
+  for (int i = 0; i < 3; ++i) exactly_n(logs[i], 2);
+  REQUIRE(test::cut(a, b));
+  REQUIRE(test::cut(c, b));
+  for (int i : {0, 2}) {
+    INFO("node " << i);
+    auto events = exactly_n(logs[i], 2);
+    for (const auto& e : events) {
+      CHECK(e.type == GroupEvent::Type::leave);
+      CHECK(pids_of(e) == on_b);
+    }
+  }
+  // Healed: b's snapshot is one join event per group.
+  REQUIRE(test::heal(a, b));
+  auto events = exactly_n(logs[0], 2);
+  for (const auto& e : events) {
+    CHECK(e.type == GroupEvent::Type::join);
+    CHECK(pids_of(e) == on_b);
+  }
 }
