@@ -62,13 +62,15 @@ RunOutput run_memory_per_member(RunContext& ctx) {
   return out;
 }
 
-RunOutput run_group_join_one(RunContext& ctx) {
+// `mode`: "sync" (one call per pid) or "list" (Groups::join of lists of 1000 pids).
+RunOutput run_group_join_one(RunContext& ctx, const std::string& mode) {
   Cluster c(ctx.cluster, kNodes);
   std::vector<std::size_t> shares{ctx.n, 0, 0};
   spawn_on(c, shares);
   Term g{{"group", "big"}};
-  auto join = run_phase(c, on_writers(shares, "grp_join", {{"group", "big"}, {"threads", 1}, {"mode", "sync"}}),
-                        watch_every(c, "member_count", static_cast<std::int64_t>(ctx.n), g), ctx.timeout);
+  auto join =
+      run_phase(c, on_writers(shares, "grp_join", {{"group", "big"}, {"threads", 1}, {"mode", mode}, {"list", 1000}}),
+                watch_every(c, "member_count", static_cast<std::int64_t>(ctx.n), g), ctx.timeout);
   RunOutput out;
   out.samples = {RunContext::seconds("all_nodes", join.seconds), RunContext::seconds("on_node", join.work_seconds()),
                  RunContext::seconds("caller_cpu", join.work.at(0).at("caller_cpu_ns").get<double>() / 1e9),
@@ -151,7 +153,12 @@ std::vector<Workload> groups_workloads() {
       {"group_join_one_100k",
        "one caller on n1 joins 100k local processes into one group, one synchronous call at a time: until all 3 "
        "nodes hold them (all_nodes) and until the caller is done (on_node)",
-       false, fixed(10000, 100000), run_group_join_one, ""},
+       false, fixed(10000, 100000), [](RunContext& ctx) { return run_group_join_one(ctx, "sync"); }, ""},
+      {"group_join_one_100k_lists",
+       "as group_join_one_100k, the same 100k processes joined as lists of 1000 (Groups::join of a list: one "
+       "replicated change and one event per list)",
+       false, fixed(10000, 100000), [](RunContext& ctx) { return run_group_join_one(ctx, "list"); },
+       "100 calls of 1000 pids (10 with --quick)"},
       {"memory_per_member",
        "heap bytes per group member (N processes of n1 in one group) by mallinfo2 deltas: on the replica n2, and on "
        "the owner n1 (with its monitor of each process)",

@@ -23,7 +23,7 @@ struct Batch {
   std::size_t count = 0;       ///< items
   std::size_t threads = 1;     ///< concurrent synchronous callers
   std::int64_t start_at = 0;   ///< monotonic start (ns)
-  std::string mode;            ///< "sync" or "async"
+  std::string mode;            ///< "sync", "async" or (where offered) "list"
   std::size_t window = 10000;  ///< async: futures in flight before waiting for them
   bool latency = false;        ///< sync, one thread: time every call
 
@@ -85,6 +85,21 @@ Term run_async(const Batch& batch, Call call) {
     for (; i < batch.count && futures.size() < batch.window; ++i) futures.push_back(call(i));
     for (auto& f : futures) tally.add(f.get());
     futures.clear();
+  }
+  return Term{
+      {"t_end", now_ns()}, {"late_ns", late}, {"calls", tally.to_json()}, {"caller_cpu_ns", thread_cpu_ns() - c0}};
+}
+
+/// Lists: call_list(first, end) -> vector<Result> for the items [first, end), `list` at a
+/// time, from this thread. Answers as run_async.
+template <class CallList>
+Term run_lists(const Batch& batch, std::size_t list, CallList call_list) {
+  Tally tally;
+  auto late = lateness(batch.start_at, now_ns());
+  sleep_until_ns(batch.start_at);
+  auto c0 = thread_cpu_ns();
+  for (std::size_t i = 0; i < batch.count; i += list) {
+    for (const auto& result : call_list(i, std::min(batch.count, i + list))) tally.add(result);
   }
   return Term{
       {"t_end", now_ns()}, {"late_ns", late}, {"calls", tally.to_json()}, {"caller_cpu_ns", thread_cpu_ns() - c0}};

@@ -17,13 +17,22 @@ void check_procs(BenchNode& b, const Batch& batch) {
   if (batch.offset + batch.count > b.procs().size()) throw std::invalid_argument("not enough processes");
 }
 
-// Process offset + i joins `group`, for i in [0, count).
+// Process offset + i joins `group`, for i in [0, count); mode "list": in lists of `list`.
 Term grp_join(BenchNode& b, const Term& args) {
   Term group = required<std::string>(args, "group");
   Batch batch = Batch::from(args, b.procs().size() - std::min(b.procs().size(), arg<std::size_t>(args, "offset", 0)));
   check_procs(b, batch);
   auto& procs = b.procs();
   auto& groups = b.groups();
+  if (batch.mode == "list") {
+    return run_lists(batch, std::max<std::size_t>(1, arg<std::size_t>(args, "list", 1000)),
+                     [&](std::size_t first, std::size_t end) {
+                       std::vector<Pid> pids;
+                       pids.reserve(end - first);
+                       for (std::size_t i = first; i < end; ++i) pids.push_back(procs[batch.offset + i].pid());
+                       return groups.join(group, pids);
+                     });
+  }
   return run_batch(
       batch, [&](std::size_t i) { return groups.join(group, procs[batch.offset + i].pid()); },
       [&](std::size_t i) { return groups.join_async(group, procs[batch.offset + i].pid()); });

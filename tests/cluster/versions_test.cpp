@@ -224,6 +224,6 @@ TEST_CASE("versions: a hello from a newer build in a version this node does not 
         }).name == "versions-e");
   // A hello whose range does not hold the version of its frame is malformed.
   const auto malformed_before = a.stats().malformed_frames;
-  dealer.send(hello_frame(wire::Hello{"versions-liar", 1, 4, 1, "", 3, 4}));
+  dealer.send(hello_frame(wire::Hello{"versions-liar", 1, 4, 1, "", protocol_version + 1, protocol_version + 2}));
   CHECK(eventually([&] { return a.stats().malformed_frames == malformed_before + 1; }));
 }

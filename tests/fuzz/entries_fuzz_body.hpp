@@ -66,6 +66,8 @@ inline std::string encode_change(const wire::entries::Change& c) {
     case Op::put: encode(out, c.put); break;
     case Op::del: encode(out, c.del); break;
     case Op::stale: encode_stale(out, c.stale_meta, c.stale_time); break;
+    case Op::put_many: encode_put_many(out, c.puts); break;
+    case Op::del_many: encode_del_many(out, c.dels); break;
   }
   return out.release();
 }
@@ -85,6 +87,15 @@ inline void check_change(const msgpack::object& value, EntriesOutcome& outcome) 
         check_stored_term(a.del.exit_reason);
         break;
       case Op::stale: check_stored_term(a.stale_meta); break;
+      case Op::put_many:
+        for (const auto& put : a.puts) {
+          check_stored_term(put.key);
+          check_stored_term(put.meta);
+        }
+        break;
+      case Op::del_many:
+        for (const auto& del : a.dels) check_stored_term(del.key);
+        break;
       default: require(false, "decode_change returned an operation it does not know");
     }
     std::string encoded = encode_change(a);
@@ -97,6 +108,14 @@ inline void check_change(const msgpack::object& value, EntriesOutcome& outcome) 
       case Op::stale:
         require(a.stale_meta == b.stale_meta && a.stale_time == b.stale_time, "change round trip: stale");
         break;
+      case Op::put_many:
+        require(a.puts.size() == b.puts.size(), "change round trip: put_many count");
+        for (std::size_t i = 0; i < a.puts.size(); ++i) require(same_put(a.puts[i], b.puts[i]), "round trip: put_many");
+        break;
+      case Op::del_many:
+        require(a.dels.size() == b.dels.size(), "change round trip: del_many count");
+        for (std::size_t i = 0; i < a.dels.size(); ++i) require(same_del(a.dels[i], b.dels[i]), "round trip: del_many");
+        break;
       default: break;
     }
     // Encoding is a function of the decoded value: a second trip gives the same bytes.
@@ -108,21 +127,26 @@ inline void check_call(const msgpack::object& value, EntriesOutcome& outcome) {
   using namespace wire::entries;
   outcome.call = decodes([&] {
     CallRequest a = decode_call_request(value);
-    require(a.op == CallOp::put || a.op == CallOp::remove || a.op == CallOp::update,
+    require(a.op == CallOp::put || a.op == CallOp::remove || a.op == CallOp::update || a.op == CallOp::put_counted ||
+                a.op == CallOp::remove_counted || a.op == CallOp::put_many || a.op == CallOp::remove_many,
             "decode_call_request returned an operation it does not know");
     check_stored_term(a.key);
-    if (a.op == CallOp::remove) {
+    const bool removal = a.op == CallOp::remove || a.op == CallOp::remove_counted || a.op == CallOp::remove_many;
+    const bool many = a.op == CallOp::put_many || a.op == CallOp::remove_many;
+    if (removal) {
       require(a.meta.empty() && a.expected_time == 0, "a remove call carries a meta or a time");
     } else {
       check_stored_term(a.meta);
     }
-    if (a.op == CallOp::put) require(a.expected_time == 0, "a put call carries an expected time");
+    if (a.op != CallOp::update) require(a.expected_time == 0, "a put call carries an expected time");
+    if (many) require(a.pid_id == 0, "a list call carries a single pid");
+    if (!many) require(a.pid_ids.empty(), "a single call carries a list of pids");
     wire::OutBuffer out;
     encode(out, a);
     RereadPayload r(out.view());
     CallRequest b = decode_call_request(*r);
     require(a.op == b.op && a.key == b.key && a.pid_creation == b.pid_creation && a.pid_id == b.pid_id &&
-                a.meta == b.meta && a.expected_time == b.expected_time,
+                a.meta == b.meta && a.expected_time == b.expected_time && a.pid_ids == b.pid_ids,
             "call round trip");
   });
 }

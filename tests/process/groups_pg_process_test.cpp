@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,6 +90,67 @@ TEST_CASE("groups: counted joins from two agents at once need as many counted le
   }
   auto again = beta->call("leave_counted", args_of(scope, "pool", worker));
   CHECK(again["code"] == "not_in_group");
+}
+
+TEST_CASE("groups: a list join from one agent is one event per node on every agent's subscription",
+          "[process][groups][pg]") {
+  const std::string scope = "pglist";
+  ThreeAgents three(scope);
+  auto& [recorder, alpha, beta, gamma, observer, all] = three;
+  std::vector<Term> subs;
+  for (auto* agent : all.agents) subs.push_back(agent->ok("subscribe", {{"scope", scope}, {"group", "pool"}})["sub"]);
+  std::vector<GroupEvent> seen_by_observer;
+  std::mutex observer_mutex;
+  Subscription observer_sub = observer->groups(scope).monitor("pool", [&](const GroupEvent& e) {
+    std::lock_guard lock(observer_mutex);
+    seen_by_observer.push_back(e);
+  });
+  auto a1 = alpha->spawn(), a2 = alpha->spawn(), b1 = beta->spawn(), b2 = beta->spawn(), b3 = beta->spawn();
+  auto dead = gamma->spawn();
+  gamma->ok("exit", {{"pid", dead}});
+  auto answer = gamma->ok("join_list",
+                          {{"scope", scope}, {"group", "pool"}, {"pids", {b1, a1, dead, b2, a2, b3}}, {"meta", "w"}});
+  CHECK(answer["results"] == Term{nullptr, nullptr, "not_alive", nullptr, nullptr, nullptr});
+  auto sorted_pids = [](const Term& members) {
+    std::vector<std::string> out;
+    for (const auto& m : members) out.push_back(m["pid"].get<std::string>());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  std::set<std::vector<std::string>> want = {sorted_pids(Term{{{"pid", a1}}, {{"pid", a2}}}),
+                                             sorted_pids(Term{{{"pid", b1}}, {{"pid", b2}}, {{"pid", b3}}})};
+  for (std::size_t i = 0; i < all.agents.size(); ++i) {
+    Agent& agent = *all.agents[i];
+    INFO(agent.name());
+    std::set<std::vector<std::string>> got;
+    for (int k = 0; k < 2; ++k) {
+      auto event = agent.wait_event([&](const Term& e) { return e.value("event", "") == "group_event"; });
+      REQUIRE(event);
+      CHECK((*event)["type"] == "join");
+      CHECK((*event)["sub"] == subs[i]);
+      got.insert(sorted_pids((*event)["members"]));
+    }
+    CHECK(got == want);
+    CHECK_FALSE(agent.wait_event([&](const Term& e) { return e.value("event", "") == "group_event"; }, 200ms));
+  }
+  REQUIRE(eventually([&] {
+    std::lock_guard lock(observer_mutex);
+    return seen_by_observer.size() == 2;
+  }));
+  // A list leave from alpha of pids of both nodes: again one event per node.
+  auto left = alpha->ok("leave_list", {{"scope", scope}, {"group", "pool"}, {"pids", {a1, b1, b1}}});
+  CHECK(left["results"] == Term{nullptr, nullptr, "not_in_group"});
+  for (auto* agent : all.agents) {
+    for (int k = 0; k < 2; ++k) {
+      auto event = agent->wait_event([&](const Term& e) { return e.value("event", "") == "group_event"; });
+      REQUIRE(event);
+      CHECK((*event)["type"] == "leave");
+      CHECK((*event)["members"].size() == 1);
+    }
+  }
+  for (auto* agent : all.agents) {
+    REQUIRE(eventually([&] { return agent->ok("member_count", {{"scope", scope}, {"group", "pool"}})["count"] == 3; }));
+  }
 }
 
 TEST_CASE("groups: mailbox subscriptions across agents, in order among messages, ended by the subscriber's death",

@@ -37,6 +37,7 @@ class Probe final : public detail::ScopeHandler {
 
   detail::ScopeEngine& engine() override { return engine_; }
   void clear() override {}
+  std::uint64_t leave_scope() override { return 0; }
   std::size_t snapshot_parts() const override { return 0; }
   void write_snapshot_part(std::size_t, const std::function<void(std::string_view)>&) override {}
   void begin_remote_snapshot(std::uint32_t) override {}
