@@ -73,6 +73,10 @@ WorkloadResult run_workload(const Workload& w, std::size_t n, const Options& o, 
       double seconds = static_cast<double>(now_ns() - r0) / 1e9;
       std::printf("   run %d/%d (%.1f s): %s\n", run, o.runs, seconds, run_line(out).c_str());
       result.add_run(run, out, seconds);
+    } catch (const Skipped& e) {
+      std::printf("   skipped: %s\n", e.what());
+      result.skipped = e.what();
+      break;
     } catch (const std::exception& e) {
       std::printf("   run %d/%d FAILED: %s (node logs: %s/%s-n*.log)\n", run, o.runs, e.what(), o.log_dir.c_str(),
                   ctx.cluster.tag.c_str());

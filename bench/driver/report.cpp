@@ -124,6 +124,10 @@ void print_table(const std::vector<WorkloadResult>& results, std::FILE* out) {
   std::fprintf(out, "%s\n", std::string(150, '-').c_str());
   for (const auto& w : results) {
     std::string label = w.key + " [" + short_count(w.n) + "]";
+    if (w.metrics.empty() && !w.skipped.empty()) {
+      std::fprintf(out, "%s skipped: %s\n", pad(label, 24).c_str(), w.skipped.c_str());
+      continue;
+    }
     if (w.metrics.empty()) {
       std::fprintf(out, "%s FAILED: %s\n", pad(label, 24).c_str(),
                    w.errors.empty() ? "no result" : w.errors.front().c_str());
@@ -176,6 +180,7 @@ Term results_json(const std::vector<WorkloadResult>& results, const Options& opt
                         {"metrics", metrics},
                         {"runs", w.runs},
                         {"errors", w.errors},
+                        {"skipped", w.skipped},
                         {"date", w.date},
                         {"wall_seconds", w.wall_seconds},
                         {"machine",

@@ -33,6 +33,7 @@ struct WorkloadResult {
   std::vector<MetricResult> metrics;
   Term runs = Term::array();        ///< per run: samples and details
   std::vector<std::string> errors;  ///< failed runs
+  std::string skipped;              ///< why it could not run here (see Skipped); empty when it ran
   std::string load_before, load_after;
   std::string date;
   double wall_seconds = 0;

@@ -1,8 +1,13 @@
 // Messaging workloads: the foundation under everything (one-way stream, ping-pong).
 #include "driver/wl_helpers.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -52,6 +57,49 @@ RunOutput run_ping_pong_zmq(RunContext& ctx) {
   return latency_output(r.at("latency"));
 }
 
+// Erlang's round trip, the reference issue 14 sets: bench/erlang/syn_bench_ping.erl (two BEAM
+// nodes on 127.0.0.1, the same echo pattern), run with Debian's erlang-base when it is
+// installed. The bench installs nothing: without Erlang, it says so and skips. Its epmd runs on
+// a port of its own and is stopped after.
+RunOutput run_ping_pong_erlang(RunContext& ctx) {
+  if (std::system("command -v erl >/dev/null 2>&1 && command -v erlc >/dev/null 2>&1") != 0) {
+    throw Skipped("Erlang is not installed (Debian: apt-get install erlang-base); the bench installs nothing");
+  }
+  char dir_template[] = "/tmp/syn-bench-erlang-XXXXXX";
+  const char* dir = ::mkdtemp(dir_template);
+  if (dir == nullptr) throw std::runtime_error("mkdtemp failed");
+  const std::string work(dir);
+  const std::string epmd_port = std::to_string(43000 + ::getpid() % 1000);
+  auto cleanup = [&] {
+    (void)std::system(("ERL_EPMD_PORT=" + epmd_port + " epmd -kill >/dev/null 2>&1").c_str());
+    std::filesystem::remove_all(work);
+  };
+  const std::string compile = "erlc -o " + work + " " SYN_BENCH_ERLANG_DIR "/syn_bench_ping.erl 2>&1";
+  const std::string run = "ERL_EPMD_PORT=" + epmd_port +
+                          " timeout 300 erl -noshell -name syn_bench_ping@127.0.0.1 -setcookie syn_bench -pa " + work +
+                          " -run syn_bench_ping main " + std::to_string(ctx.n) + " " + work + " 2>&1";
+  std::string output;
+  int status = 0;
+  for (const auto& command : {compile, run}) {
+    output.clear();
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) {
+      cleanup();
+      throw std::runtime_error("cannot run: " + command);
+    }
+    char buffer[4096];
+    while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
+    status = ::pclose(pipe);
+    if (status != 0) break;
+  }
+  cleanup();
+  if (status != 0) throw std::runtime_error("the Erlang program failed: " + output);
+  // Its last line is the JSON result.
+  auto start = output.rfind('{');
+  if (start == std::string::npos) throw std::runtime_error("no result from the Erlang program: " + output);
+  return latency_output(Term::parse(output.substr(start)));
+}
+
 // A node at rest: what heartbeats and the node's threads cost while nothing happens (issue 14
 // asks for it beside the latency: no spinning may buy latency with an idle core).
 RunOutput run_idle_cpu(RunContext& ctx) {
@@ -94,6 +142,11 @@ std::vector<Workload> messaging_workloads() {
        "two node processes over TCP on 127.0.0.1, without syn",
        false, [](const Options& o) -> std::size_t { return o.quick() ? 1000 : 10000; }, run_ping_pong_zmq,
        "100 round trips of warm-up first"},
+      {"ping_pong_erlang",
+       "the reference of ping_pong, measured in the same run: two Erlang nodes on 127.0.0.1 (Debian's "
+       "erlang-base), a process sends {self(), I} to an echo process on the other node (bench/erlang)",
+       false, [](const Options& o) -> std::size_t { return o.quick() ? 1000 : 10000; }, run_ping_pong_erlang,
+       "100 round trips of warm-up first; skipped when Erlang is not installed"},
       {"idle_cpu",
        "CPU of each node at rest (a meshed cluster, no traffic but heartbeats), in % of one core over 10 s "
        "(3 s in quick mode), after 1 s of settling; the median and the highest node",

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,12 @@ struct Sample {
 };
 
 /// What one run yields: its figures, and everything else worth keeping (per-phase records).
+/// Thrown by a workload that cannot run on this machine (a reference program is not
+/// installed): reported as skipped, with the reason, and not as a failure.
+struct Skipped : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct RunOutput {
   std::vector<Sample> samples;
   Term detail = Term::object();

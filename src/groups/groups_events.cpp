@@ -22,13 +22,14 @@ void guarded(const std::string& node, const char* what, F&& fn) {
 
 }  // namespace
 
+bool GroupsScope::listened(const GroupsTable::Shard& shard, std::string_view key) const {
+  return node_->event_handler(scope()) || shard.subscribers.contains(key) ||
+         !std::atomic_load(&scope_subscribers_)->empty();
+}
+
 std::uint64_t GroupsScope::post_change(GroupsTable::Shard& shard, Change change, std::string_view key, const Pid& pid,
                                        std::string_view previous_meta, std::string_view meta, const Reason& reason) {
-  // Nobody listens (the common case of a write-heavy service): nothing to copy.
-  if (!node_->event_handler(scope()) && !shard.subscribers.contains(key) &&
-      std::atomic_load(&scope_subscribers_)->empty()) {
-    return 0;
-  }
+  if (!listened(shard, key)) return 0;  // the common case of a write-heavy service: nothing to copy
   std::vector<MemberChange> changes;
   changes.push_back(MemberChange{change, pid, std::string(previous_meta), std::string(meta)});
   return post_changes(shard, key, std::move(changes), reason);

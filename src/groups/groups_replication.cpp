@@ -38,7 +38,7 @@ void GroupsScope::on_replicated(std::uint32_t from, const msgpack::object& paylo
 }
 
 void GroupsScope::put_replica(GroupsTable::Shard& shard, std::uint32_t from, const wire::entries::Put& put,
-                              std::vector<MemberChange>& out) {
+                              std::vector<MemberChange>* out) {
   if (!node_->accepts(from, put.key, put.meta)) return;
   Pid pid = peer_pid(*node_, from, put.pid_id);
   std::string meta = meta_stored(put.meta);
@@ -46,27 +46,26 @@ void GroupsScope::put_replica(GroupsTable::Shard& shard, std::uint32_t from, con
   auto m = it->second.members.find(pid);
   if (m == it->second.members.end()) {
     it->second.put(pid, MemberRec{put.time, CompactBytes(meta), nullptr});
-    out.push_back(MemberChange{Change::joined, pid, {}, std::move(meta)});
+    if (out) out->push_back(MemberChange{Change::joined, pid, {}, std::move(meta)});
     return;
   }
   MemberRec& rec = m->second;
   if (put.time <= rec.time) return;  // an older or the same join: nothing new
   rec.time = put.time;
   if (rec.meta.view() == meta) return;
-  std::string previous(rec.meta.view());
+  if (out) out->push_back(MemberChange{Change::updated, pid, std::string(rec.meta.view()), meta});
   rec.meta.assign(meta);
-  out.push_back(MemberChange{Change::updated, pid, std::move(previous), std::move(meta)});
 }
 
 void GroupsScope::del_replica(GroupsTable::Shard& shard, std::uint32_t from, const wire::entries::Del& del,
-                              std::vector<MemberChange>& out) {
+                              std::vector<MemberChange>* out) {
   Pid pid = peer_pid(*node_, from, del.pid_id);
   auto it = shard.groups.find(std::string_view(del.key));
   if (it == shard.groups.end()) return;
   auto m = it->second.members.find(pid);
   // Only that membership goes, not a newer one of the same pid.
   if (m == it->second.members.end() || m->second.time > del.time) return;
-  out.push_back(MemberChange{Change::left, pid, {}, std::string(m->second.meta.view())});
+  if (out) out->push_back(MemberChange{Change::left, pid, {}, std::string(m->second.meta.view())});
   it->second.erase(m);
   if (it->second.members.empty()) shard.groups.erase(it);
 }
@@ -75,8 +74,12 @@ std::uint64_t GroupsScope::apply_put(std::uint32_t from, const wire::entries::Pu
   engine_thread_.assert_held();
   auto& shard = table_.shard_for(put.key);
   WriterLock lock(shard.mutex);
+  if (!listened(shard, put.key)) {
+    put_replica(shard, from, put, nullptr);
+    return 0;
+  }
   std::vector<MemberChange> changes;
-  put_replica(shard, from, put, changes);
+  put_replica(shard, from, put, &changes);
   return post_changes(shard, put.key, std::move(changes), reason);
 }
 
@@ -84,8 +87,12 @@ std::uint64_t GroupsScope::apply_del(std::uint32_t from, const wire::entries::De
   engine_thread_.assert_held();
   auto& shard = table_.shard_for(del.key);
   WriterLock lock(shard.mutex);
+  if (!listened(shard, del.key)) {
+    del_replica(shard, from, del, nullptr);
+    return 0;
+  }
   std::vector<MemberChange> changes;
-  del_replica(shard, from, del, changes);
+  del_replica(shard, from, del, &changes);
   return post_changes(shard, del.key, std::move(changes), reason);
 }
 
@@ -95,7 +102,8 @@ std::uint64_t GroupsScope::apply_puts(std::uint32_t from, const std::vector<wire
   auto& shard = table_.shard_for(puts.front().key);
   WriterLock lock(shard.mutex);
   std::vector<MemberChange> changes;
-  for (const auto& put : puts) put_replica(shard, from, put, changes);
+  auto* record = listened(shard, puts.front().key) ? &changes : nullptr;
+  for (const auto& put : puts) put_replica(shard, from, put, record);
   return post_changes(shard, puts.front().key, std::move(changes), reason_of(puts.front().reason, {}, from));
 }
 
@@ -105,7 +113,8 @@ std::uint64_t GroupsScope::apply_dels(std::uint32_t from, const std::vector<wire
   auto& shard = table_.shard_for(dels.front().key);
   WriterLock lock(shard.mutex);
   std::vector<MemberChange> changes;
-  for (const auto& del : dels) del_replica(shard, from, del, changes);
+  auto* record = listened(shard, dels.front().key) ? &changes : nullptr;
+  for (const auto& del : dels) del_replica(shard, from, del, record);
   return post_changes(shard, dels.front().key, std::move(changes), reason_of(dels.front().reason, {}, from));
 }
 
@@ -203,13 +212,14 @@ void GroupsScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::object
     auto& shard = table_.shard_for(key);
     WriterLock lock(shard.mutex);
     std::vector<MemberChange> changes;
+    auto* record = listened(shard, key) ? &changes : nullptr;
     std::size_t end = first;
     for (; end < entries.size() && entries[end].key == key; ++end) {
       auto& entry = entries[end];
       if (!candidates.empty()) candidates.erase({entry.key, entry.pid_id});
       wire::entries::Put put{std::move(entry.key), entry.pid_id, entry.time, std::move(entry.meta),
                              static_cast<std::uint32_t>(Reason::Kind::remote_scope_node_up)};
-      put_replica(shard, from, put, changes);
+      put_replica(shard, from, put, record);
     }
     post_changes(shard, key, std::move(changes), why);
     first = end;

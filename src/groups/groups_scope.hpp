@@ -167,11 +167,11 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   std::uint64_t apply_puts(std::uint32_t from, const std::vector<wire::entries::Put>& puts);
   std::uint64_t apply_dels(std::uint32_t from, const std::vector<wire::entries::Del>& dels);
   /// A peer's Put / Del applied to this replica (its shard's lock held); what changed is
-  /// added to `out`.
+  /// added to `out` (null: nobody listens, see listened).
   void put_replica(GroupsTable::Shard& shard, std::uint32_t from, const wire::entries::Put& put,
-                   std::vector<MemberChange>& out) SYN_REQUIRES(shard.mutex);
+                   std::vector<MemberChange>* out) SYN_REQUIRES(shard.mutex);
   void del_replica(GroupsTable::Shard& shard, std::uint32_t from, const wire::entries::Del& del,
-                   std::vector<MemberChange>& out) SYN_REQUIRES(shard.mutex);
+                   std::vector<MemberChange>* out) SYN_REQUIRES(shard.mutex);
 
   // events (groups_events.cpp): hooks and subscriptions, queued under the shard lock.
   /// The changes of one group made under one hold of its shard's lock, queued as one task: a
@@ -180,6 +180,9 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   /// task's sequence (0 when nobody listens).
   std::uint64_t post_changes(GroupsTable::Shard& shard, std::string_view key, std::vector<MemberChange> changes,
                              const Reason& reason) SYN_REQUIRES(shard.mutex);
+  /// Whether a change of group `key` has anyone to tell (an event handler, a subscription).
+  /// When not, writers skip recording their changes (copies of pids and metas).
+  bool listened(const GroupsTable::Shard& shard, std::string_view key) const SYN_REQUIRES_SHARED(shard.mutex);
   std::uint64_t post_change(GroupsTable::Shard& shard, Change change, std::string_view key, const Pid& pid,
                             std::string_view previous_meta, std::string_view meta, const Reason& reason)
       SYN_REQUIRES(shard.mutex);

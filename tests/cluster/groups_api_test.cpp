@@ -19,12 +19,6 @@ using syn::test::stays;
 
 namespace {
 
-/// Three nodes in scope "s", each with a Recorder, fully meshed.
-struct Three : syn::test::ThreeNodes<Recorder> {
-  explicit Three(const std::string& prefix, bool strict = false) : ThreeNodes(prefix, Kind::groups, strict) {}
-  Groups g(int i) { return n[i]->groups("s"); }
-};
-
 struct MyError : std::runtime_error {
   MyError() : std::runtime_error("mine") {}
 };
@@ -32,7 +26,7 @@ struct MyError : std::runtime_error {
 }  // namespace
 
 TEST_CASE("groups: join, meta update, no-op join and leave from local and remote callers", "[groups][api]") {
-  Three t("gapi");
+  RecordedThree t("gapi");
   Node &a = *t.n[0], &b = *t.n[1];
   auto ga = t.g(0), gb = t.g(1), gc = t.g(2);
   auto pa = a.spawn();
@@ -106,7 +100,7 @@ TEST_CASE("groups: join, meta update, no-op join and leave from local and remote
 }
 
 TEST_CASE("groups: errors of join and leave", "[groups][api]") {
-  Three t("gerr");
+  RecordedThree t("gerr");
   Node &a = *t.n[0], &b = *t.n[1];
   auto ga = t.g(0), gc = t.g(2);
 
@@ -171,7 +165,7 @@ TEST_CASE("groups: errors of join and leave", "[groups][api]") {
 }
 
 TEST_CASE("groups: strict mode", "[groups][api]") {
-  Three t("gstrict", true);
+  RecordedThree t("gstrict", true);
   Node &a = *t.n[0], &b = *t.n[1];
   auto ga = t.g(0), gb = t.g(1), gc = t.g(2);
   auto pa = a.spawn();
@@ -203,7 +197,7 @@ TEST_CASE("groups: strict mode", "[groups][api]") {
 }
 
 TEST_CASE("groups: update_member", "[groups][api]") {
-  Three t("gupd");
+  RecordedThree t("gupd");
   Node &a = *t.n[0], &b = *t.n[1], &c = *t.n[2];
   auto ga = t.g(0), gb = t.g(1), gc = t.g(2);
   const Reason normal = Reason::normal();
@@ -316,7 +310,7 @@ TEST_CASE("groups: update_member", "[groups][api]") {
 }
 
 TEST_CASE("groups: concurrent update_member from several threads and nodes loses no increment", "[groups][api]") {
-  Three t("gcas");
+  RecordedThree t("gcas");
   Node& a = *t.n[0];
   auto pa = a.spawn();
   REQUIRE(t.g(1).join("counter", pa.pid(), Term{{"n", 0}}));
@@ -356,7 +350,7 @@ TEST_CASE("groups: concurrent update_member from several threads and nodes loses
 }
 
 TEST_CASE("groups: a callback may call the writing API", "[groups][api]") {
-  Three t("ghook");
+  RecordedThree t("ghook");
   Node &a = *t.n[0], &b = *t.n[1];
   auto pa = a.spawn();
   auto pb = b.spawn();
@@ -379,7 +373,7 @@ TEST_CASE("groups: a callback may call the writing API", "[groups][api]") {
 }
 
 TEST_CASE("groups: a handler that throws does not disturb the node", "[groups][api]") {
-  Three t("gthrow");
+  RecordedThree t("gthrow");
   t.rec[1]->set_hook([](const std::string&) { throw std::runtime_error("handler failure"); });
   auto pa = t.n[0]->spawn();
   REQUIRE(t.g(1).join("g", pa.pid(), 1));
@@ -394,7 +388,7 @@ TEST_CASE("groups: a handler that throws does not disturb the node", "[groups][a
 
 TEST_CASE("groups: join and leave of a list of pids on several nodes: one result per pid, in input order",
           "[groups][api][list]") {
-  Three t("glist");
+  RecordedThree t("glist");
   Node &a = *t.n[0], &b = *t.n[1], &c = *t.n[2];
   auto ga = t.g(0), gc = t.g(2);
   auto pa1 = a.spawn(), pa2 = a.spawn();

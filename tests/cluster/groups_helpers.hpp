@@ -274,4 +274,10 @@ inline std::string views(const std::vector<Node*>& nodes, const std::string& sco
   return out;
 }
 
+/// Three nodes in scope "s", each with a Recorder, fully meshed.
+struct RecordedThree : syn::test::ThreeNodes<Recorder> {
+  explicit RecordedThree(const std::string& prefix, bool strict = false) : ThreeNodes(prefix, Kind::groups, strict) {}
+  Groups g(int i) { return n[i]->groups("s"); }
+};
+
 }  // namespace syn::test::grp

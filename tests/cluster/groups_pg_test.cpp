@@ -15,11 +15,6 @@ using syn::test::stays;
 
 namespace {
 
-struct Three : syn::test::ThreeNodes<Recorder> {
-  explicit Three(const std::string& prefix, bool strict = false) : ThreeNodes(prefix, Kind::groups, strict) {}
-  Groups g(int i) { return n[i]->groups("s"); }
-};
-
 /// The callbacks about `group` that `rec` saw.
 std::size_t callbacks_about(const Recorder& rec, const std::string& group) {
   std::size_t n = 0;
@@ -48,7 +43,7 @@ std::vector<Message> receive_n(Process& p, std::size_t n) {
 
 TEST_CASE("groups: counted joins from two nodes need as many counted leaves, only the first and last replicate",
           "[groups][pg][counted]") {
-  Three t("gcnt");
+  RecordedThree t("gcnt");
   Node& a = *t.n[0];
   auto ga = t.g(0), gb = t.g(1), gc = t.g(2);
   auto pa = a.spawn();
@@ -110,7 +105,7 @@ TEST_CASE("groups: counted joins from two nodes need as many counted leaves, onl
 
 TEST_CASE("groups: a plain leave ends a counted membership, a plain join counts one, a new membership starts at 1",
           "[groups][pg][counted]") {
-  Three t("gcntp");
+  RecordedThree t("gcntp");
   Node &a = *t.n[0], &b = *t.n[1];
   auto ga = t.g(0), gb = t.g(1);
   auto pa = a.spawn();
@@ -141,7 +136,7 @@ TEST_CASE("groups: a plain leave ends a counted membership, a plain join counts 
 }
 
 TEST_CASE("groups: counted join in strict mode only for the calling process itself", "[groups][pg][counted]") {
-  Three t("gcnts", true);
+  RecordedThree t("gcnts", true);
   Node& a = *t.n[0];
   auto ga = t.g(0);
   auto pa = a.spawn();
@@ -153,7 +148,7 @@ TEST_CASE("groups: counted join in strict mode only for the calling process itse
 
 TEST_CASE("groups: a mailbox subscription's events arrive in order among the subscriber's other messages",
           "[groups][pg][mailbox]") {
-  Three t("gmbox");
+  RecordedThree t("gmbox");
   Node &a = *t.n[0], &b = *t.n[1];
   auto ga = t.g(0), gb = t.g(1);
   auto pb = b.spawn();
@@ -206,7 +201,7 @@ TEST_CASE("groups: a mailbox subscription's events arrive in order among the sub
 
 TEST_CASE("groups: cancelling a mailbox subscription takes back its queued events and keeps the others",
           "[groups][pg][mailbox]") {
-  Three t("gmboxc");
+  RecordedThree t("gmboxc");
   Node& a = *t.n[0];
   auto ga = t.g(0);
   auto subscriber = a.spawn();
@@ -234,7 +229,7 @@ TEST_CASE(
     "groups: a mailbox subscription ends when its subscriber dies, a member-and-subscriber's death disturbs "
     "neither side",
     "[groups][pg][mailbox]") {
-  Three t("gmboxd");
+  RecordedThree t("gmboxd");
   Node &a = *t.n[0], &b = *t.n[1];
   auto ga = t.g(0), gb = t.g(1);
   auto other = a.spawn();
@@ -319,7 +314,7 @@ std::vector<GroupEvent> exactly_n(EventLog& log, std::size_t n) {
 
 TEST_CASE("groups: a list write is one event per node on every node, a node down and a snapshot one per group",
           "[groups][pg][batched]") {
-  Three t("gbatch");
+  RecordedThree t("gbatch");
   Node &a = *t.n[0], &b = *t.n[1], &c = *t.n[2];
   EventLog logs[3];
   std::vector<Subscription> subs;

@@ -20,22 +20,6 @@ using syn::test::eventually;
 
 namespace {
 
-struct ThreeAgents {
-  std::shared_ptr<Recorder> recorder = std::make_shared<Recorder>();
-  std::unique_ptr<Agent> alpha, beta, gamma;
-  std::unique_ptr<Node> observer;
-  Members all;
-
-  explicit ThreeAgents(const std::string& scope)
-      : alpha(start("alpha", {}, {scope})),
-        beta(start("beta", {alpha->endpoint()}, {scope})),
-        gamma(start("gamma", {alpha->endpoint()}, {scope})),
-        observer(start_observer({alpha->endpoint()}, {scope}, recorder)),
-        all{{alpha.get(), beta.get(), gamma.get()}, observer.get()} {
-    REQUIRE_SCOPE_MESH(all, scope);
-  }
-};
-
 Term args_of(const std::string& scope, const Term& group, const std::string& pid) {
   return {{"scope", scope}, {"group", group}, {"pid", pid}};
 }
@@ -50,7 +34,7 @@ Term receive(Agent& agent, const std::string& pid) {
 TEST_CASE("groups: counted joins from two agents at once need as many counted leaves, one callback each way",
           "[process][groups][pg]") {
   const std::string scope = "pg";
-  ThreeAgents three(scope);
+  ObservedAgents three(scope);
   auto& [recorder, alpha, beta, gamma, observer, all] = three;
   auto worker = alpha->spawn();
   CHECK(alpha->ok("join_counted", args_of(scope, "pool", worker))["count"] == 1);
@@ -95,7 +79,7 @@ TEST_CASE("groups: counted joins from two agents at once need as many counted le
 TEST_CASE("groups: a list join from one agent is one event per node on every agent's subscription",
           "[process][groups][pg]") {
   const std::string scope = "pglist";
-  ThreeAgents three(scope);
+  ObservedAgents three(scope);
   auto& [recorder, alpha, beta, gamma, observer, all] = three;
   std::vector<Term> subs;
   for (auto* agent : all.agents) subs.push_back(agent->ok("subscribe", {{"scope", scope}, {"group", "pool"}})["sub"]);
@@ -156,7 +140,7 @@ TEST_CASE("groups: a list join from one agent is one event per node on every age
 TEST_CASE("groups: mailbox subscriptions across agents, in order among messages, ended by the subscriber's death",
           "[process][groups][pg]") {
   const std::string scope = "pgbox";
-  ThreeAgents three(scope);
+  ObservedAgents three(scope);
   auto& [recorder, alpha, beta, gamma, observer, all] = three;
   auto subscriber = alpha->spawn();
   auto sub = alpha->ok("subscribe", {{"scope", scope}, {"group", "room"}, {"pid", subscriber}});
@@ -220,7 +204,7 @@ TEST_CASE("groups: mailbox subscriptions across agents, in order among messages,
 TEST_CASE("scopes: an agent leaves a scope and adds it again, again and again, while the others keep reading",
           "[process][scopes][remove]") {
   const std::string scope = "pgscope";
-  ThreeAgents three(scope);
+  ObservedAgents three(scope);
   auto& [recorder, alpha, beta, gamma, observer, all] = three;
   auto owner = alpha->spawn();
   auto reader_pid = beta->spawn();

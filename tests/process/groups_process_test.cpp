@@ -61,24 +61,6 @@ std::vector<std::string> sorted_strings(const Term& list) {
   return out;
 }
 
-/// Three agents in `scope` (beta and gamma seeded with alpha) and an in-test observer node
-/// that records its callbacks, all meshed before the constructor returns.
-struct ThreeAgents {
-  std::shared_ptr<Recorder> recorder = std::make_shared<Recorder>();
-  std::unique_ptr<Agent> alpha, beta, gamma;
-  std::unique_ptr<Node> observer;
-  Members all;
-
-  explicit ThreeAgents(const std::string& scope)
-      : alpha(start("alpha", {}, {scope})),
-        beta(start("beta", {alpha->endpoint()}, {scope})),
-        gamma(start("gamma", {alpha->endpoint()}, {scope})),
-        observer(start_observer({alpha->endpoint()}, {scope}, recorder)),
-        all{{alpha.get(), beta.get(), gamma.get()}, observer.get()} {
-    REQUIRE_SCOPE_MESH(all, scope);
-  }
-};
-
 }  // namespace
 
 TEST_CASE(
@@ -86,7 +68,7 @@ TEST_CASE(
     "deliveries",
     "[process][groups][publish]") {
   const std::string scope = "rooms";
-  ThreeAgents three(scope);
+  ObservedAgents three(scope);
   auto& [recorder, alpha, beta, gamma, observer, all] = three;
   AgentCallbacks alpha_log(*alpha), beta_log(*beta), gamma_log(*gamma);
 
@@ -206,7 +188,7 @@ TEST_CASE(
 TEST_CASE("groups: multi_call across agents with a member that never answers and one that dies",
           "[process][groups][multi_call]") {
   const std::string scope = "calls";
-  ThreeAgents three(scope);
+  ObservedAgents three(scope);
   auto& [recorder, alpha, beta, gamma, observer, all] = three;
   AgentCallbacks alpha_log(*alpha), beta_log(*beta), gamma_log(*gamma);
 
@@ -310,7 +292,7 @@ struct SubscriptionLog {
 TEST_CASE("groups: a SIGKILLed agent's members are purged everywhere and subscriptions see the leaves",
           "[process][groups][sigkill][subscriptions]") {
   const std::string scope = "presence";
-  ThreeAgents three(scope);
+  ObservedAgents three(scope);
   auto& [recorder, alpha, beta, gamma, observer, all] = three;
   AgentCallbacks alpha_log(*alpha), beta_log(*beta);
 
@@ -381,7 +363,7 @@ TEST_CASE("groups: a SIGKILLed agent's members are purged everywhere and subscri
 TEST_CASE("groups: a partial split made with disconnect heals into the same members everywhere",
           "[process][groups][split]") {
   const std::string scope = "split";
-  ThreeAgents three(scope);
+  ObservedAgents three(scope);
   auto& [recorder, alpha, beta, gamma, observer, all] = three;
   AgentCallbacks alpha_log(*alpha), beta_log(*beta), gamma_log(*gamma);
 

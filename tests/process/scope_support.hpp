@@ -305,3 +305,25 @@ struct Members {
       FAIL_CHECK("members differ; expected " << (expected).dump() << "\n" << (members).member_views(scope, groups)); \
     }                                                                                                                \
   } while (false)
+
+namespace syn::test::scoped {
+
+/// Three agents in `scope` (beta and gamma seeded with alpha) and an in-test observer node
+/// that records its callbacks, all meshed before the constructor returns.
+struct ObservedAgents {
+  std::shared_ptr<Recorder> recorder = std::make_shared<Recorder>();
+  std::unique_ptr<Agent> alpha, beta, gamma;
+  std::unique_ptr<Node> observer;
+  Members all;
+
+  explicit ObservedAgents(const std::string& scope)
+      : alpha(start("alpha", {}, {scope})),
+        beta(start("beta", {alpha->endpoint()}, {scope})),
+        gamma(start("gamma", {alpha->endpoint()}, {scope})),
+        observer(start_observer({alpha->endpoint()}, {scope}, recorder)),
+        all{{alpha.get(), beta.get(), gamma.get()}, observer.get()} {
+    REQUIRE_SCOPE_MESH(all, scope);
+  }
+};
+
+}  // namespace syn::test::scoped
