@@ -227,7 +227,7 @@ WriteOutcome GroupsScope::authority_remove_many(const std::string& key, const st
       if (m == it->second.members.end()) continue;  // not_in_group (also a pid listed twice)
       statuses[i] = 0;
       if (m->second.local) m->second.local->detach(this, key);
-      shard.join_counts.erase({key, pid});  // whatever its count (SPEC 4)
+      if (!shard.join_counts.empty()) shard.join_counts.erase({key, pid});  // whatever its count (SPEC 4)
       dels.push_back(
           wire::entries::Del{key, pid.id(), m->second.time, static_cast<std::uint32_t>(Reason::Kind::normal), {}});
       if (singles) single_changes.push_back(encode_del(key, pid, m->second.time, Reason::Kind::normal));

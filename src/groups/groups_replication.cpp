@@ -129,7 +129,7 @@ void GroupsScope::on_process_exit(const Pid& pid, const Term& reason, std::vecto
     if (it == shard.groups.end()) continue;
     auto m = it->second.members.find(pid);
     if (m == it->second.members.end()) continue;
-    shard.join_counts.erase({key, pid});
+    if (!shard.join_counts.empty()) shard.join_counts.erase({key, pid});  // empty: no key copy
     post_change(shard, Change::left, key, pid, {}, m->second.meta.view(), why);
     std::string removal = encode_del(key, pid, m->second.time, Reason::Kind::process_exit, reason);
     it->second.erase(m);

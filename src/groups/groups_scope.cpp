@@ -220,7 +220,7 @@ void GroupsScope::leave_here(AuthorityWrite<WriteLock>& w, GroupsTable::Shard& s
   const std::string& key = group->first;
   const Pid pid = m->first;
   if (m->second.local) m->second.local->detach(this, key);
-  shard.join_counts.erase({key, pid});
+  if (!shard.join_counts.empty()) shard.join_counts.erase({key, pid});  // empty: no key copy
   std::string change = encode_del(key, pid, m->second.time, Reason::Kind::normal);
   std::uint64_t seq = post_change(shard, Change::left, key, pid, {}, m->second.meta.view(), Reason::normal());
   group->second.erase(m);
