@@ -12,22 +12,16 @@ namespace syn::detail {
 void GroupsScope::on_replicated(std::uint32_t from, const msgpack::object& payload) {
   engine_thread_.assert_held();
   auto change = wire::entries::decode_change(payload);
-  // A change that overtakes its part of a snapshot being streamed is current, not stale.
-  auto current = [&](const wire::entries::Put& put) {
-    if (auto syncing = stale_candidates_.find(from); syncing != stale_candidates_.end()) {
-      syncing->second.erase({put.key, put.pid_id});
-    }
-  };
   switch (change.op) {
     case wire::entries::Op::put:
-      current(change.put);
+      not_stale(from, change.put);
       apply_put(from, change.put, reason_of(change.put.reason, {}, from));
       return;
     case wire::entries::Op::del:
       apply_del(from, change.del, reason_of(change.del.reason, change.del.exit_reason, from));
       return;
     case wire::entries::Op::put_many:
-      for (const auto& put : change.puts) current(put);
+      for (const auto& put : change.puts) not_stale(from, put);
       apply_puts(from, change.puts);
       return;
     case wire::entries::Op::del_many: apply_dels(from, change.dels); return;
@@ -35,6 +29,12 @@ void GroupsScope::on_replicated(std::uint32_t from, const msgpack::object& paylo
     case wire::entries::Op::stale: break;
   }
   throw wire::DecodeError("groups: a reply where a change was expected");
+}
+
+void GroupsScope::not_stale(std::uint32_t from, const wire::entries::Put& put) {
+  if (auto syncing = stale_candidates_.find(from); syncing != stale_candidates_.end()) {
+    syncing->second.erase({put.key, put.pid_id});
+  }
 }
 
 void GroupsScope::put_replica(GroupsTable::Shard& shard, std::uint32_t from, const wire::entries::Put& put,

@@ -163,6 +163,9 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   // replication (groups_replication.cpp)
   std::uint64_t apply_put(std::uint32_t from, const wire::entries::Put& put, const Reason& reason);
   std::uint64_t apply_del(std::uint32_t from, const wire::entries::Del& del, const Reason& reason);
+  /// A change of `from` that overtakes its part of a snapshot being streamed is current, not
+  /// stale: it leaves the stale candidates.
+  void not_stale(std::uint32_t from, const wire::entries::Put& put) SYN_REQUIRES(engine_thread_);
   /// A put_many / del_many of `from` (one group): one lock, one event.
   std::uint64_t apply_puts(std::uint32_t from, const std::vector<wire::entries::Put>& puts);
   std::uint64_t apply_dels(std::uint32_t from, const std::vector<wire::entries::Del>& dels);
