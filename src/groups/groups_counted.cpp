@@ -71,13 +71,8 @@ WriteOutcome GroupsScope::authority_join_counted(const std::string& key, const P
       count = (count == 0 ? 1 : count) + 1;
       return w.counted(count);
     }
-    if (!process->attach(this, key)) return w.fail(Errc::not_alive);
     shard.join_counts.erase({key, pid});  // a stale count cannot outlive its membership
-    if (it == shard.groups.end()) it = shard.groups.try_emplace(key).first;
-    MemberRec& rec = it->second.put(pid, MemberRec{node_->unique_time_ns(), CompactBytes(meta), process.get()});
-    w.changed(encode_put(key, pid, rec.time, meta, Reason::Kind::normal),
-              post_change(shard, Change::joined, key, pid, {}, meta, Reason::normal()));
-    w.counted(1);
+    if (join_here(w, shard, it, key, pid, meta, *process)) w.counted(1);
   });
 }
 

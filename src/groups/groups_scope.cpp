@@ -193,12 +193,21 @@ WriteOutcome GroupsScope::authority_put(const std::string& key, const Pid& pid, 
                          post_change(shard, Change::updated, key, pid, previous, meta, Reason::normal()));
       }
     }
-    if (!process->attach(this, key)) return w.fail(Errc::not_alive);
-    if (it == shard.groups.end()) it = shard.groups.try_emplace(key).first;
-    MemberRec& rec = it->second.put(pid, MemberRec{node_->unique_time_ns(), CompactBytes(meta), process.get()});
-    w.changed(encode_put(key, pid, rec.time, meta, Reason::Kind::normal),
-              post_change(shard, Change::joined, key, pid, {}, meta, Reason::normal()));
+    join_here(w, shard, it, key, pid, meta, *process);
   });
+}
+
+bool GroupsScope::join_here(AuthorityWrite<WriteLock>& w, GroupsTable::Shard& shard, GroupsTable::Map::iterator group,
+                            const std::string& key, const Pid& pid, const std::string& meta, ProcessControl& process) {
+  if (!process.attach(this, key)) {
+    w.fail(Errc::not_alive);
+    return false;
+  }
+  if (group == shard.groups.end()) group = shard.groups.try_emplace(key).first;
+  MemberRec& rec = group->second.put(pid, MemberRec{node_->unique_time_ns(), CompactBytes(meta), &process});
+  w.changed(encode_put(key, pid, rec.time, meta, Reason::Kind::normal),
+            post_change(shard, Change::joined, key, pid, {}, meta, Reason::normal()));
+  return true;
 }
 
 WriteOutcome GroupsScope::authority_remove(const std::string& key, const Pid& pid, std::uint32_t caller,

@@ -145,6 +145,12 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   template <class R>
   R leave_key(const Term& group, const Pid& pid);
 
+  /// Adds local process `process` to `group` (`key`'s entry, or end() when the group is new)
+  /// and reports the join (change and callbacks); authority_put and the first counted join.
+  /// False, with not_alive, when the process died meanwhile.
+  bool join_here(AuthorityWrite<WriteLock>& w, GroupsTable::Shard& shard, GroupsTable::Map::iterator group,
+                 const std::string& key, const Pid& pid, const std::string& meta, ProcessControl& process)
+      SYN_REQUIRES(shard.mutex);
   /// Removes member `m` of `group` (a local process) with reason normal, for authority_remove
   /// and the last counted leave.
   void leave_here(AuthorityWrite<WriteLock>& w, GroupsTable::Shard& shard, GroupsTable::Map::iterator group,
