@@ -124,8 +124,12 @@ TEST_CASE("scopes: a node leaves a scope while running, its entries go everywher
     }));
     CHECK(n[i]->registry("s").whereis("b-name") == pb.pid());
     CHECK(n[i]->registry("t").whereis("a-in-t") == pa.pid());
-    CHECK(rec[i]->saw(test::event_text("unreg", "s", "a-name", pa.pid(), "ma", Reason::node_down(a.name()))));
-    CHECK(rec[i]->saw(test::event_text("left", "s", "g", pa.pid(), "ga", Reason::node_down(a.name()))));
+    // The callbacks run on the node's dispatcher, after the replica changed: waited for.
+    CHECK(eventually([&] {
+      return rec[i]->saw(test::event_text("unreg", "s", "a-name", pa.pid(), "ma", Reason::node_down(a.name())));
+    }));
+    CHECK(eventually(
+        [&] { return rec[i]->saw(test::event_text("left", "s", "g", pa.pid(), "ga", Reason::node_down(a.name()))); }));
     REQUIRE(eventually([&] {
       auto sub = n[i]->subcluster_nodes(Kind::registry, "s");
       return std::find(sub.begin(), sub.end(), a.name()) == sub.end();
