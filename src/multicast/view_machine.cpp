@@ -64,6 +64,11 @@ Pid ViewMachine::coordinator() const {
 
 bool ViewMachine::may_hold_view(NodeId node) const { return !contains(viewless_, node) && !unheard_.count(node); }
 
+bool ViewMachine::defers_to_creator(const Pid& first) const {
+  return std::any_of(creators_.begin(), creators_.end(),
+                     [&](const auto& creator) { return reaches(creator.first) && creator.second < first; });
+}
+
 bool ViewMachine::no_group_to_join() const { return !installed_ && (!known_ || coordinator().is_null()); }
 
 std::optional<InstalledView> ViewMachine::creating() const {
@@ -146,6 +151,9 @@ void ViewMachine::start_group(std::vector<Action>& out) {
   // next round.
   if (creation_delay_ > 0) {
     if (!create_at_) create_at_ = now_ + creation_delay_;
+    // Another node announced its start before this node's first member came: the same race,
+    // heard of earlier (MULTICAST.md scenario 11).
+    if (defers_to_creator(local_.front())) create_at_ = std::max(*create_at_, now_ + 4 * creation_delay_);
     return;
   }
   start_alone(out);
@@ -184,14 +192,14 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
     // Another node is about to start the group (creating()). Of two nodes starting it at
     // once, the one with the higher first member waits for the other's view and joins it; it
     // starts the group itself only if that view does not come.
+    if (!announced->members.empty()) creators_[from] = announced->members.front();
     auto mine = creating();
-    if (mine && !announced->members.empty() && announced->members.front() < mine->members.front()) {
-      create_at_ = std::max(*create_at_, now + 4 * creation_delay_);
-    }
+    if (mine && defers_to_creator(mine->members.front())) create_at_ = std::max(*create_at_, now + 4 * creation_delay_);
     viewless_.insert(from);  // it holds no view yet
     coordinator_may_have_changed(was, out);
     return out;
   }
+  creators_.erase(from);  // whatever it says now, it is no longer about to start the group
   if (!announced) {
     // That node holds no view: whatever of it a view names, it coordinates nothing.
     viewless_.insert(from);
@@ -280,6 +288,7 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
   // restart), which holds nothing of the group and answers no request.
   unheard_.insert(node);
   announced_.erase(node);
+  creators_.erase(node);
   // Dropped by nodes it no longer reaches: a split, not an eviction.
   if (dropping_ && !dropped_by(*dropping_)) dropping_.reset();
   if (promised_ && promised_->coordinator.node_atom() == node) {

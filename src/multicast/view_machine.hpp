@@ -314,6 +314,12 @@ class ViewMachine {
   /// (SPEC 8.3.5); if the split completes first, it goes on as its own side (8.4.1).
   std::optional<InstalledView> dropping_;
   Micros creation_delay_ = 0;
+  /// Other nodes about to start the group (a view numbered 0 announced), with their first
+  /// local member: a join here that comes after that news defers to a lower one as well.
+  std::map<NodeId, Pid> creators_;
+  /// Whether a node of `creators_` is starting the group with a lower first member than
+  /// `first`: this node then waits for that view rather than starting its own.
+  bool defers_to_creator(const Pid& first) const;
   /// Per node of the view that reported to this node as its coordinator (now or next), the
   /// nodes it does not reach, each with the time that was first reported.
   std::map<NodeId, std::map<NodeId, Micros>> cuts_;

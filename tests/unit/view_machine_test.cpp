@@ -40,12 +40,14 @@ class Net {
  public:
   /// With `with_streams`, every node keeps real streams (src/multicast/streams) and the net
   /// carries retransmissions; without, nothing is published.
-  explicit Net(const std::vector<std::string>& names, bool with_streams = false) {
+  /// With `creation_delay`, a first join waits that long for news of the group (as in nodes).
+  explicit Net(const std::vector<std::string>& names, bool with_streams = false,
+               std::chrono::milliseconds creation_delay = std::chrono::milliseconds(0)) {
     for (const auto& name : names) {
       NodeId id = node(name);
       const StreamState* state = &streams_;
       if (with_streams) state = &node_streams_[id];
-      machines_.emplace(id, ViewMachine(id, std::chrono::milliseconds(100), *state));
+      machines_.emplace(id, ViewMachine(id, std::chrono::milliseconds(100), *state, creation_delay));
     }
     for (auto& [id, machine] : machines_) {
       for (auto& [other, unused] : machines_) {
@@ -68,6 +70,10 @@ class Net {
   /// Every machine of `names` learns the view `from` installed (an announcement).
   void announce(const std::string& from, const std::vector<std::string>& names) {
     for (const auto& name : names) take(node(name), at(name).learn(node(from), at(from).installed(), {}, now_));
+  }
+  /// Every machine of `names` learns that `from` is about to start the group (its view 0).
+  void announce_creating(const std::string& from, const std::vector<std::string>& names) {
+    for (const auto& name : names) take(node(name), at(name).learn(node(from), at(from).creating(), {}, now_));
   }
   /// The node dies: its peers see it down; nothing reaches it or comes from it any more.
   void kill(const std::string& name) {
@@ -207,6 +213,41 @@ TEST_CASE("view machine: the first member starts the group alone", "[unit][multi
   CHECK(first.view.members == members({"a"}));
   CHECK(first.joined == members({"a"}));
   CHECK(net.at("a").coordinating());
+}
+
+TEST_CASE("view machine: two nodes starting a group at once make one view, whichever heard of the other first",
+          "[unit][multicast]") {
+  // MULTICAST.md scenario 11: the node with the higher first member defers to the other,
+  // also when it heard of the other's start before its own member came (CI caught that case).
+  Net net({"a", "b"}, false, std::chrono::milliseconds(10));
+  bool a_lower = Net::member("a") < Net::member("b");
+  const std::string low = a_lower ? "a" : "b";
+  const std::string high = a_lower ? "b" : "a";
+  const std::string first = GENERATE(as<std::string>{}, "low", "high");
+  const std::string& early = first == "low" ? low : high;
+  const std::string& late = first == "low" ? high : low;
+  INFO("the node with the " << first << " member joins first");
+  net.join(early);
+  REQUIRE(net.at(early).creating());
+  net.announce_creating(early, {late});  // heard before the other's member joins
+  net.join(late);
+  REQUIRE(net.at(late).creating());
+  net.announce_creating(late, {early});
+  net.advance(10'001);  // both creation delays are over: only the lower one starts
+  REQUIRE(net.seen(low).installs.size() == 1);
+  CHECK(net.seen(high).installs.empty());
+  net.announce(low, {high});
+  net.settle();
+  for (int i = 0; i < 5 && net.seen(high).installs.empty(); ++i) {
+    net.advance(100'000);  // (a join request waits for the next tick at most)
+    net.settle();
+  }
+  REQUIRE(net.seen(high).installs.size() == 1);
+  const auto& joined = net.seen(high).installs[0];
+  CHECK(joined.view.id.number == 2);
+  CHECK_FALSE(joined.merged);
+  CHECK(joined.view.members == std::vector<Pid>{Net::member(low), Net::member(high)});
+  CHECK(net.seen(low).installs.back().view == joined.view);
 }
 
 TEST_CASE("view machine: joins go through the coordinator, every node installs the same views in order",
