@@ -42,6 +42,13 @@ Effects GroupNode::leave(const Pid& member, LeaveReason reason, Micros now) {
   return fx;
 }
 
+Effects GroupNode::give_up_leave(const Pid& member, Micros now) {
+  Effects fx;
+  now_ = now;
+  run(machine_.give_up_leave(member, now), fx);
+  return fx;
+}
+
 std::uint64_t GroupNode::broadcast(const Pid& member, std::string message, Effects& fx) {
   std::uint64_t token = next_token_++;
   token_members_.emplace(token, member);

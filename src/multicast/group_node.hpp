@@ -106,6 +106,8 @@ class GroupNode {
 
   Effects join(const Pid& member, Micros now);
   Effects leave(const Pid& member, LeaveReason reason, Micros now);
+  /// See ViewMachine::give_up_leave.
+  Effects give_up_leave(const Pid& member, Micros now);
   /// A local member broadcasts `message` (canonical term). Returns the broadcast's token.
   std::uint64_t broadcast(const Pid& member, std::string message, Effects& fx);
   /// A frame about this group from node `from`.

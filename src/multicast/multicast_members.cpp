@@ -215,12 +215,31 @@ Result<void> MulticastScope::leave(const std::shared_ptr<MemberState>& member, b
   }
   // From a callback of its own group, on_left runs after that callback: return at once.
   if (!wait || (running_scope == this && Strands::current_key() && *Strands::current_key() == member->key)) return {};
-  MutexLock lock(member->mutex);
-  lock.wait(member->changed, [&] {
+  auto left = [&] {
     member->mutex.assert_held();
     return member->phase == MemberState::Phase::left;
-  });
+  };
+  MutexLock lock(member->mutex);
+  // A leave is one view change. Should none come (the coordinator unreached while a round
+  // keeps failing), the member goes out here after the deadline and its node keeps asking the
+  // coordinator to take it out of the view: leave() never blocks for ever.
+  if (!lock.wait_for(member->changed, leave_deadline(), left)) {
+    lock.unlock();
+    give_up_leave(member);
+    lock.lock();
+    lock.wait(member->changed, left);
+  }
   return {};
+}
+
+void MulticastScope::give_up_leave(const std::shared_ptr<MemberState>& member) {
+  on_group(member->key, nullptr,
+           [pid = member->pid](Group& g, multicast::Micros now) { return g.node.give_up_leave(pid, now); });
+}
+
+std::chrono::milliseconds MulticastScope::leave_deadline() const {
+  // A hold of a lost node (view_change_timeout), then a round (up to as long again).
+  return 2 * node_->options().view_change_timeout;
 }
 
 void MulticastScope::on_process_exit(const Pid& pid, const Term&, std::vector<std::string> keys) {
@@ -277,7 +296,7 @@ void MulticastScope::before_leaving_scope() {
   }
   for (const auto& member : members) (void)leave(member, false);
   if (in_callback()) return;  // its own strand would wait for itself
-  auto deadline = std::chrono::steady_clock::now() + 2 * node_->options().view_change_timeout;
+  auto deadline = std::chrono::steady_clock::now() + leave_deadline();
   for (const auto& member : members) {
     MutexLock lock(member->mutex);
     lock.wait_until(member->changed, deadline, [&] {

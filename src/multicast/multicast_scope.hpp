@@ -65,6 +65,11 @@ class MulticastScope final : public ScopeHandler,
   /// Publishes and returns the future of its confirmation (an error now if it was not queued).
   Result<std::future<Result<void>>> confirmed(const std::shared_ptr<MemberState>& member, const Term& message);
   Result<void> leave(const std::shared_ptr<MemberState>& member, bool wait);
+  /// A leave asked before (leave()) stops waiting for its view change: the member goes out
+  /// here at once, and its node keeps asking the coordinator to take it out of the view.
+  void give_up_leave(const std::shared_ptr<MemberState>& member);
+  /// How long a waiting leave() waits for the view change before the member goes out here alone.
+  std::chrono::milliseconds leave_deadline() const;
   std::optional<View> view(const Term& group) const;
   std::vector<Term> group_names() const;
   /// True on a thread running a multicast callback of this node (any group).

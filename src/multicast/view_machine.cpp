@@ -165,6 +165,19 @@ void ViewMachine::start_alone(std::vector<Action>& out) {
   submit_requests(out);
 }
 
+std::vector<Action> ViewMachine::give_up_leave(const Pid& member, Micros now) {
+  std::vector<Action> out;
+  now_ = now;
+  auto wanted = wanted_leaves_.find(member);
+  auto it = std::find(local_.begin(), local_.end(), member);
+  if (wanted == wanted_leaves_.end() || it == local_.end()) return out;
+  // Out here at once; the request stays, so the coordinator takes it out of the view when it
+  // can (until then the view names a member this node delivers nothing to).
+  local_.erase(it);
+  out.push_back(LocalLeft{member, wanted->second});
+  return out;
+}
+
 std::vector<Action> ViewMachine::leave(const Pid& member, LeaveReason reason, Micros now) {
   std::vector<Action> out;
   now_ = now;
@@ -402,11 +415,12 @@ std::vector<Action> ViewMachine::tick(Micros now) {
     auto it = announced_.find(c.node_atom());
     return it == announced_.end() || it->second.id == installed_->id;
   }();
-  if (joins_waiting && (!installed_ || coordinating() || follows_own_view) &&
+  if ((joins_waiting || !wanted_leaves_.empty()) && (!installed_ || coordinating() || follows_own_view) &&
       now - requests_sent_at_ >= view_change_timeout_) {
     // A coordinator drops the joins of a round it gives up, and a request can be lost with a
-    // link: waiting joins go again, once per timeout, until a view takes them in (a
-    // coordinator takes its own into its next round).
+    // link: waiting joins and leaves go again, once per timeout, until a view takes them in
+    // or out (a coordinator takes its own into its next round). A leave asked once and lost
+    // kept its caller waiting for ever (the storm's multicast_leave without an answer).
     requests_sent_at_ = now;
     if (!local_.empty() && no_group_to_join()) {
       start_group(out);  // nobody left to ask (the view they waited for is gone)

@@ -129,6 +129,10 @@ class ViewMachine {
   std::vector<Action> join(const Pid& member, Micros now);
   /// A local member leaves (the API, or its process died).
   std::vector<Action> leave(const Pid& member, LeaveReason reason, Micros now);
+  /// A local member whose leave waited past its deadline (no view change could take it out:
+  /// the coordinator unreached, rounds failing) is out here at once (its LocalLeft); this node
+  /// keeps asking the coordinator to take it out of the view. Nothing for other members.
+  std::vector<Action> give_up_leave(const Pid& member, Micros now);
   /// A view of the group that nodes announced (this node routes its joins by it while it has
   /// no view of its own).
   /// A node that answered the round of that view and missed its INSTALL (its coordinator went

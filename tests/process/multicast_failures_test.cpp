@@ -1,13 +1,17 @@
 // Guaranteed multicast across OS processes when things go wrong (MULTICAST.md scenarios 3, 4,
 // 5, 12, 13): two nodes SIGKILLed in the same instant, the coordinator killed while a node is
 // joining, a member whose handler is slow (confirmation waits for it; past multicast_max_lag
-// its node is evicted and the stream goes on), and a node restarted under the same name.
+// its node is evicted and the stream goes on), the publisher's memory held at
+// multicast_max_in_flight by a frozen node, and a node restarted under the same name.
 #include "process/multicast_support.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
+#include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace syn;
@@ -16,6 +20,21 @@ using namespace syn::test::multicast;
 using syn::test::Agent;
 using syn::test::eventually;
 using syn::test::scoped::start;
+
+namespace {
+
+/// Resident memory of an OS process (VmRSS of /proc/<pid>/status), in bytes.
+std::int64_t rss_bytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "VmRSS:   1234 kB"
+  }
+  FAIL("no VmRSS for process " << pid);
+  return 0;
+}
+
+}  // namespace
 
 TEST_CASE(
     "multicast: two nodes SIGKILLed in the same instant under load: one view change or two, the survivors "
@@ -121,6 +140,47 @@ TEST_CASE(
   auto slow = numbers_from(record(t.c), t.a.pid);
   CHECK(is_prefix_sequence(slow));
   CHECK(slow.size() < 3001);
+}
+
+TEST_CASE(
+    "multicast: while a frozen node acknowledges nothing the publisher blocks at multicast_max_in_flight, its "
+    "memory stays bounded, and after the thaw the stream completes",
+    "[process][multicast][sigstop]") {
+  // The frozen node is neither seen down nor evicted while the test runs: only flow control acts.
+  constexpr std::int64_t kInFlight = 64 * 1024;
+  constexpr std::int64_t kCount = 20000;  // terms of about 310 bytes: 6 MB, 90 times the limit
+  Term options = {{"multicast_max_in_flight", kInFlight}, {"multicast_max_lag", 120000}, {"peer_timeout", 120000}};
+  ThreeAgents t(options, {{"receive_own", false}});  // gamma's member publishes, and keeps no log of it
+  t.gamma->ok("multicast_confirmed_broadcast", member_args(t.c, {{"message", "warm-up"}, {"timeout_ms", 10000}}), 15s);
+  const std::int64_t before = rss_bytes(t.gamma->os_pid());
+  t.beta->stop();
+  auto id = t.gamma->send_request({{"cmd", "multicast_broadcast_many"},
+                                   {"scope", kScope},
+                                   {"group", "g"},
+                                   {"pid", t.c.pid},
+                                   {"count", kCount},
+                                   {"prefix", std::string(300, 'p')}});
+  // alpha receives what fits under the limit; then nothing is stable and the publisher waits.
+  REQUIRE(eventually([&] { return numbers_from(record(t.a), t.c.pid).size() >= 100; }, 20s));
+  // Watched for a while: a bound has to hold over time, not at one instant.
+  const std::size_t at_most = 2 * kInFlight / 300;
+  std::int64_t grown = 0;
+  for (int sample = 0; sample < 20; ++sample) {
+    grown = std::max(grown, rss_bytes(t.gamma->os_pid()) - before);
+    auto got = numbers_from(record(t.a), t.c.pid).size();
+    INFO("sample " << sample << ": alpha holds " << got << ", publisher grew by " << grown << " bytes");
+    REQUIRE(got <= at_most);
+    REQUIRE(grown < 8 * 1024 * 1024);  // unbounded, the 20 000 buffered terms would take over 6 MB
+    std::this_thread::sleep_for(100ms);
+  }
+  t.beta->resume();
+  REQUIRE(t.gamma->await(id, 120s)["ok"] == true);
+  t.gamma->ok("multicast_confirmed_broadcast", member_args(t.c, {{"message", "last"}, {"timeout_ms", 20000}}), 25s);
+  for (const auto& m : {t.a, t.b}) {
+    auto got = numbers_from(record(m), t.c.pid);
+    CHECK(got.size() == static_cast<std::size_t>(kCount));
+    CHECK(is_prefix_sequence(got));
+  }
 }
 
 TEST_CASE(

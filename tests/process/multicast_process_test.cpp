@@ -130,6 +130,29 @@ TEST_CASE("multicast: a frozen node is dropped, when it thaws the group is whole
   CHECK(record(t.a)["received"].back()["message"] == "back");
 }
 
+TEST_CASE("multicast: a leave that no view change can take returns after its deadline, the view drops it later",
+          "[process][multicast][sigstop]") {
+  // peer_timeout far above view_change_timeout: a frozen coordinator stays up long after the
+  // leave's deadline (2 x view_change_timeout), and no round can run meanwhile.
+  Term options = {{"peer_timeout", 30000}, {"view_change_timeout", 500}};
+  ThreeAgents t(options);
+  t.alpha->stop();  // alpha's member joined first: alpha coordinates
+  auto r = t.gamma->call("multicast_leave", member_args(t.c), 20s);
+  INFO(r.dump());
+  REQUIRE(r["ok"] == true);
+  auto gone = record(t.c);
+  CHECK(gone["active"] == false);
+  CHECK(gone["left"] == "left");
+  // The view still names it until the coordinator thaws and takes its request.
+  CHECK(view_members(t.b) == pids_of({t.a, t.b, t.c}));
+  t.alpha->resume();
+  auto survivors = pids_of({t.a, t.b});
+  REQUIRE(eventually([&] { return view_members(t.a) == survivors && view_members(t.b) == survivors; }, 20s));
+  CHECK(saw_leave(*t.beta, t.b.pid, t.c.pid, "left"));
+  t.beta->ok("multicast_confirmed_broadcast", member_args(t.b, {{"message", "after"}, {"timeout_ms", 10000}}), 15s);
+  for (const auto& r : record(t.c)["received"]) CHECK(r["message"] != "after");
+}
+
 TEST_CASE(
     "multicast: five nodes, one publishes 10 000 messages, the node in the middle is SIGKILLed: every survivor "
     "gets 1..10000 once, in order",

@@ -199,6 +199,11 @@ class MulticastScenario {
     if (choice < 5) {
       world_.trace(m->state->pid.to_string() + " leaves " + m->group.dump());
       (void)scope(m->node)->leave(m->state, false);
+      if (random().below(3) == 0) {
+        // As leave() does past its deadline, here at the worst moment: before any view change.
+        world_.trace(m->state->pid.to_string() + " gives up its leave");
+        scope(m->node)->give_up_leave(m->state);
+      }
     } else if (choice < 6) {
       world_.trace("kill " + m->state->pid.to_string());
       if (auto process = world_.node(m->node)->find_local(m->state->pid)) process->kill("boom");

@@ -129,6 +129,11 @@ class Net {
   }
   /// Frames to `name` vanish while the link stays up (a node too busy to answer).
   void mute(const std::string& name) { muted_.insert(node(name)); }
+  void unmute(const std::string& name) { muted_.erase(node(name)); }
+  /// The machine of `name` gives up waiting for `id`'s leave (a leave() past its deadline).
+  void give_up_leave(const std::string& name, std::uint64_t id = 1) {
+    take(node(name), at(name).give_up_leave(member(name, id), now_));
+  }
   /// The next INSTALL to `name` vanishes (its coordinator dies before it gets there, say).
   void lose_next_install_to(const std::string& name) { installs_lost_.insert(node(name)); }
   void advance(Micros by) {
@@ -419,6 +424,35 @@ TEST_CASE("view machine: a leaver is in the view until the change, then gets on_
     REQUIRE(last.left.size() == 1);
     CHECK(last.left[0] == std::pair{Net::member("c"), LeaveReason::left});
   }
+}
+
+TEST_CASE("view machine: a lost leave request goes again, and a leave given up is out at once, out of the view later",
+          "[unit][multicast]") {
+  Net net = three_members();
+  net.mute("a");  // the coordinator's node hears nothing for a while: c's request is lost
+  net.leave("c");
+  net.settle();
+  CHECK(net.seen("c").left.empty());
+  const bool give_up = GENERATE(false, true);
+  if (give_up) {
+    // leave() waited past its deadline: c's member is out on its node now, in the view still.
+    net.give_up_leave("c");
+    REQUIRE(net.seen("c").left.size() == 1);
+    CHECK(net.seen("c").left[0].reason == LeaveReason::left);
+    CHECK(net.seen("a").installs.back().view.members == members({"a", "b", "c"}));
+  }
+  net.unmute("a");
+  net.announce("a", {"b", "c"});  // (a coordinator announces its view every view_change_timeout)
+  net.advance(100'001);           // one view_change_timeout: the request goes again
+  net.settle();
+  CHECK(net.seen("c").left.size() == 1);
+  for (const char* name : {"a", "b"}) {
+    const auto& last = net.seen(name).installs.back();
+    CHECK(last.view.members == members({"a", "b"}));
+    REQUIRE(last.left.size() == 1);
+    CHECK(last.left[0] == std::pair{Net::member("c"), LeaveReason::left});
+  }
+  CHECK_FALSE(net.at("c").installed());
 }
 
 TEST_CASE("view machine: a node silent in a view change is evicted after the timeout", "[unit][multicast]") {
