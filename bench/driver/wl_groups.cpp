@@ -138,6 +138,22 @@ RunOutput run_multi_call(RunContext& ctx) {
   return latency_output(r.at("latency"));
 }
 
+// Issue 14: multi_call to one member on another node: the request and the reply, each a
+// message between two nodes; its floor is ping_pong.
+RunOutput run_multi_call_remote(RunContext& ctx) {
+  Cluster c(ctx.cluster, kNodes);
+  const std::vector<std::size_t> shares{0, 1, 0};
+  spawn_on(c, shares);
+  run_phase(c, on_writers(shares, "grp_join", {{"group", "one"}, {"threads", 1}, {"mode", "sync"}}),
+            watch_every(c, "member_count", 1, {{"group", "one"}}), ctx.timeout);
+  run_all(c, {{1, "responders", {{"offset", 0}, {"count", 1}}}});
+  Term r = c[0].call("multi_call_bench", {{"group", "one"}, {"iterations", ctx.n}, {"expect", 1}}, ctx.timeout);
+  if (r.at("incomplete").get<std::size_t>() > 0) {
+    throw std::runtime_error(std::to_string(r.at("incomplete").get<std::size_t>()) + " multi_calls lacked the reply");
+  }
+  return latency_output(r.at("latency"));
+}
+
 }  // namespace
 
 std::vector<Workload> groups_workloads() {
@@ -174,6 +190,10 @@ std::vector<Workload> groups_workloads() {
       {"multi_call_100",
        "multi_call from n1 to a group of 100 members (over 3 nodes) that reply at once: latency per call", false,
        always(100), run_multi_call, "each member has a thread blocked in receive()"},
+      {"multi_call_remote",
+       "multi_call from n1 to a group of one member on n2 that replies at once: latency per call (N calls); "
+       "its floor is ping_pong",
+       false, fixed(200, 2000), run_multi_call_remote, "the member has a thread blocked in receive()"},
   };
 }
 

@@ -129,6 +129,25 @@ RunOutput run_register_sequential(RunContext& ctx) {
   return out;
 }
 
+// Issue 14: a synchronous register_name of a pid on another node is a round trip to that
+// node (its authority) plus the write there; compare with ping_pong, the bare round trip.
+RunOutput run_register_remote(RunContext& ctx) {
+  Cluster c(ctx.cluster, kNodes);
+  spawn_on(c, {0, ctx.n, 0});
+  names_on(c, {ctx.n, 0, 0}, "remote", "");
+  Term pids = c[1].call("pids", {{"count", ctx.n}}).at("pids");
+  Term r = c[0].call("reg_register",
+                     {{"set", "remote"}, {"threads", 1}, {"mode", "sync"}, {"latency", true}, {"remote_pids", pids}},
+                     ctx.timeout);
+  auto calls = r.at("calls");
+  if (calls.value("ok", std::int64_t{0}) != static_cast<std::int64_t>(ctx.n)) {
+    throw std::runtime_error("register_name of remote pids: " + calls.dump());
+  }
+  RunOutput out = latency_output(r.at("latency"));
+  out.detail["register"] = r;
+  return out;
+}
+
 }  // namespace
 
 std::vector<Workload> registry_workloads() {
@@ -149,6 +168,10 @@ std::vector<Workload> registry_workloads() {
        "one caller on n1 registers N local processes one synchronous call at a time: per-call latency; "
        "peer_lag = how long after the caller's last call the 2 peers held all N",
        true, nullptr, run_register_sequential, ""},
+      {"register_remote",
+       "one caller on n1 registers N names for processes of n2, one synchronous call at a time: per-call "
+       "latency, a round trip to n2 (the pids' authority) each; its floor is ping_pong",
+       false, [](const Options& o) -> std::size_t { return o.quick() ? 500 : 5000; }, run_register_remote, ""},
   };
 }
 

@@ -14,17 +14,34 @@ namespace syn::bench {
 namespace {
 
 // Name i of the set goes with process offset + i, or offset + i % procs_cycle when set (a
-// process may hold many names: big name sets without as many processes).
+// process may hold many names: big name sets without as many processes). With remote_pids
+// (pid strings of another node's processes), name i goes with remote_pids[i]: every call is a
+// round trip to that node, the authority of its pids.
 Term reg_register(BenchNode& b, const Term& args) {
   const auto& names = b.name_set(required<std::string>(args, "set"));
   Batch batch = Batch::from(args, names.size());
   auto cycle = arg<std::size_t>(args, "procs_cycle", 0);
   auto& procs = b.procs();
-  std::size_t span = cycle > 0 ? std::min(cycle, batch.count) : batch.count;
-  if (batch.count > names.size() || batch.offset + span > procs.size()) {
-    throw std::invalid_argument("not enough names or processes");
+  std::vector<syn::Pid> remote;
+  if (args.contains("remote_pids")) {
+    for (const auto& text : args.at("remote_pids")) {
+      auto parsed = syn::Pid::parse(text.get<std::string>());
+      if (!parsed) throw std::invalid_argument("remote_pids: not a pid: " + text.dump());
+      remote.push_back(*parsed);
+    }
+    if (batch.count > names.size() || batch.count > remote.size()) {
+      throw std::invalid_argument("not enough names or remote pids");
+    }
+  } else {
+    std::size_t span = cycle > 0 ? std::min(cycle, batch.count) : batch.count;
+    if (batch.count > names.size() || batch.offset + span > procs.size()) {
+      throw std::invalid_argument("not enough names or processes");
+    }
   }
-  auto pid = [&](std::size_t i) -> const syn::Pid& { return procs[batch.offset + (cycle > 0 ? i % cycle : i)].pid(); };
+  auto pid = [&](std::size_t i) -> const syn::Pid& {
+    if (!remote.empty()) return remote[i];
+    return procs[batch.offset + (cycle > 0 ? i % cycle : i)].pid();
+  };
   auto& reg = b.registry();
   return run_batch(
       batch, [&](std::size_t i) { return reg.register_name(names[i], pid(i)); },
