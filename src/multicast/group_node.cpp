@@ -323,9 +323,13 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
     }
   }
   // A round given up without a view (its coordinator went, nobody took it on): nothing was
-  // agreed, what was held is delivered.
-  bool round_given_up = !machine_.changing() && !machine_.promised() && machine_.installed() && current_ &&
-                        machine_.installed()->id == current_->id;
+  // agreed, what was held is delivered. Not once this node answered the round's FLUSH: the
+  // round may have installed (its INSTALL lost with the coordinator's link), and messages
+  // published or delivered here in the old view would be missing at every member that went on
+  // (the storm saw it). The view that settles it comes: that round's, announced when the link
+  // returns, or another coordinator's round.
+  bool round_given_up = !machine_.changing() && !machine_.promised() && !machine_.flush_answered() &&
+                        machine_.installed() && current_ && machine_.installed()->id == current_->id;
   if (holding_ && round_given_up) release_held(nullptr, fx);
   if (paused_ && round_given_up) {
     // The same for publishing: the view goes on, so do the broadcasts that waited for the

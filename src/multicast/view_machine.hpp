@@ -163,6 +163,11 @@ class ViewMachine {
   bool changing() const { return phase_ != Phase::idle; }
   /// True while this node has answered a round that has not installed (or been given up).
   bool promised() const { return promised_.has_value(); }
+  /// True once this node answered the FLUSH of the last round it promised, until it installs
+  /// a view or promises another round: that round may have installed without this node
+  /// knowing yet (its INSTALL lost with a link), even if the promise was voided since. The
+  /// old view must not go on here meanwhile (no publishing, no delivery past the flush).
+  bool flush_answered() const { return flushed_; }
   /// A line of internal state for a failing test's trace.
   /// While a join waits out the creation delay to start the group with this node's first
   /// local member: that would-be view, numbered 0, which the handler announces. Another node
