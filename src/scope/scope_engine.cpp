@@ -11,8 +11,11 @@ namespace syn::detail {
 
 namespace {
 /// How much of a snapshot one loop turn sends to one peer before the loop goes on: small
-/// against what a turn may take (heartbeats are due every heartbeat_interval).
-constexpr std::size_t kSnapshotBytesPerTurn = 4 << 20;
+/// against what a turn may take (heartbeats are due every heartbeat_interval). 4 MB was too
+/// much: encoding it took a Debug build hundreds of milliseconds, and peers with a short
+/// peer_timeout took the node for dead (issue 14; links_test's million-name snapshot). A turn
+/// still writes at least one whole part (a table shard).
+constexpr std::size_t kSnapshotBytesPerTurn = 256 << 10;
 }  // namespace
 
 ScopeEngine::ScopeEngine(const ScopeContext& context, Kind kind, ScopeHandler& handler)
