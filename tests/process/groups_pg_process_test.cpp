@@ -171,6 +171,11 @@ TEST_CASE("groups: mailbox subscriptions across agents, in order among messages,
   // A member-and-subscriber on beta dies: its subscription ends, its membership leaves once,
   // the other subscriber and the other member are untouched.
   auto both = beta->spawn();
+  // (gamma's join reaches beta's replica in its own time: the subscription's current list is
+  // beta's.)
+  REQUIRE(eventually([&] {
+    return beta->ok("members", {{"scope", scope}, {"group", "room"}})["members"].size() == 1;
+  }));
   auto both_sub = beta->ok("subscribe", {{"scope", scope}, {"group", "room"}, {"pid", both}});
   CHECK(both_sub["current"].size() == 1);
   beta->ok("join", args_of(scope, "room", both));
