@@ -64,18 +64,30 @@ std::uint64_t GroupNode::broadcast(const Pid& member, std::string message, Effec
 }
 
 void GroupNode::publish(std::uint64_t token, Published message, Effects& fx) {
-  const InstalledView& v = *view();
   Pid from = *publisher(self_, message.member);
-  std::string copy = message.message;
-  wire::multicast::Data data{v.id, 0, {std::move(message)}};
-  data.first = streams_.publish(data.messages.front());
-  arrivals_[self_][data.first] = now_;
-  fx.events.push_back(delivered(self_, data.first, from, std::move(copy)));
-  pending_.emplace(data.first, token);
-  for (NodeId node : nodes_of(v.members)) {
-    if (node != self_) fx.out.push_back(Outgoing{node, data});
+  std::uint64_t seq = streams_.publish(message, now_);
+  pending_.emplace(seq, token);
+  for (NodeId node : streams_.nodes()) {
+    if (node != self_) send_data(node, seq, message, fx);
   }
+  fx.events.push_back(delivered(self_, seq, from, std::move(message.message)));
   confirm_stable(fx);  // a view of this node alone: stable at once
+}
+
+void GroupNode::send_data(NodeId to, std::uint64_t seq, Published message, Effects& fx) const {
+  std::size_t bytes = message.message.size();
+  for (auto it = fx.out.rbegin(); it != fx.out.rend(); ++it) {
+    if (it->to != to) continue;
+    auto* data = std::get_if<wire::multicast::Data>(&it->body);
+    if (data && data->view == current_->id && data->first + data->messages.size() == seq &&
+        it->data_bytes + bytes <= kMaxDataFrameBytes) {
+      data->messages.push_back(std::move(message));
+      it->data_bytes += bytes;
+      return;
+    }
+    break;
+  }
+  fx.out.push_back(Outgoing{to, wire::multicast::Data{current_->id, seq, {std::move(message)}}, bytes});
 }
 
 Effects GroupNode::receive(NodeId from, const Body& body, Micros now) {
@@ -127,11 +139,8 @@ void GroupNode::on_data(NodeId from, NodeId stream, std::uint64_t first, const s
       fx.protocol_error = !p ? "a message of a member not in the view" : "a message of this node's own stream";
       return;
     }
-    switch (streams_.receive(stream, seq, message)) {
-      case Streams::Received::next:
-        arrivals_[stream][seq] = now_;
-        hold_or_deliver(stream, seq, *p, message.message, fx);
-        break;
+    switch (streams_.receive(stream, seq, message, now_)) {
+      case Streams::Received::next: hold_or_deliver(stream, seq, *p, message.message, fx); break;
       case Streams::Received::duplicate: break;
       case Streams::Received::gap:
         (void)from;
@@ -194,7 +203,7 @@ void GroupNode::confirm_stable(Effects& fx) {
     std::uint64_t token = pending_.begin()->second;
     pending_.erase(pending_.begin());
     token_members_.erase(token);
-    fx.events.push_back(Confirmed{token, true});
+    fx.events.push_back(Confirmed{token, true, true});
   }
 }
 
@@ -212,12 +221,10 @@ void GroupNode::resume_stream_to(NodeId node, Effects& fx) {
   // acknowledged go again, first on the new link; it drops those it already holds. (Nothing
   // when the link is new: the peer acknowledged all or there was nothing.)
   if (!current_ || node == self_) return;
-  const auto nodes = nodes_of(current_->members);
+  const auto& nodes = streams_.nodes();
   if (std::find(nodes.begin(), nodes.end(), node) == nodes.end()) return;
   std::uint64_t seq = streams_.acked_by(node, self_);
-  for (auto& message : streams_.range(self_, seq, streams_.held(self_))) {
-    fx.out.push_back(Outgoing{node, wire::multicast::Data{current_->id, ++seq, {std::move(message)}}});
-  }
+  for (auto& message : streams_.range(self_, seq, streams_.held(self_))) send_data(node, ++seq, std::move(message), fx);
 }
 
 Effects GroupNode::peer_down(NodeId node, Micros now) {
@@ -249,15 +256,12 @@ Effects GroupNode::tick(Micros now) {
 }
 
 void GroupNode::evict_laggards(Effects& fx) {
-  for (auto& [stream, times] : arrivals_) {
-    std::uint64_t stable = streams_.stable(stream);
-    times.erase(times.begin(), times.upper_bound(stable));  // every node has those
-  }
-  for (NodeId node : nodes_of(view()->members)) {
+  const auto nodes = streams_.nodes();  // a copy: an eviction may change the view
+  for (NodeId node : nodes) {
     if (node == self_) continue;
-    bool lags = std::any_of(arrivals_.begin(), arrivals_.end(), [&](const auto& entry) {
-      auto oldest = entry.second.upper_bound(streams_.acked_by(node, entry.first));  // its first unacknowledged
-      return oldest != entry.second.end() && now_ - oldest->second > max_lag_;
+    bool lags = std::any_of(nodes.begin(), nodes.end(), [&](NodeId stream) {
+      auto oldest = streams_.arrival(stream, streams_.acked_by(node, stream) + 1);  // its first unacknowledged
+      return oldest && now_ - *oldest > max_lag_;
     });
     if (lags) run(machine_.evict(node, now_), fx);
   }
@@ -268,7 +272,7 @@ Effects GroupNode::send_acks() {
   if (!acks_owed_ || !view()) return fx;
   acks_owed_ = false;
   wire::multicast::Ack ack{view()->id, streams_.processed_digest()};
-  for (NodeId node : nodes_of(view()->members)) {
+  for (NodeId node : streams_.nodes()) {
     if (node != self_) fx.out.push_back(Outgoing{node, ack});
   }
   // What this node's members received counts too: stability may move.
@@ -351,7 +355,6 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
       holding_ = false;
       flush_ends_.reset();
       streams_.reset(self_, {});
-      arrivals_.clear();
       paused_ = false;
       fx.announce = true;
       fx.events.push_back(Installed{std::nullopt});
@@ -387,7 +390,6 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
   pending_.clear();
   const InstalledView& v = install.view;
   streams_.reset(self_, nodes_of(v.members));
-  arrivals_.clear();
   current_ = v;
   paused_ = false;
   last_left_ = install.left;

@@ -43,7 +43,12 @@ using wire::multicast::Body;
 struct Outgoing {
   NodeId to = 0;
   Body body;
+  std::size_t data_bytes = 0;  ///< a Data frame's: the bytes of its messages
 };
+
+/// A Data frame carries messages up to about this many bytes: a burst of broadcasts goes to a
+/// node in few frames, and a burst of big terms in several, so that no frame holds a link long.
+constexpr std::size_t kMaxDataFrameBytes = 64 * 1024;
 
 // ---- events for local members, in the order they happened ----
 /// `member`'s first view.
@@ -75,6 +80,10 @@ struct Left {
 struct Confirmed {
   std::uint64_t token = 0;
   bool ok = true;
+  /// Every node of the view acknowledged it: the members' callbacks ran everywhere, this
+  /// node's too, so nothing local is left to wait for (not so for a confirmation by a view
+  /// change, which may come before this node's callbacks of the message ran).
+  bool acknowledged = false;
 };
 /// This node installed a view (or, view empty, holds none any more): what follows belongs to
 /// it. Before the member events of that view.
@@ -145,6 +154,10 @@ class GroupNode {
   /// Publishes the broadcasts that waited whose member is in the current view.
   void publish_waiting(Effects& fx);
   void publish(std::uint64_t token, Published message, Effects& fx);
+  /// Message `seq` of this node's stream for node `to`: added to the last frame `fx` holds for
+  /// `to` when that is Data of the installed view ending just before it (with room), else in a
+  /// new frame. Nothing moves across another frame to that node.
+  void send_data(NodeId to, std::uint64_t seq, Published message, Effects& fx) const;
   void on_data(NodeId from, NodeId stream, std::uint64_t first, const std::vector<Published>& messages, Effects& fx);
   void on_ack(NodeId from, const wire::multicast::Ack& ack, Effects& fx);
   void confirm_stable(Effects& fx);
@@ -164,9 +177,6 @@ class GroupNode {
   Micros announce_every_ = 0;
   Micros announced_at_ = 0;
   Micros now_ = 0;  ///< the latest time a call gave (broadcast has none)
-  /// When each message of the installed view not yet stable arrived here (publish or receipt),
-  /// by stream and number: how long a node has left it unacknowledged.
-  std::map<NodeId, std::map<std::uint64_t, Micros>> arrivals_;
   Streams streams_;
   ViewMachine machine_;
   bool paused_ = false;

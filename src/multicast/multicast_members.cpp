@@ -20,6 +20,9 @@ thread_local const MulticastScope* running_scope = nullptr;
 /// member that leaves or a node that stops wakes it anyway; this is the safety net).
 constexpr std::chrono::milliseconds kFlowRecheck{200};
 
+/// The most broadcasts one engine turn publishes (drain_outbox).
+constexpr std::size_t kOutboxBatch = 512;
+
 }  // namespace
 
 bool MulticastScope::in_callback() const { return Strands::current_key() != nullptr; }
@@ -171,23 +174,46 @@ void MulticastScope::drain_outbox() {
   std::vector<Queued> queued;
   {
     MutexLock lock(outbox_mutex_);
-    queued.swap(outbox_);
-    outbox_posted_ = false;
+    std::size_t count = std::min(outbox_.size(), kOutboxBatch);
+    queued.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      queued.push_back(std::move(outbox_.front()));
+      outbox_.pop_front();
+    }
+    // What is left goes in a later turn, after the frames and timers waiting now: a publisher
+    // that outruns its peers (flow control allows megabytes in flight) never holds the engine
+    // thread for long, and the effects of one batch stay small.
+    outbox_posted_ = !outbox_.empty();
+    if (outbox_posted_) {
+      node_->post([weak = weak_from_this()] {
+        if (auto self = weak.lock()) self->drain_outbox();
+      });
+    }
   }
-  // Per group, in queue order; each group's effects carried out once.
+  // Per group, in queue order; each group's effects carried out once. A burst comes from one
+  // member mostly: its group and member are looked up once per run of its broadcasts.
   std::vector<std::string> order;
   std::map<std::string, multicast::Effects> effects;
+  const MemberState* last = nullptr;
+  Group* g = nullptr;
+  multicast::Effects* fx = nullptr;
+  bool in_group = false;
   for (auto& q : queued) {
-    Group& g = group(q.member->key);
-    auto [fx, fresh] = effects.try_emplace(q.member->key);
-    if (fresh) order.push_back(q.member->key);
-    if (!g.local.count(q.member->pid)) {  // it left meanwhile
+    if (q.member.get() != last) {
+      last = q.member.get();
+      g = &group(q.member->key);
+      auto [it, fresh] = effects.try_emplace(q.member->key);
+      if (fresh) order.push_back(q.member->key);
+      fx = &it->second;
+      in_group = g->local.count(q.member->pid) > 0;
+    }
+    if (!in_group) {  // it left meanwhile
       release_bytes(q.bytes);
       if (q.confirmation) q.confirmation->set_value(syn::unexpected(Errc::not_in_group));
       continue;
     }
-    std::uint64_t token = g.node.broadcast(q.member->pid, std::move(q.canonical), fx->second);
-    g.pending[token] = Pending{q.bytes, std::move(q.confirmation)};
+    std::uint64_t token = g->node.broadcast(q.member->pid, std::move(q.canonical), *fx);
+    g->pending.emplace_hint(g->pending.end(), token, Pending{q.bytes, std::move(q.confirmation)});
   }
   for (const auto& key : order) { apply_or_log(key, group(key), std::move(effects[key])); }
 }

@@ -46,43 +46,6 @@ void run_callback(const MemberState& member, const char* what, Callback&& callba
   } catch (...) { SYN_LOG(error, member.pid.to_string(), what, " threw a non-standard exception"); }
 }
 
-/// A merged Data frame carries messages up to about this many bytes (a burst of big terms goes
-/// in several frames, so that one frame never holds the link for long).
-constexpr std::size_t kMaxDataFrameBytes = 64 * 1024;
-
-/// Consecutive Data frames of one stream to one node (a burst of broadcasts) become one frame;
-/// nothing moves across another frame to that node.
-void merge_data(std::vector<multicast::Outgoing>& out) {
-  std::vector<multicast::Outgoing> merged;
-  merged.reserve(out.size());
-  struct Last {
-    std::size_t index;  // in merged, of the node's last frame
-    std::size_t bytes;  // of that frame's messages, if Data
-  };
-  std::map<NodeId, Last> last;
-  for (auto& o : out) {
-    auto* data = std::get_if<wire::multicast::Data>(&o.body);
-    std::size_t bytes = 0;
-    if (data) {
-      for (const auto& m : data->messages) bytes += m.message.size();
-    }
-    auto it = last.find(o.to);
-    if (data && it != last.end()) {
-      auto* previous = std::get_if<wire::multicast::Data>(&merged[it->second.index].body);
-      bool fits = it->second.bytes + bytes <= kMaxDataFrameBytes;
-      if (previous && fits && previous->view == data->view &&
-          previous->first + previous->messages.size() == data->first) {
-        for (auto& m : data->messages) previous->messages.push_back(std::move(m));
-        it->second.bytes += bytes;
-        continue;
-      }
-    }
-    last[o.to] = Last{merged.size(), bytes};
-    merged.push_back(std::move(o));
-  }
-  out.swap(merged);
-}
-
 }  // namespace
 
 MulticastScope::MulticastScope(const ScopeContext& context)
@@ -262,7 +225,6 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
     }
     SYN_LOG(info, node_->name(), "multicast ", g.term.dump(), " machine: ", g.node.machine().describe());
   }
-  merge_data(fx.out);
   for (const auto& out : fx.out) send(out.to, key, out.body);
   if (fx.announce) {
     wire::OutBuffer out;
@@ -281,6 +243,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
   std::vector<UniqueFunction> tasks;
   std::vector<Item> batch;
   std::vector<Pid> strangers;  // in a view here without a local member (a join given up)
+  std::size_t released = 0;    // bytes of confirmed broadcasts (flow control), released once
   auto flush_batch = [&] {
     if (batch.empty()) return;
     std::vector<std::shared_ptr<MemberState>> recipients;
@@ -385,9 +348,16 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
     } else if (auto* confirmed = std::get_if<multicast::Confirmed>(&event)) {
       auto it = g.pending.find(confirmed->token);
       if (it == g.pending.end()) continue;
-      release_bytes(it->second.bytes);
+      released += it->second.bytes;
       if (auto promise = std::move(it->second.confirmation)) {
         bool ok = confirmed->ok;
+        if (ok && confirmed->acknowledged) {
+          // Every member's callback ran, this node's too: the caller goes on now, without a
+          // hop through the strand (a confirmed broadcast's latency is a chain of such hops).
+          promise->set_value(Result<void>());
+          g.pending.erase(it);
+          continue;
+        }
         tasks.push_back([promise, ok] {
           promise->set_value(ok ? Result<void>() : Result<void>(syn::unexpected(Errc::not_in_group)));
         });
@@ -405,6 +375,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
     }
   }
   flush_batch();
+  if (released > 0) release_bytes(released);
   post_callbacks(key, std::move(tasks));
   for (const auto& pid : strangers) {
     // A member this node gave up on (its join timed out) made it in after all: out again.

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <future>
 #include <map>
 #include <memory>
@@ -176,10 +177,11 @@ class MulticastScope final : public ScopeHandler,
     std::size_t bytes = 0;
     std::shared_ptr<std::promise<Result<void>>> confirmation;
   };
-  /// Engine thread: publishes what the outbox holds.
+  /// Engine thread: publishes the oldest broadcasts the outbox holds (a bounded batch; the
+  /// rest in a later engine turn).
   void drain_outbox();  // engine thread (asserted)
   Mutex outbox_mutex_;
-  std::vector<Queued> outbox_ SYN_GUARDED_BY(outbox_mutex_);
+  std::deque<Queued> outbox_ SYN_GUARDED_BY(outbox_mutex_);
   bool outbox_posted_ SYN_GUARDED_BY(outbox_mutex_) = false;
 
   // Flow control (SPEC 8.3.3): bytes of this node's broadcasts queued and not yet confirmed.

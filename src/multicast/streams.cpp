@@ -12,21 +12,29 @@ void Streams::reset(NodeId self, std::vector<NodeId> nodes) {
   own_unstable_bytes_ = 0;
 }
 
-std::uint64_t Streams::publish(Published message) {
+std::uint64_t Streams::publish(Published message, Micros now) {
   Stream& own = stream(self_);
   std::uint64_t seq = ++own.held;
   own_unstable_bytes_ += message.message.size();
-  own.kept.emplace(seq, std::move(message));
+  own.kept.push_back(Kept{std::move(message), now});
   return seq;
 }
 
-Streams::Received Streams::receive(NodeId from, std::uint64_t seq, Published message) {
+Streams::Received Streams::receive(NodeId from, std::uint64_t seq, Published message, Micros now) {
   Stream& s = stream(from);
   if (seq <= s.held) return Received::duplicate;
   if (seq != s.held + 1) return Received::gap;
   s.held = seq;
-  s.kept.emplace(seq, std::move(message));
+  s.kept.push_back(Kept{std::move(message), now});
   return Received::next;
+}
+
+std::optional<Micros> Streams::arrival(NodeId stream_node, std::uint64_t seq) const {
+  auto it = streams_.find(stream_node);
+  if (it == streams_.end()) return std::nullopt;
+  const Kept* kept = it->second.find(seq);
+  if (!kept) return std::nullopt;
+  return kept->arrived;
 }
 
 bool Streams::acknowledge(NodeId from, NodeId stream_node, std::uint64_t upto) {
@@ -74,9 +82,9 @@ std::uint64_t Streams::acked_by(NodeId from, NodeId stream_node) const {
 void Streams::collect() {
   for (auto& [node, s] : streams_) {
     std::uint64_t upto = stable(node);
-    for (auto it = s.kept.begin(); it != s.kept.end() && it->first <= upto;) {
-      if (node == self_) own_unstable_bytes_ -= it->second.message.size();
-      it = s.kept.erase(it);
+    while (!s.kept.empty() && s.held - s.kept.size() + 1 <= upto) {
+      if (node == self_) own_unstable_bytes_ -= s.kept.front().message.message.size();
+      s.kept.pop_front();
     }
   }
 }
@@ -86,9 +94,9 @@ std::vector<Published> Streams::range(NodeId stream_node, std::uint64_t after, s
   auto it = streams_.find(stream_node);
   if (it == streams_.end() || last > it->second.held) return {};
   for (std::uint64_t seq = after + 1; seq <= last; ++seq) {
-    auto m = it->second.kept.find(seq);
-    if (m == it->second.kept.end()) return {};  // already collected: every node held it
-    out.push_back(m->second);
+    const Kept* kept = it->second.find(seq);
+    if (!kept) return {};  // already collected: every node held it
+    out.push_back(kept->message);
   }
   return out;
 }

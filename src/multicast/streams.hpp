@@ -13,7 +13,9 @@
 #include "multicast/view_machine.hpp"
 
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -29,14 +31,16 @@ class Streams final : public StreamState {
   /// (this one included); stability waits for each of them.
   void reset(NodeId self, std::vector<NodeId> nodes);
 
-  /// This node publishes `message` (a member's, encoded): its number in this node's stream.
-  std::uint64_t publish(Published message);
+  /// This node publishes `message` (a member's, encoded) at time `now`: its number in this
+  /// node's stream.
+  std::uint64_t publish(Published message, Micros now = 0);
 
   /// What receive() found.
   enum class Received { next, duplicate, gap };
   /// A message of `stream` numbered `seq`: kept when it is the next one, a duplicate when
   /// already held (a retransmission overlapping what arrived), a gap otherwise (nothing kept).
-  Received receive(NodeId stream, std::uint64_t seq, Published message);
+  /// `now`: when it arrived (arrival()).
+  Received receive(NodeId stream, std::uint64_t seq, Published message, Micros now = 0);
 
   /// This node's members received (their callbacks ran) `stream` up to `upto`: what this node
   /// acknowledges. Receipt alone is not enough: a message is stable, and its broadcast
@@ -60,8 +64,13 @@ class Streams final : public StreamState {
   /// Messages of `stream` after `after` up to `last`, in order (a retransmission). Empty when
   /// this node no longer holds them all.
   std::vector<Published> range(NodeId stream, std::uint64_t after, std::uint64_t last) const;
+  /// When message `seq` of `stream` was published or received here; none once it is stable
+  /// and collected, or not held yet (how long a node has left it unacknowledged).
+  std::optional<Micros> arrival(NodeId stream, std::uint64_t seq) const;
   /// Bytes of this node's own messages not yet stable (flow control).
   std::size_t own_unstable_bytes() const { return own_unstable_bytes_; }
+  /// The nodes of the view (this one included), as reset() gave them.
+  const std::vector<NodeId>& nodes() const { return nodes_; }
   /// The highest number held without a gap, 0 when none.
   std::uint64_t held(NodeId stream) const;
 
@@ -70,10 +79,22 @@ class Streams final : public StreamState {
   bool holds(const std::vector<StreamEnd>& ends) const override;
 
  private:
+  /// A message kept until it is stable.
+  struct Kept {
+    Published message;
+    Micros arrived = 0;
+  };
   struct Stream {
-    std::uint64_t held = 0;                   ///< contiguous from 1
-    std::map<std::uint64_t, Published> kept;  ///< not yet stable, by number
-    std::map<NodeId, std::uint64_t> acked;    ///< per node of the view
+    std::uint64_t held = 0;  ///< contiguous from 1
+    /// Not yet stable, in order: numbers held - kept.size() + 1 up to held (a stream grows by
+    /// its next number only, and shrinks from its oldest: a flat buffer, no node per message).
+    std::deque<Kept> kept;
+    std::map<NodeId, std::uint64_t> acked;  ///< per node of the view
+    /// The kept message numbered `seq`, or null.
+    const Kept* find(std::uint64_t seq) const {
+      std::uint64_t first = held - kept.size() + 1;
+      return seq >= first && seq <= held ? &kept[seq - first] : nullptr;
+    }
   };
   Stream& stream(NodeId node) { return streams_[node]; }
 

@@ -225,6 +225,48 @@ TEST_CASE("group node: every member gets every broadcast in order, and the publi
   CHECK(c.at("a").unconfirmed_bytes() == 0);
 }
 
+TEST_CASE("group node: a burst of broadcasts goes to each node in few Data frames, none over 64 kB",
+          "[unit][multicast]") {
+  Cluster c = three();
+  auto bursts = [&](std::size_t count, std::size_t size) {
+    Effects fx;
+    for (std::size_t i = 0; i < count; ++i) {
+      c.at("a").broadcast(Cluster::member("a"), wire::canonical(Term(std::string(size, 'x'))), fx);
+    }
+    std::map<NodeId, std::vector<std::pair<std::uint64_t, std::size_t>>> frames;  // node -> (first, bytes)
+    for (const auto& out : fx.out) {
+      const auto* data = std::get_if<wire::multicast::Data>(&out.body);
+      REQUIRE(data);
+      std::size_t bytes = 0;
+      for (const auto& m : data->messages) bytes += m.message.size();
+      CHECK(bytes == out.data_bytes);
+      CHECK(bytes <= kMaxDataFrameBytes);
+      frames[out.to].emplace_back(data->first, data->messages.size());
+    }
+    return frames;
+  };
+  // 100 small terms: one frame per other node, numbered from 1.
+  auto small = bursts(100, 8);
+  REQUIRE(small.size() == 2);
+  for (const auto& [node, list] : small) {
+    INFO("to node " << node);
+    REQUIRE(list.size() == 1);
+    CHECK(list[0] == std::pair<std::uint64_t, std::size_t>{1, 100});
+  }
+  // 100 terms of 2 kB: frames of at most 64 kB, in order, without a gap.
+  auto big = bursts(100, 2000);
+  for (const auto& [node, list] : big) {
+    INFO("to node " << node);
+    CHECK(list.size() > 1);
+    std::uint64_t next = 101;
+    for (const auto& [first, count] : list) {
+      CHECK(first == next);
+      next = first + count;
+    }
+    CHECK(next == 201);
+  }
+}
+
 TEST_CASE("group node: a broadcast is not confirmed while a member has not got it", "[unit][multicast]") {
   Cluster c = three();
   c.hold("c");

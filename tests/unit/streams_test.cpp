@@ -99,3 +99,22 @@ TEST_CASE("streams: the digest and the flush check follow what is held", "[unit]
   CHECK(s.digest().empty());
   CHECK(s.publish(msg("again")) == 1);
 }
+
+TEST_CASE("streams: each message kept remembers when it arrived, until it is stable", "[unit][multicast]") {
+  Streams s = three_nodes();
+  s.publish(msg("one"), 100);
+  s.publish(msg("two"), 200);
+  CHECK(s.receive(node("b"), 1, msg("b1"), 300) == Streams::Received::next);
+  CHECK(s.arrival(node("a"), 1) == 100);
+  CHECK(s.arrival(node("a"), 2) == 200);
+  CHECK(s.arrival(node("b"), 1) == 300);
+  CHECK_FALSE(s.arrival(node("a"), 3));  // not published yet
+  CHECK_FALSE(s.arrival(node("c"), 1));  // nothing of c
+  s.processed(node("a"), 1);
+  s.acknowledge(node("b"), node("a"), 1);
+  s.acknowledge(node("c"), node("a"), 2);
+  s.collect();
+  CHECK_FALSE(s.arrival(node("a"), 1));  // stable: gone
+  CHECK(s.arrival(node("a"), 2) == 200);
+  CHECK(s.arrival(node("b"), 1) == 300);
+}
