@@ -132,7 +132,9 @@ Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<Memb
       flow_mutex_.assert_held();
       return in_flight_ == 0 || in_flight_ + bytes <= limit || stopped_;
     };
-    if (!room() && in_callback()) return syn::unexpected(Errc::timeout);  // it cannot wait there
+    // It cannot wait inside a callback (its own deliveries would wait for it), nor on a
+    // simulated node (one thread runs the whole cluster): nothing is queued, `timeout`.
+    if (!room() && (in_callback() || node_->single_threaded())) return syn::unexpected(Errc::timeout);
     while (!room()) {
       lock.wait_for(flow_changed_, kFlowRecheck, room);
       if (!member->in_group()) return syn::unexpected(Errc::not_in_group);

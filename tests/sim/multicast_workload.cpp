@@ -100,10 +100,17 @@ bool phase_is(const MemberState& m, MemberState::Phase phase) {
   return m.phase == phase;
 }
 
+/// multicast_max_in_flight of the seeds at the limit: two or three of the workload's messages.
+constexpr std::size_t kTightInFlight = 16;
+
 class MulticastScenario {
  public:
   MulticastScenario(std::uint64_t seed, const MulticastScenarioConfig& config) : config_(config), world_(seed) {
     world_.set_tracing(config.trace);
+    // A third of the seeds run at the flow-control limit (SPEC 8.3.3): a few small messages in
+    // flight per node, so that broadcasts are refused (`timeout`: a simulated node cannot
+    // block) and every confirmation must give its bytes back, or the last broadcasts fail.
+    if (random().below(3) == 0) max_in_flight_ = kTightInFlight;
     outcome_.seed = seed;
     for (std::size_t i = 0; i < config.groups; ++i) groups_.push_back(Term("g" + std::to_string(i)));
   }
@@ -134,8 +141,12 @@ class MulticastScenario {
     slow_.clear();
     world_.run_until(world_.now() + 60'000'000);
     // A last broadcast from every member: each must reach every member.
+    // (Refused while the node is over the flow-control limit: again once confirmations came. A
+    // node whose confirmations never give their bytes back refuses them all, and fails below.)
     for (auto& [pid, m] : members_) {
-      if (live_active(m)) (void)scope(m.node)->broadcast(m.state, Term::array({"final", 1}));
+      for (int attempt = 0; live_active(m) && attempt < 20 && !broadcast(m, Term::array({"final", 1})); ++attempt) {
+        world_.run_until(world_.now() + 500'000);
+      }
     }
     world_.run_until(world_.now() + 10'000'000);
     for (auto* node : world_.nodes()) node->run_callbacks();
@@ -148,11 +159,22 @@ class MulticastScenario {
  private:
   Random& random() { return world_.random(); }
 
-  static NodeOptions options() {
+  NodeOptions options() const {
     NodeOptions o;
     o.view_change_timeout = std::chrono::milliseconds(1000);
     o.multicast_max_lag = std::chrono::milliseconds(5000);
+    if (max_in_flight_) o.multicast_max_in_flight = *max_in_flight_;
     return o;
+  }
+
+  /// A broadcast of `m`: false when flow control refused it (nothing was queued).
+  bool broadcast(Member& m, const Term& message) {
+    auto r = scope(m.node)->broadcast(m.state, message);
+    if (!r && r.error() == Errc::timeout) {
+      world_.trace(m.state->pid.to_string() + " broadcast refused: over multicast_max_in_flight");
+      return false;
+    }
+    return true;
   }
 
   std::shared_ptr<MulticastScope> scope(const std::string& node) {
@@ -213,13 +235,14 @@ class MulticastScenario {
       world_.trace(m->state->pid.to_string() + " confirmed_broadcast m " + std::to_string(n));
       auto future = scope(m->node)->confirmed(m->state, Term::array({"m", n}));
       if (future) confirmations_.push_back({m->node, world_.node(m->node)->creation(), std::move(*future)});
+      if (!future && future.error() == Errc::timeout) world_.trace("  refused: over multicast_max_in_flight");
     } else {
       // A burst, as publishers send them.
       auto count = random().between(1, 5);
       for (std::int64_t i = 0; i < count; ++i) {
         auto n = ++*m->published;
         world_.trace(m->state->pid.to_string() + " broadcast m " + std::to_string(n));
-        (void)scope(m->node)->broadcast(m->state, Term::array({"m", n}));
+        if (!broadcast(*m, Term::array({"m", n}))) break;  // the rest of the burst would be refused too
       }
     }
   }
@@ -355,6 +378,8 @@ class MulticastScenario {
 
   MulticastScenarioConfig config_;
   World world_;
+  /// NodeOptions::multicast_max_in_flight of this seed's nodes (the default when empty).
+  std::optional<std::size_t> max_in_flight_;
   Outcome outcome_;
   std::vector<std::string> node_names_;
   std::vector<Term> groups_;
