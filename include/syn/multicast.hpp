@@ -120,7 +120,7 @@ class Membership {
   /// The view this member is in now: the one its last on_joined/on_view showed.
   View view() const;
   /// Publishes `message` to the group (SPEC 8.3.1): queues it and returns. Blocks while this
-  /// node's unconfirmed broadcasts exceed NodeOptions::multicast_max_in_flight (inside a
+  /// node's unconfirmed broadcasts in the group exceed NodeOptions::multicast_max_in_flight (inside a
   /// multicast callback it returns Errc::timeout instead, queuing nothing). Errors:
   /// not_in_group, bad_argument (over max_term_bytes).
   Result<void> broadcast(Term message);

@@ -127,10 +127,14 @@ Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<Memb
   {
     MutexLock lock(flow_mutex_);
     const std::size_t limit = node_->options().multicast_max_in_flight;
-    // Over the limit: wait for confirmations (a message bigger than the limit goes alone).
+    // Over the group's limit: wait for its confirmations (a message bigger than the limit goes
+    // alone). Each group has its own (API.md: bytes per group and node): a member that holds
+    // back one group never blocks another.
     auto room = [&] {
       flow_mutex_.assert_held();
-      return in_flight_ == 0 || in_flight_ + bytes <= limit || stopped_;
+      auto it = in_flight_.find(member->key);
+      std::size_t used = it == in_flight_.end() ? 0 : it->second;
+      return used == 0 || used + bytes <= limit || stopped_;
     };
     // It cannot wait inside a callback (its own deliveries would wait for it), nor on a
     // simulated node (one thread runs the whole cluster): nothing is queued, `timeout`.
@@ -140,7 +144,7 @@ Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<Memb
       if (!member->in_group()) return syn::unexpected(Errc::not_in_group);
     }
     if (stopped_) return syn::unexpected(Errc::node_down);
-    in_flight_ += bytes;
+    in_flight_[member->key] += bytes;
   }
   // Broadcasts wait in one outbox that a single engine task drains: a burst of them goes out
   // as one Data frame per node (apply merges them), not one frame per message.
@@ -210,7 +214,7 @@ void MulticastScope::drain_outbox() {
       in_group = g->local.count(q.member->pid) > 0;
     }
     if (!in_group) {  // it left meanwhile
-      release_bytes(q.bytes);
+      release_bytes(q.member->key, q.bytes);
       if (q.confirmation) q.confirmation->set_value(syn::unexpected(Errc::not_in_group));
       continue;
     }
@@ -220,9 +224,12 @@ void MulticastScope::drain_outbox() {
   for (const auto& key : order) { apply_or_log(key, group(key), std::move(effects[key])); }
 }
 
-void MulticastScope::release_bytes(std::size_t bytes) {
+void MulticastScope::release_bytes(const std::string& key, std::size_t bytes) {
   MutexLock lock(flow_mutex_);
-  in_flight_ -= std::min(in_flight_, bytes);
+  auto it = in_flight_.find(key);
+  if (it == in_flight_.end()) return;
+  it->second -= std::min(it->second, bytes);
+  if (it->second == 0) in_flight_.erase(it);  // a group with nothing in flight takes no room
   flow_changed_.notify_all();
 }
 

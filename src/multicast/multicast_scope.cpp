@@ -375,7 +375,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
     }
   }
   flush_batch();
-  if (released > 0) release_bytes(released);
+  if (released > 0) release_bytes(key, released);
   post_callbacks(key, std::move(tasks));
   for (const auto& pid : strangers) {
     // A member this node gave up on (its join timed out) made it in after all: out again.

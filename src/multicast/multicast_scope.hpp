@@ -148,8 +148,8 @@ class MulticastScope final : public ScopeHandler,
   void post_callbacks(const std::string& key, std::vector<UniqueFunction> tasks);
   /// The member is out: it no longer counts as a member of this node (taken).
   void forget(const std::shared_ptr<MemberState>& member);
-  /// Flow control: bytes of this node's broadcasts not yet confirmed went down.
-  void release_bytes(std::size_t bytes);
+  /// Flow control: bytes of this node's broadcasts in group `key` not yet confirmed went down.
+  void release_bytes(const std::string& key, std::size_t bytes);
   Result<std::uint64_t> queue_broadcast(const std::shared_ptr<MemberState>& member, const Term& message,
                                         std::shared_ptr<std::promise<Result<void>>> confirmation);
 
@@ -184,10 +184,11 @@ class MulticastScope final : public ScopeHandler,
   std::deque<Queued> outbox_ SYN_GUARDED_BY(outbox_mutex_);
   bool outbox_posted_ SYN_GUARDED_BY(outbox_mutex_) = false;
 
-  // Flow control (SPEC 8.3.3): bytes of this node's broadcasts queued and not yet confirmed.
+  // Flow control (SPEC 8.3.3): bytes of this node's broadcasts queued and not yet confirmed,
+  // per group (canonical key; no entry when none).
   Mutex flow_mutex_;
   std::condition_variable flow_changed_;
-  std::size_t in_flight_ SYN_GUARDED_BY(flow_mutex_) = 0;
+  std::map<std::string, std::size_t> in_flight_ SYN_GUARDED_BY(flow_mutex_);
   bool stopped_ SYN_GUARDED_BY(flow_mutex_) = false;
 };
 

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <future>
 #include <latch>
 #include <memory>
 #include <optional>
@@ -371,6 +372,65 @@ TEST_CASE("multicast: a node that stops acknowledging is evicted after multicast
   REQUIRE(eventually([&] { return evicted(r0) && evicted(r1); }, 20s));
   REQUIRE(m0->confirmed_broadcast("after", 10s));
   CHECK(r1->messages_from(p0.pid()) == std::vector<Term>{"first", "after"});
+}
+
+TEST_CASE("multicast: flow control is per group: a group held back at its limit does not block another",
+          "[multicast][cluster]") {
+  Nodes nodes;
+  Node* n[2];
+  for (int i = 0; i < 2; ++i) {
+    n[i] = &nodes.add("mc_flow" + std::to_string(i + 1), {"s"}, true, [](NodeOptions& o) {
+      o.multicast_max_in_flight = 256;
+      o.multicast_max_lag = std::chrono::minutes(10);  // held back, not evicted while the test runs
+    });
+  }
+  REQUIRE(wait_scope_mesh({n[0], n[1]}, Kind::multicast, "s"));
+  // In group "held", the member on the second node blocks in its first on_message.
+  struct Stuck : Recorder {
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    void on_message(const Pid& from, const Term& message) override {
+      Recorder::on_message(from, message);
+      released.wait();  // bounded: the test releases it before it ends
+    }
+  };
+  auto stuck = std::make_shared<Stuck>();
+  auto publisher = std::make_shared<Recorder>(), other = std::make_shared<Recorder>();
+  auto free_publisher = std::make_shared<Recorder>();
+  auto p0 = n[0]->spawn(), p1 = n[1]->spawn(), q0 = n[0]->spawn(), q1 = n[1]->spawn();
+  auto held0 = n[0]->multicast("s").join("held", p0, publisher);
+  auto held1 = n[1]->multicast("s").join("held", p1, stuck);
+  auto free0 = n[0]->multicast("s").join("free", q0, free_publisher);
+  auto free1 = n[1]->multicast("s").join("free", q1, other);
+  REQUIRE((held0 && held1 && free0 && free1));
+  REQUIRE(eventually([&] { return publisher->members().size() == 2 && free_publisher->members().size() == 2; }));
+
+  // A thread fills "held" past its limit: its broadcasts block once 256 bytes wait.
+  std::atomic<int> sent{0};
+  auto filler = std::async(std::launch::async, [&] {
+    for (int i = 0; i < 200; ++i) {
+      if (!held0->broadcast(std::string(40, 'x'))) return;
+      ++sent;
+    }
+  });
+  struct Release {
+    Stuck& s;
+    std::future<void>& filler;
+    ~Release() {
+      s.release.set_value();
+      filler.wait();
+    }
+  } release{*stuck, filler};
+  // It stops short of 200: blocked in flow control (about 256 / 43 bytes' worth went out).
+  REQUIRE(eventually([&] { return sent.load() > 0; }));
+
+  // "free" goes on: its confirmed broadcast returns, on the same node, with the same limit.
+  auto confirmed = std::async(std::launch::async, [&] { return free0->confirmed_broadcast("through", 10s); });
+  REQUIRE(confirmed.wait_for(15s) == std::future_status::ready);
+  CHECK(confirmed.get());
+  CHECK(other->messages_from(q0.pid()) == std::vector<Term>{"through"});
+  // ...while "held" was still blocked (about 256 / 43 bytes' worth went out of 200).
+  CHECK(sent.load() < 200);
 }
 
 TEST_CASE("multicast: a join fails with node_down while a node of the view is cut off from the joiner's",
