@@ -51,22 +51,21 @@ Effects GroupNode::give_up_leave(const Pid& member, Micros now) {
 
 std::uint64_t GroupNode::broadcast(const Pid& member, std::string message, Effects& fx) {
   std::uint64_t token = next_token_++;
-  token_members_.emplace(token, member);
   Published published{member.id(), std::move(message)};
   bool member_in_view = view() && has(view()->members, member);
   if (paused_ || !member_in_view) {
     waiting_bytes_ += published.message.size();
-    waiting_.push_back(Waiting{token, std::move(published)});
+    waiting_.push_back(Waiting{token, member, std::move(published)});
   } else {
-    publish(token, std::move(published), fx);
+    publish(token, member, std::move(published), fx);
   }
   return token;
 }
 
-void GroupNode::publish(std::uint64_t token, Published message, Effects& fx) {
+void GroupNode::publish(std::uint64_t token, const Pid& member, Published message, Effects& fx) {
   Pid from = *publisher(self_, message.member);
   std::uint64_t seq = streams_.publish(message, now_);
-  pending_.emplace(seq, token);
+  pending_.push_back(Unconfirmed{seq, token, member});
   for (NodeId node : streams_.nodes()) {
     if (node != self_) send_data(node, seq, message, fx);
   }
@@ -199,10 +198,9 @@ void GroupNode::on_ack(NodeId from, const wire::multicast::Ack& ack, Effects& fx
 
 void GroupNode::confirm_stable(Effects& fx) {
   std::uint64_t stable = streams_.stable(self_);
-  while (!pending_.empty() && pending_.begin()->first <= stable) {
-    std::uint64_t token = pending_.begin()->second;
-    pending_.erase(pending_.begin());
-    token_members_.erase(token);
+  while (!pending_.empty() && pending_.front().seq <= stable) {
+    std::uint64_t token = pending_.front().token;
+    pending_.pop_front();
     fx.events.push_back(Confirmed{token, true, true});
   }
 }
@@ -303,21 +301,17 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
     } else if (auto* left = std::get_if<LocalLeft>(&action)) {
       fx.events.push_back(Left{left->member, left->reason});
       // Its broadcasts still unconfirmed will never be known to have reached everyone.
-      for (auto it = token_members_.begin(); it != token_members_.end();) {
-        if (it->second != left->member) {
-          ++it;
-          continue;
-        }
-        std::uint64_t token = it->first;
-        std::erase_if(pending_, [&](const auto& entry) { return entry.second == token; });
-        auto w = std::find_if(waiting_.begin(), waiting_.end(), [&](const Waiting& x) { return x.token == token; });
-        if (w != waiting_.end()) {
-          waiting_bytes_ -= w->message.message.size();
-          waiting_.erase(w);
-        }
-        fx.events.push_back(Confirmed{token, false});
-        it = token_members_.erase(it);
+      // (In token order: a member's published ones came before those still waiting.)
+      for (const auto& u : pending_) {
+        if (u.member == left->member) fx.events.push_back(Confirmed{u.token, false});
       }
+      std::erase_if(pending_, [&](const Unconfirmed& u) { return u.member == left->member; });
+      for (const auto& w : waiting_) {
+        if (w.member != left->member) continue;
+        waiting_bytes_ -= w.message.message.size();
+        fx.events.push_back(Confirmed{w.token, false});
+      }
+      std::erase_if(waiting_, [&](const Waiting& w) { return w.member == left->member; });
     } else if (std::holds_alternative<PausePublishing>(action)) {
       paused_ = true;
     } else if (auto* resend = std::get_if<Retransmit>(&action)) {
@@ -367,9 +361,8 @@ void GroupNode::publish_waiting(Effects& fx) {
   waiting.swap(waiting_);
   waiting_bytes_ = 0;
   for (auto& w : waiting) {
-    Pid member = token_members_.count(w.token) ? token_members_.at(w.token) : Pid();
-    if (has(current_->members, member)) {
-      publish(w.token, std::move(w.message), fx);
+    if (has(current_->members, w.member)) {
+      publish(w.token, w.member, std::move(w.message), fx);
     } else {
       waiting_bytes_ += w.message.message.size();
       waiting_.push_back(std::move(w));  // its member is not in a view yet
@@ -383,10 +376,7 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
   flush_ends_.reset();
   // The flush gave every survivor what any of them held of the old view: this node's
   // broadcasts published in it reached every member that goes on.
-  for (const auto& [seq, token] : pending_) {
-    token_members_.erase(token);
-    fx.events.push_back(Confirmed{token, true});
-  }
+  for (const auto& u : pending_) fx.events.push_back(Confirmed{u.token, true});
   pending_.clear();
   const InstalledView& v = install.view;
   streams_.reset(self_, nodes_of(v.members));

@@ -145,7 +145,14 @@ class GroupNode {
  private:
   struct Waiting {
     std::uint64_t token;
+    Pid member;
     Published message;
+  };
+  /// A broadcast published in the installed view and not yet stable.
+  struct Unconfirmed {
+    std::uint64_t seq;
+    std::uint64_t token;
+    Pid member;  ///< its broadcasts fail if it leaves first
   };
   void run(std::vector<Action> actions, Effects& fx);
   /// A view is installed here: the streams start again, what this node published in the old
@@ -153,7 +160,7 @@ class GroupNode {
   void install(const InstallView& install, bool member_events, Effects& fx);
   /// Publishes the broadcasts that waited whose member is in the current view.
   void publish_waiting(Effects& fx);
-  void publish(std::uint64_t token, Published message, Effects& fx);
+  void publish(std::uint64_t token, const Pid& member, Published message, Effects& fx);
   /// Message `seq` of this node's stream for node `to`: added to the last frame `fx` holds for
   /// `to` when that is Data of the installed view ending just before it (with room), else in a
   /// new frame. Nothing moves across another frame to that node.
@@ -200,9 +207,9 @@ class GroupNode {
   std::uint64_t next_token_ = 1;
   std::deque<Waiting> waiting_;  ///< broadcasts waiting for a view
   std::size_t waiting_bytes_ = 0;
-  /// Broadcasts published in the installed view and not yet stable: sequence -> token.
-  std::map<std::uint64_t, std::uint64_t> pending_;
-  std::map<std::uint64_t, Pid> token_members_;  ///< token -> its member (fails if it leaves)
+  /// Broadcasts published in the installed view and not yet stable, by sequence (a ring: they
+  /// become stable from the oldest).
+  std::deque<Unconfirmed> pending_;
   /// Data for views not installed yet: (view, from node) -> batches in arrival order.
   std::map<std::pair<ViewId, NodeId>, std::vector<wire::multicast::Data>> early_;
   std::size_t early_batches_ = 0;

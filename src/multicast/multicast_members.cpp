@@ -219,7 +219,7 @@ void MulticastScope::drain_outbox() {
       continue;
     }
     std::uint64_t token = g->node.broadcast(q.member->pid, std::move(q.canonical), *fx);
-    g->pending.emplace_hint(g->pending.end(), token, Pending{q.bytes, std::move(q.confirmation)});
+    g->pending.push_back(Pending{token, q.bytes, std::move(q.confirmation)});
   }
   for (const auto& key : order) { apply_or_log(key, group(key), std::move(effects[key])); }
 }
@@ -354,7 +354,7 @@ void MulticastScope::drop_all() {
     flow_changed_.notify_all();
   }
   for (auto& [key, g] : groups_) {
-    for (auto& [token, pending] : g->pending) {
+    for (auto& pending : g->pending) {
       if (pending.confirmation) pending.confirmation->set_value(syn::unexpected(Errc::node_down));
     }
   }

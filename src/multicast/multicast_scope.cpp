@@ -346,23 +346,23 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
         }
       });
     } else if (auto* confirmed = std::get_if<multicast::Confirmed>(&event)) {
-      auto it = g.pending.find(confirmed->token);
-      if (it == g.pending.end()) continue;
-      released += it->second.bytes;
-      if (auto promise = std::move(it->second.confirmation)) {
+      Pending* pending = g.find_pending(confirmed->token);
+      if (!pending) continue;
+      released += std::exchange(pending->bytes, 0);
+      pending->done = true;
+      if (auto promise = std::move(pending->confirmation)) {
         bool ok = confirmed->ok;
         if (ok && confirmed->acknowledged) {
           // Every member's callback ran, this node's too: the caller goes on now, without a
           // hop through the strand (a confirmed broadcast's latency is a chain of such hops).
           promise->set_value(Result<void>());
-          g.pending.erase(it);
-          continue;
+        } else {
+          tasks.push_back([promise, ok] {
+            promise->set_value(ok ? Result<void>() : Result<void>(syn::unexpected(Errc::not_in_group)));
+          });
         }
-        tasks.push_back([promise, ok] {
-          promise->set_value(ok ? Result<void>() : Result<void>(syn::unexpected(Errc::not_in_group)));
-        });
       }
-      g.pending.erase(it);
+      while (!g.pending.empty() && g.pending.front().done) g.pending.pop_front();
     } else if (auto* installed = std::get_if<multicast::Installed>(&event)) {
       MutexLock lock(members_mutex_);
       bool local = installed->view && std::any_of(installed->view->members.begin(), installed->view->members.end(),
