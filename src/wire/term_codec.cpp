@@ -234,8 +234,8 @@ Term decode_canonical(std::string_view bytes) {
     Term out;
     if (offset == bytes.size() && object_to_term(object, out, 0)) return out;
   } catch (const msgpack::unpack_error&) {
-    // nlohmann's error below
-  } catch (const std::bad_cast&) {}
+    // every parse error of msgpack-cxx: nlohmann's error below
+  }
   return Term::from_msgpack(bytes.begin(), bytes.end(), true, true);
 }
 
