@@ -156,6 +156,24 @@ class ABSL_LOCKABLE ThreadRole {
   bool is_current() const { return id_.load(std::memory_order_acquire) == std::this_thread::get_id(); }
   void assert_held() const ABSL_ASSERT_EXCLUSIVE_LOCK() { assert(is_current() && "called off its thread"); }
 
+  /// Lends the role to the calling thread for its scope, then gives it back to the thread that
+  /// held it. For a thread that stands in while the owner provably touches nothing (the engine
+  /// waiting in poll, say): the owner's own checks fail while the role is lent.
+  class ABSL_SCOPED_LOCKABLE Loan {
+   public:
+    explicit Loan(ThreadRole& role) ABSL_EXCLUSIVE_LOCK_FUNCTION(role)
+        : role_(role), owner_(role.id_.load(std::memory_order_acquire)) {
+      role_.bind_to_current_thread();
+    }
+    ~Loan() ABSL_UNLOCK_FUNCTION() { role_.id_.store(owner_, std::memory_order_release); }
+    Loan(const Loan&) = delete;
+    Loan& operator=(const Loan&) = delete;
+
+   private:
+    ThreadRole& role_;
+    std::thread::id owner_;
+  };
+
  private:
   std::atomic<std::thread::id> id_{};
 };

@@ -34,28 +34,58 @@ void Engine::stop(UniqueFunction last_words) {
     last_words_ = std::move(last_words);
   }
   stop_requested_.store(true, std::memory_order_release);
-  std::uint64_t one = 1;
-  (void)!::write(wake_fd_, &one, sizeof one);
+  wake();
   if (on_engine_thread()) return;  // cannot join ourselves; the loop ends after this turn
   thread_.join();
 }
 
+bool Engine::push_locked(Work work) {
+  if (!accepting_) return false;
+  queue_.push_back(std::move(work));
+  high_water_ = std::max(high_water_, queue_.size());
+  if (signalled_) return false;
+  signalled_ = true;
+  return true;
+}
+
+void Engine::wake() {
+  std::uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
 void Engine::enqueue(Work work) {
-  bool wake = false;
+  bool must_wake;
   {
     MutexLock lock(mutex_);
-    if (!accepting_) return;
-    queue_.push_back(std::move(work));
-    high_water_ = std::max(high_water_, queue_.size());
-    if (!signalled_) {
-      signalled_ = true;
-      wake = true;
+    must_wake = push_locked(std::move(work));
+  }
+  if (must_wake) wake();
+}
+
+void Engine::send_bytes(std::uint32_t peer_atom, std::string bytes) {
+  bool must_wake;
+  {
+    MutexLock lock(mutex_);
+    if (idle_ && queue_.empty() && accepting_) {
+      // The engine thread is in poll and takes mutex_ before it touches a socket again: for
+      // this send, the transport is ours (the role moves here so that its checks agree).
+      ThreadRole::Loan loan(role_);
+      if (transport_->send_now(peer_atom, bytes)) {
+        // One frame per wait: a sender that goes on (a flood) queues behind it and wakes the
+        // engine, which batches; a frame per message would fill the socket's queue.
+        idle_ = false;
+        return;
+      }
+      // Not up, a frame still batched, or the socket would block: the engine decides.
     }
+    must_wake = push_locked(Work{{}, Outbound{peer_atom, std::move(bytes)}});
   }
-  if (wake) {
-    std::uint64_t one = 1;
-    (void)!::write(wake_fd_, &one, sizeof one);
-  }
+  if (must_wake) wake();
+}
+
+void Engine::set_idle(bool idle) {
+  MutexLock lock(mutex_);
+  idle_ = idle;
 }
 
 QueueDepth Engine::depth() {
@@ -120,11 +150,14 @@ void Engine::run() {
     items.clear();
     items.push_back({nullptr, wake_fd_, ZMQ_POLLIN, 0});
     transport_->fill_poll_items(items);
+    auto timeout = poll_timeout(SteadyClock::now());
+    set_idle(true);
     try {
-      zmq::poll(items.data(), items.size(), poll_timeout(SteadyClock::now()));
+      zmq::poll(items.data(), items.size(), timeout);
     } catch (const zmq::error_t& e) {
       if (e.num() != EINTR) SYN_LOG(error, node_name_, "poll failed: ", e.what());
     }
+    set_idle(false);
     run_queued();
     try {
       transport_->handle_poll(items, 1);

@@ -67,7 +67,7 @@ MultiCallResult MultiCalls::call(std::vector<Member> members, const Term& messag
     } else {
       wire::OutBuffer out;
       wire::encode_mcall(out, id, {pid.creation(), pid.id()}, body, member.meta);
-      node_.engine().post_bytes(pid.node_atom(), out.release());
+      node_.engine().send_bytes(pid.node_atom(), out.release());
     }
   }
 
@@ -144,7 +144,7 @@ void MultiCalls::on_request(std::uint32_t caller, const wire::MCall& request) {
     if (!node) return;
     wire::OutBuffer out;
     wire::encode_mcall_reply(out, call_id, to, died, answer);
-    node->engine().post_bytes(caller, out.release());
+    node->engine().send_bytes(caller, out.release());
   });
 }
 

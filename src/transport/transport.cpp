@@ -144,15 +144,21 @@ std::string advertised_endpoint(const std::string& bound, const std::string& adv
 void Transport::fill_poll_items(std::vector<zmq::pollitem_t>& items) {
   polled_.clear();
   items.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
-  auto add = [&](Dealer& d) {
+  auto add = [&](Dealer& d, bool up) {
     polled_.push_back(&d);
-    items.push_back({d.socket.handle(), 0, ZMQ_POLLIN, 0});
+    // An up link's socket is polled through its file descriptor only (see Dealer::notify_fd);
+    // what that misses, tick() reads.
+    if (up) {
+      items.push_back({nullptr, d.notify_fd, ZMQ_POLLIN, 0});
+    } else {
+      items.push_back({d.socket.handle(), 0, ZMQ_POLLIN, 0});
+    }
     items.push_back({d.monitor.handle(), 0, ZMQ_POLLIN, 0});
   };
   for (auto& [atom, p] : peers_) {
-    if (p->dealer) add(*p->dealer);
+    if (p->dealer) add(*p->dealer, p->up);
   }
-  for (auto& d : pending_) add(*d);
+  for (auto& d : pending_) add(*d, false);
   if (gate_) gate_->fill_poll_items(items);
 }
 
@@ -177,6 +183,15 @@ std::chrono::milliseconds Transport::tick_interval() const {
 }
 
 void Transport::tick(TimePoint now) {
+  // Up links' sockets are polled by file descriptor, which tells of news once: read what a
+  // sending thread's visit to the socket may have left unannounced (a reset from the peer).
+  std::vector<Dealer*> up_dealers;
+  for (auto& [atom, p] : peers_) {
+    if (p->up && p->dealer) up_dealers.push_back(p->dealer.get());
+  }
+  for (Dealer* d : up_dealers) {
+    if (d->socket) on_dealer_readable(*d);
+  }
   for (auto& [atom, p] : peers_) {
     if (p->up) {
       if (now - p->last_recv > config_.peer_timeout) {
@@ -232,6 +247,20 @@ void Transport::flush() {
     p->last_send = now;
   }
   graveyard_.clear();
+}
+
+bool Transport::send_now(std::uint32_t atom, std::string_view messages) {
+  Peer* p = find_peer(atom);
+  if (!p || !p->up || !p->out.empty()) return false;
+  wire::FrameWriter frame(p->out.version());
+  frame.append_messages(messages);
+  auto bytes = frame.take();
+  if (!p->dealer->socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) return false;
+  ++counters_.frames_sent;
+  ++p->frames_out;
+  p->bytes_out += bytes.size();
+  p->last_send = SteadyClock::now();
+  return true;
 }
 
 wire::OutBuffer* Transport::out(std::uint32_t atom) {

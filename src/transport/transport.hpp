@@ -143,6 +143,10 @@ class Transport {
   /// The buffer of the next frame to an up peer (messages appended here go out at flush, in
   /// order), or nullptr when the peer is not up.
   wire::OutBuffer* out(std::uint32_t atom);
+  /// Sends encoded messages to an up peer in a frame of their own, now. False, with nothing
+  /// sent, when the peer is not up, a frame to it is still being batched (sending now would
+  /// overtake it) or its socket would block: the messages then take the batched way.
+  bool send_now(std::uint32_t atom, std::string_view messages);
 
   // ---- state ----
   bool is_up(std::uint32_t atom) const;

@@ -38,6 +38,7 @@ std::unique_ptr<Transport::Dealer> Transport::make_dealer(const std::string& end
   d->socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxFrameBytes));
   // A TCP connect into a cut waits for the kernel's SYN backoff (tens of seconds after a long
   // cut) unless bounded: give up and let ZeroMQ redial, so links return soon after a heal.
+  d->notify_fd = d->socket.get(zmq::sockopt::fd);
   d->socket.set(zmq::sockopt::connect_timeout, static_cast<int>(handshake_timeout(config_).count()));
   d->socket.set(zmq::sockopt::handshake_ivl, static_cast<int>(handshake_timeout(config_).count()));
   std::string monitor_endpoint = "inproc://syn-monitor-" + config_.node_name + "-" + std::to_string(++monitor_counter_);

@@ -35,6 +35,10 @@ inline std::chrono::milliseconds handshake_timeout(const TransportConfig& config
 struct Transport::Dealer {
   zmq::socket_t socket;
   zmq::socket_t monitor;
+  // The socket's ZMQ_FD, readable when ZeroMQ has news for it. Once the link is up, the loop
+  // polls this file descriptor rather than the socket: a poll of the socket reads its state,
+  // and a process's thread may be sending on it meanwhile (Engine::send_bytes).
+  int notify_fd = -1;
   std::string endpoint;        // as dialled
   std::uint32_t expected = 0;  // the peer we meant to reach, 0 when unknown (a probe)
   std::uint64_t session = 0;   // of the last hello

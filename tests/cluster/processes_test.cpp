@@ -124,6 +124,39 @@ TEST_CASE("each sender's messages keep their order when senders interleave", "[c
   CHECK(next == std::vector<int>(4, kPerSender));
 }
 
+// A sending thread sends a frame itself when the engine is idle, and queues behind the engine
+// when it is busy (a burst, or engine work such as a join in flight). Both ways share one order.
+TEST_CASE("a sender's messages keep their order across lone sends, bursts and engine work", "[cluster][processes]") {
+  syn::test::Cluster cluster(2, {"work"}, "handoff");
+  REQUIRE(cluster.wait_full_mesh());
+  auto receiver = cluster[1].spawn();
+  auto member = cluster[0].spawn();
+  int sent = 0;
+  int received = 0;
+  auto expect_all = [&] {
+    while (received < sent) {
+      auto m = receiver.receive(5s);
+      REQUIRE(m);
+      REQUIRE(m->body == received);
+      ++received;
+    }
+  };
+  for (int round = 0; round < 40; ++round) {
+    // A lone message after a quiet moment: the engine waits in poll.
+    cluster[0].send(receiver.pid(), sent++);
+    expect_all();
+    // A burst: the first may go alone, the rest queue behind it.
+    for (int i = 0; i < 25; ++i) cluster[0].send(receiver.pid(), sent++);
+    // Engine work in between: a join replicates while messages follow it.
+    REQUIRE(cluster[0].groups("work").join("g" + std::to_string(round), member.pid()));
+    for (int i = 0; i < 5; ++i) cluster[0].send(receiver.pid(), sent++);
+    if (round % 2 == 0) expect_all();
+  }
+  expect_all();
+  CHECK(received == 40 * 31);
+  CHECK_FALSE(receiver.try_receive().has_value());
+}
+
 TEST_CASE("exit kills a local process with its reason", "[cluster][processes]") {
   Node node(test_options("killer"));
   auto p = node.spawn();
