@@ -130,7 +130,8 @@ int main(int argc, char** argv) {
   std::vector<WorkloadResult> results;
   bool failed = false;
   for (const auto& w : all) {
-    if (!o.only.empty() && std::find(o.only.begin(), o.only.end(), w.name) == o.only.end()) continue;
+    bool named = std::find(o.only.begin(), o.only.end(), w.name) != o.only.end();
+    if (o.only.empty() ? w.on_request : !named) continue;
     std::vector<std::size_t> sizes = w.sized ? o.sizes : std::vector<std::size_t>{w.fixed_size(o)};
     for (std::size_t n : sizes) {
       results.push_back(run_workload(w, n, o, node_binary));

@@ -69,6 +69,8 @@ struct Workload {
   std::function<RunOutput(RunContext&)> run;
   /// How it is measured, when worth saying (e.g. where the nodes live).
   std::string note;
+  /// Runs only when named with --only (the scale workloads: minutes and dozens of processes).
+  bool on_request = false;
 };
 
 /// Every workload, in run order.
@@ -81,6 +83,7 @@ std::vector<Workload> registry_more_workloads();  // wl_registry_more.cpp
 std::vector<Workload> groups_workloads();         // wl_groups.cpp
 std::vector<Workload> messaging_workloads();      // wl_messaging.cpp
 std::vector<Workload> multicast_workloads();      // wl_multicast.cpp
+std::vector<Workload> scale_workloads();          // wl_scale.cpp
 
 /// "10k", "100k", "1M".
 std::string short_count(std::size_t n);

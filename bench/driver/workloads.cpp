@@ -6,7 +6,7 @@ const std::vector<Workload>& all_workloads() {
   static const std::vector<Workload> all = [] {
     std::vector<Workload> out;
     for (auto* part : {&registry_workloads, &lookup_workloads, &registry_more_workloads, &groups_workloads,
-                       &messaging_workloads, &multicast_workloads}) {
+                       &messaging_workloads, &multicast_workloads, &scale_workloads}) {
       for (auto& w : (*part)()) out.push_back(std::move(w));
     }
     return out;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <random>
@@ -78,6 +79,13 @@ Term names(BenchNode& b, const Term& args) {
   return Term{{"count", count}};
 }
 
+// File descriptors this process holds (sockets, eventfds, pipes, logs).
+std::int64_t open_files() {
+  std::int64_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
 std::int64_t rss_bytes() {
   std::ifstream statm("/proc/self/statm");
   std::int64_t size = 0, resident = 0;
@@ -92,7 +100,8 @@ Term malloc_stats(BenchNode&, const Term&) {
               {"uordblks", mi.uordblks},
               {"hblkhd", mi.hblkhd},
               {"arena", mi.arena},
-              {"rss", rss_bytes()}};
+              {"rss", rss_bytes()},
+              {"fds", open_files()}};
 }
 
 std::function<std::int64_t()> probe_for(BenchNode& b, const Term& args) {

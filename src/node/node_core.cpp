@@ -70,6 +70,8 @@ NodeStats stats_of(const transport::TransportCounters& c) {
                    c.link_resets,     c.connections_lost, c.oversized};
 }
 
+constexpr int kMaxZmqSockets = 16384;  // 5000 peers; the array it sizes costs 8 bytes a socket
+
 }  // namespace
 
 NodeCore::NodeCore(NodeOptions options)
@@ -82,6 +84,9 @@ NodeCore::NodeCore(NodeOptions options)
       handlers_(options_.event_handler),
       seed_reached_(options_.seeds.empty()) {
   route_process_messages();
+  // ZeroMQ's default of 1023 sockets per context caps a node at about 340 peers: each peer
+  // takes our DEALER and two PAIR sockets of its monitor (docs/scale.md).
+  context_.set(zmq::ctxopt::max_sockets, kMaxZmqSockets);
   transport::TransportConfig config{options_.name, creation_, options_.heartbeat_interval, options_.peer_timeout,
                                     options_.auto_connect};
   config.keys = security_of(options_);
@@ -199,7 +204,7 @@ void NodeCore::send(const Pid& pid, Term message) {
   std::string body = wire::canonical(message);
   require_fits_bytes(body, "the message");
   wire::encode_send(out, {pid.creation(), pid.id()}, body);
-  engine_.post_bytes(pid.node_atom(), out.release());
+  engine_.send_bytes(pid.node_atom(), out.release());
 }
 
 void NodeCore::send_to_many(std::uint32_t node_atom, std::uint32_t creation, const std::vector<std::uint64_t>& ids,
@@ -207,7 +212,7 @@ void NodeCore::send_to_many(std::uint32_t node_atom, std::uint32_t creation, con
   if (node_atom == atom_ || stopped()) return;  // this node's processes are reached directly
   wire::OutBuffer out;
   wire::encode_publish(out, creation, ids, canonical_message);
-  engine_.post_bytes(node_atom, out.release());
+  engine_.send_bytes(node_atom, out.release());
 }
 
 MultiCallResult NodeCore::multi_call(std::vector<Member> members, const Term& message,
@@ -224,7 +229,7 @@ void NodeCore::exit(const Pid& pid, Term reason) {
   if (pid.node_atom() == atom_ || pid.is_null() || stopped()) return;
   wire::OutBuffer out;
   wire::encode_exit(out, {pid.creation(), pid.id()}, reason);
-  engine_.post_bytes(pid.node_atom(), out.release());
+  engine_.send_bytes(pid.node_atom(), out.release());
 }
 
 void NodeCore::on_local_exit(const Pid& pid, const Term& reason, std::vector<Attachment> attachments) {

@@ -153,7 +153,7 @@ void Transport::fill_poll_items(std::vector<zmq::pollitem_t>& items) {
     } else {
       items.push_back({d.socket.handle(), 0, ZMQ_POLLIN, 0});
     }
-    items.push_back({d.monitor.handle(), 0, ZMQ_POLLIN, 0});
+    items.push_back({nullptr, d.monitor_fd, ZMQ_POLLIN, 0});
   };
   for (auto& [atom, p] : peers_) {
     if (p->dealer) add(*p->dealer, p->up);
@@ -183,18 +183,30 @@ std::chrono::milliseconds Transport::tick_interval() const {
 }
 
 void Transport::tick(TimePoint now) {
-  // Up links' sockets are polled by file descriptor, which tells of news once: read what a
-  // sending thread's visit to the socket may have left unannounced (a reset from the peer).
-  std::vector<Dealer*> up_dealers;
+  // Monitors, and up links' sockets, are polled by file descriptor, which tells of news once:
+  // read what may have gone unannounced (a sending thread's visit to a socket, say).
+  // (Closing a dealer leaves it in the graveyard until this pass ends: the pointers stay valid.)
+  std::vector<Dealer*> dealers, up_dealers;
   for (auto& [atom, p] : peers_) {
-    if (p->up && p->dealer) up_dealers.push_back(p->dealer.get());
+    if (!p->dealer) continue;
+    dealers.push_back(p->dealer.get());
+    if (p->up) up_dealers.push_back(p->dealer.get());
+  }
+  for (auto& d : pending_) dealers.push_back(d.get());
+  for (Dealer* d : dealers) {
+    if (d->monitor) on_monitor_readable(*d);
   }
   for (Dealer* d : up_dealers) {
     if (d->socket) on_dealer_readable(*d);
   }
+  // Frames still unread on our ROUTER may hold a quiet peer's heartbeat: while we lag behind
+  // our own input (a CPU starved by dozens of nodes on a few cores), that lag is ours, not
+  // the peer's silence. It delays a verdict at most 4 peer_timeouts.
+  const bool lagging = (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
   for (auto& [atom, p] : peers_) {
     if (p->up) {
-      if (now - p->last_recv > config_.peer_timeout) {
+      auto silent = now - p->last_recv;
+      if (silent > config_.peer_timeout && !(lagging && silent < 4 * config_.peer_timeout)) {
         SYN_LOG_PEER(warn, config_.node_name, p->name, "peer ", p->name, " silent for more than ",
                      config_.peer_timeout.count(), " ms: down");
         teardown(*p, DownReason::timeout);

@@ -366,7 +366,9 @@ void Transport::handle_refuse(Dealer& d, const wire::Refuse& refuse, std::uint32
 }
 
 void Transport::on_monitor_readable(Dealer& d) {
-  for (int i = 0; i < 16 && d.monitor; ++i) {
+  // Read until empty: the monitor is polled by file descriptor, which tells of news once.
+  // A connection yields a handful of events; the bound only guards against a runaway.
+  for (int i = 0; i < 1024 && d.monitor; ++i) {
     auto event = read_monitor_event(d.monitor);
     if (!event) return;
     if (event->id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {

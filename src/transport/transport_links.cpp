@@ -49,6 +49,11 @@ std::unique_ptr<Transport::Dealer> Transport::make_dealer(const std::string& end
   d->monitor = zmq::socket_t(context_, zmq::socket_type::pair);
   d->monitor.set(zmq::sockopt::linger, 0);
   d->monitor.connect(monitor_endpoint);
+  d->monitor_fd = d->monitor.get(zmq::sockopt::fd);
+  // Arms that file descriptor: ZeroMQ signals it for news that comes after a read found
+  // nothing. Nothing can have come yet: the DEALER dials below.
+  zmq::message_t none;
+  [[maybe_unused]] auto nothing = d->monitor.recv(none, zmq::recv_flags::dontwait);
   try {
     d->socket.connect(endpoint);
   } catch (const zmq::error_t& e) {

@@ -39,6 +39,10 @@ struct Transport::Dealer {
   // polls this file descriptor rather than the socket: a poll of the socket reads its state,
   // and a process's thread may be sending on it meanwhile (Engine::send_bytes).
   int notify_fd = -1;
+  // The monitor's ZMQ_FD: the loop polls it as a plain file descriptor, which costs the kernel
+  // a glance, where polling a ZeroMQ socket costs two system calls per poll: with a socket per
+  // peer, that made every loop turn O(peers) system calls (docs/scale.md).
+  int monitor_fd = -1;
   std::string endpoint;        // as dialled
   std::uint32_t expected = 0;  // the peer we meant to reach, 0 when unknown (a probe)
   std::uint64_t session = 0;   // of the last hello
