@@ -5,8 +5,10 @@
 #include "driver/phase.hpp"
 #include "driver/workload.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace syn::bench {
@@ -14,6 +16,27 @@ namespace syn::bench {
 /// Heap bytes in use on a node (glibc mallinfo2: every arena, mmapped blocks included).
 inline std::int64_t heap_in_use(NodeProcess& node) {
   return node.call("malloc_stats").at("in_use").get<std::int64_t>();
+}
+
+/// CPU of every running node over `window` (the whole node process), in percent of one core.
+inline std::vector<double> cpu_percent(Cluster& c, std::chrono::milliseconds window) {
+  auto cpu_now = [&] {
+    std::vector<double> ns;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      ns.push_back(c[i].running() ? c[i].call("cpu").at("cpu_ns").get<double>() : 0.0);
+    }
+    return ns;
+  };
+  auto before = cpu_now();
+  auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(window);
+  auto after = cpu_now();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<double> percent;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (c[i].running()) percent.push_back((after[i] - before[i]) / 1e9 / seconds * 100);
+  }
+  return percent;
 }
 
 /// `n` split into `parts` near-equal shares (the first ones take the remainder).

@@ -107,23 +107,12 @@ RunOutput run_idle_cpu(RunContext& ctx) {
   const auto settle = std::chrono::seconds(1);
   const auto window = std::chrono::seconds(ctx.options.quick() ? 3 : 10);
   std::this_thread::sleep_for(settle);  // the mesh's first syncs are over
-  auto cpu_now = [&] {
-    std::vector<double> ns;
-    for (std::size_t i = 0; i < c.size(); ++i) ns.push_back(c[i].call("cpu").at("cpu_ns").get<double>());
-    return ns;
-  };
-  auto before = cpu_now();
-  auto t0 = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(window);
-  auto after = cpu_now();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::vector<double> percent;
-  for (std::size_t i = 0; i < c.size(); ++i) percent.push_back((after[i] - before[i]) / 1e9 / seconds * 100);
+  auto percent = cpu_percent(c, window);
   std::sort(percent.begin(), percent.end());
   RunOutput out;
   out.samples = {Sample{"cpu_median", percent[percent.size() / 2], "%", false},
                  Sample{"cpu_max", percent.back(), "%", false}};
-  out.detail = {{"percent_per_node", percent}, {"seconds", seconds}};
+  out.detail = {{"percent_per_node", percent}, {"seconds", std::chrono::duration<double>(window).count()}};
   return out;
 }
 

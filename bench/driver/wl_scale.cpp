@@ -18,27 +18,6 @@ double median_of(std::vector<double> values) {
   return values.empty() ? 0 : values[values.size() / 2];
 }
 
-// CPU of every node over `window`, in percent of one core.
-std::vector<double> cpu_percent(Cluster& c, std::chrono::milliseconds window) {
-  auto cpu_now = [&] {
-    std::vector<double> ns;
-    for (std::size_t i = 0; i < c.size(); ++i) {
-      ns.push_back(c[i].running() ? c[i].call("cpu").at("cpu_ns").get<double>() : 0.0);
-    }
-    return ns;
-  };
-  auto before = cpu_now();
-  auto t0 = std::chrono::steady_clock::now();
-  std::this_thread::sleep_for(window);
-  auto after = cpu_now();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::vector<double> percent;
-  for (std::size_t i = 0; i < c.size(); ++i) {
-    if (c[i].running()) percent.push_back((after[i] - before[i]) / 1e9 / seconds * 100);
-  }
-  return percent;
-}
-
 std::size_t names_of(std::size_t nodes, const Options& options) {
   if (options.quick()) return 10000;
   return options.full() ? 1000000 : 100000 * std::max<std::size_t>(1, nodes / 64);

@@ -104,25 +104,39 @@ void Engine::add_timer(std::chrono::milliseconds delay, UniqueFunction fn) {
   timers_.push(Timer{SteadyClock::now() + delay, ++timer_seq_, std::move(fn)});
 }
 
-void Engine::run_queued() {
+void Engine::run_queued(bool all) {
   std::uint64_t drained;
   (void)!::read(wake_fd_, &drained, sizeof drained);
-  std::vector<Work> work;
-  {
-    MutexLock lock(mutex_);
-    work.swap(queue_);
-    signalled_ = false;
-  }
-  for (auto& item : work) {
-    try {
-      if (item.fn) {
-        item.fn();
-      } else if (auto* out = transport_->out(item.outbound.atom)) {
-        out->append(item.outbound.bytes);
-      }
-    } catch (const std::exception& e) { SYN_LOG(error, node_name_, "engine task failed: ", e.what()); }
+  // A turn runs queued work for kTurnBudget at most (a flood of tasks, say), then leaves the
+  // rest for the next turns, so that heartbeats, timers and sockets get their turn. The rest
+  // is older than whatever is queued meanwhile, so it runs first.
+  auto ends = SteadyClock::now() + kTurnBudget;
+  for (;;) {
+    if (next_ == taken_.size()) {
+      taken_.clear();
+      next_ = 0;
+      MutexLock lock(mutex_);
+      taken_.swap(queue_);
+      signalled_ = false;
+      if (taken_.empty()) return;
+    }
+    while (next_ < taken_.size()) {
+      Work& item = taken_[next_++];
+      try {
+        if (item.fn) {
+          item.fn();
+        } else if (auto* out = transport_->out(item.outbound.atom)) {
+          out->append(item.outbound.bytes);
+        }
+      } catch (const std::exception& e) { SYN_LOG(error, node_name_, "engine task failed: ", e.what()); }
+      item = Work{};  // free what it held now, not when the batch is done
+      if (!all && SteadyClock::now() >= ends) return;
+    }
+    if (!all) return;
   }
 }
+
+bool Engine::has_backlog() const { return next_ < taken_.size(); }
 
 void Engine::run_timers(TimePoint now) {
   while (!timers_.empty() && timers_.top().at <= now) {
@@ -135,6 +149,7 @@ void Engine::run_timers(TimePoint now) {
 }
 
 std::chrono::milliseconds Engine::poll_timeout(TimePoint now) const {
+  if (has_backlog()) return std::chrono::milliseconds(0);
   TimePoint wake_at = next_tick_;
   if (!timers_.empty() && timers_.top().at < wake_at) wake_at = timers_.top().at;
   if (wake_at <= now) return std::chrono::milliseconds(0);
@@ -151,7 +166,7 @@ void Engine::run() {
     items.push_back({nullptr, wake_fd_, ZMQ_POLLIN, 0});
     transport_->fill_poll_items(items);
     auto timeout = poll_timeout(SteadyClock::now());
-    set_idle(true);
+    set_idle(!has_backlog());
     try {
       zmq::poll(items.data(), items.size(), timeout);
     } catch (const zmq::error_t& e) {
@@ -180,7 +195,7 @@ void Engine::run() {
     MutexLock lock(mutex_);
     accepting_ = false;
   }
-  run_queued();
+  run_queued(true);
   transport_->flush();
   UniqueFunction last;
   {

@@ -25,6 +25,9 @@ namespace syn::detail {
 
 class Engine {
  public:
+  /// The longest a loop turn runs queued work before it reads sockets and runs timers again.
+  static constexpr std::chrono::milliseconds kTurnBudget{20};
+
   explicit Engine(std::string node_name);
   ~Engine();
   Engine(const Engine&) = delete;
@@ -83,7 +86,10 @@ class Engine {
   void wake();
   /// Marks the engine idle (about to wait in poll) or busy (back from it, owning the sockets).
   void set_idle(bool idle);
-  void run_queued();
+  /// Runs queued work, for kTurnBudget at most unless `all`.
+  void run_queued(bool all = false) SYN_REQUIRES(role_);
+  /// Work taken from the queue and not run yet (a turn's budget ran out).
+  bool has_backlog() const SYN_REQUIRES(role_);
   void run_timers(TimePoint now) SYN_REQUIRES(role_);
   std::chrono::milliseconds poll_timeout(TimePoint now) const SYN_REQUIRES(role_);
 
@@ -103,6 +109,9 @@ class Engine {
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_requested_{false};
   UniqueFunction last_words_ SYN_GUARDED_BY(mutex_);
+  // Work taken from queue_ in one swap; taken_[next_..] has not run yet.
+  std::vector<Work> taken_ SYN_GUARDED_BY(role_);
+  std::size_t next_ SYN_GUARDED_BY(role_) = 0;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_ SYN_GUARDED_BY(role_);
   std::uint64_t timer_seq_ SYN_GUARDED_BY(role_) = 0;
   TimePoint next_tick_ SYN_GUARDED_BY(role_){};

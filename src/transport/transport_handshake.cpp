@@ -148,6 +148,9 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
           listener_.on_peer_message(from->atom, *message);
       }
     }
+    // Hearing starts again now: the time this frame took us to apply (a big one takes a Debug
+    // build hundreds of milliseconds) was ours, not the peer's silence.
+    if (from && from->up) from->last_recv = SteadyClock::now();
   } catch (const wire::DecodeError& e) {
     ++counters_.malformed;
     SYN_LOG(warn, config_.node_name, "dropped a malformed frame from ", describe_rid(rid), ": ", e.what());
