@@ -19,9 +19,9 @@ int run_demo() {
   for (auto* s : {&alpha, &beta, &gamma}) s->ask("watch lobby");
 
   say("Users connect to different servers and enter the lobby");
-  expect(alpha.ask("enter alice lobby") == "ok", "alice in");
-  expect(beta.ask("enter bob lobby") == "ok", "bob in");
-  expect(gamma.ask("enter carol lobby") == "ok", "carol in");
+  expect_ok(alpha.ask("enter alice lobby"), "alice in");
+  expect_ok(beta.ask("enter bob lobby"), "bob in");
+  expect_ok(gamma.ask("enter carol lobby"), "carol in");
   expect(wait_until([&] {
            return alpha.number("members lobby") == 3 && beta.number("members lobby") == 3 &&
                   gamma.number("members lobby") == 3;
@@ -38,8 +38,8 @@ int run_demo() {
   note("bob's meta is now " + beta.ask("status bob lobby away"));
 
   say("carol leaves; dave arrives on gamma");
-  expect(gamma.ask("leave carol lobby") == "ok", "carol out");
-  expect(gamma.ask("enter dave lobby") == "ok", "dave in");
+  expect_ok(gamma.ask("leave carol lobby"), "carol out");
+  expect_ok(gamma.ask("enter dave lobby"), "dave in");
   expect(wait_until([&] { return alpha.number("members lobby") == 3; }), "3 members");
 
   say("gamma crashes (SIGKILL): alpha and beta see dave leave at once");

@@ -28,6 +28,12 @@ inline void expect(bool ok, const std::string& what) {
   if (!ok) throw std::runtime_error("the demo expected " + what);
 }
 
+/// Like expect, for a node's answer to a command that should be "ok": the message carries
+/// what it answered instead (the error code), which is what one needs to know why.
+inline void expect_ok(const std::string& answer, const std::string& what) {
+  if (answer != "ok") throw std::runtime_error("the demo expected " + what + ", the node answered: " + answer);
+}
+
 /// A node of the demo, running in a child process started as `program <role> <name> <seeds...>`,
 /// which answers "ready <endpoint>" once it is up.
 struct DemoNode {

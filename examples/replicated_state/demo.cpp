@@ -15,13 +15,13 @@ int run_demo() {
   beta.start({alpha.endpoint});
   gamma.start({alpha.endpoint});
   expect(wait_until([&] { return alpha.number("nodes") == 2 && gamma.number("nodes") == 2; }), "a full mesh");
-  for (auto* r : {&alpha, &beta, &gamma}) expect(r->ask("start") == "ok", r->name + " in the group");
+  for (auto* r : {&alpha, &beta, &gamma}) expect_ok(r->ask("start"), r->name + " in the group");
   expect(wait_until([&] { return alpha.number("members") == 3 && gamma.number("members") == 3; }), "3 members");
   note("the group's view has 3 members, the same on every node");
 
   say("alpha and beta change settings: confirmed_broadcast returns once every replica applied the change");
-  expect(alpha.ask("set log_level \"info\"") == "ok", "a confirmed change");
-  expect(beta.ask("set max_connections 512") == "ok", "a confirmed change");
+  expect_ok(alpha.ask("set log_level \"info\""), "a confirmed change");
+  expect_ok(beta.ask("set max_connections 512"), "a confirmed change");
   for (auto* r : {&alpha, &beta, &gamma}) note(r->name + ": " + r->ask("dump"));
 
   say("gamma streams 2000 changes and is SIGKILLed in the middle of it");
@@ -37,8 +37,8 @@ int run_demo() {
   say("delta starts, joins the group, and asks it for a snapshot while changes keep coming");
   delta.start({alpha.endpoint});
   expect(wait_until([&] { return delta.number("nodes") == 2; }), "delta connected");
-  expect(delta.ask("start") == "ok", "delta in the group");
-  expect(alpha.ask("set feature_x true") == "ok", "a confirmed change after delta joined");
+  expect_ok(delta.ask("start"), "delta in the group");
+  expect_ok(alpha.ask("set feature_x true"), "a confirmed change after delta joined");
   expect(wait_until([&] { return delta.ask("ready") == "1"; }), "delta's snapshot");
   expect(wait_until([&] { return delta.ask("digest") == alpha.ask("digest"); }), "delta caught up");
   note("delta: " + delta.ask("digest") + " (the same as alpha's)");

@@ -27,10 +27,10 @@ GroupNode::GroupNode(NodeId self, std::chrono::milliseconds view_change_timeout,
       announce_every_(std::chrono::duration_cast<std::chrono::microseconds>(view_change_timeout).count()),
       machine_(self, view_change_timeout, streams_, creation_delay) {}
 
-Effects GroupNode::join(const Pid& member, Micros now) {
+Effects GroupNode::join(const Pid& member, Micros now, Micros reach_deadline) {
   Effects fx;
   now_ = now;
-  run(machine_.join(member, now), fx);
+  run(machine_.join(member, now, reach_deadline), fx);
   if (machine_.creating()) fx.announce = true;  // another node starting the group defers to one of us
   return fx;
 }

@@ -113,7 +113,7 @@ class GroupNode {
   GroupNode(const GroupNode&) = delete;
   GroupNode& operator=(const GroupNode&) = delete;
 
-  Effects join(const Pid& member, Micros now);
+  Effects join(const Pid& member, Micros now, Micros reach_deadline = 0);
   Effects leave(const Pid& member, LeaveReason reason, Micros now);
   /// See ViewMachine::give_up_leave.
   Effects give_up_leave(const Pid& member, Micros now);

@@ -6,6 +6,8 @@
 #include "node/scope_host.hpp"
 #include "wire/term_codec.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <set>
 
 namespace syn::detail {
@@ -88,7 +90,11 @@ Result<std::shared_ptr<MemberState>> MulticastScope::begin_join(const Term& grou
                       [weak = weak_from_this(), key = member->key] {
                         if (auto self = weak.lock()) self->tick_group(key);
                       });
-    return g.node.join(member->pid, now);
+    // A view some of whose nodes are not reached yet may be one whose scope is still syncing
+    // (a node just connected): the join waits for that to settle, within its own timeout.
+    auto wait = std::min(std::chrono::duration_cast<std::chrono::microseconds>(node_->options().view_change_timeout),
+                         std::chrono::duration_cast<std::chrono::microseconds>(member->options.join_timeout) / 2);
+    return g.node.join(member->pid, now, now + wait.count());
   });
   return member;
 }

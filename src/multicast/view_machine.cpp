@@ -89,6 +89,7 @@ std::string ViewMachine::describe() const {
   if (merging_) out += " | merging v" + std::to_string(merging_->id.number);
   out += " | local";
   for (const auto& member : local_) out += " " + member.to_string();
+  if (!split_joins_.empty()) out += " | awaiting reach " + std::to_string(split_joins_.size());
   out += " | joining " + std::to_string(joining_.size()) + " leaving " + std::to_string(leaving_.size());
   auto nodes = [&](const char* what, const auto& set) {
     if (set.empty()) return;
@@ -118,31 +119,60 @@ bool ViewMachine::follows(NodeId node) const {
 
 // ---- events ----------------------------------------------------------------------------------
 
-std::vector<Action> ViewMachine::join(const Pid& member, Micros now) {
+std::vector<Action> ViewMachine::join(const Pid& member, Micros now, Micros reach_deadline) {
   std::vector<Action> out;
   now_ = now;
-  if (contains(local_, member)) return out;
+  if (contains(local_, member) || split_joins_.count(member)) return out;
   // SPEC 8.1.3: node_down when some node of the view it would join is cut off from this one
-  // while others are reached (a view none of whose nodes is reached is a group gone from this
-  // side: the member starts it again).
-  if (const auto& view = installed_ ? installed_ : known_) {
-    bool reached = false, unreached = false;
-    for (NodeId node : nodes_of(view->members)) {
-      if (node == self_) continue;
-      (reaches(node) ? reached : unreached) = true;
-    }
-    if (reached && unreached) {
+  // while others are reached; after a wait, as reachability may be settling (a node connects).
+  if (split_from_view()) {
+    if (now >= reach_deadline) {
       out.push_back(LocalLeft{member, LeaveReason::node_down});
-      return out;
+    } else {
+      split_joins_.emplace(member, reach_deadline);
     }
+    return out;
   }
+  admit_join(member, out);
+  return out;
+}
+
+bool ViewMachine::split_from_view() const {
+  const auto& view = installed_ ? installed_ : known_;
+  if (!view) return false;
+  bool reached = false, unreached = false;
+  for (NodeId node : nodes_of(view->members)) {
+    if (node == self_) continue;
+    (reaches(node) ? reached : unreached) = true;
+  }
+  return reached && unreached;
+}
+
+void ViewMachine::admit_join(const Pid& member, std::vector<Action>& out) {
   local_.push_back(member);
   if (no_group_to_join()) {
     start_group(out);
-    return out;
+    return;
   }
   submit_requests(out);
-  return out;
+}
+
+void ViewMachine::settle_split_joins(std::vector<Action>& out) {
+  if (split_joins_.empty()) return;
+  bool split = split_from_view();
+  for (auto it = split_joins_.begin(); it != split_joins_.end();) {
+    if (split && now_ < it->second) {
+      ++it;
+      continue;
+    }
+    Pid member = it->first;
+    it = split_joins_.erase(it);
+    if (split) {
+      out.push_back(LocalLeft{member, LeaveReason::node_down});
+    } else {
+      admit_join(member, out);
+    }
+  }
 }
 
 void ViewMachine::start_group(std::vector<Action>& out) {
@@ -181,6 +211,10 @@ std::vector<Action> ViewMachine::give_up_leave(const Pid& member, Micros now) {
 std::vector<Action> ViewMachine::leave(const Pid& member, LeaveReason reason, Micros now) {
   std::vector<Action> out;
   now_ = now;
+  if (split_joins_.erase(member)) {
+    out.push_back(LocalLeft{member, reason});
+    return out;
+  }
   if (!contains(local_, member)) return out;
   if (!installed_ || !contains(installed_->members, member)) {
     // Not in a view yet: it stops waiting. Should the coordinator still let it in, this node
@@ -199,6 +233,14 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
                                        const std::vector<std::pair<Pid, LeaveReason>>& left, Micros now) {
   std::vector<Action> out;
   now_ = now;
+  learn_announcement(from, announced, left, out);
+  settle_split_joins(out);  // the view a join waits on may be another now
+  return out;
+}
+
+void ViewMachine::learn_announcement(NodeId from, const std::optional<InstalledView>& announced,
+                                     const std::vector<std::pair<Pid, LeaveReason>>& left, std::vector<Action>& out) {
+  const Micros now = now_;
   Pid was = coordinator();
   unheard_.erase(from);
   if (announced && announced->id.number == 0) {
@@ -210,14 +252,14 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
     if (mine && defers_to_creator(mine->members.front())) create_at_ = std::max(*create_at_, now + 4 * creation_delay_);
     viewless_.insert(from);  // it holds no view yet
     coordinator_may_have_changed(was, out);
-    return out;
+    return;
   }
   creators_.erase(from);  // whatever it says now, it is no longer about to start the group
   if (!announced) {
     // That node holds no view: whatever of it a view names, it coordinates nothing.
     viewless_.insert(from);
     coordinator_may_have_changed(was, out);
-    return out;
+    return;
   }
   viewless_.erase(from);
   const InstalledView& view = *announced;
@@ -239,7 +281,7 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
   if (mine && caught_up && last_promised_ && view.id.coordinator == last_promised_->coordinator &&
       view.id.number > promised_base_) {
     apply_install(view, left, promised_merges_, out);  // (a merge for either side)
-    return out;
+    return;
   }
   if (promised_merge_ && promised_ && !mine && has_node(view.members, promised_->coordinator.node_atom()) &&
       view.id.number > promised_base_) {
@@ -256,7 +298,7 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
   if (dropped_by(view)) {
     if (!dropping_) drop_deadline_ = now + view_change_timeout_;
     if (!dropping_ || dropping_->id < view.id) dropping_ = view;
-    return out;
+    return;
   }
   // Routing follows the newest view, or any view whose nodes it reaches when the one it knew
   // has none left (its nodes died or are cut off).
@@ -264,7 +306,6 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
   coordinator_may_have_changed(was, out);
   maybe_start_round(now, out);  // the announcement may show members of this view gone
   consider_merge(view, out);
-  return out;
 }
 
 bool ViewMachine::reaches(const Pid& member) const {
@@ -287,6 +328,7 @@ std::vector<Action> ViewMachine::peer_up(NodeId node, Micros now, std::uint32_t 
   report_cut(out);
   settle_lost(out);        // a round that waited on this node's hold may start
   reconsider_merges(out);  // a view that waited for this link may merge now
+  settle_split_joins(out);
   return out;
 }
 
@@ -324,6 +366,7 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
   if (coordinator() != before) submit_requests(out);
   report_cut(out);
   settle_lost(out);  // the other nodes' reports may have come first: a split
+  settle_split_joins(out);
   return out;
 }
 
@@ -394,6 +437,7 @@ std::vector<Action> ViewMachine::streams_advanced(Micros now) {
   now_ = now;
   answer_flush_if_held(out);
   if (phase_ == Phase::flushing && flush_waiting_.empty() && streams_.holds(flush_ends_)) finish_round(out);
+  settle_split_joins(out);  // a view installed may have settled what a join waits on
   return out;
 }
 
@@ -401,6 +445,7 @@ std::vector<Action> ViewMachine::tick(Micros now) {
   std::vector<Action> out;
   now_ = now;
   drop_round_if_deposed();
+  settle_split_joins(out);  // past their deadline
   bool joins_waiting = std::any_of(local_.begin(), local_.end(), [&](const Pid& member) {
     return !installed_ || !contains(installed_->members, member);
   });

@@ -126,7 +126,11 @@ class ViewMachine {
 
   // ---- events; each returns what to do, in order ----
   /// A local process asks to join (its node's JoinRequest goes to the coordinator).
-  std::vector<Action> join(const Pid& member, Micros now);
+  /// While some nodes of the view it would join are reached and others not (SPEC 8.1.3), the
+  /// join waits until `reach_deadline` for that to settle (a node whose link is up but whose
+  /// scope has not synced yet is not reached: a join right after a node connects would fail
+  /// for nothing), then leaves as node_down. 0: it leaves at once.
+  std::vector<Action> join(const Pid& member, Micros now, Micros reach_deadline = 0);
   /// A local member leaves (the API, or its process died).
   std::vector<Action> leave(const Pid& member, LeaveReason reason, Micros now);
   /// A local member whose leave waited past its deadline (no view change could take it out:
@@ -198,6 +202,9 @@ class ViewMachine {
   void on_merge_request(NodeId from, const MergeRequest& request, std::vector<Action>& out);
   /// True when the learned `view` shows that this node's lineage went on without it.
   bool dropped_by(const InstalledView& view) const;
+  /// learn(), less the joins waiting on reachability.
+  void learn_announcement(NodeId from, const std::optional<InstalledView>& announced,
+                          const std::vector<std::pair<Pid, LeaveReason>>& left, std::vector<Action>& out);
   /// Considers a merge with every view other nodes announced (a link came up, or a yield
   /// timed out: no announcement will come again by itself).
   void reconsider_merges(std::vector<Action>& out);
@@ -214,6 +221,14 @@ class ViewMachine {
   /// One FLUSH per old view of the round (a merge has two), with its streams' ends.
   void send_flushes(std::vector<Action>& out);
   void restart_round(Micros now, std::vector<Action>& out);
+  /// True when some node of the view a local member would join is reached and another is not
+  /// (a view none of whose nodes is reached is a group gone from this side: it starts anew).
+  bool split_from_view() const;
+  /// A join goes on: to the coordinator, or it starts the group.
+  void admit_join(const Pid& member, std::vector<Action>& out);
+  /// The joins waiting on reachability: in once it settled, out as node_down past their
+  /// deadline. Run after every event that may change what is reached or known.
+  void settle_split_joins(std::vector<Action>& out);
   /// Hands this node's waiting joins and leaves to the coordinator (itself included).
   void submit_requests(std::vector<Action>& out);
   /// False for another node that said it holds no view, or was not heard of since its link
@@ -271,6 +286,9 @@ class ViewMachine {
   std::vector<std::pair<Pid, LeaveReason>> installed_left_;  ///< the `left` of the last INSTALL
   std::optional<InstalledView> known_;                       ///< announced by others, for routing joins
   std::vector<Pid> local_;                                   ///< local members in the installed view or joining
+  /// Joins that wait for the view's nodes to be all reached or all not (split_from_view),
+  /// with their deadline; not in local_ yet.
+  std::map<Pid, Micros> split_joins_;
   /// Local members of the installed view that asked to leave (or must: given-up joins),
   /// until a view without them is installed. Sent again to each new coordinator, as are the
   /// joins still waiting: a coordinator that dies takes its requests with it.

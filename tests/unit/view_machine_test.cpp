@@ -63,7 +63,10 @@ class Net {
   Streams& streams(const std::string& name) { return node_streams_.at(node(name)); }
   Seen& seen(const std::string& name) { return seen_[node(name)]; }
 
-  void join(const std::string& name, std::uint64_t id = 1) { take(node(name), at(name).join(member(name, id), now_)); }
+  /// `wait`: how long the join may wait for the view's nodes to be reached (0: not at all).
+  void join(const std::string& name, std::uint64_t id = 1, Micros wait = 0) {
+    take(node(name), at(name).join(member(name, id), now_, wait == 0 ? 0 : now_ + wait));
+  }
   void leave(const std::string& name, std::uint64_t id = 1) {
     take(node(name), at(name).leave(member(name, id), LeaveReason::left, now_));
   }
@@ -109,6 +112,11 @@ class Net {
       auto [f, t, m] = link;
       return (f == nx && t == ny) || (f == ny && t == nx);
     });
+  }
+  /// The link between two nodes comes back both ways (as after cut_link).
+  void link_up(const std::string& x, const std::string& y) {
+    take(node(x), at(x).peer_up(node(y), now_));
+    take(node(y), at(y).peer_up(node(x), now_));
   }
   /// The split is over: links up again, and every node announces its view to every other.
   void heal() {
@@ -357,6 +365,61 @@ TEST_CASE(
     REQUIRE(last.left.size() == 1);
     CHECK(last.left[0] == std::pair{Net::member("c"), LeaveReason::node_down});
   }
+}
+
+namespace {
+/// Nodes a, b and d; the view is [a, b], and d, which knows it, reaches a but not b.
+Net view_half_reached_from_d() {
+  Net net({"a", "b", "d"});
+  net.join("a");
+  net.announce("a", {"b", "d"});
+  net.join("b");
+  net.settle();
+  net.cut_link("d", "b");
+  net.settle();
+  net.announce("a", {"d"});
+  return net;
+}
+}  // namespace
+
+TEST_CASE("view machine: a join while some nodes of the view are not reached yet waits, and goes in once they are",
+          "[unit][multicast]") {
+  Net net = view_half_reached_from_d();
+  net.join("d", 1, 50'000);
+  net.settle();
+  CHECK(net.seen("d").left.empty());
+  CHECK(net.seen("d").installs.empty());
+  net.advance(20'000);  // within its wait
+  net.settle();
+  CHECK(net.seen("d").left.empty());
+  net.link_up("d", "b");  // a node that just connected: its scope synced now
+  net.settle();
+  CHECK(net.seen("d").left.empty());
+  REQUIRE(net.at("d").installed());
+  CHECK(net.at("d").installed()->members == members({"a", "b", "d"}));
+  CHECK(net.at("a").installed()->members == members({"a", "b", "d"}));
+}
+
+TEST_CASE("view machine: a join whose view stays half reached past its wait leaves as node_down, and runs nothing",
+          "[unit][multicast]") {
+  Net net = view_half_reached_from_d();
+  net.join("d", 1, 50'000);
+  net.advance(60'000);
+  net.settle();
+  REQUIRE(net.seen("d").left.size() == 1);
+  CHECK(net.seen("d").left[0].member == Net::member("d"));
+  CHECK(net.seen("d").left[0].reason == LeaveReason::node_down);
+  CHECK(net.seen("d").installs.empty());
+  CHECK(net.at("a").installed()->members == members({"a", "b"}));
+  // Without a wait it is out at once; a leave while it waits takes it out as asked.
+  net.join("d", 2);
+  REQUIRE(net.seen("d").left.size() == 2);
+  CHECK(net.seen("d").left[1].reason == LeaveReason::node_down);
+  net.join("d", 3, 50'000);
+  net.leave("d", 3);
+  REQUIRE(net.seen("d").left.size() == 3);
+  CHECK(net.seen("d").left[2].member == Net::member("d", 3));
+  CHECK(net.seen("d").left[2].reason == LeaveReason::left);
 }
 
 TEST_CASE("view machine: when the coordinator's node dies the next member takes over", "[unit][multicast]") {
