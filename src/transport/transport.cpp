@@ -247,16 +247,7 @@ void Transport::flush() {
   auto now = SteadyClock::now();
   for (auto& [atom, p] : peers_) {
     if (!p->up || p->out.empty()) continue;
-    auto frame = p->out.take();
-    auto sent = p->dealer->socket.send(zmq::buffer(frame), zmq::send_flags::dontwait);
-    if (!sent) {
-      send_blocked(*p);
-      continue;
-    }
-    ++counters_.frames_sent;
-    ++p->frames_out;
-    p->bytes_out += frame.size();
-    p->last_send = now;
+    if (!send_frame(*p, p->out.take(), now)) send_blocked(*p);
   }
   graveyard_.clear();
 }
@@ -266,12 +257,15 @@ bool Transport::send_now(std::uint32_t atom, std::string_view messages) {
   if (!p || !p->up || !p->out.empty()) return false;
   wire::FrameWriter frame(p->out.version());
   frame.append_messages(messages);
-  auto bytes = frame.take();
-  if (!p->dealer->socket.send(zmq::buffer(bytes), zmq::send_flags::dontwait)) return false;
+  return send_frame(*p, frame.take(), SteadyClock::now());
+}
+
+bool Transport::send_frame(Peer& p, const std::string& frame, TimePoint now) {
+  if (!p.dealer->socket.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return false;
   ++counters_.frames_sent;
-  ++p->frames_out;
-  p->bytes_out += bytes.size();
-  p->last_send = SteadyClock::now();
+  ++p.frames_out;
+  p.bytes_out += frame.size();
+  p.last_send = now;
   return true;
 }
 
@@ -279,15 +273,10 @@ wire::OutBuffer* Transport::out(std::uint32_t atom) {
   Peer* p = find_peer(atom);
   if (!p || !p->up) return nullptr;
   if (p->out.size() >= kFlushAtBytes) {
-    auto frame = p->out.take();
-    if (!p->dealer->socket.send(zmq::buffer(frame), zmq::send_flags::dontwait)) {
+    if (!send_frame(*p, p->out.take(), SteadyClock::now())) {
       send_blocked(*p);
       return nullptr;
     }
-    ++counters_.frames_sent;
-    ++p->frames_out;
-    p->bytes_out += frame.size();
-    p->last_send = SteadyClock::now();
   }
   p->out.packer();  // the frame starts with the version
   return &p->out.buffer();

@@ -185,6 +185,9 @@ class Transport {
   void dealer_handshake_failed(Dealer& dealer, const MonitorEvent& event);
   /// A send to an up peer would block: a lost connection or an overflow (see flush()).
   void send_blocked(Peer& peer);
+  /// Writes one frame on an up peer's DEALER without blocking and counts it; false when the
+  /// socket would block (nothing sent, nothing counted).
+  bool send_frame(Peer& peer, const std::string& frame, detail::TimePoint now);
   void send_hello(Dealer& dealer);
 
   void handle_router_frame(const std::string& rid, const zmq::message_t& payload);
