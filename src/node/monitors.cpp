@@ -16,9 +16,8 @@ const Term& noconnection() {
   static const Term t = "noconnection";
   return t;
 }
-void erase_value(std::vector<std::uint64_t>& refs, std::uint64_t ref) {
-  refs.erase(std::remove(refs.begin(), refs.end(), ref), refs.end());
-}
+/// DOWNs sent per engine task (see send_downs): a few milliseconds of work in a Debug build.
+constexpr std::size_t kDownsPerTask = 1024;
 }  // namespace
 
 void Monitors::fire(std::shared_ptr<Callback> callback, const Pid& target, Term reason) {
@@ -44,7 +43,7 @@ std::uint64_t Monitors::monitor(const Pid& target, OnDown on_down) {
       return ref;
     }
     watches_.emplace(ref, Watch{target, callback});
-    on_local_[target.id()].push_back(ref);
+    on_local_[target.id()].insert(ref);
     return ref;
   }
   {
@@ -71,7 +70,7 @@ void Monitors::register_remote(std::uint64_t ref) {
     fire(callback, target, old_incarnation ? noproc() : noconnection());
     return;
   }
-  on_node_[target.node_atom()].push_back(ref);
+  on_node_[target.node_atom()].insert(ref);
   lock.unlock();
   node_.send_to_peer(target.node_atom(), [&](wire::OutBuffer& out) {
     wire::encode(out, wire::Monitor{ref, {target.creation(), target.id()}});
@@ -87,7 +86,7 @@ void Monitors::demonitor(std::uint64_t ref) {
   watch.callback->cancelled.store(true, std::memory_order_release);
   if (node_.is_local(watch.target)) {
     auto& refs = on_local_[watch.target.id()];
-    erase_value(refs, ref);
+    refs.erase(ref);
     if (refs.empty()) on_local_.erase(watch.target.id());
     return;
   }
@@ -96,7 +95,7 @@ void Monitors::demonitor(std::uint64_t ref) {
   node_.engine().post([this, atom, ref] {
     {
       MutexLock inner(mutex_);
-      if (auto n = on_node_.find(atom); n != on_node_.end()) erase_value(n->second, ref);
+      if (auto n = on_node_.find(atom); n != on_node_.end()) n->second.erase(ref);
     }
     node_.send_to_peer(atom, [&](wire::OutBuffer& out) { wire::encode(out, wire::Demonitor{ref}); });
   });
@@ -117,19 +116,28 @@ void Monitors::on_local_exit(const Pid& pid, const Term& reason) {
       on_local_.erase(it);
     }
     if (auto it = remote_watchers_.find(pid.id()); it != remote_watchers_.end()) {
-      theirs = std::move(it->second);
+      theirs.assign(it->second.begin(), it->second.end());
       remote_watchers_.erase(it);
       for (auto& key : theirs) remote_watch_target_.erase(key);
     }
   }
   for (auto& callback : ours) fire(callback, pid, reason);
-  if (theirs.empty()) return;
-  node_.engine().post([this, theirs = std::move(theirs), reason] {
-    for (const auto& watcher : theirs) {
-      std::uint64_t ref = watcher.second;  // a plain local: Clang 14 cannot capture a structured binding
-      node_.send_to_peer(watcher.first, [&](wire::OutBuffer& out) { wire::encode_down(out, ref, reason); });
-    }
-  });
+  if (!theirs.empty()) send_downs(std::move(theirs), reason);
+}
+
+void Monitors::send_downs(std::vector<std::pair<std::uint32_t, std::uint64_t>> watchers, const Term& reason) {
+  // Tasks run in the order posted: the slices go out in order, each after what the process
+  // sent before it died.
+  auto all = std::make_shared<const std::vector<std::pair<std::uint32_t, std::uint64_t>>>(std::move(watchers));
+  for (std::size_t first = 0; first < all->size(); first += kDownsPerTask) {
+    node_.engine().post([this, all, first, reason] {
+      const std::size_t end = std::min(all->size(), first + kDownsPerTask);
+      for (std::size_t i = first; i < end; ++i) {
+        const std::uint64_t ref = (*all)[i].second;
+        node_.send_to_peer((*all)[i].first, [&](wire::OutBuffer& out) { wire::encode_down(out, ref, reason); });
+      }
+    });
+  }
 }
 
 void Monitors::on_remote_monitor(std::uint32_t from, std::uint64_t ref, const Pid& target) {
@@ -137,7 +145,7 @@ void Monitors::on_remote_monitor(std::uint32_t from, std::uint64_t ref, const Pi
     MutexLock lock(mutex_);
     auto process = node_.find_local(target);
     if (process && process->alive()) {
-      remote_watchers_[target.id()].emplace_back(from, ref);
+      remote_watchers_[target.id()].emplace(from, ref);
       remote_watch_target_[{from, ref}] = target.id();
       return;
     }
@@ -150,7 +158,7 @@ void Monitors::on_remote_demonitor(std::uint32_t from, std::uint64_t ref) {
   auto it = remote_watch_target_.find({from, ref});
   if (it == remote_watch_target_.end()) return;
   auto& watchers = remote_watchers_[it->second];
-  watchers.erase(std::remove(watchers.begin(), watchers.end(), std::make_pair(from, ref)), watchers.end());
+  watchers.erase({from, ref});
   if (watchers.empty()) remote_watchers_.erase(it->second);
   remote_watch_target_.erase(it);
 }
@@ -165,7 +173,7 @@ void Monitors::on_remote_down(std::uint32_t from, std::uint64_t ref, const Term&
     callback = it->second.callback;
     target = it->second.target;
     watches_.erase(it);
-    if (auto n = on_node_.find(from); n != on_node_.end()) erase_value(n->second, ref);
+    if (auto n = on_node_.find(from); n != on_node_.end()) n->second.erase(ref);
   }
   fire(callback, target, reason);
 }
@@ -183,13 +191,11 @@ void Monitors::on_peer_down(std::uint32_t atom) {
       }
       on_node_.erase(n);
     }
-    for (auto it = remote_watch_target_.begin(); it != remote_watch_target_.end();) {
-      if (it->first.first != atom) {
-        ++it;
-        continue;
-      }
+    // Keyed by (node, ref): that node's watches are one range.
+    for (auto it = remote_watch_target_.lower_bound({atom, 0});
+         it != remote_watch_target_.end() && it->first.first == atom;) {
       auto& watchers = remote_watchers_[it->second];
-      watchers.erase(std::remove(watchers.begin(), watchers.end(), it->first), watchers.end());
+      watchers.erase(it->first);
       if (watchers.empty()) remote_watchers_.erase(it->second);
       it = remote_watch_target_.erase(it);
     }

@@ -13,7 +13,9 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -56,17 +58,23 @@ class Monitors {
   };
   void fire(std::shared_ptr<Callback> callback, const Pid& target, Term reason);
   void register_remote(std::uint64_t ref);  // engine thread
+  /// Sends the DOWNs of a dead local process to the nodes watching it, a slice per engine
+  /// task: a process watched 200k times would otherwise hold the engine thread (and its
+  /// heartbeats) for a second in a Debug build.
+  void send_downs(std::vector<std::pair<std::uint32_t, std::uint64_t>> watchers, const Term& reason);
+
+  // Refs are sets, not vectors: a DOWN or a demonitor takes one out, and with many watches of
+  // one process or node a vector made that quadratic (200k DOWNs took seconds).
+  using Refs = std::unordered_set<std::uint64_t>;
 
   NodeCore& node_;
   Mutex mutex_;
   std::uint64_t next_ref_ SYN_GUARDED_BY(mutex_) = 0;
   std::unordered_map<std::uint64_t, Watch> watches_ SYN_GUARDED_BY(mutex_);  // ours, by ref
-  std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> on_local_
-      SYN_GUARDED_BY(mutex_);  // local pid id -> our refs
-  std::unordered_map<std::uint32_t, std::vector<std::uint64_t>> on_node_
-      SYN_GUARDED_BY(mutex_);  // node atom -> our refs
+  std::unordered_map<std::uint64_t, Refs> on_local_ SYN_GUARDED_BY(mutex_);  // local pid id -> our refs
+  std::unordered_map<std::uint32_t, Refs> on_node_ SYN_GUARDED_BY(mutex_);   // node atom -> our refs
   // Watches of other nodes on our processes: local pid id -> (node atom, their ref).
-  std::unordered_map<std::uint64_t, std::vector<std::pair<std::uint32_t, std::uint64_t>>> remote_watchers_
+  std::unordered_map<std::uint64_t, std::set<std::pair<std::uint32_t, std::uint64_t>>> remote_watchers_
       SYN_GUARDED_BY(mutex_);
   std::map<std::pair<std::uint32_t, std::uint64_t>, std::uint64_t> remote_watch_target_ SYN_GUARDED_BY(mutex_);
 };

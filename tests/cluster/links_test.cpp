@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+
 using namespace syn;
 using namespace std::chrono_literals;
 using syn::test::eventually;
@@ -278,4 +280,31 @@ TEST_CASE("heartbeats do not starve while a node applies a snapshot of a million
   }
   CHECK(sees_exactly(holder, {"hbsnap2"}));
   CHECK(sees_exactly(joiner, {"hbsnap1"}));
+}
+
+TEST_CASE("heartbeats do not starve while a node applies the DOWNs of 200k monitors", "[cluster][links][big]") {
+  // Issue 14: a process watched by 200k monitors of another node exits; its node sends the
+  // DOWNs in frames of up to kFlushAtBytes, and the watcher applies a frame in one go. At
+  // 1 MB a frame took a Debug build over a second to apply, with no heartbeat out meanwhile,
+  // and the link dropped at any peer_timeout under that: frames are cut at 64 kB now.
+  constexpr int kMonitors = 200'000;
+  Node watched_node(quick_options("hbdown1", 250ms, {}));
+  Node watcher(quick_options("hbdown2", 250ms, {watched_node.endpoint()}));
+  REQUIRE(eventually([&] { return sees_exactly(watcher, {"hbdown1"}) && sees_exactly(watched_node, {"hbdown2"}); }));
+  auto target = watched_node.spawn();
+  std::atomic<int> downs{0};
+  for (int i = 0; i < kMonitors; ++i) {
+    watcher.monitor(target.pid(), [&downs](const Pid&, const Term&) { downs.fetch_add(1); });
+  }
+  REQUIRE(round_trip(watcher, watched_node));  // every monitor request arrived before it
+  target.exit("done");
+  REQUIRE(eventually([&] { return downs.load() == kMonitors; }, 120s));
+  for (const Node* node : {&watched_node, &watcher}) {
+    INFO(node->name());
+    const auto stats = node->stats();
+    CHECK(stats.connections_lost == 0);  // a silent peer is one of these
+    CHECK(stats.link_resets == 0);
+  }
+  CHECK(sees_exactly(watcher, {"hbdown1"}));
+  CHECK(sees_exactly(watched_node, {"hbdown2"}));
 }
