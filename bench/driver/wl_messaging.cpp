@@ -37,6 +37,21 @@ RunOutput run_one_way(RunContext& ctx) {
   return out;
 }
 
+// The floor of messages_one_way, in the same run: bare ZeroMQ PUSH/PULL between the same two
+// processes, timed the same way (from start_at until the receiver took the last one).
+RunOutput run_one_way_zmq(RunContext& ctx) {
+  Cluster c(ctx.cluster, 2);
+  auto n = ctx.n;
+  auto endpoint = c[1].call("zmq_sink", {{"expected", n}}).at("endpoint").get<std::string>();
+  auto phase = run_phase(c, {{0, "zmq_push_many", {{"endpoint", endpoint}, {"count", n}}}},
+                         {{1, "zmq_sink_wait", Term::object()}}, ctx.timeout);
+  RunOutput out;
+  out.samples = {RunContext::rate("received", static_cast<double>(n), phase.seconds),
+                 RunContext::rate("sent", static_cast<double>(n), phase.work_seconds())};
+  out.detail = {{"phase", phase.to_json()}};
+  return out;
+}
+
 RunOutput run_ping_pong(RunContext& ctx) {
   Cluster c(ctx.cluster, 2);
   spawn_on(c, {1, 1});
@@ -124,6 +139,11 @@ std::vector<Workload> messaging_workloads() {
        "Node::send of small messages (integers) from n1 to a process on n2, as fast as the API takes them; "
        "counted by a receiver thread on n2 until all arrived (in order)",
        false, [](const Options& o) -> std::size_t { return o.quick() ? 100000 : 1000000; }, run_one_way, ""},
+      {"messages_one_way_zmq",
+       "the floor of messages_one_way, measured in the same run: bare ZeroMQ PUSH/PULL (64-byte messages) between "
+       "the same two node processes over TCP on 127.0.0.1, without syn; until the receiver took the last",
+       false, [](const Options& o) -> std::size_t { return o.quick() ? 100000 : 1000000; }, run_one_way_zmq,
+       "ZeroMQ's default high-water marks: a full queue blocks the sender"},
       {"ping_pong", "round trip: a process on n1 sends to a process on n2 that sends it back; latency per round trip",
        false, [](const Options& o) -> std::size_t { return o.quick() ? 1000 : 10000; }, run_ping_pong, ""},
       {"ping_pong_zmq",

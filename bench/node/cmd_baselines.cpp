@@ -1,6 +1,7 @@
-// Baselines measured in the same run as syn-cpp (issue 14): the floor a syn-cpp round trip is
-// compared against. Bare ZeroMQ REQ/REP between two bench node processes, over TCP on
-// 127.0.0.1, with small messages: what the transport alone costs, without syn's threads.
+// Baselines measured in the same run as syn-cpp (issue 14): the floors a syn-cpp round trip
+// and a one-way stream are compared against. Bare ZeroMQ REQ/REP and PUSH/PULL between two
+// bench node processes, over TCP on 127.0.0.1, with small messages: what the transport alone
+// costs, without syn's threads.
 #include "common/clock.hpp"
 #include "node/args.hpp"
 #include "node/bench_node.hpp"
@@ -8,9 +9,14 @@
 
 #include <zmq.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace syn::bench {
 
@@ -63,11 +69,85 @@ Term zmq_ping(BenchNode&, const Term& args) {
   return Term{{"latency", latency_json(std::move(samples))}};
 }
 
+// The receiving end of the one-way floor: when the last of the expected messages arrived.
+struct ZmqSink {
+  std::atomic<std::size_t> received{0};
+  std::atomic<std::int64_t> done_at{0};  ///< monotonic ns; 0 until all arrived
+};
+
+/// The one-way floor's message size: PERFORMANCE.md's bare ZeroMQ figure is for 64 bytes.
+constexpr std::size_t kOneWayBytes = 64;
+
+// A PULL socket that takes `expected` messages on a thread of its own (zmq_sink_wait tells
+// when the last arrived). ZeroMQ's defaults otherwise, as a user would have them.
+Term zmq_sink(BenchNode& b, const Term& args) {
+  auto expected = required<std::size_t>(args, "expected");
+  auto context = std::make_shared<zmq::context_t>(1);
+  auto socket = std::make_shared<zmq::socket_t>(*context, zmq::socket_type::pull);
+  socket->set(zmq::sockopt::linger, 0);
+  socket->bind("tcp://127.0.0.1:0");
+  std::string endpoint = socket->get(zmq::sockopt::last_endpoint);
+  auto sink = std::make_shared<ZmqSink>();
+  b.keep("zmq_sink", sink);
+  b.start_background([&b, context, socket, sink, expected] {
+    zmq::pollitem_t item{socket->handle(), 0, ZMQ_POLLIN, 0};
+    std::size_t received = 0;
+    while (!b.stopping() && received < expected) {
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(100)) == 0) continue;
+      zmq::message_t message;
+      while (received < expected && socket->recv(message, zmq::recv_flags::dontwait)) ++received;
+      sink->received.store(received, std::memory_order_relaxed);
+    }
+    if (received == expected) sink->done_at.store(now_ns(), std::memory_order_release);
+    socket->close();
+  });
+  return Term{{"endpoint", endpoint}};
+}
+
+// Waits until the zmq_sink of this node took all it expected: its time.
+Term zmq_sink_wait(BenchNode& b, const Term& args) {
+  auto sink = std::static_pointer_cast<ZmqSink>(b.kept("zmq_sink"));
+  if (!sink) throw std::runtime_error("zmq_sink_wait: no zmq_sink on this node");
+  auto deadline = now_ns() + ms_to_ns(arg<std::int64_t>(args, "timeout_ms", 60000));
+  while (sink->done_at.load(std::memory_order_acquire) == 0) {
+    if (now_ns() > deadline || b.stopping()) {
+      throw std::runtime_error("zmq_sink_wait: received " + std::to_string(sink->received.load()) + " in time");
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  return Term{{"t", sink->done_at.load()}, {"received", sink->received.load()}};
+}
+
+// Sends `count` messages of kOneWayBytes to a zmq_sink, from start_at on, as fast as ZeroMQ
+// takes them (a full queue blocks the sender, as it would a user).
+Term zmq_push_many(BenchNode&, const Term& args) {
+  auto endpoint = required<std::string>(args, "endpoint");
+  auto count = required<std::size_t>(args, "count");
+  auto start_at = arg<std::int64_t>(args, "start_at", 0);
+  zmq::context_t context(1);
+  zmq::socket_t socket(context, zmq::socket_type::push);
+  socket.set(zmq::sockopt::linger, 10000);  // what is queued still goes out after the loop
+  socket.connect(endpoint);
+  auto late = lateness(start_at, now_ns());
+  sleep_until_ns(start_at);
+  char payload[kOneWayBytes] = {};
+  for (std::size_t i = 0; i < count; ++i) {
+    std::memcpy(payload, &i, sizeof i);
+    if (!socket.send(zmq::buffer(payload, sizeof payload), zmq::send_flags::none)) {
+      throw std::runtime_error("zmq_push_many: a send failed");
+    }
+  }
+  return Term{{"t_end", now_ns()}, {"late_ns", late}};
+}
+
 }  // namespace
 
 void add_baseline_commands(CommandTable& table) {
   table["zmq_echo"] = zmq_echo;
   table["zmq_ping"] = zmq_ping;
+  table["zmq_sink"] = zmq_sink;
+  table["zmq_sink_wait"] = zmq_sink_wait;
+  table["zmq_push_many"] = zmq_push_many;
 }
 
 }  // namespace syn::bench

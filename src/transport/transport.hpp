@@ -145,7 +145,8 @@ class Transport {
   wire::OutBuffer* out(std::uint32_t atom);
   /// Sends encoded messages to an up peer in a frame of their own, now. False, with nothing
   /// sent, when the peer is not up, a frame to it is still being batched (sending now would
-  /// overtake it) or its socket would block: the messages then take the batched way.
+  /// overtake it), a frame went to it less than kStreamGap ago (a stream: batching pays more)
+  /// or its socket would block: the messages then take the batched way.
   bool send_now(std::uint32_t atom, std::string_view messages);
 
   // ---- state ----

@@ -24,6 +24,9 @@ inline constexpr int kMaxFrameBytes = 256 << 20;     // larger inbound frames ar
 // out meanwhile: 1 MB of DOWNs took a Debug build over a second (links_test, 200k monitors).
 inline constexpr std::size_t kFlushAtBytes = 64 << 10;
 inline constexpr auto kRefusedRedial = std::chrono::milliseconds(1000);
+// A link that sent a frame less than this ago is in a stream: a sending thread leaves it to
+// the engine's batches (Transport::send_now). Below any round trip between two processes.
+inline constexpr auto kStreamGap = std::chrono::microseconds(50);
 
 /// tcp://[v6 address]:port: the socket needs ZMQ_IPV6.
 inline bool is_ipv6_endpoint(const std::string& endpoint) { return endpoint.rfind("tcp://[", 0) == 0; }
