@@ -320,6 +320,11 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
       if (!r.messages.empty()) fx.out.push_back(Outgoing{resend->to, std::move(r)});
     }
   }
+  // A join admitted after waiting for reachability (ViewMachine's split_joins_) may start the
+  // group: announced as join() does, so that a node starting it at the same time defers.
+  const bool creating = machine_.creating().has_value();
+  if (creating && !was_creating_) fx.announce = true;
+  was_creating_ = creating;
   // A round given up without a view (its coordinator went, nobody took it on): nothing was
   // agreed, what was held is delivered. Not once this node answered the round's FLUSH: the
   // round may have installed (its INSTALL lost with the coordinator's link), and messages

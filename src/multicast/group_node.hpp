@@ -183,7 +183,8 @@ class GroupNode {
   /// the wrong order, a node restarted under the same name) would never merge.
   Micros announce_every_ = 0;
   Micros announced_at_ = 0;
-  Micros now_ = 0;  ///< the latest time a call gave (broadcast has none)
+  bool was_creating_ = false;  ///< the machine was about to start the group after the last event
+  Micros now_ = 0;             ///< the latest time a call gave (broadcast has none)
   Streams streams_;
   ViewMachine machine_;
   bool paused_ = false;

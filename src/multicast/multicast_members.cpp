@@ -84,16 +84,21 @@ Result<std::shared_ptr<MemberState>> MulticastScope::begin_join(const Term& grou
   }
   on_group(key, &group, [this, member](Group& g, multicast::Micros now) {
     g.local[member->pid] = member;
+    auto tick_group_after = [this, &member](std::chrono::milliseconds delay) {
+      engine_.add_timer(delay + std::chrono::milliseconds(1), [weak = weak_from_this(), key = member->key] {
+        if (auto self = weak.lock()) self->tick_group(key);
+      });
+    };
     // Should the group be new here, it starts after the creation delay: tick it then rather
     // than at the next periodic tick.
-    engine_.add_timer(Group::creation_delay(node_->options()) + std::chrono::milliseconds(1),
-                      [weak = weak_from_this(), key = member->key] {
-                        if (auto self = weak.lock()) self->tick_group(key);
-                      });
+    tick_group_after(Group::creation_delay(node_->options()));
     // A view some of whose nodes are not reached yet may be one whose scope is still syncing
-    // (a node just connected): the join waits for that to settle, within its own timeout.
+    // (a node just connected): the join waits for that to settle, within its own timeout. It
+    // is ticked when that wait ends: the next periodic tick could come after the join's own
+    // timeout, which would answer `timeout` where node_down is due.
     auto wait = std::min(std::chrono::duration_cast<std::chrono::microseconds>(node_->options().view_change_timeout),
                          std::chrono::duration_cast<std::chrono::microseconds>(member->options.join_timeout) / 2);
+    tick_group_after(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
     return g.node.join(member->pid, now, now + wait.count());
   });
   return member;

@@ -429,6 +429,7 @@ std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Mi
         }
       },
       message);
+  settle_split_joins(out);  // an INSTALL or eviction may have settled what a join waits on
   return out;
 }
 
