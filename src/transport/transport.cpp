@@ -256,9 +256,10 @@ bool Transport::send_now(std::uint32_t atom, std::string_view messages) {
   Peer* p = find_peer(atom);
   if (!p || !p->up || !p->out.empty()) return false;
   // A link that carried a frame moments ago is in a stream (a flood, a fan-out): the engine
-  // batches it. Sent from here, a stream went out one message per frame whenever the engine
-  // had caught up, which cost publish_3 a sixth of its rate. A request that waits for its
-  // answer is not affected: its link has been quiet for a round trip at least.
+  // batches it. Sent from here, a stream could go out one message per frame whenever the
+  // engine had caught up (publish_3 rose from 0.83x to 0.92x of the build before issue 14 with
+  // this check; it is still short, for reasons not found: docs/benchmarks.md). A request that
+  // waits for its answer is not affected: its link has been quiet for a round trip at least.
   auto now = SteadyClock::now();
   if (now - p->last_send < kStreamGap) return false;
   wire::FrameWriter frame(p->out.version());
