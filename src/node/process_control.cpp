@@ -1,5 +1,7 @@
 #include "node/process_control.hpp"
 
+#include "common/wake_batch.hpp"
+
 #include "node/scope_host.hpp"
 #include "node/subscription_event.hpp"
 
@@ -30,8 +32,15 @@ bool ProcessControl::deliver(Message message) {
     MutexLock lock(mutex_);
     if (!alive_.load(std::memory_order_relaxed)) return false;
     mailbox_.push(std::move(message));
+    if (receivers_waiting_ == 0) return true;
   }
-  ready_.notify_one();
+  // A receiver waits. On the engine thread applying a frame, it is woken once the frame is
+  // applied (WakeBatch): it then takes the frame's messages in one go.
+  if (auto* batch = WakeBatch::current()) {
+    batch->defer(ready_, [this] { return shared_from_this(); });
+  } else {
+    ready_.notify_one();
+  }
   return true;
 }
 
@@ -43,10 +52,12 @@ std::size_t ProcessControl::drop_subscription_events(std::uint64_t subscription)
 
 std::optional<Message> ProcessControl::receive(std::chrono::milliseconds timeout) {
   MutexLock lock(mutex_);
+  ++receivers_waiting_;
   lock.wait_for(ready_, timeout, [&] {
     mutex_.assert_held();  // a wait's predicate runs locked
     return !mailbox_.empty() || !alive_.load(std::memory_order_relaxed);
   });
+  --receivers_waiting_;
   if (!alive_.load(std::memory_order_relaxed) || mailbox_.empty()) return std::nullopt;
   return mailbox_.pop();
 }

@@ -39,7 +39,7 @@ struct Attachment {
 /// Tells each observer of a dead process, once, every key it attached (in order).
 void notify_exit_observers(const Pid& pid, const Term& reason, std::vector<Attachment> attachments);
 
-class ProcessControl {
+class ProcessControl : public std::enable_shared_from_this<ProcessControl> {
  public:
   ProcessControl(Pid pid, std::weak_ptr<ScopeHost> node) : pid_(pid), node_(std::move(node)) {}
 
@@ -84,6 +84,8 @@ class ProcessControl {
   Mailbox mailbox_ SYN_GUARDED_BY(mutex_);
   std::optional<Term> exit_reason_ SYN_GUARDED_BY(mutex_);
   std::vector<Attachment> attachments_ SYN_GUARDED_BY(mutex_);
+  /// Threads waiting in receive(): a delivery wakes only when there is one.
+  int receivers_waiting_ SYN_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace syn::detail

@@ -4,6 +4,7 @@
 
 #include "common/log.hpp"
 #include "common/random.hpp"
+#include "common/wake_batch.hpp"
 #include "transport/gate.hpp"
 
 #include <syn/errors.hpp>
@@ -62,6 +63,8 @@ std::string Transport::describe_rid(const std::string& rid) const {
 }
 
 void Transport::handle_router_frame(const std::string& rid, const zmq::message_t& payload) {
+  // The receivers of the frame's messages are woken once it is applied, not at each message.
+  detail::WakeBatch wakes;
   wire::FrameReader reader(payload.data<char>(), payload.size());
   auto it = rid_to_peer_.find(rid);
   Peer* from = it == rid_to_peer_.end() ? nullptr : find_peer(it->second);
