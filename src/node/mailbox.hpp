@@ -18,9 +18,11 @@ class Mailbox {
   /// The most messages it ever held at once (metrics: a plain field, the owner's lock guards it).
   std::size_t high_water() const { return high_water_; }
 
-  void push(Message message) {
+  /// Appends a message. `also_waiting`: messages of the same process waiting elsewhere (taken
+  /// by its receiver, not yet received), counted in the high-water mark.
+  void push(Message message, std::size_t also_waiting = 0) {
     items_.push_back(std::move(message));
-    if (size() > high_water_) high_water_ = size();
+    if (size() + also_waiting > high_water_) high_water_ = size() + also_waiting;
   }
 
   /// The oldest message; the mailbox must not be empty.
@@ -50,6 +52,15 @@ class Mailbox {
       head_ = 0;
     }
     return dropped;
+  }
+
+  /// Moves every waiting message, in order, into `out`, which must be empty; the buffers trade
+  /// places (no allocation in a stream). The high-water mark stays.
+  void move_all_to(Mailbox& out) {
+    out.items_.swap(items_);
+    out.head_ = head_;
+    items_.clear();
+    head_ = 0;
   }
 
   /// Drops everything and frees the buffer.

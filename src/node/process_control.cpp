@@ -31,7 +31,7 @@ bool ProcessControl::deliver(Message message) {
   {
     MutexLock lock(mutex_);
     if (!alive_.load(std::memory_order_relaxed)) return false;
-    mailbox_.push(std::move(message));
+    mailbox_.push(std::move(message), taken_count_.load(std::memory_order_relaxed));
     if (receivers_waiting_ == 0) return true;
   }
   // A receiver waits. On the engine thread applying a frame, it is woken once the frame is
@@ -45,47 +45,86 @@ bool ProcessControl::deliver(Message message) {
 }
 
 std::size_t ProcessControl::drop_subscription_events(std::uint64_t subscription) {
+  auto of_subscription = [subscription](const Message& m) { return m.event && m.event->subscription == subscription; };
   MutexLock lock(mutex_);
-  return mailbox_.remove_if(
-      [subscription](const Message& m) { return m.event && m.event->subscription == subscription; });
+  MutexLock taken(taken_mutex_);
+  auto dropped = taken_.remove_if(of_subscription) + mailbox_.remove_if(of_subscription);
+  taken_count_.store(taken_.size(), std::memory_order_relaxed);
+  return dropped;
+}
+
+std::optional<Message> ProcessControl::take_one() {
+  MutexLock taken(taken_mutex_);
+  if (taken_.empty() || !alive_.load(std::memory_order_acquire)) return std::nullopt;
+  auto out = taken_.pop();
+  taken_count_.store(taken_.size(), std::memory_order_relaxed);
+  return out;
+}
+
+std::optional<Message> ProcessControl::take_all_and_one() {
+  MutexLock taken(taken_mutex_);
+  if (taken_.empty()) {
+    if (mailbox_.empty()) return std::nullopt;
+    mailbox_.move_all_to(taken_);
+  }
+  auto out = taken_.pop();
+  taken_count_.store(taken_.size(), std::memory_order_relaxed);
+  // Another receiver of this process may wait for what is left (it waits on `ready_` only).
+  if (!taken_.empty() && receivers_waiting_ > 0) ready_.notify_one();
+  return out;
 }
 
 std::optional<Message> ProcessControl::receive(std::chrono::milliseconds timeout) {
+  if (auto message = take_one()) return message;
   MutexLock lock(mutex_);
   ++receivers_waiting_;
   lock.wait_for(ready_, timeout, [&] {
     mutex_.assert_held();  // a wait's predicate runs locked
-    return !mailbox_.empty() || !alive_.load(std::memory_order_relaxed);
+    return !mailbox_.empty() || taken_count_.load(std::memory_order_relaxed) > 0 ||
+           !alive_.load(std::memory_order_relaxed);
   });
   --receivers_waiting_;
-  if (!alive_.load(std::memory_order_relaxed) || mailbox_.empty()) return std::nullopt;
-  return mailbox_.pop();
+  if (!alive_.load(std::memory_order_relaxed)) return std::nullopt;
+  return take_all_and_one();
 }
 
 std::optional<Message> ProcessControl::try_receive() {
+  if (auto message = take_one()) return message;
   MutexLock lock(mutex_);
-  if (!alive_.load(std::memory_order_relaxed) || mailbox_.empty()) return std::nullopt;
-  return mailbox_.pop();
+  if (!alive_.load(std::memory_order_relaxed)) return std::nullopt;
+  return take_all_and_one();
 }
 
 std::size_t ProcessControl::pending() const {
   MutexLock lock(mutex_);
-  return mailbox_.size();
+  MutexLock taken(taken_mutex_);
+  return mailbox_.size() + taken_.size();
+}
+
+int ProcessControl::receivers_waiting() const {
+  MutexLock lock(mutex_);
+  return receivers_waiting_;
 }
 
 std::pair<std::size_t, std::size_t> ProcessControl::mailbox_depth() const {
   MutexLock lock(mutex_);
-  return {mailbox_.size(), mailbox_.high_water()};
+  MutexLock taken(taken_mutex_);
+  return {mailbox_.size() + taken_.size(), mailbox_.high_water()};
 }
 
 bool ProcessControl::mark_dead(const Term& reason, std::vector<Attachment>* taken) {
-  Mailbox dropped;
+  Mailbox dropped, dropped_taken;
   {
     MutexLock lock(mutex_);
     if (!alive_.load(std::memory_order_relaxed)) return false;
     alive_.store(false, std::memory_order_release);
     exit_reason_ = reason;
     std::swap(dropped, mailbox_);
+    {
+      MutexLock taken_lock(taken_mutex_);
+      std::swap(dropped_taken, taken_);
+      taken_count_.store(0, std::memory_order_relaxed);
+    }
     if (taken) taken->swap(attachments_);
     attachments_.clear();
   }

@@ -55,6 +55,8 @@ class ProcessControl : public std::enable_shared_from_this<ProcessControl> {
   std::size_t pending() const;
   /// Drops the waiting events of mailbox subscription `subscription` (Subscription::cancel).
   std::size_t drop_subscription_events(std::uint64_t subscription);
+  /// How many threads wait in receive() now (tests: a wake reaches every waiter).
+  int receivers_waiting() const;
   /// (messages waiting, the most that ever waited at once), for metrics.
   std::pair<std::size_t, std::size_t> mailbox_depth() const;
 
@@ -75,13 +77,25 @@ class ProcessControl : public std::enable_shared_from_this<ProcessControl> {
 
  private:
   bool mark_dead(const Term& reason, std::vector<Attachment>* taken);
+  /// The oldest message of `taken_`, when there is one and the process lives.
+  std::optional<Message> take_one() SYN_EXCLUDES(taken_mutex_);
+  /// The oldest message waiting, moving all of `mailbox_` to `taken_` when `taken_` is empty.
+  std::optional<Message> take_all_and_one() SYN_REQUIRES(mutex_) SYN_EXCLUDES(taken_mutex_);
 
   const Pid pid_;
   const std::weak_ptr<ScopeHost> node_;
   std::atomic<bool> alive_{true};
   mutable Mutex mutex_;
   std::condition_variable ready_;
+  /// Where deliveries go. A receiver moves all of it to `taken_` at once and takes from there:
+  /// a stream's receiver locks the delivering side once per batch, not once per message.
   Mailbox mailbox_ SYN_GUARDED_BY(mutex_);
+  /// Messages moved out of `mailbox_` by a receiver, all older than those left there. Locked
+  /// after `mutex_` when both are held; never held while waiting.
+  mutable Mutex taken_mutex_ SYN_ACQUIRED_AFTER(mutex_);
+  Mailbox taken_ SYN_GUARDED_BY(taken_mutex_);
+  /// taken_.size(), readable under `mutex_` alone (a receiver's wait checks it).
+  std::atomic<std::size_t> taken_count_{0};
   std::optional<Term> exit_reason_ SYN_GUARDED_BY(mutex_);
   std::vector<Attachment> attachments_ SYN_GUARDED_BY(mutex_);
   /// Threads waiting in receive(): a delivery wakes only when there is one.

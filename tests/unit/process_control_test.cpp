@@ -1,0 +1,132 @@
+// A local process's mailbox (src/node/process_control): deliveries land in one part, a receiver
+// moves them all at once to a part of its own (taken), and a frame's wakes are batched
+// (WakeBatch). Order, counts, death and cancelled subscriptions must not notice the two parts.
+#include "common/wake_batch.hpp"
+#include "node/process_control.hpp"
+#include "node/subscription_event.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <future>
+#include <thread>
+#include <vector>
+
+using namespace syn;
+using namespace syn::detail;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::shared_ptr<ProcessControl> make_process() {
+  return std::make_shared<ProcessControl>(Pid("n1", 1, 1), std::weak_ptr<ScopeHost>{});
+}
+
+Message plain(int i) { return Message{Term(i), nullptr}; }
+
+Message subscription_event(std::uint64_t subscription) {
+  auto event = std::make_shared<SubscriptionEvent>();
+  event->subscription = subscription;
+  return Message{Term(), nullptr, std::move(event)};
+}
+
+// Polls `ready` until it holds or 10 s pass (an eventual check, not a timing one).
+template <class Ready>
+bool eventually(Ready ready) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("a receiver takes every message in order while batches are delivered beside it", "[unit][mailbox]") {
+  auto p = make_process();
+  constexpr int kMessages = 20000;
+  auto received = std::async(std::launch::async, [&] {
+    std::vector<int> out;
+    while (out.size() < kMessages) {
+      auto m = p->receive(10s);
+      if (!m) break;
+      out.push_back(m->body.get<int>());
+    }
+    return out;
+  });
+  for (int i = 0; i < kMessages;) {
+    WakeBatch batch;  // as the engine applies a frame
+    for (int end = std::min(kMessages, i + 1 + i % 97); i < end; ++i) REQUIRE(p->deliver(plain(i)));
+  }
+  auto out = received.get();
+  REQUIRE(out.size() == kMessages);
+  for (int i = 0; i < kMessages; ++i) REQUIRE(out[i] == i);
+  CHECK(p->pending() == 0);
+}
+
+TEST_CASE("two receivers waiting on one process both get a message of one batch", "[unit][mailbox]") {
+  auto p = make_process();
+  std::atomic<int> waiting_done{0};
+  auto receive_one = [&] {
+    auto m = p->receive(60s);
+    ++waiting_done;
+    return m.has_value();
+  };
+  auto first = std::async(std::launch::async, receive_one);
+  auto second = std::async(std::launch::async, receive_one);
+  // Both blocked, then two messages delivered with one wake.
+  REQUIRE(eventually([&] { return p->receivers_waiting() == 2; }));
+  {
+    WakeBatch batch;
+    REQUIRE(p->deliver(plain(1)));
+    REQUIRE(p->deliver(plain(2)));
+  }
+  CHECK(eventually([&] { return waiting_done.load() == 2; }));
+  if (waiting_done.load() < 2) p->kill_silently(Term("end"));  // unblock the test's threads
+  CHECK(first.get());
+  CHECK(second.get());
+}
+
+TEST_CASE("pending and the mailbox depth count the messages a receiver moved aside", "[unit][mailbox]") {
+  auto p = make_process();
+  for (int i = 0; i < 3; ++i) REQUIRE(p->deliver(plain(i)));
+  REQUIRE(p->try_receive()->body == Term(0));  // moves all three aside, takes one
+  CHECK(p->pending() == 2);
+  REQUIRE(p->deliver(plain(3)));
+  CHECK(p->pending() == 3);
+  auto [waiting, most] = p->mailbox_depth();
+  CHECK(waiting == 3);
+  CHECK(most == 3);
+  for (int i = 1; i <= 3; ++i) REQUIRE(p->receive(0ms)->body == Term(i));
+  CHECK(p->pending() == 0);
+  CHECK_FALSE(p->try_receive());
+}
+
+TEST_CASE("a killed process receives nothing, not even messages moved aside", "[unit][mailbox]") {
+  auto p = make_process();
+  for (int i = 0; i < 3; ++i) REQUIRE(p->deliver(plain(i)));
+  REQUIRE(p->receive(0ms));
+  REQUIRE(p->pending() == 2);
+  REQUIRE(p->kill(Term("bye")));
+  CHECK_FALSE(p->receive(0ms));
+  CHECK_FALSE(p->try_receive());
+  CHECK(p->pending() == 0);
+  CHECK_FALSE(p->deliver(plain(9)));
+}
+
+TEST_CASE("cancelling a subscription takes back its events from both parts of the mailbox", "[unit][mailbox]") {
+  auto p = make_process();
+  REQUIRE(p->deliver(subscription_event(7)));
+  REQUIRE(p->deliver(plain(1)));
+  REQUIRE(p->deliver(subscription_event(8)));
+  REQUIRE(p->deliver(subscription_event(7)));
+  REQUIRE(p->try_receive()->event->subscription == 7);  // the rest is moved aside now
+  REQUIRE(p->deliver(subscription_event(7)));
+  REQUIRE(p->deliver(plain(2)));
+  CHECK(p->drop_subscription_events(7) == 2);
+  REQUIRE(p->pending() == 3);
+  CHECK(p->receive(0ms)->body == Term(1));
+  CHECK(p->receive(0ms)->event->subscription == 8);
+  CHECK(p->receive(0ms)->body == Term(2));
+}
