@@ -19,12 +19,19 @@ class WakeBatch {
   }
   WakeBatch(const WakeBatch&) = delete;
   WakeBatch& operator=(const WakeBatch&) = delete;
-  /// Wakes the waiters of everything deferred to it, in the order deferred (all of them: one
-  /// wake stands for several messages, which several receivers may be waiting for).
+  /// Wakes what is still deferred (flush()) and closes the batch.
   ~WakeBatch() {
     if (outer_ || current_ != this) return;
+    flush();
     current_ = nullptr;
+  }
+
+  /// Wakes the waiters of everything deferred so far, in the order deferred (all of them: one
+  /// wake stands for several messages, which several receivers may be waiting for). Called
+  /// before work that may take long, so that no receiver sleeps beside its message meanwhile.
+  void flush() {
     for (auto& wake : wakes_) wake.cv->notify_all();
+    wakes_.clear();
   }
 
   /// The batch open on the calling thread, or null (then wake at once).

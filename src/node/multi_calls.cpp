@@ -122,7 +122,7 @@ void MultiCalls::deliver(const Pid& member, Term body, Term member_meta, std::fu
     auto c = weak_context.lock();
     if (!c || !c->replied.exchange(true)) answer(true, nullptr);
   }));
-  if (!process->deliver(Message{std::move(body), std::move(context)})) {
+  if (!process->deliver(Message{std::move(body), std::move(context)}, process)) {
     // Dead already; the monitor reports it (noproc) unless it was just cancelled.
   }
 }

@@ -242,7 +242,7 @@ std::int64_t NodeCore::unique_time_ns() { return unique_now_ns(); }
 
 void NodeCore::deliver_local(const wire::LocalPid& to, Message message) {
   if (to.creation != creation_) return;  // for an old incarnation of this node
-  if (auto process = processes_.find(to.id)) process->deliver(std::move(message));
+  if (auto process = processes_.find(to.id)) process->deliver(std::move(message), process);
 }
 
 // ---- cluster ---------------------------------------------------------------------------
@@ -444,7 +444,7 @@ void NodeCore::route_process_messages() {
     auto m = wire::decode_publish(message);
     if (m.creation != creation_ || !accepts_term(from, m.body)) return;
     for (auto id : m.ids) {
-      if (auto process = processes_.find(id)) process->deliver(Message{m.body, nullptr});
+      if (auto process = processes_.find(id)) process->deliver(Message{m.body, nullptr}, process);
     }
   });
 }

@@ -6,6 +6,8 @@
 #include "node/subscription_event.hpp"
 
 #include <algorithm>
+#include <cassert>
+#include <cstdint>
 
 namespace syn::detail {
 
@@ -22,12 +24,14 @@ void notify_exit_observers(const Pid& pid, const Term& reason, std::vector<Attac
   }
 }
 
+ProcessControl::~ProcessControl() { delete taken_.load(std::memory_order_acquire); }
+
 std::optional<Term> ProcessControl::exit_reason() const {
   MutexLock lock(mutex_);
   return exit_reason_;
 }
 
-bool ProcessControl::deliver(Message message) {
+bool ProcessControl::deliver(Message message, const std::shared_ptr<ProcessControl>* owner) {
   {
     MutexLock lock(mutex_);
     if (!alive_.load(std::memory_order_relaxed)) return false;
@@ -36,8 +40,9 @@ bool ProcessControl::deliver(Message message) {
   }
   // A receiver waits. On the engine thread applying a frame, it is woken once the frame is
   // applied (WakeBatch): it then takes the frame's messages in one go.
-  if (auto* batch = WakeBatch::current()) {
-    batch->defer(ready_, [this] { return shared_from_this(); });
+  auto* batch = WakeBatch::current();
+  if (batch && owner) {
+    batch->defer(ready_, [owner] { return std::shared_ptr<const void>(*owner); });
   } else {
     ready_.notify_one();
   }
@@ -47,69 +52,100 @@ bool ProcessControl::deliver(Message message) {
 std::size_t ProcessControl::drop_subscription_events(std::uint64_t subscription) {
   auto of_subscription = [subscription](const Message& m) { return m.event && m.event->subscription == subscription; };
   MutexLock lock(mutex_);
-  MutexLock taken(taken_mutex_);
-  auto dropped = taken_.remove_if(of_subscription) + mailbox_.remove_if(of_subscription);
-  taken_count_.store(taken_.size(), std::memory_order_relaxed);
-  return dropped;
+  std::size_t dropped = 0;
+  if (Taken* t = taken_.load(std::memory_order_acquire)) {
+    MutexLock taken(t->mutex);
+    dropped += t->messages.remove_if(of_subscription);
+    set_taken_count(*t);
+  }
+  return dropped + mailbox_.remove_if(of_subscription);
+}
+
+void ProcessControl::set_taken_count(const Taken& t) {
+  taken_count_.store(static_cast<std::uint32_t>(t.messages.size()), std::memory_order_relaxed);
 }
 
 std::optional<Message> ProcessControl::take_one() {
-  MutexLock taken(taken_mutex_);
-  if (taken_.empty() || !alive_.load(std::memory_order_acquire)) return std::nullopt;
-  auto out = taken_.pop();
-  taken_count_.store(taken_.size(), std::memory_order_relaxed);
+  if (taken_count_.load(std::memory_order_relaxed) == 0) return std::nullopt;
+  Taken* t = taken_.load(std::memory_order_acquire);
+  if (!t) return std::nullopt;
+  MutexLock taken(t->mutex);
+  if (t->messages.empty() || !alive_.load(std::memory_order_acquire)) return std::nullopt;
+  auto out = t->messages.pop();
+  set_taken_count(*t);
   return out;
 }
 
-std::optional<Message> ProcessControl::take_all_and_one() {
-  MutexLock taken(taken_mutex_);
-  if (taken_.empty()) {
+std::optional<Message> ProcessControl::take_oldest() {
+  if (taken_count_.load(std::memory_order_relaxed) == 0) {
     if (mailbox_.empty()) return std::nullopt;
-    mailbox_.move_all_to(taken_);
+    // A few messages are taken from here, one lock each, as ever: the taken part pays off for
+    // a stream, not for a consumer that sweeps many processes holding a few messages each
+    // (one more object per process to touch).
+    if (mailbox_.size() < kMoveAsideAtLeast) return mailbox_.pop();
   }
-  auto out = taken_.pop();
-  taken_count_.store(taken_.size(), std::memory_order_relaxed);
+  Taken* t = taken_.load(std::memory_order_relaxed);  // only ever set under mutex_
+  if (!t) {
+    t = new Taken;
+    taken_.store(t, std::memory_order_release);
+  }
+  MutexLock taken(t->mutex);
+  if (t->messages.empty()) {
+    if (mailbox_.empty()) return std::nullopt;
+    mailbox_.move_all_to(t->messages);
+  }
+  auto out = t->messages.pop();
+  set_taken_count(*t);
   // Another receiver of this process may wait for what is left (it waits on `ready_` only).
-  if (!taken_.empty() && receivers_waiting_ > 0) ready_.notify_one();
+  if (!t->messages.empty() && receivers_waiting_ > 0) ready_.notify_one();
   return out;
 }
 
 std::optional<Message> ProcessControl::receive(std::chrono::milliseconds timeout) {
   if (auto message = take_one()) return message;
+  // wait_for would add `timeout` to the clock too: as before, a caller passes a timeout, not
+  // "forever" (std::chrono::milliseconds::max() overflows either way).
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   MutexLock lock(mutex_);
-  ++receivers_waiting_;
-  lock.wait_for(ready_, timeout, [&] {
-    mutex_.assert_held();  // a wait's predicate runs locked
-    return !mailbox_.empty() || taken_count_.load(std::memory_order_relaxed) > 0 ||
-           !alive_.load(std::memory_order_relaxed);
-  });
-  --receivers_waiting_;
-  if (!alive_.load(std::memory_order_relaxed)) return std::nullopt;
-  return take_all_and_one();
+  for (;;) {
+    assert(receivers_waiting_ < UINT16_MAX);
+    ++receivers_waiting_;
+    lock.wait_until(ready_, deadline, [&] {
+      mutex_.assert_held();  // a wait's predicate runs locked
+      return !mailbox_.empty() || taken_count_.load(std::memory_order_relaxed) > 0 ||
+             !alive_.load(std::memory_order_relaxed);
+    });
+    --receivers_waiting_;
+    if (!alive_.load(std::memory_order_relaxed)) return std::nullopt;
+    if (auto message = take_oldest()) return message;
+    // Woken for a message that another receiver took first (take_one needs no mutex_): wait
+    // on, until the deadline.
+    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+  }
 }
 
 std::optional<Message> ProcessControl::try_receive() {
   if (auto message = take_one()) return message;
   MutexLock lock(mutex_);
   if (!alive_.load(std::memory_order_relaxed)) return std::nullopt;
-  return take_all_and_one();
+  return take_oldest();
 }
 
-std::size_t ProcessControl::pending() const {
-  MutexLock lock(mutex_);
-  MutexLock taken(taken_mutex_);
-  return mailbox_.size() + taken_.size();
-}
+std::size_t ProcessControl::pending() const { return mailbox_depth().first; }
 
-int ProcessControl::receivers_waiting() const {
+std::size_t ProcessControl::receivers_waiting() const {
   MutexLock lock(mutex_);
   return receivers_waiting_;
 }
 
 std::pair<std::size_t, std::size_t> ProcessControl::mailbox_depth() const {
   MutexLock lock(mutex_);
-  MutexLock taken(taken_mutex_);
-  return {mailbox_.size() + taken_.size(), mailbox_.high_water()};
+  std::size_t taken_size = 0;
+  if (Taken* t = taken_.load(std::memory_order_acquire)) {
+    MutexLock taken(t->mutex);
+    taken_size = t->messages.size();
+  }
+  return {mailbox_.size() + taken_size, mailbox_.high_water()};
 }
 
 bool ProcessControl::mark_dead(const Term& reason, std::vector<Attachment>* taken) {
@@ -120,9 +156,9 @@ bool ProcessControl::mark_dead(const Term& reason, std::vector<Attachment>* take
     alive_.store(false, std::memory_order_release);
     exit_reason_ = reason;
     std::swap(dropped, mailbox_);
-    {
-      MutexLock taken_lock(taken_mutex_);
-      std::swap(dropped_taken, taken_);
+    if (Taken* t = taken_.load(std::memory_order_acquire)) {
+      MutexLock taken_lock(t->mutex);
+      std::swap(dropped_taken, t->messages);
       taken_count_.store(0, std::memory_order_relaxed);
     }
     if (taken) taken->swap(attachments_);

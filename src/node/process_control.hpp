@@ -39,9 +39,12 @@ struct Attachment {
 /// Tells each observer of a dead process, once, every key it attached (in order).
 void notify_exit_observers(const Pid& pid, const Term& reason, std::vector<Attachment> attachments);
 
-class ProcessControl : public std::enable_shared_from_this<ProcessControl> {
+class ProcessControl {
  public:
   ProcessControl(Pid pid, std::weak_ptr<ScopeHost> node) : pid_(pid), node_(std::move(node)) {}
+  ~ProcessControl();
+  ProcessControl(const ProcessControl&) = delete;
+  ProcessControl& operator=(const ProcessControl&) = delete;
 
   const Pid& pid() const { return pid_; }
   bool alive() const { return alive_.load(std::memory_order_acquire); }
@@ -49,14 +52,20 @@ class ProcessControl : public std::enable_shared_from_this<ProcessControl> {
 
   // ---- mailbox ----
   /// Appends a message; false when the process is dead (the message is dropped).
-  bool deliver(Message message);
+  bool deliver(Message message) { return deliver(std::move(message), nullptr); }
+  /// The same, from the engine thread applying a frame: `owner` (this process's own pointer)
+  /// lets the frame's WakeBatch keep it until the receiver's wake, which waits for the end of
+  /// the frame.
+  bool deliver(Message message, const std::shared_ptr<ProcessControl>& owner) {
+    return deliver(std::move(message), &owner);
+  }
   std::optional<Message> receive(std::chrono::milliseconds timeout);
   std::optional<Message> try_receive();
   std::size_t pending() const;
   /// Drops the waiting events of mailbox subscription `subscription` (Subscription::cancel).
   std::size_t drop_subscription_events(std::uint64_t subscription);
   /// How many threads wait in receive() now (tests: a wake reaches every waiter).
-  int receivers_waiting() const;
+  std::size_t receivers_waiting() const;
   /// (messages waiting, the most that ever waited at once), for metrics.
   std::pair<std::size_t, std::size_t> mailbox_depth() const;
 
@@ -76,30 +85,45 @@ class ProcessControl : public std::enable_shared_from_this<ProcessControl> {
   void detach(ExitObserver* observer, std::string_view key);
 
  private:
+  bool deliver(Message message, const std::shared_ptr<ProcessControl>* owner);
   bool mark_dead(const Term& reason, std::vector<Attachment>* taken);
-  /// The oldest message of `taken_`, when there is one and the process lives.
-  std::optional<Message> take_one() SYN_EXCLUDES(taken_mutex_);
-  /// The oldest message waiting, moving all of `mailbox_` to `taken_` when `taken_` is empty.
-  std::optional<Message> take_all_and_one() SYN_REQUIRES(mutex_) SYN_EXCLUDES(taken_mutex_);
+  /// A receiver moves the waiting messages to the taken part when at least this many wait.
+  static constexpr std::size_t kMoveAsideAtLeast = 8;
+  /// The taken part: messages moved out of `mailbox_` by a receiver, all older than those left
+  /// there. Its lock is taken after `mutex_` when both are held, and never held while waiting.
+  struct Taken {
+    Mutex mutex;
+    Mailbox messages SYN_GUARDED_BY(mutex);
+  };
+  void set_taken_count(const Taken& t) SYN_REQUIRES(t.mutex);
+  /// The oldest message of the taken part, when there is one and the process lives.
+  std::optional<Message> take_one();
+  /// The oldest message waiting: a lone message straight from `mailbox_`, otherwise from the
+  /// taken part, moving all of `mailbox_` there first when it is empty.
+  std::optional<Message> take_oldest() SYN_REQUIRES(mutex_);
 
   const Pid pid_;
   const std::weak_ptr<ScopeHost> node_;
+  // alive_, receivers_waiting_ and taken_count_ fill the 8 bytes before the mutex.
   std::atomic<bool> alive_{true};
+  /// Threads waiting in receive(): a delivery wakes only when there is one.
+  std::uint16_t receivers_waiting_ SYN_GUARDED_BY(mutex_) = 0;
+  /// The taken part's size (see Taken), here so that a delivery or an empty try_receive need
+  /// not touch the taken part. It grows only under `mutex_`, so a reader holding `mutex_` that
+  /// sees 0 knows the part is empty. (Four billion messages waiting would not fit in memory.)
+  std::atomic<std::uint32_t> taken_count_{0};
   mutable Mutex mutex_;
   std::condition_variable ready_;
-  /// Where deliveries go. A receiver moves all of it to `taken_` at once and takes from there:
-  /// a stream's receiver locks the delivering side once per batch, not once per message.
+  /// Where deliveries go. A receiver that finds kMoveAsideAtLeast or more moves them all to
+  /// the taken part at once and takes from there: a stream's receiver locks the delivering side
+  /// once per batch, not once per message.
   Mailbox mailbox_ SYN_GUARDED_BY(mutex_);
-  /// Messages moved out of `mailbox_` by a receiver, all older than those left there. Locked
-  /// after `mutex_` when both are held; never held while waiting.
-  mutable Mutex taken_mutex_ SYN_ACQUIRED_AFTER(mutex_);
-  Mailbox taken_ SYN_GUARDED_BY(taken_mutex_);
-  /// taken_.size(), readable under `mutex_` alone (a receiver's wait checks it).
-  std::atomic<std::size_t> taken_count_{0};
+  /// Made by the first batch a receiver moves, set once under `mutex_`, freed with the
+  /// process: a process that never has a batch waiting pays a pointer, not a mutex and a
+  /// buffer (a node may run a million processes).
+  std::atomic<Taken*> taken_{nullptr};
   std::optional<Term> exit_reason_ SYN_GUARDED_BY(mutex_);
   std::vector<Attachment> attachments_ SYN_GUARDED_BY(mutex_);
-  /// Threads waiting in receive(): a delivery wakes only when there is one.
-  int receivers_waiting_ SYN_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace syn::detail

@@ -17,6 +17,16 @@
 
 namespace syn::transport {
 
+namespace {
+
+/// Messages that end in mailboxes, and take little to apply: their receivers' wakes wait for
+/// the end of the frame (WakeBatch).
+bool is_for_mailboxes(wire::MsgType type) {
+  return type == wire::MsgType::send || type == wire::MsgType::publish || type == wire::MsgType::mcall;
+}
+
+}  // namespace
+
 // ---- reading ------------------------------------------------------------------------------
 
 void Transport::on_router_readable() {
@@ -88,6 +98,9 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
     }
     while (auto message = reader.next()) {
       auto type = static_cast<wire::MsgType>(wire::message_type(*message));
+      // Only messages for mailboxes share a wake: before anything else (a snapshot chunk, a
+      // bye and its teardown, a kill), the receivers of what came before are woken.
+      if (!is_for_mailboxes(type)) wakes.flush();
       if (type == wire::MsgType::hello) {
         auto hello = wire::decode_hello(*message, version);
         if (hello.min_version > version || hello.max_version < version) {

@@ -94,11 +94,12 @@ TEST_CASE("pending and the mailbox depth count the messages a receiver moved asi
   REQUIRE(p->try_receive()->body == Term(0));  // moves all three aside, takes one
   CHECK(p->pending() == 2);
   REQUIRE(p->deliver(plain(3)));
-  CHECK(p->pending() == 3);
+  REQUIRE(p->deliver(plain(4)));
+  CHECK(p->pending() == 4);
   auto [waiting, most] = p->mailbox_depth();
-  CHECK(waiting == 3);
-  CHECK(most == 3);
-  for (int i = 1; i <= 3; ++i) REQUIRE(p->receive(0ms)->body == Term(i));
+  CHECK(waiting == 4);
+  CHECK(most == 4);  // two aside and two delivered since: the most that waited at once
+  for (int i = 1; i <= 4; ++i) REQUIRE(p->receive(0ms)->body == Term(i));
   CHECK(p->pending() == 0);
   CHECK_FALSE(p->try_receive());
 }
@@ -129,4 +130,39 @@ TEST_CASE("cancelling a subscription takes back its events from both parts of th
   CHECK(p->receive(0ms)->body == Term(1));
   CHECK(p->receive(0ms)->event->subscription == 8);
   CHECK(p->receive(0ms)->body == Term(2));
+}
+
+TEST_CASE("concurrent receivers never get an empty receive while the process lives", "[unit][mailbox]") {
+  // A receiver woken for a message that another one took first (try_receive takes without the
+  // delivering side's lock) waits on: receive returns empty on its timeout or at death only.
+  auto p = make_process();
+  constexpr int kMessages = 20000;
+  std::atomic<int> received{0}, early_empty{0};
+  std::atomic<bool> ending{false};
+  auto consume = [&](bool trying) {
+    while (!ending.load()) {
+      auto m = trying ? p->try_receive() : p->receive(60s);
+      if (m) {
+        ++received;
+      } else if (trying) {
+        std::this_thread::yield();
+      } else if (!ending.load()) {
+        ++early_empty;
+      }
+    }
+  };
+  std::vector<std::thread> consumers;
+  consumers.emplace_back(consume, false);
+  consumers.emplace_back(consume, false);
+  consumers.emplace_back(consume, true);
+  for (int i = 0; i < kMessages;) {
+    WakeBatch batch;
+    for (int end = std::min(kMessages, i + 1 + i % 13); i < end; ++i) REQUIRE(p->deliver(plain(i)));
+  }
+  CHECK(eventually([&] { return received.load() == kMessages; }));
+  ending = true;
+  p->kill_silently(Term("end"));  // wakes the blocked receivers
+  for (auto& t : consumers) t.join();
+  CHECK(received.load() == kMessages);
+  CHECK(early_empty.load() == 0);
 }
