@@ -129,7 +129,8 @@ class GroupNode {
   /// callbacks ran): acknowledged by the next send_acks(). Ignored once the view changed.
   void processed(const ViewId& view, NodeId stream, std::uint64_t seq);
   /// The acknowledgements owed since the last call (once per engine turn: one frame per node
-  /// however many batches came).
+  /// however many batches came). Only the urgent ones go now; the rest wait for a tick or
+  /// for more (see the private overload).
   Effects send_acks();
 
   /// What this node says of the group in announcements.
@@ -215,6 +216,21 @@ class GroupNode {
   std::map<std::pair<ViewId, NodeId>, std::vector<wire::multicast::Data>> early_;
   std::size_t early_batches_ = 0;
   bool acks_owed_ = false;
+
+  /// A node that is neither a stream's publisher nor the coordinator hears of what this node
+  /// received every this many messages (or at the next tick): see send_acks.
+  static constexpr std::uint64_t kLazyAckEvery = 64;
+  /// What this node last acknowledged to a peer of the installed view.
+  struct Told {
+    std::uint64_t its_stream = 0;  ///< the peer's own stream, as far as given
+    std::uint64_t processed = 0;   ///< processed_count_ then
+  };
+  /// Appends the acknowledgements due to `fx`: the urgent ones, and the lazy ones too when
+  /// `lazy_too` (a tick).
+  void send_acks(bool lazy_too, Effects& fx);
+  std::map<NodeId, Told> told_;
+  /// Messages this node's members received in the installed view, over all streams.
+  std::uint64_t processed_count_ = 0;
 };
 
 }  // namespace syn::detail::multicast

@@ -136,6 +136,12 @@ class Cluster {
     }
   }
 
+  /// How many acknowledgements `from` sent `to` so far.
+  int acks(const std::string& from, const std::string& to) const {
+    auto it = acks_.find({node(from), node(to)});
+    return it == acks_.end() ? 0 : it->second;
+  }
+
   /// A frame from `from` to `to`, as a peer would send it (for the protocol-error tests).
   Effects inject(const std::string& from, const std::string& to, const Body& body) {
     return at(to).receive(node(from), body, now_);
@@ -143,7 +149,10 @@ class Cluster {
 
  private:
   void take(NodeId self, Effects fx) {
-    for (auto& out : fx.out) links_.emplace_back(self, out.to, std::move(out.body));
+    for (auto& out : fx.out) {
+      if (std::holds_alternative<wire::multicast::Ack>(out.body)) ++acks_[{self, out.to}];
+      links_.emplace_back(self, out.to, std::move(out.body));
+    }
     for (const auto& event : fx.events) logs_[self].push_back(describe(event));
     report_processed(nodes_.at(self), fx);
     if (fx.announce) {
@@ -172,6 +181,7 @@ class Cluster {
   std::map<NodeId, Log> logs_;
   std::deque<std::tuple<NodeId, NodeId, Body>> links_;
   std::set<NodeId> dead_, held_;
+  std::map<std::pair<NodeId, NodeId>, int> acks_;  // (from, to) -> acknowledgements sent
 };
 
 /// The messages of one publisher a node's members got, in order.
@@ -223,6 +233,55 @@ TEST_CASE("group node: every member gets every broadcast in order, and the publi
   for (auto token : tokens) CHECK(contains(c.log("a"), "confirmed " + std::to_string(token)));
   CHECK(c.at("a").idle());
   CHECK(c.at("a").unconfirmed_bytes() == 0);
+}
+
+TEST_CASE(
+    "group node: an acknowledgement goes at once to the publisher and the coordinator, to the others every 64 "
+    "messages or at the next tick",
+    "[unit][multicast]") {
+  Cluster c({"a", "b", "c", "d"});
+  for (const char* name : {"a", "b", "c", "d"}) {
+    c.join(name);
+    c.settle();
+  }
+  REQUIRE(c.at("c").machine().coordinator().node_atom() == Cluster::node("a"));
+  auto token = c.broadcast("b", 1);
+  c.settle();
+  CHECK(contains(c.log("b"), "confirmed " + std::to_string(token)));
+  for (const char* name : {"a", "c", "d"}) {
+    INFO("from " << name);
+    CHECK(c.acks(name, "b") == 1);  // the publisher waits for them
+  }
+  for (const char* name : {"b", "c", "d"}) {
+    INFO("from " << name);
+    CHECK(c.acks(name, "a") == 1);  // the coordinator watches for laggards
+  }
+  // Neither publisher nor coordinator: nothing yet.
+  CHECK(c.acks("c", "d") == 0);
+  CHECK(c.acks("d", "c") == 0);
+  CHECK(c.acks("a", "c") == 0);
+  CHECK(c.acks("b", "c") == 0);
+  for (int i = 2; i <= 63; ++i) c.broadcast("b", i);
+  c.settle();
+  CHECK(c.acks("c", "d") == 0);  // 63 messages: not yet
+  c.broadcast("b", 64);
+  c.settle();
+  CHECK(c.acks("c", "d") == 1);  // the 64th message
+  CHECK(c.acks("d", "c") == 1);
+  c.broadcast("b", 65);
+  c.settle();
+  CHECK(c.acks("c", "d") == 1);
+  c.advance(1000);  // a tick: what was left for later goes
+  c.settle();
+  CHECK(c.acks("c", "d") == 2);
+  CHECK(c.acks("a", "c") >= 1);
+  c.advance(1000);  // nothing new: nothing more
+  c.settle();
+  CHECK(c.acks("c", "d") == 2);
+  for (const char* name : {"a", "b", "c", "d"}) {
+    INFO("node " << name);
+    CHECK(received_from(c.log(name), Cluster::member("b")) == one_to(65));
+  }
 }
 
 TEST_CASE("group node: a burst of broadcasts goes to each node in few Data frames, none over 64 kB",
