@@ -221,6 +221,9 @@ void GroupNode::resume_stream_to(NodeId node, Effects& fx) {
   // acknowledged go again, first on the new link; it drops those it already holds. (Nothing
   // when the link is new: the peer acknowledged all or there was nothing.)
   if (!current_ || node == self_) return;
+  // What this node acknowledged on the old link may be lost with it: the next send_acks, or
+  // the next tick, tells it again.
+  told_.erase(node);
   const auto& nodes = streams_.nodes();
   if (std::find(nodes.begin(), nodes.end(), node) == nodes.end()) return;
   std::uint64_t seq = streams_.acked_by(node, self_);

@@ -13,6 +13,7 @@
 //   node acknowledges: a broadcast is confirmed once every member of its view received it.
 // - API threads wait for the strand (join, leave) or for flow control (broadcast), never for
 //   the engine thread.
+#include "common/clock.hpp"
 #include "common/strands.hpp"
 #include "multicast/group_node.hpp"
 #include "multicast/member_state.hpp"
@@ -146,6 +147,9 @@ class MulticastScope final : public ScopeHandler,
   void send_owed_acks();                    // engine thread (asserted)
   /// The strand reports messages its members received: acknowledged soon.
   void report_processed(std::string key, ViewId view, std::map<NodeId, std::uint64_t> upto);
+  /// The engine side of report_processed: the group's streams learn it, an ack is owed.
+  void record_processed(const std::string& key, ViewId view, const std::map<NodeId, std::uint64_t>& upto)
+      SYN_REQUIRES(engine_thread_);
   /// The host's monotonic clock (a simulated node's own clock).
   multicast::Micros now() const;
 
@@ -192,6 +196,7 @@ class MulticastScope final : public ScopeHandler,
   Mutex outbox_mutex_;
   std::deque<Queued> outbox_ SYN_GUARDED_BY(outbox_mutex_);
   bool outbox_posted_ SYN_GUARDED_BY(outbox_mutex_) = false;
+  TimePoint last_drained_ SYN_GUARDED_BY(outbox_mutex_){};  ///< when drain_outbox last ran
 
   // Flow control (SPEC 8.3.3): bytes of this node's broadcasts queued and not yet confirmed,
   // per group (canonical key; no entry when none).

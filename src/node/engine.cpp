@@ -66,7 +66,7 @@ void Engine::send_bytes(std::uint32_t peer_atom, std::string bytes) {
   bool must_wake;
   {
     MutexLock lock(mutex_);
-    if (idle_ && queue_.empty() && accepting_) {
+    if (idle_ && !lent_ && queue_.empty() && accepting_) {
       // The engine thread is in poll and takes mutex_ before it touches a socket again: for
       // this send, the transport is ours (the role moves here so that its checks agree).
       ThreadRole::Loan loan(role_);
@@ -83,9 +83,52 @@ void Engine::send_bytes(std::uint32_t peer_atom, std::string bytes) {
   if (must_wake) wake();
 }
 
+bool Engine::run_if_idle(FunctionRef<void()> fn) {
+  if (role_.is_current()) return false;  // the engine thread itself: posting keeps the order
+  {
+    MutexLock lock(mutex_);
+    if (!idle_ || lent_ || !queue_.empty() || !accepting_) return false;
+    // The engine stays idle afterwards: on a confirmed broadcast's path the publisher's own
+    // member reports right after the publisher drained. A caller that streams must see to its
+    // batches itself (the multicast outbox stands in only when quiet).
+    lent_ = true;
+  }
+  bool must_wake = true;  // if sending fails below, the engine looks for itself
+  {
+    ThreadRole::Loan loan(role_);
+    const TimePoint due = next_timer();
+    transport_->set_lent(true);
+    try {
+      fn();
+    } catch (const std::exception& e) { SYN_LOG(error, node_name_, "engine task failed: ", e.what()); } catch (...) {
+      SYN_LOG(error, node_name_, "engine task failed");
+    }
+    try {
+      // A frame that would block stays batched: the engine sends it, or sees why it cannot. A
+      // timer set sooner than the engine's poll ends needs the engine to wake and wait again.
+      must_wake = !transport_->flush_lent() || next_timer() < due;
+    } catch (const std::exception& e) { SYN_LOG(error, node_name_, "send failed: ", e.what()); }
+    transport_->set_lent(false);
+  }
+  // Under the lock: once lent_ is false the engine goes on, and may stop and close wake_fd_.
+  MutexLock lock(mutex_);
+  if (must_wake) wake();
+  lent_ = false;
+  lent_done_.notify_all();
+  return true;
+}
+
+TimePoint Engine::next_timer() const { return timers_.empty() ? TimePoint::max() : timers_.top().at; }
+
 void Engine::set_idle(bool idle) {
   MutexLock lock(mutex_);
-  idle_ = idle;
+  idle_ = idle;  // first: no other stand-in starts, however many threads would
+  if (!idle) {
+    lock.wait(lent_done_, [this] {
+      mutex_.assert_held();
+      return !lent_;
+    });
+  }
 }
 
 QueueDepth Engine::depth() {

@@ -4,6 +4,7 @@
 // eventfd that wakes its poll. Each loop turn: run queued work, read sockets, run timers,
 // then send one batched frame per peer.
 #include "common/clock.hpp"
+#include "common/function_ref.hpp"
 #include "common/queue_depth.hpp"
 #include "common/thread_safety.hpp"
 #include "common/unique_function.hpp"
@@ -56,6 +57,15 @@ class Engine {
   /// order is post_bytes's: everything posted before went out first, everything after queues
   /// behind (one socket per peer carries both).
   void send_bytes(std::uint32_t peer_atom, std::string bytes);
+  /// send_bytes for any engine task: when the engine is idle (waiting in poll, nothing queued)
+  /// and this is not the engine thread, the calling thread runs `fn` now in the engine's role,
+  /// then sends the frames it filled (on up links only: the engine polls its ROUTER
+  /// meanwhile), and returns true; the engine is not woken, and waits on return from poll
+  /// until `fn` is done. Otherwise returns false and `fn` has not run: the caller posts it.
+  /// `fn` must not wait for the engine thread, nor need a lock its caller holds; it may post.
+  /// The order is post's: work posted earlier has run, work posted later runs after. Unlike
+  /// send_bytes, the engine stays idle: a caller that streams posts instead, so as to batch.
+  bool run_if_idle(FunctionRef<void()> fn);
   /// Runs `fn` on the engine thread and returns its result (directly when already on it).
   /// Returns std::nullopt-like default (false for bool) when the engine is stopped.
   template <class F>
@@ -87,8 +97,11 @@ class Engine {
   /// Queues `work`; true when the engine must be woken (the caller writes wake_fd_ unlocked).
   bool push_locked(Work work) SYN_REQUIRES(mutex_);
   void wake();
-  /// Marks the engine idle (about to wait in poll) or busy (back from it, owning the sockets).
+  /// Marks the engine idle (about to wait in poll) or busy (back from it, owning the sockets:
+  /// it waits for a thread running a task in its place to finish, run_if_idle).
   void set_idle(bool idle);
+  /// When the earliest timer is due (TimePoint::max() when none).
+  TimePoint next_timer() const SYN_REQUIRES(role_);
   /// Runs queued work, for kTurnBudget at most unless `all`.
   void run_queued(bool all = false) SYN_REQUIRES(role_);
   /// Work taken from the queue and not run yet (a turn's budget ran out).
@@ -109,6 +122,10 @@ class Engine {
   // touches no socket and no transport state until it has set this back under mutex_, so a
   // thread holding mutex_ may send one frame (send_bytes).
   bool idle_ SYN_GUARDED_BY(mutex_) = false;
+  // True while another thread runs a task in the engine's place (run_if_idle); lent_done_
+  // tells the engine thread, which waits for it before it touches anything again.
+  bool lent_ SYN_GUARDED_BY(mutex_) = false;
+  std::condition_variable lent_done_;
   std::atomic<bool> running_{false};
   std::atomic<bool> stop_requested_{false};
   UniqueFunction last_words_ SYN_GUARDED_BY(mutex_);

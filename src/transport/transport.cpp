@@ -252,6 +252,20 @@ void Transport::flush() {
   graveyard_.clear();
 }
 
+bool Transport::flush_lent() {
+  auto now = SteadyClock::now();
+  bool all_sent = true;
+  for (auto& [atom, p] : peers_) {
+    if (!p->up || p->out.empty()) continue;
+    if (send_frame(*p, p->out.buffer().view(), now)) {
+      (void)p->out.take();
+    } else {
+      all_sent = false;
+    }
+  }
+  return all_sent;
+}
+
 bool Transport::send_now(std::uint32_t atom, std::string_view messages) {
   Peer* p = find_peer(atom);
   if (!p || !p->up || !p->out.empty()) return false;
@@ -267,7 +281,7 @@ bool Transport::send_now(std::uint32_t atom, std::string_view messages) {
   return send_frame(*p, frame.take(), now);
 }
 
-bool Transport::send_frame(Peer& p, const std::string& frame, TimePoint now) {
+bool Transport::send_frame(Peer& p, std::string_view frame, TimePoint now) {
   if (!p.dealer->socket.send(zmq::buffer(frame), zmq::send_flags::dontwait)) return false;
   ++counters_.frames_sent;
   ++p.frames_out;
@@ -280,7 +294,11 @@ wire::OutBuffer* Transport::out(std::uint32_t atom) {
   Peer* p = find_peer(atom);
   if (!p || !p->up) return nullptr;
   if (p->out.size() >= kFlushAtBytes) {
-    if (!send_frame(*p, p->out.take(), SteadyClock::now())) {
+    if (lent_) {
+      // A thread standing in for the engine never tears a link down: when the send would
+      // block, the frame grows, and the engine's flush decides.
+      if (send_frame(*p, p->out.buffer().view(), SteadyClock::now())) (void)p->out.take();
+    } else if (!send_frame(*p, p->out.take(), SteadyClock::now())) {
       send_blocked(*p);
       return nullptr;
     }

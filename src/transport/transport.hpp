@@ -136,6 +136,14 @@ class Transport {
   void tick(detail::TimePoint now);
   /// Sends the frame batched for each peer during this turn.
   void flush();
+  /// For a thread that stands in for the engine while it waits in poll (Engine::run_if_idle):
+  /// while lent, frames go out on up links only (out() at kFlushAtBytes, flush_lent), and a
+  /// send that would block leaves the frame batched instead of tearing the link down (the
+  /// engine's poll holds the ROUTER and the descriptors; its flush decides).
+  void set_lent(bool lent) { lent_ = lent; }
+  /// Sends the frame batched for each up peer; false when a send would block (that frame
+  /// stays batched, for the engine's flush, which tells a full queue from a lost link).
+  bool flush_lent();
   /// Longest the loop may sleep before the next tick is due.
   std::chrono::milliseconds tick_interval() const;
 
@@ -188,7 +196,7 @@ class Transport {
   void send_blocked(Peer& peer);
   /// Writes one frame on an up peer's DEALER without blocking and counts it; false when the
   /// socket would block (nothing sent, nothing counted).
-  bool send_frame(Peer& peer, const std::string& frame, detail::TimePoint now);
+  bool send_frame(Peer& peer, std::string_view frame, detail::TimePoint now);
   void send_hello(Dealer& dealer);
 
   void handle_router_frame(const std::string& rid, const zmq::message_t& payload);
@@ -221,6 +229,7 @@ class Transport {
   std::unordered_map<std::string, std::uint32_t> rid_to_peer_;
   std::vector<std::unique_ptr<Dealer>> pending_;    // dialled, not yet welcomed by a named peer
   std::vector<std::unique_ptr<Dealer>> graveyard_;  // closed during a poll pass
+  bool lent_ = false;                               // see set_lent
   std::vector<Dealer*> polled_;                     // dealers in poll-item order
   struct Redial {
     detail::TimePoint at;

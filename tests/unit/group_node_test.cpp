@@ -284,6 +284,23 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("group node: an acknowledgement lost with a link that came back goes again at the next tick",
+          "[unit][multicast]") {
+  Cluster c = three();
+  c.hold("a");
+  auto token = c.broadcast("a", 1);
+  c.settle();              // b and c have it; their acknowledgements wait on the way to a
+  c.reset_link("a", "b");  // b's is lost with the link; a sends the message again, b had it
+  c.release("a");
+  c.settle();
+  const std::string confirmed = "confirmed " + std::to_string(token);
+  CHECK_FALSE(contains(c.log("a"), confirmed));
+  c.advance(1000);
+  c.settle();
+  CHECK(contains(c.log("a"), confirmed));
+  CHECK(c.at("a").unconfirmed_bytes() == 0);
+}
+
 TEST_CASE("group node: a burst of broadcasts goes to each node in few Data frames, none over 64 kB",
           "[unit][multicast]") {
   Cluster c = three();
