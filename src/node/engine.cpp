@@ -106,7 +106,7 @@ bool Engine::run_if_idle(FunctionRef<void()> fn) {
     try {
       // A frame that would block stays batched: the engine sends it, or sees why it cannot. A
       // timer set sooner than the engine's poll ends needs the engine to wake and wait again.
-      must_wake = !transport_->flush_lent() || next_timer() < due;
+      must_wake = !transport_->flush_ready() || next_timer() < due;
     } catch (const std::exception& e) { SYN_LOG(error, node_name_, "send failed: ", e.what()); }
     transport_->set_lent(false);
   }
@@ -116,6 +116,11 @@ bool Engine::run_if_idle(FunctionRef<void()> fn) {
   lent_ = false;
   lent_done_.notify_all();
   return true;
+}
+
+void Engine::flush_ready() {
+  role_.assert_held();
+  (void)transport_->flush_ready();
 }
 
 TimePoint Engine::next_timer() const { return timers_.empty() ? TimePoint::max() : timers_.top().at; }

@@ -71,6 +71,9 @@ class Engine {
   template <class F>
   auto call(F&& fn) -> std::invoke_result_t<F&>;
 
+  /// Engine thread only: sends the frames batched for peers now rather than at the end of the
+  /// turn, those that would block excepted (they wait for the turn's end).
+  void flush_ready();
   /// Engine thread only: runs `fn` after `delay`.
   void add_timer(std::chrono::milliseconds delay, UniqueFunction fn);
   /// Engine thread only.

@@ -99,6 +99,7 @@ class NodeCore final : public ScopeHost,
   bool on_engine_thread() const override { return engine_.on_engine_thread(); }
   void post(UniqueFunction fn) override { engine_.post(std::move(fn)); }
   bool run_if_engine_idle(FunctionRef<void()> fn) override { return engine_.run_if_idle(fn); }
+  void flush_peers() override { engine_.flush_ready(); }
   void post_bytes(std::uint32_t atom, std::string bytes) override { engine_.post_bytes(atom, std::move(bytes)); }
   void add_timer(std::chrono::milliseconds delay, UniqueFunction fn) override;
   wire::OutBuffer* peer_out(std::uint32_t atom) override;

@@ -162,6 +162,9 @@ class ScopeHost {
   virtual bool run_if_engine_idle(FunctionRef<void()> /*fn*/) { return false; }
   /// Any thread: appends encoded messages to the next frame to a peer (dropped if not up).
   virtual void post_bytes(std::uint32_t atom, std::string bytes) = 0;
+  /// Engine thread: sends what is batched for peers now, not at the end of the turn (a handler
+  /// about to wake other threads lets the network go first).
+  virtual void flush_peers() {}
   /// Engine thread: runs `fn` on the engine thread after `delay`.
   virtual void add_timer(std::chrono::milliseconds delay, UniqueFunction fn) = 0;
   /// Engine thread: the frame being built for peer `atom`, or null when it is not up.

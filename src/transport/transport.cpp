@@ -252,7 +252,7 @@ void Transport::flush() {
   graveyard_.clear();
 }
 
-bool Transport::flush_lent() {
+bool Transport::flush_ready() {
   auto now = SteadyClock::now();
   bool all_sent = true;
   for (auto& [atom, p] : peers_) {

@@ -137,13 +137,15 @@ class Transport {
   /// Sends the frame batched for each peer during this turn.
   void flush();
   /// For a thread that stands in for the engine while it waits in poll (Engine::run_if_idle):
-  /// while lent, frames go out on up links only (out() at kFlushAtBytes, flush_lent), and a
+  /// while lent, frames go out on up links only (out() at kFlushAtBytes, flush_ready), and a
   /// send that would block leaves the frame batched instead of tearing the link down (the
   /// engine's poll holds the ROUTER and the descriptors; its flush decides).
   void set_lent(bool lent) { lent_ = lent; }
-  /// Sends the frame batched for each up peer; false when a send would block (that frame
-  /// stays batched, for the engine's flush, which tells a full queue from a lost link).
-  bool flush_lent();
+  /// Sends the frame batched for each up peer whose socket takes it now; false when one would
+  /// block (it stays batched, for flush(), which tells a full queue from a lost link). Tears
+  /// nothing down and closes nothing: safe while lent, and in the middle of a turn (a handler
+  /// sending before it wakes other threads).
+  bool flush_ready();
   /// Longest the loop may sleep before the next tick is due.
   std::chrono::milliseconds tick_interval() const;
 

@@ -359,7 +359,11 @@ TEST_CASE("registry: strict mode", "[registry][api][strict]") {
   REQUIRE_FALSE(r);
   CHECK(r.error() == Errc::taken);
   REQUIRE(rb.register_name("bee", pb));
-  REQUIRE(eventually([&] { return rc.lookup("me") == Entry{pa.pid(), "m2"} && rc.whereis("bee") == pb.pid(); }));
+  // b too: its update below must find the name (unknown there, it is `undefined`, not `not_self`).
+  REQUIRE(eventually([&] {
+    return rc.lookup("me") == Entry{pa.pid(), "m2"} && rc.whereis("bee") == pb.pid() &&
+           rb.lookup("me") == Entry{pa.pid(), "m2"};
+  }));
 
   // update: only the holder itself.
   auto inc = [](const Pid&, const Term& m) { return Term(m.get<std::string>() + "+"); };
