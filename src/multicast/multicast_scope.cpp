@@ -394,10 +394,14 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
   }
   flush_batch();
   if (released > 0) release_bytes(key, released);
-  // The frames to other nodes leave before the callbacks here wake a thread: on 2 cores the
-  // woken strand would take the core the network needs (the critical path of a confirmed
-  // broadcast goes through the other nodes).
-  if (!fx.out.empty() && !tasks.empty()) node_->flush_peers();
+  // Broadcasts leave for the other nodes before the callbacks here wake a thread: on 2 cores
+  // the woken strand would take the core the network needs, and a confirmed broadcast waits
+  // for the other nodes. A view change keeps the end of the turn: its local member waits
+  // first (a join), and the rounds gather one frame per node.
+  bool data_out = std::any_of(fx.out.begin(), fx.out.end(), [](const multicast::Outgoing& o) {
+    return std::holds_alternative<wire::multicast::Data>(o.body);
+  });
+  if (data_out && !tasks.empty()) node_->flush_peers();
   post_callbacks(key, std::move(tasks));
   for (const auto& pid : strangers) {
     // A member this node gave up on (its join timed out) made it in after all: out again.
