@@ -91,3 +91,35 @@ TEST_CASE("engine: work posted while another thread stands in waits for it, and 
   while (saw_done == -1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
   CHECK(saw_done == 1);  // the engine woke for the post, and waited for the stand-in first
 }
+
+TEST_CASE("engine: a flood of queued work yields to timers after a turn's budget", "[unit][engine]") {
+  // One swap of the queue holds a task that sets a timer due at once, then 200 tasks of 1 ms:
+  // with the budget (Engine::kTurnBudget, 20 ms) the turn ends early and the timer runs
+  // among them; without it, after all 200.
+  Running r;
+  constexpr int kFlood = 200;
+  std::promise<void> engine_blocked, release;
+  auto release_future = release.get_future().share();
+  r.engine.post([&] {
+    engine_blocked.set_value();
+    release_future.wait_for(5s);
+  });
+  engine_blocked.get_future().wait();
+  std::atomic<int> done{0};
+  std::atomic<int> timer_saw{-1};
+  r.engine.post([&] { r.engine.add_timer(0ms, [&] { timer_saw = done.load(); }); });
+  for (int i = 0; i < kFlood; ++i) {
+    r.engine.post([&] {
+      std::this_thread::sleep_for(1ms);
+      ++done;
+    });
+  }
+  release.set_value();
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while ((timer_saw == -1 || done < kFlood) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  REQUIRE(done == kFlood);
+  REQUIRE(timer_saw >= 0);
+  CHECK(timer_saw < kFlood);
+}
