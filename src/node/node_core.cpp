@@ -347,10 +347,13 @@ void NodeCore::on_peer_up(std::uint32_t atom, std::uint32_t creation) {
     WriterLock lock(peers_mutex_);
     up_peers_[atom] = creation;
   }
+  // The scopes first: each starts waiting for the peer's snapshot. Were the seed marked
+  // reached before, ready() on another thread could see it reached with nothing awaited yet,
+  // and answer true before the seed's entries were here (a test caught it: 0 of 20000 names).
+  for (auto* observer : observers_) observer->on_peer_up(atom);
   if (!seed_reached_.load(std::memory_order_acquire) && up_peer_at_a_seed()) {
     seed_reached_.store(true, std::memory_order_release);
   }
-  for (auto* observer : observers_) observer->on_peer_up(atom);
   if (auto handler = handlers_.for_node()) {
     post_callback([handler, node = node_name_of(atom)] { handler->on_node_up(node); });
   }
