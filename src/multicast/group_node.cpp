@@ -356,7 +356,8 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
   // round may have installed (its INSTALL lost with the coordinator's link), and messages
   // published or delivered here in the old view would be missing at every member that went on
   // (the storm saw it). The view that settles it comes: that round's, announced when the link
-  // returns, or another coordinator's round.
+  // returns, or another coordinator's round; or every other node of the round restarts, and
+  // the machine gives that FLUSH up (ViewMachine::give_up_orphaned_flush).
   bool round_given_up = !machine_.changing() && !machine_.promised() && !machine_.flush_answered() &&
                         machine_.installed() && current_ && machine_.installed()->id == current_->id;
   if (holding_ && round_given_up) release_held(nullptr, fx);

@@ -12,29 +12,49 @@ void Streams::reset(NodeId self, std::vector<NodeId> nodes) {
   own_unstable_bytes_ = 0;
 }
 
-std::uint64_t Streams::publish(Published message, Micros now) {
+void Streams::Stream::keep(const Published& message, Micros now) {
+  bytes.insert(bytes.end(), message.message.begin(), message.message.end());
+  kept.push_back(Kept{message.member, now, base + bytes.size()});
+}
+
+std::size_t Streams::Stream::drop_oldest() {
+  auto count = static_cast<std::size_t>(kept.front().end - base);
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(count));
+  base = kept.front().end;
+  kept.pop_front();
+  return count;
+}
+
+Published Streams::Stream::message(std::size_t i) const {
+  std::uint64_t start = i == 0 ? base : kept[i - 1].end;
+  auto first = bytes.begin() + static_cast<std::ptrdiff_t>(start - base);
+  auto last = bytes.begin() + static_cast<std::ptrdiff_t>(kept[i].end - base);
+  return Published{kept[i].member, std::string(first, last)};
+}
+
+std::uint64_t Streams::publish(const Published& message, Micros now) {
   Stream& own = stream(self_);
   std::uint64_t seq = ++own.held;
   own_unstable_bytes_ += message.message.size();
-  own.kept.push_back(Kept{std::move(message), now});
+  own.keep(message, now);
   return seq;
 }
 
-Streams::Received Streams::receive(NodeId from, std::uint64_t seq, Published message, Micros now) {
+Streams::Received Streams::receive(NodeId from, std::uint64_t seq, const Published& message, Micros now) {
   Stream& s = stream(from);
   if (seq <= s.held) return Received::duplicate;
   if (seq != s.held + 1) return Received::gap;
   s.held = seq;
-  s.kept.push_back(Kept{std::move(message), now});
+  s.keep(message, now);
   return Received::next;
 }
 
 std::optional<Micros> Streams::arrival(NodeId stream_node, std::uint64_t seq) const {
   auto it = streams_.find(stream_node);
   if (it == streams_.end()) return std::nullopt;
-  const Kept* kept = it->second.find(seq);
-  if (!kept) return std::nullopt;
-  return kept->arrived;
+  auto i = it->second.index(seq);
+  if (!i) return std::nullopt;
+  return it->second.kept[*i].arrived;
 }
 
 bool Streams::acknowledge(NodeId from, NodeId stream_node, std::uint64_t upto) {
@@ -83,8 +103,8 @@ void Streams::collect() {
   for (auto& [node, s] : streams_) {
     std::uint64_t upto = stable(node);
     while (!s.kept.empty() && s.held - s.kept.size() + 1 <= upto) {
-      if (node == self_) own_unstable_bytes_ -= s.kept.front().message.message.size();
-      s.kept.pop_front();
+      std::size_t dropped = s.drop_oldest();
+      if (node == self_) own_unstable_bytes_ -= dropped;
     }
   }
 }
@@ -94,9 +114,9 @@ std::vector<Published> Streams::range(NodeId stream_node, std::uint64_t after, s
   auto it = streams_.find(stream_node);
   if (it == streams_.end() || last > it->second.held) return {};
   for (std::uint64_t seq = after + 1; seq <= last; ++seq) {
-    const Kept* kept = it->second.find(seq);
-    if (!kept) return {};  // already collected: every node held it
-    out.push_back(kept->message);
+    auto i = it->second.index(seq);
+    if (!i) return {};  // already collected: every node held it
+    out.push_back(it->second.message(*i));
   }
   return out;
 }

@@ -10,6 +10,12 @@
 // a gap (a protocol error: links are FIFO and lossless while up); the digest and the flush
 // check the view machine reads (StreamState); the messages a retransmission sends; the
 // cumulative acknowledgements and the stable point of each stream.
+//
+// Memory (MULTICAST.md: at most 32 bytes beside the term per buffered message): a stream keeps
+// the bytes of its messages one after the other in a single byte queue, and per message only a
+// 24-byte record (the member, the arrival time, where its bytes end). A string per message
+// would cost a heap block of its own, about 80 bytes for a 64-byte term, beside a 48-byte
+// record: 131 bytes over the term, measured (docs/benchmarks.md).
 #include "multicast/view_machine.hpp"
 
 #include <cstdint>
@@ -33,14 +39,14 @@ class Streams final : public StreamState {
 
   /// This node publishes `message` (a member's, encoded) at time `now`: its number in this
   /// node's stream.
-  std::uint64_t publish(Published message, Micros now = 0);
+  std::uint64_t publish(const Published& message, Micros now = 0);
 
   /// What receive() found.
   enum class Received { next, duplicate, gap };
   /// A message of `stream` numbered `seq`: kept when it is the next one, a duplicate when
   /// already held (a retransmission overlapping what arrived), a gap otherwise (nothing kept).
   /// `now`: when it arrived (arrival()).
-  Received receive(NodeId stream, std::uint64_t seq, Published message, Micros now = 0);
+  Received receive(NodeId stream, std::uint64_t seq, const Published& message, Micros now = 0);
 
   /// This node's members received (their callbacks ran) `stream` up to `upto`: what this node
   /// acknowledges. Receipt alone is not enough: a message is stable, and its broadcast
@@ -79,22 +85,36 @@ class Streams final : public StreamState {
   bool holds(const std::vector<StreamEnd>& ends) const override;
 
  private:
-  /// A message kept until it is stable.
+  /// A message kept until it is stable. Its bytes are in its stream's `bytes`, from where the
+  /// message before it ends (or the stream's `base`) up to `end`.
   struct Kept {
-    Published message;
+    std::uint64_t member = 0;
     Micros arrived = 0;
+    std::uint64_t end = 0;  ///< position in the stream's byte log just after this message
   };
   struct Stream {
     std::uint64_t held = 0;  ///< contiguous from 1
     /// Not yet stable, in order: numbers held - kept.size() + 1 up to held (a stream grows by
     /// its next number only, and shrinks from its oldest: a flat buffer, no node per message).
     std::deque<Kept> kept;
+    /// The bytes of the kept messages, oldest first; `bytes[0]` is at position `base` of the
+    /// stream's byte log (every byte the stream ever kept, counted from 0).
+    std::deque<char> bytes;
+    std::uint64_t base = 0;
     std::map<NodeId, std::uint64_t> acked;  ///< per node of the view
-    /// The kept message numbered `seq`, or null.
-    const Kept* find(std::uint64_t seq) const {
+
+    /// The index in `kept` of message `seq`, or none when it is not held.
+    std::optional<std::size_t> index(std::uint64_t seq) const {
       std::uint64_t first = held - kept.size() + 1;
-      return seq >= first && seq <= held ? &kept[seq - first] : nullptr;
+      if (seq < first || seq > held) return std::nullopt;
+      return static_cast<std::size_t>(seq - first);
     }
+    /// Appends a message: its bytes to the log, its record to `kept`.
+    void keep(const Published& message, Micros now);
+    /// Drops the oldest message, its bytes with it; returns their count.
+    std::size_t drop_oldest();
+    /// The message at index `i` of `kept`, copied out.
+    Published message(std::size_t i) const;
   };
   Stream& stream(NodeId node) { return streams_[node]; }
 

@@ -320,11 +320,17 @@ std::vector<Action> ViewMachine::peer_up(NodeId node, Micros now, std::uint32_t 
   now_ = now;
   Pid before = coordinator();
   up_[node] = creation;
+  auto promised = promised_nodes_.find(node);
+  if (promised != promised_nodes_.end() && creation != 0 && promised->second.creation != 0 &&
+      creation != promised->second.creation) {
+    promised->second.restarted = true;
+  }
   // Until it says what it holds (its announcement comes with the new link when it holds a
   // view), it coordinates nothing here, even if a view installed meanwhile names it: it may
   // have left the group while the link was down.
   unheard_.insert(node);
   coordinator_may_have_changed(before, out);  // one reached again (after a cut)
+  give_up_orphaned_flush(out);                // the round's last node restarted
   report_cut(out);
   settle_lost(out);        // a round that waited on this node's hold may start
   reconsider_merges(out);  // a view that waited for this link may merge now
@@ -350,6 +356,7 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
     // The coordinator is gone: a promise made to it is void; the next one takes over.
     promised_.reset();
     owed_flush_.reset();
+    give_up_orphaned_flush(out);  // when its other nodes restarted already
   }
   if (delegate_ && delegate_->first.node_atom() == node) {
     // The senior of a merge is gone: this side goes on alone.
@@ -502,8 +509,9 @@ std::vector<Action> ViewMachine::tick(Micros now) {
   if (yielded_ && now >= yield_deadline_) {
     // The senior did not take this view into a round, or did not finish it (it saw it
     // otherwise, is busy, or gave its view up): go on alone; the next announcement tries
-    // again. Once this node answered the senior's FLUSH, the promise stays, so that a late
-    // INSTALL of that round still applies (until this side installs a view of its own).
+    // again. Once this node answered the senior's FLUSH, the promise stays: this side starts
+    // no round of its own while that round may still install here (a late INSTALL applies
+    // through last_promised_; the promise goes when the senior's node does, peer_down).
     if (promised_senior && !flushed_) {
       promised_.reset();
       owed_flush_.reset();
@@ -813,7 +821,11 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   // One round at a time: not while a round of this node's runs (a deposed one that had not
   // flushed was dropped already: drop_round_if_deposed).
   if (phase_ != Phase::idle || (!joiner && !from_coordinator && !newer_lineage && !merge_in)) {
-    out.push_back(Send{from, Refuse{prepare.proposal, coordinator(), installed_}});
+    // (No coordinator to name when this node reaches none: sent as none, not as an empty pid,
+    // which the reader refuses as malformed.)
+    Pid following = coordinator();
+    out.push_back(Send{from, Refuse{prepare.proposal,
+                                    following.node_atom() != 0 ? std::optional(following) : std::nullopt, installed_}});
     return;
   }
   if (promised_ && promised_->coordinator == prepare.proposal.coordinator &&
@@ -828,6 +840,13 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   promised_merges_ = prepare.other.has_value();
   promised_base_ = prepare.base ? prepare.base->id.number : 0;
   last_promised_ = prepare.proposal;
+  promised_nodes_.clear();
+  // (The coordinator too, even when none of its members is in the view it proposes.)
+  std::vector<Pid> round_nodes = prepare.members;
+  round_nodes.push_back(prepare.proposal.coordinator);
+  for (const Pid& member : round_nodes) {
+    if (member.node_atom() != self_) promised_nodes_[member.node_atom()] = PromisedNode{member.creation(), false};
+  }
   // A node whose view the round changes (its base, or a merge's other) must hold the flush
   // before it installs the result; any other answers as a joiner.
   flush_needed_ = installed_ && ((prepare.base && prepare.base->id == installed_->id) ||
@@ -953,6 +972,30 @@ void ViewMachine::evict_self(std::vector<Action>& out) {
     flush_needed_ = false;
   }
   submit_requests(out);  // joins still waiting go on
+}
+
+void ViewMachine::give_up_orphaned_flush(std::vector<Action>& out) {
+  // An answered FLUSH keeps this node from publishing and delivering in its view until the
+  // round's view comes (its INSTALL, or its announcement when the link returns): the round may
+  // have installed elsewhere. Once a new incarnation of every other node of its proposal
+  // linked here since the promise, none holds that round's view: a restart knows nothing of it.
+  // (Not a node that only says it holds no view: it may install the round's view after saying
+  // so. Not a node merely down: across a cut it may hold the view, and a cut heals; when every
+  // other node of the round is gone for good, this node waits, as before.)
+  // Found by the simulator (seed 483765175927): a junior coordinator alone in its view had
+  // answered the senior's FLUSH of a merge, the senior's node crashed and restarted; nothing
+  // changed in the junior's own view, so no round of its own came, and it stayed paused for
+  // good, its broadcasts waiting.
+  if (!flushed_ || !last_promised_ || promised_) return;
+  if (!std::all_of(promised_nodes_.begin(), promised_nodes_.end(),
+                   [](const auto& node) { return node.second.restarted; })) {
+    return;
+  }
+  last_promised_.reset();
+  flushed_ = false;
+  flush_needed_ = false;
+  promised_nodes_.clear();
+  if (coordinating()) maybe_start_round(now_, out);
 }
 
 void ViewMachine::answer_flush_if_held(std::vector<Action>& out) {

@@ -171,6 +171,7 @@ class ViewMachine {
   /// a view or promises another round: that round may have installed without this node
   /// knowing yet (its INSTALL lost with a link), even if the promise was voided since. The
   /// old view must not go on here meanwhile (no publishing, no delivery past the flush).
+  /// Given up only once every other node of that round restarted (give_up_orphaned_flush).
   bool flush_answered() const { return flushed_; }
   /// A line of internal state for a failing test's trace.
   /// While a join waits out the creation delay to start the group with this node's first
@@ -327,8 +328,19 @@ class ViewMachine {
   std::uint64_t promised_base_ = 0;  ///< the number of that proposal's base view
   bool flushed_ = false;             ///< the FLUSH of last_promised_ was answered
   bool flush_needed_ = false;        ///< last_promised_ changes this node's view (a flush first)
+  /// The other nodes with members in that proposal (only they can install its view): the
+  /// incarnation (creation) the proposal names, and whether a link from another incarnation of
+  /// that node came up since the promise (a restart: it holds nothing of the round).
+  struct PromisedNode {
+    std::uint32_t creation = 0;
+    bool restarted = false;
+  };
+  std::map<NodeId, PromisedNode> promised_nodes_;
   std::optional<Flush> owed_flush_;
   NodeId owed_flush_to_ = 0;
+  /// An answered FLUSH whose round nobody can hold any more (every other node of its proposal
+  /// restarted since the promise) is given up.
+  void give_up_orphaned_flush(std::vector<Action>& out);
 
   // A merge, on the junior side: the senior coordinator whose round this node takes, for the
   // view it is about; on the junior coordinator, until when it waits for that round.

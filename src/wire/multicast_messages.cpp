@@ -112,7 +112,7 @@ struct ProtocolWriter {
   }
   void operator()(const Refuse& m) {
     w.proposal(m.proposal);
-    w.pid(m.following);
+    m.following ? w.pid(*m.following) : w.nil();
     w.optional_view(m.installed);
   }
   void operator()(const Flush& m) {
@@ -197,6 +197,11 @@ InstalledView view(const Fields& f, std::size_t i) {
   return InstalledView{view_id(v, 0), pids(v, 1)};
 }
 
+std::optional<Pid> optional_pid(const Fields& f, std::size_t i) {
+  if (f.raw(i).type == msgpack::type::NIL) return std::nullopt;
+  return pid(f, i);
+}
+
 std::optional<InstalledView> optional_view(const Fields& f, std::size_t i) {
   if (f.raw(i).type == msgpack::type::NIL) return std::nullopt;
   return view(f, i);
@@ -259,7 +264,7 @@ Message protocol(std::size_t index, const Fields& f) {
     case 1: return LeaveRequest{pid(f, b), reason(f, b + 1)};
     case 2: return Prepare{proposal(f, b), optional_view(f, b + 1), pids(f, b + 2), optional_view(f, b + 3)};
     case 3: return PrepareOk{proposal(f, b), optional_view(f, b + 1), left(f, b + 2), digest(f, b + 3), pids(f, b + 4)};
-    case 4: return Refuse{proposal(f, b), pid(f, b + 1), optional_view(f, b + 2)};
+    case 4: return Refuse{proposal(f, b), optional_pid(f, b + 1), optional_view(f, b + 2)};
     case 5: {
       Flush flush{proposal(f, b), {}, {}};
       Fields ends = f.array(b + 1, "multicast flush ends");

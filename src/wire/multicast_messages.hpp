@@ -77,7 +77,9 @@ struct PrepareOk {
 };
 struct Refuse {
   Proposal proposal;
-  Pid following;                           ///< the coordinator the refusing node follows
+  /// The coordinator the refusing node follows; none when it follows none (it reaches no
+  /// node of its view that holds one, or it holds no view yet).
+  std::optional<Pid> following;
   std::optional<InstalledView> installed;  ///< the refusing node's view
 };
 struct Flush {

@@ -137,6 +137,7 @@ inline std::vector<std::string> multicast_seeds() {
       Message{PrepareOk{p, v, {{c, LeaveReason::evicted}}, d, {b}}},
       Message{PrepareOk{p, std::nullopt, {}, {}, {}}},
       Message{Refuse{p, c, w}},
+      Message{Refuse{p, std::nullopt, std::nullopt}},
       Message{Flush{p, {{na, 12, nb}, {nb, 3, na}}, {{na, d}, {nb, Digest{}}}}},
       Message{FlushOk{p}},
       Message{Install{p, v, {{c, LeaveReason::node_down}}, true}},

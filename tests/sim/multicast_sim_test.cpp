@@ -41,3 +41,22 @@ TEST_CASE(
   INFO("seeds " << first << ".." << first + count - 1);
   CHECK(failed == 0);
 }
+
+TEST_CASE("multicast sim: regression seeds", "[sim][multicast]") {
+  MulticastScenarioConfig config;
+  SECTION("a node that follows no coordinator refuses a round naming none") {
+    // Before the fix, m2 refused a PREPARE with an empty pid as the coordinator it follows;
+    // the reader refused the frame as malformed and the link reset.
+    auto outcome = run_multicast_scenario(483765170007, config);
+    INFO(outcome.report());
+    CHECK(outcome.ok());
+  }
+  SECTION("a junior coordinator whose senior restarted after its FLUSH publishes again") {
+    // Before the fix, m3 (alone in its view) had answered the FLUSH of m1's merge; m1 crashed
+    // and restarted, nothing changed in m3's view, and m3 stayed paused for good: its member's
+    // broadcasts waited, over multicast_max_in_flight to the end.
+    auto outcome = run_multicast_scenario(483765175927, config);
+    INFO(outcome.report());
+    CHECK(outcome.ok());
+  }
+}
