@@ -13,13 +13,13 @@ void Streams::reset(NodeId self, std::vector<NodeId> nodes) {
 }
 
 void Streams::Stream::keep(const Published& message, Micros now) {
-  bytes.insert(bytes.end(), message.message.begin(), message.message.end());
+  bytes.append(message.message);
   kept.push_back(Kept{message.member, now, base + bytes.size()});
 }
 
 std::size_t Streams::Stream::drop_oldest() {
   auto count = static_cast<std::size_t>(kept.front().end - base);
-  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(count));
+  bytes.drop_front(count);
   base = kept.front().end;
   kept.pop_front();
   return count;
@@ -27,9 +27,8 @@ std::size_t Streams::Stream::drop_oldest() {
 
 Published Streams::Stream::message(std::size_t i) const {
   std::uint64_t start = i == 0 ? base : kept[i - 1].end;
-  auto first = bytes.begin() + static_cast<std::ptrdiff_t>(start - base);
-  auto last = bytes.begin() + static_cast<std::ptrdiff_t>(kept[i].end - base);
-  return Published{kept[i].member, std::string(first, last)};
+  return Published{kept[i].member,
+                   bytes.copy(static_cast<std::size_t>(start - base), static_cast<std::size_t>(kept[i].end - start))};
 }
 
 std::uint64_t Streams::publish(const Published& message, Micros now) {

@@ -12,10 +12,11 @@
 // cumulative acknowledgements and the stable point of each stream.
 //
 // Memory (MULTICAST.md: at most 32 bytes beside the term per buffered message): a stream keeps
-// the bytes of its messages one after the other in a single byte queue, and per message only a
+// the bytes of its messages one after the other in a single byte log, and per message only a
 // 24-byte record (the member, the arrival time, where its bytes end). A string per message
 // would cost a heap block of its own, about 80 bytes for a 64-byte term, beside a 48-byte
 // record: 131 bytes over the term, measured (docs/benchmarks.md).
+#include "common/byte_log.hpp"
 #include "multicast/view_machine.hpp"
 
 #include <cstdint>
@@ -99,7 +100,7 @@ class Streams final : public StreamState {
     std::deque<Kept> kept;
     /// The bytes of the kept messages, oldest first; `bytes[0]` is at position `base` of the
     /// stream's byte log (every byte the stream ever kept, counted from 0).
-    std::deque<char> bytes;
+    ByteLog bytes;
     std::uint64_t base = 0;
     std::map<NodeId, std::uint64_t> acked;  ///< per node of the view
 
