@@ -386,6 +386,7 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
       fx.events.push_back(Installed{std::nullopt});
     }
   }
+  deliver_into_new_view(fx);
 }
 
 void GroupNode::publish_waiting(Effects& fx) {
@@ -427,7 +428,16 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
       fx.events.push_back(ViewChanged{member, install});
     }
   }
-  // Broadcasts that waited for this view, then data that came before it.
+  // Broadcasts that waited for this view, and data that came before it, go once the members
+  // that left in this round are out (run(): after the machine's LocalLeft, which follows its
+  // InstallView): delivered now, they reached a member leaving the view, which the scope
+  // still counted in. Found by the simulator (seed 876977216263).
+  deliver_into_new_view_ = true;
+}
+
+void GroupNode::deliver_into_new_view(Effects& fx) {
+  if (!std::exchange(deliver_into_new_view_, false) || !current_) return;
+  const InstalledView& v = *current_;
   publish_waiting(fx);
   for (auto it = early_.begin(); it != early_.end();) {
     if (it->first.first.number > v.id.number) {

@@ -159,6 +159,9 @@ class GroupNode {
   /// A view is installed here: the streams start again, what this node published in the old
   /// view is confirmed, what waited is published; `member_events` for the local members.
   void install(const InstallView& install, bool member_events, Effects& fx);
+  /// After run()'s actions: what waited for the view install() set up (this node's waiting
+  /// broadcasts, data that came early), once the members that left in that round are out.
+  void deliver_into_new_view(Effects& fx);
   /// Publishes the broadcasts that waited whose member is in the current view.
   void publish_waiting(Effects& fx);
   void publish(std::uint64_t token, const Pid& member, Published message, Effects& fx);
@@ -189,6 +192,7 @@ class GroupNode {
   Streams streams_;
   ViewMachine machine_;
   bool paused_ = false;
+  bool deliver_into_new_view_ = false;  ///< install() ran in this run(): deliver_into_new_view
   /// Messages of the installed view received after this node reported its digest to a round.
   struct Held {
     NodeId stream;

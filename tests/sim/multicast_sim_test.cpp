@@ -51,11 +51,13 @@ TEST_CASE("multicast sim: regression seeds", "[sim][multicast]") {
     INFO(outcome.report());
     CHECK(outcome.ok());
   }
-  SECTION("a junior coordinator whose senior restarted after its FLUSH publishes again") {
-    // Before the fix, m3 (alone in its view) had answered the FLUSH of m1's merge; m1 crashed
-    // and restarted, nothing changed in m3's view, and m3 stayed paused for good: its member's
-    // broadcasts waited, over multicast_max_in_flight to the end.
-    auto outcome = run_multicast_scenario(483765175927, config);
+  SECTION("data that came before a view reaches none of the members that left in the round installing it") {
+    // Before the fix, m1 installed a merged view without m1's member that had left, and
+    // delivered the data that came before that view (m3's first messages) in the same step,
+    // before the member's leave was applied: the leaver got messages of a view it was not in.
+    // (Seed 483765175927, a junior coordinator paused for good after its senior restarted,
+    // runs another schedule since this fix; tests/unit/view_machine_test.cpp keeps that case.)
+    auto outcome = run_multicast_scenario(876977216263, config);
     INFO(outcome.report());
     CHECK(outcome.ok());
   }

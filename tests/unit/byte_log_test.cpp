@@ -57,3 +57,27 @@ TEST_CASE("byte log: what is appended comes back byte for byte across chunks, af
   log.append("again");
   CHECK(log.copy(0, 5) == "again");
 }
+
+TEST_CASE("byte log: emptied at a chunk's end or in its middle, it takes appends again", "[unit][multicast]") {
+  ByteLog log;
+  log.append(counting(0, ByteLog::kChunk));
+  log.drop_front(ByteLog::kChunk);  // the last byte dropped ended the chunk
+  CHECK(log.empty());
+  log.append("x");
+  CHECK(log.copy(0, 1) == "x");
+  log.drop_front(1);  // emptied in the middle of a chunk
+  log.append(counting(7, 3 * ByteLog::kChunk));
+  CHECK(log.copy(0, 3 * ByteLog::kChunk) == counting(7, 3 * ByteLog::kChunk));
+  // Many chunks dropped one at a time while more come: the freed slots are compacted away
+  // and what is held stays readable.
+  std::string all = counting(7, 3 * ByteLog::kChunk);
+  for (std::size_t i = 0; i < 40; ++i) {
+    std::string more = counting(i, ByteLog::kChunk + 1);
+    log.append(more);
+    all += more;
+    log.drop_front(ByteLog::kChunk);
+    all.erase(0, ByteLog::kChunk);
+  }
+  REQUIRE(log.size() == all.size());
+  CHECK(log.copy(0, all.size()) == all);
+}

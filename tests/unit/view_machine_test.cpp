@@ -545,6 +545,44 @@ TEST_CASE("view machine: the node retransmitting a dead node's messages dies in 
   }
 }
 
+TEST_CASE(
+    "view machine: a junior coordinator that answered a merge's FLUSH gives it up once the senior's node restarted, "
+    "not before",
+    "[unit][multicast]") {
+  // Two nodes, each alone in its view after a split; at the heal the senior runs the merge and
+  // its INSTALL to the junior is lost (the senior dies right after sending it, say).
+  Net net({"a", "b"});
+  net.join("a");
+  net.announce("a", {"b"});
+  net.join("b");
+  net.settle();
+  net.split({"a"});
+  net.settle();
+  REQUIRE(net.at("a").installed()->members == members({"a"}));
+  REQUIRE(net.at("b").installed()->members == members({"b"}));
+  net.lose_next_install_to("a");
+  net.lose_next_install_to("b");
+  net.heal();
+  net.settle();
+  const bool a_junior = net.at("a").flush_answered();
+  const std::string junior = a_junior ? "a" : "b", senior = a_junior ? "b" : "a";
+  INFO("junior " << junior);
+  REQUIRE(net.at(junior).flush_answered());  // the merge was answered, its INSTALL never came
+  REQUIRE(net.at(senior).installed()->members.size() == 2);
+  // The senior's node dies: it may hold the merged view across what looks like a death (a
+  // cut), so the junior keeps waiting; the same incarnation back changes nothing either.
+  net.kill(senior);
+  CHECK(net.at(junior).flush_answered());
+  (void)net.at(junior).peer_up(Net::node(senior), 0, 1);
+  CHECK(net.at(junior).flush_answered());
+  // A new incarnation of it (a restart) holds nothing of the round: the junior goes on.
+  (void)net.at(junior).peer_down(Net::node(senior), 0);
+  (void)net.at(junior).peer_up(Net::node(senior), 0, 2);
+  CHECK_FALSE(net.at(junior).flush_answered());
+  CHECK_FALSE(net.at(junior).promised());
+  CHECK(net.at(junior).installed()->members == members({junior.c_str()}));
+}
+
 TEST_CASE("view machine: a leaver is in the view until the change, then gets on_left", "[unit][multicast]") {
   Net net = three_members();
   net.leave("c");
