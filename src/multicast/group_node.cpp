@@ -65,12 +65,30 @@ std::uint64_t GroupNode::broadcast(const Pid& member, std::string message, Effec
 void GroupNode::publish(std::uint64_t token, const Pid& member, Published message, Effects& fx) {
   Pid from = *publisher(self_, message.member);
   std::uint64_t seq = streams_.publish(message, now_);
-  pending_.push_back(Unconfirmed{seq, token, member});
+  add_unconfirmed(seq, token, member);
   for (NodeId node : streams_.nodes()) {
     if (node != self_) send_data(node, seq, message, fx);
   }
   fx.events.push_back(delivered(self_, seq, from, std::move(message.message)));
   confirm_stable(fx);  // a view of this node alone: stable at once
+}
+
+void GroupNode::add_unconfirmed(std::uint64_t seq, std::uint64_t token, const Pid& member) {
+  if (!pending_.empty()) {
+    Unconfirmed& last = pending_.back();
+    if (last.member == member && last.seq + last.count == seq && last.token + last.count == token) {
+      ++last.count;
+      return;
+    }
+  }
+  pending_.push_back(Unconfirmed{seq, token, 1, member});
+}
+
+void GroupNode::confirm_all(bool ok, Effects& fx) {
+  for (const auto& run : pending_) {
+    for (std::uint64_t i = 0; i < run.count; ++i) fx.events.push_back(Confirmed{run.token + i, ok});
+  }
+  pending_.clear();
 }
 
 void GroupNode::send_data(NodeId to, std::uint64_t seq, Published message, Effects& fx) const {
@@ -201,9 +219,11 @@ void GroupNode::on_ack(NodeId from, const wire::multicast::Ack& ack, Effects& fx
 void GroupNode::confirm_stable(Effects& fx) {
   std::uint64_t stable = streams_.stable(self_);
   while (!pending_.empty() && pending_.front().seq <= stable) {
-    std::uint64_t token = pending_.front().token;
-    pending_.pop_front();
-    fx.events.push_back(Confirmed{token, true, true});
+    Unconfirmed& run = pending_.front();
+    fx.events.push_back(Confirmed{run.token, true, true});
+    ++run.seq;
+    ++run.token;
+    if (--run.count == 0) pending_.pop_front();
   }
 }
 
@@ -328,10 +348,11 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
       fx.events.push_back(Left{left->member, left->reason});
       // Its broadcasts still unconfirmed will never be known to have reached everyone.
       // (In token order: a member's published ones came before those still waiting.)
-      for (const auto& u : pending_) {
-        if (u.member == left->member) fx.events.push_back(Confirmed{u.token, false});
+      for (const auto& run : pending_) {
+        if (run.member != left->member) continue;
+        for (std::uint64_t i = 0; i < run.count; ++i) fx.events.push_back(Confirmed{run.token + i, false});
       }
-      std::erase_if(pending_, [&](const Unconfirmed& u) { return u.member == left->member; });
+      std::erase_if(pending_, [&](const Unconfirmed& run) { return run.member == left->member; });
       for (const auto& w : waiting_) {
         if (w.member != left->member) continue;
         waiting_bytes_ -= w.message.message.size();
@@ -409,8 +430,7 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
   flush_ends_.reset();
   // The flush gave every survivor what any of them held of the old view: this node's
   // broadcasts published in it reached every member that goes on.
-  for (const auto& u : pending_) fx.events.push_back(Confirmed{u.token, true});
-  pending_.clear();
+  confirm_all(true, fx);
   const InstalledView& v = install.view;
   streams_.reset(self_, nodes_of(v.members));
   told_.clear();  // numbers start again in the new view

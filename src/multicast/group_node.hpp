@@ -149,12 +149,21 @@ class GroupNode {
     Pid member;
     Published message;
   };
-  /// A broadcast published in the installed view and not yet stable.
+  /// Broadcasts of one member published one after the other in the installed view, not yet
+  /// stable: numbers `seq` to `seq + count - 1` of this node's stream, tokens `token` to
+  /// `token + count - 1`. A run, not a record per message: a burst of one member's broadcasts
+  /// costs one record, whatever its length (MULTICAST.md: 32 bytes per buffered message).
   struct Unconfirmed {
     std::uint64_t seq;
     std::uint64_t token;
+    std::uint64_t count;
     Pid member;  ///< its broadcasts fail if it leaves first
   };
+  /// Adds broadcast `token` of `member`, number `seq`, to the runs (extending the last one
+  /// when it follows on from it).
+  void add_unconfirmed(std::uint64_t seq, std::uint64_t token, const Pid& member);
+  /// Every broadcast still unconfirmed, confirmed with `ok`, in token order; none is left.
+  void confirm_all(bool ok, Effects& fx);
   void run(std::vector<Action> actions, Effects& fx);
   /// A view is installed here: the streams start again, what this node published in the old
   /// view is confirmed, what waited is published; `member_events` for the local members.
@@ -213,8 +222,8 @@ class GroupNode {
   std::uint64_t next_token_ = 1;
   std::deque<Waiting> waiting_;  ///< broadcasts waiting for a view
   std::size_t waiting_bytes_ = 0;
-  /// Broadcasts published in the installed view and not yet stable, by sequence (a ring: they
-  /// become stable from the oldest).
+  /// Broadcasts published in the installed view and not yet stable, in runs by sequence (a
+  /// ring: they become stable from the oldest).
   std::deque<Unconfirmed> pending_;
   /// Data for views not installed yet: (view, from node) -> batches in arrival order.
   std::map<std::pair<ViewId, NodeId>, std::vector<wire::multicast::Data>> early_;

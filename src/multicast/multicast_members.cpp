@@ -247,7 +247,7 @@ void MulticastScope::drain_outbox() {
       continue;
     }
     std::uint64_t token = g->node.broadcast(q.member->pid, std::move(q.canonical), *fx);
-    g->pending.push_back(Pending{token, q.bytes, std::move(q.confirmation)});
+    g->pending.add(token, q.bytes, std::move(q.confirmation));
   }
   for (const auto& key : order) { apply_or_log(key, group(key), std::move(effects[key])); }
 }
@@ -382,8 +382,8 @@ void MulticastScope::drop_all() {
     flow_changed_.notify_all();
   }
   for (auto& [key, g] : groups_) {
-    for (auto& pending : g->pending) {
-      if (pending.confirmation) pending.confirmation->set_value(syn::unexpected(Errc::node_down));
+    for (auto& confirmation : g->pending.take_confirmations()) {
+      confirmation->set_value(syn::unexpected(Errc::node_down));
     }
   }
   groups_.clear();

@@ -364,11 +364,10 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
         }
       });
     } else if (auto* confirmed = std::get_if<multicast::Confirmed>(&event)) {
-      Pending* pending = g.find_pending(confirmed->token);
-      if (!pending) continue;
-      released += std::exchange(pending->bytes, 0);
-      pending->done = true;
-      if (auto promise = std::move(pending->confirmation)) {
+      auto done = g.pending.finish(confirmed->token);
+      if (!done) continue;
+      released += done->bytes;
+      if (auto promise = std::move(done->confirmation)) {
         bool ok = confirmed->ok;
         if (ok && confirmed->acknowledged) {
           // Every member's callback ran, this node's too: the caller goes on now, without a
@@ -380,7 +379,6 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
           });
         }
       }
-      while (!g.pending.empty() && g.pending.front().done) g.pending.pop_front();
     } else if (auto* installed = std::get_if<multicast::Installed>(&event)) {
       MutexLock lock(members_mutex_);
       bool local = installed->view && std::any_of(installed->view->members.begin(), installed->view->members.end(),

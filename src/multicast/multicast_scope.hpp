@@ -17,6 +17,7 @@
 #include "common/strands.hpp"
 #include "multicast/group_node.hpp"
 #include "multicast/member_state.hpp"
+#include "multicast/pending_broadcasts.hpp"
 #include "node/process_control.hpp"
 #include "scope/scope_engine.hpp"
 #include "scope/scope_handler.hpp"
@@ -100,13 +101,6 @@ class MulticastScope final : public ScopeHandler,
   void on_process_exit(const Pid& pid, const Term& reason, std::vector<std::string> keys) override;
 
  private:
-  /// A broadcast of a local member not yet confirmed.
-  struct Pending {
-    std::uint64_t token = 0;
-    std::size_t bytes = 0;
-    std::shared_ptr<std::promise<Result<void>>> confirmation;  ///< null for a plain broadcast
-    bool done = false;  ///< confirmed (or failed) already, out of order: popped with those before it
-  };
   /// One group as this node knows it.
   struct Group {
     Group(NodeId self, const NodeOptions& options, Term name)
@@ -120,14 +114,7 @@ class MulticastScope final : public ScopeHandler,
     Term term;
     std::map<Pid, std::shared_ptr<MemberState>> local;    ///< local members, joining or in a view
     std::map<Pid, std::shared_ptr<MemberState>> in_view;  ///< those that had their first view
-    /// Broadcasts not yet confirmed, by token (increasing): confirmations come mostly in
-    /// order, so a ring with the done ones popped from the front, not a tree node per message.
-    std::deque<Pending> pending;
-    Pending* find_pending(std::uint64_t token) {
-      auto it = std::lower_bound(pending.begin(), pending.end(), token,
-                                 [](const Pending& p, std::uint64_t t) { return p.token < t; });
-      return it != pending.end() && it->token == token && !it->done ? &*it : nullptr;
-    }
+    multicast::PendingBroadcasts pending;                 ///< this node's broadcasts not yet confirmed
   };
 
   // engine thread (multicast_scope.cpp)

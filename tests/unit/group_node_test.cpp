@@ -58,6 +58,9 @@ class Cluster {
     take(node(name), std::move(fx));
     return token;
   }
+  void leave(const std::string& name, std::uint64_t id) {
+    take(node(name), at(name).leave(member(name, id), LeaveReason::left, now_));
+  }
   void kill(const std::string& name) {
     NodeId dead = node(name);
     dead_.insert(dead);
@@ -354,6 +357,58 @@ TEST_CASE("group node: a broadcast is not confirmed while a member has not got i
   c.release("c");
   c.settle();
   CHECK(contains(c.log("a"), "confirmed " + std::to_string(token)));
+}
+
+TEST_CASE(
+    "group node: broadcasts of two members interleaved are each confirmed once, in order, a leaver's fail and the "
+    "others' are confirmed",
+    "[unit][multicast]") {
+  Cluster c({"a", "b", "c"});
+  for (auto [name, id] : std::vector<std::pair<std::string, std::uint64_t>>{{"a", 1}, {"a", 2}, {"b", 1}, {"c", 1}}) {
+    c.join(name, id);
+    c.settle();
+  }
+  // Runs of each member's broadcasts, interleaved: 1, 2 | 3 | 4, 5 | 6, 7, 8 | 9.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> sent;  // (member id, token)
+  for (std::uint64_t id : {1, 1, 2, 1, 1, 2, 2, 2, 1}) {
+    sent.emplace_back(id, c.broadcast("a", static_cast<int>(sent.size()) + 1, id));
+  }
+  // c holds back: only b's and a's own acks come; nothing is stable, nothing confirmed.
+  c.hold("c");
+  c.settle();
+  auto outcomes = [&] {
+    std::vector<std::string> out;
+    for (const auto& line : c.log("a")) {
+      if (line.rfind("confirmed ", 0) == 0 || line.rfind("unconfirmed ", 0) == 0) out.push_back(line);
+    }
+    return out;
+  };
+  REQUIRE(outcomes().empty());
+  c.leave("a", 2);  // its broadcasts fail, unless confirmed before the round ends
+  c.release("c");
+  c.settle();
+  // One outcome per token; member 1's confirmed, in token order.
+  std::vector<std::string> got = outcomes();
+  CHECK(got.size() == sent.size());
+  std::vector<std::string> of_member_1, expected_of_member_1;
+  for (const auto& line : got) {
+    auto token = std::stoull(line.substr(line.find(' ') + 1));
+    auto it = std::find_if(sent.begin(), sent.end(), [&](const auto& s) { return s.second == token; });
+    REQUIRE(it != sent.end());
+    if (it->first == 1) of_member_1.push_back(line);
+  }
+  for (const auto& [id, token] : sent) {
+    if (id == 1) expected_of_member_1.push_back("confirmed " + std::to_string(token));
+  }
+  CHECK(of_member_1 == expected_of_member_1);
+  for (const auto& [id, token] : sent) {
+    INFO("token " << token);
+    auto count = std::count_if(got.begin(), got.end(), [&, t = token](const std::string& line) {
+      return line == "confirmed " + std::to_string(t) || line == "unconfirmed " + std::to_string(t);
+    });
+    CHECK(count == 1);
+  }
+  CHECK(c.at("a").idle());
 }
 
 TEST_CASE(
