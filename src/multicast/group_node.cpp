@@ -21,9 +21,10 @@ bool has(const std::vector<Pid>& members, const Pid& pid) {
 }  // namespace
 
 GroupNode::GroupNode(NodeId self, std::chrono::milliseconds view_change_timeout, std::chrono::milliseconds max_lag,
-                     std::chrono::milliseconds creation_delay)
+                     std::chrono::milliseconds creation_delay, std::size_t send_window)
     : self_(self),
       max_lag_(std::chrono::duration_cast<std::chrono::microseconds>(max_lag).count()),
+      send_window_(send_window),
       announce_every_(std::chrono::duration_cast<std::chrono::microseconds>(view_change_timeout).count()),
       machine_(self, view_change_timeout, streams_, creation_delay) {}
 
@@ -67,7 +68,10 @@ void GroupNode::publish(std::uint64_t token, const Pid& member, Published messag
   std::uint64_t seq = streams_.publish(message, now_);
   add_unconfirmed(seq, token, member);
   for (NodeId node : streams_.nodes()) {
-    if (node != self_) send_data(node, seq, message, fx);
+    // A node behind by a window gets it later, from the log (send_stream_to).
+    if (node == self_ || streams_.sent_to(node) + 1 != seq || !may_send(node, seq)) continue;
+    send_data(node, seq, message, fx);
+    streams_.set_sent(node, seq);
   }
   fx.events.push_back(delivered(self_, seq, from, std::move(message.message)));
   confirm_stable(fx);  // a view of this node alone: stable at once
@@ -89,6 +93,22 @@ void GroupNode::confirm_all(bool ok, Effects& fx) {
     for (std::uint64_t i = 0; i < run.count; ++i) fx.events.push_back(Confirmed{run.token + i, ok});
   }
   pending_.clear();
+}
+
+bool GroupNode::may_send(NodeId node, std::uint64_t seq) const {
+  std::size_t ahead = streams_.own_bytes(streams_.acked_by(node, self_), seq - 1);
+  return ahead == 0 || ahead + streams_.own_bytes(seq - 1, seq) <= send_window_;
+}
+
+void GroupNode::send_stream_to(NodeId node, Effects& fx) {
+  const std::uint64_t held = streams_.held(self_);
+  const std::uint64_t from = std::max(streams_.sent_to(node), streams_.acked_by(node, self_));
+  std::uint64_t last = from;
+  while (last < held && may_send(node, last + 1)) ++last;
+  if (last == from) return;
+  std::uint64_t seq = from;
+  for (auto& message : streams_.range(self_, from, last)) send_data(node, ++seq, std::move(message), fx);
+  streams_.set_sent(node, last);
 }
 
 void GroupNode::send_data(NodeId to, std::uint64_t seq, Published message, Effects& fx) const {
@@ -214,6 +234,7 @@ void GroupNode::on_ack(NodeId from, const wire::multicast::Ack& ack, Effects& fx
   }
   confirm_stable(fx);
   streams_.collect();
+  if (from != self_ && streams_.has_node(from)) send_stream_to(from, fx);  // its window moved
 }
 
 void GroupNode::confirm_stable(Effects& fx) {
@@ -244,10 +265,9 @@ void GroupNode::resume_stream_to(NodeId node, Effects& fx) {
   // What this node acknowledged on the old link may be lost with it: the next send_acks, or
   // the next tick, tells it again.
   told_.erase(node);
-  const auto& nodes = streams_.nodes();
-  if (std::find(nodes.begin(), nodes.end(), node) == nodes.end()) return;
-  std::uint64_t seq = streams_.acked_by(node, self_);
-  for (auto& message : streams_.range(self_, seq, streams_.held(self_))) send_data(node, ++seq, std::move(message), fx);
+  if (!streams_.has_node(node)) return;
+  streams_.set_sent(node, streams_.acked_by(node, self_));
+  send_stream_to(node, fx);
 }
 
 Effects GroupNode::peer_down(NodeId node, Micros now) {
@@ -270,6 +290,10 @@ Effects GroupNode::tick(Micros now) {
   now_ = now;
   run(machine_.tick(now), fx);
   send_acks(true, fx);  // what was left for later (the lazy ones)
+  // (Acknowledgements move the send windows; this only makes up for one lost on a link.)
+  for (NodeId node : streams_.nodes()) {
+    if (node != self_) send_stream_to(node, fx);
+  }
   bool coordinating = view() && machine_.coordinator().node_atom() == self_;
   if (max_lag_ > 0 && coordinating) evict_laggards(fx);
   if (coordinating && now - announced_at_ >= announce_every_) {

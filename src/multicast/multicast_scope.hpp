@@ -104,8 +104,15 @@ class MulticastScope final : public ScopeHandler,
   /// One group as this node knows it.
   struct Group {
     Group(NodeId self, const NodeOptions& options, Term name)
-        : node(self, options.view_change_timeout, options.multicast_max_lag, creation_delay(options)),
+        : node(self, options.view_change_timeout, options.multicast_max_lag, creation_delay(options),
+               send_window(options)),
           term(std::move(name)) {}
+    /// The bytes of this node's stream that go to a node ahead of its acknowledgements
+    /// (GroupNode): a quarter of what may be in flight, so that a node that keeps up has the
+    /// room of a few windows, and never more than kMaxSendWindowBytes.
+    static std::size_t send_window(const NodeOptions& options) {
+      return std::min(options.multicast_max_in_flight / 4, multicast::kMaxSendWindowBytes);
+    }
     /// How long a first join waits for news of the group before starting it (ViewMachine).
     static std::chrono::milliseconds creation_delay(const NodeOptions& options) {
       return std::clamp(options.view_change_timeout / 20, std::chrono::milliseconds(5), std::chrono::milliseconds(100));

@@ -108,6 +108,21 @@ void Streams::collect() {
   }
 }
 
+std::size_t Streams::own_bytes(std::uint64_t after, std::uint64_t upto) const {
+  auto it = streams_.find(self_);
+  if (it == streams_.end() || upto <= after) return 0;
+  return static_cast<std::size_t>(it->second.end_of(upto) - it->second.end_of(after));
+}
+
+std::uint64_t Streams::sent_to(NodeId node) const {
+  auto it = streams_.find(self_);
+  if (it == streams_.end()) return 0;
+  auto s = it->second.sent.find(node);
+  return s == it->second.sent.end() ? 0 : s->second;
+}
+
+void Streams::set_sent(NodeId node, std::uint64_t upto) { stream(self_).sent[node] = upto; }
+
 std::vector<Published> Streams::range(NodeId stream_node, std::uint64_t after, std::uint64_t last) const {
   std::vector<Published> out;
   auto it = streams_.find(stream_node);

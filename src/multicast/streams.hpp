@@ -19,6 +19,7 @@
 #include "common/byte_log.hpp"
 #include "multicast/view_machine.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -74,10 +75,17 @@ class Streams final : public StreamState {
   /// When message `seq` of `stream` was published or received here; none once it is stable
   /// and collected, or not held yet (how long a node has left it unacknowledged).
   std::optional<Micros> arrival(NodeId stream, std::uint64_t seq) const;
+  /// Bytes of this node's own messages numbered after `after` up to `upto` (those collected
+  /// count nothing): what a node that acknowledged `after` has yet to take of them.
+  std::size_t own_bytes(std::uint64_t after, std::uint64_t upto) const;
+  /// How far this node's stream went to `node` in this view (0 at first); set_sent moves it.
+  std::uint64_t sent_to(NodeId node) const;
+  void set_sent(NodeId node, std::uint64_t upto);
   /// Bytes of this node's own messages not yet stable (flow control).
   std::size_t own_unstable_bytes() const { return own_unstable_bytes_; }
   /// The nodes of the view (this one included), as reset() gave them.
   const std::vector<NodeId>& nodes() const { return nodes_; }
+  bool has_node(NodeId node) const { return std::find(nodes_.begin(), nodes_.end(), node) != nodes_.end(); }
   /// The highest number held without a gap, 0 when none.
   std::uint64_t held(NodeId stream) const;
 
@@ -103,6 +111,14 @@ class Streams final : public StreamState {
     ByteLog bytes;
     std::uint64_t base = 0;
     std::map<NodeId, std::uint64_t> acked;  ///< per node of the view
+    std::map<NodeId, std::uint64_t> sent;   ///< this node's own stream: how far it went to each node
+
+    /// Where message `seq`'s bytes end in the stream's byte log (`base` for one collected).
+    std::uint64_t end_of(std::uint64_t seq) const {
+      auto i = index(seq);
+      if (i) return kept[*i].end;
+      return seq > held ? base + bytes.size() : base;
+    }
 
     /// The index in `kept` of message `seq`, or none when it is not held.
     std::optional<std::size_t> index(std::uint64_t seq) const {

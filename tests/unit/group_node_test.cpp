@@ -37,8 +37,12 @@ void report_processed(GroupNode& node, const Effects& fx) {
 
 class Cluster {
  public:
-  explicit Cluster(const std::vector<std::string>& names) {
-    for (const auto& name : names) nodes_.try_emplace(node(name), node(name), std::chrono::milliseconds(100));
+  /// `send_window`: see GroupNode.
+  explicit Cluster(const std::vector<std::string>& names, std::size_t send_window = kMaxSendWindowBytes) {
+    for (const auto& name : names) {
+      nodes_.try_emplace(node(name), node(name), std::chrono::milliseconds(100), std::chrono::milliseconds(0),
+                         std::chrono::milliseconds(0), send_window);
+    }
     for (auto& [id, group] : nodes_) {
       for (auto& [other, unused] : nodes_) {
         if (other != id) take(id, group.peer_up(other, now_));
@@ -139,6 +143,16 @@ class Cluster {
     }
   }
 
+  /// The messages of `from`'s stream in Data frames on their way to `to`.
+  std::size_t data_in_flight(const std::string& from, const std::string& to) const {
+    std::size_t n = 0;
+    for (const auto& [src, dst, body] : links_) {
+      const auto* data = std::get_if<wire::multicast::Data>(&body);
+      if (data && src == node(from) && dst == node(to)) n += data->messages.size();
+    }
+    return n;
+  }
+
   /// How many acknowledgements `from` sent `to` so far.
   int acks(const std::string& from, const std::string& to) const {
     auto it = acks_.find({node(from), node(to)});
@@ -212,8 +226,8 @@ std::string one_line(const Log& log) {
 
 bool contains(const Log& log, const std::string& line) { return std::find(log.begin(), log.end(), line) != log.end(); }
 
-Cluster three() {
-  Cluster c({"a", "b", "c"});
+Cluster three(std::size_t send_window = kMaxSendWindowBytes) {
+  Cluster c({"a", "b", "c"}, send_window);
   for (const char* name : {"a", "b", "c"}) {
     c.join(name);
     c.settle();
@@ -357,6 +371,38 @@ TEST_CASE("group node: a broadcast is not confirmed while a member has not got i
   c.release("c");
   c.settle();
   CHECK(contains(c.log("a"), "confirmed " + std::to_string(token)));
+}
+
+TEST_CASE(
+    "group node: a node that takes nothing has at most a send window of the stream on its way, the rest comes "
+    "from the log as it acknowledges",
+    "[unit][multicast]") {
+  // Small integers: one byte each in canonical form, so a window of 8 bytes is 8 messages.
+  for (std::size_t window : {std::size_t{8}, kMaxSendWindowBytes}) {
+    INFO("window " << window);
+    Cluster c = three(window);
+    c.hold("c");
+    for (int i = 1; i <= 50; ++i) c.broadcast("a", i);
+    c.settle();
+    CHECK(received_from(c.log("b"), Cluster::member("a")) == one_to(50));  // b keeps up: its window moves
+    CHECK(c.data_in_flight("a", "c") == std::min<std::size_t>(window, 50));
+    c.release("c");
+    c.settle();
+    CHECK(received_from(c.log("c"), Cluster::member("a")) == one_to(50));
+    CHECK(c.at("a").idle());  // every one confirmed
+  }
+}
+
+TEST_CASE("group node: a message bigger than the send window still goes, one at a time", "[unit][multicast]") {
+  Cluster c = three(1);
+  c.hold("c");
+  for (int i = 1000; i < 1010; ++i) c.broadcast("a", i);  // 3 bytes each
+  c.settle();
+  CHECK(c.data_in_flight("a", "c") == 1);
+  c.release("c");
+  c.settle();
+  CHECK(received_from(c.log("c"), Cluster::member("a")).size() == 10);
+  CHECK(c.at("a").idle());
 }
 
 TEST_CASE(
