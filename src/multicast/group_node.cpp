@@ -95,6 +95,24 @@ void GroupNode::confirm_all(bool ok, Effects& fx) {
   pending_.clear();
 }
 
+void GroupNode::retransmit(const Retransmit& resend, Effects& fx) const {
+  // In frames of at most kMaxDataFrameBytes, like Data: what a node lacks at a view change
+  // can be most of multicast_max_in_flight (a node behind by a send window, say).
+  std::uint64_t next = resend.after + 1;
+  wire::multicast::Resend* frame = nullptr;  // the last one pushed, while it has room
+  std::size_t bytes = 0;
+  for (auto& message : streams_.range(resend.stream, resend.after, resend.last)) {
+    if (!frame || bytes + message.message.size() > kMaxDataFrameBytes) {
+      fx.out.push_back(Outgoing{resend.to, wire::multicast::Resend{view()->id, resend.stream, next, {}}});
+      frame = &std::get<wire::multicast::Resend>(fx.out.back().body);
+      bytes = 0;
+    }
+    bytes += message.message.size();
+    frame->messages.push_back(std::move(message));
+    ++next;
+  }
+}
+
 bool GroupNode::may_send(NodeId node, std::uint64_t seq) const {
   std::size_t ahead = streams_.own_bytes(streams_.acked_by(node, self_), seq - 1);
   return ahead == 0 || ahead + streams_.own_bytes(seq - 1, seq) <= send_window_;
@@ -152,8 +170,9 @@ Effects GroupNode::receive(NodeId from, const Body& body, Micros now) {
       }
       early_[{data->view, from}].push_back(*data);
     }
-    // Older views: closed by a flush that did not need it (never sent, since a publisher
-    // pauses before it answers a round).
+    // Older views: closed by a flush, which gave every member of the new view that view's
+    // messages up to its ends (a publisher publishes nothing once it answered a round, but its
+    // stream may still be on its way to a node behind by a send window): a duplicate.
   } else if (const auto* resend = std::get_if<wire::multicast::Resend>(&body)) {
     if (view() && resend->view == view()->id) {
       on_data(from, resend->stream, resend->first, resend->messages, fx);
@@ -266,8 +285,13 @@ void GroupNode::resume_stream_to(NodeId node, Effects& fx) {
   // the next tick, tells it again.
   told_.erase(node);
   if (!streams_.has_node(node)) return;
-  streams_.set_sent(node, streams_.acked_by(node, self_));
-  send_stream_to(node, fx);
+  // All of it, past the send window: a view change may be under way, where the node holds its
+  // deliveries (no acknowledgement moves the window) and the flush's retransmission of what
+  // it lacks may have been lost with the link.
+  std::uint64_t seq = streams_.acked_by(node, self_);
+  const std::uint64_t held = streams_.held(self_);
+  for (auto& message : streams_.range(self_, seq, held)) send_data(node, ++seq, std::move(message), fx);
+  streams_.set_sent(node, held);
 }
 
 Effects GroupNode::peer_down(NodeId node, Micros now) {
@@ -386,9 +410,7 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
     } else if (std::holds_alternative<PausePublishing>(action)) {
       paused_ = true;
     } else if (auto* resend = std::get_if<Retransmit>(&action)) {
-      wire::multicast::Resend r{view()->id, resend->stream, resend->after + 1,
-                                streams_.range(resend->stream, resend->after, resend->last)};
-      if (!r.messages.empty()) fx.out.push_back(Outgoing{resend->to, std::move(r)});
+      retransmit(*resend, fx);
     }
   }
   // A join admitted after waiting for reachability (ViewMachine's split_joins_) may start the

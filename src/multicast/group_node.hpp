@@ -197,6 +197,8 @@ class GroupNode {
   void evict_laggards(Effects& fx);
   /// After a link to `node` came back: this node's messages it has not acknowledged, again.
   void resume_stream_to(NodeId node, Effects& fx);
+  /// A flush's retransmission: what a node lacks of a stream, in Resend frames.
+  void retransmit(const Retransmit& resend, Effects& fx) const;
   /// This node's stream to `node` from where it went up to, as far as the send window allows.
   void send_stream_to(NodeId node, Effects& fx);
   /// Whether message `seq` of this node's stream may go to `node` now (send window).
