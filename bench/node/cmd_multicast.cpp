@@ -9,6 +9,7 @@
 #include <atomic>
 #include <deque>
 #include <fstream>
+#include <malloc.h>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -87,20 +88,29 @@ Term mc_view_size(BenchNode& b, const Term& args) {
 }
 
 // The member broadcasts `count` messages of `size` bytes, from start_at, as fast as it can.
+// `prebuilt` (default true): the terms are built before the clock starts; false: each one as it
+// goes (a memory measure, which the harness's own terms would inflate).
 Term mc_broadcast_many(BenchNode& b, const Term& args) {
   auto& m = member(b, args);
   auto count = required<std::size_t>(args, "count");
   auto size = arg<std::size_t>(args, "size", 0);
   auto start_at = arg<std::int64_t>(args, "start_at", 0);
+  auto send = [&](Term message) {
+    auto r = m.membership->broadcast(std::move(message));
+    if (!r) throw std::runtime_error("broadcast: " + std::string(to_string(r.error())));
+  };
+  if (!arg<bool>(args, "prebuilt", true)) {
+    auto late = lateness(start_at, now_ns());
+    sleep_until_ns(start_at);
+    for (std::size_t i = 0; i < count; ++i) send(payload(size, i));
+    return Term{{"t_end", now_ns()}, {"late_ns", late}};
+  }
   std::vector<Term> messages;  // built before the clock starts
   messages.reserve(count);
   for (std::size_t i = 0; i < count; ++i) messages.push_back(payload(size, i));
   auto late = lateness(start_at, now_ns());
   sleep_until_ns(start_at);
-  for (auto& message : messages) {
-    auto r = m.membership->broadcast(std::move(message));
-    if (!r) throw std::runtime_error("broadcast: " + std::string(to_string(r.error())));
-  }
+  for (auto& message : messages) send(std::move(message));
   return Term{{"t_end", now_ns()}, {"late_ns", late}};
 }
 
@@ -112,6 +122,13 @@ Term mc_rss(BenchNode&, const Term&) {
     if (line.rfind("VmRSS:", 0) == 0) return Term{{"bytes", std::stoll(line.substr(6)) * 1024}};
   }
   throw std::runtime_error("mc_rss: no VmRSS in /proc/self/status");
+}
+
+// The bytes this process's heap holds in use (glibc's mallinfo2, every arena and the mmapped
+// blocks): unlike resident memory, what was freed is not counted, however high it once rose.
+Term mc_heap(BenchNode&, const Term&) {
+  struct mallinfo2 info = mallinfo2();
+  return Term{{"bytes", static_cast<std::int64_t>(info.uordblks + info.hblkhd)}};
 }
 
 // Waits until the member received `expected` messages; answers when it first saw them.
@@ -217,6 +234,7 @@ void add_multicast_commands(CommandTable& table) {
   table["mc_broadcast_many"] = mc_broadcast_many;
   table["mc_count"] = mc_count;
   table["mc_rss"] = mc_rss;
+  table["mc_heap"] = mc_heap;
   table["mc_confirmed_bench"] = mc_confirmed_bench;
   table["mc_confirmed_pipelined"] = mc_confirmed_pipelined;
   table["mc_join_bench"] = mc_join_bench;
