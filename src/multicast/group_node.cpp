@@ -332,8 +332,8 @@ void GroupNode::evict_laggards(Effects& fx) {
   for (NodeId node : nodes) {
     if (node == self_) continue;
     bool lags = std::any_of(nodes.begin(), nodes.end(), [&](NodeId stream) {
-      auto oldest = streams_.arrival(stream, streams_.acked_by(node, stream) + 1);  // its first unacknowledged
-      return oldest && now_ - *oldest > max_lag_;
+      auto waited = streams_.waited(stream, streams_.acked_by(node, stream) + 1, now_);  // its first unacknowledged
+      return waited && *waited > max_lag_;
     });
     if (lags) run(machine_.evict(node, now_), fx);
   }

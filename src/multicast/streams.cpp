@@ -14,7 +14,16 @@ void Streams::reset(NodeId self, std::vector<NodeId> nodes) {
 
 void Streams::Stream::keep(const Published& message, Micros now) {
   bytes.append(message.message);
-  kept.push_back(Kept{message.member, now, base + bytes.size()});
+  kept.push_back(Kept{base + bytes.size(), millis(now), member_index(message.member)});
+}
+
+std::uint32_t Streams::Stream::member_index(std::uint64_t id) {
+  // A burst comes from one member mostly: the latest first.
+  if (!kept.empty() && members[kept.back().member] == id) return kept.back().member;
+  auto it = std::find(members.begin(), members.end(), id);
+  if (it != members.end()) return static_cast<std::uint32_t>(it - members.begin());
+  members.push_back(id);
+  return static_cast<std::uint32_t>(members.size() - 1);
 }
 
 std::size_t Streams::Stream::drop_oldest() {
@@ -27,7 +36,7 @@ std::size_t Streams::Stream::drop_oldest() {
 
 Published Streams::Stream::message(std::size_t i) const {
   std::uint64_t start = i == 0 ? base : kept[i - 1].end;
-  return Published{kept[i].member,
+  return Published{members[kept[i].member],
                    bytes.copy(static_cast<std::size_t>(start - base), static_cast<std::size_t>(kept[i].end - start))};
 }
 
@@ -48,12 +57,13 @@ Streams::Received Streams::receive(NodeId from, std::uint64_t seq, const Publish
   return Received::next;
 }
 
-std::optional<Micros> Streams::arrival(NodeId stream_node, std::uint64_t seq) const {
+std::optional<Micros> Streams::waited(NodeId stream_node, std::uint64_t seq, Micros now) const {
   auto it = streams_.find(stream_node);
   if (it == streams_.end()) return std::nullopt;
   auto i = it->second.index(seq);
   if (!i) return std::nullopt;
-  return it->second.kept[*i].arrived;
+  std::uint32_t elapsed = millis(now) - it->second.kept[*i].arrived;  // modulo 2^32, as stored
+  return static_cast<Micros>(elapsed) * 1000;
 }
 
 bool Streams::acknowledge(NodeId from, NodeId stream_node, std::uint64_t upto) {

@@ -13,7 +13,8 @@
 //
 // Memory (MULTICAST.md: at most 32 bytes beside the term per buffered message): a stream keeps
 // the bytes of its messages one after the other in a single byte log, and per message only a
-// 24-byte record (the member, the arrival time, where its bytes end). A string per message
+// 16-byte record (where its bytes end, when it came to the millisecond, and its member as an
+// index in the stream's few members). A string per message
 // would cost a heap block of its own, about 80 bytes for a 64-byte term, beside a 48-byte
 // record: 131 bytes over the term, measured (docs/benchmarks.md).
 #include "common/byte_log.hpp"
@@ -72,9 +73,10 @@ class Streams final : public StreamState {
   /// Messages of `stream` after `after` up to `last`, in order (a retransmission). Empty when
   /// this node no longer holds them all.
   std::vector<Published> range(NodeId stream, std::uint64_t after, std::uint64_t last) const;
-  /// When message `seq` of `stream` was published or received here; none once it is stable
+  /// How long message `seq` of `stream` has been here at `now` since it was published or
+  /// received, to the millisecond (as long as that is under 49 days); none once it is stable
   /// and collected, or not held yet (how long a node has left it unacknowledged).
-  std::optional<Micros> arrival(NodeId stream, std::uint64_t seq) const;
+  std::optional<Micros> waited(NodeId stream, std::uint64_t seq, Micros now) const;
   /// Bytes of this node's own messages numbered after `after` up to `upto` (those collected
   /// count nothing): what a node that acknowledged `after` has yet to take of them.
   std::size_t own_bytes(std::uint64_t after, std::uint64_t upto) const;
@@ -94,13 +96,16 @@ class Streams final : public StreamState {
   bool holds(const std::vector<StreamEnd>& ends) const override;
 
  private:
-  /// A message kept until it is stable. Its bytes are in its stream's `bytes`, from where the
-  /// message before it ends (or the stream's `base`) up to `end`.
+  /// A message kept until it is stable, in 16 bytes. Its bytes are in its stream's `bytes`,
+  /// from where the message before it ends (or the stream's `base`) up to `end`.
   struct Kept {
-    std::uint64_t member = 0;
-    Micros arrived = 0;
-    std::uint64_t end = 0;  ///< position in the stream's byte log just after this message
+    std::uint64_t end = 0;      ///< position in the stream's byte log just after this message
+    std::uint32_t arrived = 0;  ///< when it came, in milliseconds, modulo 2^32 (millis())
+    std::uint32_t member = 0;   ///< its member: an index in the stream's `members`
   };
+  static_assert(sizeof(Kept) == 16, "a kept message's record stays at 16 bytes (MULTICAST.md memory target)");
+  /// `t` in milliseconds, modulo 2^32: Kept::arrived. Differences of two stay right for 49 days.
+  static std::uint32_t millis(Micros t) { return static_cast<std::uint32_t>(static_cast<std::uint64_t>(t) / 1000); }
   struct Stream {
     std::uint64_t held = 0;  ///< contiguous from 1
     /// Not yet stable, in order: numbers held - kept.size() + 1 up to held (a stream grows by
@@ -110,6 +115,9 @@ class Streams final : public StreamState {
     /// stream's byte log (every byte the stream ever kept, counted from 0).
     ByteLog bytes;
     std::uint64_t base = 0;
+    /// The members whose messages it holds (their ids), each once: few per node and view,
+    /// where a record per message would repeat an 8-byte id.
+    std::vector<std::uint64_t> members;
     std::map<NodeId, std::uint64_t> acked;  ///< per node of the view
     std::map<NodeId, std::uint64_t> sent;   ///< this node's own stream: how far it went to each node
 
@@ -128,6 +136,8 @@ class Streams final : public StreamState {
     }
     /// Appends a message: its bytes to the log, its record to `kept`.
     void keep(const Published& message, Micros now);
+    /// The index of member `id` in `members`, added when new.
+    std::uint32_t member_index(std::uint64_t id);
     /// Drops the oldest message, its bytes with it; returns their count.
     std::size_t drop_oldest();
     /// The message at index `i` of `kept`, copied out.

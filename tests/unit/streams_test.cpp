@@ -102,21 +102,43 @@ TEST_CASE("streams: the digest and the flush check follow what is held", "[unit]
 
 TEST_CASE("streams: each message kept remembers when it arrived, until it is stable", "[unit][multicast]") {
   Streams s = three_nodes();
-  s.publish(msg("one"), 100);
-  s.publish(msg("two"), 200);
-  CHECK(s.receive(node("b"), 1, msg("b1"), 300) == Streams::Received::next);
-  CHECK(s.arrival(node("a"), 1) == 100);
-  CHECK(s.arrival(node("a"), 2) == 200);
-  CHECK(s.arrival(node("b"), 1) == 300);
-  CHECK_FALSE(s.arrival(node("a"), 3));  // not published yet
-  CHECK_FALSE(s.arrival(node("c"), 1));  // nothing of c
+  constexpr Micros ms = 1000;
+  s.publish(msg("one"), 100 * ms);
+  s.publish(msg("two"), 200 * ms);
+  CHECK(s.receive(node("b"), 1, msg("b1"), 300 * ms) == Streams::Received::next);
+  CHECK(s.waited(node("a"), 1, 1000 * ms) == 900 * ms);
+  CHECK(s.waited(node("a"), 2, 1000 * ms) == 800 * ms);
+  CHECK(s.waited(node("b"), 1, 1000 * ms) == 700 * ms);
+  CHECK_FALSE(s.waited(node("a"), 3, 1000 * ms));  // not published yet
+  CHECK_FALSE(s.waited(node("c"), 1, 1000 * ms));  // nothing of c
   s.processed(node("a"), 1);
   s.acknowledge(node("b"), node("a"), 1);
   s.acknowledge(node("c"), node("a"), 2);
   s.collect();
-  CHECK_FALSE(s.arrival(node("a"), 1));  // stable: gone
-  CHECK(s.arrival(node("a"), 2) == 200);
-  CHECK(s.arrival(node("b"), 1) == 300);
+  CHECK_FALSE(s.waited(node("a"), 1, 1000 * ms));  // stable: gone
+  CHECK(s.waited(node("a"), 2, 1000 * ms) == 800 * ms);
+  CHECK(s.waited(node("b"), 1, 1000 * ms) == 700 * ms);
+}
+
+TEST_CASE("streams: a message's wait is right across the wrap of its 32-bit millisecond clock", "[unit][multicast]") {
+  Streams s = three_nodes();
+  constexpr Micros ms = 1000;
+  const Micros wrap = (Micros{1} << 32) * ms;  // where millis() wraps to 0
+  s.publish(msg("one"), wrap - 5 * ms);
+  CHECK(s.waited(node("a"), 1, wrap + 20 * ms) == 25 * ms);
+}
+
+TEST_CASE("streams: each message comes back with its own member, several members interleaved", "[unit][multicast]") {
+  Streams s = three_nodes();
+  std::vector<std::uint64_t> members{7, 7, 9, 7, 11, 9, 9};
+  for (std::size_t i = 0; i < members.size(); ++i) { s.publish(Published{members[i], "m" + std::to_string(i)}); }
+  auto back = s.range(node("a"), 0, members.size());
+  REQUIRE(back.size() == members.size());
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    INFO("message " << i);
+    CHECK(back[i].member == members[i]);
+    CHECK(back[i].message == "m" + std::to_string(i));
+  }
 }
 
 TEST_CASE("streams: messages of any size come back byte for byte after older ones were collected",
