@@ -1,6 +1,7 @@
 #include "multicast/group_node.hpp"
 
 #include <algorithm>
+#include <limits>
 
 // See view_machine.cpp: GCC 12's -Wmaybe-uninitialized misfires on variants of vectors at -O2.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -68,10 +69,14 @@ void GroupNode::publish(std::uint64_t token, const Pid& member, Published messag
   std::uint64_t seq = streams_.publish(message, now_);
   add_unconfirmed(seq, token, member);
   for (NodeId node : streams_.nodes()) {
-    // A node behind by a window gets it later, from the log (send_stream_to).
-    if (node == self_ || streams_.sent_to(node) + 1 != seq || !may_send(node, seq)) continue;
-    send_data(node, seq, message, fx);
-    streams_.set_sent(node, seq);
+    if (node == self_) continue;
+    auto [from, to] = streams_.advance_sent(node, send_window_);
+    if (to == from) continue;  // behind by a window: later, from the log
+    if (from + 1 == seq) {
+      send_data(node, seq, message, fx);  // it keeps up: the message in hand
+    } else {
+      send_range(node, from, to, fx);  // it was behind: what the window opened, from the log
+    }
   }
   fx.events.push_back(delivered(self_, seq, from, std::move(message.message)));
   confirm_stable(fx);  // a view of this node alone: stable at once
@@ -113,20 +118,15 @@ void GroupNode::retransmit(const Retransmit& resend, Effects& fx) const {
   }
 }
 
-bool GroupNode::may_send(NodeId node, std::uint64_t seq) const {
-  std::size_t ahead = streams_.own_bytes(streams_.acked_by(node, self_), seq - 1);
-  return ahead == 0 || ahead + streams_.own_bytes(seq - 1, seq) <= send_window_;
+void GroupNode::send_stream_to(NodeId node, Effects& fx) {
+  auto [from, to] = streams_.advance_sent(node, send_window_);
+  send_range(node, from, to, fx);
 }
 
-void GroupNode::send_stream_to(NodeId node, Effects& fx) {
-  const std::uint64_t held = streams_.held(self_);
-  const std::uint64_t from = std::max(streams_.sent_to(node), streams_.acked_by(node, self_));
-  std::uint64_t last = from;
-  while (last < held && may_send(node, last + 1)) ++last;
-  if (last == from) return;
-  std::uint64_t seq = from;
-  for (auto& message : streams_.range(self_, from, last)) send_data(node, ++seq, std::move(message), fx);
-  streams_.set_sent(node, last);
+void GroupNode::send_range(NodeId node, std::uint64_t after, std::uint64_t last, Effects& fx) {
+  if (last <= after) return;
+  std::uint64_t seq = after;
+  for (auto& message : streams_.range(self_, after, last)) send_data(node, ++seq, std::move(message), fx);
 }
 
 void GroupNode::send_data(NodeId to, std::uint64_t seq, Published message, Effects& fx) const {
@@ -288,10 +288,9 @@ void GroupNode::resume_stream_to(NodeId node, Effects& fx) {
   // All of it, past the send window: a view change may be under way, where the node holds its
   // deliveries (no acknowledgement moves the window) and the flush's retransmission of what
   // it lacks may have been lost with the link.
-  std::uint64_t seq = streams_.acked_by(node, self_);
-  const std::uint64_t held = streams_.held(self_);
-  for (auto& message : streams_.range(self_, seq, held)) send_data(node, ++seq, std::move(message), fx);
-  streams_.set_sent(node, held);
+  streams_.set_sent(node, streams_.acked_by(node, self_));
+  auto [from, to] = streams_.advance_sent(node, std::numeric_limits<std::size_t>::max());
+  send_range(node, from, to, fx);
 }
 
 Effects GroupNode::peer_down(NodeId node, Micros now) {

@@ -50,9 +50,11 @@ struct Outgoing {
 /// node in few frames, and a burst of big terms in several, so that no frame holds a link long.
 constexpr std::size_t kMaxDataFrameBytes = 64 * 1024;
 /// The most of this node's stream that goes to a node of the view ahead of its
-/// acknowledgements (GroupNode's `send_window`): a node that keeps up never waits on it (at a
-/// million 64-byte messages a second, 15 ms of stream).
-constexpr std::size_t kMaxSendWindowBytes = 1 << 20;
+/// acknowledgements (GroupNode's `send_window`): a node that keeps up never waits on it. At
+/// 100k 1 kB messages a second that is 40 ms of stream; 1 MB cost 1 kB terms 10% of their
+/// throughput on 2 loaded cores, where a receiver's strand can wait for a CPU for milliseconds
+/// (docs/benchmarks.md), and would cap a link with a 50 ms round trip at 20 MB/s.
+constexpr std::size_t kMaxSendWindowBytes = std::size_t{4} << 20;
 
 // ---- events for local members, in the order they happened ----
 /// `member`'s first view.
@@ -201,8 +203,8 @@ class GroupNode {
   void retransmit(const Retransmit& resend, Effects& fx) const;
   /// This node's stream to `node` from where it went up to, as far as the send window allows.
   void send_stream_to(NodeId node, Effects& fx);
-  /// Whether message `seq` of this node's stream may go to `node` now (send window).
-  bool may_send(NodeId node, std::uint64_t seq) const;
+  /// Messages after `after` up to `last` of this node's stream to `node`, from the log.
+  void send_range(NodeId node, std::uint64_t after, std::uint64_t last, Effects& fx);
 
   NodeId self_;
   Micros max_lag_ = 0;

@@ -118,17 +118,17 @@ void Streams::collect() {
   }
 }
 
-std::size_t Streams::own_bytes(std::uint64_t after, std::uint64_t upto) const {
-  auto it = streams_.find(self_);
-  if (it == streams_.end() || upto <= after) return 0;
-  return static_cast<std::size_t>(it->second.end_of(upto) - it->second.end_of(after));
-}
-
-std::uint64_t Streams::sent_to(NodeId node) const {
-  auto it = streams_.find(self_);
-  if (it == streams_.end()) return 0;
-  auto s = it->second.sent.find(node);
-  return s == it->second.sent.end() ? 0 : s->second;
+std::pair<std::uint64_t, std::uint64_t> Streams::advance_sent(NodeId node, std::size_t window) {
+  Stream& own = stream(self_);
+  auto a = own.acked.find(node);
+  const std::uint64_t acked = a == own.acked.end() ? 0 : a->second;
+  std::uint64_t& sent = own.sent[node];
+  const std::uint64_t from = std::max(sent, acked);
+  const std::uint64_t acked_end = own.end_of(acked);
+  std::uint64_t to = from;
+  while (to < own.held && (own.end_of(to) == acked_end || own.end_of(to + 1) - acked_end <= window)) ++to;
+  sent = to;
+  return {from, to};
 }
 
 void Streams::set_sent(NodeId node, std::uint64_t upto) { stream(self_).sent[node] = upto; }

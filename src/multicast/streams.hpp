@@ -28,6 +28,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace syn::detail::multicast {
@@ -77,11 +78,13 @@ class Streams final : public StreamState {
   /// received, to the millisecond (as long as that is under 49 days); none once it is stable
   /// and collected, or not held yet (how long a node has left it unacknowledged).
   std::optional<Micros> waited(NodeId stream, std::uint64_t seq, Micros now) const;
-  /// Bytes of this node's own messages numbered after `after` up to `upto` (those collected
-  /// count nothing): what a node that acknowledged `after` has yet to take of them.
-  std::size_t own_bytes(std::uint64_t after, std::uint64_t upto) const;
-  /// How far this node's stream went to `node` in this view (0 at first); set_sent moves it.
-  std::uint64_t sent_to(NodeId node) const;
+  /// This node's stream to `node`, as far as a send window allows: from where it went (or what
+  /// `node` acknowledged, when more), the next messages while the bytes past its
+  /// acknowledgement stay within `window` (one goes all the same when none is on its way).
+  /// Returns (from, to): numbers from + 1 to to are now counted as sent; none when equal.
+  std::pair<std::uint64_t, std::uint64_t> advance_sent(NodeId node, std::size_t window);
+  /// This node's stream went to `node` up to `upto` (a link that came back: what it
+  /// acknowledged).
   void set_sent(NodeId node, std::uint64_t upto);
   /// Bytes of this node's own messages not yet stable (flow control).
   std::size_t own_unstable_bytes() const { return own_unstable_bytes_; }
