@@ -119,7 +119,11 @@ void Streams::collect() {
 }
 
 std::pair<std::uint64_t, std::uint64_t> Streams::advance_sent(NodeId node, std::size_t window) {
-  Stream& own = stream(self_);
+  // Not stream(self_): a node that never published in this view has no stream to make (an
+  // empty one costs its deque's first block, about 600 bytes, per group and node at each tick).
+  auto it = streams_.find(self_);
+  if (it == streams_.end()) return {0, 0};
+  Stream& own = it->second;
   auto a = own.acked.find(node);
   const std::uint64_t acked = a == own.acked.end() ? 0 : a->second;
   std::uint64_t& sent = own.sent[node];
@@ -131,7 +135,10 @@ std::pair<std::uint64_t, std::uint64_t> Streams::advance_sent(NodeId node, std::
   return {from, to};
 }
 
-void Streams::set_sent(NodeId node, std::uint64_t upto) { stream(self_).sent[node] = upto; }
+void Streams::set_sent(NodeId node, std::uint64_t upto) {
+  auto it = streams_.find(self_);
+  if (it != streams_.end()) it->second.sent[node] = upto;  // (none: nothing published, nothing sent)
+}
 
 std::vector<Published> Streams::range(NodeId stream_node, std::uint64_t after, std::uint64_t last) const {
   std::vector<Published> out;
