@@ -70,12 +70,12 @@ void GroupNode::publish(std::uint64_t token, const Pid& member, Published messag
   add_unconfirmed(seq, token, member);
   for (NodeId node : streams_.nodes()) {
     if (node == self_) continue;
-    auto [from, to] = streams_.advance_sent(node, send_window_);
-    if (to == from) continue;  // behind by a window: later, from the log
-    if (from + 1 == seq) {
+    auto [sent_after, sent_upto] = streams_.advance_sent(node, send_window_);
+    if (sent_upto == sent_after) continue;  // behind by a window: later, from the log
+    if (sent_after + 1 == seq) {
       send_data(node, seq, message, fx);  // it keeps up: the message in hand
     } else {
-      send_range(node, from, to, fx);  // it was behind: what the window opened, from the log
+      send_range(node, sent_after, sent_upto, fx);  // it was behind: what the window opened, from the log
     }
   }
   fx.events.push_back(delivered(self_, seq, from, std::move(message.message)));

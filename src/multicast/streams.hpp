@@ -49,7 +49,7 @@ class Streams final : public StreamState {
   enum class Received { next, duplicate, gap };
   /// A message of `stream` numbered `seq`: kept when it is the next one, a duplicate when
   /// already held (a retransmission overlapping what arrived), a gap otherwise (nothing kept).
-  /// `now`: when it arrived (arrival()).
+  /// `now`: when it arrived (waited()).
   Received receive(NodeId stream, std::uint64_t seq, const Published& message, Micros now = 0);
 
   /// This node's members received (their callbacks ran) `stream` up to `upto`: what this node
@@ -76,7 +76,9 @@ class Streams final : public StreamState {
   std::vector<Published> range(NodeId stream, std::uint64_t after, std::uint64_t last) const;
   /// How long message `seq` of `stream` has been here at `now` since it was published or
   /// received, to the millisecond (as long as that is under 49 days); none once it is stable
-  /// and collected, or not held yet (how long a node has left it unacknowledged).
+  /// and collected, or not held yet (how long a node has left it unacknowledged). `now` comes
+  /// from the same monotonic clock as the times given to publish and receive: an earlier one
+  /// would wrap to 49 days.
   std::optional<Micros> waited(NodeId stream, std::uint64_t seq, Micros now) const;
   /// This node's stream to `node`, as far as a send window allows: from where it went (or what
   /// `node` acknowledged, when more), the next messages while the bytes past its

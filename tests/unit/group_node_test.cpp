@@ -444,6 +444,25 @@ TEST_CASE("group node: a message bigger than the send window still goes, one at 
 }
 
 TEST_CASE(
+    "group node: after a link came back, all the peer has not acknowledged goes again at once, past the send window",
+    "[unit][multicast]") {
+  // (In a view change the peer holds its deliveries and acknowledges nothing: a window that
+  // waited for acknowledgements would not move, and what the flush retransmitted over the old
+  // link is lost with it.) b publishes, neither b nor c coordinates: the view stays.
+  Cluster c = three(8);
+  c.hold("c");
+  for (int i = 1; i <= 50; ++i) c.broadcast("b", i);
+  c.settle();
+  REQUIRE(c.data_in_flight("b", "c") == 8);
+  c.reset_link("b", "c");
+  CHECK(c.data_in_flight("b", "c") == 50);
+  c.release("c");
+  c.settle();
+  CHECK(received_from(c.log("c"), Cluster::member("b")) == one_to(50));
+  CHECK(c.at("b").idle());
+}
+
+TEST_CASE(
     "group node: broadcasts of two members interleaved are each confirmed once and in order, with a member leaving "
     "while they are unconfirmed",
     "[unit][multicast]") {

@@ -170,3 +170,22 @@ TEST_CASE("streams: messages of any size come back byte for byte after older one
   CHECK(s.range(node("b"), 40, 41).empty());
   CHECK(s.held(node("b")) == 41);
 }
+
+TEST_CASE("streams: the send window lets a node have only so many bytes past its acknowledgement",
+          "[unit][multicast]") {
+  Streams s = three_nodes();
+  for (int i = 0; i < 10; ++i) s.publish(msg("0123456789"));  // 10 bytes each
+  using Range = std::pair<std::uint64_t, std::uint64_t>;
+  CHECK(s.advance_sent(node("b"), 35) == Range{0, 3});  // 30 bytes: a fourth would make 40
+  CHECK(s.advance_sent(node("b"), 35) == Range{3, 3});  // nothing acknowledged: nothing more
+  CHECK(s.advance_sent(node("c"), 0) == Range{0, 1});   // one goes all the same
+  s.acknowledge(node("b"), node("a"), 2);
+  CHECK(s.advance_sent(node("b"), 35) == Range{3, 5});  // 2 acknowledged: up to 5
+  s.acknowledge(node("b"), node("a"), 7);               // more than it was sent (a flush)
+  CHECK(s.advance_sent(node("b"), 1000) == Range{7, 10});
+  s.set_sent(node("c"), 0);  // its link came back: from what it acknowledged
+  CHECK(s.advance_sent(node("c"), 1000) == Range{0, 10});
+  Streams quiet = three_nodes();  // never published: nothing to send, no stream made
+  CHECK(quiet.advance_sent(node("b"), 1000) == Range{0, 0});
+  CHECK(quiet.digest().empty());
+}
