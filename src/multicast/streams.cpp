@@ -9,7 +9,6 @@ void Streams::reset(NodeId self, std::vector<NodeId> nodes) {
   self_ = self;
   nodes_ = std::move(nodes);
   streams_.clear();
-  own_unstable_bytes_ = 0;
 }
 
 void Streams::Stream::keep(const Published& message, Micros now) {
@@ -26,12 +25,10 @@ std::uint32_t Streams::Stream::member_index(std::uint64_t id) {
   return static_cast<std::uint32_t>(members.size() - 1);
 }
 
-std::size_t Streams::Stream::drop_oldest() {
-  auto count = static_cast<std::size_t>(kept.front().end - base);
-  bytes.drop_front(count);
+void Streams::Stream::drop_oldest() {
+  bytes.drop_front(static_cast<std::size_t>(kept.front().end - base));
   base = kept.front().end;
   kept.pop_front();
-  return count;
 }
 
 Published Streams::Stream::message(std::size_t i) const {
@@ -43,7 +40,6 @@ Published Streams::Stream::message(std::size_t i) const {
 std::uint64_t Streams::publish(const Published& message, Micros now) {
   Stream& own = stream(self_);
   std::uint64_t seq = ++own.held;
-  own_unstable_bytes_ += message.message.size();
   own.keep(message, now);
   return seq;
 }
@@ -111,11 +107,13 @@ std::uint64_t Streams::acked_by(NodeId from, NodeId stream_node) const {
 void Streams::collect() {
   for (auto& [node, s] : streams_) {
     std::uint64_t upto = stable(node);
-    while (!s.kept.empty() && s.held - s.kept.size() + 1 <= upto) {
-      std::size_t dropped = s.drop_oldest();
-      if (node == self_) own_unstable_bytes_ -= dropped;
-    }
+    while (!s.kept.empty() && s.held - s.kept.size() + 1 <= upto) s.drop_oldest();
   }
+}
+
+std::size_t Streams::own_unstable_bytes() const {
+  auto it = streams_.find(self_);
+  return it == streams_.end() ? 0 : it->second.bytes.size();
 }
 
 std::pair<std::uint64_t, std::uint64_t> Streams::advance_sent(NodeId node, std::size_t window) {

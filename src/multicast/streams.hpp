@@ -88,8 +88,8 @@ class Streams final : public StreamState {
   /// This node's stream went to `node` up to `upto` (a link that came back: what it
   /// acknowledged).
   void set_sent(NodeId node, std::uint64_t upto);
-  /// Bytes of this node's own messages not yet stable (flow control).
-  std::size_t own_unstable_bytes() const { return own_unstable_bytes_; }
+  /// Bytes of this node's own messages not yet stable (flow control): its stream's log.
+  std::size_t own_unstable_bytes() const;
   /// The nodes of the view (this one included), as reset() gave them.
   const std::vector<NodeId>& nodes() const { return nodes_; }
   bool has_node(NodeId node) const { return std::find(nodes_.begin(), nodes_.end(), node) != nodes_.end(); }
@@ -143,8 +143,8 @@ class Streams final : public StreamState {
     void keep(const Published& message, Micros now);
     /// The index of member `id` in `members`, added when new.
     std::uint32_t member_index(std::uint64_t id);
-    /// Drops the oldest message, its bytes with it; returns their count.
-    std::size_t drop_oldest();
+    /// Drops the oldest message, its bytes with it.
+    void drop_oldest();
     /// The message at index `i` of `kept`, copied out.
     Published message(std::size_t i) const;
   };
@@ -153,7 +153,6 @@ class Streams final : public StreamState {
   NodeId self_ = 0;
   std::vector<NodeId> nodes_;
   std::map<NodeId, Stream> streams_;
-  std::size_t own_unstable_bytes_ = 0;
 };
 
 }  // namespace syn::detail::multicast
