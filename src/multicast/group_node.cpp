@@ -174,6 +174,11 @@ Effects GroupNode::receive(NodeId from, const Body& body, Micros now) {
     // messages up to its ends (a publisher publishes nothing once it answered a round, but its
     // stream may still be on its way to a node behind by a send window): a duplicate.
   } else if (const auto* resend = std::get_if<wire::multicast::Resend>(&body)) {
+    // This node's own stream, resent to it: the round's coordinator read a digest of this
+    // node's from before it gave that round up and published on (simulator seed
+    // 970000035753). It holds all of its own stream: nothing to take, and no error of the
+    // sender's (a reset of the link would be one more fault).
+    if (resend->stream == self_) return fx;
     if (view() && resend->view == view()->id) {
       on_data(from, resend->stream, resend->first, resend->messages, fx);
       run(machine_.streams_advanced(now), fx);

@@ -61,4 +61,12 @@ TEST_CASE("multicast sim: regression seeds", "[sim][multicast]") {
     INFO(outcome.report());
     CHECK(outcome.ok());
   }
+  SECTION("a node that gave a round up and published on takes no offence at its own stream resent to it") {
+    // Before the fix, m2 answered a PREPARE (its digest: 5 messages of its own stream), gave the
+    // round up and published on; the coordinator's FLUSH still carried that digest, so m3 was
+    // told to resend m2's own stream to m2, which refused the frame as malformed.
+    auto outcome = run_multicast_scenario(970000035753, config);
+    INFO(outcome.report());
+    CHECK(outcome.ok());
+  }
 }

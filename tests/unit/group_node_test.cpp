@@ -663,6 +663,18 @@ TEST_CASE("group node: a gap in a stream or a stranger's message is a protocol e
   CHECK(c.inject("a", "b", next).protocol_error.empty());
 }
 
+TEST_CASE("group node: its own stream resent to a node is no error and delivers nothing (a flush's stale digest)",
+          "[unit][multicast]") {
+  Cluster c = three();
+  c.broadcast("b", 1);
+  c.settle();
+  ViewId view = c.at("b").view()->id;
+  wire::multicast::Resend own{view, Cluster::node("b"), 1, {{1, wire::canonical(Term(1))}}};
+  Effects fx = c.inject("a", "b", own);
+  CHECK(fx.protocol_error.empty());
+  CHECK(fx.events.empty());
+}
+
 namespace {
 
 /// A seeded random run of the data path: members join and leave, publish numbered messages,
