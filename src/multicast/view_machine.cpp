@@ -90,6 +90,7 @@ std::string ViewMachine::describe() const {
   out += " | local";
   for (const auto& member : local_) out += " " + member.to_string();
   if (!split_joins_.empty()) out += " | awaiting reach " + std::to_string(split_joins_.size());
+  if (!rejoins_.empty()) out += " | awaiting own leave " + std::to_string(rejoins_.size());
   out += " | joining " + std::to_string(joining_.size()) + " leaving " + std::to_string(leaving_.size());
   auto nodes = [&](const char* what, const auto& set) {
     if (set.empty()) return;
@@ -122,7 +123,7 @@ bool ViewMachine::follows(NodeId node) const {
 std::vector<Action> ViewMachine::join(const Pid& member, Micros now, Micros reach_deadline) {
   std::vector<Action> out;
   now_ = now;
-  if (contains(local_, member) || split_joins_.count(member)) return out;
+  if (contains(local_, member) || split_joins_.count(member) || rejoins_.count(member)) return out;
   // SPEC 8.1.3: node_down when some node of the view it would join is cut off from this one
   // while others are reached; after a wait, as reachability may be settling (a node connects).
   if (split_from_view()) {
@@ -149,6 +150,15 @@ bool ViewMachine::split_from_view() const {
 }
 
 void ViewMachine::admit_join(const Pid& member, std::vector<Action>& out) {
+  if (installed_ && contains(installed_->members, member)) {
+    // The view still names it: its leave was given up (give_up_leave) and not taken yet. It
+    // waits for a view without it, then joins as any member does: a join of a pid the view
+    // holds would ask for nothing, and the view that takes the old leave would take the new
+    // join with it (simulator seed 970000026571).
+    rejoins_.insert(member);
+    wanted_leaves_.emplace(member, LeaveReason::left);
+    return;
+  }
   local_.push_back(member);
   if (no_group_to_join()) {
     start_group(out);
@@ -157,7 +167,15 @@ void ViewMachine::admit_join(const Pid& member, std::vector<Action>& out) {
   submit_requests(out);
 }
 
-void ViewMachine::settle_split_joins(std::vector<Action>& out) {
+void ViewMachine::settle_held_joins(std::vector<Action>& out) {
+  std::vector<Pid> rejoining;
+  for (const auto& member : rejoins_) {
+    if (!installed_ || !contains(installed_->members, member)) rejoining.push_back(member);
+  }
+  for (const auto& member : rejoining) {
+    rejoins_.erase(member);
+    admit_join(member, out);
+  }
   if (split_joins_.empty()) return;
   bool split = split_from_view();
   for (auto it = split_joins_.begin(); it != split_joins_.end();) {
@@ -211,7 +229,7 @@ std::vector<Action> ViewMachine::give_up_leave(const Pid& member, Micros now) {
 std::vector<Action> ViewMachine::leave(const Pid& member, LeaveReason reason, Micros now) {
   std::vector<Action> out;
   now_ = now;
-  if (split_joins_.erase(member)) {
+  if (split_joins_.erase(member) || rejoins_.erase(member)) {
     out.push_back(LocalLeft{member, reason});
     return out;
   }
@@ -234,7 +252,7 @@ std::vector<Action> ViewMachine::learn(NodeId from, const std::optional<Installe
   std::vector<Action> out;
   now_ = now;
   learn_announcement(from, announced, left, out);
-  settle_split_joins(out);  // the view a join waits on may be another now
+  settle_held_joins(out);  // the view a join waits on may be another now
   return out;
 }
 
@@ -334,7 +352,7 @@ std::vector<Action> ViewMachine::peer_up(NodeId node, Micros now, std::uint32_t 
   report_cut(out);
   settle_lost(out);        // a round that waited on this node's hold may start
   reconsider_merges(out);  // a view that waited for this link may merge now
-  settle_split_joins(out);
+  settle_held_joins(out);
   return out;
 }
 
@@ -373,7 +391,7 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
   if (coordinator() != before) submit_requests(out);
   report_cut(out);
   settle_lost(out);  // the other nodes' reports may have come first: a split
-  settle_split_joins(out);
+  settle_held_joins(out);
   return out;
 }
 
@@ -436,7 +454,7 @@ std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Mi
         }
       },
       message);
-  settle_split_joins(out);  // an INSTALL or eviction may have settled what a join waits on
+  settle_held_joins(out);  // an INSTALL or eviction may have settled what a join waits on
   return out;
 }
 
@@ -445,7 +463,7 @@ std::vector<Action> ViewMachine::streams_advanced(Micros now) {
   now_ = now;
   answer_flush_if_held(out);
   if (phase_ == Phase::flushing && flush_waiting_.empty() && streams_.holds(flush_ends_)) finish_round(out);
-  settle_split_joins(out);  // a view installed may have settled what a join waits on
+  settle_held_joins(out);  // a view installed may have settled what a join waits on
   return out;
 }
 
@@ -453,7 +471,7 @@ std::vector<Action> ViewMachine::tick(Micros now) {
   std::vector<Action> out;
   now_ = now;
   drop_round_if_deposed();
-  settle_split_joins(out);  // past their deadline
+  settle_held_joins(out);  // past their deadline
   bool joins_waiting = std::any_of(local_.begin(), local_.end(), [&](const Pid& member) {
     return !installed_ || !contains(installed_->members, member);
   });
@@ -590,7 +608,7 @@ std::vector<Pid> ViewMachine::proposed_members() const {
     }
   }
   for (const auto& member : joining_) {
-    if (stays(member) && !contains(out, member)) out.push_back(member);
+    if (!leaving_.count(member) && stays(member) && !contains(out, member)) out.push_back(member);
   }
   return out;
 }
@@ -1042,6 +1060,12 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
     }
   }
   for (const auto& [member, reason] : left) wanted_leaves_.erase(member);
+  // Joins the view took are done, however it came (a group started alone, a view adopted from
+  // a PREPARE's answer): one left in joining_ would put its member back into the view that
+  // takes its leave, and that leave would never go (simulator seed 970000026571).
+  std::erase_if(joining_, [&](const Pid& member) { return contains(view.members, member); });
+  // Out without a word too (this node missed the view that took them): asked no more.
+  std::erase_if(wanted_leaves_, [&](const auto& wanted) { return !contains(view.members, wanted.first); });
   // The nodes of the view hold it now: what they announced before (no view, after an
   // eviction say) is stale, and must not make their new members look gone.
   for (NodeId node : nodes_of(view.members)) {

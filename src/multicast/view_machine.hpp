@@ -227,9 +227,10 @@ class ViewMachine {
   bool split_from_view() const;
   /// A join goes on: to the coordinator, or it starts the group.
   void admit_join(const Pid& member, std::vector<Action>& out);
-  /// The joins waiting on reachability: in once it settled, out as node_down past their
-  /// deadline. Run after every event that may change what is reached or known.
-  void settle_split_joins(std::vector<Action>& out);
+  /// The joins held back: those waiting on reachability, in once it settled, out as node_down
+  /// past their deadline; those waiting for their pid's given-up leave, in once a view without
+  /// it is installed. Run after every event that may change what is reached or known.
+  void settle_held_joins(std::vector<Action>& out);
   /// Hands this node's waiting joins and leaves to the coordinator (itself included).
   void submit_requests(std::vector<Action>& out);
   /// False for another node that said it holds no view, or was not heard of since its link
@@ -290,6 +291,9 @@ class ViewMachine {
   /// Joins that wait for the view's nodes to be all reached or all not (split_from_view),
   /// with their deadline; not in local_ yet.
   std::map<Pid, Micros> split_joins_;
+  /// Joins of members whose earlier leave was given up while the view still names them: they
+  /// wait for a view without them (admit_join); not in local_ yet.
+  std::set<Pid> rejoins_;
   /// Local members of the installed view that asked to leave (or must: given-up joins),
   /// until a view without them is installed. Sent again to each new coordinator, as are the
   /// joins still waiting: a coordinator that dies takes its requests with it.

@@ -69,4 +69,12 @@ TEST_CASE("multicast sim: regression seeds", "[sim][multicast]") {
     INFO(outcome.report());
     CHECK(outcome.ok());
   }
+  SECTION("a member that joins again after giving its leave up is in a view once the old leave is taken") {
+    // Before the fix, m2's member gave its leave up (the coordinator unreached) and joined
+    // again while the view still named its pid: the join asked for nothing, and it stayed
+    // joining to the end.
+    auto outcome = run_multicast_scenario(970000026571, config);
+    INFO(outcome.report());
+    CHECK(outcome.ok());
+  }
 }
