@@ -374,8 +374,8 @@ std::vector<Action> ViewMachine::peer_down(NodeId node, Micros now) {
     // The coordinator is gone: a promise made to it is void; the next one takes over.
     promised_.reset();
     owed_flush_.reset();
-    give_up_orphaned_flush(out);  // when its other nodes restarted already
   }
+  give_up_orphaned_flush(out);  // its other nodes restarted already, or are all out of reach
   if (delegate_ && delegate_->first.node_atom() == node) {
     // The senior of a merge is gone: this side goes on alone.
     delegate_.reset();
@@ -507,6 +507,7 @@ std::vector<Action> ViewMachine::tick(Micros now) {
       return out;
     }
   }
+  give_up_orphaned_flush(out);  // a merge's other side out of reach long enough
   if (promised_ && !promised_merge_ && now >= promise_deadline_ && !owed_flush_ && !flushed_) {
     // The coordinator said nothing of that round for three timeouts (it gave it up: a live
     // coordinator restarts a round after one, asking again): the promise is void. Not once
@@ -608,7 +609,7 @@ std::vector<Pid> ViewMachine::proposed_members() const {
     }
   }
   for (const auto& member : joining_) {
-    if (!leaving_.count(member) && stays(member) && !contains(out, member)) out.push_back(member);
+    if (stays(member) && !contains(out, member)) out.push_back(member);
   }
   return out;
 }
@@ -628,7 +629,7 @@ void ViewMachine::maybe_start_round(Micros now, std::vector<Action>& out) {
   for (const auto& member : installed_->members) {
     if (gone_elsewhere(member)) leaving_.emplace(member, LeaveReason::evicted);
   }
-  if (merging_ || proposed_members() != installed_->members) start_round(now, out);
+  if (merging_ || settle_round_ || proposed_members() != installed_->members) start_round(now, out);
 }
 
 void ViewMachine::restart_round(Micros now, std::vector<Action>& out) {
@@ -977,6 +978,8 @@ void ViewMachine::evict_self(std::vector<Action>& out) {
   installed_.reset();
   installed_left_.clear();
   wanted_leaves_.clear();
+  settle_round_ = false;
+  vanished_since_.reset();
   promised_.reset();
   owed_flush_.reset();
   delegate_.reset();
@@ -998,8 +1001,8 @@ void ViewMachine::give_up_orphaned_flush(std::vector<Action>& out) {
   // have installed elsewhere. Once a new incarnation of every other node of its proposal
   // linked here since the promise, none holds that round's view: a restart knows nothing of it.
   // (Not a node that only says it holds no view: it may install the round's view after saying
-  // so. Not a node merely down: across a cut it may hold the view, and a cut heals; when every
-  // other node of the round is gone for good, this node waits, as before.)
+  // so. Not a node merely down: across a cut it may hold the view, and a cut heals; see
+  // settle_vanished_merge for that.)
   // Found by the simulator (seed 483765175927): a junior coordinator alone in its view had
   // answered the senior's FLUSH of a merge, the senior's node crashed and restarted; nothing
   // changed in the junior's own view, so no round of its own came, and it stayed paused for
@@ -1007,12 +1010,42 @@ void ViewMachine::give_up_orphaned_flush(std::vector<Action>& out) {
   if (!flushed_ || !last_promised_ || promised_) return;
   if (!std::all_of(promised_nodes_.begin(), promised_nodes_.end(),
                    [](const auto& node) { return node.second.restarted; })) {
+    settle_vanished_merge(out);
     return;
   }
   last_promised_.reset();
   flushed_ = false;
   flush_needed_ = false;
   promised_nodes_.clear();
+  settle_round_ = false;
+  vanished_since_.reset();
+  if (coordinating()) maybe_start_round(now_, out);
+}
+
+void ViewMachine::settle_vanished_merge(std::vector<Action>& out) {
+  // A merge whose FLUSH this node answered, and every node of the other side is out of reach
+  // (down, cut off or restarted): its senior may have installed the merged view over there, or
+  // not. This side settles it as a view of its own does when its coordinator goes in the
+  // middle of a round: its coordinator runs a round (with no change of members if none is
+  // due). A node of this side that installed the merged view answers that round's PREPARE
+  // with it, and the round goes on from there; otherwise this side installs a view of its
+  // own, and the other side, should it hold the merged view across a cut, finds this side
+  // gone elsewhere when it reaches it again (as a coordinator cut off after its INSTALL does).
+  // Before, this side stayed paused until the senior's node came back, for ever if it did
+  // not: a SIGKILL at that moment stalled the group (SPEC 8.5.1). It waits a
+  // view_change_timeout first, as a coordinator holds a lost node: a link reset and back
+  // brings the merged view's announcement, which installs here (learn).
+  if (!promised_merges_ || !installed_ || settle_round_) return;
+  bool other_side_gone = std::all_of(promised_nodes_.begin(), promised_nodes_.end(), [&](const auto& node) {
+    return has_node(installed_->members, node.first) || node.second.restarted || !reaches(node.first);
+  });
+  if (!other_side_gone) {
+    vanished_since_.reset();
+    return;
+  }
+  if (!vanished_since_) vanished_since_ = now_;
+  if (now_ - *vanished_since_ < view_change_timeout_) return;  // (tick looks again)
+  settle_round_ = true;
   if (coordinating()) maybe_start_round(now_, out);
 }
 
@@ -1064,6 +1097,12 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
   // a PREPARE's answer): one left in joining_ would put its member back into the view that
   // takes its leave, and that leave would never go (simulator seed 970000026571).
   std::erase_if(joining_, [&](const Pid& member) { return contains(view.members, member); });
+  // And leaves of members the view does not hold are done: one left in leaving_ would keep the
+  // same pid out of every proposal once it joins again (simulator seed 980000014291).
+  // (Those of a view merging in stay: they are out of that side's part of the next round.)
+  std::erase_if(leaving_, [&](const auto& leave) {
+    return !contains(view.members, leave.first) && !(merging_ && contains(merging_->members, leave.first));
+  });
   // Out without a word too (this node missed the view that took them): asked no more.
   std::erase_if(wanted_leaves_, [&](const auto& wanted) { return !contains(view.members, wanted.first); });
   // The nodes of the view hold it now: what they announced before (no view, after an
@@ -1085,6 +1124,8 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
   promised_merges_ = false;
   last_promised_.reset();
   flushed_ = false;
+  settle_round_ = false;
+  vanished_since_.reset();
   owed_flush_.reset();
   delegate_.reset();
   yielded_ = false;

@@ -171,7 +171,9 @@ class ViewMachine {
   /// a view or promises another round: that round may have installed without this node
   /// knowing yet (its INSTALL lost with a link), even if the promise was voided since. The
   /// old view must not go on here meanwhile (no publishing, no delivery past the flush).
-  /// Given up only once every other node of that round restarted (give_up_orphaned_flush).
+  /// Given up once every other node of that round restarted (give_up_orphaned_flush), or
+  /// settled by a round of this side's own when the other side of a merge is all out of reach
+  /// (settle_vanished_merge).
   bool flush_answered() const { return flushed_; }
   /// A line of internal state for a failing test's trace.
   /// While a join waits out the creation delay to start the group with this node's first
@@ -345,6 +347,14 @@ class ViewMachine {
   /// An answered FLUSH whose round nobody can hold any more (every other node of its proposal
   /// restarted since the promise) is given up.
   void give_up_orphaned_flush(std::vector<Action>& out);
+  /// An answered FLUSH of a merge whose other side is all out of reach: this side's
+  /// coordinator settles it with a round of its own (settle_round_).
+  void settle_vanished_merge(std::vector<Action>& out);
+  /// A round is due even with no change of members: it settles a merge whose other side
+  /// vanished after this node answered its FLUSH. Until a view installs.
+  bool settle_round_ = false;
+  /// Since when every node of that merge's other side is out of reach (settle_vanished_merge).
+  std::optional<Micros> vanished_since_;
 
   // A merge, on the junior side: the senior coordinator whose round this node takes, for the
   // view it is about; on the junior coordinator, until when it waits for that round.

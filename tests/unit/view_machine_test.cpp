@@ -545,13 +545,11 @@ TEST_CASE("view machine: the node retransmitting a dead node's messages dies in 
   }
 }
 
-TEST_CASE(
-    "view machine: a junior coordinator that answered a merge's FLUSH gives it up once the senior's node restarted, "
-    "not before",
-    "[unit][multicast]") {
-  // Two nodes, each alone in its view after a split; at the heal the senior runs the merge and
-  // its INSTALL to the junior is lost (the senior dies right after sending it, say).
-  Net net({"a", "b"});
+namespace {
+/// Two nodes, each alone in its view after a split; at the heal the senior runs the merge and
+/// its INSTALL to the junior is lost (the senior dies right after sending it, say). Returns
+/// the junior's name.
+std::string merge_with_lost_install(Net& net) {
   net.join("a");
   net.announce("a", {"b"});
   net.join("b");
@@ -564,23 +562,123 @@ TEST_CASE(
   net.lose_next_install_to("b");
   net.heal();
   net.settle();
-  const bool a_junior = net.at("a").flush_answered();
-  const std::string junior = a_junior ? "a" : "b", senior = a_junior ? "b" : "a";
-  INFO("junior " << junior);
+  const std::string junior = net.at("a").flush_answered() ? "a" : "b";
   REQUIRE(net.at(junior).flush_answered());  // the merge was answered, its INSTALL never came
-  REQUIRE(net.at(senior).installed()->members.size() == 2);
-  // The senior's node dies: it may hold the merged view across what looks like a death (a
-  // cut), so the junior keeps waiting; the same incarnation back changes nothing either.
-  net.kill(senior);
-  CHECK(net.at(junior).flush_answered());
+  REQUIRE(net.at(junior == "a" ? "b" : "a").installed()->members.size() == 2);
+  return junior;
+}
+}  // namespace
+
+TEST_CASE(
+    "view machine: a junior coordinator that answered a merge's FLUSH gives it up once the senior's node restarted",
+    "[unit][multicast]") {
+  Net net({"a", "b"});
+  const std::string junior = merge_with_lost_install(net), senior = junior == "a" ? "b" : "a";
+  INFO("junior " << junior);
+  const ViewId before = net.at(junior).installed()->id;
+  // Its link goes and comes back (the same incarnation): nothing changes, it may hold the
+  // merged view.
+  (void)net.at(junior).peer_down(Net::node(senior), 0);
   (void)net.at(junior).peer_up(Net::node(senior), 0, 1);
   CHECK(net.at(junior).flush_answered());
-  // A new incarnation of it (a restart) holds nothing of the round: the junior goes on.
+  // A new incarnation of it (a restart) holds nothing of the round: the junior goes on in its
+  // view, without a round.
   (void)net.at(junior).peer_down(Net::node(senior), 0);
   (void)net.at(junior).peer_up(Net::node(senior), 0, 2);
   CHECK_FALSE(net.at(junior).flush_answered());
   CHECK_FALSE(net.at(junior).promised());
+  CHECK(net.at(junior).installed()->id == before);
   CHECK(net.at(junior).installed()->members == members({junior.c_str()}));
+}
+
+TEST_CASE(
+    "view machine: a junior coordinator that answered a merge's FLUSH settles it with a view of its own once the "
+    "senior's node is out of reach",
+    "[unit][multicast]") {
+  // Before, it stayed paused until the senior's node came back: for ever after a SIGKILL.
+  Net net({"a", "b"});
+  const std::string junior = merge_with_lost_install(net), senior = junior == "a" ? "b" : "a";
+  INFO("junior " << junior);
+  const ViewId before = net.at(junior).installed()->id;
+  const std::size_t installs = net.seen(junior).installs.size();
+  net.kill(senior);
+  net.settle();
+  CHECK(net.at(junior).flush_answered());  // a view_change_timeout first: its link may come back
+  net.advance(100'001);
+  net.settle();
+  CHECK_FALSE(net.at(junior).flush_answered());
+  CHECK_FALSE(net.at(junior).changing());
+  REQUIRE(net.at(junior).installed());
+  CHECK(net.at(junior).installed()->members == members({junior.c_str()}));
+  CHECK(net.at(junior).installed()->id.number > before.number);
+  REQUIRE(net.seen(junior).installs.size() == installs + 1);  // one view: nobody joined or left
+  CHECK(net.seen(junior).installs.back().joined.empty());
+  CHECK(net.seen(junior).installs.back().left.empty());
+}
+
+TEST_CASE("view machine: a junior whose link to the senior comes back within the timeout runs no round of its own",
+          "[unit][multicast]") {
+  Net net({"a", "b"});
+  const std::string junior = merge_with_lost_install(net), senior = junior == "a" ? "b" : "a";
+  INFO("junior " << junior);
+  const std::size_t installs = net.seen(junior).installs.size();
+  net.cut_link(junior, senior);
+  net.advance(50'000);  // half a view_change_timeout
+  net.settle();
+  CHECK(net.at(junior).flush_answered());
+  net.link_up(junior, senior);
+  net.announce(senior, {junior});  // (an announcement comes with every new link)
+  net.settle();
+  // The senior's side went on (the merged view, then alone, then merged again): the junior
+  // installed only the senior's views, the last of them merged, and none of its own.
+  CHECK_FALSE(net.at(junior).flush_answered());
+  REQUIRE(net.at(junior).installed());
+  CHECK(net.at(junior).installed()->id == net.at(senior).installed()->id);
+  CHECK(net.at(junior).installed()->members == members({"a", "b"}));
+  REQUIRE(net.seen(junior).installs.size() == installs + 1);
+  CHECK(net.seen(junior).installs.back().merged);
+}
+
+TEST_CASE(
+    "view machine: a junior side whose follower installed the merged view before the senior died goes on from that "
+    "view",
+    "[unit][multicast]") {
+  Net net({"a", "b", "c"});
+  net.join("a");
+  net.announce("a", {"b", "c"});
+  net.join("b");
+  net.join("c");
+  net.settle();
+  REQUIRE(net.at("a").installed()->members == members({"a", "b", "c"}));
+  net.split({"a"});
+  net.settle();
+  net.advance(150'000);  // past view_change_timeout: each side goes on alone
+  net.settle();
+  REQUIRE(net.at("a").installed()->members == members({"a"}));
+  REQUIRE(net.at("b").installed()->members == members({"b", "c"}));
+  net.lose_next_install_to("b");  // c gets the merged view, b (the junior coordinator) does not
+  net.heal();
+  net.settle();
+  REQUIRE(net.at("b").flush_answered());
+  REQUIRE(net.at("c").installed()->members.size() == 3);
+  const ViewId merged = net.at("c").installed()->id;
+  net.kill("a");
+  net.settle();
+  for (int i = 0; i < 3; ++i) {
+    net.advance(100'001);
+    net.settle();
+  }
+  // b's round asked c, which held the merged view: b took it, then the view without a.
+  for (const char* name : {"b", "c"}) {
+    INFO("node " << name);
+    CHECK_FALSE(net.at(name).flush_answered());
+    REQUIRE(net.at(name).installed());
+    CHECK(net.at(name).installed()->members == members({"b", "c"}));
+    CHECK(net.at(name).installed()->id.number > merged.number);
+    const auto& installs = net.seen(name).installs;
+    CHECK(std::any_of(installs.begin(), installs.end(), [&](const InstallView& v) { return v.view.id == merged; }));
+  }
+  CHECK(net.at("b").installed()->id == net.at("c").installed()->id);
 }
 
 TEST_CASE("view machine: a leaver is in the view until the change, then gets on_left", "[unit][multicast]") {
