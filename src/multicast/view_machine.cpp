@@ -682,8 +682,10 @@ void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, st
   if (ok.installed && ok.installed->id.number > installed_->id.number &&
       contains(ok.installed->members, proposal_.coordinator)) {
     // A previous coordinator installed a newer view on that node before it went: adopt it,
-    // then change from there.
-    apply_install(*ok.installed, ok.installed_left, false, out);
+    // then change from there. (The view of a merge this node answered says so: a junior
+    // coordinator settling a merge whose senior vanished takes it from a follower.)
+    bool merged = promised_merges_ && last_promised_ && ok.installed->id.coordinator == last_promised_->coordinator;
+    apply_install(*ok.installed, ok.installed_left, merged, out);
     restart_round(now, out);
     return;
   }
@@ -713,7 +715,7 @@ void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, st
     // That node missed the last INSTALL (its coordinator went before it got there): it
     // installs that view first, so that no member skips a view it belongs to, then the round
     // starts again from the same view everywhere.
-    out.push_back(Send{from, Install{proposal_, *installed_, installed_left_}});
+    out.push_back(Send{from, Install{proposal_, *installed_, installed_left_, installed_merged_}});
     restart_round(now, out);
     return;
   }
@@ -860,6 +862,8 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   promised_base_ = prepare.base ? prepare.base->id.number : 0;
   last_promised_ = prepare.proposal;
   promised_nodes_.clear();
+  settle_round_ = false;  // whatever the last merge left to settle, this round settles
+  vanished_since_.reset();
   // (The coordinator too, even when none of its members is in the view it proposes.)
   std::vector<Pid> round_nodes = prepare.members;
   round_nodes.push_back(prepare.proposal.coordinator);
@@ -1134,9 +1138,11 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
   if (node_in_view) {
     installed_ = view;
     installed_left_ = left;
+    installed_merged_ = merged;
   } else {
     installed_.reset();
     installed_left_.clear();
+    installed_merged_ = false;
     wanted_leaves_.clear();
   }
   if (!coordinating()) {

@@ -288,6 +288,7 @@ class ViewMachine {
   std::map<NodeId, InstalledView> announced_;  ///< the last view each other node announced
   std::optional<InstalledView> installed_;
   std::vector<std::pair<Pid, LeaveReason>> installed_left_;  ///< the `left` of the last INSTALL
+  bool installed_merged_ = false;                            ///< the last INSTALL merged two views
   std::optional<InstalledView> known_;                       ///< announced by others, for routing joins
   std::vector<Pid> local_;                                   ///< local members in the installed view or joining
   /// Joins that wait for the view's nodes to be all reached or all not (split_from_view),

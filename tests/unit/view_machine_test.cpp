@@ -623,9 +623,16 @@ TEST_CASE("view machine: a junior whose link to the senior comes back within the
   INFO("junior " << junior);
   const std::size_t installs = net.seen(junior).installs.size();
   net.cut_link(junior, senior);
-  net.advance(50'000);  // half a view_change_timeout
+  net.advance(60'000);  // most of a view_change_timeout
   net.settle();
   CHECK(net.at(junior).flush_answered());
+  // Back for a moment (nothing said on it), then cut again: the wait starts over.
+  net.link_up(junior, senior);
+  net.cut_link(junior, senior);
+  net.advance(60'000);
+  net.settle();
+  CHECK(net.at(junior).flush_answered());
+  REQUIRE(net.seen(junior).installs.size() == installs);
   net.link_up(junior, senior);
   net.announce(senior, {junior});  // (an announcement comes with every new link)
   net.settle();
@@ -676,7 +683,11 @@ TEST_CASE(
     CHECK(net.at(name).installed()->members == members({"b", "c"}));
     CHECK(net.at(name).installed()->id.number > merged.number);
     const auto& installs = net.seen(name).installs;
-    CHECK(std::any_of(installs.begin(), installs.end(), [&](const InstallView& v) { return v.view.id == merged; }));
+    auto in_merged =
+        std::find_if(installs.begin(), installs.end(), [&](const InstallView& v) { return v.view.id == merged; });
+    REQUIRE(in_merged != installs.end());
+    CHECK(in_merged->merged);  // on b too, which took it from c's answer
+    CHECK(in_merged->joined == members({"a"}));
   }
   CHECK(net.at("b").installed()->id == net.at("c").installed()->id);
 }
