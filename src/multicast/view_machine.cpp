@@ -107,6 +107,8 @@ std::string ViewMachine::describe() const {
   nodes("unheard", unheard_);
   nodes("viewless", viewless_);
   nodes("lost", lost_at_);
+  nodes("dropped", dropped_);
+  nodes("refused", refused_);
   return out;
 }
 
@@ -1166,8 +1168,11 @@ void ViewMachine::drop_round_if_deposed() {
   // from a cut comes first in the view, say): two rounds at once could put a joiner in two
   // views. Its followers' promises lapse (they flushed nothing). A round that sent its FLUSH
   // finishes: its followers answered it and wait for its INSTALL; meanwhile this node refuses
-  // other rounds (on_prepare).
-  if (phase_ != Phase::preparing || coordinating()) return;
+  // other rounds (on_prepare). The nodes it meant to drop go with the role, also those it
+  // chose while idle (a laggard, the later-joined of a cut pair): kept, they stayed out of
+  // every proposal when the role came back in a later view, and their joins waited for ever
+  // (simulator seed 991000052066).
+  if (coordinating() || phase_ == Phase::flushing) return;
   phase_ = Phase::idle;
   round_merging_.reset();
   dropped_.clear();

@@ -77,4 +77,12 @@ TEST_CASE("multicast sim: regression seeds", "[sim][multicast]") {
     INFO(outcome.report());
     CHECK(outcome.ok());
   }
+  SECTION("a node that lost the coordinator's role forgets the nodes it meant to drop") {
+    // Before the fix, m2 chose while idle to drop m4, lost the role to m1 before any round,
+    // and had it again in a later view: m4 stayed out of every proposal, and the joins of
+    // m4's members never ended.
+    auto outcome = run_multicast_scenario(991000052066, config);
+    INFO(outcome.report());
+    CHECK(outcome.ok());
+  }
 }
