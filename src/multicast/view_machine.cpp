@@ -841,9 +841,19 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
       std::any_of(prepare.base->members.begin(), prepare.base->members.end(), [&](const Pid& pid) {
         return pid == coordinator() || (pid.node_atom() == self_ && contains(installed_->members, pid));
       });
+  // Nor while this node answered the FLUSH of another coordinator's round, and that
+  // coordinator (the same incarnation) is reached and holds a view: that round finishes and its
+  // INSTALL is on its way. Taking another round then let this node give it up and deliver in
+  // the old view past that round's ends, then install the view the other coordinator had
+  // installed with it: two members went from one view to the next having received different
+  // messages (simulator seed 992000121516: the old coordinator came back first in the view).
+  bool owes_install = flushed_ && last_promised_ &&
+                      last_promised_->coordinator.node_atom() != prepare.proposal.coordinator.node_atom() &&
+                      reaches(last_promised_->coordinator) &&
+                      !contains(viewless_, last_promised_->coordinator.node_atom());
   // One round at a time: not while a round of this node's runs (a deposed one that had not
   // flushed was dropped already: drop_round_if_deposed).
-  if (phase_ != Phase::idle || (!joiner && !from_coordinator && !newer_lineage && !merge_in)) {
+  if (phase_ != Phase::idle || owes_install || (!joiner && !from_coordinator && !newer_lineage && !merge_in)) {
     // (No coordinator to name when this node reaches none: sent as none, not as an empty pid,
     // which the reader refuses as malformed.)
     Pid following = coordinator();
