@@ -847,7 +847,10 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   // the old view past that round's ends, then install the view the other coordinator had
   // installed with it: two members went from one view to the next having received different
   // messages (simulator seed 992000121516: the old coordinator came back first in the view).
-  bool owes_install = flushed_ && last_promised_ &&
+  // For three timeouts at most from that promise: a live coordinator installs or starts its
+  // round again within one, but one deposed in the middle of its FLUSH gives the round up at
+  // its deadline without a word, and this node would refuse every round for ever (review).
+  bool owes_install = flushed_ && last_promised_ && now_ < promise_deadline_ &&
                       last_promised_->coordinator.node_atom() != prepare.proposal.coordinator.node_atom() &&
                       reaches(last_promised_->coordinator) &&
                       !contains(viewless_, last_promised_->coordinator.node_atom());
