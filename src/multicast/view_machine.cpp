@@ -427,7 +427,7 @@ std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Mi
           bool answered = last_promised_ && *last_promised_ == m.proposal;
           bool held = !flush_needed_ || flushed_;
           if (answered && held && from == m.proposal.coordinator.node_atom()) {
-            apply_install(m.view, m.left, m.merged, out);
+            apply_install(m.view, m.left, m.merged, out, promised_came_from_);
           }
         } else if constexpr (std::is_same_v<M, MergeRequest>) {
           on_merge_request(from, m, out);
@@ -650,7 +650,9 @@ void ViewMachine::start_round(Micros now, std::vector<Action>& out) {
     for (NodeId node : nodes_of(round_merging_->members)) old_nodes.push_back(node);
   }
   for (NodeId node : old_nodes) {
-    if (node != self_ && reaches(node) && !contains(dropped_, node)) participants_.insert(node);
+    // (Not a node in a sibling of the view: it holds nothing of it, and its answer would take
+    // it into this round's view, out of its own, its members evicted.)
+    if (node != self_ && reaches(node) && !contains(dropped_, node) && !holds_sibling(node)) participants_.insert(node);
   }
   for (NodeId node : nodes_of(proposed_)) {
     if (node != self_) participants_.insert(node);
@@ -792,6 +794,7 @@ void ViewMachine::finish_round(std::vector<Action>& out) {
     left.emplace_back(member, reason);
   }
   bool merged = round_merging_.has_value();
+  auto came_from = old_view_numbers(installed_, round_merging_);
   Install install{proposal_, view, left, merged};
   for (NodeId node : participants_) {
     if (reaches(node)) out.push_back(Send{node, install});
@@ -805,7 +808,7 @@ void ViewMachine::finish_round(std::vector<Action>& out) {
   phase_ = Phase::idle;
   if (merging_ && round_merging_ && merging_->id == round_merging_->id) merging_.reset();
   round_merging_.reset();
-  apply_install(view, left, merged, out);
+  apply_install(view, left, merged, out, std::move(came_from));
   if (coordinating()) {
     // Changes that came during the round make the next one.
     std::vector<Action> more;
@@ -875,6 +878,7 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   promised_merge_ = merge_in;
   promised_merges_ = prepare.other.has_value();
   promised_base_ = prepare.base ? prepare.base->id.number : 0;
+  promised_came_from_ = old_view_numbers(prepare.base, prepare.other);
   last_promised_ = prepare.proposal;
   promised_nodes_.clear();
   settle_round_ = false;  // whatever the last merge left to settle, this round settles
@@ -1075,8 +1079,18 @@ void ViewMachine::answer_flush_if_held(std::vector<Action>& out) {
   owed_flush_.reset();
 }
 
+std::map<NodeId, std::uint64_t> ViewMachine::old_view_numbers(const std::optional<InstalledView>& base,
+                                                               const std::optional<InstalledView>& other) {
+  std::map<NodeId, std::uint64_t> out;
+  for (const auto* view : {&base, &other}) {
+    if (!*view) continue;
+    for (const auto& member : (*view)->members) out[member.node_atom()] = (*view)->id.number;
+  }
+  return out;
+}
+
 void ViewMachine::apply_install(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left,
-                                bool merged, std::vector<Action>& out) {
+                                bool merged, std::vector<Action>& out, std::map<NodeId, std::uint64_t> came_from) {
   std::vector<Pid> joined;
   for (const auto& member : view.members) {
     if (!installed_ || !contains(installed_->members, member)) joined.push_back(member);
@@ -1154,7 +1168,10 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
     installed_ = view;
     installed_left_ = left;
     installed_merged_ = merged;
+    std::erase_if(came_from, [&](const auto& entry) { return !has_node(view.members, entry.first); });
+    came_from_ = std::move(came_from);
   } else {
+    came_from_.clear();
     installed_.reset();
     installed_left_.clear();
     installed_merged_ = false;
@@ -1312,7 +1329,21 @@ bool ViewMachine::gone_elsewhere(const Pid& member) const {
   // names one installed view), that lacks the member. An older one may predate its join.
   bool not_older = theirs.id.number > installed_->id.number ||
                    (theirs.id.number == installed_->id.number && theirs.id != installed_->id);
-  return not_older && !contains(theirs.members, member);
+  return (not_older && !contains(theirs.members, member)) || holds_sibling(member.node_atom());
+}
+
+bool ViewMachine::holds_sibling(NodeId node) const {
+  auto it = announced_.find(node);
+  auto from = came_from_.find(node);
+  if (it == announced_.end() || from == came_from_.end() || !installed_) return false;
+  // Another view, numbered above the one that node held before this one and not above this
+  // one: that node missed this view's INSTALL, its coordinator died, and it settled the round
+  // without this view (a merge's senior follower settling alone: a merge's view is numbered
+  // above both sides', so the sibling may be numbered as this one or below). Its members are
+  // there, not here, even those both views list, and it coordinates nothing here: this side
+  // waited for its rounds for ever, its members in two views.
+  const ViewId& theirs = it->second.id;
+  return theirs != installed_->id && theirs.number > from->second && theirs.number <= installed_->id.number;
 }
 
 bool ViewMachine::dropped_by(const InstalledView& view) const {

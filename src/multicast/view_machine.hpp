@@ -198,8 +198,14 @@ class ViewMachine {
   void maybe_start_round(Micros now, std::vector<Action>& out);
   void start_round(Micros now, std::vector<Action>& out);
   void finish_round(std::vector<Action>& out);
+  /// `came_from`: the views the round that made `view` changed (see came_from_); empty when
+  /// this node does not know that round (a view learned otherwise).
   void apply_install(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left, bool merged,
-                     std::vector<Action>& out);
+                     std::vector<Action>& out, std::map<NodeId, std::uint64_t> came_from = {});
+  /// The view numbers of the round's old views by node: the base's for its nodes, and in a
+  /// merge the other side's for the other side's nodes.
+  static std::map<NodeId, std::uint64_t> old_view_numbers(const std::optional<InstalledView>& base,
+                                                          const std::optional<InstalledView>& other);
   /// A coordinator that learns of another view of its group: the junior one yields.
   void consider_merge(const InstalledView& other, std::vector<Action>& out);
   void on_merge_request(NodeId from, const MergeRequest& request, std::vector<Action>& out);
@@ -213,9 +219,13 @@ class ViewMachine {
   void reconsider_merges(std::vector<Action>& out);
   /// Whether this node reaches every node of `view`.
   bool reaches_all(const InstalledView& view) const;
-  /// True when the node of `member` announced a view newer than this node's without it: the
-  /// member left (or went to another view), whatever this node's view still says.
+  /// True when the node of `member` announced a view newer than this node's without it, or a
+  /// sibling of this node's view (holds_sibling): the member left (or went to another view),
+  /// whatever this node's view still says.
   bool gone_elsewhere(const Pid& member) const;
+  /// True when `node`, of the installed view, announced a sibling of it: another view that
+  /// the same round's old view went on to (see came_from_).
+  bool holds_sibling(NodeId node) const;
   /// After an event that may change whom this node follows: void a promise to the former
   /// coordinator, hand the waiting requests to the new one.
   void coordinator_may_have_changed(const Pid& before, std::vector<Action>& out);
@@ -286,6 +296,11 @@ class ViewMachine {
   std::set<NodeId> viewless_;           ///< nodes that announced they hold no view of the group
   std::set<NodeId> unheard_;            ///< nodes whose link went down, not heard of since (they coordinate nothing)
   std::map<NodeId, InstalledView> announced_;  ///< the last view each other node announced
+  /// For each node of the installed view that held a view the round that made it changed,
+  /// that view's number: what that node announced before is numbered no higher, so another
+  /// view it announces numbered higher, up to this one's, is a sibling of this view (see
+  /// gone_elsewhere). Unknown (absent) for joiners and for views learned otherwise.
+  std::map<NodeId, std::uint64_t> came_from_;
   std::optional<InstalledView> installed_;
   std::vector<std::pair<Pid, LeaveReason>> installed_left_;  ///< the `left` of the last INSTALL
   bool installed_merged_ = false;                            ///< the last INSTALL merged two views
@@ -333,6 +348,7 @@ class ViewMachine {
   /// INSTALL; without this their on_view lost `merged`, SPEC 8.4.3).
   bool promised_merges_ = false;
   std::uint64_t promised_base_ = 0;  ///< the number of that proposal's base view
+  std::map<NodeId, std::uint64_t> promised_came_from_;  ///< that proposal's old views (came_from_)
   bool flushed_ = false;             ///< the FLUSH of last_promised_ was answered
   bool flush_needed_ = false;        ///< last_promised_ changes this node's view (a flush first)
   /// The other nodes with members in that proposal (only they can install its view): the
