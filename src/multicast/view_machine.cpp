@@ -1080,7 +1080,7 @@ void ViewMachine::answer_flush_if_held(std::vector<Action>& out) {
 }
 
 std::map<NodeId, std::uint64_t> ViewMachine::old_view_numbers(const std::optional<InstalledView>& base,
-                                                               const std::optional<InstalledView>& other) {
+                                                              const std::optional<InstalledView>& other) {
   std::map<NodeId, std::uint64_t> out;
   for (const auto* view : {&base, &other}) {
     if (!*view) continue;

@@ -347,10 +347,10 @@ class ViewMachine {
   /// merged (the senior side's followers may hear another node's announcement before the
   /// INSTALL; without this their on_view lost `merged`, SPEC 8.4.3).
   bool promised_merges_ = false;
-  std::uint64_t promised_base_ = 0;  ///< the number of that proposal's base view
+  std::uint64_t promised_base_ = 0;                     ///< the number of that proposal's base view
   std::map<NodeId, std::uint64_t> promised_came_from_;  ///< that proposal's old views (came_from_)
-  bool flushed_ = false;             ///< the FLUSH of last_promised_ was answered
-  bool flush_needed_ = false;        ///< last_promised_ changes this node's view (a flush first)
+  bool flushed_ = false;                                ///< the FLUSH of last_promised_ was answered
+  bool flush_needed_ = false;                           ///< last_promised_ changes this node's view (a flush first)
   /// The other nodes with members in that proposal (only they can install its view): the
   /// incarnation (creation) the proposal names, and whether a link from another incarnation of
   /// that node came up since the promise (a restart: it holds nothing of the round).
