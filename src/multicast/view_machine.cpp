@@ -881,8 +881,7 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   promised_came_from_ = old_view_numbers(prepare.base, prepare.other);
   last_promised_ = prepare.proposal;
   promised_nodes_.clear();
-  settle_round_ = false;  // whatever the last merge left to settle, this round settles
-  vanished_since_.reset();
+  forget_merge_to_settle();  // whatever the last merge left to settle, this round settles
   // (The coordinator too, even when none of its members is in the view it proposes.)
   std::vector<Pid> round_nodes = prepare.members;
   round_nodes.push_back(prepare.proposal.coordinator);
@@ -1001,8 +1000,7 @@ void ViewMachine::evict_self(std::vector<Action>& out) {
   installed_.reset();
   installed_left_.clear();
   wanted_leaves_.clear();
-  settle_round_ = false;
-  vanished_since_.reset();
+  forget_merge_to_settle();
   promised_.reset();
   owed_flush_.reset();
   delegate_.reset();
@@ -1040,8 +1038,7 @@ void ViewMachine::give_up_orphaned_flush(std::vector<Action>& out) {
   flushed_ = false;
   flush_needed_ = false;
   promised_nodes_.clear();
-  settle_round_ = false;
-  vanished_since_.reset();
+  forget_merge_to_settle();
   if (coordinating()) maybe_start_round(now_, out);
 }
 
@@ -1070,6 +1067,11 @@ void ViewMachine::settle_vanished_merge(std::vector<Action>& out) {
   if (now_ - *vanished_since_ < view_change_timeout_) return;  // (tick looks again)
   settle_round_ = true;
   if (coordinating()) maybe_start_round(now_, out);
+}
+
+void ViewMachine::forget_merge_to_settle() {
+  settle_round_ = false;
+  vanished_since_.reset();
 }
 
 void ViewMachine::answer_flush_if_held(std::vector<Action>& out) {
@@ -1157,8 +1159,7 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
   promised_merges_ = false;
   last_promised_.reset();
   flushed_ = false;
-  settle_round_ = false;
-  vanished_since_.reset();
+  forget_merge_to_settle();
   owed_flush_.reset();
   delegate_.reset();
   yielded_ = false;

@@ -283,6 +283,8 @@ class ViewMachine {
   void settle_lost(std::vector<Action>& out);
   /// The position of `node`'s first member in the installed view: lower joined earlier.
   std::size_t first_position(NodeId node) const;
+  /// No merge left to settle (settle_vanished_merge): its round done, or no longer due.
+  void forget_merge_to_settle();
   void answer_flush_if_held(std::vector<Action>& out);
   /// The members the next view should have: the installed ones but those leaving or on nodes
   /// not reached, then the joiners.

@@ -42,56 +42,48 @@ TEST_CASE(
   CHECK(failed == 0);
 }
 
+namespace {
+/// A seed the simulator once failed on, what it showed, and what the fix changed.
+struct RegressionSeed {
+  const char* what;
+  std::uint64_t seed;
+  const char* before;
+};
+
+const RegressionSeed regression_seeds[] = {
+    {"a node that follows no coordinator refuses a round naming none", 483765170007,
+     "m2 refused a PREPARE with an empty pid as the coordinator it follows; the reader refused the frame as "
+     "malformed and the link reset"},
+    {"data that came before a view reaches none of the members that left in the round installing it", 876977216263,
+     "m1 installed a merged view without m1's member that had left, and delivered the data that came before that "
+     "view (m3's first messages) in the same step, before the member's leave was applied: the leaver got messages "
+     "of a view it was not in. (Seed 483765175927, a junior coordinator paused for good after its senior "
+     "restarted, runs another schedule since this fix; tests/unit/view_machine_test.cpp keeps that case.)"},
+    {"a node that gave a round up and published on takes no offence at its own stream resent to it", 970000035753,
+     "m2 answered a PREPARE (its digest: 5 messages of its own stream), gave the round up and published on; the "
+     "coordinator's FLUSH still carried that digest, so m3 was told to resend m2's own stream to m2, which "
+     "refused the frame as malformed"},
+    {"a member that joins again after giving its leave up is in a view once the old leave is taken", 970000026571,
+     "m2's member gave its leave up (the coordinator unreached) and joined again while the view still named its "
+     "pid: the join asked for nothing, and it stayed joining to the end"},
+    {"a node that lost the coordinator's role forgets the nodes it meant to drop", 991000052066,
+     "m2 chose while idle to drop m4, lost the role to m1 before any round, and had it again in a later view: m4 "
+     "stayed out of every proposal, and the joins of m4's members never ended"},
+    {"a node that answered a round's FLUSH takes no other coordinator's round while that one can finish", 992000121516,
+     "m1 answered m2's FLUSH, then the PREPARE of m3 (back from a cut, first in the view), gave m2's round up "
+     "when m3's failed and delivered past its ends, then installed the view m2 had installed with it: m1 and m2 "
+     "went from one view to the next having received different messages in it"},
+};
+}  // namespace
+
 TEST_CASE("multicast sim: regression seeds", "[sim][multicast]") {
   MulticastScenarioConfig config;
-  SECTION("a node that follows no coordinator refuses a round naming none") {
-    // Before the fix, m2 refused a PREPARE with an empty pid as the coordinator it follows;
-    // the reader refused the frame as malformed and the link reset.
-    auto outcome = run_multicast_scenario(483765170007, config);
-    INFO(outcome.report());
-    CHECK(outcome.ok());
-  }
-  SECTION("data that came before a view reaches none of the members that left in the round installing it") {
-    // Before the fix, m1 installed a merged view without m1's member that had left, and
-    // delivered the data that came before that view (m3's first messages) in the same step,
-    // before the member's leave was applied: the leaver got messages of a view it was not in.
-    // (Seed 483765175927, a junior coordinator paused for good after its senior restarted,
-    // runs another schedule since this fix; tests/unit/view_machine_test.cpp keeps that case.)
-    auto outcome = run_multicast_scenario(876977216263, config);
-    INFO(outcome.report());
-    CHECK(outcome.ok());
-  }
-  SECTION("a node that gave a round up and published on takes no offence at its own stream resent to it") {
-    // Before the fix, m2 answered a PREPARE (its digest: 5 messages of its own stream), gave the
-    // round up and published on; the coordinator's FLUSH still carried that digest, so m3 was
-    // told to resend m2's own stream to m2, which refused the frame as malformed.
-    auto outcome = run_multicast_scenario(970000035753, config);
-    INFO(outcome.report());
-    CHECK(outcome.ok());
-  }
-  SECTION("a member that joins again after giving its leave up is in a view once the old leave is taken") {
-    // Before the fix, m2's member gave its leave up (the coordinator unreached) and joined
-    // again while the view still named its pid: the join asked for nothing, and it stayed
-    // joining to the end.
-    auto outcome = run_multicast_scenario(970000026571, config);
-    INFO(outcome.report());
-    CHECK(outcome.ok());
-  }
-  SECTION("a node that lost the coordinator's role forgets the nodes it meant to drop") {
-    // Before the fix, m2 chose while idle to drop m4, lost the role to m1 before any round,
-    // and had it again in a later view: m4 stayed out of every proposal, and the joins of
-    // m4's members never ended.
-    auto outcome = run_multicast_scenario(991000052066, config);
-    INFO(outcome.report());
-    CHECK(outcome.ok());
-  }
-  SECTION("a node that answered a round's FLUSH takes no other coordinator's round while that one can finish") {
-    // Before the fix, m1 answered m2's FLUSH, then the PREPARE of m3 (back from a cut, first
-    // in the view), gave m2's round up when m3's failed and delivered past its ends, then
-    // installed the view m2 had installed with it: m1 and m2 went from one view to the next
-    // having received different messages in it.
-    auto outcome = run_multicast_scenario(992000121516, config);
-    INFO(outcome.report());
-    CHECK(outcome.ok());
+  for (const auto& regression : regression_seeds) {
+    DYNAMIC_SECTION(regression.what << " (seed " << regression.seed << ")") {
+      INFO("before the fix: " << regression.before);
+      auto outcome = run_multicast_scenario(regression.seed, config);
+      INFO(outcome.report());
+      CHECK(outcome.ok());
+    }
   }
 }
