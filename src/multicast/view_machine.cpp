@@ -1,6 +1,7 @@
 #include "multicast/view_machine.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 // GCC 12 at -O2 warns that a std::variant alternative holding vectors "may be used
@@ -300,7 +301,7 @@ void ViewMachine::learn_announcement(NodeId from, const std::optional<InstalledV
   // (The outcome of that round: its coordinator's, numbered above the round's base view.)
   if (mine && caught_up && last_promised_ && view.id.coordinator == last_promised_->coordinator &&
       view.id.number > promised_base_) {
-    apply_install(view, left, promised_merges_, out);  // (a merge for either side)
+    apply_install(view, left, promised_merges_, out, came_from_if_promised(view));  // (a merge for either side)
     return;
   }
   if (promised_merge_ && promised_ && !mine && has_node(view.members, promised_->coordinator.node_atom()) &&
@@ -427,7 +428,7 @@ std::vector<Action> ViewMachine::receive(NodeId from, const Message& message, Mi
           bool answered = last_promised_ && *last_promised_ == m.proposal;
           bool held = !flush_needed_ || flushed_;
           if (answered && held && from == m.proposal.coordinator.node_atom()) {
-            apply_install(m.view, m.left, m.merged, out, promised_came_from_);
+            apply_install(m.view, m.left, m.merged, out, came_from_if_promised(m.view));
           }
         } else if constexpr (std::is_same_v<M, MergeRequest>) {
           on_merge_request(from, m, out);
@@ -600,7 +601,7 @@ std::vector<Pid> ViewMachine::proposed_members() const {
   std::vector<Pid> out;
   auto stays = [&](const Pid& pid) {
     NodeId node = pid.node_atom();
-    return (reaches(pid) || held(node)) && !contains(dropped_, node);
+    return (reaches(pid) || held(node)) && !contains(dropped_, node) && !holds_sibling(node);
   };
   for (const auto& member : installed_->members) {
     if (!leaving_.count(member) && stays(member)) out.push_back(member);
@@ -689,7 +690,14 @@ void ViewMachine::on_prepare_ok(NodeId from, const PrepareOk& ok, Micros now, st
     // then change from there. (The view of a merge this node answered says so: a junior
     // coordinator settling a merge whose senior vanished takes it from a follower.)
     bool merged = promised_merges_ && last_promised_ && ok.installed->id.coordinator == last_promised_->coordinator;
-    apply_install(*ok.installed, ok.installed_left, merged, out);
+    apply_install(*ok.installed, ok.installed_left, merged, out, came_from_if_promised(*ok.installed));
+    restart_round(now, out);
+    return;
+  }
+  if (ok.installed && is_sibling(from, ok.installed->id)) {
+    // It holds a sibling of this view (holds_sibling): it answers as it would announce. Its
+    // members go, and the round starts again without it.
+    announced_[from] = *ok.installed;
     restart_round(now, out);
     return;
   }
@@ -788,8 +796,8 @@ void ViewMachine::finish_round(std::vector<Action>& out) {
     LeaveReason reason = LeaveReason::node_down;
     if (auto l = leaving_.find(member); l != leaving_.end()) {
       reason = l->second;
-    } else if (contains(dropped_, member.node_atom())) {
-      reason = LeaveReason::evicted;
+    } else if (contains(dropped_, member.node_atom()) || holds_sibling(member.node_atom())) {
+      reason = LeaveReason::evicted;  // (a sibling's: gone elsewhere, as in maybe_start_round)
     }
     left.emplace_back(member, reason);
   }
@@ -879,6 +887,7 @@ void ViewMachine::on_prepare(NodeId from, const Prepare& prepare, std::vector<Ac
   promised_merges_ = prepare.other.has_value();
   promised_base_ = prepare.base ? prepare.base->id.number : 0;
   promised_came_from_ = old_view_numbers(prepare.base, prepare.other);
+  promised_members_ = prepare.members;
   last_promised_ = prepare.proposal;
   promised_nodes_.clear();
   forget_merge_to_settle();  // whatever the last merge left to settle, this round settles
@@ -1089,6 +1098,16 @@ std::map<NodeId, std::uint64_t> ViewMachine::old_view_numbers(const std::optiona
     for (const auto& member : (*view)->members) out[member.node_atom()] = (*view)->id.number;
   }
   return out;
+}
+
+std::map<NodeId, std::uint64_t> ViewMachine::came_from_if_promised(const InstalledView& view) const {
+  // The view of the round this node answered last: its coordinator's, newer than its base, with
+  // the members it proposed. (Not a later view of the same coordinator, whose old views may be
+  // numbered higher: a node still one view behind would look like a sibling's. Nor the base
+  // itself, sent again under a later proposal to a node that missed it.)
+  bool that_round = last_promised_ && view.id.coordinator == last_promised_->coordinator &&
+                    view.id.number > promised_base_ && view.members == promised_members_;
+  return that_round ? promised_came_from_ : std::map<NodeId, std::uint64_t>{};
 }
 
 void ViewMachine::apply_install(const InstalledView& view, const std::vector<std::pair<Pid, LeaveReason>>& left,
@@ -1335,15 +1354,18 @@ bool ViewMachine::gone_elsewhere(const Pid& member) const {
 
 bool ViewMachine::holds_sibling(NodeId node) const {
   auto it = announced_.find(node);
+  return it != announced_.end() && is_sibling(node, it->second.id);
+}
+
+bool ViewMachine::is_sibling(NodeId node, const ViewId& theirs) const {
   auto from = came_from_.find(node);
-  if (it == announced_.end() || from == came_from_.end() || !installed_) return false;
+  if (from == came_from_.end() || !installed_) return false;
   // Another view, numbered above the one that node held before this one and not above this
   // one: that node missed this view's INSTALL, its coordinator died, and it settled the round
   // without this view (a merge's senior follower settling alone: a merge's view is numbered
   // above both sides', so the sibling may be numbered as this one or below). Its members are
   // there, not here, even those both views list, and it coordinates nothing here: this side
   // waited for its rounds for ever, its members in two views.
-  const ViewId& theirs = it->second.id;
   return theirs != installed_->id && theirs.number > from->second && theirs.number <= installed_->id.number;
 }
 

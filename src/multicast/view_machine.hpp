@@ -226,6 +226,11 @@ class ViewMachine {
   /// True when `node`, of the installed view, announced a sibling of it: another view that
   /// the same round's old view went on to (see came_from_).
   bool holds_sibling(NodeId node) const;
+  /// True when `theirs`, held by `node` of the installed view, is a sibling of that view.
+  bool is_sibling(NodeId node, const ViewId& theirs) const;
+  /// promised_came_from_ when `view` is the view of the round this node answered last, else
+  /// nothing: came_from_ must be exact.
+  std::map<NodeId, std::uint64_t> came_from_if_promised(const InstalledView& view) const;
   /// After an event that may change whom this node follows: void a promise to the former
   /// coordinator, hand the waiting requests to the new one.
   void coordinator_may_have_changed(const Pid& before, std::vector<Action>& out);
@@ -351,6 +356,7 @@ class ViewMachine {
   bool promised_merges_ = false;
   std::uint64_t promised_base_ = 0;                     ///< the number of that proposal's base view
   std::map<NodeId, std::uint64_t> promised_came_from_;  ///< that proposal's old views (came_from_)
+  std::vector<Pid> promised_members_;                   ///< the members that proposal proposed
   bool flushed_ = false;                                ///< the FLUSH of last_promised_ was answered
   bool flush_needed_ = false;                           ///< last_promised_ changes this node's view (a flush first)
   /// The other nodes with members in that proposal (only they can install its view): the

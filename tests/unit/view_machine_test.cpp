@@ -736,11 +736,26 @@ TEST_CASE(
   }
   REQUIRE(net.at("d").installed()->id.number > net.at("b").installed()->id.number + 2);
   net.lose_next_install_to("b");
+  bool learned = false;
+  SECTION("d got the merged view's INSTALL") {}
+  SECTION("d learned the merged view from c's announcement, its INSTALL late") {
+    // (It knows the round that made the view all the same: it answered that round.)
+    net.lose_next_install_to("d");
+    learned = true;
+  }
   net.heal();
   net.settle();
+  if (learned) {
+    REQUIRE(net.at("d").flush_answered());
+    net.announce("c", {"d"});
+    net.settle();
+  }
   REQUIRE(net.at("b").flush_answered());
-  REQUIRE(net.at("c").installed()->members == members({"a", "b", "c", "d"}));
   const ViewId merged = net.at("c").installed()->id;
+  for (const char* name : {"c", "d"}) {
+    REQUIRE(net.at(name).installed()->members == members({"a", "b", "c", "d"}));
+    REQUIRE(net.at(name).installed()->id == merged);
+  }
   // b loses its links to c and d for a while; c and d, slower to notice, never see them go
   // (what b says meanwhile is lost with them).
   net.half_down("b", "c");
@@ -775,6 +790,18 @@ TEST_CASE(
   // c and d went on without b (it left their view, evicted), then merged with b's view, b the
   // senior. b's member stayed in b's view all along.
   CHECK(net.seen("b").left.empty());
+  for (const char* name : {"c", "d"}) {
+    INFO("node " << name);
+    const auto& installs = net.seen(name).installs;
+    auto in_merged =
+        std::find_if(installs.begin(), installs.end(), [&](const InstallView& v) { return v.view.id == merged; });
+    auto without_b = std::find_if(in_merged, installs.end(), [&](const InstallView& v) {
+      return v.view.members == members({"c", "d"});
+    });
+    REQUIRE(without_b != installs.end());
+    CHECK(std::find(without_b->left.begin(), without_b->left.end(),
+                    std::pair<Pid, LeaveReason>{Net::member("b"), LeaveReason::evicted}) != without_b->left.end());
+  }
   for (const char* name : {"b", "c", "d"}) {
     INFO("node " << name << ": " << net.at(name).describe());
     REQUIRE(net.at(name).installed());
