@@ -1,7 +1,6 @@
 #include "multicast/view_machine.hpp"
 
 #include <algorithm>
-#include <limits>
 #include <utility>
 
 // GCC 12 at -O2 warns that a std::variant alternative holding vectors "may be used
