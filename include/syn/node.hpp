@@ -62,11 +62,6 @@ struct NodeOptions {
   /// Whether the control endpoint runs write commands (register, join, kill, ...); else it
   /// answers them with the code "read_only".
   bool control_writes = false;
-  /// The newest wire protocol version this node offers; 0: the newest this build speaks
-  /// (syn::protocol_version). Links run the highest version both ends speak, so an upgrade
-  /// needs nothing here; lower it only to run a node as an older build would (upgrade tests).
-  /// Must be 0 or within [oldest_protocol_version, protocol_version].
-  std::uint32_t max_protocol_version = 0;
   // Guaranteed multicast (SPEC 8.3).
   /// Bytes of messages a node's members published and not every node of the view acknowledged,
   /// per group: above it, broadcast on a user thread blocks (in a callback: timeout).
@@ -83,6 +78,11 @@ struct NodeOptions {
   /// wildcard or a NAT sits between). Empty: the bound endpoint, a wildcard address replaced
   /// by this host's name. "tcp://host" without a port takes the bound port.
   std::string advertise;
+  /// The newest wire protocol version this node offers; 0: the newest this build speaks
+  /// (syn::protocol_version). Links run the highest version both ends speak, so an upgrade
+  /// needs nothing here; lower it only to run a node as an older build would (upgrade tests).
+  /// Must be 0 or within [oldest_protocol_version, protocol_version].
+  std::uint32_t max_protocol_version = 0;
 
   /// Reads options from a JSON object with the same keys as the fields (durations in
   /// milliseconds). Throws Error{bad_argument} naming the key on an unknown key, a wrong type,

@@ -74,9 +74,11 @@ Result<void> Membership::broadcast(Term message) {
 
 Result<void> Membership::confirmed_broadcast(Term message, std::chrono::milliseconds timeout) {
   if (!state_) return syn::unexpected(Errc::not_in_group);
-  auto future = scope_->confirmed(state_, message);
+  // One deadline for the wait for room under flow control and the wait for confirmation.
+  auto deadline = detail::SteadyClock::now() + timeout;
+  auto future = scope_->confirmed(state_, message, deadline);
   if (!future) return syn::unexpected(future.error());
-  if (future->wait_for(timeout) != std::future_status::ready) return syn::unexpected(Errc::timeout);
+  if (future->wait_until(deadline) != std::future_status::ready) return syn::unexpected(Errc::timeout);
   return future->get();
 }
 

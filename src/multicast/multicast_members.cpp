@@ -135,7 +135,8 @@ Result<std::shared_ptr<MemberState>> MulticastScope::await_join(const std::share
 // ---- broadcast -----------------------------------------------------------------------------
 
 Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<MemberState>& member, const Term& message,
-                                                      std::shared_ptr<std::promise<Result<void>>> confirmation) {
+                                                      std::shared_ptr<std::promise<Result<void>>> confirmation,
+                                                      std::optional<SteadyClock::time_point> deadline) {
   if (!member->in_group()) return syn::unexpected(Errc::not_in_group);
   if (!node_->fits_term(message)) return syn::unexpected(Errc::bad_argument);
   std::string canonical = wire::canonical(message);
@@ -156,7 +157,10 @@ Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<Memb
     // simulated node (one thread runs the whole cluster): nothing is queued, `timeout`.
     if (!room() && (in_callback() || node_->single_threaded())) return syn::unexpected(Errc::timeout);
     while (!room()) {
-      lock.wait_for(flow_changed_, kFlowRecheck, room);
+      auto recheck = SteadyClock::now() + kFlowRecheck;
+      // (confirmed_broadcast's timeout counts from its call, this wait included: SPEC 8.3.2.)
+      if (deadline && *deadline <= SteadyClock::now()) return syn::unexpected(Errc::timeout);
+      lock.wait_until(flow_changed_, deadline ? std::min(recheck, *deadline) : recheck, room);
       if (!member->in_group()) return syn::unexpected(Errc::not_in_group);
     }
     if (stopped_) return syn::unexpected(Errc::node_down);
@@ -193,11 +197,12 @@ Result<void> MulticastScope::broadcast(const std::shared_ptr<MemberState>& membe
 }
 
 Result<std::future<Result<void>>> MulticastScope::confirmed(const std::shared_ptr<MemberState>& member,
-                                                            const Term& message) {
+                                                            const Term& message,
+                                                            std::optional<SteadyClock::time_point> deadline) {
   if (in_callback()) return syn::unexpected(Errc::bad_argument);  // it would wait on its own deliveries
   auto promise = std::make_shared<std::promise<Result<void>>>();
   auto future = promise->get_future();
-  auto queued = queue_broadcast(member, message, std::move(promise));
+  auto queued = queue_broadcast(member, message, std::move(promise), deadline);
   if (!queued) return syn::unexpected(queued.error());
   return future;
 }

@@ -66,7 +66,10 @@ class MulticastScope final : public ScopeHandler,
   Result<std::shared_ptr<MemberState>> await_join(const std::shared_ptr<MemberState>& member);
   Result<void> broadcast(const std::shared_ptr<MemberState>& member, const Term& message);
   /// Publishes and returns the future of its confirmation (an error now if it was not queued).
-  Result<std::future<Result<void>>> confirmed(const std::shared_ptr<MemberState>& member, const Term& message);
+  /// `deadline`: the caller's (confirmed_broadcast's timeout), also for the wait for room under
+  /// flow control; none for confirmed_broadcast_async, which waits for room as broadcast does.
+  Result<std::future<Result<void>>> confirmed(const std::shared_ptr<MemberState>& member, const Term& message,
+                                              std::optional<SteadyClock::time_point> deadline = std::nullopt);
   Result<void> leave(const std::shared_ptr<MemberState>& member, bool wait);
   /// A leave asked before (leave()) stops waiting for its view change: the member goes out
   /// here at once, and its node keeps asking the coordinator to take it out of the view.
@@ -157,8 +160,11 @@ class MulticastScope final : public ScopeHandler,
   void forget(const std::shared_ptr<MemberState>& member);
   /// Flow control: bytes of this node's broadcasts in group `key` not yet confirmed went down.
   void release_bytes(const std::string& key, std::size_t bytes);
+  /// Takes the message's bytes from flow control (waiting for room on a user thread, until
+  /// `deadline` if any: then `timeout`, nothing queued) and queues it in the outbox.
   Result<std::uint64_t> queue_broadcast(const std::shared_ptr<MemberState>& member, const Term& message,
-                                        std::shared_ptr<std::promise<Result<void>>> confirmation);
+                                        std::shared_ptr<std::promise<Result<void>>> confirmation,
+                                        std::optional<SteadyClock::time_point> deadline = std::nullopt);
 
   std::shared_ptr<ScopeHost> node_;
   /// SYN_MULTICAST_TRACE=1: every frame sent, event and machine state goes to the log.

@@ -347,6 +347,7 @@ TEST_CASE("multicast: flow control is per group: a group held back at its limit 
       ++sent;
     }
   });
+  std::future<Result<void>> late;  // (before `release`: a failed check below must not wait on it for ever)
   struct Release {
     Stuck& s;
     std::future<void>& filler;
@@ -365,6 +366,13 @@ TEST_CASE("multicast: flow control is per group: a group held back at its limit 
   CHECK(other->messages_from(q0.pid()) == std::vector<Term>{"through"});
   // ...while "held" was still blocked (about 256 / 43 bytes' worth went out of 200).
   CHECK(sent.load() < 200);
+  // A confirmed broadcast in "held" meanwhile: its timeout counts its wait for room too (SPEC
+  // 8.3.2). Before, it waited for room without a deadline, here until the test released it.
+  late = std::async(std::launch::async, [&] { return held0->confirmed_broadcast("late", 300ms); });
+  REQUIRE(late.wait_for(30s) == std::future_status::ready);
+  auto outcome = late.get();
+  REQUIRE_FALSE(outcome);
+  CHECK(outcome.error() == Errc::timeout);
 }
 
 TEST_CASE("multicast: a join fails with node_down while a node of the view is cut off from the joiner's",

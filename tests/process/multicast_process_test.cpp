@@ -298,3 +298,32 @@ TEST_CASE(
                  15s);
   CHECK(record(m[0])["received"].back()["message"] == "whole");
 }
+
+TEST_CASE("multicast: syn-node prints a member's callbacks as event lines, its messages when the join asks",
+          "[process][multicast]") {
+  ThreeAgents t(Term::object(), {{"print_messages", true}});  // gamma's member prints its messages
+  for (int i = 1; i <= 3; ++i) t.a.agent->ok("multicast_broadcast", member_args(t.a, {{"message", {"p", i}}}));
+  for (int i = 1; i <= 3; ++i) {
+    INFO("message " << i);
+    auto line = t.gamma->wait_event(
+        [&](const Term& e) {
+          return e.value("event", "") == "multicast_message" && e.value("pid", "") == t.c.pid &&
+                 e["message"] == Term::array({"p", i});
+        },
+        10s);
+    REQUIRE(line);
+    CHECK((*line)["from"] == t.a.pid);
+    CHECK((*line)["scope"] == kScope);
+    CHECK_FALSE((*line)["view"].get<std::string>().empty());
+  }
+  // alpha's member did not ask: its messages are recorded, not printed; its views are printed.
+  REQUIRE(eventually([&] { return numbers_from(record(t.a), t.a.pid).size() == 3; }, 10s));
+  CHECK_FALSE(t.alpha->wait_event([](const Term& e) { return e.value("event", "") == "multicast_message"; }, 200ms));
+  CHECK(t.alpha->wait_event([&](const Term& e) { return e.value("event", "") == "multicast_joined"; }, 1s));
+  // Its leave is an event line too, with the reason.
+  t.b.agent->ok("multicast_leave", member_args(t.b), 10s);
+  auto left = t.beta->wait_event([](const Term& e) { return e.value("event", "") == "multicast_left"; }, 10s);
+  REQUIRE(left);
+  CHECK((*left)["reason"] == "left");
+  CHECK((*left)["pid"] == t.b.pid);
+}

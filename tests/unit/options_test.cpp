@@ -46,6 +46,33 @@ TEST_CASE("NodeOptions initializes in API.md's field order", "[unit][options]") 
   CHECK_FALSE(o.auto_connect);
   CHECK(o.strict_mode);
   CHECK(o.advertise.empty());
+  // Through the additions too (security, operations, multicast), up to the last of them.
+  NodeOptions all{"b",
+                  "tcp://127.0.0.1:0",
+                  {},
+                  {"s"},
+                  true,
+                  false,
+                  nullptr,
+                  {},
+                  std::chrono::milliseconds(100),
+                  std::chrono::milliseconds(1000),
+                  std::chrono::milliseconds(2000),
+                  "",
+                  "",
+                  false,
+                  4096,
+                  "",
+                  true,
+                  1u << 16,
+                  std::chrono::milliseconds(500),
+                  std::chrono::milliseconds(300)};
+  CHECK(all.max_term_bytes == 4096);
+  CHECK(all.control_writes);
+  CHECK(all.multicast_max_in_flight == (1u << 16));
+  CHECK(all.multicast_max_lag == std::chrono::milliseconds(500));
+  CHECK(all.view_change_timeout == std::chrono::milliseconds(300));
+  CHECK(all.max_protocol_version == 0);  // beyond API.md: after its fields
 }
 
 TEST_CASE("from_json of an empty object gives the defaults", "[unit][options]") {

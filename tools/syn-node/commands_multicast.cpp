@@ -1,8 +1,9 @@
 // Multicast commands (SPEC 8): one per call of syn::Multicast and syn::Membership, on the
 // request's "scope". A member is named by (scope, group, pid); the agent keeps its Membership
-// and records what its callbacks saw, which multicast_member returns. View changes are also
-// printed as event lines ("multicast_joined", "multicast_view", "multicast_left"); messages
-// are only recorded (a busy group would flood the output).
+// and records what its callbacks saw, which multicast_member returns. Every callback is also
+// printed as an event line ("multicast_joined", "multicast_view", "multicast_left", and
+// "multicast_message" when the join asked for print_messages: a busy group would flood the
+// output otherwise).
 #include "commands.hpp"
 #include "scope_terms.hpp"
 
@@ -40,8 +41,8 @@ std::string view_name(const syn::View& view) {
 /// Records one member's callbacks and prints its view changes.
 class RecordingHandler final : public syn::MulticastHandler {
  public:
-  RecordingHandler(Output& output, std::string scope, std::string pid)
-      : output_(output), scope_(std::move(scope)), pid_(std::move(pid)) {}
+  RecordingHandler(Output& output, std::string scope, std::string pid, bool print_messages)
+      : output_(output), scope_(std::move(scope)), pid_(std::move(pid)), print_messages_(print_messages) {}
 
   void on_joined(const syn::View& view) override {
     remember_view(view);
@@ -63,9 +64,16 @@ class RecordingHandler final : public syn::MulticastHandler {
                                      {"merged", change.merged}});
   }
   void on_message(const syn::Pid& from, const syn::Term& message) override {
+    std::string view;
     {
       std::lock_guard lock(mutex_);
       received_.push_back({{"from", from.to_string()}, {"message", message}, {"view", current_view_}});
+      if (print_messages_) view = current_view_;
+    }
+    if (print_messages_) {
+      output_.event(
+          "multicast_message",
+          {{"scope", scope_}, {"pid", pid_}, {"from", from.to_string()}, {"message", message}, {"view", view}});
     }
     // A slow consumer, for operators and tests: the member acknowledges a message only once
     // this callback returns, so a delay holds back confirmation and, past multicast_max_lag,
@@ -104,6 +112,7 @@ class RecordingHandler final : public syn::MulticastHandler {
   Output& output_;
   const std::string scope_;
   const std::string pid_;
+  const bool print_messages_;
   mutable std::mutex mutex_;
   std::vector<syn::Term> received_;
   std::vector<syn::Term> views_;
@@ -148,15 +157,18 @@ syn::Multicast multicast_of(Context& ctx, const Args& args) {
 }  // namespace
 
 SYN_NODE_COMMAND(multicast_join,
-                 "multicast_join{scope, group, pid, receive_own=true, join_timeout_ms=5000, delay_ms=0} -> {view} "
-                 "(an owned process joins a multicast group; its callbacks are recorded; each message "
+                 "multicast_join{scope, group, pid, receive_own=true, join_timeout_ms=5000, delay_ms=0, "
+                 "print_messages=false} -> {view} (an owned process joins a multicast group; its callbacks are "
+                 "recorded (multicast_member) and printed as event lines: multicast_joined, multicast_view, "
+                 "multicast_left, and with print_messages multicast_message{from, message, view}; each message "
                  "callback sleeps delay_ms: a slow consumer)") {
   auto multicast = multicast_of(ctx, args);
   auto& process = ctx.process(args.string("pid"));
   syn::MulticastOptions options;
   options.receive_own = args.boolean_or("receive_own", true);
   options.join_timeout = args.millis_or("join_timeout_ms", options.join_timeout);
-  auto handler = std::make_shared<RecordingHandler>(ctx.output(), args.string("scope"), args.string("pid"));
+  auto handler = std::make_shared<RecordingHandler>(ctx.output(), args.string("scope"), args.string("pid"),
+                                                    args.boolean_or("print_messages", false));
   handler->set_delay(args.millis_or("delay_ms", std::chrono::milliseconds(0)));
   auto membership = unwrap(multicast.join(args.term("group"), process, handler, options));
   auto view = membership.view();

@@ -111,6 +111,13 @@ int main(int argc, char** argv) {
   app.add_option("--http", http_address,
                  "serve /metrics, /healthz, /readyz and a status page at HOST:PORT (port 0: any free one)");
   app.add_flag("--http-remote", http_remote, "allow --http on an address beyond loopback (it has no authentication)");
+  app.footer(
+      "Once up, syn-node prints {\"event\":\"ready\",...} on stdout and reads commands as JSON lines on stdin\n"
+      "({\"cmd\":NAME, \"id\":ID, ...arguments}); each gets one reply line with the same id, and callbacks\n"
+      "come as event lines ({\"event\":...}). Send {\"cmd\":\"help\"} for every command with its arguments:\n"
+      "the registry and groups, processes and messages, and guaranteed multicast (multicast_join with\n"
+      "print_messages, multicast_broadcast, multicast_confirmed_broadcast, multicast_leave, multicast_member\n"
+      "for a member's recorded callbacks). docs/guide.md has examples.");
   CLI11_PARSE(app, argc, argv);
 
   syn_node::Output output;
