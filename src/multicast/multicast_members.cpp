@@ -353,6 +353,7 @@ std::vector<Term> MulticastScope::group_names() const {
 
 void MulticastScope::clear() {  // the engine has stopped: no other thread
   strands_.stop();
+  end_members();
   drop_all();
 }
 

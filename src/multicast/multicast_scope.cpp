@@ -57,6 +57,29 @@ MulticastScope::MulticastScope(const ScopeContext& context)
 
 MulticastScope::~MulticastScope() { strands_.stop(); }
 
+void MulticastScope::end_members() {
+  std::vector<std::shared_ptr<MemberState>> members;
+  {
+    MutexLock lock(members_mutex_);
+    for (const auto& [id, member] : members_) members.push_back(member);
+  }
+  for (const auto& member : members) {
+    std::shared_ptr<MulticastHandler> handler;
+    LeaveReason reason = LeaveReason::node_down;
+    {
+      MutexLock lock(member->mutex);
+      if (member->phase != MemberState::Phase::active) continue;  // on_joined never ran, or on_left did
+      if (member->leave_asked) reason = LeaveReason::left;        // (leave(), or its Membership destroyed)
+      member->reason = reason;
+      handler = member->handler;
+    }
+    run_callback(*member, "on_left", [&] { handler->on_left(reason); });
+    MutexLock lock(member->mutex);
+    member->phase = MemberState::Phase::left;
+    member->changed.notify_all();
+  }
+}
+
 multicast::Micros MulticastScope::now() const { return node_->monotonic_micros(); }
 
 MulticastScope::Group& MulticastScope::group(const std::string& key, const Term* term) {

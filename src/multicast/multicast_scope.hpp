@@ -150,6 +150,11 @@ class MulticastScope final : public ScopeHandler,
   /// The host's monotonic clock (a simulated node's own clock).
   multicast::Micros now() const;
 
+  /// The node stops (clear(), the strands stopped): every member still in gets its on_left on
+  /// this thread, SPEC 8.1.2's "then on_left once" (its queued callbacks are dropped with the
+  /// strands): `left` if its leave was asked (a Membership destroyed just before its Node, in
+  /// the usual order of a scope's locals), else `node_down`.
+  void end_members();
   /// Drops every group and member (members still in are out with node_down); clear() and
   /// leave_scope(), when no other thread works on the groups.
   void drop_all() SYN_NO_THREAD_SAFETY_ANALYSIS;

@@ -33,7 +33,8 @@ class ScopeHandler {
 
   /// The engine of this handler's scope (any thread; it lives as long as the handler).
   virtual ScopeEngine& engine() = 0;
-  /// Node shutdown: drop every entry, with no callbacks (any thread; the engine has stopped).
+  /// Node shutdown: drop every entry, with no callbacks (any thread; the engine has stopped),
+  /// but those a handler owes its users once (a multicast member's on_left, SPEC 8.1.2).
   virtual void clear() = 0;
 
   /// Node::remove_node_from_scopes, any thread, before anything else: what must still reach

@@ -448,3 +448,45 @@ TEST_CASE("multicast: partial connectivity evicts the later-joined of two nodes 
       20s));
   REQUIRE(eventually([&] { return t.rec[first]->members().size() == 3; }));
 }
+
+TEST_CASE("multicast: a node that stops ends its members with on_left: left when their leave was asked, else node_down",
+          "[multicast][cluster]") {
+  // SPEC 8.1.2: on_joined, on_view..., then on_left once. A Membership destroyed just before
+  // its Node (the usual order of a scope's locals) asked to leave without waiting; the node
+  // stopped before that leave's view came, and its on_left never ran.
+  Nodes nodes;
+  Node& a = nodes.add("mc_stop1", {"s"});
+  Node& b = nodes.add("mc_stop2", {"s"});
+  REQUIRE(wait_scope_mesh({&a, &b}, Kind::multicast, "s"));
+  auto stays = std::make_shared<Recorder>(), leaves = std::make_shared<Recorder>(),
+       other = std::make_shared<Recorder>();
+  auto p1 = b.spawn(), p2 = b.spawn(), q = a.spawn();
+  auto kept = a.multicast("s").join("g", q, other);
+  REQUIRE(kept);
+  std::optional<Membership> staying, leaving;
+  {
+    auto joined = b.multicast("s").join("g", p1, stays);
+    REQUIRE(joined);
+    staying.emplace(std::move(*joined));
+    joined = b.multicast("s").join("g", p2, leaves);
+    REQUIRE(joined);
+    leaving.emplace(std::move(*joined));
+  }
+  REQUIRE(eventually([&] { return other->members().size() == 3; }));
+  leaving.reset();  // leaves, without waiting
+  nodes.stop(1);
+  REQUIRE(leaves->left());
+  CHECK(*leaves->left() == LeaveReason::left);
+  REQUIRE(stays->left());
+  CHECK(*stays->left() == LeaveReason::node_down);
+  for (const auto& r : {stays, leaves}) {
+    auto calls = r->calls();
+    REQUIRE_FALSE(calls.empty());
+    CHECK(calls.front().rfind("joined", 0) == 0);
+    CHECK(std::count_if(calls.begin(), calls.end(), [](const std::string& c) { return c.rfind("left", 0) == 0; }) == 1);
+    CHECK(calls.back().rfind("left", 0) == 0);
+  }
+  CHECK_FALSE(staying->active());
+  // The other node sees both gone, in one or two views.
+  REQUIRE(eventually([&] { return other->members() == std::vector<Pid>{q.pid()}; }));
+}
