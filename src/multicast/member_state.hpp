@@ -45,10 +45,19 @@ struct MemberState {
   bool leave_asked SYN_GUARDED_BY(mutex) = false;  ///< leave() or the destructor asked once
   LeaveReason reason SYN_GUARDED_BY(mutex) = LeaveReason::left;
 
+  /// Its on_left is due (it runs next, or now): it publishes nothing more (SPEC 8.3.1: a
+  /// member out of the group gets not_in_group, also from its own on_left).
+  bool out SYN_GUARDED_BY(mutex) = false;
+
   /// True while it is a member (active, or its on_joined runs).
   bool in_group() const {
     MutexLock lock(mutex);
     return phase == Phase::active || phase == Phase::starting;
+  }
+  /// True while it may publish: in the group, its on_left not due.
+  bool may_publish() const {
+    MutexLock lock(mutex);
+    return (phase == Phase::active || phase == Phase::starting) && !out;
   }
 };
 

@@ -75,7 +75,9 @@ Result<void> Membership::broadcast(Term message) {
 Result<void> Membership::confirmed_broadcast(Term message, std::chrono::milliseconds timeout) {
   if (!state_) return syn::unexpected(Errc::not_in_group);
   // One deadline for the wait for room under flow control and the wait for confirmation.
-  auto deadline = detail::SteadyClock::now() + timeout;
+  auto now = detail::SteadyClock::now();
+  auto room = std::chrono::duration_cast<std::chrono::milliseconds>(detail::SteadyClock::time_point::max() - now);
+  auto deadline = timeout >= room ? detail::SteadyClock::time_point::max() : now + timeout;  // (no overflow)
   auto future = scope_->confirmed(state_, message, deadline);
   if (!future) return syn::unexpected(future.error());
   if (future->wait_until(deadline) != std::future_status::ready) return syn::unexpected(Errc::timeout);

@@ -137,7 +137,7 @@ Result<std::shared_ptr<MemberState>> MulticastScope::await_join(const std::share
 Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<MemberState>& member, const Term& message,
                                                       std::shared_ptr<std::promise<Result<void>>> confirmation,
                                                       std::optional<SteadyClock::time_point> deadline) {
-  if (!member->in_group()) return syn::unexpected(Errc::not_in_group);
+  if (!member->may_publish()) return syn::unexpected(Errc::not_in_group);
   if (!node_->fits_term(message)) return syn::unexpected(Errc::bad_argument);
   std::string canonical = wire::canonical(message);
   std::size_t bytes = canonical.size();
@@ -161,7 +161,7 @@ Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<Memb
       // (confirmed_broadcast's timeout counts from its call, this wait included: SPEC 8.3.2.)
       if (deadline && *deadline <= SteadyClock::now()) return syn::unexpected(Errc::timeout);
       lock.wait_until(flow_changed_, deadline ? std::min(recheck, *deadline) : recheck, room);
-      if (!member->in_group()) return syn::unexpected(Errc::not_in_group);
+      if (!member->may_publish()) return syn::unexpected(Errc::not_in_group);
     }
     if (stopped_) return syn::unexpected(Errc::node_down);
     in_flight_[member->key] += bytes;
@@ -282,7 +282,11 @@ Result<void> MulticastScope::leave(const std::shared_ptr<MemberState>& member, b
     }
   }
   // From a callback of its own group, on_left runs after that callback: return at once.
-  if (!wait || (running_scope == this && Strands::current_key() && *Strands::current_key() == member->key)) return {};
+  // While the node stops, its on_left comes from clear() (end_members), on this thread maybe.
+  if (!wait || stopping_.load() ||
+      (running_scope == this && Strands::current_key() && *Strands::current_key() == member->key)) {
+    return {};
+  }
   auto left = [&] {
     member->mutex.assert_held();
     return member->phase == MemberState::Phase::left;
@@ -352,9 +356,19 @@ std::vector<Term> MulticastScope::group_names() const {
 // ---- shutdown ------------------------------------------------------------------------------
 
 void MulticastScope::clear() {  // the engine has stopped: no other thread
+  stopping_.store(true);
   strands_.stop();
+  // Before the members' last on_left: what those callbacks call must not wait for an engine
+  // that is gone (review): a broadcast waiting for room gets node_down, a leave returns.
+  stop_flow();
   end_members();
   drop_all();
+}
+
+void MulticastScope::stop_flow() {
+  MutexLock lock(flow_mutex_);
+  stopped_ = true;
+  flow_changed_.notify_all();
 }
 
 void MulticastScope::before_leaving_scope() {
@@ -382,11 +396,7 @@ std::uint64_t MulticastScope::leave_scope() {
 }
 
 void MulticastScope::drop_all() {
-  {
-    MutexLock lock(flow_mutex_);
-    stopped_ = true;
-    flow_changed_.notify_all();
-  }
+  stop_flow();
   for (auto& [key, g] : groups_) {
     for (auto& confirmation : g->pending.take_confirmations()) {
       confirmation->set_value(syn::unexpected(Errc::node_down));

@@ -71,6 +71,7 @@ void MulticastScope::end_members() {
       if (member->phase != MemberState::Phase::active) continue;  // on_joined never ran, or on_left did
       if (member->leave_asked) reason = LeaveReason::left;        // (leave(), or its Membership destroyed)
       member->reason = reason;
+      member->out = true;
       handler = member->handler;
     }
     run_callback(*member, "on_left", [&] { handler->on_left(reason); });
@@ -369,6 +370,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
           MutexLock lock(member->mutex);
           bool was_in = member->phase == MemberState::Phase::active;
           member->reason = reason;
+          member->out = true;
           if (was_in) handler = member->handler;
           if (!was_in) {
             member->phase = MemberState::Phase::left;  // a join that never got its view

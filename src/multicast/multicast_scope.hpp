@@ -25,6 +25,7 @@
 #include <syn/multicast.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -155,6 +156,8 @@ class MulticastScope final : public ScopeHandler,
   /// strands): `left` if its leave was asked (a Membership destroyed just before its Node, in
   /// the usual order of a scope's locals), else `node_down`.
   void end_members();
+  /// Flow control stops: broadcasts waiting for room get node_down, none waits again.
+  void stop_flow();
   /// Drops every group and member (members still in are out with node_down); clear() and
   /// leave_scope(), when no other thread works on the groups.
   void drop_all() SYN_NO_THREAD_SAFETY_ANALYSIS;
@@ -209,6 +212,7 @@ class MulticastScope final : public ScopeHandler,
   std::condition_variable flow_changed_;
   std::map<std::string, std::size_t> in_flight_ SYN_GUARDED_BY(flow_mutex_);
   bool stopped_ SYN_GUARDED_BY(flow_mutex_) = false;
+  std::atomic<bool> stopping_{false};  ///< clear() began: leave() waits for nothing
 };
 
 }  // namespace syn::detail
