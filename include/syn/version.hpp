@@ -12,8 +12,10 @@ inline constexpr const char* version = "0.1.0";
 ///
 /// 1: the first protocol. 2: the hello carries the sender's range of versions; a discover
 /// for a scope the receiver does not run is answered with not_here (readiness stops waiting).
-/// 3: counted group calls (Groups::join_counted / leave_counted).
-inline constexpr unsigned protocol_version = 3;
+/// 3: counted group calls (Groups::join_counted / leave_counted). 4: heartbeats go on the
+/// connection the peer dialled, where no data queues before them (a node far behind on its
+/// input still hears that its peers live).
+inline constexpr unsigned protocol_version = 4;
 /// Oldest version of the wire protocol this build still speaks.
 inline constexpr unsigned oldest_protocol_version = 1;
 

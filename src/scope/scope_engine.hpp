@@ -150,6 +150,9 @@ class ScopeEngine {
 
   Mutex pending_mutex_;
   wire::OutBuffer pending_ SYN_GUARDED_BY(pending_mutex_);
+  /// Where pending_ is cut into frames: after the message that took each part past
+  /// kBatchPartBytes. A peer applies a frame in one go, heartbeats held meanwhile.
+  std::vector<std::size_t> pending_cuts_ SYN_GUARDED_BY(pending_mutex_);
   bool drain_posted_ SYN_GUARDED_BY(pending_mutex_) = false;
 };
 

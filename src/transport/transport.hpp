@@ -200,6 +200,9 @@ class Transport {
   /// socket would block (nothing sent, nothing counted).
   bool send_frame(Peer& peer, std::string_view frame, detail::TimePoint now);
   void send_hello(Dealer& dealer);
+  /// A heartbeat every heartbeat_interval to an up peer of protocol 4 or later, on the
+  /// connection it dialled (see wire::heartbeat_back_since).
+  void send_heartbeat_back(Peer& peer, detail::TimePoint now);
 
   void handle_router_frame(const std::string& rid, const zmq::message_t& payload);
   void handle_hello(const std::string& rid, const wire::Hello& hello, std::uint32_t version);

@@ -287,6 +287,12 @@ void Transport::on_dealer_readable(Dealer& d) {
           case wire::MsgType::refuse:
             handle_refuse(d, wire::decode_refuse(*message), static_cast<std::uint32_t>(version));
             break;
+          case wire::MsgType::heartbeat: {
+            // A peer of protocol 4 or later sends its heartbeats here (Transport::send_heartbeat_back).
+            Peer* p = d.expected ? find_peer(d.expected) : nullptr;
+            if (p && p->up && p->dealer.get() == &d) p->last_recv = SteadyClock::now();
+            break;
+          }
           case wire::MsgType::reset: {
             // Our session with that peer ended on its side.
             for (auto& [atom, p] : peers_) {

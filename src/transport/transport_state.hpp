@@ -76,9 +76,10 @@ struct Transport::Peer {
   std::uint32_t version = 0;                     // the link's: the lower of the two hellos' (when up)
   std::uint64_t epoch = 0;                       // our link epoch with it
   bool up = false;
-  bool blocked = false;  // disconnect(): no redial until connect()
-  TimePoint last_recv{};
+  bool blocked = false;   // disconnect(): no redial until connect()
+  TimePoint last_recv{};  // a frame from it, on either connection
   TimePoint last_send{};
+  TimePoint last_back{};  // our last heartbeat on the connection it dialled
   wire::FrameWriter out;
   std::optional<wire::Peers> early_peers;                // a peer list that came before the link was up here
   std::uint64_t downs = 0;                               // links with it that ended

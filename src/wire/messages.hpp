@@ -54,6 +54,12 @@ inline constexpr std::uint32_t counted_calls_since = 3;
 /// The first protocol version with batched group changes (put_many / del_many, and the list
 /// calls): an older member is sent the changes one by one, an older authority one call per pid.
 inline constexpr std::uint32_t batched_changes_since = 3;
+/// The first protocol version whose outgoing connections take heartbeats from the peer (an
+/// older one takes them for garbage). A node sends its heartbeats to such a peer on the
+/// connection that peer dialled, which carries nothing else once the link is up: on its own
+/// connection, a heartbeat waits behind all the data before it, which a node given a few
+/// percent of a core may take longer than peer_timeout to read (Transport::tick).
+inline constexpr std::uint32_t heartbeat_back_since = 4;
 
 /// The type of a decoded message (its first field).
 inline std::uint64_t message_type(const msgpack::object& message) { return message.via.array.ptr[0].via.u64; }
