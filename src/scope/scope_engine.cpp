@@ -52,6 +52,17 @@ const std::set<std::uint32_t>& ScopeEngine::members_on_engine_thread() const {
   return members_;
 }
 
+template <class Send>
+void ScopeEngine::for_each_member(Send&& send) {
+  // A send may end that peer's link (a queue full: Transport::send_blocked, teardown), which
+  // drops it from members_ there and then: step past it before the call.
+  const auto& members = members_on_engine_thread();
+  for (auto it = members.begin(); it != members.end();) {
+    std::uint32_t atom = *it++;
+    send(atom);
+  }
+}
+
 bool ScopeEngine::is_member(std::uint32_t atom) const {
   MutexLock lock(members_mutex_);
   return members_.count(atom) != 0;
@@ -60,13 +71,13 @@ bool ScopeEngine::is_member(std::uint32_t atom) const {
 void ScopeEngine::broadcast(std::string_view payload, std::uint32_t exclude) {
   if (node_.on_engine_thread()) {
     drain_pending();
-    for (auto atom : members_on_engine_thread()) {
-      if (atom == exclude) continue;
+    for_each_member([&](std::uint32_t atom) {
+      if (atom == exclude) return;
       node_.send_to_peer(atom, [&](wire::OutBuffer& out) {
         out.append(header_);
         out.append(payload);
       });
-    }
+    });
     return;
   }
   bool post = false;
@@ -97,14 +108,15 @@ void ScopeEngine::drain_pending() {
   }
   if (cuts.empty() || cuts.back() != batch.size()) cuts.push_back(batch.size());
   const std::string_view all(batch);
-  for (auto atom : members_on_engine_thread()) {
+  for_each_member([&](std::uint32_t atom) {
     std::size_t from = 0;
     for (std::size_t to : cuts) {
+      assert(from < to && to <= all.size());
       // Each part in a call of its own: the transport sends the frame before, once it is full.
-      node_.send_to_peer(atom, [&](wire::OutBuffer& out) { out.append(all.substr(from, to - from)); });
+      if (!node_.send_to_peer(atom, [&](wire::OutBuffer& out) { out.append(all.substr(from, to - from)); })) return;
       from = to;
     }
-  }
+  });
 }
 
 void ScopeEngine::start() {
@@ -195,6 +207,7 @@ void ScopeEngine::leave_subcluster() {
   {
     MutexLock lock(pending_mutex_);
     pending_.clear();  // the peers purge this node's entries: its last changes need not go
+    pending_cuts_.clear();
   }
   std::set<std::uint32_t> members;
   {

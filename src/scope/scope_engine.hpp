@@ -128,6 +128,9 @@ class ScopeEngine {
   void assert_engine_thread() const SYN_ASSERT_CAPABILITY(engine_thread_) { engine_thread_.assert_held(); }
   /// members_ on the engine thread, where it changes: read without the lock (asserted).
   const std::set<std::uint32_t>& members_on_engine_thread() const SYN_NO_THREAD_SAFETY_ANALYSIS;
+  /// Engine thread: `send(atom)` for each member, safe when a send ends that member's link.
+  template <class Send>
+  void for_each_member(Send&& send);
 
   mutable Mutex members_mutex_;  // writes on the engine thread; reads anywhere
   std::set<std::uint32_t> members_ SYN_GUARDED_BY(members_mutex_);

@@ -199,14 +199,16 @@ void Transport::tick(TimePoint now) {
   for (Dealer* d : up_dealers) {
     if (d->socket) on_dealer_readable(*d);
   }
-  // Frames still unread on our ROUTER may hold a quiet peer's heartbeat: while we lag behind
-  // our own input (a CPU starved by dozens of nodes on a few cores), that lag is ours, not
-  // the peer's silence. It delays a verdict at most 4 peer_timeouts.
+  // Frames still unread on our ROUTER may hold the heartbeat of a peer of protocol 3 or older
+  // (a newer one sends its heartbeats on our DEALER, read just above): while we lag behind our
+  // own input (a CPU starved by dozens of nodes on a few cores), that lag is ours, not the
+  // peer's silence. It delays a verdict at most 4 peer_timeouts.
   const bool lagging = (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
   for (auto& [atom, p] : peers_) {
     if (p->up) {
       auto silent = now - p->last_recv;
-      if (silent > config_.peer_timeout && !(lagging && silent < 4 * config_.peer_timeout)) {
+      const bool heard_behind_our_lag = lagging && p->version < wire::heartbeat_back_since;
+      if (silent > config_.peer_timeout && !(heard_behind_our_lag && silent < 4 * config_.peer_timeout)) {
         SYN_LOG_PEER(warn, config_.node_name, p->name, "peer ", p->name, " silent for more than ",
                      config_.peer_timeout.count(), " ms: down");
         teardown(*p, DownReason::timeout);
