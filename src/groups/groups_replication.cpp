@@ -143,6 +143,8 @@ void GroupsScope::purge_node(std::uint32_t node) {
   stale_candidates_.erase(node);
   Reason why = Reason::node_down(node_name_of(node));
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
+    // Each shard is scanned whole: seconds for a million members on a crowded node.
+    engine_.host().keep_links_alive();
     auto& shard = table_.shard(i);
     WriterLock lock(shard.mutex);
     for (auto it = shard.groups.begin(); it != shard.groups.end();) {
@@ -189,6 +191,7 @@ void GroupsScope::begin_remote_snapshot(std::uint32_t from) {
   auto& candidates = stale_candidates_[from];
   candidates.clear();
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
+    engine_.host().keep_links_alive();  // a scan of the whole table, as in purge_node
     auto& shard = table_.shard(i);
     ReaderLock lock(shard.mutex);
     for (const auto& [key, group] : shard.groups) {

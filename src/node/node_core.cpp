@@ -321,6 +321,11 @@ std::uint32_t NodeCore::up_creation(std::uint32_t atom) {
   return engine_.transport().up_creation(atom);
 }
 
+void NodeCore::keep_links_alive() {
+  assert_engine_thread();
+  engine_.transport().keep_alive(SteadyClock::now());
+}
+
 std::uint32_t NodeCore::peer_protocol(std::uint32_t atom) {
   assert_engine_thread();
   return engine_.transport().protocol(atom);

@@ -106,6 +106,7 @@ class NodeCore final : public ScopeHost,
   std::vector<std::uint32_t> up_peers() override;
   std::uint32_t up_creation(std::uint32_t atom) override;
   std::uint32_t peer_protocol(std::uint32_t atom) override;
+  void keep_links_alive() override;
 
   // ---- plugging in ----
   void route(wire::MsgType type, PeerMessageHandler handler) override;

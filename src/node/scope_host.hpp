@@ -165,6 +165,11 @@ class ScopeHost {
   /// Engine thread: sends what is batched for peers now, not at the end of the turn (a handler
   /// about to wake other threads lets the network go first).
   virtual void flush_peers() {}
+  /// Engine thread, in the middle of a long task (a purge or a resync scanning a table of
+  /// millions, which a node given a few percent of a core takes seconds over): sends the
+  /// heartbeats due, so that peers do not take this node for dead while it works. Nothing else
+  /// runs: no frame is read and no link judged, so nothing calls back into the caller.
+  virtual void keep_links_alive() {}
   /// Engine thread: runs `fn` on the engine thread after `delay`.
   virtual void add_timer(std::chrono::milliseconds delay, UniqueFunction fn) = 0;
   /// Engine thread: the frame being built for peer `atom`, or null when it is not up.

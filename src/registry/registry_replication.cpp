@@ -344,6 +344,8 @@ void RegistryScope::purge_node(std::uint32_t node) {
   stale_candidates_.erase(node);
   Reason why = Reason::node_down(node_name_of(node));
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
+    // Each shard is scanned whole: seconds for a million names on a crowded node.
+    engine_.host().keep_links_alive();
     auto& shard = table_.shard(i);
     RegistryTable::Shard::WriteLock lock(shard);
     // Its hidden registrations first, so that none of them shows in place of its shown ones.
@@ -386,6 +388,7 @@ void RegistryScope::begin_remote_snapshot(std::uint32_t from) {
   auto& candidates = stale_candidates_[from];
   candidates.clear();
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
+    engine_.host().keep_links_alive();  // a scan of the whole table, as in purge_node
     auto& shard = table_.shard(i);
     RegistryTable::Shard::ReadLock lock(shard);
     for (const auto& [key, hidden] : shard.hidden) {

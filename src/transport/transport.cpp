@@ -248,6 +248,13 @@ void Transport::tick(TimePoint now) {
   graveyard_.clear();
 }
 
+void Transport::keep_alive(TimePoint now) {
+  if (lent_) return;
+  for (auto& [atom, p] : peers_) {
+    if (p->up && p->version >= wire::heartbeat_back_since) send_heartbeat_back(*p, now);
+  }
+}
+
 void Transport::send_heartbeat_back(Peer& p, TimePoint now) {
   // On our own connection, a heartbeat waits behind everything we sent before it: a peer
   // given 3% of a core by 64 nodes on 2 cores, reading a million names, took more than 4

@@ -146,6 +146,11 @@ class Transport {
   /// nothing down and closes nothing: safe while lent, and in the middle of a turn (a handler
   /// sending before it wakes other threads).
   bool flush_ready();
+  /// In the middle of a long task on the engine thread: sends the heartbeats due on links of
+  /// protocol 4 or later (see send_heartbeat_back), and nothing else: no frame read, no link
+  /// judged, so nothing calls back. Does nothing while lent (the engine's poll holds the
+  /// ROUTER).
+  void keep_alive(detail::TimePoint now);
   /// Longest the loop may sleep before the next tick is due.
   std::chrono::milliseconds tick_interval() const;
 

@@ -306,3 +306,38 @@ TEST_CASE("heartbeats do not starve while a node applies the DOWNs of 200k monit
   REQUIRE(eventually([&] { return downs.load() == kMonitors; }, 120s));
   check_link_never_dropped(watched_node, watcher);
 }
+
+TEST_CASE("heartbeats do not starve while two nodes purge the names of a peer that left", "[cluster][links][big]") {
+  // Issue 14: a node that goes purges its names on every other node, shard by shard over the
+  // whole table, in one engine task. With 8 of 64 nodes killed at once (the scale test), each
+  // survivor scanned its million names 8 times, a crowded node took seconds over it, and its
+  // peers took it for dead. It now sends the heartbeats due between two shards
+  // (ScopeHost::keep_links_alive). Here two nodes purge 500k names at once, with a
+  // peer_timeout of 250 ms: the link between them must hold.
+  constexpr std::size_t kNames = 500'000;
+  constexpr std::size_t kProcesses = 500;
+  auto options = [](const std::string& name, std::vector<std::string> seeds) {
+    auto o = quick_options(name, 250ms, std::move(seeds));
+    o.scopes = {"s"};
+    return o;
+  };
+  auto leaver = std::make_unique<Node>(options("hbpurge1", {}));
+  Node purger(options("hbpurge2", {leaver->endpoint()}));
+  Node other(options("hbpurge3", {leaver->endpoint()}));
+  REQUIRE(eventually([&] {
+    return sees_exactly(purger, {"hbpurge1", "hbpurge3"}) && sees_exactly(other, {"hbpurge1", "hbpurge2"});
+  }));
+  std::vector<Process> processes;  // they end with their node, not before it (no exits)
+  {
+    auto registry = leaver->registry("s");
+    for (std::size_t i = 0; i < kProcesses; ++i) processes.push_back(leaver->spawn());
+    for (std::size_t i = 0; i < kNames; ++i) {
+      REQUIRE(registry.register_name(Term("name:" + std::to_string(i)), processes[i % kProcesses].pid()));
+    }
+  }
+  REQUIRE(eventually([&] { return purger.registry("s").count() == kNames && other.registry("s").count() == kNames; },
+                     120s));
+  leaver.reset();
+  REQUIRE(eventually([&] { return purger.registry("s").count() == 0 && other.registry("s").count() == 0; }, 120s));
+  check_link_never_dropped(purger, other);
+}
