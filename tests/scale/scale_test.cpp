@@ -1,6 +1,6 @@
 // 64 node processes on this machine, full mesh, one scope, a million names (issue 14). Out of
-// the default run: `scripts/test --scale` runs it (ctest label "scale"; about N minutes on
-// 2 cores). One scenario in order, as the issue lists it: the mesh forms from one seed, 1M
+// the default run: `scripts/test --scale` runs it (ctest label "scale"; 8 minutes in a Debug
+// build on 2 cores). One scenario in order, as the issue lists it: the mesh forms from one seed, 1M
 // names come from all nodes and every node converges, a node is killed and restarted under
 // churn, 8 nodes are killed at once, a new node joins the 1M-entry scope. The figures of the
 // same scenario are in bench/driver/wl_scale.cpp; this test asserts only what must hold.
