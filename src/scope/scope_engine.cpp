@@ -54,12 +54,14 @@ const std::set<std::uint32_t>& ScopeEngine::members_on_engine_thread() const {
 
 template <class Send>
 void ScopeEngine::for_each_member(Send&& send) {
-  // A send may end that peer's link (a queue full: Transport::send_blocked, teardown), which
-  // drops it from members_ there and then: step past it before the call.
+  // A send may end links (a queue full: Transport::send_blocked, teardown), this member's or,
+  // through what the teardown sends in turn, another's, and that drops them from members_
+  // there and then: no iterator is held across a send, the next member is found afresh.
   const auto& members = members_on_engine_thread();
   for (auto it = members.begin(); it != members.end();) {
-    std::uint32_t atom = *it++;
+    std::uint32_t atom = *it;
     send(atom);
+    it = members.upper_bound(atom);
   }
 }
 

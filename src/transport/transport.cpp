@@ -249,7 +249,7 @@ void Transport::tick(TimePoint now) {
 }
 
 void Transport::keep_alive(TimePoint now) {
-  if (lent_) return;
+  if (lent_ || left_) return;
   for (auto& [atom, p] : peers_) {
     if (p->up && p->version >= wire::heartbeat_back_since) send_heartbeat_back(*p, now);
   }
