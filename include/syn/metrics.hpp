@@ -36,6 +36,8 @@ struct ScopeMetrics {
   std::uint64_t snapshots_in = 0;                  ///< peers' snapshots applied (all kinds)
   std::uint64_t snapshots_out = 0;                 ///< snapshots sent to peers (all kinds)
   std::uint64_t snapshot_bytes_out = 0;
+  /// Times a snapshot stream paused for a peer with much unread (NodeOptions::max_link_backlog).
+  std::uint64_t snapshot_waits = 0;
   double snapshot_seconds_in = 0;  ///< time from a snapshot's first chunk to its last, summed
 };
 
@@ -46,6 +48,9 @@ struct PeerMetrics {
   std::map<std::string, std::uint64_t> downs;  ///< links ended, by reason ("timeout", "left", ...)
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
   std::uint32_t protocol = 0;  ///< the protocol version the link runs (0 when down)
+  /// Bytes sent to it that it has not said it read yet (NodeOptions::max_link_backlog bounds
+  /// it; 0 when down, or when the peer's build does not say: protocol before 5).
+  std::uint64_t unread_bytes = 0;
 };
 
 /// A queue of the node: how deep now, how deep at most.

@@ -83,6 +83,15 @@ struct NodeOptions {
   /// needs nothing here; lower it only to run a node as an older build would (upgrade tests).
   /// Must be 0 or within [oldest_protocol_version, protocol_version].
   std::uint32_t max_protocol_version = 0;
+  /// The most bytes this node lets wait for one peer: sent to it and not yet read by it (in
+  /// ZeroMQ's and TCP's queues between the two). A peer further behind than this cannot keep
+  /// up: the link is reset and the two sides resync when it returns (SPEC 7), rather than the
+  /// queues growing for as long as the overload lasts. Snapshot streams wait for the peer
+  /// instead of overflowing it. Peers of builds before this option say nothing of what they
+  /// read; links with them are bounded by ZeroMQ's queue of 100,000 frames only. 0: no byte
+  /// bound. Measured against what the peer says it read at each of its heartbeats, so set it
+  /// well above what the link carries in a heartbeat_interval.
+  std::size_t max_link_backlog = std::size_t{256} << 20;
 
   /// Reads options from a JSON object with the same keys as the fields (durations in
   /// milliseconds). Throws Error{bad_argument} naming the key on an unknown key, a wrong type,

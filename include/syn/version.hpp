@@ -14,8 +14,9 @@ inline constexpr const char* version = "0.1.0";
 /// for a scope the receiver does not run is answered with not_here (readiness stops waiting).
 /// 3: counted group calls (Groups::join_counted / leave_counted). 4: heartbeats go on the
 /// connection the peer dialled, where no data queues before them (a node far behind on its
-/// input still hears that its peers live).
-inline constexpr unsigned protocol_version = 4;
+/// input still hears that its peers live). 5: those heartbeats say how many bytes the node has
+/// read from the peer, which bounds what waits unread between them (NodeOptions::max_link_backlog).
+inline constexpr unsigned protocol_version = 5;
 /// Oldest version of the wire protocol this build still speaks.
 inline constexpr unsigned oldest_protocol_version = 1;
 

@@ -23,6 +23,7 @@ void add_counters(ScopeMetrics& out, const detail::ScopeCounters& c) {
   out.snapshots_in += c.snapshots_in.load(std::memory_order_relaxed);
   out.snapshots_out += c.snapshots_out.load(std::memory_order_relaxed);
   out.snapshot_bytes_out += c.snapshot_bytes_out.load(std::memory_order_relaxed);
+  out.snapshot_waits += c.snapshot_waits.load(std::memory_order_relaxed);
   out.snapshot_seconds_in += static_cast<double>(c.snapshot_nanos_in.load(std::memory_order_relaxed)) * 1e-9;
 }
 
@@ -73,6 +74,7 @@ Metrics Node::metrics() const {
     p.bytes_in = link.bytes_in;
     p.bytes_out = link.bytes_out;
     p.protocol = link.protocol;
+    p.unread_bytes = link.unread_bytes;
     m.peers.push_back(std::move(p));
   }
   auto engine = core_->engine().depth();

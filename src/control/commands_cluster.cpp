@@ -56,6 +56,7 @@ Term nodes(Node& node, const ControlArgs&) {
          {"downs", link.downs},
          {"last_down", link.last_down},
          {"protocol", link.protocol},
+         {"unread_bytes", link.unread_bytes},
          {"speaks", link.speaks_max == 0 ? std::string()
                                          : std::to_string(link.speaks_min) + "-" + std::to_string(link.speaks_max)}});
   }
@@ -111,8 +112,8 @@ void add_cluster_commands(ControlTable& table) {
   table.add(
       "nodes", Access::read,
       "nodes -> {nodes: [name...] (up now), links: [{node, endpoint, creation, state: up|down|disconnected, "
-      "last_heard_ms, downs, last_down, protocol (the link's version, 0 when down), speaks (the versions its hello "
-      "offered, min-max)}...]}",
+      "last_heard_ms, downs, last_down, protocol (the link's version, 0 when down), unread_bytes (sent to it, not "
+      "yet read by it: max_link_backlog bounds it), speaks (the versions its hello offered, min-max)}...]}",
       nodes);
   table.add("scopes", Access::read,
             "scopes -> {scopes: [name...], details: [{scope, names, local_names, groups, members, multicast_groups, "

@@ -141,6 +141,9 @@ std::string to_prometheus(const Metrics& m) {
             [](const ScopeMetrics& s) { return s.snapshots_out; });
   per_scope(out, m, "syn_snapshot_sent_bytes_total", "counter", "Bytes of snapshots sent to peers.",
             [](const ScopeMetrics& s) { return s.snapshot_bytes_out; });
+  per_scope(out, m, "syn_snapshot_waits_total", "counter",
+            "Times a snapshot stream paused for a peer with much of what it was sent unread.",
+            [](const ScopeMetrics& s) { return s.snapshot_waits; });
   per_scope(out, m, "syn_snapshot_receive_seconds_total", "counter",
             "Time from the first chunk of a peer's snapshot to its last, summed.",
             [](const ScopeMetrics& s) { return s.snapshot_seconds_in; });
@@ -166,6 +169,10 @@ std::string to_prometheus(const Metrics& m) {
            [](const PeerMetrics& p) { return p.bytes_in; });
   per_peer(out, m, "syn_peer_sent_bytes_total", "Bytes sent to the peer.",
            [](const PeerMetrics& p) { return p.bytes_out; });
+  per_peer(
+      out, m, "syn_peer_unread_bytes",
+      "Bytes sent to the peer that it has not said it read (max_link_backlog bounds it).",
+      [](const PeerMetrics& p) { return p.unread_bytes; }, "gauge");
 
   {
     Family f(out, "syn_queue_depth", "gauge", "Items waiting in a queue of the node.");

@@ -18,6 +18,9 @@ namespace syn::detail {
 
 namespace {
 
+// Four snapshot turns (256 kB each) below it: a stream waits at a quarter of the bound.
+constexpr std::size_t kMinLinkBacklog = std::size_t{1} << 20;
+
 std::uint32_t new_creation() {
   // Random: a restarted node must not reuse the creation of its previous run.
   return static_cast<std::uint32_t>(random_u64() % 0xfffffffeULL) + 1;
@@ -40,6 +43,10 @@ NodeOptions validated(NodeOptions o) {
   }
   if (o.multicast_max_lag.count() <= 0) {
     throw Error(Errc::bad_argument, "NodeOptions.multicast_max_lag must be positive");
+  }
+  if (o.max_link_backlog != 0 && o.max_link_backlog < kMinLinkBacklog) {
+    throw Error(Errc::bad_argument, "NodeOptions.max_link_backlog must be 0 (no bound) or at least 1 MiB (" +
+                                        std::to_string(kMinLinkBacklog) + " bytes)");
   }
   if (o.view_change_timeout.count() <= 0) {
     throw Error(Errc::bad_argument, "NodeOptions.view_change_timeout must be positive");
@@ -91,6 +98,13 @@ NodeCore::NodeCore(NodeOptions options)
                                     options_.auto_connect};
   config.keys = security_of(options_);
   if (options_.max_protocol_version != 0) config.max_protocol = options_.max_protocol_version;
+  // A few of the largest terms must fit, or one big message would reset a link.
+  if (options_.max_link_backlog != 0) {
+    config.max_link_backlog =
+        std::max<std::uint64_t>(options_.max_link_backlog, 4 * std::uint64_t{options_.max_term_bytes});
+  } else {
+    config.max_link_backlog = 0;
+  }
   if (config.keys.empty() && !transport::is_loopback_endpoint(options_.listen)) {
     SYN_LOG(warn, options_.name, "listening on ", options_.listen,
             " without a cluster key (allow_insecure): links are neither authenticated nor encrypted");
@@ -324,6 +338,11 @@ std::uint32_t NodeCore::up_creation(std::uint32_t atom) {
 void NodeCore::keep_links_alive() {
   assert_engine_thread();
   engine_.transport().keep_alive(SteadyClock::now());
+}
+
+bool NodeCore::peer_backlogged(std::uint32_t atom) {
+  assert_engine_thread();
+  return engine_.transport().backlogged(atom);
 }
 
 std::uint32_t NodeCore::peer_protocol(std::uint32_t atom) {

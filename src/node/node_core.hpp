@@ -107,6 +107,7 @@ class NodeCore final : public ScopeHost,
   std::uint32_t up_creation(std::uint32_t atom) override;
   std::uint32_t peer_protocol(std::uint32_t atom) override;
   void keep_links_alive() override;
+  bool peer_backlogged(std::uint32_t atom) override;
 
   // ---- plugging in ----
   void route(wire::MsgType type, PeerMessageHandler handler) override;

@@ -44,6 +44,12 @@ std::size_t read_size(const std::string& key, const Term& value) {
   return static_cast<std::size_t>(value.get<std::uint64_t>());
 }
 
+/// A size where 0 says "no bound".
+std::size_t read_size_or_zero(const std::string& key, const Term& value) {
+  if (!value.is_number_integer() || value.get<std::int64_t>() < 0) bad(key, "must be a non-negative integer (bytes)");
+  return static_cast<std::size_t>(value.get<std::uint64_t>());
+}
+
 }  // namespace
 
 NodeOptions NodeOptions::from_json(const Term& json) {
@@ -76,6 +82,7 @@ NodeOptions NodeOptions::from_json(const Term& json) {
          }
          o.max_protocol_version = v.template get<std::uint32_t>();
        }},
+      {"max_link_backlog", [&](auto& k, auto& v) { o.max_link_backlog = read_size_or_zero(k, v); }},
       {"multicast_max_in_flight", [&](auto& k, auto& v) { o.multicast_max_in_flight = read_size(k, v); }},
       {"multicast_max_lag", [&](auto& k, auto& v) { o.multicast_max_lag = read_millis(k, v); }},
       {"view_change_timeout", [&](auto& k, auto& v) { o.view_change_timeout = read_millis(k, v); }},

@@ -170,6 +170,9 @@ class ScopeHost {
   /// heartbeats due, so that peers do not take this node for dead while it works. Nothing else
   /// runs: no frame is read and no link judged, so nothing calls back into the caller.
   virtual void keep_links_alive() {}
+  /// Engine thread: whether bulk streams to `atom` (snapshots) should wait: much of what was
+  /// sent to it waits unread (NodeOptions::max_link_backlog), and more would overflow it.
+  virtual bool peer_backlogged(std::uint32_t /*atom*/) { return false; }
   /// Engine thread: runs `fn` on the engine thread after `delay`.
   virtual void add_timer(std::chrono::milliseconds delay, UniqueFunction fn) = 0;
   /// Engine thread: the frame being built for peer `atom`, or null when it is not up.

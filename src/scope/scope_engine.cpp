@@ -16,6 +16,9 @@ namespace {
 /// peer_timeout took the node for dead (issue 14; links_test's million-name snapshot). A turn
 /// still writes at least one whole part (a table shard).
 constexpr std::size_t kSnapshotBytesPerTurn = 256 << 10;
+// How long a snapshot stream to a peer with much unread waits before it looks again. The peer
+// says what it read at each of its heartbeats.
+constexpr auto kSnapshotWait = std::chrono::milliseconds(20);
 /// Writes queued by other threads go out in parts of about this size, each in a frame of its
 /// own (the transport sends a peer's frame once it holds 64 kB). Sent whole, a burst that
 /// waited for the engine made one frame of megabytes: a peer given 3% of a core by 64 nodes
@@ -245,6 +248,15 @@ void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation
   auto it = streams_.find(atom);
   if (it == streams_.end() || it->second.generation != generation) return;  // ended or restarted
   SnapshotStream& stream = it->second;
+  if (node_.peer_backlogged(atom)) {
+    // A peer slower than this stream would overflow, be reset and ask for it again, for ever.
+    ScopeCounters::add(counters_.snapshot_waits);
+    node_.add_timer(kSnapshotWait, [this, atom, generation] {
+      assert_engine_thread();
+      continue_snapshot(atom, generation);
+    });
+    return;
+  }
   drain_pending();  // changes applied before this turn's parts were read go first
   std::size_t sent = 0;
   // Chunks go out one behind, so that the last one can say it is the last.

@@ -265,7 +265,11 @@ void Transport::send_heartbeat_back(Peer& p, TimePoint now) {
   p.last_back = now;
   if (!p.inbound || p.rid.empty()) return;
   wire::OutBuffer hb;
-  wire::encode_heartbeat(hb);
+  if (p.version >= wire::read_acks_since) {
+    wire::encode_heartbeat(hb, p.read_from_rid);
+  } else {
+    wire::encode_heartbeat(hb);
+  }
   router_reply(p.rid, hb, p.version);
 }
 
@@ -312,6 +316,7 @@ bool Transport::send_frame(Peer& p, std::string_view frame, TimePoint now) {
   ++counters_.frames_sent;
   ++p.frames_out;
   p.bytes_out += frame.size();
+  p.sent_since_up += frame.size();
   p.last_send = now;
   return true;
 }
@@ -331,6 +336,12 @@ wire::OutBuffer* Transport::out(std::uint32_t atom) {
   }
   p->out.packer();  // the frame starts with the version
   return &p->out.buffer();
+}
+
+bool Transport::backlogged(std::uint32_t atom) const {
+  auto it = peers_.find(atom);
+  if (it == peers_.end() || !it->second->up || config_.max_link_backlog == 0) return false;
+  return unread_bytes(*it->second) > config_.max_link_backlog / kBacklogShareOfStreams;
 }
 
 bool Transport::is_up(std::uint32_t atom) const {
@@ -362,6 +373,7 @@ std::vector<LinkInfo> Transport::links() const {
     link.frames_out = p->frames_out;
     link.bytes_in = p->bytes_in;
     link.bytes_out = p->bytes_out;
+    if (p->up) link.unread_bytes = unread_bytes(*p);
     if (p->up) link.protocol = p->version;
     link.speaks_min = p->speaks_min;
     link.speaks_max = p->speaks_max;

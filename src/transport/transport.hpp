@@ -67,6 +67,8 @@ struct LinkInfo {
   std::string last_down;                                 ///< why the last one ended ("" when none did)
   std::map<std::string, std::uint64_t> downs_by_reason;  ///< code_of(reason) -> links ended so
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
+  /// Bytes sent to it that it has not said it read (protocol 5 on; 0 when down or older).
+  std::uint64_t unread_bytes = 0;
   std::uint32_t protocol = 0;                    ///< the version the link runs (0 when not up)
   std::uint32_t speaks_min = 0, speaks_max = 0;  ///< the versions its last hello offered
 };
@@ -93,6 +95,9 @@ struct TransportConfig {
   std::vector<CurveKeys> keys;
   /// The newest protocol version offered (lowered to run a node as an older build would).
   std::uint32_t max_protocol = protocol_version;
+  /// NodeOptions::max_link_backlog: bytes sent to a peer and not yet read by it, beyond which
+  /// the link is reset (0: no bound but ZeroMQ's queue).
+  std::uint64_t max_link_backlog = std::uint64_t{256} << 20;
 };
 
 /// Counters shared with NodeStats.
@@ -166,6 +171,10 @@ class Transport {
 
   // ---- state ----
   bool is_up(std::uint32_t atom) const;
+  /// Whether more than a quarter of max_link_backlog sent to `atom` waits unread: bulk streams
+  /// (snapshots) wait for it, leaving the rest of the bound to the writes that cannot wait.
+  /// False when it does not say what it reads (protocol before 5) or with no bound.
+  bool backlogged(std::uint32_t atom) const;
   /// The protocol version of the link with an up peer, or 0.
   std::uint32_t protocol(std::uint32_t atom) const;
   /// Creation of an up peer, or 0.
@@ -201,6 +210,10 @@ class Transport {
   void dealer_handshake_failed(Dealer& dealer, const MonitorEvent& event);
   /// A send to an up peer would block: a lost connection or an overflow (see flush()).
   void send_blocked(Peer& peer);
+  /// A peer said how much it read: resets the link when more than max_link_backlog waits unread.
+  void check_backlog(Peer& peer);
+  /// Bytes sent on our connection since the link came up that the peer has not said it read.
+  static std::uint64_t unread_bytes(const Peer& peer);
   /// Writes one frame on an up peer's DEALER without blocking and counts it; false when the
   /// socket would block (nothing sent, nothing counted).
   bool send_frame(Peer& peer, std::string_view frame, detail::TimePoint now);

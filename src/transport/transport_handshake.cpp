@@ -95,6 +95,7 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
       from->last_recv = SteadyClock::now();
       ++from->frames_in;
       from->bytes_in += payload.size();
+      from->read_from_rid += payload.size();
     }
     while (auto message = reader.next()) {
       auto type = static_cast<wire::MsgType>(wire::message_type(*message));
@@ -249,6 +250,7 @@ void Transport::handle_hello(const std::string& rid, const wire::Hello& hello, s
   p.blocked = false;  // someone connected again
   p.inbound = true;
   p.rid = rid;
+  p.read_from_rid = 0;  // a new connection: the peer counts what it sends there from its link's start
   p.in_session = hello.session;
   p.in_epoch = hello.epoch;
   p.creation = hello.creation;
@@ -290,7 +292,14 @@ void Transport::on_dealer_readable(Dealer& d) {
           case wire::MsgType::heartbeat: {
             // A peer of protocol 4 or later sends its heartbeats here (Transport::send_heartbeat_back).
             Peer* p = d.expected ? find_peer(d.expected) : nullptr;
-            if (p && p->up && p->dealer.get() == &d) p->last_recv = SteadyClock::now();
+            auto bytes_read = wire::decode_heartbeat_bytes_read(*message);
+            if (p && p->up && p->dealer.get() == &d) {
+              p->last_recv = SteadyClock::now();
+              if (bytes_read && p->peer_read) {
+                p->peer_read = *bytes_read;
+                check_backlog(*p);
+              }
+            }
             break;
           }
           case wire::MsgType::reset: {
@@ -434,6 +443,22 @@ void Transport::send_blocked(Peer& p) {
   ++counters_.link_resets;
   SYN_LOG(warn, config_.node_name, "send queue to ", p.name, " is full: resetting the link");
   teardown(p, DownReason::overflow);
+}
+
+void Transport::check_backlog(Peer& p) {
+  const std::uint64_t unread = unread_bytes(p);
+  if (config_.max_link_backlog == 0 || unread <= config_.max_link_backlog) return;
+  // It reads, but slower than we write, for longer than max_link_backlog lasts: queues would
+  // grow for as long as the load does. A resync sends it the state, not the history.
+  ++counters_.link_resets;
+  SYN_LOG(warn, config_.node_name, "peer ", p.name, " has not read ", unread, " bytes sent to it (max_link_backlog ",
+          config_.max_link_backlog, "): resetting the link");
+  teardown(p, DownReason::overflow);
+}
+
+std::uint64_t Transport::unread_bytes(const Peer& p) {
+  if (!p.peer_read || *p.peer_read >= p.sent_since_up) return 0;
+  return p.sent_since_up - *p.peer_read;
 }
 
 void Transport::redial_with_next_key(Dealer& d) {

@@ -176,6 +176,9 @@ void Transport::check_up(Peer& p) {
   // both speak (and both ends compute the same).
   p.version = std::min(p.in_version, p.dealer->version);
   p.out.set_version(p.version);
+  p.sent_since_up = 0;
+  p.peer_read.reset();
+  if (p.version >= wire::read_acks_since) p.peer_read = 0;  // it will say what it read of our frames
   p.reached_at.insert(p.dealer->endpoint);
   p.last_recv = p.last_send = SteadyClock::now();
   SYN_LOG_PEER(info, config_.node_name, p.name, "peer ", p.name, " up (", p.endpoint, ")");

@@ -19,7 +19,9 @@ using detail::SteadyClock;
 using detail::TimePoint;
 
 inline constexpr int kDealerSendHighWater = 100000;  // frames queued to one peer before a reset
-inline constexpr int kMaxFrameBytes = 256 << 20;     // larger inbound frames are refused by ZeroMQ
+/// Bulk streams wait once a peer has this share of max_link_backlog unread (Transport::backlogged).
+inline constexpr std::uint64_t kBacklogShareOfStreams = 4;
+inline constexpr int kMaxFrameBytes = 256 << 20;  // larger inbound frames are refused by ZeroMQ
 // A frame this big goes out at once. The receiver applies a frame in one go, with no heartbeat
 // out meanwhile: 1 MB of DOWNs took a Debug build over a second (links_test, 200k monitors).
 inline constexpr std::size_t kFlushAtBytes = 64 << 10;
@@ -86,7 +88,14 @@ struct Transport::Peer {
   std::optional<DownReason> last_down;                   // why the last one ended
   std::map<std::string, std::uint64_t> downs_by_reason;  // code_of(reason) -> links that ended so
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
-  std::set<std::string> reached_at;  // endpoints our connections dialled and found it at
+  // What waits unread between us (protocol 5 on, wire::read_acks_since). Its heartbeats on our
+  // connection say how much of what we sent there it has read; ours on its connection say the
+  // same of its frames. Each side counts from the start of that connection's session, where
+  // nothing has been sent yet, so the two counts agree.
+  std::uint64_t read_from_rid = 0;         // bytes of frames read from its connection since its hello
+  std::uint64_t sent_since_up = 0;         // bytes of frames sent on our connection since the link came up
+  std::optional<std::uint64_t> peer_read;  // of those, what it last said it read (none: it never says)
+  std::set<std::string> reached_at;        // endpoints our connections dialled and found it at
 };
 
 }  // namespace syn::transport

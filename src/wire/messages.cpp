@@ -106,6 +106,20 @@ void encode_heartbeat(OutBuffer& out) {
   type(p, MsgType::heartbeat);
 }
 
+void encode_heartbeat(OutBuffer& out, std::uint64_t bytes_read) {
+  Packer p(out);
+  p.pack_array(2);
+  type(p, MsgType::heartbeat);
+  p.pack_uint64(bytes_read);
+}
+
+std::optional<std::uint64_t> decode_heartbeat_bytes_read(const msgpack::object& o) {
+  Fields f(o, "heartbeat", 1);
+  if (f.size() > 2) f.fail(f.size(), "has too many fields");
+  if (f.size() == 1) return std::nullopt;
+  return f.u64(1);
+}
+
 void encode(OutBuffer& out, const Peers& m) {
   Packer p(out);
   p.pack_array(2);

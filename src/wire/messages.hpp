@@ -11,6 +11,7 @@
 #include <msgpack.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -60,6 +61,11 @@ inline constexpr std::uint32_t batched_changes_since = 3;
 /// connection, a heartbeat waits behind all the data before it, which a node given a few
 /// percent of a core may take longer than peer_timeout to read (Transport::tick).
 inline constexpr std::uint32_t heartbeat_back_since = 4;
+/// The first protocol version whose heartbeats on the connection the peer dialled say how many
+/// bytes of frames the node has read from that connection (encode_heartbeat with bytes_read).
+/// The peer then knows what waits unread in the queues between them: it resets the link past
+/// NodeOptions::max_link_backlog, and its snapshot streams wait below it.
+inline constexpr std::uint32_t read_acks_since = 5;
 
 /// The type of a decoded message (its first field).
 inline std::uint64_t message_type(const msgpack::object& message) { return message.via.array.ptr[0].via.u64; }
@@ -110,6 +116,13 @@ void encode(OutBuffer& out, const Bye& m);
 Bye decode_bye(const msgpack::object& o);
 
 void encode_heartbeat(OutBuffer& out);
+/// A heartbeat on the connection the peer dialled (protocol 4 or later) that also says how many
+/// bytes of frames this node has read from the peer on that connection: the peer bounds what
+/// it lets wait unread in the queues between them (NodeOptions::max_link_backlog). Older nodes
+/// read only a heartbeat's type, so the extra field is safe on any link.
+void encode_heartbeat(OutBuffer& out, std::uint64_t bytes_read);
+/// The bytes read that a heartbeat states; nothing when it states none (an older node).
+std::optional<std::uint64_t> decode_heartbeat_bytes_read(const msgpack::object& o);
 
 struct Peers {
   std::vector<std::pair<std::string, std::string>> peers;  ///< (name, endpoint)

@@ -354,3 +354,39 @@ TEST_CASE("heartbeats do not starve while two nodes purge the names of a peer th
     CHECK(found);
   }
 }
+
+TEST_CASE("a snapshot far larger than max_link_backlog waits for its reader instead of overflowing it",
+          "[cluster][links][backlog][big]") {
+  // A joiner is sent the whole scope at once. Bounded in bytes (max_link_backlog, 1 MiB here),
+  // a stream sent faster than the joiner reads it would overflow the link, be reset and start
+  // again, for ever. The stream waits instead while a quarter of the bound waits unread
+  // (ScopeEngine::continue_snapshot): the joiner gets the scope (about 12 MB) with no reset.
+  constexpr std::size_t kNames = 100'000;
+  auto options = [](const std::string& name, std::vector<std::string> seeds) {
+    auto o = quick_options(name, 3000ms, std::move(seeds));
+    o.scopes = {"s"};
+    o.max_link_backlog = std::size_t{1} << 20;
+    return o;
+  };
+  Node holder(options("backlog1", {}));
+  std::vector<Process> processes;
+  {
+    auto registry = holder.registry("s");
+    for (int i = 0; i < 100; ++i) processes.push_back(holder.spawn());
+    const Term meta = std::string(96, 'm');  // about 120 bytes an entry on the wire
+    for (std::size_t i = 0; i < kNames; ++i) {
+      REQUIRE(registry.register_name(Term("name:" + std::to_string(i)), processes[i % processes.size()].pid(), meta));
+    }
+  }
+  Node joiner(options("backlog2", {holder.endpoint()}));
+  REQUIRE(eventually([&] { return joiner.registry("s").count() == kNames; }, 120s));
+  CHECK(holder.stats().link_resets == 0);
+  for (const auto& link : holder.core()->links()) {
+    INFO(link.name);
+    CHECK(link.downs == 0);
+  }
+  // The bound was reached: the stream paused (else this shows nothing about the bound).
+  auto metrics = holder.metrics();
+  REQUIRE(metrics.scopes.size() == 1);
+  CHECK(metrics.scopes[0].snapshot_waits > 0);
+}

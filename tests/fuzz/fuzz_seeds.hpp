@@ -186,6 +186,7 @@ inline std::vector<std::string> frame_seeds() {
   add([&](auto& b) { encode(b, Bye{ByeReason::leaving}); });
   add([&](auto& b) { encode(b, Bye{ByeReason::disconnect}); });
   add([&](auto& b) { encode_heartbeat(b); });
+  add([&](auto& b) { encode_heartbeat(b, 1234567); });
   add([&](auto& b) { encode_reset(b); });
   add([&](auto& b) { encode(b, Peers{{{"alpha", "tcp://198.18.0.1:7001"}, {"gamma", "tcp://198.18.0.3:7003"}}}); });
   add([&](auto& b) { encode_send(b, {1, 42}, canonical(body)); });

@@ -7,9 +7,8 @@
 // the node dialled, which it reads at every turn, and that guard is not needed. Real transports and engine threads over
 // ZeroMQ on loopback; the node applies each message slowly (a listener that sleeps: the
 // few percent of a core a crowded node gets).
-#include "node/engine.hpp"
 #include "support/eventually.hpp"
-#include "transport/transport.hpp"
+#include "support/transport_node.hpp"
 #include "wire/messages.hpp"
 
 #include <syn/version.hpp>
@@ -27,6 +26,8 @@ using namespace syn;
 using namespace syn::detail;
 using namespace std::chrono_literals;
 using syn::test::eventually;
+using syn::test::transport_config;
+using syn::test::TransportNode;
 
 namespace {
 
@@ -38,59 +39,6 @@ constexpr int kMessagesPerFrame = 15;
 constexpr int kFlooders = 24;  // a turn round them: 1.8 s
 constexpr int kFramesEach = 4;
 
-/// Counts what the transport tells; applies each message in `per_message` (engine thread).
-class Listener : public transport::TransportListener {
- public:
-  explicit Listener(std::chrono::milliseconds per_message) : per_message_(per_message) {}
-  void on_peer_up(std::uint32_t, std::uint32_t) override { ++ups; }
-  void on_peer_down(std::uint32_t, std::uint32_t, transport::DownReason reason) override {
-    ++downs;
-    if (reason == transport::DownReason::timeout) ++timeouts;
-  }
-  void on_peer_message(std::uint32_t, const msgpack::object&) override {
-    // The load itself (a crowded node's share of a core), not a wait for an outcome.
-    if (per_message_.count() > 0) std::this_thread::sleep_for(per_message_);
-    ++applied;
-  }
-  std::atomic<int> ups{0}, downs{0}, timeouts{0}, applied{0};
-
- private:
-  std::chrono::milliseconds per_message_;
-};
-
-/// A transport and its engine thread on 127.0.0.1, speaking protocols up to `max_protocol`.
-struct TestNode {
-  TestNode(zmq::context_t& context, const std::string& name, std::uint32_t max_protocol,
-           std::chrono::milliseconds per_message = 0ms)
-      : listener(per_message),
-        transport(context, config(name, max_protocol), listener),
-        engine(name),
-        atom(intern_node_name(name)),
-        endpoint(transport.bind("tcp://127.0.0.1:0")) {
-    engine.start(transport);
-  }
-  ~TestNode() { engine.stop(); }
-  TestNode(const TestNode&) = delete;
-  TestNode& operator=(const TestNode&) = delete;
-
-  static transport::TransportConfig config(const std::string& name, std::uint32_t max_protocol) {
-    transport::TransportConfig c;
-    c.node_name = name;
-    c.creation = 1;
-    c.heartbeat_interval = kHeartbeat;
-    c.peer_timeout = kPeerTimeout;
-    c.auto_connect = false;
-    c.max_protocol = max_protocol;
-    return c;
-  }
-
-  Listener listener;
-  transport::Transport transport;
-  Engine engine;
-  std::uint32_t atom;
-  std::string endpoint;
-};
-
 /// `kFramesEach` frames of `kMessagesPerFrame` messages each from every flooder to `slow`, all
 /// at once; then how many links ended on the slow node and on the idle one, and their timeouts.
 struct Outcome {
@@ -99,20 +47,20 @@ struct Outcome {
 
 Outcome flood(std::uint32_t max_protocol) {
   zmq::context_t context;
-  TestNode slow(context, "hb-slow", max_protocol, kPerMessage);
-  TestNode idle(context, "hb-idle", max_protocol);
-  std::vector<std::unique_ptr<TestNode>> flooders;
+  auto config = [&](const std::string& name) { return transport_config(name, kHeartbeat, kPeerTimeout, max_protocol); };
+  TransportNode slow(context, config("hb-slow"), kPerMessage);
+  TransportNode idle(context, config("hb-idle"));
+  std::vector<std::unique_ptr<TransportNode>> flooders;
   for (int i = 0; i < kFlooders; ++i) {
-    flooders.push_back(std::make_unique<TestNode>(context, "hb-flooder-" + std::to_string(i), max_protocol));
+    flooders.push_back(std::make_unique<TransportNode>(context, config("hb-flooder-" + std::to_string(i))));
   }
-  auto dial_slow = [&](TestNode& node) { node.engine.post([&] { node.transport.connect(slow.endpoint); }); };
-  dial_slow(idle);
-  for (auto& f : flooders) dial_slow(*f);
+  idle.dial(slow);
+  for (auto& f : flooders) f->dial(slow);
   REQUIRE(eventually([&] { return slow.listener.ups == kFlooders + 1; }, 10s));
 
   std::atomic<int> frames_sent{0};
   for (auto& f : flooders) {
-    TestNode& node = *f;
+    TransportNode& node = *f;
     node.engine.post([&node, &slow, &frames_sent] {
       for (int frame = 0; frame < kFramesEach; ++frame) {
         wire::OutBuffer* out = node.transport.out(slow.atom);

@@ -92,6 +92,7 @@ TEST_CASE("from_json of an empty object gives the defaults", "[unit][options]") 
   CHECK(o.multicast_max_in_flight == (64u << 20));
   CHECK(o.multicast_max_lag == 10000ms);
   CHECK(o.view_change_timeout == 2000ms);
+  CHECK(o.max_link_backlog == (std::size_t{256} << 20));
 }
 
 TEST_CASE("from_json reads every key", "[unit][options]") {
@@ -108,6 +109,7 @@ TEST_CASE("from_json reads every key", "[unit][options]") {
       {"multicast_max_in_flight", 1048576},
       {"multicast_max_lag", 1500},
       {"view_change_timeout", 800},
+      {"max_link_backlog", 1 << 20},
   });
   CHECK(o.name == "alpha");
   CHECK(o.listen == "tcp://0.0.0.0:4369");
@@ -121,12 +123,15 @@ TEST_CASE("from_json reads every key", "[unit][options]") {
   CHECK(o.multicast_max_in_flight == 1048576u);
   CHECK(o.multicast_max_lag == 1500ms);
   CHECK(o.view_change_timeout == 800ms);
+  CHECK(o.max_link_backlog == (1u << 20));
   // Keys left out keep their defaults.
   auto partial = NodeOptions::from_json(Term{{"name", "beta"}, {"seeds", Term::array()}});
   CHECK(partial.name == "beta");
   CHECK(partial.seeds.empty());
   CHECK(partial.auto_connect);
   CHECK(partial.peer_timeout == 3000ms);
+  // 0 turns the byte bound off.
+  CHECK(NodeOptions::from_json(Term{{"max_link_backlog", 0}}).max_link_backlog == 0);
 }
 
 TEST_CASE("from_json refuses a value of the wrong type, naming the key", "[unit][options]") {
@@ -163,6 +168,8 @@ TEST_CASE("from_json refuses a value of the wrong type, naming the key", "[unit]
       {"multicast_max_lag", "10s"},
       {"view_change_timeout", -2000},
       {"view_change_timeout", nullptr},
+      {"max_link_backlog", -1},
+      {"max_link_backlog", "256MiB"},
   };
   for (const auto& [key, value] : wrong) {
     INFO("value " << value.dump());
@@ -220,6 +227,7 @@ TEST_CASE("the Node constructor refuses bad options with bad_argument", "[unit][
       {"zero-in-flight", [](auto& o) { o.multicast_max_in_flight = 0; }},
       {"zero-lag", [](auto& o) { o.multicast_max_lag = 0ms; }},
       {"negative-view-change-timeout", [](auto& o) { o.view_change_timeout = -1ms; }},
+      {"tiny-link-backlog", [](auto& o) { o.max_link_backlog = (1u << 20) - 1; }},
       {"bad-listen", [](auto& o) { o.listen = "nonsense"; }},
       {"bad-seed", [](auto& o) { o.seeds = {"nonsense"}; }},
   };
@@ -236,4 +244,10 @@ TEST_CASE("the Node constructor refuses bad options with bad_argument", "[unit][
   CHECK(node.endpoint().rfind("tcp://127.0.0.1:", 0) == 0);
   CHECK(node.endpoint() != "tcp://127.0.0.1:0");
   CHECK(node.nodes().empty());
+  // No byte bound on links, and the smallest one, are both good.
+  for (std::size_t backlog : {std::size_t{0}, std::size_t{1} << 20}) {
+    auto bounded = valid_options("backlog-" + std::to_string(backlog));
+    bounded.max_link_backlog = backlog;
+    CHECK_FALSE(refused(bounded));
+  }
 }

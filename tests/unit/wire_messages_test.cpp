@@ -107,13 +107,13 @@ std::string frame_with(Encode&& encode) {
   return w.take();
 }
 
-/// Decodes any message by its type (reset and heartbeat have no fields and no decoder).
+/// Decodes any message by its type (reset has no fields and no decoder).
 void decode_any(const msgpack::object& m) {
   switch (static_cast<MsgType>(wire::message_type(m))) {
     case MsgType::hello: wire::decode_hello(m); break;
     case MsgType::refuse: wire::decode_refuse(m); break;
     case MsgType::bye: wire::decode_bye(m); break;
-    case MsgType::heartbeat: break;
+    case MsgType::heartbeat: wire::decode_heartbeat_bytes_read(m); break;
     case MsgType::peers: wire::decode_peers(m); break;
     case MsgType::welcome: wire::decode_welcome(m); break;
     case MsgType::reset: break;
@@ -235,6 +235,7 @@ TEST_CASE("wire: link messages round-trip through a frame", "[unit][wire][messag
     ReadFrame reset(frame_with([](auto& out) { wire::encode_reset(out); }));
     CHECK(wire::message_type(reset.only()) == static_cast<std::uint32_t>(MsgType::reset));
     CHECK(reset.only().via.array.size == 1);
+    CHECK_FALSE(wire::decode_heartbeat_bytes_read(hb.only()).has_value());  // an older node's
   }
   SECTION("peers") {
     wire::Peers empty;
@@ -1175,4 +1176,18 @@ TEST_CASE("wire: random garbage and mutated frames only ever give DecodeError", 
   CHECK(rejected > 2000);
   CHECK(messages > 2000);
   CHECK(decoded > 2000);
+}
+
+TEST_CASE("wire: a heartbeat may say how many bytes its sender read (protocol 5)", "[unit][wire][messages]") {
+  for (std::uint64_t read : {std::uint64_t{0}, std::uint64_t{65536}, std::uint64_t{1} << 40}) {
+    ReadFrame hb(frame_with([&](auto& out) { wire::encode_heartbeat(out, read); }));
+    CHECK(wire::message_type(hb.only()) == static_cast<std::uint32_t>(MsgType::heartbeat));
+    CHECK(wire::decode_heartbeat_bytes_read(hb.only()) == read);
+  }
+  // Not a count, or more fields than it has: malformed.
+  for (const auto& extra : {std::vector<std::string>{v_nil}, std::vector<std::string>{v_array},
+                            std::vector<std::string>{v_neg}, std::vector<std::string>{v_zero, v_zero}}) {
+    ReadFrame bad(frame_of({message(MsgType::heartbeat, extra)}));
+    CHECK_THROWS_AS(wire::decode_heartbeat_bytes_read(bad.only()), DecodeError);
+  }
 }

@@ -35,12 +35,14 @@ std::string heard(const syn::Term& link) {
 }
 
 void print_nodes(const syn::Term& a) {
-  Table t({"NODE", "ENDPOINT", "CREATION", "STATE", "LAST HEARD", "DOWNS", "LAST DOWN", "PROTOCOL"});
+  Table t({"NODE", "ENDPOINT", "CREATION", "STATE", "LAST HEARD", "DOWNS", "LAST DOWN", "PROTOCOL", "UNREAD"});
   for (const auto& l : a["links"]) {
     auto last_down = field(l, "last_down");
     auto protocol = l.value("protocol", 0);
+    // A node of an older build answers without unread_bytes.
+    auto unread = l.contains("unread_bytes") && protocol != 0 ? field(l, "unread_bytes") : "-";
     t.add({field(l, "node"), field(l, "endpoint"), field(l, "creation"), field(l, "state"), heard(l), field(l, "downs"),
-           last_down.empty() ? "-" : last_down, protocol == 0 ? "-" : std::to_string(protocol)});
+           last_down.empty() ? "-" : last_down, protocol == 0 ? "-" : std::to_string(protocol), unread});
   }
   if (t.empty()) {
     std::printf("no peers\n");
