@@ -237,13 +237,20 @@ void GroupsScope::end_remote_snapshot(std::uint32_t from) {
   // The candidates are ordered by group: one lock and one event per group (SPEC 4).
   Reason why = Reason::node_up(node_name_of(from));
   const auto& stale = found->second;
+  std::size_t since_keep_alive = 0;
   for (auto first = stale.begin(); first != stale.end();) {
+    // A node back after a long absence may have left a million stale members here.
+    if (since_keep_alive >= ScopeHost::kEntriesPerKeepAlive) {
+      engine_.host().keep_links_alive();
+      since_keep_alive = 0;
+    }
     const std::string& key = first->first;
     auto& shard = table_.shard_for(key);
     WriterLock lock(shard.mutex);
     std::vector<MemberChange> changes;
     auto end = first;
     for (; end != stale.end() && end->first == key; ++end) {
+      ++since_keep_alive;
       auto it = shard.groups.find(std::string_view(key));
       if (it == shard.groups.end()) continue;
       Pid pid = peer_pid(*node_, from, end->second);

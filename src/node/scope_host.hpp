@@ -170,6 +170,9 @@ class ScopeHost {
   /// heartbeats due, so that peers do not take this node for dead while it works. Nothing else
   /// runs: no frame is read and no link judged, so nothing calls back into the caller.
   virtual void keep_links_alive() {}
+  /// How many entries a long task goes over between two calls of keep_links_alive() when it
+  /// does not go shard by shard (about a 64th of a million-entry table).
+  static constexpr std::size_t kEntriesPerKeepAlive = 16384;
   /// Engine thread: whether bulk streams to `atom` (snapshots) should wait: much of what was
   /// sent to it waits unread (NodeOptions::max_link_backlog), and more would overflow it.
   virtual bool peer_backlogged(std::uint32_t /*atom*/) { return false; }

@@ -18,6 +18,14 @@ void keep_last(std::uint64_t* slot, std::uint64_t seq) {
   if (slot && seq) *slot = seq;
 }
 
+/// The order in which registrations of a name show, and the default resolver's choice (SPEC
+/// 6): the newer time, then the greater pid (a deterministic tie-break, the same on every
+/// node). `Registration` is a RegEntry or a ConflictCandidate.
+template <class Registration>
+bool shows_over(const Registration& a, const Registration& b) {
+  return a.time != b.time ? a.time > b.time : b.pid < a.pid;
+}
+
 }  // namespace
 
 // ---- replicated changes -----------------------------------------------------------------
@@ -121,8 +129,13 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
                            : *keep == local.pid ? ConflictOutcome::kept_local
                                                 : ConflictOutcome::kept_remote);
   if (keep && *keep == local.pid) {
-    // Keep ours: restamp it and tell everyone, the other owner included; no callbacks here.
-    e.time = node_->unique_time_ns();
+    // Keep ours and tell everyone, the other owner included; no callbacks here. Ours gets a
+    // new time only when it is the older of the two (a custom resolver's choice), so that it
+    // shows over the other everywhere. The newer needs none, and a new time would make it
+    // newer than a third owner's registration still in flight to it: with three owners at
+    // once, each would then keep its own against every registration it is sent, for ever
+    // (the default resolver always keeps the newer; docs/internals.md).
+    if (!shows_over(local, incoming)) e.time = node_->unique_time_ns();
     engine_.broadcast(encode_put(put.key, e.pid, e.time, e.meta(), Reason::Kind::conflict_resolution), 0);
     return;
   }
@@ -161,14 +174,6 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
 // it is unregistered) this node would hold nothing while the other owner, linked to it, holds
 // the name: the replicas would never converge. Each node holds a name at most once, so there
 // is at most one candidate per node: the last one that node sent.
-
-namespace {
-
-/// The order in which registrations of a name show: the newer time, then the greater pid (a
-/// deterministic tie-break, the same on every node).
-bool shows_over(const RegEntry& a, const RegEntry& b) { return a.time != b.time ? a.time > b.time : b.pid < a.pid; }
-
-}  // namespace
 
 void RegistryScope::apply_foreign_put(RegistryTable::Shard& shard, RegistryTable::Map::iterator it, std::uint32_t from,
                                       RegEntry incoming, const Reason& reason, std::uint64_t* event_seq) {
@@ -281,9 +286,7 @@ std::optional<Pid> RegistryScope::resolve_conflict(const Term& name, const Confl
 }
 
 Pid RegistryScope::default_choice(const ConflictCandidate& incoming, const ConflictCandidate& local) {
-  if (incoming.time != local.time) return incoming.time > local.time ? incoming.pid : local.pid;
-  // Equal times: both owners compare the same two pids the same way.
-  return std::max(incoming.pid, local.pid);
+  return shows_over(incoming, local) ? incoming.pid : local.pid;
 }
 
 std::uint32_t RegistryScope::disagreeing_rounds(const std::string& key, const Reason& reason) {
@@ -425,7 +428,13 @@ void RegistryScope::end_remote_snapshot(std::uint32_t from) {
   if (found == stale_candidates_.end()) return;
   // What we held for that node and its authoritative snapshot lacks is stale (SPEC 1).
   Reason why = Reason::node_up(node_name_of(from));
+  std::size_t since_keep_alive = 0;
   for (const auto& key : found->second) {
+    // A node back after a long absence may have left a million stale names here.
+    if (++since_keep_alive == ScopeHost::kEntriesPerKeepAlive) {
+      engine_.host().keep_links_alive();
+      since_keep_alive = 0;
+    }
     auto& shard = table_.shard_for(key);
     RegistryTable::Shard::WriteLock lock(shard);
     drop_hidden(shard, key, from, nullptr, 0);
