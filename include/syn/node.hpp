@@ -89,8 +89,9 @@ struct NodeOptions {
   /// queues growing for as long as the overload lasts. Snapshot streams wait for the peer
   /// instead of overflowing it. Peers of builds before this option say nothing of what they
   /// read; links with them are bounded by ZeroMQ's queue of 100,000 frames only. 0: no byte
-  /// bound. Measured against what the peer says it read at each of its heartbeats, so set it
-  /// well above what the link carries in a heartbeat_interval.
+  /// bound; else at least 1 MiB, and a bound below 4 times max_term_bytes is raised to that
+  /// (a few of the largest terms must fit; the node logs it). Measured against what the peer says it read at each of
+  /// its heartbeats, so set it well above what the link carries in a heartbeat_interval.
   std::size_t max_link_backlog = std::size_t{256} << 20;
 
   /// Reads options from a JSON object with the same keys as the fields (durations in

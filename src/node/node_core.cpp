@@ -20,6 +20,7 @@ namespace {
 
 // Four snapshot turns (256 kB each) below it: a stream waits at a quarter of the bound.
 constexpr std::size_t kMinLinkBacklog = std::size_t{1} << 20;
+constexpr std::size_t kLargestTermsInBacklog = 4;  // of max_term_bytes, that max_link_backlog holds at least
 
 std::uint32_t new_creation() {
   // Random: a restarted node must not reuse the creation of its previous run.
@@ -98,12 +99,14 @@ NodeCore::NodeCore(NodeOptions options)
                                     options_.auto_connect};
   config.keys = security_of(options_);
   if (options_.max_protocol_version != 0) config.max_protocol = options_.max_protocol_version;
-  // A few of the largest terms must fit, or one big message would reset a link.
-  if (options_.max_link_backlog != 0) {
-    config.max_link_backlog =
-        std::max<std::uint64_t>(options_.max_link_backlog, 4 * std::uint64_t{options_.max_term_bytes});
-  } else {
-    config.max_link_backlog = 0;
+  // A few of the largest terms must fit, or one big message would reset a link; a bound set
+  // below that is raised (not refused: max_term_bytes alone must not stop a node).
+  config.max_link_backlog = options_.max_link_backlog;
+  const std::uint64_t largest_terms = kLargestTermsInBacklog * std::uint64_t{options_.max_term_bytes};
+  if (config.max_link_backlog != 0 && config.max_link_backlog < largest_terms) {
+    SYN_LOG(info, options_.name, "max_link_backlog ", config.max_link_backlog, " is below ", kLargestTermsInBacklog,
+            " x max_term_bytes: the bound is ", largest_terms, " bytes");
+    config.max_link_backlog = largest_terms;
   }
   if (config.keys.empty() && !transport::is_loopback_endpoint(options_.listen)) {
     SYN_LOG(warn, options_.name, "listening on ", options_.listen,

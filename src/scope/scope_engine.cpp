@@ -250,13 +250,15 @@ void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation
   SnapshotStream& stream = it->second;
   if (node_.peer_backlogged(atom)) {
     // A peer slower than this stream would overflow, be reset and ask for it again, for ever.
-    ScopeCounters::add(counters_.snapshot_waits);
+    if (!stream.waiting) ScopeCounters::add(counters_.snapshot_waits);
+    stream.waiting = true;
     node_.add_timer(kSnapshotWait, [this, atom, generation] {
       assert_engine_thread();
       continue_snapshot(atom, generation);
     });
     return;
   }
+  stream.waiting = false;
   drain_pending();  // changes applied before this turn's parts were read go first
   std::size_t sent = 0;
   // Chunks go out one behind, so that the last one can say it is the last.
@@ -269,7 +271,9 @@ void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation
     ScopeCounters::add(counters_.snapshot_bytes_out, stream.held.size());
   };
   const std::size_t parts = handler_->snapshot_parts();
-  while (stream.next_part < parts && sent < kSnapshotBytesPerTurn) {
+  // A part may be larger than a turn (a registry shard of many names): the peer's backlog is
+  // looked at again after each one.
+  while (stream.next_part < parts && sent < kSnapshotBytesPerTurn && !node_.peer_backlogged(atom)) {
     handler_->write_snapshot_part(stream.next_part++, [&](std::string_view chunk) {
       if (stream.have_held) emit_held(false);
       stream.held.assign(chunk);

@@ -116,6 +116,7 @@ class ScopeEngine {
     std::size_t next_part = 0;
     std::string held;  // the last chunk written: sent once we know if it is the last
     bool have_held = false;
+    bool waiting = false;  // for the peer to read what it was sent (counted once per pause)
   };
 
   ScopeHost& node_;

@@ -206,6 +206,8 @@ class Transport {
 
   void on_router_readable();
   void on_dealer_readable(Dealer& dealer);
+  /// Reads up to 16 frames from one of our DEALERs; true when none was left to read.
+  bool read_dealer_frames(Dealer& dealer);
   void on_monitor_readable(Dealer& dealer);
   void dealer_handshake_failed(Dealer& dealer, const MonitorEvent& event);
   /// A send to an up peer would block: a lost connection or an overflow (see flush()).

@@ -270,9 +270,18 @@ void Transport::handle_hello(const std::string& rid, const wire::Hello& hello, s
 }
 
 void Transport::on_dealer_readable(Dealer& d) {
+  // The peer's heartbeats say how much it has read. Judged on the oldest of several queued
+  // while this thread was busy, everything sent since would look unread: the link is judged
+  // once the queue is empty, on the newest.
+  if (!read_dealer_frames(d) || !d.socket) return;
+  Peer* p = d.expected ? find_peer(d.expected) : nullptr;
+  if (p && p->up && p->dealer.get() == &d) check_backlog(*p);
+}
+
+bool Transport::read_dealer_frames(Dealer& d) {
   for (int i = 0; i < 16 && d.socket; ++i) {
     zmq::message_t payload;
-    if (!d.socket.recv(payload, zmq::recv_flags::dontwait)) return;
+    if (!d.socket.recv(payload, zmq::recv_flags::dontwait)) return true;
     ++counters_.frames_received;
     try {
       wire::FrameReader reader(payload.data<char>(), payload.size());
@@ -295,10 +304,7 @@ void Transport::on_dealer_readable(Dealer& d) {
             auto bytes_read = wire::decode_heartbeat_bytes_read(*message);
             if (p && p->up && p->dealer.get() == &d) {
               p->last_recv = SteadyClock::now();
-              if (bytes_read && p->peer_read) {
-                p->peer_read = *bytes_read;
-                check_backlog(*p);
-              }
+              if (bytes_read && p->peer_read) p->peer_read = *bytes_read;
             }
             break;
           }
@@ -315,13 +321,14 @@ void Transport::on_dealer_readable(Dealer& d) {
           }
           default: throw wire::DecodeError("unexpected message on an outgoing connection");
         }
-        if (!d.socket) return;  // closed by the handler
+        if (!d.socket) return false;  // closed by the handler
       }
     } catch (const wire::DecodeError& e) {
       ++counters_.malformed;
       SYN_LOG(warn, config_.node_name, "dropped a malformed frame from ", d.endpoint, ": ", e.what());
     }
   }
+  return false;  // more may wait: the next poll reads them
 }
 
 void Transport::handle_welcome(Dealer& d, const wire::Welcome& welcome) {

@@ -366,6 +366,7 @@ TEST_CASE("a snapshot far larger than max_link_backlog waits for its reader inst
     auto o = quick_options(name, 3000ms, std::move(seeds));
     o.scopes = {"s"};
     o.max_link_backlog = std::size_t{1} << 20;
+    o.max_term_bytes = std::size_t{256} << 10;  // the smallest bound needs terms of a quarter of it
     return o;
   };
   Node holder(options("backlog1", {}));

@@ -227,7 +227,11 @@ TEST_CASE("the Node constructor refuses bad options with bad_argument", "[unit][
       {"zero-in-flight", [](auto& o) { o.multicast_max_in_flight = 0; }},
       {"zero-lag", [](auto& o) { o.multicast_max_lag = 0ms; }},
       {"negative-view-change-timeout", [](auto& o) { o.view_change_timeout = -1ms; }},
-      {"tiny-link-backlog", [](auto& o) { o.max_link_backlog = (1u << 20) - 1; }},
+      {"tiny-link-backlog",
+       [](auto& o) {
+         o.max_term_bytes = 1024;
+         o.max_link_backlog = (1u << 20) - 1;
+       }},
       {"bad-listen", [](auto& o) { o.listen = "nonsense"; }},
       {"bad-seed", [](auto& o) { o.seeds = {"nonsense"}; }},
   };
@@ -244,10 +248,15 @@ TEST_CASE("the Node constructor refuses bad options with bad_argument", "[unit][
   CHECK(node.endpoint().rfind("tcp://127.0.0.1:", 0) == 0);
   CHECK(node.endpoint() != "tcp://127.0.0.1:0");
   CHECK(node.nodes().empty());
-  // No byte bound on links, and the smallest one, are both good.
-  for (std::size_t backlog : {std::size_t{0}, std::size_t{1} << 20}) {
-    auto bounded = valid_options("backlog-" + std::to_string(backlog));
+  // No byte bound on links, and the smallest one, are good; a bound below four of the largest
+  // terms too (the node raises it), whatever max_term_bytes is.
+  for (auto [backlog, term] :
+       {std::pair{std::size_t{0}, std::size_t{1} << 20}, std::pair{std::size_t{1} << 20, std::size_t{256} << 10},
+        std::pair{std::size_t{1} << 20, std::size_t{1} << 20},
+        std::pair{std::size_t{256} << 20, std::size_t{512} << 20}}) {
+    auto bounded = valid_options("backlog-" + std::to_string(backlog) + "-" + std::to_string(term));
     bounded.max_link_backlog = backlog;
+    bounded.max_term_bytes = term;
     CHECK_FALSE(refused(bounded));
   }
 }

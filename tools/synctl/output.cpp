@@ -39,8 +39,9 @@ void print_nodes(const syn::Term& a) {
   for (const auto& l : a["links"]) {
     auto last_down = field(l, "last_down");
     auto protocol = l.value("protocol", 0);
-    // A node of an older build answers without unread_bytes.
-    auto unread = l.contains("unread_bytes") && protocol != 0 ? field(l, "unread_bytes") : "-";
+    // A node of an older build answers without unread_bytes; a peer of protocol 4 or older
+    // never says what it read.
+    auto unread = l.contains("unread_bytes") && protocol >= 5 ? field(l, "unread_bytes") : "-";
     t.add({field(l, "node"), field(l, "endpoint"), field(l, "creation"), field(l, "state"), heard(l), field(l, "downs"),
            last_down.empty() ? "-" : last_down, protocol == 0 ? "-" : std::to_string(protocol), unread});
   }
