@@ -239,18 +239,19 @@ void GroupsScope::end_remote_snapshot(std::uint32_t from) {
   const auto& stale = found->second;
   std::size_t since_keep_alive = 0;
   for (auto first = stale.begin(); first != stale.end();) {
-    // A node back after a long absence may have left a million stale members here.
-    if (since_keep_alive >= ScopeHost::kEntriesPerKeepAlive) {
-      engine_.host().keep_links_alive();
-      since_keep_alive = 0;
-    }
     const std::string& key = first->first;
     auto& shard = table_.shard_for(key);
     WriterLock lock(shard.mutex);
     std::vector<MemberChange> changes;
     auto end = first;
     for (; end != stale.end() && end->first == key; ++end) {
-      ++since_keep_alive;
+      // A node back after a long absence may have left a million stale members here, in one
+      // group as well as in many. keep_links_alive only sends heartbeats: it takes no shard
+      // lock and calls nothing back, so it may run under this one.
+      if (++since_keep_alive == ScopeHost::kEntriesPerKeepAlive) {
+        engine_.host().keep_links_alive();
+        since_keep_alive = 0;
+      }
       auto it = shard.groups.find(std::string_view(key));
       if (it == shard.groups.end()) continue;
       Pid pid = peer_pid(*node_, from, end->second);

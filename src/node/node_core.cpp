@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 #include <stdexcept>
 
 namespace syn::detail {
@@ -102,7 +103,10 @@ NodeCore::NodeCore(NodeOptions options)
   // A few of the largest terms must fit, or one big message would reset a link; a bound set
   // below that is raised (not refused: max_term_bytes alone must not stop a node).
   config.max_link_backlog = options_.max_link_backlog;
-  const std::uint64_t largest_terms = kLargestTermsInBacklog * std::uint64_t{options_.max_term_bytes};
+  const std::uint64_t largest_terms =
+      options_.max_term_bytes > std::numeric_limits<std::uint64_t>::max() / kLargestTermsInBacklog
+          ? std::numeric_limits<std::uint64_t>::max()
+          : kLargestTermsInBacklog * std::uint64_t{options_.max_term_bytes};
   if (config.max_link_backlog != 0 && config.max_link_backlog < largest_terms) {
     SYN_LOG(info, options_.name, "max_link_backlog ", config.max_link_backlog, " is below ", kLargestTermsInBacklog,
             " x max_term_bytes: the bound is ", largest_terms, " bytes");

@@ -131,11 +131,11 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
   if (keep && *keep == local.pid) {
     // Keep ours and tell everyone, the other owner included; no callbacks here. Ours gets a
     // new time only when it is the older of the two (a custom resolver's choice), so that it
-    // shows over the other everywhere. The newer needs none, and a new time would make it
-    // newer than a third owner's registration still in flight to it: with three owners at
-    // once, each would then keep its own against every registration it is sent, for ever
-    // (the default resolver always keeps the newer; docs/internals.md).
-    if (!shows_over(local, incoming)) e.time = node_->unique_time_ns();
+    // shows over the other everywhere (newer than it, whatever the two clocks say). The newer needs none, and a new
+    // time would make it newer than a third owner's registration still in flight to it: with three owners at once, each
+    // would then keep its own against every registration it is sent, for ever (the default resolver always keeps the
+    // newer; docs/internals.md).
+    if (!shows_over(local, incoming)) e.time = std::max(node_->unique_time_ns(), incoming.time + 1);
     engine_.broadcast(encode_put(put.key, e.pid, e.time, e.meta(), Reason::Kind::conflict_resolution), 0);
     return;
   }

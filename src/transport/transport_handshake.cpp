@@ -272,10 +272,13 @@ void Transport::handle_hello(const std::string& rid, const wire::Hello& hello, s
 void Transport::on_dealer_readable(Dealer& d) {
   // The peer's heartbeats say how much it has read. Judged on the oldest of several queued
   // while this thread was busy, everything sent since would look unread: the link is judged
-  // once the queue is empty, on the newest.
+  // once the queue is empty, on the newest. Between heartbeats it is not judged at all: what
+  // was sent since the last one is not late yet.
   if (!read_dealer_frames(d) || !d.socket) return;
   Peer* p = d.expected ? find_peer(d.expected) : nullptr;
-  if (p && p->up && p->dealer.get() == &d) check_backlog(*p);
+  if (!p || !p->up || p->dealer.get() != &d || !p->peer_read_unjudged) return;
+  p->peer_read_unjudged = false;
+  check_backlog(*p);
 }
 
 bool Transport::read_dealer_frames(Dealer& d) {
@@ -304,7 +307,10 @@ bool Transport::read_dealer_frames(Dealer& d) {
             auto bytes_read = wire::decode_heartbeat_bytes_read(*message);
             if (p && p->up && p->dealer.get() == &d) {
               p->last_recv = SteadyClock::now();
-              if (bytes_read && p->peer_read) p->peer_read = *bytes_read;
+              if (bytes_read && p->peer_read) {
+                p->peer_read = *bytes_read;
+                p->peer_read_unjudged = true;
+              }
             }
             break;
           }

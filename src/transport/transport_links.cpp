@@ -178,6 +178,7 @@ void Transport::check_up(Peer& p) {
   p.out.set_version(p.version);
   p.sent_since_up = 0;
   p.peer_read.reset();
+  p.peer_read_unjudged = false;
   if (p.version >= wire::read_acks_since) p.peer_read = 0;  // it will say what it read of our frames
   p.reached_at.insert(p.dealer->endpoint);
   p.last_recv = p.last_send = SteadyClock::now();

@@ -95,6 +95,7 @@ struct Transport::Peer {
   std::uint64_t read_from_rid = 0;         // bytes of frames read from its connection since its hello
   std::uint64_t sent_since_up = 0;         // bytes of frames sent on our connection since the link came up
   std::optional<std::uint64_t> peer_read;  // of those, what it last said it read (none: it never says)
+  bool peer_read_unjudged = false;         // peer_read changed since the link was last judged on it
   std::set<std::string> reached_at;        // endpoints our connections dialled and found it at
 };
 

@@ -93,3 +93,43 @@ TEST_CASE("link backlog: a peer of protocol 4 says nothing of what it read and i
   CHECK(outcome.sender_downs == 0);
   CHECK(outcome.applied == kFrames);
 }
+
+TEST_CASE("link backlog: a reader that keeps up is not reset, however much passes between two of its heartbeats",
+          "[unit][transport][backlog]") {
+  // The link is judged when a heartbeat brings a count: between two of them, what was sent
+  // since the last one is not late yet. Heartbeats a second apart, and eight times the bound
+  // sent within one second, each frame read before the next goes.
+  constexpr auto kSlowHeartbeat = 1000ms;
+  constexpr int kSteadyFrames = 64;  // 2 MB
+  zmq::context_t context;
+  auto sender_config = transport_config("steady-sender", kSlowHeartbeat, 10'000ms);
+  sender_config.max_link_backlog = kBound;
+  TransportNode reader(context, transport_config("steady-reader", kSlowHeartbeat, 10'000ms));
+  TransportNode sender(context, sender_config);
+  sender.dial(reader);
+  REQUIRE(eventually([&] { return reader.listener.ups == 1 && sender.listener.ups == 1; }, 10s));
+
+  wire::OutBuffer body;
+  msgpack::packer<wire::OutBuffer>(body).pack(std::string(kBodyBytes, 'x'));
+  for (int frame = 0; frame < kSteadyFrames; ++frame) {
+    sender.engine.post([&, frame] {
+      wire::OutBuffer* out = sender.transport.out(reader.atom);
+      if (out == nullptr) return;  // the link ended: checked below
+      wire::encode_send(*out, {1, static_cast<std::uint64_t>(frame + 1)}, body.view());
+      sender.transport.flush();
+    });
+    REQUIRE(eventually([&] { return reader.listener.applied == frame + 1 || sender.listener.downs > 0; }, 10s, 1ms));
+    REQUIRE(sender.listener.downs == 0);
+  }
+  // A heartbeat after the last frame says the reader read it all: judged on it, the link held.
+  auto unread = [&] {
+    for (const auto& link : sender.engine.call([&] { return sender.transport.links(); })) {
+      if (link.name == "steady-reader" && link.up) return link.unread_bytes;
+    }
+    return std::uint64_t{1};
+  };
+  CHECK(eventually([&] { return unread() == 0; }, 10s));
+  CHECK(sender.listener.downs == 0);
+  CHECK(sender.listener.overflows == 0);
+  CHECK(reader.listener.downs == 0);
+}
