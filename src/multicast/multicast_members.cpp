@@ -78,6 +78,14 @@ Result<std::shared_ptr<MemberState>> MulticastScope::begin_join(const Term& grou
   }
   auto process = node_->find_local(pid);
   if (!process || !process->alive()) return syn::unexpected(Errc::not_alive);
+  // A join right after its pid's Membership was destroyed (which leaves without waiting) is
+  // the pattern of a member that restarts: it waits for that leave rather than answer `taken`
+  // for a member that is on its way out. (A simulated node cannot wait: `taken`.)
+  if (!node_->single_threaded()) {
+    auto left_of_budget = await_leaving(key, pid, options.join_timeout);
+    if (!left_of_budget) return syn::unexpected(left_of_budget.error());
+    options.join_timeout = *left_of_budget;
+  }
   auto member = std::make_shared<MemberState>(group, key, pid, std::move(handler), options);
   {
     MutexLock lock(members_mutex_);
@@ -132,6 +140,44 @@ Result<std::shared_ptr<MemberState>> MulticastScope::await_join(const std::share
   return syn::unexpected(Errc::timeout);
 }
 
+Result<std::chrono::milliseconds> MulticastScope::await_leaving(const std::string& key, const Pid& pid,
+                                                                std::chrono::milliseconds budget) {
+  const auto start = SteadyClock::now();
+  const auto deadline = start + budget;
+  std::shared_ptr<MemberState> last_gone;
+  for (;;) {
+    std::shared_ptr<MemberState> old;
+    {
+      MutexLock lock(members_mutex_);
+      auto it = members_.find(std::make_pair(key, pid));
+      if (it == members_.end()) break;
+      old = it->second;
+    }
+    // Left and still listed: a node that stops ends its members without forgetting them (the
+    // join then gets its error from the emplace).
+    if (old == last_gone) break;
+    auto gone = [&] {
+      old->mutex.assert_held();
+      return old->phase == MemberState::Phase::left;  // (set once it is forgotten)
+    };
+    MutexLock lock(old->mutex);
+    if (!old->leave_asked && !old->out) return syn::unexpected(Errc::taken);  // a member that stays
+    // As leave() does: past its deadline the leave goes out here alone (a coordinator that
+    // does not answer would keep the member, and every join of its pid waiting, for ever).
+    if (!lock.wait_until(old->changed, std::min(deadline, start + leave_deadline()), gone)) {
+      if (SteadyClock::now() >= deadline) return syn::unexpected(Errc::timeout);
+      lock.unlock();
+      give_up_leave(old);
+      lock.lock();
+      if (!lock.wait_until(old->changed, deadline, gone)) return syn::unexpected(Errc::timeout);
+    }
+    last_gone = old;
+  }
+  auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
+  if (spent >= budget) return syn::unexpected(Errc::timeout);
+  return budget - spent;
+}
+
 // ---- broadcast -----------------------------------------------------------------------------
 
 Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<MemberState>& member, const Term& message,
@@ -144,14 +190,15 @@ Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<Memb
   {
     MutexLock lock(flow_mutex_);
     const std::size_t limit = node_->options().multicast_max_in_flight;
-    // Over the group's limit: wait for its confirmations (a message bigger than the limit goes
-    // alone). Each group has its own (API.md: bytes per group and node): a member that holds
-    // back one group never blocks another.
+    // Over the group's limit: wait for its confirmations (SPEC 8.3.3: it blocks while the
+    // bytes held exceed the limit, so the message that crosses it goes, and the held bytes stay
+    // under the limit plus one message). Each group has its own (API.md: bytes per group and
+    // node): a member that holds back one group never blocks another.
     auto room = [&] {
       flow_mutex_.assert_held();
       auto it = in_flight_.find(member->key);
       std::size_t used = it == in_flight_.end() ? 0 : it->second;
-      return used == 0 || used + bytes <= limit || stopped_;
+      return used <= limit || stopped_;
     };
     // It cannot wait inside a callback (its own deliveries would wait for it), nor on a
     // simulated node (one thread runs the whole cluster): nothing is queued, `timeout`.
@@ -391,6 +438,21 @@ void MulticastScope::before_leaving_scope() {
 
 std::uint64_t MulticastScope::leave_scope() {
   engine_thread_.assert_held();
+  // Members still in: before_leaving_scope could not wait for their leave (it ran in a
+  // callback) or gave up at its deadline. They end all the same, with on_left(left) on their
+  // strand (SPEC 8.1.2), after the callback that runs there now.
+  std::vector<std::shared_ptr<MemberState>> members;
+  {
+    MutexLock lock(members_mutex_);
+    for (const auto& [id, member] : members_) members.push_back(member);
+  }
+  for (const auto& member : members) {
+    if (!member->in_group()) continue;  // a join still waiting gets node_down from drop_all
+    forget(member);                     // (so drop_all leaves it to its task)
+    std::vector<UniqueFunction> tasks;
+    tasks.push_back(ending_task(member, LeaveReason::left));
+    post_callbacks(member->key, std::move(tasks));
+  }
   drop_all();
   return 0;
 }

@@ -64,21 +64,34 @@ void MulticastScope::end_members() {
     for (const auto& [id, member] : members_) members.push_back(member);
   }
   for (const auto& member : members) {
-    std::shared_ptr<MulticastHandler> handler;
     LeaveReason reason = LeaveReason::node_down;
     {
       MutexLock lock(member->mutex);
       if (member->phase != MemberState::Phase::active) continue;  // on_joined never ran, or on_left did
       if (member->leave_asked) reason = LeaveReason::left;        // (leave(), or its Membership destroyed)
+    }
+    ending_task(member, reason)();
+  }
+}
+
+UniqueFunction MulticastScope::ending_task(std::shared_ptr<MemberState> member, LeaveReason reason) {
+  return [weak = weak_from_this(), member = std::move(member), reason] {
+    std::shared_ptr<MulticastHandler> handler;
+    {
+      MutexLock lock(member->mutex);
+      if (member->phase == MemberState::Phase::left) return;  // ended already: nothing after on_left
       member->reason = reason;
       member->out = true;
-      handler = member->handler;
+      if (member->phase == MemberState::Phase::active) handler = member->handler;  // (else never in)
     }
-    run_callback(*member, "on_left", [&] { handler->on_left(reason); });
+    if (handler) run_callback(*member, "on_left", [&] { handler->on_left(reason); });
+    // Out of this node's members before `left` wakes leave() or a join of the same pid
+    // (group_names, taken).
+    if (auto self = weak.lock()) self->forget(member);
     MutexLock lock(member->mutex);
     member->phase = MemberState::Phase::left;
     member->changed.notify_all();
-  }
+  };
 }
 
 multicast::Micros MulticastScope::now() const { return node_->monotonic_micros(); }
@@ -364,30 +377,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
       g.local.erase(it);
       g.in_view.erase(left->member);
       if (auto process = node_->find_local(left->member)) process->detach(this, key);
-      tasks.push_back([weak = weak_from_this(), member, reason = left->reason] {
-        std::shared_ptr<MulticastHandler> handler;
-        {
-          MutexLock lock(member->mutex);
-          bool was_in = member->phase == MemberState::Phase::active;
-          member->reason = reason;
-          member->out = true;
-          if (was_in) handler = member->handler;
-          if (!was_in) {
-            member->phase = MemberState::Phase::left;  // a join that never got its view
-            member->changed.notify_all();
-          }
-        }
-        if (handler) {
-          run_callback(*member, "on_left", [&] { handler->on_left(reason); });
-        }
-        // Out of this node's members before leave() returns (group_names, taken).
-        if (auto self = weak.lock()) self->forget(member);
-        if (handler) {
-          MutexLock lock(member->mutex);
-          member->phase = MemberState::Phase::left;
-          member->changed.notify_all();
-        }
-      });
+      tasks.push_back(ending_task(member, left->reason));
     } else if (auto* confirmed = std::get_if<multicast::Confirmed>(&event)) {
       auto done = g.pending.finish(confirmed->token);
       if (!done) continue;

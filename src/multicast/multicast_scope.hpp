@@ -166,6 +166,15 @@ class MulticastScope final : public ScopeHandler,
   void post_callbacks(const std::string& key, std::vector<UniqueFunction> tasks);
   /// The member is out: it no longer counts as a member of this node (taken).
   void forget(const std::shared_ptr<MemberState>& member);
+  /// What ends a member, on its strand (or on the thread of a node that stops): its on_left
+  /// when it was in (SPEC 8.1.2), then out of this node's members, then `left` wakes leave()
+  /// and any join of its pid that waits. Once only: a member ended already is left alone.
+  UniqueFunction ending_task(std::shared_ptr<MemberState> member, LeaveReason reason);
+  /// A join of `pid` in group `key` waits here, within `budget`, while that pid's member is on
+  /// its way out (its leave asked, or its on_left due): what is left of the budget, or `taken`
+  /// (a member that stays) or `timeout` (still leaving at the end).
+  Result<std::chrono::milliseconds> await_leaving(const std::string& key, const Pid& pid,
+                                                  std::chrono::milliseconds budget);
   /// Flow control: bytes of this node's broadcasts in group `key` not yet confirmed went down.
   void release_bytes(const std::string& key, std::size_t bytes);
   /// Takes the message's bytes from flow control (waiting for room on a user thread, until
