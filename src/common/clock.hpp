@@ -22,4 +22,12 @@ inline std::int64_t unique_now_ns() {
 using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 
+/// The time point `timeout` after `now`, saturated at the clock's end: a caller's timeout of
+/// milliseconds::max() ("wait for ever") must not overflow into the past.
+inline TimePoint deadline_after(std::chrono::milliseconds timeout, TimePoint now = SteadyClock::now()) {
+  if (timeout <= std::chrono::milliseconds::zero()) return now;
+  auto room = std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::max() - now);
+  return timeout >= room ? TimePoint::max() : now + timeout;
+}
+
 }  // namespace syn::detail

@@ -237,7 +237,7 @@ void GroupsScope::end_remote_snapshot(std::uint32_t from) {
   // The candidates are ordered by group: one lock and one event per group (SPEC 4).
   Reason why = Reason::node_up(node_name_of(from));
   const auto& stale = found->second;
-  std::size_t since_keep_alive = 0;
+  ScopeHost::KeepAliveCounter keep_alive(engine_.host());
   for (auto first = stale.begin(); first != stale.end();) {
     const std::string& key = first->first;
     auto& shard = table_.shard_for(key);
@@ -246,12 +246,8 @@ void GroupsScope::end_remote_snapshot(std::uint32_t from) {
     auto end = first;
     for (; end != stale.end() && end->first == key; ++end) {
       // A node back after a long absence may have left a million stale members here, in one
-      // group as well as in many. keep_links_alive only sends heartbeats: it takes no shard
-      // lock and calls nothing back, so it may run under this one.
-      if (++since_keep_alive == ScopeHost::kEntriesPerKeepAlive) {
-        engine_.host().keep_links_alive();
-        since_keep_alive = 0;
-      }
+      // group as well as in many (the heartbeats go under this shard's lock: see the counter).
+      keep_alive.count();
       auto it = shard.groups.find(std::string_view(key));
       if (it == shard.groups.end()) continue;
       Pid pid = peer_pid(*node_, from, end->second);

@@ -1,5 +1,6 @@
 // The public multicast handles (Node::multicast, Multicast, Membership): they forward to the
 // scope's MulticastScope.
+#include "common/clock.hpp"
 #include "multicast/multicast_scope.hpp"
 #include "scope/live_handle.hpp"
 #include "scope/scope_directory.hpp"
@@ -75,9 +76,7 @@ Result<void> Membership::broadcast(Term message) {
 Result<void> Membership::confirmed_broadcast(Term message, std::chrono::milliseconds timeout) {
   if (!state_) return syn::unexpected(Errc::not_in_group);
   // One deadline for the wait for room under flow control and the wait for confirmation.
-  auto now = detail::SteadyClock::now();
-  auto room = std::chrono::duration_cast<std::chrono::milliseconds>(detail::SteadyClock::time_point::max() - now);
-  auto deadline = timeout >= room ? detail::SteadyClock::time_point::max() : now + timeout;  // (no overflow)
+  auto deadline = detail::deadline_after(timeout);
   auto future = scope_->confirmed(state_, message, deadline);
   if (!future) return syn::unexpected(future.error());
   if (future->wait_until(deadline) != std::future_status::ready) return syn::unexpected(Errc::timeout);

@@ -1,5 +1,6 @@
 // The multicast handler's side for local members (SPEC 8.1.3, 8.3): joins, broadcasts with
 // flow control, leaves, process deaths, the reads, and the strand tasks that run callbacks.
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "multicast/multicast_scope.hpp"
 #include "scope/live_handle.hpp"
@@ -85,6 +86,9 @@ Result<std::shared_ptr<MemberState>> MulticastScope::begin_join(const Term& grou
     auto left_of_budget = await_leaving(key, pid, options.join_timeout);
     if (!left_of_budget) return syn::unexpected(left_of_budget.error());
     options.join_timeout = *left_of_budget;
+    // What ended the old member may be this scope's removal or the node's stop.
+    if (auto refused = write_refused(engine_, node_->stopped())) return syn::unexpected(*refused);
+    if (stopping_.load()) return syn::unexpected(Errc::node_down);
   }
   auto member = std::make_shared<MemberState>(group, key, pid, std::move(handler), options);
   {
@@ -121,7 +125,7 @@ Result<std::shared_ptr<MemberState>> MulticastScope::await_join(const std::share
   const std::string& key = member->key;
   const Pid& pid = member->pid;
   MutexLock lock(member->mutex);
-  lock.wait_for(member->changed, member->options.join_timeout, [&] {
+  lock.wait_until(member->changed, deadline_after(member->options.join_timeout), [&] {
     member->mutex.assert_held();
     return member->phase != MemberState::Phase::joining;
   });
@@ -143,7 +147,7 @@ Result<std::shared_ptr<MemberState>> MulticastScope::await_join(const std::share
 Result<std::chrono::milliseconds> MulticastScope::await_leaving(const std::string& key, const Pid& pid,
                                                                 std::chrono::milliseconds budget) {
   const auto start = SteadyClock::now();
-  const auto deadline = start + budget;
+  const auto deadline = deadline_after(budget, start);
   std::shared_ptr<MemberState> last_gone;
   for (;;) {
     std::shared_ptr<MemberState> old;
@@ -153,18 +157,18 @@ Result<std::chrono::milliseconds> MulticastScope::await_leaving(const std::strin
       if (it == members_.end()) break;
       old = it->second;
     }
-    // Left and still listed: a node that stops ends its members without forgetting them (the
-    // join then gets its error from the emplace).
+    // Left and still listed (a failed join forgets itself just after): the join gets its
+    // answer from the emplace, without a second wait on it.
     if (old == last_gone) break;
     auto gone = [&] {
       old->mutex.assert_held();
       return old->phase == MemberState::Phase::left;  // (set once it is forgotten)
     };
     MutexLock lock(old->mutex);
-    if (!old->leave_asked && !old->out) return syn::unexpected(Errc::taken);  // a member that stays
+    if (!gone() && !old->leave_asked && !old->out) return syn::unexpected(Errc::taken);  // a member that stays
     // As leave() does: past its deadline the leave goes out here alone (a coordinator that
     // does not answer would keep the member, and every join of its pid waiting, for ever).
-    if (!lock.wait_until(old->changed, std::min(deadline, start + leave_deadline()), gone)) {
+    if (!lock.wait_until(old->changed, std::min(deadline, deadline_after(leave_deadline(), start)), gone)) {
       if (SteadyClock::now() >= deadline) return syn::unexpected(Errc::timeout);
       lock.unlock();
       give_up_leave(old);
@@ -173,9 +177,9 @@ Result<std::chrono::milliseconds> MulticastScope::await_leaving(const std::strin
     }
     last_gone = old;
   }
-  auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
-  if (spent >= budget) return syn::unexpected(Errc::timeout);
-  return budget - spent;
+  if (!last_gone) return budget;  // no wait
+  if (SteadyClock::now() >= deadline) return syn::unexpected(Errc::timeout);
+  return budget - std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - start);
 }
 
 // ---- broadcast -----------------------------------------------------------------------------
@@ -373,6 +377,7 @@ void MulticastScope::forget(const std::shared_ptr<MemberState>& member) {
     MutexLock lock(members_mutex_);
     auto it = members_.find(std::make_pair(member->key, member->pid));
     if (it != members_.end() && it->second == member) members_.erase(it);
+    ending_.erase(member);
   }
   MutexLock lock(flow_mutex_);
   flow_changed_.notify_all();  // a broadcast blocked for it gives up
@@ -448,7 +453,11 @@ std::uint64_t MulticastScope::leave_scope() {
   }
   for (const auto& member : members) {
     if (!member->in_group()) continue;  // a join still waiting gets node_down from drop_all
-    forget(member);                     // (so drop_all leaves it to its task)
+    {
+      MutexLock lock(members_mutex_);  // (out of members_, so drop_all leaves it to its task)
+      members_.erase(std::make_pair(member->key, member->pid));
+      ending_.insert(member);
+    }
     std::vector<UniqueFunction> tasks;
     tasks.push_back(ending_task(member, LeaveReason::left));
     post_callbacks(member->key, std::move(tasks));

@@ -62,6 +62,7 @@ void MulticastScope::end_members() {
   {
     MutexLock lock(members_mutex_);
     for (const auto& [id, member] : members_) members.push_back(member);
+    members.insert(members.end(), ending_.begin(), ending_.end());  // their tasks were dropped
   }
   for (const auto& member : members) {
     LeaveReason reason = LeaveReason::node_down;
@@ -352,7 +353,8 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
         }
         run_callback(*member, "on_joined", [&] { handler->on_joined(view); });
         MutexLock lock(member->mutex);
-        member->phase = MemberState::Phase::active;
+        // (A scope removed or a node stopped while on_joined ran has ended it: it stays left.)
+        if (member->phase == MemberState::Phase::starting) member->phase = MemberState::Phase::active;
         member->changed.notify_all();
       });
     } else if (auto* changed = std::get_if<multicast::ViewChanged>(&event)) {

@@ -197,6 +197,10 @@ class MulticastScope final : public ScopeHandler,
   // The local members (any thread): one per (group, pid).
   mutable Mutex members_mutex_;
   std::map<std::pair<std::string, Pid>, std::shared_ptr<MemberState>> members_ SYN_GUARDED_BY(members_mutex_);
+  /// Members of a removed scope whose ending waits on their strand (leave_scope): out of
+  /// members_, so that drop_all leaves them to that task, and ended by end_members should the
+  /// node stop first, since stopping drops what the strands hold.
+  std::set<std::shared_ptr<MemberState>> ending_ SYN_GUARDED_BY(members_mutex_);
   /// The view installed for each group with a local member (Multicast::view).
   std::map<std::string, View> views_ SYN_GUARDED_BY(members_mutex_);
 

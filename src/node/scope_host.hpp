@@ -173,6 +173,23 @@ class ScopeHost {
   /// How many entries a long task goes over between two calls of keep_links_alive() when it
   /// does not go shard by shard (about a 64th of a million-entry table).
   static constexpr std::size_t kEntriesPerKeepAlive = 16384;
+  /// Counts the entries of a long task that does not go shard by shard, and sends the
+  /// heartbeats due every kEntriesPerKeepAlive of them (keep_links_alive() takes no lock and
+  /// calls nothing back: it may run under the task's locks).
+  class KeepAliveCounter {
+   public:
+    explicit KeepAliveCounter(ScopeHost& host) : host_(host) {}
+    /// One more entry gone over.
+    void count() {
+      if (++since_ < kEntriesPerKeepAlive) return;
+      host_.keep_links_alive();
+      since_ = 0;
+    }
+
+   private:
+    ScopeHost& host_;
+    std::size_t since_ = 0;
+  };
   /// Engine thread: whether bulk streams to `atom` (snapshots) should wait: much of what was
   /// sent to it waits unread (NodeOptions::max_link_backlog), and more would overflow it.
   virtual bool peer_backlogged(std::uint32_t /*atom*/) { return false; }

@@ -131,10 +131,11 @@ void RegistryScope::apply_put(std::uint32_t from, const wire::entries::Put& put,
   if (keep && *keep == local.pid) {
     // Keep ours and tell everyone, the other owner included; no callbacks here. Ours gets a
     // new time only when it is the older of the two (a custom resolver's choice), so that it
-    // shows over the other everywhere (newer than it, whatever the two clocks say). The newer needs none, and a new
-    // time would make it newer than a third owner's registration still in flight to it: with three owners at once, each
-    // would then keep its own against every registration it is sent, for ever (the default resolver always keeps the
-    // newer; docs/internals.md).
+    // shows over the other everywhere (newer than it, whatever the two clocks say). The newer
+    // needs none, and a new time would make it newer than a third owner's registration still
+    // in flight to it: with three owners at once, each would then keep its own against every
+    // registration it is sent, for ever (the default resolver always keeps the newer;
+    // docs/internals.md).
     if (!shows_over(local, incoming)) e.time = std::max(node_->unique_time_ns(), incoming.time + 1);
     engine_.broadcast(encode_put(put.key, e.pid, e.time, e.meta(), Reason::Kind::conflict_resolution), 0);
     return;
@@ -428,13 +429,9 @@ void RegistryScope::end_remote_snapshot(std::uint32_t from) {
   if (found == stale_candidates_.end()) return;
   // What we held for that node and its authoritative snapshot lacks is stale (SPEC 1).
   Reason why = Reason::node_up(node_name_of(from));
-  std::size_t since_keep_alive = 0;
+  ScopeHost::KeepAliveCounter keep_alive(engine_.host());
   for (const auto& key : found->second) {
-    // A node back after a long absence may have left a million stale names here.
-    if (++since_keep_alive == ScopeHost::kEntriesPerKeepAlive) {
-      engine_.host().keep_links_alive();
-      since_keep_alive = 0;
-    }
+    keep_alive.count();  // a node back after a long absence may have left a million stale names here
     auto& shard = table_.shard_for(key);
     RegistryTable::Shard::WriteLock lock(shard);
     drop_hidden(shard, key, from, nullptr, 0);
