@@ -291,11 +291,14 @@ void MulticastScope::drain_outbox() {
   for (auto& q : queued) {
     if (q.member.get() != last) {
       last = q.member.get();
-      g = &group(q.member->key);
-      auto [it, fresh] = effects.try_emplace(q.member->key);
-      if (fresh) order.push_back(q.member->key);
-      fx = &it->second;
-      in_group = g->local.count(q.member->pid) > 0;
+      in_group = false;
+      if (!groups_dropped_) {  // (the node left the scope: no group, and its members are out)
+        g = &group(q.member->key);
+        auto [it, fresh] = effects.try_emplace(q.member->key);
+        if (fresh) order.push_back(q.member->key);
+        fx = &it->second;
+        in_group = g->local.count(q.member->pid) > 0;
+      }
     }
     if (!in_group) {  // it left meanwhile
       release_bytes(q.member->key, q.bytes);
@@ -463,6 +466,7 @@ std::uint64_t MulticastScope::leave_scope() {
     post_callbacks(member->key, std::move(tasks));
   }
   drop_all();
+  groups_dropped_ = true;
   return 0;
 }
 

@@ -125,6 +125,7 @@ void MulticastScope::on_group(const std::string& key, const Term* term,
     auto self = weak.lock();
     if (!self) return;
     self->engine_thread_.assert_held();
+    if (self->groups_dropped_) return;
     Group& g = self->group(key, term ? &*term : nullptr);
     self->apply_or_log(key, g, fn(g, self->now()));
   });

@@ -190,6 +190,9 @@ class MulticastScope final : public ScopeHandler,
   EngineThread engine_thread_;
   Strands strands_;
   std::map<std::string, std::unique_ptr<Group>> groups_ SYN_GUARDED_BY(engine_thread_);
+  /// The node left this scope (leave_scope): its groups are gone for good, and work posted
+  /// for them after that (a late join, a member's process exiting) must not bring one back.
+  bool groups_dropped_ SYN_GUARDED_BY(engine_thread_) = false;
   bool ticking_ SYN_GUARDED_BY(engine_thread_) = false;
   std::set<std::string> acks_owed_ SYN_GUARDED_BY(engine_thread_);
   bool acks_posted_ SYN_GUARDED_BY(engine_thread_) = false;

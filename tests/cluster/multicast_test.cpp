@@ -40,6 +40,33 @@ struct ThreeMembers {
   Pid pid(int i) const { return proc[i].pid(); }
 };
 
+/// Two nodes whose multicast groups hold at most 256 bytes unconfirmed, never evicting a
+/// laggard while a test runs.
+struct FlowNodes {
+  Nodes nodes;
+  Node* n[2];
+  explicit FlowNodes(const std::string& prefix) {
+    for (int i = 0; i < 2; ++i) {
+      n[i] = &nodes.add(prefix + std::to_string(i + 1), {"s"}, true, [](NodeOptions& o) {
+        o.multicast_max_in_flight = 256;
+        o.multicast_max_lag = std::chrono::minutes(10);  // held back, not evicted while the test runs
+      });
+    }
+    REQUIRE(wait_scope_mesh({n[0], n[1]}, Kind::multicast, "s"));
+  }
+};
+
+/// A member that blocks in its first on_message until `release` is set: its node acknowledges
+/// nothing from then on.
+struct Stuck : Recorder {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  void on_message(const Pid& from, const Term& message) override {
+    Recorder::on_message(from, message);
+    released.wait();  // bounded: the test releases it before it ends
+  }
+};
+
 }  // namespace
 
 TEST_CASE("multicast: members join, agree on views, and receive every broadcast in order", "[multicast][cluster]") {
@@ -387,24 +414,9 @@ TEST_CASE("multicast: confirmed means every member's callback returned, however 
 
 TEST_CASE("multicast: flow control is per group: a group held back at its limit does not block another",
           "[multicast][cluster]") {
-  Nodes nodes;
-  Node* n[2];
-  for (int i = 0; i < 2; ++i) {
-    n[i] = &nodes.add("mc_flow" + std::to_string(i + 1), {"s"}, true, [](NodeOptions& o) {
-      o.multicast_max_in_flight = 256;
-      o.multicast_max_lag = std::chrono::minutes(10);  // held back, not evicted while the test runs
-    });
-  }
-  REQUIRE(wait_scope_mesh({n[0], n[1]}, Kind::multicast, "s"));
+  FlowNodes nodes("mc_flow");
+  Node* const* n = nodes.n;
   // In group "held", the member on the second node blocks in its first on_message.
-  struct Stuck : Recorder {
-    std::promise<void> release;
-    std::shared_future<void> released = release.get_future().share();
-    void on_message(const Pid& from, const Term& message) override {
-      Recorder::on_message(from, message);
-      released.wait();  // bounded: the test releases it before it ends
-    }
-  };
   auto stuck = std::make_shared<Stuck>();
   auto publisher = std::make_shared<Recorder>(), other = std::make_shared<Recorder>();
   auto free_publisher = std::make_shared<Recorder>();
@@ -454,24 +466,9 @@ TEST_CASE("multicast: flow control is per group: a group held back at its limit 
 
 TEST_CASE("multicast: flow control blocks while the bytes held exceed the limit: the message that crosses it goes",
           "[multicast][cluster]") {
-  Nodes nodes;
-  Node* n[2];
-  for (int i = 0; i < 2; ++i) {
-    n[i] = &nodes.add("mc_cross" + std::to_string(i + 1), {"s"}, true, [](NodeOptions& o) {
-      o.multicast_max_in_flight = 256;
-      o.multicast_max_lag = std::chrono::minutes(10);  // held back, not evicted while the test runs
-    });
-  }
-  REQUIRE(wait_scope_mesh({n[0], n[1]}, Kind::multicast, "s"));
+  FlowNodes nodes("mc_cross");
+  Node* const* n = nodes.n;
   // The member on the second node blocks in its first on_message: nothing is acknowledged.
-  struct Stuck : Recorder {
-    std::promise<void> release;
-    std::shared_future<void> released = release.get_future().share();
-    void on_message(const Pid& from, const Term& message) override {
-      Recorder::on_message(from, message);
-      released.wait();  // bounded: the test releases it before it ends
-    }
-  };
   auto stuck = std::make_shared<Stuck>();
   auto publisher = std::make_shared<Recorder>();
   auto p0 = n[0]->spawn(), p1 = n[1]->spawn();
