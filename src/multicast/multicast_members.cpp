@@ -95,6 +95,12 @@ Result<std::shared_ptr<MemberState>> MulticastScope::begin_join(const Term& grou
     MutexLock lock(members_mutex_);
     if (!members_.emplace(std::make_pair(key, pid), member).second) return syn::unexpected(Errc::taken);
   }
+  // The scope may have gone since the check above: its members were dropped (drop_all, under
+  // members_mutex_, after mark_removed) and its groups will not come back for this one.
+  if (engine_.removed()) {
+    forget(member);
+    return syn::unexpected(Errc::invalid_scope);
+  }
   if (!process->attach(this, key)) {
     forget(member);
     return syn::unexpected(Errc::not_alive);
@@ -113,8 +119,9 @@ Result<std::shared_ptr<MemberState>> MulticastScope::begin_join(const Term& grou
     // (a node just connected): the join waits for that to settle, within its own timeout. It
     // is ticked when that wait ends: the next periodic tick could come after the join's own
     // timeout, which would answer `timeout` where node_down is due.
-    auto wait = std::min(std::chrono::duration_cast<std::chrono::microseconds>(node_->options().view_change_timeout),
-                         std::chrono::duration_cast<std::chrono::microseconds>(member->options.join_timeout) / 2);
+    // (Halved before the conversion: a join_timeout of milliseconds::max() must not overflow.)
+    auto wait = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::min(node_->options().view_change_timeout, member->options.join_timeout / 2));
     tick_group_after(std::chrono::duration_cast<std::chrono::milliseconds>(wait));
     return g.node.join(member->pid, now, now + wait.count());
   });
@@ -458,7 +465,9 @@ std::uint64_t MulticastScope::leave_scope() {
     if (!member->in_group()) continue;  // a join still waiting gets node_down from drop_all
     {
       MutexLock lock(members_mutex_);  // (out of members_, so drop_all leaves it to its task)
-      members_.erase(std::make_pair(member->key, member->pid));
+      auto it = members_.find(std::make_pair(member->key, member->pid));
+      if (it == members_.end() || it->second != member) continue;  // ended meanwhile
+      members_.erase(it);
       ending_.insert(member);
     }
     std::vector<UniqueFunction> tasks;

@@ -80,7 +80,9 @@ UniqueFunction MulticastScope::ending_task(std::shared_ptr<MemberState> member, 
     std::shared_ptr<MulticastHandler> handler;
     {
       MutexLock lock(member->mutex);
-      if (member->phase == MemberState::Phase::left) return;  // ended already: nothing after on_left
+      // Ended already, or ending now on another thread (a node stopped from this member's own
+      // on_left): on_left runs once, and nothing after it.
+      if (member->phase == MemberState::Phase::left || member->out) return;
       member->reason = reason;
       member->out = true;
       if (member->phase == MemberState::Phase::active) handler = member->handler;  // (else never in)
@@ -354,7 +356,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
         }
         run_callback(*member, "on_joined", [&] { handler->on_joined(view); });
         MutexLock lock(member->mutex);
-        // (A scope removed or a node stopped while on_joined ran has ended it: it stays left.)
+        // (A node stopped from this very on_joined has ended it: it stays left.)
         if (member->phase == MemberState::Phase::starting) member->phase = MemberState::Phase::active;
         member->changed.notify_all();
       });

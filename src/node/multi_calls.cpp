@@ -1,5 +1,6 @@
 #include "node/multi_calls.hpp"
 
+#include "common/clock.hpp"
 #include "node/multi_call_context.hpp"
 #include "node/node_core.hpp"
 #include "wire/term_codec.hpp"
@@ -37,7 +38,7 @@ std::shared_ptr<MultiCalls::Pending> MultiCalls::find(std::uint64_t id) {
 MultiCallResult MultiCalls::call(std::vector<Member> members, const Term& message, std::chrono::milliseconds timeout) {
   MultiCallResult result;
   if (members.empty()) return result;
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = deadline_after(timeout);  // (saturates: a timeout of milliseconds::max())
   auto pending = std::make_shared<Pending>();
   pending->members = std::move(members);
   {

@@ -341,3 +341,17 @@ TEST_CASE("groups: multi_call with members on a node that goes down", "[groups][
   CHECK(bad == std::map<Pid, Term>{{b1, "b1"}, {b2, "b2"}});
   REQUIRE(eventually([&] { return ga.member_count("svc") == 1; }));
 }
+
+TEST_CASE("groups: a multi_call whose timeout is milliseconds::max() waits for the answers",
+          "[groups][messaging][multi_call]") {
+  // The deadline saturates: before, now + max overflowed into the past and the call returned
+  // at once with every member a bad reply.
+  Three t("gmcmax");
+  Responder remote(t.n[1]->spawn(), false);
+  REQUIRE(t.g(0).join("svc", remote.process.pid(), "r"));
+  REQUIRE(eventually([&] { return t.g(2).member_count("svc") == 1; }));
+  auto result = t.g(2).multi_call("svc", "forever", std::chrono::milliseconds::max());
+  REQUIRE(result.replies.size() == 1);
+  CHECK(result.bad_replies.empty());
+  CHECK(result.replies.front().second["body"] == "forever");
+}
