@@ -1,5 +1,6 @@
 #include "node/process_control.hpp"
 
+#include "common/clock.hpp"
 #include "common/wake_batch.hpp"
 
 #include "node/scope_host.hpp"
@@ -103,9 +104,9 @@ std::optional<Message> ProcessControl::take_oldest() {
 
 std::optional<Message> ProcessControl::receive(std::chrono::milliseconds timeout) {
   if (auto message = take_one()) return message;
-  // wait_for would add `timeout` to the clock too: as before, a caller passes a timeout, not
-  // "forever" (std::chrono::milliseconds::max() overflows either way).
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Saturated: a timeout of milliseconds::max() waits for ever (now + max would overflow into
+  // the past, and the receive would return at once).
+  const auto deadline = deadline_after(timeout);
   MutexLock lock(mutex_);
   for (;;) {
     assert(receivers_waiting_ < UINT16_MAX);

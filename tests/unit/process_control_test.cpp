@@ -88,6 +88,24 @@ TEST_CASE("two receivers waiting on one process both get a message of one batch"
   CHECK(second.get());
 }
 
+TEST_CASE("a receive whose timeout is milliseconds::max() waits for the next message", "[unit][mailbox]") {
+  auto p = make_process();
+  auto got = std::async(std::launch::async, [&] { return p->receive(std::chrono::milliseconds::max()); });
+  struct Unblock {  // a failed check below must not leave the receiver waiting for ever
+    ProcessControl& process;
+    ~Unblock() { process.kill_silently(Term("end")); }
+  } unblock{*p};
+  REQUIRE(eventually([&] { return p->receivers_waiting() == 1; }));  // blocked, not returned empty
+  {
+    WakeBatch batch;
+    REQUIRE(p->deliver(plain(7)));
+  }
+  REQUIRE(got.wait_for(10s) == std::future_status::ready);
+  auto m = got.get();
+  REQUIRE(m);
+  CHECK(m->body == Term(7));
+}
+
 TEST_CASE("pending and the mailbox depth count the messages a receiver moved aside", "[unit][mailbox]") {
   auto p = make_process();
   for (int i = 0; i < 3; ++i) REQUIRE(p->deliver(plain(i)));
