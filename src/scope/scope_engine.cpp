@@ -281,6 +281,13 @@ void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation
     });
   }
   if (stream.next_part < parts) {
+    // The held chunk goes now: changes applied before the next turn go out before that turn's
+    // parts, and a peer applying one of them before an older chunk of what it changed would
+    // bring back what it removed. More parts follow, so it is not the last.
+    if (stream.have_held) {
+      emit_held(false);
+      stream.have_held = false;
+    }
     node_.post([this, atom, generation] {
       assert_engine_thread();
       continue_snapshot(atom, generation);

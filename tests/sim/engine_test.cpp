@@ -2,7 +2,8 @@
 // of this test, plugged in the way a real one is): what user threads queued leaves before
 // anything the engine thread sends for the scope; a reply leaves after the changes made
 // before it; send_to reaches one member and only members; the member hooks fire in order
-// with the purge; timers run on the engine thread when due.
+// with the purge; timers run on the engine thread when due; a snapshot longer than a turn
+// reaches the peer whole before the changes made after its parts were read.
 #include "scope/scope_engine.hpp"
 #include "scope/scope_handler.hpp"
 #include "sim/sim_cluster.hpp"
@@ -38,14 +39,28 @@ class Probe final : public detail::ScopeHandler {
   detail::ScopeEngine& engine() override { return engine_; }
   void clear() override {}
   std::uint64_t leave_scope() override { return 0; }
-  std::size_t snapshot_parts() const override { return 0; }
-  void write_snapshot_part(std::size_t, const std::function<void(std::string_view)>&) override {}
+  /// Snapshots of `snapshot_part_bytes`-byte parts, one chunk each; writing the part
+  /// `change_after_part` posts a change for the next engine turn.
+  static inline std::size_t snapshot_part_count = 0;
+  static inline std::size_t snapshot_part_bytes = 0;
+  static inline std::size_t change_after_part = ~std::size_t{0};
+  std::size_t snapshot_parts() const override { return snapshot_part_count; }
+  void write_snapshot_part(std::size_t part, const std::function<void(std::string_view)>& emit) override {
+    emit(pack("part " + std::to_string(part) + " " + std::string(snapshot_part_bytes, '.')));
+    if (part != change_after_part) return;
+    engine_.host().post([this] { engine_.broadcast(pack("change after the snapshot began")); });
+  }
   void begin_remote_snapshot(std::uint32_t) override {}
-  void apply_snapshot_chunk(std::uint32_t, const msgpack::object&) override {}
-  void end_remote_snapshot(std::uint32_t) override {}
+  void apply_snapshot_chunk(std::uint32_t from, const msgpack::object& chunk) override {
+    if (chunk.type != msgpack::type::STR) return;  // the empty end of a snapshot
+    std::string text = chunk.as<std::string>();
+    arrivals[detail::node_name_of(from)].push_back(text.substr(0, text.find(' ', 5)));
+  }
+  void end_remote_snapshot(std::uint32_t from) override { arrivals[detail::node_name_of(from)].push_back("end"); }
   void purge_node(std::uint32_t node) override { events.push_back("purge " + detail::node_name_of(node)); }
   void on_replicated(std::uint32_t from, const msgpack::object& payload) override {
     received[detail::node_name_of(from)].push_back(payload.as<std::string>());
+    arrivals[detail::node_name_of(from)].push_back(payload.as<std::string>());
   }
   void on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) override {
     engine_.broadcast(pack("change before the reply to " + payload.as<std::string>()));
@@ -55,7 +70,9 @@ class Probe final : public detail::ScopeHandler {
   void on_member_removed(std::uint32_t node) override { events.push_back("removed " + detail::node_name_of(node)); }
 
   std::vector<std::string> events;
-  std::map<std::string, std::vector<std::string>> received;  ///< by sender, in arrival order
+  std::map<std::string, std::vector<std::string>> received;  ///< changes by sender, in arrival order
+  /// Changes, snapshot chunks and snapshot ends by sender, in arrival order.
+  std::map<std::string, std::vector<std::string>> arrivals;
 
  private:
   detail::ScopeEngine engine_;
@@ -163,4 +180,23 @@ TEST_CASE("engine: a timer runs on the engine thread once it is due, not before"
   REQUIRE(world.settle(kSettle));
   CHECK(fired_at >= set_at + 50'000);
   CHECK(on_engine);
+}
+
+TEST_CASE("engine: a snapshot longer than a turn reaches the peer before a change made between its turns",
+          "[sim][engine]") {
+  // Parts of 300 kB: the first fills a turn (256 kB), and the second part's chunk, written
+  // once the first was sent, is the one held at the turn's end. A change made after that turn must not overtake it, or
+  // the peer would apply the older chunk over the newer change.
+  Probe::snapshot_part_count = 4;
+  Probe::snapshot_part_bytes = 300 << 10;
+  Probe::change_after_part = 1;
+  World world(34);
+  world.add_node("a", NodeOptions{}, {"s"}, probe_kinds());
+  SimNode& b = world.add_node("b", NodeOptions{}, {"s"}, probe_kinds());
+  bool settled = world.settle(kSettle);
+  Probe::snapshot_part_count = 0;
+  Probe::change_after_part = ~std::size_t{0};
+  REQUIRE(settled);
+  CHECK(probe(b)->arrivals["a"] ==
+        std::vector<std::string>{"part 0", "part 1", "change after the snapshot began", "part 2", "part 3", "end"});
 }
