@@ -11,6 +11,7 @@ namespace syn::detail {
 
 void GroupsScope::on_replicated(std::uint32_t from, const msgpack::object& payload) {
   engine_thread_.assert_held();
+  close_open_group(from);  // that node sent it after its snapshot's chunks
   auto change = wire::entries::decode_change(payload);
   switch (change.op) {
     case wire::entries::Op::put:
@@ -32,8 +33,8 @@ void GroupsScope::on_replicated(std::uint32_t from, const msgpack::object& paylo
 }
 
 void GroupsScope::not_stale(std::uint32_t from, const wire::entries::Put& put) {
-  if (auto syncing = stale_candidates_.find(from); syncing != stale_candidates_.end()) {
-    syncing->second.erase({put.key, put.pid_id});
+  if (auto syncing = incoming_.find(from); syncing != incoming_.end()) {
+    syncing->second.stale_candidates.erase({put.key, put.pid_id});
   }
 }
 
@@ -140,7 +141,7 @@ void GroupsScope::on_process_exit(const Pid& pid, const Term& reason, std::vecto
 
 void GroupsScope::purge_node(std::uint32_t node) {
   engine_thread_.assert_held();
-  stale_candidates_.erase(node);
+  incoming_.erase(node);
   Reason why = Reason::node_down(node_name_of(node));
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
     // Each shard is scanned whole: seconds for a million members on a crowded node.
@@ -188,8 +189,8 @@ void GroupsScope::write_snapshot_part(std::size_t part, const std::function<void
 
 void GroupsScope::begin_remote_snapshot(std::uint32_t from) {
   engine_thread_.assert_held();
-  auto& candidates = stale_candidates_[from];
-  candidates.clear();
+  auto& incoming = incoming_[from];
+  incoming = IncomingSnapshot{};
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
     engine_.host().keep_links_alive();  // a scan of the whole table, as in purge_node
     auto& shard = table_.shard(i);
@@ -197,7 +198,7 @@ void GroupsScope::begin_remote_snapshot(std::uint32_t from) {
     for (const auto& [key, group] : shard.groups) {
       if (!group.per_node.count(from)) continue;
       for (const auto& [pid, rec] : group.members) {
-        if (pid.node_atom() == from) candidates.emplace(key, pid.id());
+        if (pid.node_atom() == from) incoming.stale_candidates.emplace(key, pid.id());
       }
     }
   }
@@ -206,10 +207,33 @@ void GroupsScope::begin_remote_snapshot(std::uint32_t from) {
 void GroupsScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::object& chunk) {
   engine_thread_.assert_held();
   auto entries = wire::entries::decode_snapshot_chunk(chunk);
+  if (entries.empty()) return;
+  auto& open = incoming_[from].open_group;
+  if (!open.empty()) {  // it goes on in this chunk, or ends before its first group
+    entries.insert(entries.begin(), std::make_move_iterator(open.begin()), std::make_move_iterator(open.end()));
+    open.clear();
+  }
+  std::size_t last_group = entries.size() - 1;
+  while (last_group > 0 && entries[last_group - 1].key == entries.back().key) --last_group;
+  open.assign(std::make_move_iterator(entries.begin() + static_cast<std::ptrdiff_t>(last_group)),
+              std::make_move_iterator(entries.end()));
+  entries.resize(last_group);
+  apply_snapshot_entries(from, entries);
+}
+
+void GroupsScope::close_open_group(std::uint32_t from) {
+  auto found = incoming_.find(from);
+  if (found == incoming_.end() || found->second.open_group.empty()) return;
+  std::vector<wire::entries::SnapshotEntry> group;
+  group.swap(found->second.open_group);
+  apply_snapshot_entries(from, group);
+}
+
+void GroupsScope::apply_snapshot_entries(std::uint32_t from, std::vector<wire::entries::SnapshotEntry>& entries) {
   Reason why = Reason::node_up(node_name_of(from));
-  auto& candidates = stale_candidates_[from];
-  // A group's entries are consecutive in a chunk (parts go group by group): one lock and one
-  // event per group (SPEC 4).
+  auto& candidates = incoming_[from].stale_candidates;
+  // A group of a million members is applied under one hold of its lock (heartbeats meanwhile).
+  ScopeHost::KeepAliveCounter keep_alive(engine_.host());
   for (std::size_t first = 0; first < entries.size();) {
     const std::string key = entries[first].key;
     auto& shard = table_.shard_for(key);
@@ -218,6 +242,7 @@ void GroupsScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::object
     auto* record = listened(shard, key) ? &changes : nullptr;
     std::size_t end = first;
     for (; end < entries.size() && entries[end].key == key; ++end) {
+      keep_alive.count();
       auto& entry = entries[end];
       if (!candidates.empty()) candidates.erase({entry.key, entry.pid_id});
       wire::entries::Put put{std::move(entry.key), entry.pid_id, entry.time, std::move(entry.meta),
@@ -231,12 +256,13 @@ void GroupsScope::apply_snapshot_chunk(std::uint32_t from, const msgpack::object
 
 void GroupsScope::end_remote_snapshot(std::uint32_t from) {
   engine_thread_.assert_held();
-  auto found = stale_candidates_.find(from);
-  if (found == stale_candidates_.end()) return;
+  close_open_group(from);
+  auto found = incoming_.find(from);
+  if (found == incoming_.end()) return;
   // What we held for that node and its authoritative snapshot lacks is stale (SPEC 1).
   // The candidates are ordered by group: one lock and one event per group (SPEC 4).
   Reason why = Reason::node_up(node_name_of(from));
-  const auto& stale = found->second;
+  const auto& stale = found->second.stale_candidates;
   ScopeHost::KeepAliveCounter keep_alive(engine_.host());
   for (auto first = stale.begin(); first != stale.end();) {
     const std::string& key = first->first;
@@ -260,7 +286,7 @@ void GroupsScope::end_remote_snapshot(std::uint32_t from) {
     post_changes(shard, key, std::move(changes), why);
     first = end;
   }
-  stale_candidates_.erase(found);
+  incoming_.erase(found);
 }
 
 }  // namespace syn::detail

@@ -139,6 +139,8 @@ std::vector<Term> GroupsScope::group_names(std::optional<std::uint32_t> only_nod
 // ---- calls to a remote authority -----------------------------------------------------------
 
 std::uint64_t GroupsScope::apply_reply_change(std::uint32_t authority, const wire::entries::Change& change) {
+  engine_thread_.assert_held();
+  close_open_group(authority);  // the authority sent its reply after its snapshot's chunks
   if (change.op == wire::entries::Op::put) return apply_put(authority, change.put, Reason::normal());
   if (change.op == wire::entries::Op::del) return apply_del(authority, change.del, Reason::normal());
   if (change.op == wire::entries::Op::put_many) return apply_puts(authority, change.puts);

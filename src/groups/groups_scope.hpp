@@ -172,6 +172,12 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   /// A change of `from` that overtakes its part of a snapshot being streamed is current, not
   /// stale: it leaves the stale candidates.
   void not_stale(std::uint32_t from, const wire::entries::Put& put) SYN_REQUIRES(engine_thread_);
+  /// Applies the group that `from`'s last snapshot chunk ended with (see IncomingSnapshot),
+  /// before anything else of that node is.
+  void close_open_group(std::uint32_t from) SYN_REQUIRES(engine_thread_);
+  /// Applies snapshot entries of `from`, whole groups in a row: one lock and one event per group.
+  void apply_snapshot_entries(std::uint32_t from, std::vector<wire::entries::SnapshotEntry>& entries)
+      SYN_REQUIRES(engine_thread_);
   /// A put_many / del_many of `from` (one group): one lock, one event.
   std::uint64_t apply_puts(std::uint32_t from, const std::vector<wire::entries::Put>& puts);
   std::uint64_t apply_dels(std::uint32_t from, const std::vector<wire::entries::Del>& dels);
@@ -213,9 +219,17 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
       SYN_GUARDED_BY(mailbox_subscriptions_mutex_);
   std::atomic<std::uint64_t> next_subscription_id_{0};
   EngineThread engine_thread_;
-  // Snapshots being received: memberships of that node held before it.
-  std::unordered_map<std::uint32_t, std::set<std::pair<std::string, std::uint64_t>>> stale_candidates_
-      SYN_GUARDED_BY(engine_thread_);
+  /// A snapshot being received from a node.
+  struct IncomingSnapshot {
+    /// The memberships of that node held before it: those it lacks are stale.
+    std::set<std::pair<std::string, std::uint64_t>> stale_candidates;
+    /// The entries of the group the last chunk ended with, not applied yet: a chunk may end
+    /// inside a group, and a group is applied whole, one event (SPEC 4). A part is sent in
+    /// one go, so the group is closed by the next chunk's first other group, by any other
+    /// message of that node, or by the snapshot's end.
+    std::vector<wire::entries::SnapshotEntry> open_group;
+  };
+  std::unordered_map<std::uint32_t, IncomingSnapshot> incoming_ SYN_GUARDED_BY(engine_thread_);
 };
 
 }  // namespace syn::detail
