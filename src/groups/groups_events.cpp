@@ -5,7 +5,9 @@
 #include "node/scope_host.hpp"
 #include "wire/meta_codec.hpp"
 
+#include <algorithm>
 #include <exception>
+#include <numeric>
 
 namespace syn::detail {
 
@@ -65,16 +67,26 @@ std::uint64_t GroupsScope::post_changes(GroupsTable::Shard& shard, std::string_v
       }
     }
     if (subscribers.empty() && scope_wide->empty()) return;
-    // One event per run of changes of the same kind, in the order applied.
-    for (std::size_t first = 0; first < changes.size();) {
+    // One event per run of changes of the same kind, in the order applied; without leaves
+    // (a list join, a snapshot), the joins first and then the meta updates: one event each
+    // (SPEC 4). A pid's update follows its join, so no pid sees its own changes reordered.
+    std::vector<std::size_t> order(changes.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    bool any_left = std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.change == Change::left; });
+    if (!any_left) {
+      std::stable_partition(order.begin(), order.end(),
+                            [&](std::size_t i) { return changes[i].change == Change::joined; });
+    }
+    for (std::size_t first = 0; first < order.size();) {
       std::size_t end = first;
-      GroupEvent event{changes[first].change == Change::joined    ? GroupEvent::Type::join
-                       : changes[first].change == Change::updated ? GroupEvent::Type::update
-                                                                  : GroupEvent::Type::leave,
+      const Change kind = changes[order[first]].change;
+      GroupEvent event{kind == Change::joined    ? GroupEvent::Type::join
+                       : kind == Change::updated ? GroupEvent::Type::update
+                                                 : GroupEvent::Type::leave,
                        group,
                        {}};
-      for (; end < changes.size() && changes[end].change == changes[first].change; ++end) {
-        event.members.push_back(Member{changes[end].pid, std::move(metas[end])});
+      for (; end < order.size() && changes[order[end]].change == kind; ++end) {
+        event.members.push_back(Member{changes[order[end]].pid, std::move(metas[order[end]])});
       }
       for (const auto& s : subscribers) guarded(node->name(), "a group subscription", [&] { s->deliver(event); });
       for (const auto& s : *scope_wide) guarded(node->name(), "a scope subscription", [&] { s->deliver(event); });

@@ -378,3 +378,33 @@ TEST_CASE("groups: a list write is one event per node on every node, a node down
     CHECK(pids_of(e) == on_b);
   }
 }
+
+TEST_CASE("groups: a list join of new members and meta updates is two events on every node, joins then updates",
+          "[groups][pg][batched]") {
+  RecordedThree t("gmixed");
+  Node& a = *t.n[0];
+  EventLog logs[3];
+  std::vector<Subscription> subs;
+  for (int i = 0; i < 3; ++i) subs.push_back(t.g(i).monitor_scope(logs[i].sink()));
+  auto old1 = a.spawn(), old2 = a.spawn(), new1 = a.spawn(), new2 = a.spawn();
+  for (const auto& r : t.g(0).join("pool", {old1.pid(), old2.pid()}, "v1")) REQUIRE(r);
+  for (int i = 0; i < 3; ++i) exactly_n(logs[i], 1);
+
+  // New members and members whose meta changes, interleaved in one list.
+  for (const auto& r : t.g(0).join("pool", {new1.pid(), old1.pid(), new2.pid(), old2.pid()}, "v2")) CHECK(r);
+  std::vector<Pid> added = {new1.pid(), new2.pid()};
+  std::vector<Pid> changed = {old1.pid(), old2.pid()};
+  std::sort(added.begin(), added.end());
+  std::sort(changed.begin(), changed.end());
+  for (int i = 0; i < 3; ++i) {
+    INFO("node " << i);
+    auto events = exactly_n(logs[i], 2);
+    CHECK(events[0].type == GroupEvent::Type::join);
+    CHECK(pids_of(events[0]) == added);
+    CHECK(events[1].type == GroupEvent::Type::update);
+    CHECK(pids_of(events[1]) == changed);
+    for (const auto& e : events) {
+      for (const auto& m : e.members) CHECK(m.meta == "v2");
+    }
+  }
+}
