@@ -26,9 +26,15 @@ Result<void> Registry::register_name(const Term& name, const Process& self, Term
 }
 
 Result<void> Registry::register_name(const Term& name, const Pid& pid, Term meta, Entry* holder) {
-  auto result = impl_->register_name(name, pid, std::move(meta), false);
-  if (!result && result.error() == Errc::taken && holder) {
-    if (auto found = impl_->lookup(name)) *holder = std::move(*found);
+  if (!holder) return impl_->register_name(name, pid, std::move(meta), false);
+  auto seen = std::make_shared<std::optional<wire::entries::Holder>>();
+  auto result = impl_->register_name(name, pid, std::move(meta), false, seen);
+  if (!result && result.error() == Errc::taken) {
+    if (*seen) {
+      *holder = Entry{(*seen)->pid, meta_term((*seen)->meta)};
+    } else if (auto found = impl_->lookup(name)) {
+      *holder = std::move(*found);  // an authority of before holders travelled: our replica's
+    }
   }
   return result;
 }

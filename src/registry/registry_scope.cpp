@@ -182,9 +182,10 @@ std::uint64_t RegistryScope::leave_scope() {
 
 // ---- register / unregister -------------------------------------------------------------
 
-Result<void> RegistryScope::register_name(const Term& name, const Pid& pid, Term meta, bool by_self) {
+Result<void> RegistryScope::register_name(const Term& name, const Pid& pid, Term meta, bool by_self,
+                                          HolderSlot holder) {
   engine_.counters().count(WriteCall::register_name);
-  return put_entry<Result<void>>(*this, name, pid, meta, by_self);
+  return put_entry<Result<void>>(*this, name, pid, meta, by_self, std::move(holder));
 }
 
 std::future<Result<void>> RegistryScope::register_name_async(const Term& name, const Pid& pid, Term meta) {
@@ -227,7 +228,7 @@ WriteOutcome RegistryScope::authority_put(const std::string& key, const Pid& pid
         return w.changed(encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal),
                          post_updated(key, pid, previous, meta, Reason::normal()));
       }
-      if (!(e.local() && !e.local()->alive())) return w.fail(Errc::taken);
+      if (!(e.local() && !e.local()->alive())) return w.taken(e.pid, e.meta());
       // The holder is a local process that died and whose cleanup has not run yet: the name is
       // free now (SPEC 2: registering right after the death must succeed).
       Term why = e.local()->exit_reason().value_or(Term("noproc"));

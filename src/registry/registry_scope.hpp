@@ -40,7 +40,9 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   ScopeHost& node() { return *node_; }
 
   // ---- the API (any thread) ----
-  Result<void> register_name(const Term& name, const Pid& pid, Term meta, bool by_self);
+  /// A registration that finds the name taken puts its holder, as the authority saw it, in
+  /// `holder` (if any; none from a peer of before holders travelled).
+  Result<void> register_name(const Term& name, const Pid& pid, Term meta, bool by_self, HolderSlot holder = nullptr);
   std::future<Result<void>> register_name_async(const Term& name, const Pid& pid, Term meta);
   Result<Entry> update(const Term& name, const std::function<Term(const Pid&, const Term&)>& fn, const Pid* self);
   Result<void> unregister_name(const Term& name);

@@ -7,7 +7,9 @@ namespace syn::detail {
 void answer_caller(ScopeEngine& engine, const WriteOutcome& out, std::uint32_t caller, std::uint64_t request_id) {
   if (caller == 0) return;
   if (out.error) {
-    engine.reply(caller, request_id, status_of(*out.error), {});
+    wire::OutBuffer holder;
+    if (out.holder) wire::entries::encode_holder(holder, out.holder->pid, out.holder->meta);
+    engine.reply(caller, request_id, status_of(*out.error), holder.view());
     return;
   }
   wire::OutBuffer reply;

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,12 @@ class AuthorityWrite {
   }
   /// The write fails with `error`; nothing changed.
   void fail(Errc error) { out_.error = error; }
+  /// A registration fails with taken: the name is held by `holder` with `meta` (canonical),
+  /// which the caller gets with the error.
+  void taken(const Pid& holder, std::string_view meta) {
+    out_.error = Errc::taken;
+    out_.holder = wire::entries::Holder{holder, std::string(meta)};
+  }
   /// A compare-and-set that found the entry changed: the caller gets the current value.
   void stale(std::string current_meta, std::int64_t current_time) {
     out_.stale = true;

@@ -14,6 +14,13 @@ UpdateAnswer stale_answer(wire::entries::Change change) {
   return UpdateAnswer{{}, true, meta_stored(std::move(change.stale_meta)), change.stale_time, 0};
 }
 
+std::optional<wire::entries::Holder> holder_of(const CallOutcome& taken) {
+  if (!taken.payload || taken.payload->is_nil()) return std::nullopt;
+  try {
+    return wire::entries::decode_holder(*taken.payload);
+  } catch (const wire::DecodeError&) { return std::nullopt; }
+}
+
 wire::entries::CallRequest put_request(const std::string& key, const Pid& pid, std::string meta) {
   return {wire::entries::CallOp::put, key, pid.creation(), pid.id(), std::move(meta), 0};
 }

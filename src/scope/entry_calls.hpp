@@ -32,7 +32,13 @@ struct WriteOutcome {
   std::optional<std::uint64_t> count;  ///< a counted join / leave: the count after it
   /// A list write (put_many / remove_many): one status per pid, in order (0 or 1 + Errc).
   std::optional<std::vector<std::uint32_t>> statuses;
+  /// A registration found the name taken: the holder, as this authority saw it.
+  std::optional<wire::entries::Holder> holder;
 };
+
+/// Where a write's caller wants the holder of a name found taken (see WriteOutcome::holder).
+/// Shared: the reply that fills it runs on the engine thread, also after a caller gave up.
+using HolderSlot = std::shared_ptr<std::optional<wire::entries::Holder>>;
 
 /// A call's answer on the calling thread, with the last callback to wait for.
 template <class T>
@@ -122,23 +128,32 @@ std::future<A> call_authority(ScopeEngine& engine, const Pid& pid, const wire::e
   return future;
 }
 
+/// The holder a `taken` answer carries; none from a peer of before holders travelled (or
+/// one whose holder does not decode: the caller then falls back on its own replica).
+std::optional<wire::entries::Holder> holder_of(const CallOutcome& taken);
+
 /// A put or a remove for `pid`, sent to its node. `apply_change(authority, change)` runs on the
 /// engine thread: it applies here the change the reply carries (read-your-writes) and returns
-/// the sequence of the last callback it queued.
+/// the sequence of the last callback it queued. A `taken` answer fills `holder` (if any)
+/// before the future is ready.
 template <class A, class ApplyChange>
 std::future<A> call_write(ScopeEngine& engine, const Pid& pid, const wire::entries::CallRequest& request,
-                          ApplyChange apply_change) {
+                          ApplyChange apply_change, HolderSlot holder = nullptr) {
   std::uint32_t authority = pid.node_atom();
-  return call_authority<A>(engine, pid, request,
-                           [authority, apply_change = std::move(apply_change)](const CallOutcome& o) -> A {
-                             if (o.status != 0) return failed_as<A>(errc_of(o.status));
-                             std::uint64_t seq = apply_change(authority, wire::entries::decode_change(*o.payload));
-                             if constexpr (std::is_same_v<A, Result<void>>) {
-                               return {};
-                             } else {
-                               return A{{}, seq};
-                             }
-                           });
+  return call_authority<A>(
+      engine, pid, request,
+      [authority, apply_change = std::move(apply_change), holder = std::move(holder)](const CallOutcome& o) -> A {
+        if (o.status != 0) {
+          if (holder && o.status == status_of(Errc::taken)) *holder = holder_of(o);
+          return failed_as<A>(errc_of(o.status));
+        }
+        std::uint64_t seq = apply_change(authority, wire::entries::decode_change(*o.payload));
+        if constexpr (std::is_same_v<A, Result<void>>) {
+          return {};
+        } else {
+          return A{{}, seq};
+        }
+      });
 }
 
 /// A compare-and-set update of the meta of (key, pid) sent to the node of `pid`: applied there

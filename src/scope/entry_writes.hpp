@@ -53,31 +53,40 @@ R local_write_result(ScopeHost& node, const WriteOutcome& outcome) {
   }
 }
 
-/// `request` sent to the node of `pid`, as R; the change of its reply is applied here.
+/// `request` sent to the node of `pid`, as R; the change of its reply is applied here, and a
+/// holder it carries goes to `holder` (if any).
 template <class R, class Handler>
-R remote_write(Handler& handler, const Pid& pid, const wire::entries::CallRequest& request) {
+R remote_write(Handler& handler, const Pid& pid, const wire::entries::CallRequest& request,
+               HolderSlot holder = nullptr) {
   auto apply = [&handler](std::uint32_t authority, const wire::entries::Change& change) {
     return handler.apply_reply_change(authority, change);
   };
   if constexpr (kAsyncWrite<R>) {
-    return call_write<Result<void>>(handler.engine(), pid, request, apply);
+    return call_write<Result<void>>(handler.engine(), pid, request, apply, std::move(holder));
   } else {
-    return settle(handler.engine().host(), call_write<Answer<void>>(handler.engine(), pid, request, apply));
+    return settle(handler.engine().host(),
+                  call_write<Answer<void>>(handler.engine(), pid, request, apply, std::move(holder)));
   }
 }
 
 /// register_name / join (and their _async forms, with `by_self` false): `key_term` -> `pid`
-/// with `meta`.
+/// with `meta`. A registration that finds the name taken puts its holder, as the authority
+/// saw it, in `holder` (if any).
 template <class R, class Handler>
-R put_entry(Handler& handler, const Term& key_term, const Pid& pid, const Term& meta, bool by_self) {
+R put_entry(Handler& handler, const Term& key_term, const Pid& pid, const Term& meta, bool by_self,
+            HolderSlot holder = nullptr) {
   ScopeHost& node = handler.engine().host();
   if (auto refused = write_refused(handler.engine(), node.stopped())) return write_result<R>(syn::unexpected(*refused));
   if (node.options().strict_mode && !by_self) return write_result<R>(syn::unexpected(Errc::not_self));
   std::string key = wire::canonical(key_term);
   std::string meta_bytes = meta_canonical(meta);
   if (!node.fits(key, meta_bytes)) return write_result<R>(syn::unexpected(Errc::bad_argument));
-  if (node.is_local(pid)) return local_write_result<R>(node, handler.authority_put(key, pid, std::move(meta_bytes), 0));
-  return remote_write<R>(handler, pid, put_request(key, pid, std::move(meta_bytes)));
+  if (node.is_local(pid)) {
+    auto outcome = handler.authority_put(key, pid, std::move(meta_bytes), 0);
+    if (holder) *holder = outcome.holder;
+    return local_write_result<R>(node, outcome);
+  }
+  return remote_write<R>(handler, pid, put_request(key, pid, std::move(meta_bytes)), std::move(holder));
 }
 
 /// The canonical key of an unregister_name / leave, or why the call fails before it starts.

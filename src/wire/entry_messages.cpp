@@ -1,5 +1,7 @@
 #include "wire/entry_messages.hpp"
 
+#include "wire/pid_codec.hpp"
+
 namespace syn::wire::entries {
 namespace {
 
@@ -238,6 +240,18 @@ ManyReply decode_many_reply(const msgpack::object& o) {
   for (std::size_t i = 0; i < list.size(); ++i) reply.statuses.push_back(list.u32(i));
   reply.change = decode_change(f.raw(1));
   return reply;
+}
+
+void encode_holder(OutBuffer& out, const Pid& pid, std::string_view meta) {
+  Packer p(out);
+  p.pack_array(2);
+  pack_pid(p, pid);
+  raw(out, meta);
+}
+
+Holder decode_holder(const msgpack::object& o) {
+  auto f = exactly(o, "holder", 2);
+  return Holder{decode_pid(f, 0), f.canonical(1)};
 }
 
 void SnapshotChunker::add(std::string_view key, std::uint64_t pid_id, std::int64_t time, std::string_view meta) {

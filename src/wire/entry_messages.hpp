@@ -7,6 +7,8 @@
 #include "wire/buffer.hpp"
 #include "wire/fields.hpp"
 
+#include <syn/pid.hpp>
+
 #include <msgpack.hpp>
 
 #include <cstdint>
@@ -103,6 +105,16 @@ struct ManyReply {
 /// Starts a many reply; the change (put_many, del_many or none) is appended after it.
 void begin_many_reply(OutBuffer& out, const std::vector<std::uint32_t>& statuses);
 ManyReply decode_many_reply(const msgpack::object& o);
+
+// ---- the holder a registration found taken: [pid, meta] -----------------------------------
+/// The payload of a `taken` answer: the name's holder as the authority saw it. Its pid travels
+/// whole: it may run on any node. (A peer of before it answers `taken` with nil: it is optional.)
+struct Holder {
+  Pid pid;
+  std::string meta;  ///< canonical meta
+};
+void encode_holder(OutBuffer& out, const Pid& pid, std::string_view meta);
+Holder decode_holder(const msgpack::object& o);
 
 // ---- snapshots: [key, pid_id, time, meta] repeated -----------------------------------------
 struct SnapshotEntry {

@@ -1,6 +1,6 @@
 #include "wire/multicast_messages.hpp"
 
-#include <stdexcept>
+#include "wire/pid_codec.hpp"
 
 namespace syn::wire::multicast {
 namespace {
@@ -35,12 +35,7 @@ class Writer {
     }
   }
   void node(NodeId node) { str(syn::detail::node_name_of(node)); }
-  void pid(const Pid& pid) {
-    array(3);
-    str(pid.node());
-    u32(pid.creation());
-    u64(pid.id());
-  }
+  void pid(const Pid& pid) { pack_pid(p_, pid); }
   void pids(const std::vector<Pid>& pids) {
     array(pids.size());
     for (const auto& p : pids) pid(p);
@@ -160,22 +155,9 @@ static_assert(std::size(kProtocolFields) == std::variant_size_v<Message>);
 // ---- reading ------------------------------------------------------------------------------------
 
 /// Checked readers of the nested values; each throws DecodeError naming what was wrong.
-NodeId node(const Fields& f, std::size_t i) {
-  std::string_view name = f.str(i);
-  if (name.empty() || name.size() > kMaxNodeName) f.fail(i, "is not a node name");
-  // Interned for good (a view names members of nodes this one may never have linked with).
-  // The table is bounded (common/atoms.cpp); past its bound the message is refused.
-  try {
-    return syn::detail::intern_node_name(name);
-  } catch (const std::length_error&) { f.fail(i, "is one node name too many"); }
-}
+NodeId node(const Fields& f, std::size_t i) { return decode_node(f, i); }
 
-Pid pid(const Fields& f, std::size_t i) {
-  Fields p = f.array(i, "multicast pid");
-  if (p.size() != 3) p.fail(p.size(), "has the wrong number of fields");
-  NodeId atom = node(p, 0);
-  return Pid::from_atom(atom, p.u32(1), p.u64(2));
-}
+Pid pid(const Fields& f, std::size_t i) { return decode_pid(f, i); }
 
 std::vector<Pid> pids(const Fields& f, std::size_t i) {
   Fields list = f.array(i, "multicast pids");

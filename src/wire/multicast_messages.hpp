@@ -168,7 +168,4 @@ void encode(OutBuffer& out, const Envelope& envelope);
 /// Reads a peer's payload: every field checked, DecodeError otherwise (never trusted).
 Envelope decode_envelope(const msgpack::object& o);
 
-/// The longest node name a multicast message may carry (names are interned on receipt).
-inline constexpr std::size_t kMaxNodeName = 255;
-
 }  // namespace syn::wire::multicast

@@ -333,6 +333,29 @@ TEST_CASE("registry: concurrent updates from several threads and nodes lose no i
   }
 }
 
+TEST_CASE("registry: taken fills the holder as the authority saw it, also one the caller's replica lacks",
+          "[registry][api]") {
+  Three t("holder");
+  Node &a = *t.n[0], &b = *t.n[1], &c = *t.n[2];
+  auto ra = t.reg(0), rb = t.reg(1), rc = t.reg(2);
+  // c does not hear b: b's registrations reach a, never c.
+  REQUIRE(syn::test::cut(c, b));
+  auto pa = a.spawn();
+  auto pb = b.spawn();
+  REQUIRE(rb.register_name("x", pb.pid(), Term{{"m", 1}}));
+  REQUIRE(eventually([&] { return ra.lookup("x") == Entry{pb.pid(), Term{{"m", 1}}}; }));
+  CHECK_FALSE(rc.lookup("x"));
+
+  // c asks a (the authority of pa), which finds x held by pb: c learns who holds it.
+  Entry holder;
+  auto taken = rc.register_name("x", pa.pid(), "mine", &holder);
+  REQUIRE_FALSE(taken);
+  CHECK(taken.error() == Errc::taken);
+  CHECK(holder == Entry{pb.pid(), Term{{"m", 1}}});
+  CHECK_FALSE(rc.lookup("x"));  // nothing of it was applied on c
+  CHECK(ra.lookup("x") == Entry{pb.pid(), Term{{"m", 1}}});
+}
+
 TEST_CASE("registry: strict mode", "[registry][api][strict]") {
   Three t("strict", true);
   Node &a = *t.n[0], &b = *t.n[1];

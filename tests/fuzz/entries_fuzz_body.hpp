@@ -4,7 +4,8 @@
 //
 // The input is one value a peer sends as the payload of a scope message: the registry's and
 // the groups' replicated changes and replies (decode_change), calls to the authority
-// (decode_call_request) and snapshot chunks (decode_snapshot_chunk), all in
+// (decode_call_request), snapshot chunks (decode_snapshot_chunk) and the holder of a taken
+// answer (decode_holder), all in
 // src/wire/entry_messages.cpp. The value is read the way the transport reads it (fuzz_common.hpp)
 // and every decoder is tried on it. DecodeError is the only acceptable failure. Whatever
 // decodes must survive a round trip through its encoder (the snapshot through SnapshotChunker,
@@ -29,6 +30,7 @@ struct EntriesOutcome {
   bool change = false;      ///< decode_change succeeded
   bool call = false;        ///< decode_call_request succeeded
   bool snapshot = false;    ///< decode_snapshot_chunk succeeded
+  bool holder = false;      ///< decode_holder succeeded
   std::size_t snapshot_entries = 0;
 };
 
@@ -180,6 +182,20 @@ inline void check_snapshot(const msgpack::object& value, EntriesOutcome& outcome
   });
 }
 
+inline void check_holder(const msgpack::object& value, EntriesOutcome& outcome) {
+  using namespace wire::entries;
+  outcome.holder = decodes([&] {
+    Holder a = decode_holder(value);
+    require(!a.pid.node().empty(), "a decoded holder has no node");
+    check_stored_term(a.meta);
+    wire::OutBuffer out;
+    encode_holder(out, a.pid, a.meta);
+    RereadPayload r(out.view());
+    Holder b = decode_holder(*r);
+    require(a.pid == b.pid && a.meta == b.meta, "holder round trip");
+  });
+}
+
 }  // namespace detail
 
 /// Runs one input, as a peer's payload, through every entry decoder.
@@ -192,6 +208,7 @@ inline EntriesOutcome fuzz_entries(const std::uint8_t* data, std::size_t size) {
   detail::check_change(*value, outcome);
   detail::check_call(*value, outcome);
   detail::check_snapshot(*value, outcome);
+  detail::check_holder(*value, outcome);
   return outcome;
 }
 

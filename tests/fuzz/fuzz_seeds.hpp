@@ -81,7 +81,8 @@ inline std::vector<std::string> seed_canonical_terms() {
   return out;
 }
 
-/// Payloads of the entry messages (registry and groups): changes, calls, snapshot chunks.
+/// Payloads of the entry messages (registry and groups): changes, calls, snapshot chunks,
+/// holders of taken answers.
 inline std::vector<std::string> entries_seeds() {
   using namespace wire::entries;
   std::vector<std::string> out;
@@ -103,6 +104,9 @@ inline std::vector<std::string> entries_seeds() {
   add([&](auto& b) { encode(b, CallRequest{CallOp::put, name, 3, 9, meta, 0}); });
   add([&](auto& b) { encode(b, CallRequest{CallOp::remove, group, 3, 9, "", 0}); });
   add([&](auto& b) { encode(b, CallRequest{CallOp::update, name, 4294967295u, 1, nil, 1700000000123}); });
+  add([&](auto& b) { encode(b, CallRequest{CallOp::put_many, group, 5, 0, meta, 0, {1, 2, ~0ULL}}); });
+  add([&](auto& b) { encode_holder(b, Pid("beta", 2, 20), meta); });
+  add([&](auto& b) { encode_holder(b, Pid("gamma-node.example", 4294967295u, ~0ULL), nil); });
   std::function<void(std::string_view)> emit = [&](std::string_view chunk) { out.emplace_back(chunk); };
   SnapshotChunker chunker(emit);
   chunker.add(name, 1, 10, meta);

@@ -122,21 +122,22 @@ TEST_CASE("fuzz replay: frames of every message type, mutated", "[unit][wire][fu
   CHECK(decoded > 1000);
 }
 
-TEST_CASE("fuzz replay: entry payloads (changes, calls, snapshot chunks), mutated", "[unit][wire][fuzz]") {
-  std::size_t read = 0, changes = 0, calls = 0, snapshots = 0, entries = 0;
+TEST_CASE("fuzz replay: entry payloads (changes, calls, snapshot chunks, holders), mutated", "[unit][wire][fuzz]") {
+  std::size_t read = 0, changes = 0, calls = 0, snapshots = 0, entries = 0, holders = 0;
   replay(0xe47e5eedULL, fuzz::entries_seeds(), [&](const std::string& input, bool valid) {
     INFO("fuzz_entries input " << hex(input));
     fuzz::EntriesOutcome outcome;
     REQUIRE_NOTHROW(outcome = fuzz::fuzz_entries(data(input), input.size()));
     if (valid) {
       REQUIRE(outcome.value_read);
-      CHECK((outcome.change || outcome.call || outcome.snapshot));
+      CHECK((outcome.change || outcome.call || outcome.snapshot || outcome.holder));
     }
     read += outcome.value_read;
     changes += outcome.change;
     calls += outcome.call;
     snapshots += outcome.snapshot;
     entries += outcome.snapshot_entries;
+    holders += outcome.holder;
   });
   CHECK(read > 1000);
   CHECK(read < 3000);  // and many rejected
@@ -144,6 +145,7 @@ TEST_CASE("fuzz replay: entry payloads (changes, calls, snapshot chunks), mutate
   CHECK(calls > 200);
   CHECK(snapshots > 100);
   CHECK(entries > 100);
+  CHECK(holders > 50);
 }
 
 TEST_CASE("fuzz replay: multicast payloads (view protocol, data path, announcements), mutated",

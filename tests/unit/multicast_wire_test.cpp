@@ -2,6 +2,7 @@
 // written, and a peer's malformed payloads are refused with DecodeError naming the problem.
 // (The fuzz replay, fuzz_replay_test.cpp, throws mutated and random bytes at the decoder.)
 #include "wire/multicast_messages.hpp"
+#include "wire/pid_codec.hpp"
 #include "wire/term_codec.hpp"
 
 #include <catch2/catch.hpp>
@@ -165,7 +166,7 @@ TEST_CASE("multicast wire: malformed payloads are refused, naming the problem", 
                         1, [&](auto& p) { pid(p, ""); }, 1)),
                     Catch::Contains("is not a node name"));
   CHECK_THROWS_WITH(read_back(by_hand(
-                        1, [&](auto& p) { pid(p, std::string(kMaxNodeName + 1, 'x')); }, 1)),
+                        1, [&](auto& p) { pid(p, std::string(wire::kMaxNodeName + 1, 'x')); }, 1)),
                     Catch::Contains("is not a node name"));
   // A data batch that starts at 0 (streams count from 1).
   CHECK_THROWS_WITH(read_back(by_hand(
