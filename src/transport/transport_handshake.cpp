@@ -81,6 +81,13 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
   try {
     auto version = reader.read_version();
     if (!speaks(version)) {
+      // A peer of another version opens with a hello, whatever its version; anything else is
+      // garbage (any ASCII byte reads as a small version), dropped and counted as malformed.
+      reader.check_rest();
+      auto first = reader.next();
+      if (!first || static_cast<wire::MsgType>(wire::message_type(*first)) != wire::MsgType::hello) {
+        throw wire::DecodeError("a frame of protocol version " + std::to_string(version) + " that is not a hello");
+      }
       // Answered in the newest version we speak: a newer dialler that also speaks it says
       // hello again in it (handle_refuse); an older one logs what it cannot speak.
       ++counters_.refused;

@@ -149,6 +149,13 @@ TEST_CASE("garbage frames are dropped and counted while the node keeps serving",
   garbage.push_back(version_byte() + bytes({0x93, 0x01, 0xa1, 'x', 0x01}));                          // too few fields
   garbage.push_back(version_byte() + bytes({0x97, 0x01, 0xa1, 'x', 0x01, 0x02, 0x03, 0xa0, 0xc0}));  // too many
   garbage.push_back(hello_frame(wire::Hello{"", 1, 2, 3, ""}));                                      // no name
+  // Text, whose first byte reads as a version (any byte to 0x7f is a small integer), in one
+  // this node speaks or not: garbage all the same, not a peer of another version.
+  garbage.push_back("garbage");
+  garbage.push_back("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  garbage.push_back("\x05garbage");
+  garbage.push_back(bytes({0x63}) + bytes({0x91, 0x04}));  // version 99, a heartbeat first
+  garbage.push_back(bytes({0x63, 0xc1}));                  // version 99, then no value
   // A hello whose type is 2^32 + 1: it must not be read as a hello.
   garbage.push_back(version_byte() + bytes({0x96, 0xcf, 0, 0, 0, 0x01, 0, 0, 0, 0x01}) + bytes({0xb0}) +
                     "garbage-intruder" + bytes({0x01, 0x02, 0x03, 0xa0}));
