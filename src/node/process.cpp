@@ -37,7 +37,9 @@ std::optional<Message> Process::try_receive() {
 std::size_t Process::pending() const { return control_ ? control_->pending() : 0; }
 
 void Process::exit(Term reason) {
-  if (control_) control_->kill(reason);
+  if (!control_) return;
+  control_->require_fits(reason, "the exit reason");  // refused before anything changes (SPEC 7)
+  control_->kill(reason);
 }
 
 }  // namespace syn

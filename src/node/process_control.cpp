@@ -169,6 +169,10 @@ bool ProcessControl::mark_dead(const Term& reason, std::vector<Attachment>* take
   return true;
 }
 
+void ProcessControl::require_fits(const Term& term, const char* what) const {
+  if (auto node = node_.lock()) node->require_fits(term, what);
+}
+
 bool ProcessControl::kill(const Term& reason) {
   auto node = node_.lock();
   if (!node) return mark_dead(reason, nullptr);  // the node is gone, and its tables with it

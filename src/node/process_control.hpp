@@ -74,6 +74,9 @@ class ProcessControl {
   /// the observers and monitors). False when it was already dead. Never call while holding a
   /// scope table lock: observers take those locks.
   bool kill(const Term& reason);
+  /// Throws Error{bad_argument} naming `what` when `term` is larger than the node's
+  /// max_term_bytes (SPEC 7). A process whose node is gone checks nothing: it goes nowhere.
+  void require_fits(const Term& term, const char* what) const;
   /// Marks the process dead without telling anyone (the node is shutting down).
   void kill_silently(const Term& reason);
 

@@ -78,6 +78,7 @@ TEST_CASE("limits: a term at the limit replicates whole, one byte more is refuse
   CHECK(thrown_code([&] { a.send(q.pid(), over_limit); }) == Errc::bad_argument);
   CHECK(thrown_code([&] { a.send(p.pid(), over_limit); }) == Errc::bad_argument);  // local too
   CHECK(thrown_code([&] { a.exit(q.pid(), over_limit); }) == Errc::bad_argument);
+  CHECK(thrown_code([&] { q.exit(over_limit); }) == Errc::bad_argument);  // the process's own exit
   CHECK(thrown_code([&] { a.groups("s").publish("g", over_limit); }) == Errc::bad_argument);
   CHECK(thrown_code([&] { (void)a.groups("s").multi_call("g", over_limit, 100ms); }) == Errc::bad_argument);
   CHECK(q.alive());
