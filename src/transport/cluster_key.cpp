@@ -65,7 +65,8 @@ CurveKeys curve_keys_from_secret(const std::string& secret, const std::string& w
 }
 
 CurveKeys read_cluster_key_file(const std::string& path) {
-  const std::string what = "the cluster key file '" + path + "'";
+  // Named as the option and as the file: a wrong key or mode is fixed in one or the other.
+  const std::string what = "the cluster key file '" + path + "' (cluster_key_file)";
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
     throw Error(Errc::bad_argument, "cannot read " + what + ": " + std::strerror(errno));

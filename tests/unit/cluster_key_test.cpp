@@ -107,6 +107,7 @@ TEST_CASE("a key file must be private to its owner, and holds the key on one lin
     TempFile file("not a key at all\n", 0600);
     auto message = bad_argument_of([&] { transport::read_cluster_key_file(file.path); });
     CHECK(message.find(file.path) != std::string::npos);
+    CHECK(message.find("cluster_key_file") != std::string::npos);  // the option, too
   }
   {
     TempFile file(key + "\n", 0400);  // stricter than 0600 is fine
