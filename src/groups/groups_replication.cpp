@@ -152,11 +152,7 @@ void GroupsScope::purge_node(std::uint32_t node) {
       Group& group = it->second;
       if (group.per_node.count(node)) {
         std::vector<MemberChange> changes;  // one event for the group (SPEC 4)
-        for (auto m = group.members.begin(); m != group.members.end();) {
-          if (m->first.node_atom() != node) {
-            ++m;
-            continue;
-          }
+        for (auto m = group.first_of(node); m != group.members.end() && m->first.node_atom() == node;) {
           changes.push_back(MemberChange{Change::left, m->first, {}, std::string(m->second.meta.view())});
           m = group.erase(m);
         }
@@ -178,10 +174,11 @@ void GroupsScope::write_snapshot_part(std::size_t part, const std::function<void
   ReaderLock lock(shard.mutex);
   for (const auto& [key, group] : shard.groups) {
     if (!group.per_node.count(self)) continue;
-    for (const auto& [pid, rec] : group.members) {
+    for (auto m = group.first_of(self); m != group.members.end() && m->first.node_atom() == self; ++m) {
       // Only our own processes: each node sends its local data (SPEC 1).
+      const MemberRec& rec = m->second;
       if (!rec.local || !rec.local->alive()) continue;
-      chunks.add(key, pid.id(), rec.time, rec.meta.view());
+      chunks.add(key, m->first.id(), rec.time, rec.meta.view());
     }
   }
   chunks.finish();
@@ -197,8 +194,8 @@ void GroupsScope::begin_remote_snapshot(std::uint32_t from) {
     ReaderLock lock(shard.mutex);
     for (const auto& [key, group] : shard.groups) {
       if (!group.per_node.count(from)) continue;
-      for (const auto& [pid, rec] : group.members) {
-        if (pid.node_atom() == from) incoming.stale_candidates.emplace(key, pid.id());
+      for (auto m = group.first_of(from); m != group.members.end() && m->first.node_atom() == from; ++m) {
+        incoming.stale_candidates.emplace(key, m->first.id());
       }
     }
   }

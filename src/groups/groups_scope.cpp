@@ -52,9 +52,16 @@ std::uint64_t GroupsScope::leave_scope() {
 std::vector<Member> GroupsScope::visible_members(const Group& group, std::optional<std::uint32_t> only_node,
                                                  bool include_dead) const {
   std::vector<Member> out;
-  out.reserve(group.members.size());
-  for (const auto& [pid, rec] : group.members) {
-    if (only_node && pid.node_atom() != *only_node) continue;
+  auto first = only_node ? group.first_of(*only_node) : group.members.begin();
+  std::size_t expected = group.members.size();
+  if (only_node) {
+    auto on_node = group.per_node.find(*only_node);
+    expected = on_node == group.per_node.end() ? 0 : on_node->second;
+  }
+  out.reserve(expected);
+  for (auto m = first; m != group.members.end(); ++m) {
+    const auto& [pid, rec] = *m;
+    if (only_node && pid.node_atom() != *only_node) break;            // a node's members follow one another
     if (!include_dead && rec.local && !rec.local->alive()) continue;  // died, cleanup pending
     out.push_back(Member{pid, meta_term(rec.meta.view())});
   }

@@ -36,6 +36,15 @@ struct Group {
   absl::btree_map<Pid, MemberRec> members;
   absl::flat_hash_map<std::uint32_t, std::uint32_t> per_node;  ///< members by node atom
 
+  /// The first member of `node` (any incarnation). Pids order by node first, so a node's
+  /// members follow one another: a node down or a snapshot reads only its own.
+  absl::btree_map<Pid, MemberRec>::iterator first_of(std::uint32_t node) {
+    return members.lower_bound(Pid::from_atom(node, 0, 0));
+  }
+  absl::btree_map<Pid, MemberRec>::const_iterator first_of(std::uint32_t node) const {
+    return members.lower_bound(Pid::from_atom(node, 0, 0));
+  }
+
   MemberRec& put(const Pid& pid, MemberRec rec);
   /// Erases a member; returns the one after it.
   absl::btree_map<Pid, MemberRec>::iterator erase(absl::btree_map<Pid, MemberRec>::iterator it);
