@@ -130,7 +130,9 @@ class Membership {
   /// limits, or called from a multicast callback).
   Result<void> confirmed_broadcast(Term message, std::chrono::milliseconds timeout = std::chrono::seconds(5));
   /// confirmed_broadcast without a deadline: the future is ready once confirmed, or with
-  /// not_in_group when the member left first. Never wait on it from a multicast callback.
+  /// not_in_group when the member left first. It may be called from a multicast callback (it
+  /// publishes as broadcast does there), but never waited on there: the confirmation needs
+  /// the deliveries that callback holds back.
   std::future<Result<void>> confirmed_broadcast_async(Term message);
   /// Leaves the group: returns once on_left(left) ran (from the member's own callback: at
   /// once, on_left running after that callback). not_in_group when already out.

@@ -75,6 +75,9 @@ Result<void> Membership::broadcast(Term message) {
 
 Result<void> Membership::confirmed_broadcast(Term message, std::chrono::milliseconds timeout) {
   if (!state_) return syn::unexpected(Errc::not_in_group);
+  // It would wait on its own deliveries (the async form may be called there: it waits for
+  // nothing, and inside a callback a broadcast never waits for room).
+  if (scope_->in_callback()) return syn::unexpected(Errc::bad_argument);
   // One deadline for the wait for room under flow control and the wait for confirmation.
   auto deadline = detail::deadline_after(timeout);
   auto future = scope_->confirmed(state_, message, deadline);

@@ -257,7 +257,6 @@ Result<void> MulticastScope::broadcast(const std::shared_ptr<MemberState>& membe
 Result<std::future<Result<void>>> MulticastScope::confirmed(const std::shared_ptr<MemberState>& member,
                                                             const Term& message,
                                                             std::optional<SteadyClock::time_point> deadline) {
-  if (in_callback()) return syn::unexpected(Errc::bad_argument);  // it would wait on its own deliveries
   auto promise = std::make_shared<std::promise<Result<void>>>();
   auto future = promise->get_future();
   auto queued = queue_broadcast(member, message, std::move(promise), deadline);

@@ -259,6 +259,7 @@ TEST_CASE("multicast: errors", "[multicast][cluster]") {
     std::promise<std::pair<Errc, Errc>> errors;
     std::promise<bool> left_at_once;
     std::promise<std::optional<Errc>> broadcast_in_on_left;  // nullopt: it was taken
+    std::future<Result<void>> confirmed_later;               // asked from a callback: it waits for nothing
     FromCallback(Multicast m, Process& p) : mc(std::move(m)), self(p) {}
     void on_left(LeaveReason) override {
       auto sent = (*mine)->broadcast("after");  // out of the group already: SPEC 8.3.1
@@ -268,6 +269,7 @@ TEST_CASE("multicast: errors", "[multicast][cluster]") {
       if (message == Term("try")) {
         auto again = mc.join("h", self, std::make_shared<Recorder>());
         auto confirmed = (*mine)->confirmed_broadcast("x", 1s);
+        confirmed_later = (*mine)->confirmed_broadcast_async("later");
         errors.set_value({again ? Errc::timeout : again.error(), confirmed ? Errc::timeout : confirmed.error()});
       } else if (message == Term("go")) {
         left_at_once.set_value(bool((*mine)->leave()));  // would deadlock if it waited for on_left
@@ -290,6 +292,10 @@ TEST_CASE("multicast: errors", "[multicast][cluster]") {
   auto [join_error, confirm_error] = errors.get();
   CHECK(join_error == Errc::bad_argument);
   CHECK(confirm_error == Errc::bad_argument);
+  // The async form is confirmed once the member (alone) received it, after that callback.
+  REQUIRE(handler->confirmed_later.valid());
+  REQUIRE(handler->confirmed_later.wait_for(10s) == std::future_status::ready);
+  CHECK(handler->confirmed_later.get());
   REQUIRE(mine->broadcast("go"));
   REQUIRE(left_at_once.wait_for(10s) == std::future_status::ready);
   CHECK(left_at_once.get());
