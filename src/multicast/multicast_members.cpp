@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <set>
 
 namespace syn::detail {
@@ -22,9 +23,6 @@ thread_local const MulticastScope* running_scope = nullptr;
 /// How long a blocked broadcast waits before it looks again at its member and the node (a
 /// member that leaves or a node that stops wakes it anyway; this is the safety net).
 constexpr std::chrono::milliseconds kFlowRecheck{200};
-
-/// The most broadcasts one engine turn publishes (drain_outbox).
-constexpr std::size_t kOutboxBatch = 512;
 
 /// A broadcast this long after the last drain of the outbox is not part of a stream: the
 /// calling thread may drain in the engine's place (a frame per message). Within it, the engine
@@ -264,13 +262,13 @@ Result<std::future<Result<void>>> MulticastScope::confirmed(const std::shared_pt
   return future;
 }
 
-void MulticastScope::drain_outbox() {
+void MulticastScope::drain_outbox(std::size_t limit) {
   engine_thread_.assert_held();
   std::vector<Queued> queued;
   {
     MutexLock lock(outbox_mutex_);
     last_drained_ = SteadyClock::now();
-    std::size_t count = std::min(outbox_.size(), kOutboxBatch);
+    std::size_t count = std::min(outbox_.size(), limit);
     queued.reserve(count);
     for (std::size_t i = 0; i < count; ++i) {
       queued.push_back(std::move(outbox_.front()));
@@ -336,8 +334,8 @@ Result<void> MulticastScope::leave(const std::shared_ptr<MemberState>& member, b
     }
     if (!member->leave_asked) {
       member->leave_asked = true;
-      on_group(member->key, nullptr, [pid = member->pid](Group& g, multicast::Micros now) {
-        return g.node.leave(pid, LeaveReason::left, now);
+      node_->post([weak = weak_from_this(), key = member->key, pid = member->pid] {
+        if (auto self = weak.lock()) self->leave_after_outbox(key, pid, LeaveReason::left);
       });
     }
   }
@@ -375,10 +373,19 @@ std::chrono::milliseconds MulticastScope::leave_deadline() const {
 }
 
 void MulticastScope::on_process_exit(const Pid& pid, const Term&, std::vector<std::string> keys) {
-  for (const auto& key : keys) {
-    on_group(key, nullptr,
-             [pid](Group& g, multicast::Micros now) { return g.node.leave(pid, LeaveReason::process_exit, now); });
-  }
+  node_->post([weak = weak_from_this(), pid, keys = std::move(keys)] {
+    auto self = weak.lock();
+    if (!self) return;
+    for (const auto& key : keys) self->leave_after_outbox(key, pid, LeaveReason::process_exit);
+  });
+}
+
+void MulticastScope::leave_after_outbox(const std::string& key, const Pid& pid, LeaveReason reason) {
+  engine_thread_.assert_held();
+  drain_outbox(std::numeric_limits<std::size_t>::max());
+  if (groups_dropped_) return;
+  Group& g = group(key, nullptr);
+  apply_or_log(key, g, g.node.leave(pid, reason, now()));
 }
 
 void MulticastScope::forget(const std::shared_ptr<MemberState>& member) {

@@ -214,9 +214,16 @@ class MulticastScope final : public ScopeHandler,
     std::size_t bytes = 0;
     std::shared_ptr<std::promise<Result<void>>> confirmation;
   };
-  /// Engine thread: publishes the oldest broadcasts the outbox holds (a bounded batch; the
-  /// rest in a later engine turn).
-  void drain_outbox();  // engine thread (asserted)
+  /// The most broadcasts one engine turn publishes (drain_outbox).
+  static constexpr std::size_t kOutboxBatch = 512;
+  /// Engine thread: publishes the oldest broadcasts the outbox holds (a bounded batch, at most
+  /// `limit`; the rest in a later engine turn).
+  void drain_outbox(std::size_t limit = kOutboxBatch);  // engine thread (asserted)
+  /// Engine thread: a member about to leave (or gone with its process) first publishes what
+  /// it queued, or what a batch left for a later turn would wait behind its leave and be
+  /// dropped with it (SPEC 8.2.5: a leaver loses nothing it published). The outbox is bounded
+  /// by flow control, so the whole of it goes.
+  void leave_after_outbox(const std::string& key, const Pid& pid, LeaveReason reason);
   Mutex outbox_mutex_;
   std::deque<Queued> outbox_ SYN_GUARDED_BY(outbox_mutex_);
   bool outbox_posted_ SYN_GUARDED_BY(outbox_mutex_) = false;

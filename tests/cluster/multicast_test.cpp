@@ -163,6 +163,36 @@ TEST_CASE("multicast: leave, process exit and node down are views with their rea
   }
 }
 
+TEST_CASE("multicast: a member that leaves or dies right after a burst of broadcasts loses none of them",
+          "[multicast][cluster]") {
+  ThreeMembers t("mc_burst");
+  // More than one engine turn publishes (a batch): the rest waits in the outbox, and the
+  // leave asked right after must not overtake it.
+  constexpr int kBurst = 3000;
+  for (int i = 0; i < kBurst; ++i) REQUIRE(t.member[2]->broadcast(i));
+  std::vector<Term> burst;
+  for (int i = 0; i < kBurst; ++i) burst.emplace_back(i);
+  const Pid publisher = t.pid(2);
+  LeaveReason reason = LeaveReason::left;
+  SECTION("leave") { REQUIRE(t.member[2]->leave()); }
+  SECTION("the process exits") {
+    t.proc[2].exit("bye");
+    reason = LeaveReason::process_exit;
+  }
+  for (int observer : {0, 1}) {
+    INFO("member " << observer);
+    REQUIRE(eventually([&] {
+      for (const auto& change : t.rec[observer]->changes()) {
+        for (const auto& [pid, why] : change.left) {
+          if (pid == publisher && why == reason) return true;
+        }
+      }
+      return false;
+    }));
+    CHECK(t.rec[observer]->messages_from(publisher) == burst);
+  }
+}
+
 TEST_CASE("multicast: a join right after its pid's Membership was destroyed waits for that leave and gets in",
           "[multicast][cluster]") {
   ThreeMembers t("mc_rejoin");
