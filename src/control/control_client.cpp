@@ -105,6 +105,7 @@ ControlClient::ControlClient(ControlClientOptions options) : state_(std::make_un
   }
   auto keys = transport::configured_keys(s.options.cluster_key, s.options.cluster_key_file);
   s.dealer.set(zmq::sockopt::linger, 0);
+  s.dealer.set(zmq::sockopt::ipv6, transport::is_ipv6_endpoint(endpoint) ? 1 : 0);
   if (!ipc && !keys.empty()) {
     s.curve = true;
     s.dealer.set(zmq::sockopt::curve_serverkey, keys.front().public_key);

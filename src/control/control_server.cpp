@@ -140,6 +140,7 @@ ControlServer::ControlServer(Node& node, const NodeOptions& options) : state_(st
   s.router.set(zmq::sockopt::router_mandatory, 1);
   s.router.set(zmq::sockopt::sndhwm, kSendHighWater);
   s.router.set(zmq::sockopt::maxmsgsize, kMaxRequestBytes);
+  s.router.set(zmq::sockopt::ipv6, transport::is_ipv6_endpoint(endpoint) ? 1 : 0);  // SPEC 7: tcp://[::1]:port
   try {
     s.router.bind(endpoint);
   } catch (const zmq::error_t& e) {

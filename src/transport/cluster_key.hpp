@@ -34,5 +34,7 @@ std::vector<CurveKeys> configured_keys(const std::string& cluster_key, const std
 /// True for an endpoint only this host can reach: ipc://, inproc://, tcp on 127.0.0.0/8,
 /// [::1], localhost or the interface lo.
 bool is_loopback_endpoint(const std::string& endpoint);
+/// tcp://[v6 address]:port: the socket needs ZMQ_IPV6.
+inline bool is_ipv6_endpoint(const std::string& endpoint) { return endpoint.rfind("tcp://[", 0) == 0; }
 
 }  // namespace syn::transport

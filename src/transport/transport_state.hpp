@@ -30,9 +30,6 @@ inline constexpr auto kRefusedRedial = std::chrono::milliseconds(1000);
 // the engine's batches (Transport::send_now). Below any round trip between two processes.
 inline constexpr auto kStreamGap = std::chrono::microseconds(50);
 
-/// tcp://[v6 address]:port: the socket needs ZMQ_IPV6.
-inline bool is_ipv6_endpoint(const std::string& endpoint) { return endpoint.rfind("tcp://[", 0) == 0; }
-
 /// How long a connection may take to complete ZeroMQ's handshake (CURVE included).
 inline std::chrono::milliseconds handshake_timeout(const TransportConfig& config) {
   return std::max(config.peer_timeout, std::chrono::milliseconds(1000));

@@ -406,6 +406,20 @@ TEST_CASE("the control endpoint is read-only unless the node allows writes", "[p
   CHECK(malformed["code"] == "bad_argument");
 }
 
+TEST_CASE("the control endpoint and synctl work over IPv6 loopback", "[process][synctl]") {
+  auto o = test_options("v6-control");
+  o.control = "tcp://[::1]:" + std::to_string(ControlledCluster::free_tcp_port());
+  Node node(o);  // loopback: no key needed
+  ControlClient client(ControlClientOptions{o.control});
+  auto health = client.request({{"cmd", "health"}});
+  CHECK(health["ok"] == true);
+  CHECK(health["node"] == "v6-control");
+  auto run = synctl({"--control", o.control, "--json", "health"});
+  INFO(run.err);
+  CHECK(run.status == 0);
+  CHECK(contains(run.out, "v6-control"));
+}
+
 TEST_CASE("synctl waits within its timeout for the socket of a node that is starting", "[process][synctl]") {
   auto socket = "/tmp/syn-synctl-late-" + std::to_string(::getpid()) + ".sock";
   std::remove(socket.c_str());
