@@ -169,7 +169,7 @@ void MulticastScope::receive(std::uint32_t from, const msgpack::object& payload)
   Group& g = group(envelope.group);
   std::string error = apply(envelope.group, g, g.node.receive(from, envelope.body, now()));
   // A gap, a stranger's message: the link is reset (a node down for the group), SPEC 8.5.2.
-  if (!error.empty()) throw wire::DecodeError("multicast: " + error);
+  if (!error.empty()) throw wire::StreamBroken("multicast: " + error);
 }
 
 void MulticastScope::on_call(std::uint32_t, std::uint64_t, const msgpack::object&) {

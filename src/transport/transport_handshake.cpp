@@ -175,6 +175,14 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
     // Hearing starts again now: the time this frame took us to apply (a big one takes a Debug
     // build hundreds of milliseconds) was ours, not the peer's silence.
     if (from && from->up) from->last_recv = SteadyClock::now();
+  } catch (const wire::StreamBroken& e) {
+    ++counters_.malformed;
+    // Found afresh: what the frame applied may have changed who this connection belongs to.
+    auto again = rid_to_peer_.find(rid);
+    Peer* peer = again == rid_to_peer_.end() ? nullptr : find_peer(again->second);
+    SYN_LOG(warn, config_.node_name, "dropped a frame from ", describe_rid(rid), " that breaks its stream (", e.what(),
+            ")", peer && peer->up ? ": resetting the link" : "");
+    if (peer && peer->up) teardown(*peer, DownReason::reset);
   } catch (const wire::DecodeError& e) {
     ++counters_.malformed;
     SYN_LOG(warn, config_.node_name, "dropped a malformed frame from ", describe_rid(rid), ": ", e.what());

@@ -26,6 +26,13 @@ struct DecodeError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A message that breaks the stream it belongs to (a multicast gap, a stranger's data): the
+/// rest of the frame is dropped and counted as malformed, and the link it came on is reset,
+/// a node down for what the link carried; both sides start again from a snapshot (SPEC 8.5.2).
+struct StreamBroken : DecodeError {
+  using DecodeError::DecodeError;
+};
+
 /// Deepest nesting accepted in a protocol message (envelope plus term).
 inline constexpr std::size_t max_message_depth = 64;
 /// Most values (scalars and containers) accepted in one protocol message: a decoded value

@@ -5,6 +5,8 @@
 #include "support/raw_wire.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"
+#include "wire/multicast_messages.hpp"
+#include "wire/term_codec.hpp"
 
 #include <syn/syn.hpp>
 #include <syn/version.hpp>
@@ -101,6 +103,47 @@ std::string zmtp1_frame(const std::string& body, bool more = false) {
   out.push_back(static_cast<char>(more ? 1 : 0));
   return out + body;
 }
+
+/// A stranger that completes the handshake with `node` (says hello, is welcomed, and welcomes
+/// the node's hello on its own ROUTER, which the node dials back): an up peer, which then
+/// sends what the test writes on `raw`. It sends no heartbeats: give the node a long
+/// peer_timeout.
+struct UpStranger {
+  zmq::socket_t router;
+  RawDealer raw;
+
+  UpStranger(zmq::context_t& context, Node& node, const std::string& name)
+      : router(context, zmq::socket_type::router), raw(context, node.endpoint()) {
+    router.set(zmq::sockopt::linger, 0);
+    router.bind("tcp://127.0.0.1:0");
+    const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
+    raw.send(hello_frame(wire::Hello{name, 5, 77, 1, endpoint}));
+    auto welcome = raw.receive();
+    REQUIRE(welcome);
+    CHECK(only_message(*welcome, [](wire::MsgType type, const msgpack::object& m) {
+            CHECK(type == wire::MsgType::welcome);
+            return wire::decode_welcome(m);
+          }).name == node.name());
+    // The node dials back and says hello: welcome it, and the link is up.
+    zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+    REQUIRE(zmq::poll(&item, 1, 10s) == 1);
+    zmq::message_t rid, payload;
+    REQUIRE(router.recv(rid, zmq::recv_flags::none));
+    REQUIRE(rid.more());
+    REQUIRE(router.recv(payload, zmq::recv_flags::none));
+    auto their_hello = only_message(payload.to_string(), [](wire::MsgType type, const msgpack::object& m) {
+      CHECK(type == wire::MsgType::hello);
+      return wire::decode_hello(m);
+    });
+    CHECK(their_hello.name == node.name());
+    auto welcome_back = frame_with(protocol_version, [&](wire::OutBuffer& out) {
+      wire::encode(out, wire::Welcome{name, 5, false});
+    });
+    REQUIRE(router.send(zmq::buffer(rid.to_string()), zmq::send_flags::sndmore));
+    REQUIRE(router.send(zmq::buffer(welcome_back), zmq::send_flags::none));
+    REQUIRE(eventually([&] { return sees_exactly(node, {name}); }));
+  }
+};
 
 }  // namespace
 
@@ -235,37 +278,8 @@ TEST_CASE("garbage: malformed messages inside a live peer session are dropped an
   options.peer_timeout = 30s;
   Node a(std::move(options));
   zmq::context_t context;
-  // The stranger's own ROUTER, so that the node can dial back and the link comes up.
-  zmq::socket_t router(context, zmq::socket_type::router);
-  router.set(zmq::sockopt::linger, 0);
-  router.bind("tcp://127.0.0.1:0");
-  const std::string stranger_endpoint = router.get(zmq::sockopt::last_endpoint);
-  RawDealer raw(context, a.endpoint());
-  raw.send(hello_frame(wire::Hello{"garbage-stranger", 5, 77, 1, stranger_endpoint}));
-  auto welcome = raw.receive();
-  REQUIRE(welcome);
-  CHECK(only_message(*welcome, [](wire::MsgType type, const msgpack::object& m) {
-          CHECK(type == wire::MsgType::welcome);
-          return wire::decode_welcome(m);
-        }).name == "garbage-c");
-  // The node dials back and says hello: welcome it, and the link is up.
-  zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
-  REQUIRE(zmq::poll(&item, 1, 10s) == 1);
-  zmq::message_t rid, payload;
-  REQUIRE(router.recv(rid, zmq::recv_flags::none));
-  REQUIRE(rid.more());
-  REQUIRE(router.recv(payload, zmq::recv_flags::none));
-  auto their_hello = only_message(payload.to_string(), [](wire::MsgType type, const msgpack::object& m) {
-    CHECK(type == wire::MsgType::hello);
-    return wire::decode_hello(m);
-  });
-  CHECK(their_hello.name == "garbage-c");
-  auto welcome_back = frame_with(protocol_version, [](wire::OutBuffer& out) {
-    wire::encode(out, wire::Welcome{"garbage-stranger", 5, false});
-  });
-  REQUIRE(router.send(zmq::buffer(rid.to_string()), zmq::send_flags::sndmore));
-  REQUIRE(router.send(zmq::buffer(welcome_back), zmq::send_flags::none));
-  REQUIRE(eventually([&] { return sees_exactly(a, {"garbage-stranger"}); }));
+  UpStranger stranger(context, a, "garbage-stranger");
+  RawDealer& raw = stranger.raw;
   const auto before = a.stats();
 
   // Now, as an up peer: bad messages of known types, an unknown type, a send to a pid with
@@ -341,4 +355,36 @@ TEST_CASE("garbage: a hello naming an endpoint that cannot be dialled does not b
   CHECK(delivers(b, a, "alive"));
   CHECK(delivers(a, b, "alive"));
   CHECK(sees_exactly(b, {"garbage-d"}));
+}
+
+TEST_CASE("garbage: a multicast message that breaks its stream is dropped and counted, and resets the link",
+          "[cluster][garbage]") {
+  // SPEC 8.5.2: a peer in the multicast scope acknowledges messages of this node's stream
+  // that this node never sent; the link is reset, a node down for the group.
+  auto options = test_options("garbage-m", {"s"});
+  options.peer_timeout = 30s;
+  Node a(std::move(options));
+  auto member = a.spawn();
+  struct Quiet : MulticastHandler {
+    void on_message(const Pid&, const Term&) override {}
+  };
+  auto joined = a.multicast("s").join("g", member, std::make_shared<Quiet>());
+  REQUIRE(joined);
+  const View view = joined->view();
+  REQUIRE(view.members == std::vector<Pid>{member.pid()});
+  zmq::context_t context;
+  UpStranger stranger(context, a, "garbage-gap");
+  const wire::ScopeAddress address{static_cast<std::uint32_t>(Kind::multicast), "s"};
+  stranger.raw.send(frame_with(protocol_version, [&](wire::OutBuffer& out) { wire::encode_discover(out, address); }));
+  const auto before = a.stats();
+  stranger.raw.send(frame_with(protocol_version, [&](wire::OutBuffer& out) {
+    wire::begin_scope_message(out, address);
+    wire::multicast::encode(
+        out, wire::multicast::Envelope{wire::canonical(Term("g")),
+                                       wire::multicast::Ack{view.id, {{member.pid().node_atom(), 1000}}}});
+  }));
+  REQUIRE(eventually([&] { return sees_exactly(a, {}); }));
+  CHECK(a.stats().malformed_frames == before.malformed_frames + 1);
+  // The group goes on: its member still publishes and is confirmed.
+  CHECK(joined->confirmed_broadcast("after", 10s));
 }
