@@ -70,23 +70,34 @@ std::uint64_t GroupsScope::post_changes(GroupsTable::Shard& shard, std::string_v
     // One event per run of changes of the same kind, in the order applied; without leaves
     // (a list join, a snapshot), the joins first and then the meta updates: one event each
     // (SPEC 4). A pid's update follows its join, so no pid sees its own changes reordered.
-    std::vector<std::size_t> order(changes.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    bool any_left = std::any_of(changes.begin(), changes.end(), [](const auto& c) { return c.change == Change::left; });
-    if (!any_left) {
+    // Reordered only when it matters: no leaves, and a join after an update.
+    auto joins_after_updates = [&] {
+      bool updated = false, joined_after = false;
+      for (const auto& c : changes) {
+        if (c.change == Change::left) return false;
+        if (c.change == Change::updated) updated = true;
+        if (c.change == Change::joined && updated) joined_after = true;
+      }
+      return joined_after;
+    };
+    std::vector<std::size_t> order;  // empty: the order applied (no allocation, the usual case)
+    if (joins_after_updates()) {
+      order.resize(changes.size());
+      std::iota(order.begin(), order.end(), std::size_t{0});
       std::stable_partition(order.begin(), order.end(),
                             [&](std::size_t i) { return changes[i].change == Change::joined; });
     }
-    for (std::size_t first = 0; first < order.size();) {
+    auto at = [&](std::size_t i) { return order.empty() ? i : order[i]; };
+    for (std::size_t first = 0; first < changes.size();) {
       std::size_t end = first;
-      const Change kind = changes[order[first]].change;
+      const Change kind = changes[at(first)].change;
       GroupEvent event{kind == Change::joined    ? GroupEvent::Type::join
                        : kind == Change::updated ? GroupEvent::Type::update
                                                  : GroupEvent::Type::leave,
                        group,
                        {}};
-      for (; end < order.size() && changes[order[end]].change == kind; ++end) {
-        event.members.push_back(Member{changes[order[end]].pid, std::move(metas[order[end]])});
+      for (; end < changes.size() && changes[at(end)].change == kind; ++end) {
+        event.members.push_back(Member{changes[at(end)].pid, std::move(metas[at(end)])});
       }
       for (const auto& s : subscribers) guarded(node->name(), "a group subscription", [&] { s->deliver(event); });
       for (const auto& s : *scope_wide) guarded(node->name(), "a scope subscription", [&] { s->deliver(event); });
