@@ -333,13 +333,23 @@ Effects GroupNode::tick(Micros now) {
 
 void GroupNode::evict_laggards(Effects& fx) {
   const auto nodes = streams_.nodes();  // a copy: an eviction may change the view
-  for (NodeId node : nodes) {
-    if (node == self_) continue;
-    bool lags = std::any_of(nodes.begin(), nodes.end(), [&](NodeId stream) {
+  auto lags = [&](NodeId node) {
+    return std::any_of(nodes.begin(), nodes.end(), [&](NodeId stream) {
       auto waited = streams_.waited(stream, streams_.acked_by(node, stream) + 1, now_);  // its first unacknowledged
       return waited && *waited > max_lag_;
     });
-    if (lags) run(machine_.evict(node, now_), fx);
+  };
+  for (NodeId node : nodes) {
+    if (node != self_ && lags(node)) run(machine_.evict(node, now_), fx);
+  }
+  // This node lags itself (its members' callbacks hold every publisher back) and nobody else
+  // evicts the coordinator's node: its members go, as evicted, and the next member coordinates
+  // (SPEC 8.3.4). Alone in the view it holds back only its own publishers: it stays.
+  if (nodes.size() < 2 || !view() || !lags(self_)) return;
+  const std::vector<Pid> members = view()->members;  // a copy: a leave may change the view
+  for (const Pid& member : members) {
+    if (member.node_atom() != self_ || !evicting_self_.insert(member).second) continue;
+    run(machine_.leave(member, LeaveReason::evicted, now_), fx);
   }
 }
 
@@ -487,6 +497,7 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
   processed_count_ = 0;
   current_ = v;
   paused_ = false;
+  evicting_self_.clear();
   last_left_ = install.left;
   fx.announce = true;
   fx.events.push_back(Installed{v});

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <utility>
@@ -195,7 +196,8 @@ class GroupNode {
   /// The pid of a member of `stream`'s node in the installed view (its creation is the view's).
   std::optional<Pid> publisher(NodeId stream, std::uint64_t member) const;
 
-  /// The coordinator evicts the nodes that lag (tick).
+  /// The coordinator evicts the nodes that lag (tick); its own node lagging, it takes its own
+  /// members out (evicted).
   void evict_laggards(Effects& fx);
   /// After a link to `node` came back: this node's messages it has not acknowledged, again.
   void resume_stream_to(NodeId node, Effects& fx);
@@ -215,7 +217,10 @@ class GroupNode {
   Micros announce_every_ = 0;
   Micros announced_at_ = 0;
   bool was_creating_ = false;  ///< the machine was about to start the group after the last event
-  Micros now_ = 0;             ///< the latest time a call gave (broadcast has none)
+  /// Local members this coordinating node asked to take out for its own lag (evict_laggards),
+  /// asked once per view.
+  std::set<Pid> evicting_self_;
+  Micros now_ = 0;  ///< the latest time a call gave (broadcast has none)
   Streams streams_;
   ViewMachine machine_;
   bool paused_ = false;

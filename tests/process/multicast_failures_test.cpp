@@ -143,6 +143,32 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "multicast: a coordinator whose member stops keeping up is evicted too: its node takes its members out and the "
+    "next member coordinates",
+    "[process][multicast]") {
+  // a joined first: it coordinates, and nobody else may evict its node (SPEC 8.3.4 all the same).
+  Term options = {{"multicast_max_lag", 1500}, {"multicast_max_in_flight", 4096}};
+  ThreeAgents t(options);
+  t.alpha->ok("multicast_set_delay", member_args(t.a, {{"delay_ms", 1000}}));
+  auto id = t.beta->send_request(
+      {{"cmd", "multicast_broadcast_many"}, {"scope", kScope}, {"group", "g"}, {"pid", t.b.pid}, {"count", 3000}});
+  CHECK(saw_leave(*t.beta, t.b.pid, t.a.pid, "evicted"));
+  CHECK(saw_leave(*t.gamma, t.c.pid, t.a.pid, "evicted"));
+  // The stream goes on without it, whole and in order at the others, under the next coordinator.
+  REQUIRE(t.beta->await(id, 60s)["ok"] == true);
+  t.beta->ok("multicast_confirmed_broadcast", member_args(t.b, {{"message", {"m", 3001}}, {"timeout_ms", 20000}}), 25s);
+  for (const auto& m : {t.b, t.c}) {
+    auto got = numbers_from(record(m), t.b.pid);
+    CHECK(got.size() == 3001);
+    CHECK(is_prefix_sequence(got));
+    CHECK(view_members(m) == pids_of({t.b, t.c}));
+  }
+  t.alpha->ok("multicast_set_delay", member_args(t.a, {{"delay_ms", 0}}));
+  REQUIRE(eventually([&] { return record(t.a)["left"] == "evicted"; }, 20s));
+  CHECK(is_prefix_sequence(numbers_from(record(t.a), t.b.pid)));
+}
+
+TEST_CASE(
     "multicast: while a frozen node acknowledges nothing the publisher blocks at multicast_max_in_flight, its "
     "memory stays bounded, and after the thaw the stream completes",
     "[process][multicast][sigstop]") {
