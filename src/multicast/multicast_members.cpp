@@ -143,8 +143,14 @@ Result<std::shared_ptr<MemberState>> MulticastScope::await_join(const std::share
   if (timed_out) member->phase = MemberState::Phase::abandoned;  // no callback will run
   lock.unlock();
   forget(member);
-  if (auto process = node_->find_local(pid)) process->detach(this, key);
-  if (!timed_out) return syn::unexpected(Errc::node_down);  // out before its first view
+  auto process = node_->find_local(pid);
+  if (process) process->detach(this, key);
+  if (!timed_out) {
+    // Out before its first view: its process died meanwhile (SPEC 8.1.3: not_alive), or a node
+    // of the view is cut off from this one, or this node stops (node_down).
+    if (!stopping_.load() && (!process || !process->alive())) return syn::unexpected(Errc::not_alive);
+    return syn::unexpected(Errc::node_down);
+  }
   on_group(key, nullptr, [pid](Group& g, multicast::Micros now) { return g.node.leave(pid, LeaveReason::left, now); });
   return syn::unexpected(Errc::timeout);
 }

@@ -2,7 +2,9 @@
 // nodes over simulated links, with random joins, leaves, deaths, broadcasts, cuts (one way
 // and both), heals, crashes and restarts; every member's log checked against SPEC 8, and the
 // group whole again after the heal. `scripts/sim --multicast --seed N --trace` replays a seed.
+#include "multicast/multicast_scope.hpp"
 #include "sim/multicast_workload.hpp"
+#include "sim/sim_cluster.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -86,4 +88,33 @@ TEST_CASE("multicast sim: regression seeds", "[sim][multicast]") {
       CHECK(outcome.ok());
     }
   }
+}
+
+TEST_CASE("multicast sim: a join whose process dies before its first view answers not_alive", "[sim][multicast]") {
+  // Multicast ticks for ever: the clock runs for a while rather than until quiet.
+  auto run = [&](World& world) { world.run_until(world.now() + 3'000'000); };
+  struct Quiet : MulticastHandler {
+    void on_message(const Pid&, const Term&) override {}
+  };
+  World world(41);
+  SimNode& a = world.add_node("a", NodeOptions{}, {"s"});
+  SimNode& b = world.add_node("b", NodeOptions{}, {"s"});
+  run(world);
+  auto on_a = a.scopes().get<detail::MulticastScope>(Kind::multicast, "s");
+  auto on_b = b.scopes().get<detail::MulticastScope>(Kind::multicast, "s");
+  auto first = on_a->begin_join(Term("g"), a.spawn(), std::make_shared<Quiet>(), MulticastOptions{});
+  REQUIRE(first);
+  run(world);
+  REQUIRE(on_a->await_join(*first));
+  // b's member asks a's coordinator to let it in; its process dies before the view comes.
+  Pid doomed = b.spawn();
+  auto joining = on_b->begin_join(Term("g"), doomed, std::make_shared<Quiet>(), MulticastOptions{});
+  REQUIRE(joining);
+  auto process = b.find_local(doomed);
+  REQUIRE(process);
+  process->kill("gone");
+  run(world);
+  auto joined = on_b->await_join(*joining);
+  REQUIRE_FALSE(joined);
+  CHECK(joined.error() == Errc::not_alive);
 }
