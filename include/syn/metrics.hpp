@@ -35,10 +35,12 @@ struct ScopeMetrics {
   std::uint64_t purges = 0;                        ///< nodes whose entries were purged (down or gone)
   std::uint64_t snapshots_in = 0;                  ///< peers' snapshots applied (all kinds)
   std::uint64_t snapshots_out = 0;                 ///< snapshots sent to peers (all kinds)
-  std::uint64_t snapshot_bytes_out = 0;
+  std::uint64_t snapshot_bytes_out = 0;            ///< bytes of the chunks sent
+  std::uint64_t snapshot_bytes_in = 0;             ///< bytes of the peers' chunks applied
   /// Times a snapshot stream paused for a peer with much unread (NodeOptions::max_link_backlog).
   std::uint64_t snapshot_waits = 0;
-  double snapshot_seconds_in = 0;  ///< time from a snapshot's first chunk to its last, summed
+  double snapshot_seconds_in = 0;   ///< time from a snapshot's first chunk to its last, summed
+  double snapshot_seconds_out = 0;  ///< time from sending a snapshot's first chunk to its last, summed
 };
 
 /// One peer the node knows.

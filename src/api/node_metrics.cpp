@@ -23,8 +23,10 @@ void add_counters(ScopeMetrics& out, const detail::ScopeCounters& c) {
   out.snapshots_in += c.snapshots_in.load(std::memory_order_relaxed);
   out.snapshots_out += c.snapshots_out.load(std::memory_order_relaxed);
   out.snapshot_bytes_out += c.snapshot_bytes_out.load(std::memory_order_relaxed);
+  out.snapshot_bytes_in += c.snapshot_bytes_in.load(std::memory_order_relaxed);
   out.snapshot_waits += c.snapshot_waits.load(std::memory_order_relaxed);
   out.snapshot_seconds_in += static_cast<double>(c.snapshot_nanos_in.load(std::memory_order_relaxed)) * 1e-9;
+  out.snapshot_seconds_out += static_cast<double>(c.snapshot_nanos_out.load(std::memory_order_relaxed)) * 1e-9;
 }
 
 ScopeMetrics scope_metrics(Node& node, const std::string& scope) {

@@ -30,4 +30,10 @@ inline TimePoint deadline_after(std::chrono::milliseconds timeout, TimePoint now
   return timeout >= room ? TimePoint::max() : now + timeout;
 }
 
+/// Steady nanoseconds from `start` to now (durations summed in metrics).
+inline std::uint64_t nanos_since(TimePoint start) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(SteadyClock::now() - start).count());
+}
+
 }  // namespace syn::detail

@@ -141,12 +141,17 @@ std::string to_prometheus(const Metrics& m) {
             [](const ScopeMetrics& s) { return s.snapshots_out; });
   per_scope(out, m, "syn_snapshot_sent_bytes_total", "counter", "Bytes of snapshots sent to peers.",
             [](const ScopeMetrics& s) { return s.snapshot_bytes_out; });
+  per_scope(out, m, "syn_snapshot_received_bytes_total", "counter", "Bytes of peers' snapshots applied.",
+            [](const ScopeMetrics& s) { return s.snapshot_bytes_in; });
   per_scope(out, m, "syn_snapshot_waits_total", "counter",
             "Times a snapshot stream paused for a peer with much of what it was sent unread.",
             [](const ScopeMetrics& s) { return s.snapshot_waits; });
   per_scope(out, m, "syn_snapshot_receive_seconds_total", "counter",
             "Time from the first chunk of a peer's snapshot to its last, summed.",
             [](const ScopeMetrics& s) { return s.snapshot_seconds_in; });
+  per_scope(out, m, "syn_snapshot_send_seconds_total", "counter",
+            "Time from sending the first chunk of a snapshot to its last, summed.",
+            [](const ScopeMetrics& s) { return s.snapshot_seconds_out; });
 
   {
     Family f(out, "syn_peer_up", "gauge", "1 while the link to the peer is up.");

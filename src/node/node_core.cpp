@@ -435,8 +435,9 @@ void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t /*creation*/, tran
   up_peers_.erase(atom);
 }
 
-void NodeCore::on_peer_message(std::uint32_t atom, const msgpack::object& message) {
+void NodeCore::on_peer_message(std::uint32_t atom, const msgpack::object& message, std::size_t bytes) {
   auto type = wire::message_type(message);
+  routing_bytes_ = bytes;
   if (type >= kRoutes || !routes_[type]) throw wire::DecodeError("unknown message type " + std::to_string(type));
   routes_[type](atom, message);
 }

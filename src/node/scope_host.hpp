@@ -218,6 +218,9 @@ class ScopeHost {
   // ---- plugging in (before the node starts) ----
   /// Messages of `type` from peers go to `handler`. One handler per type.
   virtual void route(wire::MsgType type, PeerMessageHandler handler) = 0;
+  /// Engine thread, inside a route's handler: the encoded size of the message it was given
+  /// (snapshot metrics count bytes in without a field of their own on the wire).
+  std::size_t routing_bytes() const { return routing_bytes_; }
   /// `observer` hears of peers and of the node stopping until then. It must outlive the node's
   /// stop.
   virtual void add_peer_observer(PeerObserver& observer) = 0;
@@ -229,6 +232,7 @@ class ScopeHost {
   NodeOptions options_;
   std::uint32_t atom_;
   std::uint32_t creation_;
+  std::size_t routing_bytes_ = 0;  // engine thread: set by the router before each handler
 
  private:
   // Its own cache line: read by every lookup on the owner, written only around deaths.

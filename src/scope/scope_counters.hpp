@@ -27,8 +27,10 @@ struct alignas(64) ScopeCounters {
   std::atomic<std::uint64_t> snapshots_in{0};
   std::atomic<std::uint64_t> snapshots_out{0};
   std::atomic<std::uint64_t> snapshot_bytes_out{0};
+  std::atomic<std::uint64_t> snapshot_bytes_in{0};
   std::atomic<std::uint64_t> snapshot_waits{0};  ///< a stream paused for a peer with much unread
   std::atomic<std::uint64_t> snapshot_nanos_in{0};
+  std::atomic<std::uint64_t> snapshot_nanos_out{0};
 
   void count(WriteCall call) { writes[static_cast<std::size_t>(call)].fetch_add(1, std::memory_order_relaxed); }
   void count(ConflictOutcome outcome) {

@@ -1,5 +1,6 @@
 #include "scope/scope_engine.hpp"
 
+#include "common/clock.hpp"
 #include "common/log.hpp"
 
 #include <msgpack.hpp>
@@ -263,12 +264,15 @@ void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation
   std::size_t sent = 0;
   // Chunks go out one behind, so that the last one can say it is the last.
   auto emit_held = [&](bool last) {
+    std::size_t message_bytes = 0;  // with its header, as the receiver counts it
     node_.send_to_peer(atom, [&](wire::OutBuffer& out) {
+      const std::size_t before = out.size();
       wire::begin_ack_sync(out, address_, last);
       out.append(stream.held);
+      message_bytes = out.size() - before;
     });
     sent += stream.held.size();
-    ScopeCounters::add(counters_.snapshot_bytes_out, stream.held.size());
+    ScopeCounters::add(counters_.snapshot_bytes_out, message_bytes);
   };
   const std::size_t parts = handler_->snapshot_parts();
   // A part may be larger than a turn (a registry shard of many names): the peer's backlog is
@@ -301,6 +305,7 @@ void ScopeEngine::continue_snapshot(std::uint32_t atom, std::uint64_t generation
   }
   emit_held(true);
   ScopeCounters::add(counters_.snapshots_out);
+  ScopeCounters::add(counters_.snapshot_nanos_out, nanos_since(stream.began));
   streams_.erase(it);
 }
 
@@ -316,16 +321,14 @@ void ScopeEngine::on_ack_sync(std::uint32_t from, bool last, const msgpack::obje
     handler_->begin_remote_snapshot(from);
   }
   handler_->apply_snapshot_chunk(from, chunk);
+  ScopeCounters::add(counters_.snapshot_bytes_in, node_.routing_bytes());
   if (last) {
     syncing_from_.erase(from);
     handler_->end_remote_snapshot(from);
     end_await_sync(from);
     ScopeCounters::add(counters_.snapshots_in);
     if (auto began = snapshot_began_.find(from); began != snapshot_began_.end()) {
-      auto took = std::chrono::steady_clock::now() - began->second;
-      ScopeCounters::add(
-          counters_.snapshot_nanos_in,
-          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(took).count()));
+      ScopeCounters::add(counters_.snapshot_nanos_in, nanos_since(began->second));
       snapshot_began_.erase(began);
     }
     node_.scope_synced(static_cast<Kind>(address_.kind), address_.scope, from);

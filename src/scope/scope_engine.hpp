@@ -117,6 +117,7 @@ class ScopeEngine {
     std::string held;  // the last chunk written: sent once we know if it is the last
     bool have_held = false;
     bool waiting = false;  // for the peer to read what it was sent (counted once per pause)
+    std::chrono::steady_clock::time_point began = std::chrono::steady_clock::now();
   };
 
   ScopeHost& node_;

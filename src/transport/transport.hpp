@@ -80,8 +80,8 @@ class TransportListener {
   virtual void on_peer_up(std::uint32_t atom, std::uint32_t creation) = 0;
   virtual void on_peer_down(std::uint32_t atom, std::uint32_t creation, DownReason reason) = 0;
   /// A message of a non-link type from an up peer. Throwing wire::DecodeError marks it
-  /// malformed (counted and logged); the link stays.
-  virtual void on_peer_message(std::uint32_t atom, const msgpack::object& message) = 0;
+  /// malformed (counted and logged); the link stays. `bytes`: its encoded size (metrics).
+  virtual void on_peer_message(std::uint32_t atom, const msgpack::object& message, std::size_t bytes) = 0;
 };
 
 struct TransportConfig {

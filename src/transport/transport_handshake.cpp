@@ -169,7 +169,7 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
               return;
             }
           }
-          listener_.on_peer_message(from->atom, *message);
+          listener_.on_peer_message(from->atom, *message, reader.last_bytes().size());
       }
     }
     // Hearing starts again now: the time this frame took us to apply (a big one takes a Debug

@@ -69,6 +69,12 @@ TEST_CASE("metrics: gauges, counters, peers and the call histogram of a live clu
   CHECK(value_or_zero(sa.writes, "join") == 1);
   CHECK(sa.snapshots_in >= 3);  // b's registry, groups and multicast snapshots
   CHECK(sa.snapshots_out >= 3);
+  // Each snapshot is at least one message: its header (type, kind, scope "s", last) and the
+  // chunk, an array.
+  CHECK(sa.snapshot_bytes_in >= 3 * 7);
+  CHECK(sa.snapshot_bytes_out >= 3 * 7);
+  CHECK(sa.snapshot_seconds_in > 0);
+  CHECK(sa.snapshot_seconds_out > 0);
 
   auto mb = b->metrics();
   const auto& sb = scope_of(mb, "s");
@@ -103,6 +109,30 @@ TEST_CASE("metrics: gauges, counters, peers and the call histogram of a live clu
     return gone && !gone->up && value_or_zero(gone->downs, "left") == 1 && scope_of(m, "s").purges >= 3;
   }));
   CHECK(scope_of(a.metrics(), "s").registry_entries == 5);  // a's own processes hold every name
+}
+
+TEST_CASE("metrics: a snapshot's bytes and time are counted by its sender and its receiver alike",
+          "[cluster][metrics]") {
+  Node a(test_options("metrics-snap-a", {"s"}));
+  auto holder = a.spawn();
+  constexpr int kNames = 200;
+  for (int i = 0; i < kNames; ++i) REQUIRE(a.registry("s").register_name("name-" + std::to_string(i), holder.pid()));
+  auto ob = test_options("metrics-snap-b", {"s"});
+  ob.seeds = {a.endpoint()};
+  Node b(ob);
+  REQUIRE(eventually([&] { return a.ready() && b.ready() && b.registry("s").count() == kNames; }));
+  // What one sent is what the other applied, message for message (once all of it arrived).
+  ScopeMetrics sa, sb;
+  REQUIRE(eventually([&] {
+    sa = scope_of(a.metrics(), "s");
+    sb = scope_of(b.metrics(), "s");
+    return sa.snapshots_in >= 3 && sb.snapshots_in >= 3 && sb.snapshot_bytes_in == sa.snapshot_bytes_out &&
+           sa.snapshot_bytes_in == sb.snapshot_bytes_out;
+  }));
+  // a's registry snapshot carries every name: more than their bytes alone.
+  CHECK(sa.snapshot_bytes_out > kNames * std::string("name-000").size());
+  CHECK(sa.snapshot_seconds_out > 0);
+  CHECK(sb.snapshot_seconds_in > 0);
 }
 
 TEST_CASE("metrics: mailbox depths count the messages waiting in local processes", "[cluster][metrics]") {

@@ -117,6 +117,7 @@ bool SimNode::receive_frame(std::uint32_t from, const std::string& frame) {
       auto type = wire::message_type(*message);
       if (type >= routes_.size() || !routes_[type])
         throw wire::DecodeError("no route for type " + std::to_string(type));
+      routing_bytes_ = reader.last_bytes().size();
       routes_[type](from, *message);
     }
   });

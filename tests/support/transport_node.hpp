@@ -24,7 +24,7 @@ class CountingListener : public transport::TransportListener {
     if (reason == transport::DownReason::timeout) ++timeouts;
     if (reason == transport::DownReason::overflow) ++overflows;
   }
-  void on_peer_message(std::uint32_t, const msgpack::object&) override {
+  void on_peer_message(std::uint32_t, const msgpack::object&, std::size_t) override {
     // The load itself (a crowded node's share of a core), not a wait for an outcome.
     if (per_message_.count() > 0) std::this_thread::sleep_for(per_message_);
     ++applied;

@@ -21,7 +21,7 @@ class NoListener : public transport::TransportListener {
  public:
   void on_peer_up(std::uint32_t, std::uint32_t) override {}
   void on_peer_down(std::uint32_t, std::uint32_t, transport::DownReason) override {}
-  void on_peer_message(std::uint32_t, const msgpack::object&) override {}
+  void on_peer_message(std::uint32_t, const msgpack::object&, std::size_t) override {}
 };
 
 /// An engine driving a transport with no peers.

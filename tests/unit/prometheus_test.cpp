@@ -130,6 +130,9 @@ Metrics example() {
   s.writes = {{"register", 7}, {"join", 5}};
   s.conflicts = {{"kept_local", 1}};
   s.snapshot_seconds_in = 0.125;
+  s.snapshot_seconds_out = 0.5;
+  s.snapshot_bytes_in = 321;
+  s.snapshot_bytes_out = 123;
   m.scopes.push_back(s);
   PeerMetrics p;
   p.node = "b";
@@ -168,6 +171,9 @@ TEST_CASE("prometheus: the text follows the exposition format and carries every 
   CHECK(value_of(samples, "syn_writes_total", {{"scope", "devices"}, {"call", "join"}}) == 5);
   CHECK(value_of(samples, "syn_registry_conflicts_total", {{"scope", "devices"}, {"outcome", "kept_local"}}) == 1);
   CHECK(value_of(samples, "syn_snapshot_receive_seconds_total", {{"scope", "devices"}}) == 0.125);
+  CHECK(value_of(samples, "syn_snapshot_send_seconds_total", {{"scope", "devices"}}) == 0.5);
+  CHECK(value_of(samples, "syn_snapshot_received_bytes_total", {{"scope", "devices"}}) == 321);
+  CHECK(value_of(samples, "syn_snapshot_sent_bytes_total", {{"scope", "devices"}}) == 123);
   CHECK(value_of(samples, "syn_peer_downs_total", {{"peer", "b"}, {"reason", "timeout"}}) == 2);
   CHECK(value_of(samples, "syn_queue_high_water", {{"queue", "engine"}}) == 9);
   CHECK(value_of(samples, "syn_ready") == 1);
