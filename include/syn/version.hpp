@@ -16,7 +16,9 @@ inline constexpr const char* version = "0.1.0";
 /// connection the peer dialled, where no data queues before them (a node far behind on its
 /// input still hears that its peers live). 5: those heartbeats say how many bytes the node has
 /// read from the peer, which bounds what waits unread between them (NodeOptions::max_link_backlog).
-inline constexpr unsigned protocol_version = 5;
+/// 6: a multicast node acknowledges each view once its members' callbacks of the views before
+/// it ran, so a broadcast confirmed across a view change reached every callback (SPEC 8.3.2).
+inline constexpr unsigned protocol_version = 6;
 /// Oldest version of the wire protocol this build still speaks.
 inline constexpr unsigned oldest_protocol_version = 1;
 

@@ -93,11 +93,69 @@ void GroupNode::add_unconfirmed(std::uint64_t seq, std::uint64_t token, const Pi
   pending_.push_back(Unconfirmed{seq, token, 1, member});
 }
 
-void GroupNode::confirm_all(bool ok, Effects& fx) {
-  for (const auto& run : pending_) {
+void GroupNode::confirm_runs(const std::deque<Unconfirmed>& runs, bool ok, Effects& fx) {
+  for (const auto& run : runs) {
     for (std::uint64_t i = 0; i < run.count; ++i) fx.events.push_back(Confirmed{run.token + i, ok});
   }
+}
+
+void GroupNode::settle_after_install(const std::vector<NodeId>& old_nodes, const InstalledView& view, Effects& fx) {
+  const std::vector<NodeId> nodes = nodes_of(view.members);
+  auto in_view = [&](NodeId node) { return std::find(nodes.begin(), nodes.end(), node) != nodes.end(); };
+  if (!in_view(self_)) {
+    // Out of the view with them (its last members left): no node acknowledges a view to it
+    // any more, so it cannot learn that their callbacks ran. Outcome unknown (SPEC 8.3.2).
+    fail_unsettled(fx);
+    return;
+  }
+  if (!pending_.empty()) {
+    Settling settling{std::exchange(pending_, {}), {}};
+    for (NodeId node : old_nodes) {
+      if (node != self_ && in_view(node) && !not_settling_.count(node)) settling.nodes.insert(node);
+    }
+    settling_.push_back(std::move(settling));
+  }
+  // Those that waited from an earlier view: a node's acknowledgement of this view says it
+  // settled that one too (its callbacks run in order). A node gone from the view left it.
+  for (auto& settling : settling_) std::erase_if(settling.nodes, [&](NodeId node) { return !in_view(node); });
+  // Acknowledgements of this view that came before its INSTALL.
+  for (auto it = early_settled_.begin(); it != early_settled_.end();) {
+    if (it->first > view.id) break;
+    if (it->first == view.id) {
+      for (NodeId node : it->second) {
+        for (auto& settling : settling_) settling.nodes.erase(node);
+      }
+    }
+    it = early_settled_.erase(it);
+  }
+  confirm_settled(fx);
+}
+
+void GroupNode::fail_unsettled(Effects& fx) {
+  for (const auto& settling : settling_) confirm_runs(settling.runs, false, fx);
+  settling_.clear();
+  confirm_runs(pending_, false, fx);
   pending_.clear();
+}
+
+void GroupNode::heard_settled(NodeId node, Effects& fx) {
+  if (settling_.empty()) return;
+  for (auto& settling : settling_) settling.nodes.erase(node);
+  confirm_settled(fx);
+}
+
+void GroupNode::confirm_settled(Effects& fx) {
+  // In token order: the oldest view's first (a later view's may be done first: it waits).
+  while (!settling_.empty() && settling_.front().nodes.empty()) {
+    confirm_runs(settling_.front().runs, true, fx);
+    settling_.pop_front();
+  }
+}
+
+void GroupNode::settled(const ViewId& view) {
+  if (!current_ || current_->id != view) return;  // a later view came: it settles that one
+  settled_ = true;
+  acks_owed_ = true;
 }
 
 void GroupNode::retransmit(const Retransmit& resend, Effects& fx) const {
@@ -246,7 +304,16 @@ void GroupNode::release_held(const std::vector<StreamEnd>* ends, Effects& fx) {
 }
 
 void GroupNode::on_ack(NodeId from, const wire::multicast::Ack& ack, Effects& fx) {
-  if (!view() || ack.view != view()->id) return;
+  if (!view() || ack.view != view()->id) {
+    // A view not installed here yet: its sender settled the one before, which this node's
+    // broadcasts of it may wait for once it installs that view.
+    bool later = !view() || ack.view > view()->id;
+    if (later && (early_settled_.count(ack.view) || early_settled_.size() < kMaxEarlySettled)) {
+      early_settled_[ack.view].insert(from);
+    }
+    return;
+  }
+  heard_settled(from, fx);
   for (const auto& [stream, upto] : ack.held) {
     // What a node says it holds of a stream cannot exceed what that stream has here... except
     // streams this node lags on; only this node's own stream is checked (it knows its end).
@@ -272,9 +339,16 @@ void GroupNode::confirm_stable(Effects& fx) {
   }
 }
 
-Effects GroupNode::peer_up(NodeId node, Micros now, std::uint32_t creation) {
+Effects GroupNode::peer_up(NodeId node, Micros now, std::uint32_t creation, bool settles) {
   Effects fx;
   now_ = now;
+  if (settles) {
+    not_settling_.erase(node);
+  } else {
+    not_settling_.insert(node);
+    // It will not say it settled: what waited for it goes.
+    heard_settled(node, fx);
+  }
   resume_stream_to(node, fx);
   run(machine_.peer_up(node, now, creation), fx);
   return fx;
@@ -365,7 +439,8 @@ Effects GroupNode::send_acks() {
 }
 
 void GroupNode::send_acks(bool lazy_too, Effects& fx) {
-  if (!view()) return;
+  // Any acknowledgement of the installed view says this node settled the views before it.
+  if (!view() || !settled_) return;
   // An acknowledgement is urgent for the node whose stream it moves (its broadcasts wait for
   // it to be confirmed) and for the coordinator (it evicts the nodes that lag). The others
   // only learn from it that messages became stable and can be dropped: they get it every
@@ -376,13 +451,15 @@ void GroupNode::send_acks(bool lazy_too, Effects& fx) {
   for (NodeId node : streams_.nodes()) {
     if (node == self_) continue;
     Told& told = told_[node];
-    if (told.processed == processed_count_) continue;  // nothing new since the last
+    // Not told yet that this node settled: its broadcasts of the old view may wait for it.
+    const bool settle = !told.settled;
+    if (!settle && told.processed == processed_count_) continue;  // nothing new since the last
     const std::uint64_t its_stream = streams_.acked_by(self_, node);
-    const bool urgent =
-        its_stream > told.its_stream || node == coordinator || processed_count_ - told.processed >= kLazyAckEvery;
+    const bool urgent = settle || its_stream > told.its_stream || node == coordinator ||
+                        processed_count_ - told.processed >= kLazyAckEvery;
     if (!urgent && !lazy_too) continue;
     if (!ack) ack = wire::multicast::Ack{view()->id, streams_.processed_digest()};
-    told = Told{its_stream, processed_count_};
+    told = Told{its_stream, processed_count_, true};
     fx.out.push_back(Outgoing{node, *ack});
   }
 }
@@ -457,6 +534,7 @@ void GroupNode::run(std::vector<Action> actions, Effects& fx) {
       install(InstallView{*machine_view, {}, {}, false}, false, fx);
     } else {
       current_.reset();
+      fail_unsettled(fx);
       // Out of the group: what was held back of the view it left is not this node's to deliver.
       held_.clear();
       holding_ = false;
@@ -489,11 +567,21 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
   if (holding_) release_held(flush_ends_ ? &*flush_ends_ : nullptr, fx);
   flush_ends_.reset();
   // The flush gave every survivor what any of them held of the old view: this node's
-  // broadcasts published in it reached every member that goes on.
-  confirm_all(true, fx);
+  // broadcasts published in it are confirmed once those nodes' callbacks of it ran.
+  const std::vector<NodeId> old_nodes = current_ ? nodes_of(current_->members) : std::vector<NodeId>{};
   const InstalledView& v = install.view;
-  streams_.reset(self_, nodes_of(v.members));
+  settle_after_install(old_nodes, v, fx);
+  // Nothing of this view is acknowledged before this node's callbacks of the old one ran.
+  settled_ = !current_;
+  if (current_) fx.events.push_back(Settle{v.id});
+  const std::vector<NodeId> nodes = nodes_of(v.members);
+  streams_.reset(self_, nodes);
   told_.clear();  // numbers start again in the new view
+  // Only a node of the old view can wait for this node to settle it (its broadcasts of that
+  // view): the others are not owed an acknowledgement until there is something to say.
+  for (NodeId node : nodes) {
+    if (std::find(old_nodes.begin(), old_nodes.end(), node) == old_nodes.end()) told_[node].settled = true;
+  }
   processed_count_ = 0;
   current_ = v;
   paused_ = false;

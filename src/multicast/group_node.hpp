@@ -13,8 +13,13 @@
 // - Nodes acknowledge cumulatively what their members received (callbacks ran; the handler
 //   reports it with processed()), to every node of the view; a message every node's members
 //   received is stable: its buffers go, and a broadcast of this node is confirmed. When the
-//   view changes, the flush has given every survivor the same messages of the old view, so
-//   every broadcast of this node published in it is confirmed then.
+//   view changes, the flush has given every survivor the same messages of the old view, but
+//   each delivers them at its own install, and its members' callbacks run after that. So a
+//   node, once its members' callbacks of the old view ran (the handler reports it with
+//   settled()), acknowledges the new view to every node of it, and a broadcast of this node
+//   published in the old view is confirmed once every node of both views did (SPEC 8.3.2).
+//   Nothing else in the new view is acknowledged before that: any acknowledgement of a view
+//   says its sender settled the view before.
 // - Data for a view not installed here yet (its INSTALL comes from another node) waits for it.
 // - Once this node has told a round what it holds (its PREPARE_OK, or the coordinator's FLUSH),
 //   what arrives after is held back, not delivered: the round's FLUSH fixes where each stream
@@ -97,7 +102,13 @@ struct Confirmed {
 struct Installed {
   std::optional<InstalledView> view;
 };
-using Event = std::variant<Joined, ViewChanged, Delivered, Left, Confirmed, Installed>;
+/// Every message of the views before `view` was delivered here (the events before this one):
+/// once the local members' callbacks of those ran, the handler reports it with
+/// GroupNode::settled.
+struct Settle {
+  ViewId view;
+};
+using Event = std::variant<Joined, ViewChanged, Delivered, Left, Confirmed, Installed, Settle>;
 
 /// What one call asks of the handler.
 struct Effects {
@@ -133,13 +144,18 @@ class GroupNode {
   std::uint64_t broadcast(const Pid& member, std::string message, Effects& fx);
   /// A frame about this group from node `from`.
   Effects receive(NodeId from, const Body& body, Micros now);
-  /// `creation`: see ViewMachine::peer_up.
-  Effects peer_up(NodeId node, Micros now, std::uint32_t creation = 0);
+  /// `creation`: see ViewMachine::peer_up. `settles`: the node acknowledges each view once
+  /// its callbacks of the views before ran (its build does; see settled()). A broadcast's
+  /// confirmation across a view change waits for no node that does not.
+  Effects peer_up(NodeId node, Micros now, std::uint32_t creation = 0, bool settles = true);
   Effects peer_down(NodeId node, Micros now);
   Effects tick(Micros now);
   /// The local members received the messages of `stream` in `view` up to `seq` (their
   /// callbacks ran): acknowledged by the next send_acks(). Ignored once the view changed.
   void processed(const ViewId& view, NodeId stream, std::uint64_t seq);
+  /// The local members' callbacks of every message before `view` ran (the handler's answer to
+  /// a Settle event): the next send_acks() acknowledges `view` to every node of it.
+  void settled(const ViewId& view);
   /// The acknowledgements owed since the last call (once per engine turn: one frame per node
   /// however many batches came). Only the urgent ones go now; the rest wait for a tick or
   /// for more (see the private overload).
@@ -153,7 +169,7 @@ class GroupNode {
   /// Bytes of this node's broadcasts not yet stable, plus those waiting for a view (flow control).
   std::size_t unconfirmed_bytes() const { return streams_.own_unstable_bytes() + waiting_bytes_; }
   /// True while nothing is owed to anyone: no broadcast unconfirmed or waiting.
-  bool idle() const { return pending_.empty() && waiting_.empty(); }
+  bool idle() const { return pending_.empty() && waiting_.empty() && settling_.empty(); }
 
  private:
   struct Waiting {
@@ -174,8 +190,19 @@ class GroupNode {
   /// Adds broadcast `token` of `member`, number `seq`, to the runs (extending the last one
   /// when it follows on from it).
   void add_unconfirmed(std::uint64_t seq, std::uint64_t token, const Pid& member);
-  /// Every broadcast still unconfirmed, confirmed with `ok`, in token order; none is left.
-  void confirm_all(bool ok, Effects& fx);
+  /// Confirms every broadcast of `runs` with `ok`, in token order (not yet acknowledged by
+  /// every node: the handler lets this node's callbacks before it run first).
+  static void confirm_runs(const std::deque<Unconfirmed>& runs, bool ok, Effects& fx);
+  /// At the install of a view: this node's broadcasts of the old view (`old_nodes`) wait for
+  /// the nodes of both views to settle; the older ones that waited go on waiting for those
+  /// still in the view.
+  void settle_after_install(const std::vector<NodeId>& old_nodes, const InstalledView& view, Effects& fx);
+  /// Every broadcast waiting to be settled or stable fails (this node is out of the view).
+  void fail_unsettled(Effects& fx);
+  /// `node` acknowledged the installed view: it settled the views before.
+  void heard_settled(NodeId node, Effects& fx);
+  /// Confirms what no node is waited for any more.
+  void confirm_settled(Effects& fx);
   void run(std::vector<Action> actions, Effects& fx);
   /// A view is installed here: the streams start again, what this node published in the old
   /// view is confirmed, what waited is published; `member_events` for the local members.
@@ -248,6 +275,22 @@ class GroupNode {
   /// Broadcasts published in the installed view and not yet stable, in runs by sequence (a
   /// ring: they become stable from the oldest).
   std::deque<Unconfirmed> pending_;
+  /// Broadcasts of earlier views, confirmed once `nodes` (the nodes of their view still in
+  /// the installed one, this node aside) acknowledged the installed view: their members' callbacks ran.
+  struct Settling {
+    std::deque<Unconfirmed> runs;
+    std::set<NodeId> nodes;
+  };
+  std::deque<Settling> settling_;
+  /// Nodes that acknowledged a view before it was installed here (its INSTALL comes on
+  /// another link), by view; a few views at most.
+  std::map<ViewId, std::set<NodeId>> early_settled_;
+  static constexpr std::size_t kMaxEarlySettled = 16;
+  /// Up nodes whose build does not settle views (an older protocol): never waited for.
+  std::set<NodeId> not_settling_;
+  /// This node's members' callbacks of the views before the installed one ran: it may
+  /// acknowledge the installed view (true from a first view on: nothing came before).
+  bool settled_ = true;
   /// Data for views not installed yet: (view, from node) -> batches in arrival order.
   std::map<std::pair<ViewId, NodeId>, std::vector<wire::multicast::Data>> early_;
   std::size_t early_batches_ = 0;
@@ -260,6 +303,7 @@ class GroupNode {
   struct Told {
     std::uint64_t its_stream = 0;  ///< the peer's own stream, as far as given
     std::uint64_t processed = 0;   ///< processed_count_ then
+    bool settled = false;          ///< it was told (by any acknowledgement) that this node settled
   };
   /// Appends the acknowledgements due to `fx`: the urgent ones, and the lazy ones too when
   /// `lazy_too` (a tick).

@@ -99,6 +99,11 @@ UniqueFunction MulticastScope::ending_task(std::shared_ptr<MemberState> member, 
 
 multicast::Micros MulticastScope::now() const { return node_->monotonic_micros(); }
 
+bool MulticastScope::settles_views(NodeId node) const {
+  engine_thread_.assert_held();
+  return node_->peer_protocol(node) >= wire::multicast::settled_views_since;
+}
+
 MulticastScope::Group& MulticastScope::group(const std::string& key, const Term* term) {
   engine_thread_.assert_held();
   auto it = groups_.find(key);
@@ -115,7 +120,7 @@ MulticastScope::Group& MulticastScope::group(const std::string& key, const Term*
   // The group hears of the peers up now as it would of a peer coming up.
   for (const auto& name : engine_.member_names()) {
     NodeId node = intern_node_name(name);
-    apply_or_log(key, g, g.node.peer_up(node, now(), node_->up_creation(node)));
+    apply_or_log(key, g, g.node.peer_up(node, now(), node_->up_creation(node), settles_views(node)));
   }
   return g;
 }
@@ -210,7 +215,8 @@ void MulticastScope::on_member_added(std::uint32_t node) {
   engine_thread_.assert_held();
   if (trace_) SYN_LOG(info, node_->name(), "multicast: peer up ", node_name_of(node));
   std::uint32_t creation = node_->up_creation(node);
-  for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.peer_up(node, now(), creation)); }
+  const bool settles = settles_views(node);
+  for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.peer_up(node, now(), creation, settles)); }
 }
 
 void MulticastScope::send(NodeId to, const std::string& key, const wire::multicast::Body& body) {
@@ -219,22 +225,22 @@ void MulticastScope::send(NodeId to, const std::string& key, const wire::multica
   engine_.send_to(to, out.view());
 }
 
-void MulticastScope::report_processed(std::string key, ViewId view, std::map<NodeId, std::uint64_t> upto) {
+void MulticastScope::report(std::string key, MoveOnlyFunction<void(multicast::GroupNode&)> record) {
   // Every confirmed broadcast waits for this on each member's node: when the engine waits
   // idle, this thread does it in its place (a wake-up of the engine less on that path), and
   // the acknowledgement goes at once.
   if (node_->run_if_engine_idle([&] {
         engine_thread_.assert_held();
-        record_processed(key, view, upto);
+        record_report(key, record);
         send_owed_acks();
       })) {
     return;
   }
-  node_->post([weak = weak_from_this(), key = std::move(key), view, upto = std::move(upto)] {
+  node_->post([weak = weak_from_this(), key = std::move(key), record = std::move(record)]() mutable {
     auto self = weak.lock();
     if (!self) return;
     self->engine_thread_.assert_held();
-    self->record_processed(key, view, upto);
+    self->record_report(key, record);
     if (self->acks_posted_) return;
     // Once per engine turn: the reports of this turn go in one acknowledgement per node. (At
     // the end of this turn instead, through a hook the engine ran before its flush, confirmed
@@ -246,12 +252,11 @@ void MulticastScope::report_processed(std::string key, ViewId view, std::map<Nod
   });
 }
 
-void MulticastScope::record_processed(const std::string& key, ViewId view,
-                                      const std::map<NodeId, std::uint64_t>& upto) {
+void MulticastScope::record_report(const std::string& key, MoveOnlyFunction<void(multicast::GroupNode&)>& record) {
   engine_thread_.assert_held();
   auto it = groups_.find(key);
   if (it == groups_.end()) return;
-  for (const auto& [stream, seq] : upto) it->second->node.processed(view, stream, seq);
+  record(it->second->node);
   acks_owed_.insert(key);
 }
 
@@ -326,7 +331,11 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
             seq = std::max(seq, item.seq);
           }
           if (auto self = weak.lock()) {
-            for (auto& [view, streams] : upto) self->report_processed(key, view, std::move(streams));
+            for (auto& entry : upto) {
+              self->report(key, [view = entry.first, streams = std::move(entry.second)](multicast::GroupNode& node) {
+                for (const auto& [stream, seq] : streams) node.processed(view, stream, seq);
+              });
+            }
           }
         });
   };
@@ -399,6 +408,11 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
           });
         }
       }
+    } else if (auto* settle = std::get_if<multicast::Settle>(&event)) {
+      // After the callbacks of every message before it: this node may acknowledge the view.
+      tasks.push_back([weak = weak_from_this(), key, view = settle->view] {
+        if (auto self = weak.lock()) self->report(key, [view](multicast::GroupNode& node) { node.settled(view); });
+      });
     } else if (auto* installed = std::get_if<multicast::Installed>(&event)) {
       MutexLock lock(members_mutex_);
       bool local = installed->view && std::any_of(installed->view->members.begin(), installed->view->members.end(),

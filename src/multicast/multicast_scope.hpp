@@ -143,11 +143,16 @@ class MulticastScope final : public ScopeHandler,
   void tick();                              // engine thread (asserted)
   void tick_group(const std::string& key);  // engine thread (asserted)
   void send_owed_acks();                    // engine thread (asserted)
-  /// The strand reports messages its members received: acknowledged soon.
-  void report_processed(std::string key, ViewId view, std::map<NodeId, std::uint64_t> upto);
-  /// The engine side of report_processed: the group's streams learn it, an ack is owed.
-  void record_processed(const std::string& key, ViewId view, const std::map<NodeId, std::uint64_t>& upto)
+  /// The strand reports what its members' callbacks did (messages received, a view settled):
+  /// `record` tells group `key`'s GroupNode on the engine thread, and its acknowledgements go
+  /// soon. Reports reach the engine in the order the strand made them.
+  void report(std::string key, MoveOnlyFunction<void(multicast::GroupNode&)> record);
+  /// The engine side of report: the group learns it, an ack is owed.
+  void record_report(const std::string& key, MoveOnlyFunction<void(multicast::GroupNode&)>& record)
       SYN_REQUIRES(engine_thread_);
+  /// Whether `node`'s build acknowledges each view once its callbacks of the views before ran
+  /// (GroupNode::peer_up).
+  bool settles_views(NodeId node) const SYN_REQUIRES(engine_thread_);
   /// The host's monotonic clock (a simulated node's own clock).
   multicast::Micros now() const;
 

@@ -23,6 +23,11 @@
 
 namespace syn::wire::multicast {
 
+/// The first protocol version whose nodes acknowledge each view once their members' callbacks
+/// of the views before it ran: a confirmation across a view change waits for them (SPEC
+/// 8.3.2), and for no older node (which would never say so).
+inline constexpr std::uint32_t settled_views_since = 6;
+
 /// A node, by its interned name (Pid::node_atom()).
 using NodeId = std::uint32_t;
 

@@ -5,9 +5,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <latch>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -446,6 +448,66 @@ TEST_CASE("multicast: confirmed means every member's callback returned, however 
   };
   SECTION("a member on another node") { check("mc_slow", false); }
   SECTION("the publisher's own member") { check("mc_slow_own", true); }
+}
+
+TEST_CASE("multicast: confirmed waits for a slow member on another node across a view change", "[multicast][cluster]") {
+  // The view change's flush gives every survivor the message, but a node delivers what it
+  // holds of the old view at its own install, and its member's callback runs after that:
+  // confirmation waits for the other nodes to say their callbacks of the old view ran (SPEC
+  // 8.3.2), not for the install alone.
+  struct Gated : Recorder {
+    void on_message(const Pid& from, const Term& message) override {
+      {
+        std::unique_lock lock(gate_mutex);
+        entered = true;
+        gate.wait_for(lock, 20s, [&] { return open; });  // bounded: the test opens it
+      }
+      Recorder::on_message(from, message);
+    }
+    void release() {
+      std::lock_guard lock(gate_mutex);
+      open = true;
+      gate.notify_all();
+    }
+    bool inside() {
+      std::lock_guard lock(gate_mutex);
+      return entered;
+    }
+    std::mutex gate_mutex;
+    std::condition_variable gate;
+    bool open = false, entered = false;
+  };
+  MulticastNodes c("mc_settle");
+  auto publisher_handler = std::make_shared<Recorder>();
+  auto gated = std::make_shared<Gated>();
+  auto joiner_handler = std::make_shared<Recorder>();
+  auto p0 = c.n[0]->spawn();
+  auto p1 = c.n[1]->spawn();
+  auto p2 = c.n[2]->spawn();
+  auto publisher = c.n[0]->multicast("s").join("g", p0, publisher_handler);
+  REQUIRE(publisher);
+  auto consumer = c.n[1]->multicast("s").join("g", p1, gated);
+  REQUIRE(consumer);
+  REQUIRE(eventually([&] { return publisher_handler->members().size() == 2 && gated->members().size() == 2; }));
+
+  auto confirmation = publisher->confirmed_broadcast_async("m");
+  REQUIRE(eventually([&] { return gated->inside(); }));
+  // A third member joins: a view change while the consumer's callback still runs.
+  auto joiner = c.n[2]->multicast("s").join("g", p2, joiner_handler);
+  REQUIRE(joiner);
+  REQUIRE(eventually([&] { return publisher_handler->members().size() == 3; }));
+  // The publisher's node installed the new view and its member saw it: the consumer still
+  // has not received the message.
+  CHECK(confirmation.wait_for(0s) != std::future_status::ready);
+  CHECK(gated->messages().empty());
+
+  gated->release();
+  REQUIRE(confirmation.wait_for(10s) == std::future_status::ready);
+  CHECK(confirmation.get());
+  CHECK(gated->messages_from(p0.pid()) == std::vector<Term>{Term("m")});
+  // The group goes on: a confirmed broadcast in the new view reaches all three.
+  REQUIRE(publisher->confirmed_broadcast("after", 10s));
+  CHECK(joiner_handler->messages_from(p0.pid()) == std::vector<Term>{Term("after")});
 }
 
 TEST_CASE("multicast: flow control is per group: a group held back at its limit does not block another",
