@@ -99,7 +99,7 @@ void GroupNode::confirm_runs(const std::deque<Unconfirmed>& runs, bool ok, Effec
   }
 }
 
-void GroupNode::settle_after_install(const std::vector<NodeId>& old_nodes, const InstalledView& view, Effects& fx) {
+void GroupNode::settle_after_install(const std::vector<Pid>& old_members, const InstalledView& view, Effects& fx) {
   const std::vector<NodeId> nodes = nodes_of(view.members);
   auto in_view = [&](NodeId node) { return std::find(nodes.begin(), nodes.end(), node) != nodes.end(); };
   if (!in_view(self_)) {
@@ -109,9 +109,13 @@ void GroupNode::settle_after_install(const std::vector<NodeId>& old_nodes, const
     return;
   }
   if (!pending_.empty()) {
+    // Only a node with a member that stays delivers the old view's messages to it. A node
+    // whose old members all went (evicted, or it restarted) and whose new ones join now
+    // delivers nothing of the old view and holds no view before this one: it owes nothing.
     Settling settling{std::exchange(pending_, {}), {}};
-    for (NodeId node : old_nodes) {
-      if (node != self_ && in_view(node) && !not_settling_.count(node)) settling.nodes.insert(node);
+    for (const Pid& member : old_members) {
+      NodeId node = member.node_atom();
+      if (node != self_ && has(view.members, member) && !not_settling_.count(node)) settling.nodes.insert(node);
     }
     settling_.push_back(std::move(settling));
   }
@@ -375,6 +379,7 @@ void GroupNode::resume_stream_to(NodeId node, Effects& fx) {
 Effects GroupNode::peer_down(NodeId node, Micros now) {
   Effects fx;
   now_ = now;
+  not_settling_.erase(node);  // its next incarnation says again what it speaks
   for (auto it = early_.begin(); it != early_.end();) {
     if (it->first.second == node) {
       early_batches_ -= it->second.size();
@@ -568,9 +573,10 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
   flush_ends_.reset();
   // The flush gave every survivor what any of them held of the old view: this node's
   // broadcasts published in it are confirmed once those nodes' callbacks of it ran.
-  const std::vector<NodeId> old_nodes = current_ ? nodes_of(current_->members) : std::vector<NodeId>{};
+  const std::vector<Pid> old_members = current_ ? current_->members : std::vector<Pid>{};
+  const std::vector<NodeId> old_nodes = nodes_of(old_members);
   const InstalledView& v = install.view;
-  settle_after_install(old_nodes, v, fx);
+  settle_after_install(old_members, v, fx);
   // Nothing of this view is acknowledged before this node's callbacks of the old one ran.
   settled_ = !current_;
   if (current_) fx.events.push_back(Settle{v.id});

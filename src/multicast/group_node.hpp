@@ -193,10 +193,10 @@ class GroupNode {
   /// Confirms every broadcast of `runs` with `ok`, in token order (not yet acknowledged by
   /// every node: the handler lets this node's callbacks before it run first).
   static void confirm_runs(const std::deque<Unconfirmed>& runs, bool ok, Effects& fx);
-  /// At the install of a view: this node's broadcasts of the old view (`old_nodes`) wait for
-  /// the nodes of both views to settle; the older ones that waited go on waiting for those
-  /// still in the view.
-  void settle_after_install(const std::vector<NodeId>& old_nodes, const InstalledView& view, Effects& fx);
+  /// At the install of `view`: this node's broadcasts of the old view (`old_members`) wait for
+  /// the nodes with a member in both views to settle; the older ones that waited go on
+  /// waiting for those still in the view.
+  void settle_after_install(const std::vector<Pid>& old_members, const InstalledView& view, Effects& fx);
   /// Every broadcast waiting to be settled or stable fails (this node is out of the view).
   void fail_unsettled(Effects& fx);
   /// `node` acknowledged the installed view: it settled the views before.
@@ -205,7 +205,8 @@ class GroupNode {
   void confirm_settled(Effects& fx);
   void run(std::vector<Action> actions, Effects& fx);
   /// A view is installed here: the streams start again, what this node published in the old
-  /// view is confirmed, what waited is published; `member_events` for the local members.
+  /// view waits for the nodes that stay to settle it, what waited is published;
+  /// `member_events` for the local members.
   void install(const InstallView& install, bool member_events, Effects& fx);
   /// After run()'s actions: what waited for the view install() set up (this node's waiting
   /// broadcasts, data that came early), once the members that left in that round are out.

@@ -225,22 +225,22 @@ void MulticastScope::send(NodeId to, const std::string& key, const wire::multica
   engine_.send_to(to, out.view());
 }
 
-void MulticastScope::report(std::string key, MoveOnlyFunction<void(multicast::GroupNode&)> record) {
+void MulticastScope::report(std::string key, CallbacksRan ran) {
   // Every confirmed broadcast waits for this on each member's node: when the engine waits
   // idle, this thread does it in its place (a wake-up of the engine less on that path), and
   // the acknowledgement goes at once.
   if (node_->run_if_engine_idle([&] {
         engine_thread_.assert_held();
-        record_report(key, record);
+        record_report(key, ran);
         send_owed_acks();
       })) {
     return;
   }
-  node_->post([weak = weak_from_this(), key = std::move(key), record = std::move(record)]() mutable {
+  node_->post([weak = weak_from_this(), key = std::move(key), ran = std::move(ran)] {
     auto self = weak.lock();
     if (!self) return;
     self->engine_thread_.assert_held();
-    self->record_report(key, record);
+    self->record_report(key, ran);
     if (self->acks_posted_) return;
     // Once per engine turn: the reports of this turn go in one acknowledgement per node. (At
     // the end of this turn instead, through a hook the engine ran before its flush, confirmed
@@ -252,11 +252,13 @@ void MulticastScope::report(std::string key, MoveOnlyFunction<void(multicast::Gr
   });
 }
 
-void MulticastScope::record_report(const std::string& key, MoveOnlyFunction<void(multicast::GroupNode&)>& record) {
+void MulticastScope::record_report(const std::string& key, const CallbacksRan& ran) {
   engine_thread_.assert_held();
   auto it = groups_.find(key);
   if (it == groups_.end()) return;
-  record(it->second->node);
+  auto& node = it->second->node;
+  if (ran.settled) node.settled(ran.view);
+  for (const auto& [stream, seq] : ran.upto) node.processed(ran.view, stream, seq);
   acks_owed_.insert(key);
 }
 
@@ -331,11 +333,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
             seq = std::max(seq, item.seq);
           }
           if (auto self = weak.lock()) {
-            for (auto& entry : upto) {
-              self->report(key, [view = entry.first, streams = std::move(entry.second)](multicast::GroupNode& node) {
-                for (const auto& [stream, seq] : streams) node.processed(view, stream, seq);
-              });
-            }
+            for (auto& [view, streams] : upto) self->report(key, CallbacksRan{view, std::move(streams)});
           }
         });
   };
@@ -411,7 +409,7 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
     } else if (auto* settle = std::get_if<multicast::Settle>(&event)) {
       // After the callbacks of every message before it: this node may acknowledge the view.
       tasks.push_back([weak = weak_from_this(), key, view = settle->view] {
-        if (auto self = weak.lock()) self->report(key, [view](multicast::GroupNode& node) { node.settled(view); });
+        if (auto self = weak.lock()) self->report(key, CallbacksRan{view, {}, true});
       });
     } else if (auto* installed = std::get_if<multicast::Installed>(&event)) {
       MutexLock lock(members_mutex_);

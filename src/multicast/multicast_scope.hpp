@@ -143,13 +143,18 @@ class MulticastScope final : public ScopeHandler,
   void tick();                              // engine thread (asserted)
   void tick_group(const std::string& key);  // engine thread (asserted)
   void send_owed_acks();                    // engine thread (asserted)
-  /// The strand reports what its members' callbacks did (messages received, a view settled):
-  /// `record` tells group `key`'s GroupNode on the engine thread, and its acknowledgements go
-  /// soon. Reports reach the engine in the order the strand made them.
-  void report(std::string key, MoveOnlyFunction<void(multicast::GroupNode&)> record);
+  /// What the callbacks of one group's local members did in `view`: received messages of
+  /// each stream up to a number, or (`settled`) every message of the views before it.
+  struct CallbacksRan {
+    ViewId view;
+    std::map<NodeId, std::uint64_t> upto;
+    bool settled = false;
+  };
+  /// The strand reports it: group `key`'s GroupNode learns it on the engine thread, and its
+  /// acknowledgements go soon. Reports reach the engine in the order the strand made them.
+  void report(std::string key, CallbacksRan ran);
   /// The engine side of report: the group learns it, an ack is owed.
-  void record_report(const std::string& key, MoveOnlyFunction<void(multicast::GroupNode&)>& record)
-      SYN_REQUIRES(engine_thread_);
+  void record_report(const std::string& key, const CallbacksRan& ran) SYN_REQUIRES(engine_thread_);
   /// Whether `node`'s build acknowledges each view once its callbacks of the views before ran
   /// (GroupNode::peer_up).
   bool settles_views(NodeId node) const SYN_REQUIRES(engine_thread_);

@@ -57,6 +57,8 @@ class Cluster {
   Log& log(const std::string& name) { return logs_[node(name)]; }
 
   void join(const std::string& name, std::uint64_t id = 1) { take(node(name), at(name).join(member(name, id), now_)); }
+  /// A member of `name`'s node joins under a pid of its own (another incarnation's, say).
+  void join(const std::string& name, const Pid& pid) { take(node(name), at(name).join(pid, now_)); }
   std::uint64_t broadcast(const std::string& name, int value, std::uint64_t id = 1) {
     Effects fx;
     auto token = at(name).broadcast(member(name, id), wire::canonical(Term(value)), fx);
@@ -107,15 +109,17 @@ class Cluster {
     links_.emplace_back(y, x, at(b).announcement());
   }
   /// `name` crashed and a new incarnation (creation 2) runs under the same name, where a
-  /// member joins at once (it starts a group of its own: it knows of no view yet); its peers
-  /// see it go down and come up again before any view change.
-  void restart(const std::string& name) {
+  /// member joins at once (it starts a group of its own: it knows of no view yet) unless
+  /// `join_at_once` is false; its peers see it go down and come up again before any view change.
+  void restart(const std::string& name, bool join_at_once = true) {
     NodeId id = node(name);
     std::erase_if(links_, [&](const auto& l) { return std::get<0>(l) == id || std::get<1>(l) == id; });
     nodes_.erase(id);
     nodes_.try_emplace(id, id, std::chrono::milliseconds(100));
     logs_[id].clear();
-    take(id, at(name).join(Pid(name, 2, 1), now_));
+    slow_.erase(id);  // the crashed incarnation's callbacks went with it
+    late_.erase(id);
+    if (join_at_once) take(id, at(name).join(Pid(name, 2, 1), now_));
     for (auto& [other, group] : nodes_) {
       if (other == id || dead_.count(other)) continue;
       take(other, group.peer_down(id, now_));
@@ -448,6 +452,33 @@ TEST_CASE("group node: across a view change, a broadcast is confirmed once every
     c.settle();
     CHECK(contains(c.log("a"), confirmed));
   }
+}
+
+TEST_CASE("group node: a broadcast that waits for a node that restarts is confirmed once its old member is out",
+          "[unit][multicast]") {
+  Cluster c = three();
+  c.slow("c");  // the old incarnation never runs its callbacks of the message
+  auto token = c.broadcast("a", 1);
+  c.settle();
+  const std::string confirmed = "confirmed " + std::to_string(token);
+  CHECK_FALSE(contains(c.log("a"), confirmed));
+  const Pid new_c("c", 2, 1);
+  SECTION("its new member joins the group") {
+    c.restart("c", false);
+    c.settle();
+    c.join("c", new_c);
+  }
+  SECTION("its new member starts a group of its own, which merges") { c.restart("c"); }
+  for (int i = 0; i < 20; ++i) {
+    c.settle();
+    c.advance(50'000);
+  }
+  c.settle();
+  const auto& members = c.at("a").view()->members;
+  REQUIRE(std::find(members.begin(), members.end(), new_c) != members.end());
+  REQUIRE(std::find(members.begin(), members.end(), Cluster::member("c")) == members.end());
+  INFO(one_line(c.log("a")));
+  CHECK(contains(c.log("a"), confirmed));
 }
 
 TEST_CASE("group node: a broadcast is not confirmed while a member has not got it", "[unit][multicast]") {
