@@ -61,6 +61,27 @@ class Recorder final : public MulticastHandler {
   }
   /// The last view it installed (empty before its first).
   const std::string& current_view() const { return current_; }
+  /// Whether it received `message` from `from`.
+  bool received(const std::string& from, const Term& message) const { return view_of(from, message).has_value(); }
+  /// The view (as current_view() says it) it received `message` from `from` in, if it did.
+  std::optional<std::string> view_of(const std::string& from, const Term& message) const {
+    for (const auto& r : received_) {
+      if (r.at("from") == Term(from) && r.at("message") == message) return r.at("view").get<std::string>();
+    }
+    return std::nullopt;
+  }
+  /// Whether `pid` is a member of every view it installed from `view` (as current_view() says
+  /// it) on: false when it never installed `view`.
+  bool in_every_view_since(const std::string& view, const std::string& pid) const {
+    bool since = false;
+    for (const auto& v : views_) {
+      since = since || key_of(v) == view;
+      if (!since) continue;
+      const auto& members = v.at("members");
+      if (std::find(members.begin(), members.end(), Term(pid)) == members.end()) return false;
+    }
+    return since;
+  }
   /// How many of `from`'s messages tagged `tag` it received.
   std::size_t received_from(const std::string& from, const std::string& tag) const {
     return static_cast<std::size_t>(std::count_if(received_.begin(), received_.end(), [&](const Term& r) {
@@ -69,10 +90,13 @@ class Recorder final : public MulticastHandler {
   }
 
  private:
+  static std::string key_of(const Term& view) {
+    return view.at("coordinator").get<std::string>() + "#" + std::to_string(view.at("number").get<std::int64_t>());
+  }
   void remember(const View& view) {
     if (left_) bad("a view after on_left");
     views_.push_back(view_term(view));
-    current_ = view.id.coordinator.to_string() + "#" + std::to_string(view.id.number);
+    current_ = key_of(views_.back());
   }
   void bad(const std::string& what) { violations_.push_back(pid_ + " callbacks: " + what); }
 
@@ -107,6 +131,7 @@ class MulticastScenario {
  public:
   MulticastScenario(std::uint64_t seed, const MulticastScenarioConfig& config) : config_(config), world_(seed) {
     world_.set_tracing(config.trace);
+    world_.after_each_event([this] { check_confirmations(); });
     // A third of the seeds run at the flow-control limit (SPEC 8.3.3): a few small messages in
     // flight per node, so that broadcasts are refused (`timeout`: a simulated node cannot
     // block) and every confirmation must give its bytes back, or the last broadcasts fail.
@@ -233,8 +258,18 @@ class MulticastScenario {
     } else if (choice < 8) {
       auto n = ++*m->published;
       world_.trace(m->state->pid.to_string() + " confirmed_broadcast m " + std::to_string(n));
+      // Who must have it once it is confirmed: the members in its group now that are still in
+      // it then (they were in the view it was published in: SPEC 8.3.2).
+      std::vector<Member> audience;
+      for (const auto& [key, other] : members_) {
+        if (other.group == m->group && live_active(other)) audience.push_back(other);
+      }
       auto future = scope(m->node)->confirmed(m->state, Term::array({"m", n}));
-      if (future) confirmations_.push_back({m->node, world_.node(m->node)->creation(), std::move(*future)});
+      if (future) {
+        unchecked_.push_back(confirmations_.size());
+        confirmations_.push_back({m->node, world_.node(m->node)->creation(), std::move(*future),
+                                  m->state->pid.to_string(), *m, n, std::move(audience)});
+      }
       if (!future && future.error() == Errc::timeout) world_.trace("  refused: over multicast_max_in_flight");
     } else {
       // A burst, as publishers send them.
@@ -269,6 +304,38 @@ class MulticastScenario {
       retired_.push_back(std::move(it->second));
     }
     members_[key] = Member{node, group, *state, recorder, published};
+  }
+
+  /// SPEC 8.3.2 at each instant: a confirmation that came back ok came after every member of
+  /// the message's view that has not left it received it. "Not left": a member of that view
+  /// and of every view the publisher installed since (a split or a leave is leaving).
+  void check_confirmations() {
+    std::erase_if(unchecked_, [&](std::size_t i) {
+      Confirmation& c = confirmations_[i];
+      if (c.future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+      c.checked = true;
+      auto answer = c.future.get();
+      world_.trace(c.publisher + " confirmed m " + std::to_string(c.n) + ": " +
+                   (answer ? std::string("ok") : std::string(to_string(answer.error()))));
+      if (!answer) return true;  // failed: nothing promised
+      // A publisher that left since: its record ends there, and the views its node went
+      // through after (which may drop a member: a split) are nobody's to read here.
+      if (!live_active(c.publisher_member)) return true;
+      const Term message = Term::array({"m", c.n});
+      // Its view: where the publisher received it (its own messages come back to it).
+      const auto& publisher_recorder = c.publisher_member.recorder;
+      auto view = publisher_recorder->view_of(c.publisher, message);
+      if (!view) return true;
+      for (const Member& member : c.audience) {
+        const std::string pid = member.state->pid.to_string();
+        if (!live_active(member) || !publisher_recorder->in_every_view_since(*view, pid)) continue;  // left it
+        if (!member.recorder->received(c.publisher, message)) {
+          violation("confirmed_broadcast m " + std::to_string(c.n) + " of " + c.publisher + " came back ok before " +
+                    pid + ", in its view " + *view + " and every view since, received it");
+        }
+      }
+      return true;
+    });
   }
 
   void fault() {
@@ -321,7 +388,7 @@ class MulticastScenario {
     for (auto& c : confirmations_) {
       SimNode* node = world_.node(c.node);
       if (node->creation() != c.creation) continue;  // its node crashed: nobody is left to answer
-      if (c.future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      if (!c.checked && c.future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
         violation("a confirmed_broadcast on " + c.node + " has no answer after the heal");
       }
     }
@@ -374,6 +441,11 @@ class MulticastScenario {
     std::string node;
     std::uint32_t creation;
     std::future<Result<void>> future;
+    std::string publisher;
+    Member publisher_member;
+    std::int64_t n = 0;
+    std::vector<Member> audience;  ///< who must have it once it is confirmed ok
+    bool checked = false;          ///< its answer was looked at (a future gives it once)
   };
 
   MulticastScenarioConfig config_;
@@ -386,7 +458,8 @@ class MulticastScenario {
   std::map<std::string, Member> members_;  ///< "pid group" -> its latest membership
   std::vector<Member> retired_;            ///< earlier memberships of a pid that joined again
   std::vector<Confirmation> confirmations_;
-  std::set<std::string> slow_;  ///< nodes whose callbacks lag now
+  std::vector<std::size_t> unchecked_;  ///< confirmations_ whose answer has not come yet
+  std::set<std::string> slow_;          ///< nodes whose callbacks lag now
 };
 
 }  // namespace

@@ -452,6 +452,7 @@ std::size_t World::run_until(Micros deadline) {
     events_.pop();
     now_ = event.at;
     event.fn();
+    if (after_each_event_) after_each_event_();
     ++ran;
   }
   if (now_ < deadline) now_ = deadline;

@@ -207,6 +207,9 @@ class World {
   /// Runs until nothing is due any more up to now + horizon; true when it went quiet.
   bool settle(Micros horizon);
   bool idle() const { return events_.empty(); }
+  /// `check` runs after every event (a workload's invariant that must hold at each instant,
+  /// not only at the end).
+  void after_each_event(std::function<void()> check) { after_each_event_ = std::move(check); }
   /// Frames delivered so far (a quiet cluster delivers none).
   std::uint64_t frames_delivered() const { return frames_delivered_; }
   /// Sabotage (tests of the checks only): the next frame sent is lost, its session goes on.
@@ -278,6 +281,7 @@ class World {
   std::map<std::string, Slot> slots_;
   std::vector<std::shared_ptr<SimNode>> all_incarnations_;  // kept: events may still name them
   bool tracing_ = false;
+  std::function<void()> after_each_event_;
   bool lose_next_frame_ = false;
   std::uint64_t frames_delivered_ = 0;
   std::vector<std::string> trace_;
