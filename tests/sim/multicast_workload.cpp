@@ -314,7 +314,17 @@ class MulticastScenario {
       Confirmation& c = confirmations_[i];
       if (c.future.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
       c.checked = true;
-      auto answer = c.future.get();
+      Result<void> answer;
+      try {
+        answer = c.future.get();
+      } catch (const std::future_error&) {
+        // Its promise went without an answer: only a crashed node (its handler gone) may do that.
+        SimNode* node = world_.node(c.node);
+        if (!node->crashed() && node->creation() == c.creation) {
+          violation("a confirmed_broadcast of " + c.publisher + " was dropped without an answer");
+        }
+        return true;
+      }
       world_.trace(c.publisher + " confirmed m " + std::to_string(c.n) + ": " +
                    (answer ? std::string("ok") : std::string(to_string(answer.error()))));
       if (!answer) return true;  // failed: nothing promised
