@@ -574,20 +574,17 @@ void GroupNode::install(const InstallView& install, bool member_events, Effects&
   // The flush gave every survivor what any of them held of the old view: this node's
   // broadcasts published in it are confirmed once those nodes' callbacks of it ran.
   const std::vector<Pid> old_members = current_ ? current_->members : std::vector<Pid>{};
-  const std::vector<NodeId> old_nodes = nodes_of(old_members);
   const InstalledView& v = install.view;
   settle_after_install(old_members, v, fx);
   // Nothing of this view is acknowledged before this node's callbacks of the old one ran.
   settled_ = !current_;
   if (current_) fx.events.push_back(Settle{v.id});
-  const std::vector<NodeId> nodes = nodes_of(v.members);
-  streams_.reset(self_, nodes);
-  told_.clear();  // numbers start again in the new view
-  // Only a node of the old view can wait for this node to settle it (its broadcasts of that
-  // view): the others are not owed an acknowledgement until there is something to say.
-  for (NodeId node : nodes) {
-    if (std::find(old_nodes.begin(), old_nodes.end(), node) == old_nodes.end()) told_[node].settled = true;
-  }
+  streams_.reset(self_, nodes_of(v.members));
+  // Numbers start again in the new view, and every node of it is told once that this node
+  // settled the views before: also one whose old view was not this node's (it installed a
+  // view this node never did, or joined in the last one), which may wait for this node all
+  // the same (simulator, slow nodes: a publisher's confirmations waited for ever).
+  told_.clear();
   processed_count_ = 0;
   current_ = v;
   paused_ = false;
