@@ -160,10 +160,15 @@ bool NodeProcess::reap(std::chrono::milliseconds timeout) {
 
 std::int64_t NodeProcess::kill() {
   if (!running()) return now_ns();
-  std::int64_t t = now_ns();
-  ::kill(pid_, SIGKILL);
+  std::int64_t t = begin_kill();
   reap(std::chrono::seconds(10));
   closed_ = true;
+  return t;
+}
+
+std::int64_t NodeProcess::begin_kill() {
+  std::int64_t t = now_ns();
+  if (running()) ::kill(pid_, SIGKILL);
   return t;
 }
 

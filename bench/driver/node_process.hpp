@@ -45,6 +45,9 @@ class NodeProcess {
 
   /// SIGKILL now and reap (a crash, for the cluster). Returns the monotonic time of the kill.
   std::int64_t kill();
+  /// First half of kill(): SIGKILL now, without waiting (lets several nodes die at once);
+  /// kill() afterwards reaps. Returns the monotonic time of the kill.
+  std::int64_t begin_kill();
   /// SIGSTOP: the node freezes (its links stay open, it answers nothing) until resume().
   void pause();
   /// SIGCONT after pause().

@@ -1,7 +1,7 @@
 // Scale (issue 14): one scope, full mesh, 8 to 64 node processes on this machine. What a
 // cluster of K nodes costs and how each cost grows with K: the mesh forming from one seed,
-// names registered from every node until all agree, a node killed, a node joining, memory and
-// CPU at rest per node, frames per write.
+// names registered from every node until all agree, a node killed, a node joining, an eighth of
+// the nodes killed at once, memory and CPU at rest per node, frames per write.
 #include "driver/wl_helpers.hpp"
 
 #include <algorithm>
@@ -69,10 +69,30 @@ RunOutput run_scale(RunContext& ctx) {
   auto join = run_phase(c, {{c.size() - 1, "connect", {{"endpoint", c[0].endpoint()}}}},
                         {watch_step(c.size() - 1, "reg_count", left)}, timeout);
 
+  // An eighth of the nodes (8 of 64) die at once: every other purges all their names. The
+  // victims are the last nodes before the first victim, never n1 nor the joiner.
+  const std::size_t eighth = std::max<std::size_t>(1, k / 8);
+  std::vector<bool> dead(c.size(), false);
+  dead[victim] = true;
+  for (std::size_t i = victim - eighth; i < victim; ++i) {
+    dead[i] = true;
+    left -= static_cast<std::int64_t>(shares[i]);
+  }
+  std::vector<Step> eighth_watches;
+  for (std::size_t i = 0; i < c.size(); ++i) {
+    if (!dead[i]) eighth_watches.push_back(watch_step(i, "reg_count", left));
+  }
+  std::int64_t first_killed_at = c[victim - eighth].begin_kill();
+  for (std::size_t i = victim - eighth + 1; i < victim; ++i) c[i].begin_kill();
+  for (std::size_t i = victim - eighth; i < victim; ++i) c[i].kill();  // reaps
+  auto purge_eighth = run_phase(c, {}, eighth_watches, timeout);
+  double purged_eighth = static_cast<double>(purge_eighth.last_seen - first_killed_at) / 1e9;
+
   out.samples = {RunContext::seconds("mesh", mesh),
                  RunContext::seconds("register_all", reg.seconds),
                  RunContext::seconds("purge_after_kill", purged),
                  RunContext::seconds("join_sync", join.seconds),
+                 RunContext::seconds("purge_after_kill_eighth", purged_eighth),
                  Sample{"frames_per_write", frames / static_cast<double>(names), "x", false},
                  Sample{"rss_per_node", median_of(rss), "B", false},
                  Sample{"fds_per_node", median_of(fds), "x", false},
@@ -88,7 +108,8 @@ Workload scale_workload(std::size_t nodes) {
           "one scope, full mesh of " + std::to_string(nodes) +
               " node processes: the mesh forming from one seed, names registered from every node until all "
               "agree (100k; 1M with --full), a node SIGKILLed until the others purged its names, a new node "
-              "joining until it holds them all; memory, CPU at rest and frames per write",
+              "joining until it holds them all, an eighth of the nodes SIGKILLed at once until the others purged "
+              "their names; memory, CPU at rest and frames per write",
           false,
           [nodes](const Options&) { return nodes; },
           run_scale,

@@ -276,8 +276,9 @@ class GroupNode {
   /// Broadcasts published in the installed view and not yet stable, in runs by sequence (a
   /// ring: they become stable from the oldest).
   std::deque<Unconfirmed> pending_;
-  /// Broadcasts of earlier views, confirmed once `nodes` (the nodes of their view still in
-  /// the installed one, this node aside) acknowledged the installed view: their members' callbacks ran.
+  /// Broadcasts of earlier views, confirmed once `nodes` (the nodes with a member in both their
+  /// view and the installed one, this node aside) acknowledged the installed view: their
+  /// members' callbacks ran.
   struct Settling {
     std::deque<Unconfirmed> runs;
     std::set<NodeId> nodes;
