@@ -3,6 +3,7 @@
 // its time is newer (SPEC 4).
 #include "groups/groups_scope.hpp"
 #include "node/scope_host.hpp"
+#include "scope/purged_nodes.hpp"
 #include "wire/meta_codec.hpp"
 
 #include <mutex>
@@ -139,24 +140,26 @@ void GroupsScope::on_process_exit(const Pid& pid, const Term& reason, std::vecto
   }
 }
 
-void GroupsScope::purge_node(std::uint32_t node) {
+void GroupsScope::purge_nodes(const std::vector<std::uint32_t>& nodes) {
   engine_thread_.assert_held();
-  incoming_.erase(node);
-  Reason why = Reason::node_down(node_name_of(node));
+  const PurgedNodes purged(nodes);
+  for (auto node : nodes) incoming_.erase(node);
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
-    // Each shard is scanned whole: seconds for a million members on a crowded node.
+    // Each shard is scanned whole, once for every node purged: seconds for a million members
+    // on a crowded node.
     engine_.host().keep_links_alive();
     auto& shard = table_.shard(i);
     WriterLock lock(shard.mutex);
     for (auto it = shard.groups.begin(); it != shard.groups.end();) {
       Group& group = it->second;
-      if (group.per_node.count(node)) {
-        std::vector<MemberChange> changes;  // one event for the group (SPEC 4)
+      for (auto node : purged.nodes()) {
+        if (!group.per_node.count(node)) continue;
+        std::vector<MemberChange> changes;  // one event for the group and node (SPEC 4)
         for (auto m = group.first_of(node); m != group.members.end() && m->first.node_atom() == node;) {
           changes.push_back(MemberChange{Change::left, m->first, {}, std::string(m->second.meta.view())});
           m = group.erase(m);
         }
-        post_changes(shard, it->first, std::move(changes), why);
+        post_changes(shard, it->first, std::move(changes), *purged.find(node));
       }
       if (group.members.empty()) {
         shard.groups.erase(it++);
@@ -189,7 +192,7 @@ void GroupsScope::begin_remote_snapshot(std::uint32_t from) {
   auto& incoming = incoming_[from];
   incoming = IncomingSnapshot{};
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
-    engine_.host().keep_links_alive();  // a scan of the whole table, as in purge_node
+    engine_.host().keep_links_alive();  // a scan of the whole table, as in purge_nodes
     auto& shard = table_.shard(i);
     ReaderLock lock(shard.mutex);
     for (const auto& [key, group] : shard.groups) {

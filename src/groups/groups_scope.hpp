@@ -87,7 +87,7 @@ class GroupsScope final : public ScopeHandler, public ExitObserver, public std::
   void begin_remote_snapshot(std::uint32_t from) override;
   void apply_snapshot_chunk(std::uint32_t from, const msgpack::object& chunk) override;
   void end_remote_snapshot(std::uint32_t from) override;
-  void purge_node(std::uint32_t node) override;
+  void purge_nodes(const std::vector<std::uint32_t>& nodes) override;
   void on_replicated(std::uint32_t from, const msgpack::object& payload) override;
   void on_call(std::uint32_t from, std::uint64_t request_id, const msgpack::object& payload) override;
 

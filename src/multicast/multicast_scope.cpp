@@ -205,10 +205,12 @@ void MulticastScope::write_snapshot_part(std::size_t, const std::function<void(s
   if (!announcements.empty()) emit();
 }
 
-void MulticastScope::purge_node(std::uint32_t node) {
+void MulticastScope::purge_nodes(const std::vector<std::uint32_t>& nodes) {
   engine_thread_.assert_held();
-  if (trace_) SYN_LOG(info, node_->name(), "multicast: peer down ", node_name_of(node));
-  for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.peer_down(node, now())); }
+  for (auto node : nodes) {
+    if (trace_) SYN_LOG(info, node_->name(), "multicast: peer down ", node_name_of(node));
+    for (auto& [key, g] : groups_) { apply_or_log(key, *g, g->node.peer_down(node, now())); }
+  }
 }
 
 void MulticastScope::on_member_added(std::uint32_t node) {

@@ -420,19 +420,31 @@ std::vector<transport::LinkInfo> NodeCore::links() {
   return engine_.call([this] { return transport_->links(); });
 }
 
-void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t /*creation*/, transport::DownReason reason) {
-  multi_calls_->on_peer_down(atom);
-  for (auto* observer : observers_) observer->on_peer_down(atom);
-  monitors_.on_peer_down(atom);
-  // After the purges' callbacks: a handler told "down" finds the node's entries gone.
-  if (auto handler = handlers_.for_node()) {
-    post_callback([handler, node = node_name_of(atom), why = std::string(transport::code_of(reason))] {
-      handler->on_node_down(node, why);
-    });
+void NodeCore::on_peer_down(std::uint32_t atom, std::uint32_t creation, transport::DownReason reason) {
+  on_peers_down({transport::PeerDown{atom, creation, reason}});
+}
+
+void NodeCore::on_peers_down(const std::vector<transport::PeerDown>& downs) {
+  std::vector<std::uint32_t> atoms;
+  atoms.reserve(downs.size());
+  for (const auto& d : downs) {
+    atoms.push_back(d.atom);
+    multi_calls_->on_peer_down(d.atom);
+  }
+  // All of them at once: each scope purges them in one scan of its table.
+  for (auto* observer : observers_) observer->on_peers_down(atoms);
+  for (const auto& d : downs) {
+    monitors_.on_peer_down(d.atom);
+    // After the purges' callbacks: a handler told "down" finds the node's entries gone.
+    if (auto handler = handlers_.for_node()) {
+      post_callback([handler, node = node_name_of(d.atom), why = std::string(transport::code_of(d.reason))] {
+        handler->on_node_down(node, why);
+      });
+    }
   }
   // Last: once nodes() no longer lists it, its entries are gone from every table too.
   WriterLock lock(peers_mutex_);
-  up_peers_.erase(atom);
+  for (auto atom : atoms) up_peers_.erase(atom);
 }
 
 void NodeCore::on_peer_message(std::uint32_t atom, const msgpack::object& message, std::size_t bytes) {

@@ -117,6 +117,7 @@ class NodeCore final : public ScopeHost,
   // TransportListener (engine thread)
   void on_peer_up(std::uint32_t atom, std::uint32_t creation) override;
   void on_peer_down(std::uint32_t atom, std::uint32_t creation, transport::DownReason reason) override;
+  void on_peers_down(const std::vector<transport::PeerDown>& downs) override;
   void on_peer_message(std::uint32_t atom, const msgpack::object& message, std::size_t bytes) override;
 
   /// The node's own message types: processes, monitors, multi_calls.

@@ -40,6 +40,11 @@ class PeerObserver {
   virtual void on_peer_up(std::uint32_t atom) = 0;
   /// A peer is down: everything of it goes.
   virtual void on_peer_down(std::uint32_t atom) = 0;
+  /// Peers found down together (see TransportListener::on_peers_down): one call, so that an
+  /// observer with a table to scan scans it once. Defaults to on_peer_down for each.
+  virtual void on_peers_down(const std::vector<std::uint32_t>& atoms) {
+    for (auto atom : atoms) on_peer_down(atom);
+  }
   /// The node stops; the engine thread's last turn, before the links close.
   virtual void on_engine_stopping() {}
   /// The node stopped: no engine thread any more (called on the stopping thread).

@@ -5,6 +5,7 @@
 #include "registry/registry_scope.hpp"
 #include "wire/meta_codec.hpp"
 #include "scope/entry_calls.hpp"
+#include "scope/purged_nodes.hpp"
 
 #include <algorithm>
 #include <mutex>
@@ -343,33 +344,34 @@ void RegistryScope::on_process_exit(const Pid& pid, const Term& reason, std::vec
 
 // ---- nodes going down ---------------------------------------------------------------------
 
-void RegistryScope::purge_node(std::uint32_t node) {
+void RegistryScope::purge_nodes(const std::vector<std::uint32_t>& nodes) {
   engine_thread_.assert_held();
-  stale_candidates_.erase(node);
-  Reason why = Reason::node_down(node_name_of(node));
+  const PurgedNodes purged(nodes);
+  for (auto node : nodes) stale_candidates_.erase(node);
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
-    // Each shard is scanned whole: seconds for a million names on a crowded node.
+    // Each shard is scanned whole, once for every node purged: seconds for a million names on
+    // a crowded node.
     engine_.host().keep_links_alive();
     auto& shard = table_.shard(i);
     RegistryTable::Shard::WriteLock lock(shard);
-    // Its hidden registrations first, so that none of them shows in place of its shown ones.
+    // Their hidden registrations first, so that none of them shows in place of their shown ones.
     for (auto h = shard.hidden.begin(); h != shard.hidden.end();) {
       auto& hidden = h->second;
-      hidden.erase(
-          std::remove_if(hidden.begin(), hidden.end(), [&](const RegEntry& e) { return e.pid.node_atom() == node; }),
-          hidden.end());
+      hidden.erase(std::remove_if(hidden.begin(), hidden.end(),
+                                  [&](const RegEntry& e) { return purged.contains(e.pid.node_atom()); }),
+                   hidden.end());
       if (hidden.empty()) {
         shard.hidden.erase(h++);
       } else {
         ++h;
       }
     }
-    if (!shard.per_node.count(node)) continue;
-    std::vector<std::string> keys;
+    if (!purged.any_counted_in(shard.per_node)) continue;
+    std::vector<std::pair<std::string, const Reason*>> keys;
     for (const auto& [key, e] : shard.entries) {
-      if (e.pid.node_atom() == node) keys.push_back(key.str());
+      if (const Reason* why = purged.find(e.pid.node_atom())) keys.emplace_back(key.str(), why);
     }
-    for (const auto& key : keys) remove_shown(shard, shard.entries.find(std::string_view(key)), why);
+    for (const auto& [key, why] : keys) remove_shown(shard, shard.entries.find(std::string_view(key)), *why);
   }
 }
 
@@ -392,7 +394,7 @@ void RegistryScope::begin_remote_snapshot(std::uint32_t from) {
   auto& candidates = stale_candidates_[from];
   candidates.clear();
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
-    engine_.host().keep_links_alive();  // a scan of the whole table, as in purge_node
+    engine_.host().keep_links_alive();  // a scan of the whole table, as in purge_nodes
     auto& shard = table_.shard(i);
     RegistryTable::Shard::ReadLock lock(shard);
     for (const auto& [key, hidden] : shard.hidden) {

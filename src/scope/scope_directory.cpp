@@ -168,10 +168,12 @@ void ScopeDirectory::on_peer_up(std::uint32_t atom) {
   for (auto* e : all_engines()) e->on_peer_up(atom);
 }
 
-void ScopeDirectory::on_peer_down(std::uint32_t atom) {
+void ScopeDirectory::on_peer_down(std::uint32_t atom) { on_peers_down({atom}); }
+
+void ScopeDirectory::on_peers_down(const std::vector<std::uint32_t>& atoms) {
   assert(host_->on_engine_thread() && "ScopeDirectory: engine thread only");
-  calls_->on_peer_down(atom);
-  for (auto* e : all_engines()) e->on_peer_down(atom);
+  for (auto atom : atoms) calls_->on_peer_down(atom);
+  for (auto* e : all_engines()) e->on_peers_down(atoms);
 }
 
 void ScopeDirectory::on_engine_stopping() { calls_->fail_all(); }

@@ -65,6 +65,7 @@ class ScopeDirectory final : public PeerObserver {
   // ---- PeerObserver (engine thread) ----
   void on_peer_up(std::uint32_t atom) override;
   void on_peer_down(std::uint32_t atom) override;
+  void on_peers_down(const std::vector<std::uint32_t>& atoms) override;
   void on_engine_stopping() override;
   /// Node shutdown: every handler drops its data; the directory lets go of them.
   void on_stopped() override;

@@ -141,30 +141,34 @@ void ScopeEngine::send_discover(std::uint32_t atom) {
 
 void ScopeEngine::on_peer_up(std::uint32_t atom) { send_discover(atom); }
 
-void ScopeEngine::on_peer_down(std::uint32_t atom) {
+void ScopeEngine::on_peers_down(const std::vector<std::uint32_t>& atoms) {
   assert_engine_thread();
-  drop_member(atom);
+  drop_members(atoms);
 }
 
-void ScopeEngine::drop_member(std::uint32_t atom) {
-  count_old_member(atom, false);
-  end_await_sync(atom);
-  syncing_from_.erase(atom);
-  streams_.erase(atom);
-  bool was_member;
+void ScopeEngine::drop_members(const std::vector<std::uint32_t>& atoms) {
+  std::vector<bool> was_member(atoms.size(), false);
+  for (auto atom : atoms) {
+    count_old_member(atom, false);
+    end_await_sync(atom);
+    syncing_from_.erase(atom);
+    streams_.erase(atom);
+  }
   {
     MutexLock lock(members_mutex_);
-    was_member = members_.erase(atom) != 0;
+    for (std::size_t i = 0; i < atoms.size(); ++i) was_member[i] = members_.erase(atoms[i]) != 0;
   }
   // Purge even if discovery had not finished: a reply applied by a caller may have put
   // entries of that node here already.
-  handler_->purge_node(atom);
-  snapshot_began_.erase(atom);
-  if (was_member) ScopeCounters::add(counters_.purges);
-  if (was_member) handler_->on_member_removed(atom);
-  if (was_member)
-    SYN_LOG_SCOPE(debug, node_.name(), address_.scope, "scope ", address_.scope, ": ", node_name_of(atom),
+  handler_->purge_nodes(atoms);
+  for (std::size_t i = 0; i < atoms.size(); ++i) {
+    snapshot_began_.erase(atoms[i]);
+    if (!was_member[i]) continue;
+    ScopeCounters::add(counters_.purges);
+    handler_->on_member_removed(atoms[i]);
+    SYN_LOG_SCOPE(debug, node_.name(), address_.scope, "scope ", address_.scope, ": ", node_name_of(atoms[i]),
                   " left the subcluster");
+  }
 }
 
 void ScopeEngine::add_member(std::uint32_t atom) {
@@ -202,7 +206,7 @@ void ScopeEngine::on_discover(std::uint32_t from) {
 void ScopeEngine::on_not_here(std::uint32_t from) {
   assert_engine_thread();
   if (is_member(from)) {
-    drop_member(from);  // it left the scope: its entries go (remote_scope_node_down)
+    drop_members({from});  // it left the scope: its entries go (remote_scope_node_down)
   } else {
     end_await_sync(from);
   }

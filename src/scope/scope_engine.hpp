@@ -75,7 +75,8 @@ class ScopeEngine {
   /// awaited any more, and nothing goes out for this engine from now on.
   void leave_subcluster();
   void on_peer_up(std::uint32_t atom);
-  void on_peer_down(std::uint32_t atom);
+  /// Peers down together: their entries go in one scan of the handler's table.
+  void on_peers_down(const std::vector<std::uint32_t>& atoms);
   void on_discover(std::uint32_t from);
   /// `from` does not run this (kind, scope): no snapshot to wait for; from a member, it left
   /// the scope (Node::remove_node_from_scopes): dropped as if it went down.
@@ -104,8 +105,9 @@ class ScopeEngine {
   void send_snapshot(std::uint32_t atom) SYN_REQUIRES(engine_thread_);
   void continue_snapshot(std::uint32_t atom, std::uint64_t generation) SYN_REQUIRES(engine_thread_);
   void add_member(std::uint32_t atom);
-  /// `atom` is out of the subcluster (down, or it left the scope): its entries are purged.
-  void drop_member(std::uint32_t atom) SYN_REQUIRES(engine_thread_);
+  /// `atoms` are out of the subcluster (down, or one left the scope): their entries are
+  /// purged, all in one call to the handler.
+  void drop_members(const std::vector<std::uint32_t>& atoms) SYN_REQUIRES(engine_thread_);
   /// Readiness bookkeeping: wait for `atom`'s answer, or stop waiting.
   void await_sync(std::uint32_t atom) SYN_REQUIRES(engine_thread_);
   void end_await_sync(std::uint32_t atom) SYN_REQUIRES(engine_thread_);

@@ -60,8 +60,9 @@ class ScopeHandler {
   virtual void apply_snapshot_chunk(std::uint32_t from, const msgpack::object& chunk) = 0;
   /// The snapshot of `from` is complete: what it did not contain is stale.
   virtual void end_remote_snapshot(std::uint32_t from) = 0;
-  /// `node` went down or left the subcluster: remove everything of it.
-  virtual void purge_node(std::uint32_t node) = 0;
+  /// `nodes` went down or left the subcluster (several when they went down together):
+  /// remove everything of them. A table is scanned once for all of them.
+  virtual void purge_nodes(const std::vector<std::uint32_t>& nodes) = 0;
   /// A replicated change from subcluster member `from`. Throws wire::DecodeError when malformed.
   virtual void on_replicated(std::uint32_t from, const msgpack::object& payload) = 0;
   /// A call routed here (this node runs the pid); answer with ScopeEngine::reply.
@@ -76,7 +77,7 @@ class ScopeHandler {
   /// `node` joined the subcluster: it runs this scope too. Its snapshot follows; changes sent
   /// to members from now on reach it.
   virtual void on_member_added(std::uint32_t /*node*/) {}
-  /// `node` left the subcluster (it went down, or its link did), after purge_node.
+  /// `node` left the subcluster (it went down, or its link did), after purge_nodes.
   virtual void on_member_removed(std::uint32_t /*node*/) {}
 };
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 namespace syn::transport {
 
@@ -141,6 +142,37 @@ std::string advertised_endpoint(const std::string& bound, const std::string& adv
 
 // ---- the loop ---------------------------------------------------------------------------
 
+// Holds the links found down while a pass over the sockets runs, and tells them in one call
+// when it finishes: peers killed at once (their disconnects read in one pass) or silent at
+// once (a cut) are purged in one scan of each table, not one scan each. A pass that throws
+// leaves them held; the next pass, or the next down outside one, tells them.
+class Transport::DownBatch {
+ public:
+  explicit DownBatch(Transport& transport)
+      : transport_(transport), outermost_(!std::exchange(transport.holding_downs_, true)) {}
+  ~DownBatch() {
+    if (outermost_) transport_.holding_downs_ = false;
+  }
+  DownBatch(const DownBatch&) = delete;
+  DownBatch& operator=(const DownBatch&) = delete;
+  /// The pass ended: tell what it found (not from the destructor: the listener may throw).
+  void finish() {
+    if (!outermost_) return;
+    transport_.holding_downs_ = false;
+    transport_.tell_held_downs();
+  }
+
+ private:
+  Transport& transport_;
+  const bool outermost_;
+};
+
+void Transport::tell_held_downs() {
+  if (held_downs_.empty()) return;
+  auto downs = std::exchange(held_downs_, {});
+  listener_.on_peers_down(downs);
+}
+
 void Transport::fill_poll_items(std::vector<zmq::pollitem_t>& items) {
   polled_.clear();
   items.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
@@ -163,6 +195,7 @@ void Transport::fill_poll_items(std::vector<zmq::pollitem_t>& items) {
 }
 
 void Transport::handle_poll(const std::vector<zmq::pollitem_t>& items, std::size_t first) {
+  DownBatch downs(*this);
   if (items[first].revents & ZMQ_POLLIN) on_router_readable();
   for (std::size_t i = 0; i < polled_.size(); ++i) {
     Dealer* d = polled_[i];
@@ -175,6 +208,7 @@ void Transport::handle_poll(const std::vector<zmq::pollitem_t>& items, std::size
   if (gate_) gate_->handle_poll(items, first + 1 + 2 * polled_.size());
   polled_.clear();
   graveyard_.clear();
+  downs.finish();
 }
 
 std::chrono::milliseconds Transport::tick_interval() const {
@@ -183,6 +217,7 @@ std::chrono::milliseconds Transport::tick_interval() const {
 }
 
 void Transport::tick(TimePoint now) {
+  DownBatch downs(*this);
   // Monitors, and up links' sockets, are polled by file descriptor, which tells of news once:
   // read what may have gone unannounced (a sending thread's visit to a socket, say).
   // (Closing a dealer leaves it in the graveyard until this pass ends: the pointers stay valid.)
@@ -246,6 +281,7 @@ void Transport::tick(TimePoint now) {
     }
   }
   graveyard_.clear();
+  downs.finish();
 }
 
 void Transport::keep_alive(TimePoint now) {
@@ -357,6 +393,14 @@ std::uint32_t Transport::protocol(std::uint32_t atom) const {
 std::uint32_t Transport::up_creation(std::uint32_t atom) const {
   auto it = peers_.find(atom);
   return it != peers_.end() && it->second->up ? it->second->creation : 0;
+}
+
+std::vector<int> Transport::up_link_monitor_fds() const {
+  std::vector<int> fds;
+  for (const auto& [atom, p] : peers_) {
+    if (p->up && p->dealer && p->dealer->monitor) fds.push_back(p->dealer->monitor_fd);
+  }
+  return fds;
 }
 
 std::vector<LinkInfo> Transport::links() const {

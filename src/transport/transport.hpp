@@ -74,11 +74,24 @@ struct LinkInfo {
 };
 
 /// What the transport tells the node.
+/// One link that went down (TransportListener::on_peers_down).
+struct PeerDown {
+  std::uint32_t atom;
+  std::uint32_t creation;
+  DownReason reason;
+};
+
 class TransportListener {
  public:
   virtual ~TransportListener() = default;
   virtual void on_peer_up(std::uint32_t atom, std::uint32_t creation) = 0;
   virtual void on_peer_down(std::uint32_t atom, std::uint32_t creation, DownReason reason) = 0;
+  /// The links found down in one pass over the sockets (peers killed at once, this node cut
+  /// from the rest), in the order found, told in one call: the node then purges all of them
+  /// in one scan of each table rather than one scan each. Defaults to on_peer_down for each.
+  virtual void on_peers_down(const std::vector<PeerDown>& downs) {
+    for (const auto& d : downs) on_peer_down(d.atom, d.creation, d.reason);
+  }
   /// A message of a non-link type from an up peer. Throwing wire::DecodeError marks it
   /// malformed (counted and logged); the link stays. `bytes`: its encoded size (metrics).
   virtual void on_peer_message(std::uint32_t atom, const msgpack::object& message, std::size_t bytes) = 0;
@@ -182,6 +195,9 @@ class Transport {
   std::vector<std::uint32_t> up_peers() const;
   /// Every peer known, up or not, sorted by name.
   std::vector<LinkInfo> links() const;
+  /// The file descriptors of the monitors of up links' sockets, readable while ZeroMQ holds
+  /// news of them for the next pass (tests that hold the engine thread wait on them).
+  std::vector<int> up_link_monitor_fds() const;
   /// Whether one of our connections dialled `endpoint` and found `atom` there.
   bool reached_at(std::uint32_t atom, const std::string& endpoint) const;
   const TransportCounters& counters() const { return counters_; }
@@ -239,6 +255,11 @@ class Transport {
 
   void check_up(Peer& peer);
   void teardown(Peer& peer, DownReason reason, bool tell_peer = true);
+  /// Links found down during one pass over the sockets (handle_poll, tick) are told together
+  /// when it ends (finish): see TransportListener::on_peers_down. Outside a pass, at once.
+  class DownBatch;
+  /// Tells the listener the downs held so far, if any.
+  void tell_held_downs();
   void send_peer_list(Peer& peer);
   std::string describe_rid(const std::string& rid) const;
 
@@ -266,6 +287,8 @@ class Transport {
   std::uint64_t monitor_counter_ = 0;
   TransportCounters counters_;
   bool left_ = false;
+  bool holding_downs_ = false;        // a pass is running: see DownBatch
+  std::vector<PeerDown> held_downs_;  // found down in it, not told yet
 };
 
 }  // namespace syn::transport

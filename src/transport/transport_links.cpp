@@ -184,6 +184,12 @@ void Transport::check_up(Peer& p) {
   p.last_recv = p.last_send = SteadyClock::now();
   SYN_LOG_PEER(info, config_.node_name, p.name, "peer ", p.name, " up (", p.endpoint, ")");
   send_peer_list(p);
+  // Its down, if this pass found one, goes first: the listener hears of a peer in order.
+  for (const auto& d : held_downs_) {
+    if (d.atom != p.atom) continue;
+    tell_held_downs();
+    break;
+  }
   listener_.on_peer_up(p.atom, p.creation);
   if (p.early_peers) {
     auto early = std::move(*p.early_peers);
@@ -247,7 +253,8 @@ void Transport::teardown(Peer& p, DownReason reason, bool tell_peer) {
     // A link that keeps dropping shows in the stats, not only in log lines.
     if (reason == DownReason::connection_lost || reason == DownReason::timeout) ++counters_.connections_lost;
     SYN_LOG_PEER(info, config_.node_name, p.name, "peer ", p.name, " down: ", to_string(reason));
-    listener_.on_peer_down(p.atom, creation, reason);
+    held_downs_.push_back(PeerDown{p.atom, creation, reason});
+    if (!holding_downs_) tell_held_downs();
   }
   bool redial = reason != DownReason::left && reason != DownReason::disconnected && !p.blocked;
   if (redial) ensure_dealer(p);

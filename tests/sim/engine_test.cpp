@@ -57,7 +57,9 @@ class Probe final : public detail::ScopeHandler {
     arrivals[detail::node_name_of(from)].push_back(text.substr(0, text.find(' ', 5)));
   }
   void end_remote_snapshot(std::uint32_t from) override { arrivals[detail::node_name_of(from)].push_back("end"); }
-  void purge_node(std::uint32_t node) override { events.push_back("purge " + detail::node_name_of(node)); }
+  void purge_nodes(const std::vector<std::uint32_t>& nodes) override {
+    for (auto node : nodes) events.push_back("purge " + detail::node_name_of(node));
+  }
   void on_replicated(std::uint32_t from, const msgpack::object& payload) override {
     received[detail::node_name_of(from)].push_back(payload.as<std::string>());
     arrivals[detail::node_name_of(from)].push_back(payload.as<std::string>());

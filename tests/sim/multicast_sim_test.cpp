@@ -44,6 +44,23 @@ TEST_CASE(
   CHECK(failed == 0);
 }
 
+TEST_CASE("multicast sim: nodes crashed together keep SPEC 8 and heal into one view", "[sim][multicast]") {
+  // Every survivor is told of both links in one call (issue 14): their members leave the view
+  // in the same view change or in consecutive ones.
+  MulticastScenarioConfig config;
+  config.crash_together = true;
+  config.fault_rate = 0.15;
+  auto failed = run_seed_range(
+      50'000, 100,
+      [&](std::uint64_t seed, bool traced) {
+        MulticastScenarioConfig c = config;
+        c.trace = traced;
+        return run_multicast_scenario(seed, c);
+      },
+      "scripts/sim --multicast --crash-together --seed ");
+  CHECK(failed == 0);
+}
+
 namespace {
 /// A seed the simulator once failed on, what it showed, and what the fix changed.
 struct RegressionSeed {

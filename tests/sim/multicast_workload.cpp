@@ -362,7 +362,7 @@ class MulticastScenario {
       }
       return;
     }
-    random_fault(world_, node_names_, FaultMix{config_.crashes, config_.one_way_cuts, true},
+    random_fault(world_, node_names_, FaultMix{config_.crashes, config_.one_way_cuts, true, config_.crash_together},
                  [this](const std::string& name) { restart(name); });
   }
 

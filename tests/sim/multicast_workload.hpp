@@ -24,6 +24,8 @@ struct MulticastScenarioConfig {
   double fault_rate = 0.08;      ///< share of steps that are a fault (cut, heal, crash)
   bool crashes = true;
   bool one_way_cuts = true;
+  /// Half the crashes take two nodes at once (World::crash_together).
+  bool crash_together = false;
   /// Slow consumers among the faults: a node's callbacks lag by up to 8 s (past
   /// multicast_max_lag, 5 s here: its node is evicted), until the next such fault on it.
   bool slow_nodes = false;

@@ -4,6 +4,7 @@
 #include "wire/frame.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <stdexcept>
 
 namespace syn::sim {
@@ -33,6 +34,7 @@ void SimNode::crash() {
   });
   crashed_ = true;
   peers_.clear();
+  held_downs_.clear();
   outbound_.clear();
   callbacks_.clear();
   directory_->on_stopped();
@@ -91,6 +93,8 @@ void SimNode::flush() {
 }
 
 void SimNode::peer_up(std::uint32_t atom, std::uint32_t creation) {
+  // Its down, if still held, goes first (as in Transport::check_up).
+  if (std::find(held_downs_.begin(), held_downs_.end(), atom) != held_downs_.end()) tell_held_downs();
   engine_step([&] {
     peers_[atom] = creation;
     world_.trace(name() + " sees " + detail::node_name_of(atom) + " up");
@@ -99,11 +103,28 @@ void SimNode::peer_up(std::uint32_t atom, std::uint32_t creation) {
 }
 
 void SimNode::peer_down(std::uint32_t atom) {
+  // The link is gone at once: nothing more goes to it or comes from it. The node hears of it
+  // as the transport tells it, at the end of its pass over the sockets, together with the
+  // other links found down in that pass (TransportListener::on_peers_down): a pass here ends
+  // up to kPass later, so that peers lost at nearly the same time are told together.
+  if (!peers_.erase(atom)) return;
+  outbound_.erase(atom);
+  world_.trace(name() + " sees " + detail::node_name_of(atom) + " down");
+  held_downs_.push_back(atom);
+  if (held_downs_.size() > 1) return;  // the pass that holds them is scheduled
+  constexpr Micros kPass = 2'000;
+  std::weak_ptr<SimNode> self = weak_from_this();
+  world_.schedule(world_.random().between(0, kPass), [self] {
+    if (auto node = self.lock()) node->tell_held_downs();
+  });
+}
+
+void SimNode::tell_held_downs() {
+  if (held_downs_.empty() || crashed_) return;
+  auto atoms = std::exchange(held_downs_, {});
+  if (atoms.size() > 1) world_.trace(name() + " is told of " + std::to_string(atoms.size()) + " downs at once");
   engine_step([&] {
-    if (!peers_.erase(atom)) return;
-    outbound_.erase(atom);
-    world_.trace(name() + " sees " + detail::node_name_of(atom) + " down");
-    for (auto* observer : observers_) observer->on_peer_down(atom);
+    for (auto* observer : observers_) observer->on_peers_down(atoms);
   });
 }
 
@@ -269,19 +290,28 @@ SimNode& World::add_node(const std::string& name, NodeOptions options, const std
   return *node;
 }
 
-void World::crash(const std::string& name) {
-  SimNode* victim = node(name);
-  if (!victim || victim->crashed()) return;
-  victim->crash();
-  // Its side of every session ends with it; its peers see the connections reset soon.
-  for (auto& [key, session] : sessions_) {
-    if (session.id == 0 || (key.first != victim->atom() && key.second != victim->atom())) continue;
-    std::uint32_t other = key.first == victim->atom() ? key.second : key.first;
-    (key.first == victim->atom() ? session.a_down : session.b_down) = true;
-    auto id = session.id;
-    schedule(random_.between(1'000, 50'000), [this, other, victim_atom = victim->atom(), id] {
-      if (sessions_[pair_of(other, victim_atom)].id == id) end_session_on(other, victim_atom);
-    });
+void World::crash(const std::string& name) { crash_together({name}); }
+
+void World::crash_together(const std::vector<std::string>& names) {
+  // Each survivor sees the connections of all of them reset at the same moment, soon: the
+  // kernel closes a killed process's sockets at once.
+  std::map<std::uint32_t, Micros> seen_after;  // survivor -> when
+  for (const auto& name : names) {
+    SimNode* victim = node(name);
+    if (!victim || victim->crashed()) continue;
+    victim->crash();
+    // Its side of every session ends with it.
+    for (auto& [key, session] : sessions_) {
+      if (session.id == 0 || (key.first != victim->atom() && key.second != victim->atom())) continue;
+      std::uint32_t other = key.first == victim->atom() ? key.second : key.first;
+      (key.first == victim->atom() ? session.a_down : session.b_down) = true;
+      auto id = session.id;
+      auto [when, fresh] = seen_after.try_emplace(other, 0);
+      if (fresh) when->second = random_.between(1'000, 50'000);
+      schedule(when->second, [this, other, victim_atom = victim->atom(), id] {
+        if (sessions_[pair_of(other, victim_atom)].id == id) end_session_on(other, victim_atom);
+      });
+    }
   }
 }
 

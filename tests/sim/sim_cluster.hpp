@@ -86,7 +86,10 @@ class SimNode final : public detail::ScopeHost, public std::enable_shared_from_t
 
   // ---- driven by the World ----
   void peer_up(std::uint32_t atom, std::uint32_t creation);
+  /// The link to `atom` ends now; the node is told at the end of its pass (tell_held_downs).
   void peer_down(std::uint32_t atom);
+  /// Tells the node of the links ended since its last pass, all in one call.
+  void tell_held_downs();
   /// Reads a frame from peer `from`; false when it was malformed (the sim counts that a bug).
   bool receive_frame(std::uint32_t from, const std::string& frame);
   /// Runs queued callbacks up to `seq` (all when 0).
@@ -143,6 +146,7 @@ class SimNode final : public detail::ScopeHost, public std::enable_shared_from_t
   std::vector<detail::PeerObserver*> observers_;
   std::map<std::uint32_t, std::uint32_t> peers_;       // atom -> creation, as this node sees them
   std::map<std::uint32_t, wire::OutBuffer> outbound_;  // this engine step's messages per peer
+  std::vector<std::uint32_t> held_downs_;              // links ended, the node not told yet
   std::map<std::uint64_t, std::shared_ptr<detail::ProcessControl>> processes_;
   std::uint64_t next_process_ = 0;
   std::deque<std::pair<std::uint64_t, detail::UniqueFunction>> callbacks_;
@@ -186,6 +190,9 @@ class World {
   /// Crashes `name`; restart() brings up a new incarnation with the same scopes, and the
   /// same options unless others are given.
   void crash(const std::string& name);
+  /// Crashes all of `names` at the same instant (a SIGKILL of several processes): every
+  /// other node sees their links end at the same moment, in one pass.
+  void crash_together(const std::vector<std::string>& names);
   void restart(const std::string& name, std::optional<NodeOptions> options = std::nullopt);
 
   // ---- faults ----

@@ -63,6 +63,24 @@ TEST_CASE("sim: five nodes, many faults", "[sim]") {
   run_seeds(20'000, 100, config);
 }
 
+TEST_CASE("sim: nodes crashed together are purged together, and the cluster converges", "[sim]") {
+  // Two nodes killed at once: every survivor is told of both links in one call and purges
+  // them in one scan of each table (issue 14). Half the crashes take two nodes here.
+  ScenarioConfig config;
+  config.nodes = 5;
+  config.fault_rate = 0.3;
+  config.crash_together = true;
+  std::size_t told_together = 0;
+  for (std::uint64_t seed = 40'000; seed < 40'020; ++seed) {
+    ScenarioConfig traced = config;
+    traced.trace = true;
+    auto outcome = run_scenario(seed, traced);
+    for (const auto& line : outcome.trace) told_together += line.find("downs at once") != std::string::npos;
+  }
+  CHECK(told_together > 0);  // the runs below take the path they are meant to test
+  run_seeds(40'000, 300, config);
+}
+
 TEST_CASE("sim: custom conflict resolvers converge", "[sim]") {
   // SPEC 6: a resolver that keeps neither frees the name everywhere; resolvers that keep the
   // incoming one on both owners free it too; resolvers that disagree (each owner keeps its own)

@@ -237,7 +237,7 @@ class Scenario {
 
   void fault() {
     ++outcome_.faults;
-    random_fault(world_, node_names_, FaultMix{config_.crashes, config_.one_way_cuts, false},
+    random_fault(world_, node_names_, FaultMix{config_.crashes, config_.one_way_cuts, false, config_.crash_together},
                  [this](const std::string& name) { restart(name); });
   }
 
@@ -379,6 +379,8 @@ void random_fault(World& world, const std::vector<std::string>& names, const Fau
   } else if (mix.crashes) {
     if (world.node(a)->crashed()) {
       restart(a);
+    } else if (mix.crash_together && choice == 9 && a != b && !world.node(b)->crashed()) {
+      world.crash_together({a, b});  // no extra draw: seeds without it run as before
     } else {
       world.crash(a);
     }

@@ -27,6 +27,8 @@ struct ScenarioConfig {
   double fault_rate = 0.15;      ///< share of steps that are a fault (cut, heal, crash)
   bool crashes = true;
   bool one_way_cuts = true;
+  /// Half the crashes take two nodes at once (World::crash_together).
+  bool crash_together = false;
   /// A custom conflict resolver for every node (the default resolver when empty).
   ConflictResolver resolver;
   bool trace = false;  ///< keep a trace of every step (printed on failure)
@@ -64,11 +66,13 @@ std::size_t run_seed_range(std::uint64_t first, std::uint64_t count,
 struct FaultMix {
   bool crashes = true;
   bool one_way_cuts = true;
-  bool resets = false;  ///< link resets (World::reset) beside silent cuts
+  bool resets = false;          ///< link resets (World::reset) beside silent cuts
+  bool crash_together = false;  ///< half the crashes of two running nodes take both at once
 };
 
 /// One random fault between two random nodes of `names`: a cut (one way or both), a reset, a
-/// heal, or a crash of a running node or the restart (`restart`) of a crashed one.
+/// heal, or a crash of a running node (of both at once, with crash_together) or the restart
+/// (`restart`) of a crashed one.
 void random_fault(World& world, const std::vector<std::string>& names, const FaultMix& mix,
                   const std::function<void(const std::string&)>& restart);
 

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   app.add_flag("--multicast", multicast, "run the guaranteed-multicast workload (SPEC 8) instead");
   bool slow = false;
   app.add_flag("--slow-nodes", slow, "with --multicast: slow consumers among the faults (laggard eviction)");
+  app.add_flag("--crash-together", config.crash_together, "half the crashes take two nodes at once");
   std::string resolver = "default";
   app.add_option("--resolver", resolver, "default, keep-local (owners disagree), keep-neither, keep-incoming");
   CLI11_PARSE(app, argc, argv);
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
   if (app.count("--operations")) multicast_config.operations = config.operations;
   if (app.count("--fault-rate")) multicast_config.fault_rate = config.fault_rate;
   multicast_config.slow_nodes = slow;
+  multicast_config.crash_together = config.crash_together;
   auto run = [&](std::uint64_t seed, bool traced) {
     if (multicast) {
       auto c = multicast_config;
@@ -56,7 +58,10 @@ int main(int argc, char** argv) {
     c.trace = traced;
     return syn::sim::run_scenario(seed, c);
   };
-  const std::string replay = multicast ? "scripts/sim --multicast --seed " : "scripts/sim --seed ";
+  std::string replay = multicast ? "scripts/sim --multicast " : "scripts/sim ";
+  if (slow) replay += "--slow-nodes ";
+  if (config.crash_together) replay += "--crash-together ";
+  replay += "--seed ";
 
   if (one != 0) {
     auto outcome = run(one, trace);

@@ -24,12 +24,20 @@ class CountingListener : public transport::TransportListener {
     if (reason == transport::DownReason::timeout) ++timeouts;
     if (reason == transport::DownReason::overflow) ++overflows;
   }
+  void on_peers_down(const std::vector<transport::PeerDown>& downs) override {
+    int size = static_cast<int>(downs.size());
+    int seen = largest_down_batch.load();
+    while (size > seen && !largest_down_batch.compare_exchange_weak(seen, size)) {}
+    TransportListener::on_peers_down(downs);  // each one, counted above
+  }
   void on_peer_message(std::uint32_t, const msgpack::object&, std::size_t) override {
     // The load itself (a crowded node's share of a core), not a wait for an outcome.
     if (per_message_.count() > 0) std::this_thread::sleep_for(per_message_);
     ++applied;
   }
   std::atomic<int> ups{0}, downs{0}, timeouts{0}, overflows{0}, applied{0};
+  /// The most links told down in one call (on_peers_down).
+  std::atomic<int> largest_down_batch{0};
 
  private:
   std::chrono::milliseconds per_message_;
