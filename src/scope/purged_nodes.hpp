@@ -5,9 +5,8 @@
 #include <syn/events.hpp>
 #include <syn/pid.hpp>
 
-#include <absl/container/flat_hash_map.h>
-
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace syn::detail {
@@ -16,15 +15,19 @@ class PurgedNodes {
  public:
   explicit PurgedNodes(const std::vector<std::uint32_t>& nodes) : nodes_(nodes) {
     reasons_.reserve(nodes.size());
-    for (auto node : nodes) reasons_.try_emplace(node, Reason::node_down(node_name_of(node)));
+    for (auto node : nodes) reasons_.emplace_back(node, Reason::node_down(node_name_of(node)));
   }
 
-  /// The reason for the entries of `node`, or nullptr when `node` is not purged.
+  /// The reason for the entries of `node`, or nullptr when `node` is not purged. Asked once
+  /// per entry of the table: a look along a few atoms (one, mostly; at most the peers) costs
+  /// less than hashing.
   const Reason* find(std::uint32_t node) const {
-    auto it = reasons_.find(node);
-    return it == reasons_.end() ? nullptr : &it->second;
+    for (const auto& [atom, reason] : reasons_) {
+      if (atom == node) return &reason;
+    }
+    return nullptr;
   }
-  bool contains(std::uint32_t node) const { return reasons_.contains(node); }
+  bool contains(std::uint32_t node) const { return find(node) != nullptr; }
 
   /// True when `per_node` (a count of entries by node atom) counts any purged node: a shard
   /// or group without one has nothing to purge.
@@ -40,7 +43,7 @@ class PurgedNodes {
 
  private:
   const std::vector<std::uint32_t>& nodes_;
-  absl::flat_hash_map<std::uint32_t, Reason> reasons_;
+  std::vector<std::pair<std::uint32_t, Reason>> reasons_;
 };
 
 }  // namespace syn::detail
