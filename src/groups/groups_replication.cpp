@@ -145,8 +145,8 @@ void GroupsScope::purge_nodes(const std::vector<std::uint32_t>& nodes) {
   const PurgedNodes purged(nodes);
   for (auto node : nodes) incoming_.erase(node);
   for (std::size_t i = 0; i < GroupsTable::kShards; ++i) {
-    // Each shard is scanned whole, once for every node purged: seconds for a million members
-    // on a crowded node.
+    // Each shard is scanned whole, once for all the nodes purged: seconds for a million
+    // members on a crowded node.
     engine_.host().keep_links_alive();
     auto& shard = table_.shard(i);
     WriterLock lock(shard.mutex);

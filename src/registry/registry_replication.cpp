@@ -349,8 +349,8 @@ void RegistryScope::purge_nodes(const std::vector<std::uint32_t>& nodes) {
   const PurgedNodes purged(nodes);
   for (auto node : nodes) stale_candidates_.erase(node);
   for (std::size_t i = 0; i < RegistryTable::kShards; ++i) {
-    // Each shard is scanned whole, once for every node purged: seconds for a million names on
-    // a crowded node.
+    // Each shard is scanned whole, once for all the nodes purged: seconds for a million names
+    // on a crowded node.
     engine_.host().keep_links_alive();
     auto& shard = table_.shard(i);
     RegistryTable::Shard::WriteLock lock(shard);

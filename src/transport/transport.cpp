@@ -142,31 +142,6 @@ std::string advertised_endpoint(const std::string& bound, const std::string& adv
 
 // ---- the loop ---------------------------------------------------------------------------
 
-// Holds the links found down while a pass over the sockets runs, and tells them in one call
-// when it finishes: peers killed at once (their disconnects read in one pass) or silent at
-// once (a cut) are purged in one scan of each table, not one scan each. A pass that throws
-// leaves them held; the next pass, or the next down outside one, tells them.
-class Transport::DownBatch {
- public:
-  explicit DownBatch(Transport& transport)
-      : transport_(transport), outermost_(!std::exchange(transport.holding_downs_, true)) {}
-  ~DownBatch() {
-    if (outermost_) transport_.holding_downs_ = false;
-  }
-  DownBatch(const DownBatch&) = delete;
-  DownBatch& operator=(const DownBatch&) = delete;
-  /// The pass ended: tell what it found (not from the destructor: the listener may throw).
-  void finish() {
-    if (!outermost_) return;
-    transport_.holding_downs_ = false;
-    transport_.tell_held_downs();
-  }
-
- private:
-  Transport& transport_;
-  const bool outermost_;
-};
-
 void Transport::tell_held_downs() {
   if (held_downs_.empty()) return;
   auto downs = std::exchange(held_downs_, {});

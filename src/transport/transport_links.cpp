@@ -171,6 +171,15 @@ void Transport::leave() {
 
 void Transport::check_up(Peer& p) {
   if (p.up || !p.inbound || !p.dealer || !p.dealer->welcomed) return;
+  // Its down, if this pass found one, goes first, before the link is up again: the listener
+  // hears of a peer in order, and nothing it sends while purging the old incarnation reaches
+  // the new one.
+  for (const auto& d : held_downs_) {
+    if (d.atom != p.atom) continue;
+    while (!held_downs_.empty()) tell_held_downs();
+    if (p.up || !p.inbound || !p.dealer || !p.dealer->welcomed) return;
+    break;
+  }
   p.up = true;
   // Each side wrote its hello in a version the other accepted: the lower of the two is one
   // both speak (and both ends compute the same).
@@ -184,12 +193,6 @@ void Transport::check_up(Peer& p) {
   p.last_recv = p.last_send = SteadyClock::now();
   SYN_LOG_PEER(info, config_.node_name, p.name, "peer ", p.name, " up (", p.endpoint, ")");
   send_peer_list(p);
-  // Its down, if this pass found one, goes first: the listener hears of a peer in order.
-  for (const auto& d : held_downs_) {
-    if (d.atom != p.atom) continue;
-    tell_held_downs();
-    break;
-  }
   listener_.on_peer_up(p.atom, p.creation);
   if (p.early_peers) {
     auto early = std::move(*p.early_peers);
@@ -254,7 +257,10 @@ void Transport::teardown(Peer& p, DownReason reason, bool tell_peer) {
     if (reason == DownReason::connection_lost || reason == DownReason::timeout) ++counters_.connections_lost;
     SYN_LOG_PEER(info, config_.node_name, p.name, "peer ", p.name, " down: ", to_string(reason));
     held_downs_.push_back(PeerDown{p.atom, creation, reason});
-    if (!holding_downs_) tell_held_downs();
+    if (!holding_downs_) {
+      DownBatch alone(*this);  // outside a pass: told now
+      alone.finish();
+    }
   }
   bool redial = reason != DownReason::left && reason != DownReason::disconnected && !p.blocked;
   if (redial) ensure_dealer(p);

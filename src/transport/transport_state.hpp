@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 
 namespace syn::transport {
 
@@ -94,6 +95,33 @@ struct Transport::Peer {
   std::optional<std::uint64_t> peer_read;  // of those, what it last said it read (none: it never says)
   bool peer_read_unjudged = false;         // peer_read changed since the link was last judged on it
   std::set<std::string> reached_at;        // endpoints our connections dialled and found it at
+};
+
+// Holds the links found down while a pass over the sockets runs, and tells them in one call
+// when it finishes: peers killed at once (their disconnects read in one pass) or silent at
+// once (a cut) are purged in one scan of each table, not one scan each. A pass that throws
+// leaves them held; the next pass, or the next down outside one, tells them.
+class Transport::DownBatch {
+ public:
+  explicit DownBatch(Transport& transport)
+      : transport_(transport), outermost_(!std::exchange(transport.holding_downs_, true)) {}
+  ~DownBatch() {
+    if (outermost_) transport_.holding_downs_ = false;
+  }
+  DownBatch(const DownBatch&) = delete;
+  DownBatch& operator=(const DownBatch&) = delete;
+  /// The pass ended: tell what it found (not from the destructor: the listener may throw).
+  /// Still holding while it tells: a link the listener's own sends find down meanwhile is
+  /// told in the next call, after this one, not inside it.
+  void finish() {
+    if (!outermost_) return;
+    while (!transport_.held_downs_.empty()) transport_.tell_held_downs();
+    transport_.holding_downs_ = false;
+  }
+
+ private:
+  Transport& transport_;
+  const bool outermost_;
 };
 
 }  // namespace syn::transport

@@ -35,6 +35,7 @@ void SimNode::crash() {
   crashed_ = true;
   peers_.clear();
   held_downs_.clear();
+  ended_.clear();
   outbound_.clear();
   callbacks_.clear();
   directory_->on_stopped();
@@ -103,11 +104,13 @@ void SimNode::peer_up(std::uint32_t atom, std::uint32_t creation) {
 }
 
 void SimNode::peer_down(std::uint32_t atom) {
-  // The link is gone at once: nothing more goes to it or comes from it. The node hears of it
-  // as the transport tells it, at the end of its pass over the sockets, together with the
-  // other links found down in that pass (TransportListener::on_peers_down): a pass here ends
-  // up to kPass later, so that peers lost at nearly the same time are told together.
-  if (!peers_.erase(atom)) return;
+  // The link is gone at once: nothing more goes to it (peer_out) or comes from it (the World
+  // ends the session on this side). The node hears of it as the transport tells it, at the
+  // end of its pass over the sockets, together with the other links found down in that pass
+  // (TransportListener::on_peers_down): a pass here ends up to kPass later, so that peers
+  // lost at nearly the same time are told together. Until then it still counts the peer up,
+  // as NodeCore does.
+  if (!peers_.count(atom) || !ended_.insert(atom).second) return;
   outbound_.erase(atom);
   world_.trace(name() + " sees " + detail::node_name_of(atom) + " down");
   held_downs_.push_back(atom);
@@ -125,6 +128,11 @@ void SimNode::tell_held_downs() {
   if (atoms.size() > 1) world_.trace(name() + " is told of " + std::to_string(atoms.size()) + " downs at once");
   engine_step([&] {
     for (auto* observer : observers_) observer->on_peers_down(atoms);
+    // Last, as NodeCore does: once the node no longer counts it up, its entries are gone.
+    for (auto atom : atoms) {
+      peers_.erase(atom);
+      ended_.erase(atom);
+    }
   });
 }
 
@@ -220,7 +228,7 @@ void SimNode::add_timer(std::chrono::milliseconds delay, detail::UniqueFunction 
 
 wire::OutBuffer* SimNode::peer_out(std::uint32_t atom) {
   if (!in_engine_) throw std::logic_error("peer_out off the engine thread");
-  if (!peers_.count(atom)) return nullptr;
+  if (!peers_.count(atom) || ended_.count(atom)) return nullptr;
   return &outbound_[atom];
 }
 

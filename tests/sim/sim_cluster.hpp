@@ -147,6 +147,7 @@ class SimNode final : public detail::ScopeHost, public std::enable_shared_from_t
   std::map<std::uint32_t, std::uint32_t> peers_;       // atom -> creation, as this node sees them
   std::map<std::uint32_t, wire::OutBuffer> outbound_;  // this engine step's messages per peer
   std::vector<std::uint32_t> held_downs_;              // links ended, the node not told yet
+  std::set<std::uint32_t> ended_;                      // links ended, still in peers_ until told
   std::map<std::uint64_t, std::shared_ptr<detail::ProcessControl>> processes_;
   std::uint64_t next_process_ = 0;
   std::deque<std::pair<std::uint64_t, detail::UniqueFunction>> callbacks_;
