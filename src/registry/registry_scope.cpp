@@ -224,7 +224,7 @@ WriteOutcome RegistryScope::authority_put(const std::string& key, const Pid& pid
         if (e.meta() == meta) return;  // same pid, same meta: a no-op
         std::string previous(e.meta());
         e.set_meta(meta);
-        e.time = node_->unique_time_ns();
+        e.time = newer_time(e);
         return w.changed(encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal),
                          post_updated(key, pid, previous, meta, Reason::normal()));
       }
@@ -345,7 +345,7 @@ WriteOutcome RegistryScope::authority_update(const std::string& key, const Pid& 
     if (e.meta() == meta) return;  // unchanged: no callback
     std::string previous(e.meta());
     e.set_meta(meta);
-    e.time = node_->unique_time_ns();
+    e.time = newer_time(e);
     w.changed(encode_put(key, e.pid, e.time, e.meta(), Reason::Kind::normal),
               post_updated(key, pid, previous, meta, Reason::normal()));
   });

@@ -19,6 +19,7 @@
 #include <syn/events.hpp>
 #include <syn/registry.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <future>
 #include <memory>
@@ -138,6 +139,12 @@ class RegistryScope final : public ScopeHandler, public ExitObserver {
   /// How many rounds in a row the two owners of `key` each kept their own under a custom
   /// resolver, counting this one (0: a new conflict). Engine thread.
   std::uint32_t disagreeing_rounds(const std::string& key, const Reason& reason);
+  /// The time of a change to a local registration: this node's clock, but never older than
+  /// the time the registration had. A conflict this node won may have stamped it ahead of
+  /// the clock (past the other owner's time); a change stamped older than that would be
+  /// dropped as stale by every peer that holds the newer time (an update never applied, a
+  /// removal that leaves a dead process's name behind).
+  std::int64_t newer_time(const RegEntry& entry) { return std::max(node_->unique_time_ns(), entry.time + 1); }
 
   // events (registry_events.cpp)
   std::uint64_t post_registered(std::string_view key, const Pid& pid, std::string_view meta, const Reason& reason);

@@ -61,6 +61,10 @@ int main(int argc, char** argv) {
   std::string replay = multicast ? "scripts/sim --multicast " : "scripts/sim ";
   if (slow) replay += "--slow-nodes ";
   if (config.crash_together) replay += "--crash-together ";
+  if (resolver != "default") replay += "--resolver " + resolver + " ";
+  for (const char* option : {"--nodes", "--operations", "--fault-rate"}) {
+    if (app.count(option)) replay += std::string(option) + " " + app.get_option(option)->as<std::string>() + " ";
+  }
   replay += "--seed ";
 
   if (one != 0) {
