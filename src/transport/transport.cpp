@@ -143,9 +143,12 @@ std::string advertised_endpoint(const std::string& bound, const std::string& adv
 // ---- the loop ---------------------------------------------------------------------------
 
 void Transport::tell_held_downs() {
-  if (held_downs_.empty()) return;
-  auto downs = std::exchange(held_downs_, {});
-  listener_.on_peers_down(downs);
+  // Downs the listener's own sends find meanwhile are held (a pass is running) and told in
+  // the next call, after this one, not inside it.
+  while (!held_downs_.empty()) {
+    auto downs = std::exchange(held_downs_, {});
+    listener_.on_peers_down(downs);
+  }
 }
 
 void Transport::fill_poll_items(std::vector<zmq::pollitem_t>& items) {

@@ -258,7 +258,8 @@ class Transport {
   /// Links found down during one pass over the sockets (handle_poll, tick) are told together
   /// when it ends (finish): see TransportListener::on_peers_down. Outside a pass, at once.
   class DownBatch;
-  /// Tells the listener the downs held so far, if any.
+  /// Tells the listener the downs held so far, and those found while it is told, until none
+  /// is left.
   void tell_held_downs();
   void send_peer_list(Peer& peer);
   std::string describe_rid(const std::string& rid) const;

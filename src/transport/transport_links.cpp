@@ -176,7 +176,7 @@ void Transport::check_up(Peer& p) {
   // the new one.
   for (const auto& d : held_downs_) {
     if (d.atom != p.atom) continue;
-    while (!held_downs_.empty()) tell_held_downs();
+    tell_held_downs();
     if (p.up || !p.inbound || !p.dealer || !p.dealer->welcomed) return;
     break;
   }

@@ -115,7 +115,7 @@ class Transport::DownBatch {
   /// told in the next call, after this one, not inside it.
   void finish() {
     if (!outermost_) return;
-    while (!transport_.held_downs_.empty()) transport_.tell_held_downs();
+    transport_.tell_held_downs();
     transport_.holding_downs_ = false;
   }
 
