@@ -105,8 +105,9 @@ struct NodeStats {
   std::uint64_t frames_received = 0;   ///< ZeroMQ messages read from peers
   std::uint64_t frames_sent = 0;       ///< ZeroMQ messages written to peers
   std::uint64_t malformed_frames = 0;  ///< frames or messages dropped because they were invalid
-  std::uint64_t refused_peers = 0;     ///< connections refused: no or another cluster key, garbage
-                                       ///< handshakes, another protocol version, a name clash
+  std::uint64_t refused_peers = 0;     ///< links refused in their handshake, by either side:
+                                       ///< no or another cluster key, garbage handshakes,
+                                       ///< another protocol version, a name clash
   std::uint64_t link_resets = 0;       ///< links reset because a peer could not keep up
   // Beyond API.md, after its fields.
   std::uint64_t connections_lost = 0;  ///< links down for a lost connection or a silent peer

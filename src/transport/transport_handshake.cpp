@@ -523,6 +523,10 @@ void Transport::retire_and_redial(Dealer& d) {
 }
 
 void Transport::dealer_handshake_failed(Dealer& d, const MonitorEvent& event) {
+  // Counted on this side too: which side of a key mismatch sees it, and which only sees the
+  // connection end, is a race inside ZeroMQ, and a node that only ever dials (a seed list,
+  // no one dialling back) would otherwise show no refusal at all while it never links.
+  ++counters_.refused;
   // Said once a minute per endpoint and kind: ZeroMQ redials a refusing node every second.
   auto now = SteadyClock::now();
   const std::string who = "cannot link with the node at " + d.endpoint + ": ";

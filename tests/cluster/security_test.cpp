@@ -109,6 +109,9 @@ TEST_CASE("security: a node without the key, or with another, never joins and le
   Node intruder_other(keyed_options("sec-other", generate_cluster_key(), {a.endpoint(), b.endpoint()}));
   // Both dial a and b and are refused in the handshake, over and over (ZeroMQ redials).
   REQUIRE(eventually([&] { return a.stats().refused_peers >= 4 && b.stats().refused_peers >= 4; }));
+  // The intruders only dial: they count the handshakes that failed on their links.
+  CHECK(eventually(
+      [&] { return intruder_plain.stats().refused_peers >= 2 && intruder_other.stats().refused_peers >= 2; }));
   // Every node says why, in a line that names the cause (which side sees the mismatch and
   // which only sees the connection end is a race inside ZeroMQ: either line will do).
   auto explained = [&](const std::string& node) {
