@@ -87,11 +87,13 @@ class ProcessControl {
   /// Detaches one key (no-op when absent).
   void detach(ExitObserver* observer, std::string_view key);
 
+  /// A receiver moves the waiting messages to the taken part when at least this many wait
+  /// (fewer are taken one by one under the delivering side's lock). Public for the tests.
+  static constexpr std::size_t kMoveAsideAtLeast = 8;
+
  private:
   bool deliver(Message message, const std::shared_ptr<ProcessControl>* owner);
   bool mark_dead(const Term& reason, std::vector<Attachment>* taken);
-  /// A receiver moves the waiting messages to the taken part when at least this many wait.
-  static constexpr std::size_t kMoveAsideAtLeast = 8;
   /// The taken part: messages moved out of `mailbox_` by a receiver, all older than those left
   /// there. Its lock is taken after `mutex_` when both are held, and never held while waiting.
   struct Taken {

@@ -3,7 +3,8 @@
 // 8 scans of a million names. The transport now holds the downs of a pass and tells them
 // together (TransportListener::on_peers_down), and each scope purges them in one scan. Real
 // transports and engine threads over ZeroMQ on loopback: three peers end while the hub's
-// engine thread is held, and the hub must hear of all three in one call.
+// engine thread is held, and the hub must hear of all three in one call. A link that ends
+// while the node is idle, or that the node ends itself outside a pass, is told alone and at once.
 #include "support/eventually.hpp"
 #include "support/transport_node.hpp"
 
@@ -87,4 +88,26 @@ TEST_CASE("a link that ends while the node is idle is told down at once, alone",
   peer.reset();
   REQUIRE(eventually([&] { return hub.listener.downs == 1; }, 10s));
   CHECK(hub.listener.largest_down_batch == 1);
+}
+
+TEST_CASE("a link the node ends itself outside a pass is told down before the call returns", "[unit][transport]") {
+  // Node::disconnect runs as an engine task, not inside a pass over the sockets: nothing
+  // would tell a down held there until the next pass (a tick, up to a heartbeat later), and
+  // nodes() would still list the peer after disconnect returned.
+  zmq::context_t context;
+  auto config = [](const std::string& name) { return transport_config(name, 50ms, 3000ms); };
+  TransportNode hub(context, config("outside-hub"));
+  TransportNode peer(context, config("outside-peer"));
+  TransportNode other(context, config("outside-other"));
+  peer.dial(hub);
+  other.dial(hub);
+  REQUIRE(eventually([&] { return hub.listener.ups == 2; }, 10s));
+  std::promise<int> told_within;
+  hub.engine.post([&] {
+    hub.transport.disconnect(peer.atom);
+    told_within.set_value(hub.listener.downs.load());
+  });
+  CHECK(told_within.get_future().get() == 1);
+  CHECK(hub.listener.largest_down_batch == 1);
+  CHECK(hub.listener.downs == 1);  // the other link stays up
 }

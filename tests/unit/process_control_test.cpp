@@ -106,27 +106,30 @@ TEST_CASE("a receive whose timeout is milliseconds::max() waits for the next mes
   CHECK(m->body == Term(7));
 }
 
+// A batch large enough for a receiver to move it aside (ProcessControl::kMoveAsideAtLeast).
+constexpr int kBatch = static_cast<int>(ProcessControl::kMoveAsideAtLeast);
+
 TEST_CASE("pending and the mailbox depth count the messages a receiver moved aside", "[unit][mailbox]") {
   auto p = make_process();
-  for (int i = 0; i < 3; ++i) REQUIRE(p->deliver(plain(i)));
-  REQUIRE(p->try_receive()->body == Term(0));  // moves all three aside, takes one
-  CHECK(p->pending() == 2);
-  REQUIRE(p->deliver(plain(3)));
-  REQUIRE(p->deliver(plain(4)));
-  CHECK(p->pending() == 4);
+  for (int i = 0; i < kBatch; ++i) REQUIRE(p->deliver(plain(i)));
+  REQUIRE(p->try_receive()->body == Term(0));  // moves the whole batch aside, takes one
+  CHECK(p->pending() == static_cast<std::size_t>(kBatch - 1));
+  REQUIRE(p->deliver(plain(kBatch)));
+  REQUIRE(p->deliver(plain(kBatch + 1)));
+  CHECK(p->pending() == static_cast<std::size_t>(kBatch + 1));
   auto [waiting, most] = p->mailbox_depth();
-  CHECK(waiting == 4);
-  CHECK(most == 4);  // two aside and two delivered since: the most that waited at once
-  for (int i = 1; i <= 4; ++i) REQUIRE(p->receive(0ms)->body == Term(i));
+  CHECK(waiting == static_cast<std::size_t>(kBatch + 1));
+  CHECK(most == static_cast<std::size_t>(kBatch + 1));  // kBatch - 1 aside and two delivered since: the most at once
+  for (int i = 1; i <= kBatch + 1; ++i) REQUIRE(p->receive(0ms)->body == Term(i));
   CHECK(p->pending() == 0);
   CHECK_FALSE(p->try_receive());
 }
 
 TEST_CASE("a killed process receives nothing, not even messages moved aside", "[unit][mailbox]") {
   auto p = make_process();
-  for (int i = 0; i < 3; ++i) REQUIRE(p->deliver(plain(i)));
-  REQUIRE(p->receive(0ms));
-  REQUIRE(p->pending() == 2);
+  for (int i = 0; i < kBatch + 2; ++i) REQUIRE(p->deliver(plain(i)));
+  REQUIRE(p->receive(0ms));  // moves the batch aside, takes one
+  REQUIRE(p->pending() == static_cast<std::size_t>(kBatch + 1));
   REQUIRE(p->kill(Term("bye")));
   CHECK_FALSE(p->receive(0ms));
   CHECK_FALSE(p->try_receive());
@@ -140,14 +143,18 @@ TEST_CASE("cancelling a subscription takes back its events from both parts of th
   REQUIRE(p->deliver(plain(1)));
   REQUIRE(p->deliver(subscription_event(8)));
   REQUIRE(p->deliver(subscription_event(7)));
+  // Plain messages up to a batch: the receiver moves them all aside.
+  for (int i = 4; i < kBatch; ++i) REQUIRE(p->deliver(plain(100 + i)));
   REQUIRE(p->try_receive()->event->subscription == 7);  // the rest is moved aside now
   REQUIRE(p->deliver(subscription_event(7)));
   REQUIRE(p->deliver(plain(2)));
-  CHECK(p->drop_subscription_events(7) == 2);
-  REQUIRE(p->pending() == 3);
+  CHECK(p->drop_subscription_events(7) == 2);  // one aside, one in the delivering part
+  REQUIRE(p->pending() == static_cast<std::size_t>(kBatch - 4 + 3));
   CHECK(p->receive(0ms)->body == Term(1));
   CHECK(p->receive(0ms)->event->subscription == 8);
+  for (int i = 4; i < kBatch; ++i) CHECK(p->receive(0ms)->body == Term(100 + i));
   CHECK(p->receive(0ms)->body == Term(2));
+  CHECK_FALSE(p->try_receive());
 }
 
 TEST_CASE("concurrent receivers never get an empty receive while the process lives", "[unit][mailbox]") {
