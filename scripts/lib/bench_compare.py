@@ -4,10 +4,10 @@ of the baseline's runs, the candidate's, and their ratio oriented so that above 
 (rates: candidate / baseline; times: baseline / candidate). Only metrics with a direction
 ("better": higher or lower) are compared.
 
-Beside it, the paired ratio: the median over the rounds of each round's own ratio (the two
-runs of a round ran minutes apart at most). The machine drifts over a run of many rounds (by
-30% or more in an hour here): the ratio of the two medians mixes that drift in when the
-rounds' order is not balanced, the paired one cancels it."""
+Beside it, the paired ratio: the median over the rounds of each round's own ratio. The two
+runs of a round are seconds to minutes apart, and the load on these machines changes from
+one minute to the next: the paired ratio leaves out what moves between rounds, the ratio of
+the two medians does not."""
 import json
 import statistics
 import sys
