@@ -1,6 +1,7 @@
 #include "node/multi_calls.hpp"
 
 #include "common/clock.hpp"
+#include "common/spin_wait.hpp"
 #include "node/multi_call_context.hpp"
 #include "node/node_core.hpp"
 #include "wire/term_codec.hpp"
@@ -38,7 +39,8 @@ std::shared_ptr<MultiCalls::Pending> MultiCalls::find(std::uint64_t id) {
 MultiCallResult MultiCalls::call(std::vector<Member> members, const Term& message, std::chrono::milliseconds timeout) {
   MultiCallResult result;
   if (members.empty()) return result;
-  auto deadline = deadline_after(timeout);  // (saturates: a timeout of milliseconds::max())
+  const auto start = SteadyClock::now();
+  auto deadline = deadline_after(timeout, start);  // (saturates: a timeout of milliseconds::max())
   auto pending = std::make_shared<Pending>();
   pending->members = std::move(members);
   {
@@ -73,11 +75,16 @@ MultiCallResult MultiCalls::call(std::vector<Member> members, const Term& messag
   }
 
   {
+    SpinWait::maybe_spin(start, deadline, [&] {
+      MutexLock lock(pending->mutex);
+      return pending->remaining == 0;
+    });
     MutexLock lock(pending->mutex);
-    lock.wait_until(pending->settled_all, deadline, [&] {
+    const bool settled_all = lock.wait_until(pending->settled_all, deadline, [&] {
       pending->mutex.assert_held();  // a wait's predicate runs locked
       return pending->remaining == 0;
     });
+    SpinWait::record(start, settled_all);
     for (std::size_t i = 0; i < pending->members.size(); ++i) {
       if (pending->answers[i]) {
         result.replies.emplace_back(pending->members[i], std::move(*pending->answers[i]));

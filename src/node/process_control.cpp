@@ -1,6 +1,7 @@
 #include "node/process_control.hpp"
 
 #include "common/clock.hpp"
+#include "common/spin_wait.hpp"
 #include "common/wake_batch.hpp"
 
 #include "node/scope_host.hpp"
@@ -37,6 +38,10 @@ bool ProcessControl::deliver(Message message, const std::shared_ptr<ProcessContr
     MutexLock lock(mutex_);
     if (!alive_.load(std::memory_order_relaxed)) return false;
     mailbox_.push(std::move(message), taken_count_.load(std::memory_order_relaxed));
+    // Seen by a spinning receiver. Written only here, under mutex_: a plain store, without
+    // the locked instruction of fetch_add, on a path a publish to 1000 takes 1000 times.
+    deliveries_.store(static_cast<std::uint8_t>(deliveries_.load(std::memory_order_relaxed) + 1),
+                      std::memory_order_release);
     if (receivers_waiting_ == 0) return true;
   }
   // A receiver waits. On the engine thread applying a frame, it is woken once the frame is
@@ -104,10 +109,30 @@ std::optional<Message> ProcessControl::take_oldest() {
 
 std::optional<Message> ProcessControl::receive(std::chrono::milliseconds timeout) {
   if (auto message = take_one()) return message;
+  const auto start = SteadyClock::now();
   // Saturated: a timeout of milliseconds::max() waits for ever (now + max would overflow into
   // the past, and the receive would return at once).
-  const auto deadline = deadline_after(timeout);
+  const auto deadline = deadline_after(timeout, start);
+  bool alone = false;
+  auto message = wait_for_message(start, deadline, alone);
+  SpinWait::record(start, message && alone);
+  return message;
+}
+
+std::optional<Message> ProcessControl::wait_for_message(TimePoint start, TimePoint deadline, bool& alone) {
   MutexLock lock(mutex_);
+  if (SpinWait::enabled() && mailbox_.empty() && taken_count_.load(std::memory_order_relaxed) == 0 &&
+      alive_.load(std::memory_order_relaxed)) {
+    // Spin until a delivery, the end of the window or the deadline; a spinning receiver is not
+    // among receivers_waiting_, so the delivering thread wakes nobody.
+    const auto seen = deliveries_.load(std::memory_order_relaxed);
+    lock.unlock();
+    SpinWait::maybe_spin(start, deadline, [&] {
+      return deliveries_.load(std::memory_order_acquire) != seen || !alive_.load(std::memory_order_relaxed) ||
+             taken_count_.load(std::memory_order_relaxed) > 0;
+    });
+    lock.lock();
+  }
   for (;;) {
     assert(receivers_waiting_ < UINT16_MAX);
     ++receivers_waiting_;
@@ -118,10 +143,13 @@ std::optional<Message> ProcessControl::receive(std::chrono::milliseconds timeout
     });
     --receivers_waiting_;
     if (!alive_.load(std::memory_order_relaxed)) return std::nullopt;
-    if (auto message = take_oldest()) return message;
+    if (auto message = take_oldest()) {
+      alone = mailbox_.empty() && taken_count_.load(std::memory_order_relaxed) == 0;
+      return message;
+    }
     // Woken for a message that another receiver took first (take_one needs no mutex_): wait
     // on, until the deadline.
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+    if (SteadyClock::now() >= deadline) return std::nullopt;
   }
 }
 

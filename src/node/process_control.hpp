@@ -1,6 +1,7 @@
 #pragma once
 // The state of one local process: its mailbox, whether it lives, why it died, and what must
 // be told when it dies (its attachments: the names and groups it holds in each scope).
+#include "common/clock.hpp"
 #include "common/thread_safety.hpp"
 #include "node/mailbox.hpp"
 
@@ -106,11 +107,18 @@ class ProcessControl {
   /// The oldest message waiting: a lone message straight from `mailbox_`, otherwise from the
   /// taken part, moving all of `mailbox_` there first when it is empty.
   std::optional<Message> take_oldest() SYN_REQUIRES(mutex_);
+  /// receive() once nothing was taken without the lock: spins first when the thread's last
+  /// waits were short (SpinWait), then waits on `ready_` until a message or `deadline`.
+  /// `alone`: set when the message returned left nothing else waiting.
+  std::optional<Message> wait_for_message(TimePoint start, TimePoint deadline, bool& alone) SYN_EXCLUDES(mutex_);
 
   const Pid pid_;
   const std::weak_ptr<ScopeHost> node_;
-  // alive_, receivers_waiting_ and taken_count_ fill the 8 bytes before the mutex.
+  // alive_, deliveries_, receivers_waiting_ and taken_count_ fill the 8 bytes before the mutex.
   std::atomic<bool> alive_{true};
+  /// Counts deliveries (wrapping), under `mutex_`: a receiver spinning without the lock watches
+  /// it change. A wrap of exactly 256 between two looks only ends the spin at its window.
+  std::atomic<std::uint8_t> deliveries_{0};
   /// Threads waiting in receive(): a delivery wakes only when there is one.
   std::uint16_t receivers_waiting_ SYN_GUARDED_BY(mutex_) = 0;
   /// The taken part's size (see Taken), here so that a delivery or an empty try_receive need

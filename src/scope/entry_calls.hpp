@@ -3,6 +3,8 @@
 // authority, the reply a remote caller gets for it, and the call a non-authority node makes.
 // Both handlers replicate entries (key, pid) -> (meta, time), so they speak the same messages
 // (wire/entry_messages.hpp).
+#include "common/clock.hpp"
+#include "common/spin_wait.hpp"
 #include "node/scope_host.hpp"
 #include "scope/call_table.hpp"
 #include "scope/scope_engine.hpp"
@@ -10,6 +12,7 @@
 
 #include <syn/result.hpp>
 
+#include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
@@ -68,12 +71,21 @@ A failed_as(Errc e) {
   }
 }
 
-/// Waits for a call's answer; a stopped engine drops the call: node_down.
+/// Waits for a call's answer (spinning first when the thread's last waits were short:
+/// SpinWait); a stopped engine drops the call: node_down.
 template <class A>
 A get_answer(std::future<A>& future) {
+  const auto start = SteadyClock::now();
+  auto ready = [&] { return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready; };
+  SpinWait::maybe_spin(start, TimePoint::max(), ready);
   try {
-    return future.get();
-  } catch (const std::future_error&) { return failed_as<A>(Errc::node_down); }
+    A answer = future.get();
+    SpinWait::record(start, true);
+    return answer;
+  } catch (const std::future_error&) {
+    SpinWait::record(start, false);
+    return failed_as<A>(Errc::node_down);
+  }
 }
 
 /// The requests of call_write.

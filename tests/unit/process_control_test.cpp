@@ -1,6 +1,7 @@
 // A local process's mailbox (src/node/process_control): deliveries land in one part, a receiver
 // moves them all at once to a part of its own (taken), and a frame's wakes are batched
 // (WakeBatch). Order, counts, death and cancelled subscriptions must not notice the two parts.
+#include "common/spin_wait.hpp"
 #include "common/wake_batch.hpp"
 #include "node/process_control.hpp"
 #include "node/subscription_event.hpp"
@@ -190,4 +191,67 @@ TEST_CASE("concurrent receivers never get an empty receive while the process liv
   for (auto& t : consumers) t.join();
   CHECK(received.load() == kMessages);
   CHECK(early_empty.load() == 0);
+}
+
+// ---- spinning before sleeping (common/spin_wait.hpp) ----
+
+TEST_CASE("a receiver spins only while its last wait ended soon with a message that came alone", "[unit][mailbox]") {
+  auto p = make_process();
+  // Assertions stay on the test's thread (Catch2 is not thread-safe): the receiving thread
+  // reports what it saw.
+  auto spins_after = std::async(std::launch::async, [&] {
+    std::vector<bool> seen{SpinWait::enabled()};  // a thread starts out spinning
+    seen.push_back(p->receive(1ms).has_value());  // a wait that ends empty
+    seen.push_back(SpinWait::enabled());
+    seen.push_back(p->deliver(plain(1)));
+    seen.push_back(p->receive(10s).has_value());  // a lone message at once
+    seen.push_back(SpinWait::enabled());
+    seen.push_back(p->deliver(plain(2)) && p->deliver(plain(3)));
+    seen.push_back(p->receive(10s).has_value());  // one of two: a stream's batch
+    seen.push_back(SpinWait::enabled());
+    return seen;
+  });
+  CHECK(spins_after.get() == std::vector<bool>{true, false, false, true, true, true, true, true, false});
+}
+
+TEST_CASE("a spinning receiver still goes to sleep when nothing comes, and wakes for a message", "[unit][mailbox]") {
+  auto p = make_process();
+  auto got = std::async(std::launch::async, [&] {
+    bool spinning = SpinWait::enabled();
+    return std::make_pair(spinning, p->receive(60s));
+  });
+  struct Unblock {
+    ProcessControl& process;
+    ~Unblock() { process.kill_silently(Term("end")); }
+  } unblock{*p};
+  // The spin is bounded: the receiver ends up among the sleeping waiters, where a delivery wakes it.
+  REQUIRE(eventually([&] { return p->receivers_waiting() == 1; }));
+  REQUIRE(p->deliver(plain(5)));
+  REQUIRE(got.wait_for(10s) == std::future_status::ready);
+  auto [spinning, m] = got.get();
+  CHECK(spinning);
+  REQUIRE(m);
+  CHECK(m->body == Term(5));
+}
+
+TEST_CASE("a message delivered to a spinning receiver without a wake is received", "[unit][mailbox]") {
+  // Deliveries wake only receivers that sleep; one delivered while the receiver spins must be
+  // seen by the spin (or by the check before sleeping), never left beside a sleeping receiver.
+  auto p = make_process();
+  constexpr int kRounds = 500;
+  auto received = std::async(std::launch::async, [&] {
+    int got = 0;
+    for (int i = 0; i < kRounds; ++i) {
+      auto m = p->receive(10s);
+      if (!m || m->body != Term(i)) break;
+      ++got;
+    }
+    return got;
+  });
+  for (int i = 0; i < kRounds; ++i) {
+    if (i % 2 == 0) std::this_thread::yield();  // vary where the delivery lands in the receiver's spin
+    REQUIRE(p->deliver(plain(i)));
+    REQUIRE(eventually([&] { return p->pending() == 0; }));
+  }
+  CHECK(received.get() == kRounds);
 }
