@@ -76,7 +76,8 @@ struct NodeOptions {
   std::vector<std::string> cluster_keys_accepted;
   /// The endpoint other nodes dial to reach this one (across hosts, when `listen` binds a
   /// wildcard or a NAT sits between). Empty: the bound endpoint, a wildcard address replaced
-  /// by this host's name. "tcp://host" without a port takes the bound port.
+  /// by the host's one address of that family (an interface up, not loopback), or by its
+  /// name when it has several. "tcp://host" without a port takes the bound port.
   std::string advertise;
   /// The newest wire protocol version this node offers; 0: the newest this build speaks
   /// (syn::protocol_version). Links run the highest version both ends speak, so an upgrade
@@ -105,6 +106,7 @@ struct NodeStats {
   std::uint64_t frames_received = 0;   ///< ZeroMQ messages read from peers
   std::uint64_t frames_sent = 0;       ///< ZeroMQ messages written to peers
   std::uint64_t malformed_frames = 0;  ///< frames or messages dropped because they were invalid
+                                       ///< (oversized_terms among them)
   std::uint64_t refused_peers = 0;     ///< links refused in their handshake, by either side:
                                        ///< no or another cluster key, garbage handshakes,
                                        ///< another protocol version, a name clash
@@ -112,7 +114,8 @@ struct NodeStats {
   // Beyond API.md, after its fields.
   std::uint64_t connections_lost = 0;  ///< links down for a lost connection or a silent peer
                                        ///< (a crash, a cut); link_resets counts overflows
-  std::uint64_t oversized_terms = 0;   ///< peers' terms over max_term_bytes, dropped (SPEC 7)
+  std::uint64_t oversized_terms = 0;   ///< peers' terms over max_term_bytes, dropped (SPEC 7);
+                                       ///< each also counts in malformed_frames
 };
 
 /// The counters as a JSON object with the field names as keys (for tools and logs).
@@ -139,7 +142,7 @@ class Node {
   /// This run's incarnation; the pids of this run carry it.
   std::uint32_t creation() const;
   /// The endpoint other nodes dial to reach this one: the bound endpoint with the real port
-  /// (or what NodeOptions::advertise says).
+  /// (or what NodeOptions::advertise says; for a wildcard bind, see advertise).
   std::string endpoint() const;
   /// Connects to a node (asynchronous: it appears in nodes() once the handshake completes).
   /// Also lifts a block made by disconnect(). Throws Error{bad_argument} for a malformed endpoint.
@@ -155,7 +158,8 @@ class Node {
   /// memberships there are removed with callbacks (reason normal), every other node removes
   /// them (remote_scope_node_down), local multicast members leave (on_left(left)). Handles of
   /// those scopes then fail with invalid_scope (their writes return it, their reads throw
-  /// Error{invalid_scope}). Adding a scope again later works. Returns once the callbacks ran.
+  /// Error{invalid_scope}). Adding a scope again later works, and the handles taken before
+  /// then act on it again. Returns once the callbacks ran.
   void remove_node_from_scopes(const std::vector<std::string>& scopes);
   std::vector<std::string> node_scopes() const;
   /// The other nodes whose handler of that kind for that scope is discovered and up.

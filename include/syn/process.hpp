@@ -45,6 +45,8 @@ class Process {
   /// before it sleeps, as Erlang's schedulers do: a request's answer is then taken without a
   /// thread wake. After a wait that timed out, lasted longer or found several messages, the
   /// thread sleeps at once: a process at rest or a stream's consumer costs no CPU waiting.
+  /// The environment variable SYN_SPIN_WAIT_US sets the 300 us for the OS process (0: never
+  /// spin).
   std::optional<Message> receive(std::chrono::milliseconds timeout);
   /// Next message if one is waiting now (never blocks).
   std::optional<Message> try_receive();

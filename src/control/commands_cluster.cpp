@@ -18,6 +18,7 @@ Term health(Node& node, const ControlArgs&) {
   return {{"status", "alive"},
           {"node", node.name()},
           {"creation", node.creation()},
+          {"incarnation", node.creation()},  // SPEC 9's word; `creation` as Pid and syn-node call it
           {"endpoint", node.endpoint()},
           {"version", syn::version},
           {"protocol", newest != 0 ? newest : syn::protocol_version},
@@ -49,6 +50,7 @@ Term nodes(Node& node, const ControlArgs&) {
         {{"node", link.name},
          {"endpoint", link.endpoint},
          {"creation", link.creation},
+         {"incarnation", link.creation},  // SPEC 9's word for it
          {"state", link.up        ? "up"
                    : link.blocked ? "disconnected"
                                   : "down"},

@@ -18,37 +18,39 @@ std::uint32_t atom_of(std::string_view node) { return detail::intern_node_name(n
 }  // namespace
 
 Result<void> Groups::join(const Term& group, const Pid& pid, Term meta) {
-  return impl_->join(group, pid, std::move(meta), false);
+  return detail::current_handler(impl_).join(group, pid, std::move(meta), false);
 }
 Result<void> Groups::join(const Term& group, const Process& self, Term meta) {
-  return impl_->join(group, self.pid(), std::move(meta), true);
+  return detail::current_handler(impl_).join(group, self.pid(), std::move(meta), true);
 }
 std::future<Result<void>> Groups::join_async(const Term& group, const Pid& pid, Term meta) {
-  return impl_->join_async(group, pid, std::move(meta));
+  return detail::current_handler(impl_).join_async(group, pid, std::move(meta));
 }
-Result<void> Groups::leave(const Term& group, const Pid& pid) { return impl_->leave(group, pid); }
+Result<void> Groups::leave(const Term& group, const Pid& pid) {
+  return detail::current_handler(impl_).leave(group, pid);
+}
 
 std::vector<Result<void>> Groups::join(const Term& group, const std::vector<Pid>& pids, Term meta) {
-  return impl_->join_list(group, pids, meta);
+  return detail::current_handler(impl_).join_list(group, pids, meta);
 }
 
 std::vector<Result<void>> Groups::leave(const Term& group, const std::vector<Pid>& pids) {
-  return impl_->leave_list(group, pids);
+  return detail::current_handler(impl_).leave_list(group, pids);
 }
 std::future<Result<void>> Groups::leave_async(const Term& group, const Pid& pid) {
-  return impl_->leave_async(group, pid);
+  return detail::current_handler(impl_).leave_async(group, pid);
 }
 Result<std::size_t> Groups::join_counted(const Term& group, const Pid& pid, Term meta) {
-  return impl_->join_counted(group, pid, std::move(meta), false);
+  return detail::current_handler(impl_).join_counted(group, pid, std::move(meta), false);
 }
 Result<std::size_t> Groups::join_counted(const Term& group, const Process& self, Term meta) {
-  return impl_->join_counted(group, self.pid(), std::move(meta), true);
+  return detail::current_handler(impl_).join_counted(group, self.pid(), std::move(meta), true);
 }
 Result<std::size_t> Groups::leave_counted(const Term& group, const Pid& pid) {
-  return impl_->leave_counted(group, pid);
+  return detail::current_handler(impl_).leave_counted(group, pid);
 }
 Result<Member> Groups::update_member(const Term& group, const Pid& pid, std::function<Term(const Term&)> fn) {
-  return impl_->update_member(group, pid, fn);
+  return detail::current_handler(impl_).update_member(group, pid, fn);
 }
 
 std::vector<Member> Groups::members(const Term& group) const { return live_handler(impl_).members(group); }
@@ -63,7 +65,8 @@ std::vector<Member> Groups::local_members(const Term& group) const {
   return live_handler(impl_).members(group, impl_->node().atom());
 }
 bool Groups::is_local_member(const Term& group, const Pid& pid) const {
-  return live_handler(impl_).node().is_local(pid) && impl_->member(group, pid).has_value();
+  auto& handler = live_handler(impl_);
+  return handler.node().is_local(pid) && handler.member(group, pid).has_value();
 }
 std::size_t Groups::member_count(const Term& group) const { return live_handler(impl_).member_count(group); }
 std::size_t Groups::member_count(const Term& group, std::string_view node) const {

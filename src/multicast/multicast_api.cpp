@@ -18,9 +18,12 @@ Multicast Node::multicast(std::string_view scope) {
 
 Result<Membership> Multicast::join(const Term& group, const Process& self, std::shared_ptr<MulticastHandler> handler,
                                    MulticastOptions options) {
-  auto member = impl_->join(group, self.pid(), std::move(handler), options);
+  // The scope's handler now (added again since this handle was taken: its new one); the
+  // membership keeps it.
+  auto scope = detail::current_handler_owned(impl_);
+  auto member = scope->join(group, self.pid(), std::move(handler), options);
   if (!member) return syn::unexpected(member.error());
-  return Membership(impl_, std::move(*member));
+  return Membership(std::move(scope), std::move(*member));
 }
 
 std::optional<View> Multicast::view(const Term& group) const { return detail::live_handler(impl_).view(group); }

@@ -436,7 +436,7 @@ void MulticastScope::clear() {  // the engine has stopped: no other thread
   // that is gone (review): a broadcast waiting for room gets node_down, a leave returns.
   stop_flow();
   end_members();
-  drop_all();
+  drop_all(Errc::node_down);
 }
 
 void MulticastScope::stop_flow() {
@@ -486,16 +486,18 @@ std::uint64_t MulticastScope::leave_scope() {
     tasks.push_back(ending_task(member, LeaveReason::left));
     post_callbacks(member->key, std::move(tasks));
   }
-  drop_all();
+  // Its members left (SPEC 4): a confirmation still pending has the answer of a member that
+  // left first, not_in_group (SPEC 8.3.2).
+  drop_all(Errc::not_in_group);
   groups_dropped_ = true;
   return 0;
 }
 
-void MulticastScope::drop_all() {
+void MulticastScope::drop_all(Errc pending_confirmations) {
   stop_flow();
   for (auto& [key, g] : groups_) {
     for (auto& confirmation : g->pending.take_confirmations()) {
-      confirmation->set_value(syn::unexpected(Errc::node_down));
+      confirmation->set_value(syn::unexpected(pending_confirmations));
     }
   }
   groups_.clear();

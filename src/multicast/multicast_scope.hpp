@@ -169,8 +169,9 @@ class MulticastScope final : public ScopeHandler,
   /// Flow control stops: broadcasts waiting for room get node_down, none waits again.
   void stop_flow();
   /// Drops every group and member (members still in are out with node_down); clear() and
-  /// leave_scope(), when no other thread works on the groups.
-  void drop_all() SYN_NO_THREAD_SAFETY_ANALYSIS;
+  /// leave_scope(), when no other thread works on the groups. Confirmations still pending get
+  /// `pending_confirmations`: node_down when the node stops, not_in_group when it leaves the scope.
+  void drop_all(Errc pending_confirmations) SYN_NO_THREAD_SAFETY_ANALYSIS;
 
   // callbacks (multicast_members.cpp): tasks on the group's strand
   void post_callbacks(const std::string& key, std::vector<UniqueFunction> tasks);

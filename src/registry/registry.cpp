@@ -18,21 +18,22 @@ Registry Node::registry(std::string_view scope) {
 }
 
 Result<void> Registry::register_name(const Term& name, const Pid& pid, Term meta) {
-  return impl_->register_name(name, pid, std::move(meta), false);
+  return detail::current_handler(impl_).register_name(name, pid, std::move(meta), false);
 }
 
 Result<void> Registry::register_name(const Term& name, const Process& self, Term meta) {
-  return impl_->register_name(name, self.pid(), std::move(meta), true);
+  return detail::current_handler(impl_).register_name(name, self.pid(), std::move(meta), true);
 }
 
 Result<void> Registry::register_name(const Term& name, const Pid& pid, Term meta, Entry* holder) {
-  if (!holder) return impl_->register_name(name, pid, std::move(meta), false);
+  auto& handler = detail::current_handler(impl_);
+  if (!holder) return handler.register_name(name, pid, std::move(meta), false);
   auto seen = std::make_shared<std::optional<wire::entries::Holder>>();
-  auto result = impl_->register_name(name, pid, std::move(meta), false, seen);
+  auto result = handler.register_name(name, pid, std::move(meta), false, seen);
   if (!result && result.error() == Errc::taken) {
     if (*seen) {
       *holder = Entry{(*seen)->pid, meta_term((*seen)->meta)};
-    } else if (auto found = impl_->lookup(name)) {
+    } else if (auto found = handler.lookup(name)) {
       *holder = std::move(*found);  // an authority of before holders travelled: our replica's
     }
   }
@@ -55,30 +56,39 @@ void Registry::for_each(const std::function<void(const Term& name, const Entry& 
 }
 
 std::future<Result<void>> Registry::register_name_async(const Term& name, const Pid& pid, Term meta) {
-  return impl_->register_name_async(name, pid, std::move(meta));
+  return detail::current_handler(impl_).register_name_async(name, pid, std::move(meta));
 }
 
 Result<Entry> Registry::update(const Term& name, std::function<Term(const Pid&, const Term&)> fn) {
-  return impl_->update(name, fn, nullptr);
+  return detail::current_handler(impl_).update(name, fn, nullptr);
 }
 
 Result<Entry> Registry::update(const Term& name, const Process& self, std::function<Term(const Pid&, const Term&)> fn) {
-  return impl_->update(name, fn, &self.pid());
+  return detail::current_handler(impl_).update(name, fn, &self.pid());
 }
 
-Result<void> Registry::unregister_name(const Term& name) { return impl_->unregister_name(name); }
+Result<void> Registry::unregister_name(const Term& name) {
+  return detail::current_handler(impl_).unregister_name(name);
+}
 
 std::future<Result<void>> Registry::unregister_name_async(const Term& name) {
-  return impl_->unregister_name_async(name);
+  return detail::current_handler(impl_).unregister_name_async(name);
 }
 
 std::optional<Entry> Registry::lookup(const Term& name) const { return live_handler(impl_).lookup(name); }
 std::optional<Pid> Registry::whereis(const Term& name) const { return live_handler(impl_).whereis(name); }
 
 bool Registry::send(const Term& name, Term message) {
-  auto pid = live_handler(impl_).whereis(name);
-  if (!pid) return false;
-  live_handler(impl_).node().send(*pid, std::move(message));
+  auto& handler = live_handler(impl_);
+  auto pid = handler.whereis(name);
+  if (!pid) {
+    // An oversized name or message is refused whether or not the name is registered (SPEC 7),
+    // as Node::send refuses the message when it is.
+    handler.node().require_fits(name, "the name");
+    handler.node().require_fits(message, "the message");
+    return false;
+  }
+  handler.node().send(*pid, std::move(message));
   return true;
 }
 

@@ -39,6 +39,11 @@ void ScopeDirectory::add(const std::vector<std::string>& scopes) {
         handlers.push_back(kind.make(context));
         started.push_back(&handlers.back()->engine());
       }
+      // Added again: the handles taken before act through these (SPEC 4: adding it again works).
+      if (auto left = last_left_.find(name); left != last_left_.end()) {
+        for (std::size_t i = 0; i < handlers.size(); ++i) left->second[i]->engine().set_successor(handlers[i]);
+        last_left_.erase(left);
+      }
       scopes_.emplace(name, std::move(handlers));
     }
   }
@@ -64,6 +69,7 @@ void ScopeDirectory::remove(const std::vector<std::string>& scopes) {
       if (it == scopes_.end() || it->second != handlers) continue;  // removed meanwhile
       scopes_.erase(it);  // peers' messages for it are answered as for a scope never added
       retired_.insert(retired_.end(), handlers.begin(), handlers.end());
+      last_left_[name] = handlers;
     }
     for (auto& h : handlers) h->engine().mark_removed();
     auto leave = [handlers] {

@@ -85,6 +85,9 @@ class ScopeDirectory final : public PeerObserver {
   /// Handlers of scopes this node left: kept until the node stops, because tasks and timers
   /// already queued on the engine thread may still point at them (they find them emptied).
   std::vector<std::shared_ptr<ScopeHandler>> retired_ SYN_GUARDED_BY(mutex_);
+  /// scope -> the handlers it had when this node last left it, until it is added again: then
+  /// each gets the new handler of its kind as successor, for the handles taken before.
+  std::map<std::string, std::vector<std::shared_ptr<ScopeHandler>>, std::less<>> last_left_ SYN_GUARDED_BY(mutex_);
 };
 
 }  // namespace syn::detail

@@ -16,6 +16,7 @@
 #include "wire/messages.hpp"
 
 #include <atomic>
+#include <cassert>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -63,6 +64,20 @@ class ScopeEngine {
   /// handles fail with invalid_scope from now on (any thread).
   void mark_removed() { removed_.store(true, std::memory_order_release); }
   bool removed() const { return removed_.load(std::memory_order_acquire); }
+  /// Once the node added the scope again after it left it: the scope's new handler of this
+  /// kind, which the handles taken before act through (current_handler). Set once, by
+  /// ScopeDirectory::add, before anyone can see it (any thread).
+  void set_successor(std::shared_ptr<ScopeHandler> next) {
+    assert(!successor_seen_.load(std::memory_order_relaxed));
+    successor_ = std::move(next);
+    successor_seen_.store(successor_.get(), std::memory_order_release);
+  }
+  /// The successor, or null while the scope was not added again (any thread).
+  ScopeHandler* successor() const { return successor_seen_.load(std::memory_order_acquire); }
+  /// The same, owned: null while there is none (any thread).
+  std::shared_ptr<ScopeHandler> successor_owned() const {
+    return successor_seen_.load(std::memory_order_acquire) ? successor_ : nullptr;
+  }
   /// Members whose link runs a protocol older than wire::batched_changes_since (any thread):
   /// while there is one, a batched change is broadcast one change at a time.
   std::size_t old_members() const { return old_members_.load(std::memory_order_acquire); }
@@ -147,6 +162,10 @@ class ScopeEngine {
   std::atomic<std::size_t> unsynced_count_{0};
   std::atomic<bool> started_{false};
   std::atomic<bool> removed_{false};
+  // Written once before successor_seen_ publishes it, never after: readers that saw the
+  // pointer read successor_ without a lock. It keeps the successor alive for old handles.
+  std::shared_ptr<ScopeHandler> successor_;
+  std::atomic<ScopeHandler*> successor_seen_{nullptr};
   std::set<std::uint32_t> old_member_atoms_ SYN_GUARDED_BY(engine_thread_);
   std::atomic<std::size_t> old_members_{0};
   /// Keeps old_member_atoms_ / old_members_ right as `atom` joins or leaves the subcluster.

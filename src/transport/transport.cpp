@@ -116,6 +116,10 @@ std::string Transport::bind(const std::string& endpoint, const std::string& adve
 }
 
 std::string advertised_endpoint(const std::string& bound, const std::string& advertise) {
+  return advertised_endpoint(bound, advertise, this_host());
+}
+
+std::string advertised_endpoint(const std::string& bound, const std::string& advertise, const HostAddresses& host) {
   auto colon = bound.rfind(':');
   std::string port = colon == std::string::npos ? std::string() : bound.substr(colon + 1);
   if (!advertise.empty()) {
@@ -129,15 +133,19 @@ std::string advertised_endpoint(const std::string& bound, const std::string& adv
     check_endpoint(out);
     return out;
   }
-  // Bound to every interface: peers elsewhere cannot dial "0.0.0.0"; give them this host's name.
-  for (const char* wildcard : {"tcp://0.0.0.0:", "tcp://[::]:", "tcp://*:"}) {
-    if (bound.rfind(wildcard, 0) == 0) {
-      char host[256] = {};
-      if (::gethostname(host, sizeof host - 1) != 0 || host[0] == 0) return bound;
-      return std::string("tcp://") + host + ":" + port;
-    }
+  // Bound to every interface: peers elsewhere cannot dial "0.0.0.0". The host's one address
+  // is what they can dial; its name may resolve to loopback (Debian's /etc/hosts maps it to
+  // 127.0.1.1), and where several hosts share a name (network namespaces, containers) it
+  // names them all. With several addresses, which one peers reach is not ours to guess: the
+  // name, as before (`advertise` says it exactly).
+  const bool v6 = bound.rfind("tcp://[::]:", 0) == 0;
+  if (!v6 && bound.rfind("tcp://0.0.0.0:", 0) != 0 && bound.rfind("tcp://*:", 0) != 0) return bound;
+  const auto& addresses = v6 ? host.ipv6 : host.ipv4;
+  if (addresses.size() == 1) {
+    return "tcp://" + (v6 ? "[" + addresses.front() + "]" : addresses.front()) + ":" + port;
   }
-  return bound;
+  if (host.name.empty()) return bound;
+  return "tcp://" + host.name + ":" + port;
 }
 
 // ---- the loop ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 // before the hello; the frames do not change.
 #include "common/clock.hpp"
 #include "transport/cluster_key.hpp"
+#include "transport/host_addresses.hpp"
 #include "transport/monitor_event.hpp"
 #include "transport/refusal_log.hpp"
 #include "wire/frame.hpp"
@@ -51,7 +52,11 @@ void check_endpoint(const std::string& endpoint);
 
 /// The endpoint peers dial to reach a node bound at `bound` (with its real port): `advertise`
 /// when given ("tcp://host" takes the bound port), else the bound endpoint, with a wildcard
-/// address (0.0.0.0, [::], *) replaced by this host's name. Throws Error{bad_argument}.
+/// address (0.0.0.0, [::], *) replaced by the host's only address of that family (an
+/// interface up, not loopback), or by its name when it has none or several. Throws
+/// Error{bad_argument}.
+std::string advertised_endpoint(const std::string& bound, const std::string& advertise, const HostAddresses& host);
+/// The same for this host (this_host()).
 std::string advertised_endpoint(const std::string& bound, const std::string& advertise);
 
 /// One peer the transport knows (Transport::links), for operators.
@@ -202,7 +207,12 @@ class Transport {
   bool reached_at(std::uint32_t atom, const std::string& endpoint) const;
   const TransportCounters& counters() const { return counters_; }
   void count_malformed() { ++counters_.malformed; }
-  void count_oversized() { ++counters_.oversized; }
+  /// A peer's term over max_term_bytes: invalid here, so a malformed frame too (SPEC 7 "dropped
+  /// and counted" with API.md's one counter of drops), and counted apart as well.
+  void count_oversized() {
+    ++counters_.oversized;
+    ++counters_.malformed;
+  }
 
  private:
   struct Dealer;

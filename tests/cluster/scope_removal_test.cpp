@@ -1,7 +1,8 @@
 // Leaving a scope while running (SPEC 4, Node::remove_node_from_scopes): the node's own names
 // and memberships go with callbacks (normal) there and are purged everywhere else
 // (remote_scope_node_down), its multicast members leave (left), its handles of the scope fail
-// with invalid_scope, and adding the scope again works, also while peers keep reading.
+// with invalid_scope, and adding the scope again works, also while peers keep reading (the
+// handles taken before act again then).
 #include "cluster/multicast_helpers.hpp"
 #include "cluster/scope_helpers.hpp"
 #include "scope/scope_directory.hpp"
@@ -81,7 +82,8 @@ TEST_CASE("scopes: a node leaves a scope while running, its entries go everywher
   REQUIRE(gb.join("g", pb.pid()));
   REQUIRE(a.registry("t").register_name("a-in-t", pa.pid()));
   auto mc_a = std::make_shared<test::Recorder>(), mc_b = std::make_shared<test::Recorder>();
-  auto ma = a.multicast("s").join("room", pa, mc_a);
+  auto multicast_a = a.multicast("s");
+  auto ma = multicast_a.join("room", pa, mc_a);
   REQUIRE(ma);
   auto mb = b.multicast("s").join("room", pb, mc_b);
   REQUIRE(mb);
@@ -150,8 +152,33 @@ TEST_CASE("scopes: a node leaves a scope while running, its entries go everywher
   REQUIRE(a.groups("s").join("g", pa.pid()));
   REQUIRE(eventually([&] { return rb.lookup("a-name") == Entry{pa.pid(), "back"}; }));
   REQUIRE(eventually([&] { return gb.member_count("g") == 2; }));
-  // The old handles stay failed; a's invariants hold.
+  // The handles taken before the scope left act on it again, as a scope is a name (syn): they
+  // read the new table and write through it.
+  CHECK(ra.lookup("a-name") == Entry{pa.pid(), "back"});
+  CHECK(ra.count() == ra2.count());
+  REQUIRE(ra.register_name("old-handle", pa.pid()));
+  CHECK(ra2.whereis("old-handle") == pa.pid());
+  REQUIRE(eventually([&] { return rb.whereis("old-handle") == pa.pid(); }));
+  CHECK(eventually([&] { return ga.member_count("g") == 2; }));
+  REQUIRE(ga.join("g2", pa.pid(), "old"));
+  CHECK(a.groups("s").member("g2", pa.pid()) == Member{pa.pid(), "old"});
+  CHECK(ga.publish("g2", "to-old") == 1);
+  auto got = pa.receive(10s);
+  REQUIRE(got);
+  CHECK(got->body == "to-old");
+  auto mc_again = std::make_shared<test::Recorder>();
+  auto ma_again = multicast_a.join("room", pa, mc_again);  // the handle from before, too
+  REQUIRE(ma_again);
+  REQUIRE(eventually([&] { return mc_b->members().size() == 2; }));
+  // Left again, they fail again; added once more, they act again (a chain of two).
+  a.remove_node_from_scopes({"s"});
+  CHECK(ra.register_name("gone", pa.pid()).error() == Errc::invalid_scope);
   CHECK(thrown([&] { ra.lookup("a-name"); }) == Errc::invalid_scope);
+  CHECK(thrown([&] { ga.members("g"); }) == Errc::invalid_scope);
+  CHECK(thrown([&] { multicast_a.view("room"); }) == Errc::invalid_scope);
+  a.add_node_to_scopes({"s"});
+  REQUIRE(ra.register_name("third", pa.pid()));
+  CHECK(a.registry("s").whereis("third") == pa.pid());
   for (int i = 0; i < 3; ++i) CHECK(n[i]->scope_directory()->check_invariants().empty());
 }
 

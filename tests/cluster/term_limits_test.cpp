@@ -78,6 +78,10 @@ TEST_CASE("limits: a term at the limit replicates whole, one byte more is refuse
   CHECK(thrown_code([&] { a.send(q.pid(), over_limit); }) == Errc::bad_argument);
   CHECK(thrown_code([&] { a.send(p.pid(), over_limit); }) == Errc::bad_argument);  // local too
   CHECK(thrown_code([&] { a.exit(q.pid(), over_limit); }) == Errc::bad_argument);
+  // By name too, whether the name is registered or not, and for a name over the limit.
+  CHECK(thrown_code([&] { a.registry("s").send("big", over_limit); }) == Errc::bad_argument);
+  CHECK(thrown_code([&] { a.registry("s").send("nobody", over_limit); }) == Errc::bad_argument);
+  CHECK(thrown_code([&] { a.registry("s").send(over_limit, "small"); }) == Errc::bad_argument);
   CHECK(thrown_code([&] { q.exit(over_limit); }) == Errc::bad_argument);  // the process's own exit
   CHECK(thrown_code([&] { a.groups("s").publish("g", over_limit); }) == Errc::bad_argument);
   CHECK(thrown_code([&] { (void)a.groups("s").multi_call("g", over_limit, 100ms); }) == Errc::bad_argument);
@@ -106,6 +110,7 @@ TEST_CASE("limits: a peer's term over this node's limit is dropped and counted, 
   REQUIRE(a.registry("s").register_name("small", p, "ok"));
   REQUIRE(eventually([&] { return b.registry("s").lookup("small").has_value(); }));
   REQUIRE(eventually([&] { return b.stats().oversized_terms >= 1; }));
+  CHECK(b.stats().malformed_frames == b.stats().oversized_terms);  // API.md's counter of drops too
   CHECK_FALSE(b.registry("s").lookup("between"));
   auto q = b.spawn();
   a.send(q.pid(), between);
@@ -114,6 +119,7 @@ TEST_CASE("limits: a peer's term over this node's limit is dropped and counted, 
   REQUIRE(got);
   CHECK(got->body == "after");  // the big one was dropped, the next one came
   CHECK(b.stats().oversized_terms >= 2);
+  CHECK(b.stats().malformed_frames == b.stats().oversized_terms);
   CHECK(stays([&] { return sees_exactly(a, {"lim-strict"}) && sees_exactly(b, {"lim-loose"}); }, 500ms));
   CHECK(a.stats().connections_lost == 0);
   CHECK(b.stats().connections_lost == 0);

@@ -45,7 +45,9 @@ test::Agent& NetCluster::start(int host, Bind bind, const std::vector<int>& seed
   } else {
     std::string any = family_ == Family::ipv4 ? "0.0.0.0" : "[::]";
     options["listen"] = "tcp://" + any + ":" + std::to_string(kPort);
-    options["advertise"] = bind == Bind::wildcard ? "tcp://" + address(host) : endpoint(host);
+    if (bind != Bind::wildcard_unadvertised) {
+      options["advertise"] = bind == Bind::wildcard ? "tcp://" + address(host) : endpoint(host);
+    }
   }
   if (own_security.is_object()) {
     for (const auto& [key, value] : own_security.items()) options[key] = value;

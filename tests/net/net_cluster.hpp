@@ -24,10 +24,11 @@ inline constexpr int kPort = 7100;
 enum class Family { ipv4, ipv6 };
 /// What a node binds, and what it advertises when that is a wildcard.
 enum class Bind {
-  own_address,         ///< tcp://<its address>:7100
-  wildcard,            ///< tcp://0.0.0.0:7100 or tcp://[::]:7100, advertising tcp://<its address>
-                       ///< (no port: the node adds the bound one)
-  wildcard_with_port,  ///< the same wildcard, advertising tcp://<its address>:7100
+  own_address,            ///< tcp://<its address>:7100
+  wildcard,               ///< tcp://0.0.0.0:7100 or tcp://[::]:7100, advertising tcp://<its address>
+                          ///< (no port: the node adds the bound one)
+  wildcard_with_port,     ///< the same wildcard, advertising tcp://<its address>:7100
+  wildcard_unadvertised,  ///< the same wildcard and nothing more: the node finds its one address
 };
 
 /// A node's state as the test drives it.

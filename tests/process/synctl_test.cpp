@@ -221,6 +221,7 @@ TEST_CASE("synctl shows a live keyed cluster: nodes, scopes, names, lookup, grou
     for (const auto& link : answer["links"]) {
       CHECK(link["state"] == "up");
       CHECK(link["creation"].get<std::uint64_t>() > 0);
+      CHECK(link["incarnation"] == link["creation"]);  // SPEC 9 says incarnation
       CHECK(contains(link["endpoint"].get<std::string>(), "tcp://127.0.0.1:"));
     }
   }
@@ -276,6 +277,11 @@ TEST_CASE("synctl shows a live keyed cluster: nodes, scopes, names, lookup, grou
     CHECK(missing.status == 1);
     CHECK(contains(missing.out, "not registered"));
     CHECK(synctl(c.at_alpha({"--json", "lookup", kScope, "device:nobody"})).status == 1);
+    // The global options after the command too, as `synctl lookup S N --json`.
+    auto after = synctl(c.at_alpha({"lookup", kScope, "device:gamma:2", "--json"}));
+    REQUIRE(after.status == 0);
+    CHECK(Term::parse(after.out).contains("pid"));
+    CHECK(synctl(c.at_alpha({"lookup", kScope, "device:nobody", "--json"})).status == 1);
   }
   SECTION("groups and members") {
     auto groups = Term::parse(synctl(c.at_alpha({"--json", "groups", kScope})).out);
@@ -418,6 +424,12 @@ TEST_CASE("the control endpoint and synctl work over IPv6 loopback", "[process][
   INFO(run.err);
   CHECK(run.status == 0);
   CHECK(contains(run.out, "v6-control"));
+  // Every global option after the command.
+  auto after = synctl({"health", "--control", o.control, "--json", "--timeout", "3000"});
+  INFO(after.err);
+  CHECK(after.status == 0);
+  CHECK(Term::parse(after.out)["incarnation"] == health["incarnation"]);
+  CHECK(contains(synctl({"health", "--control", o.control}).out, "(incarnation "));
 }
 
 TEST_CASE("synctl waits within its timeout for the socket of a node that is starting", "[process][synctl]") {

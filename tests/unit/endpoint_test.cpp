@@ -51,8 +51,30 @@ TEST_CASE("the advertised endpoint is what peers can dial", "[unit][endpoint]") 
   CHECK(advertised_endpoint("tcp://[::]:5555", "tcp://[fd53::4]") == "tcp://[fd53::4]:5555");
   CHECK(advertised_endpoint("tcp://[::]:5555", "tcp://[fd53::4]:7000") == "tcp://[fd53::4]:7000");
   CHECK(advertised_endpoint("tcp://[::1]:5555", "") == "tcp://[::1]:5555");
-  char host[256] = {};
-  REQUIRE(::gethostname(host, sizeof host - 1) == 0);
-  CHECK(advertised_endpoint("tcp://0.0.0.0:5555", "") == std::string("tcp://") + host + ":5555");
   CHECK_THROWS_AS(advertised_endpoint("tcp://127.0.0.1:5555", "tcp://:"), syn::Error);
+}
+
+TEST_CASE("a wildcard bind advertises the host's one address of its family, else its name", "[unit][endpoint]") {
+  using syn::transport::advertised_endpoint;
+  using syn::transport::HostAddresses;
+  HostAddresses one{"lab", {"198.18.0.5"}, {"fd53::4"}};
+  CHECK(advertised_endpoint("tcp://0.0.0.0:5555", "", one) == "tcp://198.18.0.5:5555");
+  CHECK(advertised_endpoint("tcp://*:5555", "", one) == "tcp://198.18.0.5:5555");
+  CHECK(advertised_endpoint("tcp://[::]:5555", "", one) == "tcp://[fd53::4]:5555");
+  // Several, or none: which one peers reach is not to be guessed; the host's name.
+  HostAddresses several{"lab", {"198.18.0.5", "172.17.0.1"}, {}};
+  CHECK(advertised_endpoint("tcp://0.0.0.0:5555", "", several) == "tcp://lab:5555");
+  CHECK(advertised_endpoint("tcp://[::]:5555", "", several) == "tcp://lab:5555");
+  // advertise wins, and a specific address is kept as bound.
+  CHECK(advertised_endpoint("tcp://0.0.0.0:5555", "tcp://gateway.example", one) == "tcp://gateway.example:5555");
+  CHECK(advertised_endpoint("tcp://198.18.0.9:5555", "", one) == "tcp://198.18.0.9:5555");
+  // No name and no single address: the bound endpoint, all there is.
+  CHECK(advertised_endpoint("tcp://0.0.0.0:5555", "", HostAddresses{}) == "tcp://0.0.0.0:5555");
+
+  // This host: its one address when it has one, else its name.
+  auto here = syn::transport::this_host();
+  for (const auto& a : here.ipv4) CHECK(a.rfind("127.", 0) != 0);  // loopback left out
+  auto advertised = advertised_endpoint("tcp://0.0.0.0:5555", "");
+  CHECK(advertised ==
+        (here.ipv4.size() == 1 ? "tcp://" + here.ipv4.front() + ":5555" : "tcp://" + here.name + ":5555"));
 }

@@ -73,3 +73,33 @@ TEST_CASE("Result holds a value or an Errc", "[unit][errors]") {
   CHECK_FALSE(failed);
   CHECK(failed.error() == Errc::node_down);
 }
+
+TEST_CASE("Result<void> reads as std::expected<void, Errc>: value() throws the code, == compares", "[unit][errors]") {
+  Result<void> done;
+  done.value();  // returns: the call succeeded
+  *done;
+  Result<void> failed = syn::unexpected(Errc::taken);
+  try {
+    failed.value();
+    FAIL("value() of a failed Result<void> returned");
+  } catch (const tl::bad_expected_access<Errc>& e) { CHECK(e.error() == Errc::taken); }
+  CHECK(done == Result<void>{});
+  CHECK(failed == Result<void>{syn::unexpected(Errc::taken)});
+  CHECK(failed != Result<void>{syn::unexpected(Errc::node_down)});
+  CHECK(done != failed);
+  CHECK(failed == syn::unexpected(Errc::taken));
+  CHECK(syn::unexpected(Errc::taken) == failed);
+
+  // The forms with a value keep theirs.
+  Result<int> ok = 7;
+  const Result<int>& read_only = ok;
+  CHECK(read_only.value() == 7);
+  CHECK(*read_only == 7);
+  CHECK(std::move(ok).value() == 7);
+  CHECK(Result<int>{7} == Result<int>{7});
+  CHECK(Result<int>{7} != Result<int>{8});
+  CHECK(Result<int>{7} != Result<int>{syn::unexpected(Errc::taken)});
+  CHECK(Result<int>{7} == 7);
+  CHECK(7 == Result<int>{7});
+  CHECK(Result<int>{7} != 8);
+}

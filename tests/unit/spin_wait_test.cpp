@@ -20,7 +20,7 @@ TEST_CASE("a spin ends at its window when nothing comes", "[unit][spin]") {
   auto ended = std::async(std::launch::async, [] {
     const auto start = SteadyClock::now();
     SpinWait::maybe_spin(start, TimePoint::max(), [] { return false; });
-    return SteadyClock::now() - start >= SpinWait::kWindow;
+    return SteadyClock::now() - start >= SpinWait::window();
   });
   // A spin without end would never get here (the test's time limit fails it).
   CHECK(ended.get());
@@ -51,7 +51,7 @@ TEST_CASE("a call's answer ends the caller's spin, and a dropped call answers no
     out.push_back(!dropped && dropped.error() == Errc::node_down);
     out.push_back(SpinWait::enabled());
     // A wait that got its answer, but later than the window: spinning off.
-    SpinWait::record(SteadyClock::now() - 2 * SpinWait::kWindow, true);
+    SpinWait::record(SteadyClock::now() - 2 * SpinWait::window() - 1us, true);
     out.push_back(SpinWait::enabled());
     // One that got it within the window: on again.
     SpinWait::record(SteadyClock::now(), true);
@@ -59,4 +59,17 @@ TEST_CASE("a call's answer ends the caller's spin, and a dropped call answers no
     return out;
   });
   CHECK(seen.get() == std::vector<bool>{true, true, true, false, false, true});
+}
+
+TEST_CASE("SYN_SPIN_WAIT_US sets the window: microseconds from 0 (never spin) to the longest", "[unit][spin]") {
+  CHECK(SpinWait::window_from(nullptr) == SpinWait::kWindow);  // unset: the default
+  CHECK(SpinWait::window_from("0") == 0us);
+  CHECK(SpinWait::window_from("50") == 50us);
+  CHECK(SpinWait::window_from("100000") == SpinWait::kLongestWindow);
+  for (const char* bad : {"", "-1", "100001", "abc", "50us", " 50", "1e3", "99999999999999999999"}) {
+    INFO(bad);
+    CHECK_FALSE(SpinWait::window_from(bad).has_value());
+  }
+  // This process's window is one of those.
+  CHECK(SpinWait::window() <= SpinWait::kLongestWindow);
 }

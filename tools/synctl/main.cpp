@@ -5,6 +5,9 @@
 //   synctl --control ... names SCOPE [--prefix P] [--limit N] [--after CURSOR]
 //   synctl --control ... lookup SCOPE NAME | groups SCOPE | members SCOPE GROUP | views SCOPE
 //   synctl --control ... events [--scope S] [--follow]
+//   synctl --control ... register SCOPE NAME PID [META] | unregister SCOPE NAME
+//   synctl --control ... join SCOPE GROUP PID [META] | leave SCOPE GROUP PID | kill PID [REASON]
+//                                          (writes: the node must allow control_writes)
 //
 // The endpoint is a node's NodeOptions::control (or SYN_CONTROL); a tcp endpoint of a node
 // with a cluster key needs --key-file (or SYN_CLUSTER_KEY_FILE). NAME and GROUP are parsed as
@@ -44,6 +47,10 @@ std::string env_or(const char* name, const std::string& given) {
 int main(int argc, char** argv) {
   CLI::App app{"synctl: look at and operate a syn-cpp cluster through a node's control endpoint"};
   app.require_subcommand(1);
+  // The global options also after the command (`synctl lookup S N --json`), as users of other
+  // command lines expect: a subcommand hands what it does not know to the app. Set before the
+  // subcommands are added, which inherit it.
+  app.fallthrough();
   std::string control, key_file;
   bool json = false;
   int timeout_ms = 5000;
@@ -82,6 +89,29 @@ int main(int argc, char** argv) {
       "the node leaves scopes while running: its names and memberships there go, everywhere (needs control_writes)");
   remove_scopes->alias("remove_node_from_scopes");
   remove_scopes->add_option("SCOPE", scope_list)->required();
+  // Writes, as code on the node would make them (refused with the code "read_only" unless the
+  // node allows control_writes). META and REASON are JSON when they parse, else strings.
+  std::string pid, meta, reason;
+  auto* register_cmd = app.add_subcommand("register", "register NAME for the process PID (needs control_writes)");
+  register_cmd->add_option("SCOPE", scope)->required();
+  register_cmd->add_option("NAME", name)->required();
+  register_cmd->add_option("PID", pid, "as Pid::to_string() prints it, e.g. <alpha.7.42>")->required();
+  auto* register_meta = register_cmd->add_option("META", meta, "the name's meta (default null)");
+  auto* unregister_cmd = app.add_subcommand("unregister", "unregister NAME (needs control_writes)");
+  unregister_cmd->add_option("SCOPE", scope)->required();
+  unregister_cmd->add_option("NAME", name)->required();
+  auto* join_cmd = app.add_subcommand("join", "the process PID joins GROUP (needs control_writes)");
+  join_cmd->add_option("SCOPE", scope)->required();
+  join_cmd->add_option("GROUP", group)->required();
+  join_cmd->add_option("PID", pid)->required();
+  auto* join_meta = join_cmd->add_option("META", meta, "the member's meta (default null)");
+  auto* leave_cmd = app.add_subcommand("leave", "the process PID leaves GROUP (needs control_writes)");
+  leave_cmd->add_option("SCOPE", scope)->required();
+  leave_cmd->add_option("GROUP", group)->required();
+  leave_cmd->add_option("PID", pid)->required();
+  auto* kill_cmd = app.add_subcommand("kill", "end the process PID, on any node, as Node::exit (needs control_writes)");
+  kill_cmd->add_option("PID", pid)->required();
+  auto* kill_reason = kill_cmd->add_option("REASON", reason, "the exit reason (default \"killed\")");
   auto* stats = app.add_subcommand("stats", "the node's counters");
   auto* metrics = app.add_subcommand("metrics", "the node's metrics in the Prometheus text format");
   auto* health = app.add_subcommand("health", "whether the node is alive, with its identity");
@@ -154,6 +184,20 @@ int main(int argc, char** argv) {
     if (views->parsed()) request = {{"cmd", "views"}, {"scope", scope}};
     if (add_scopes->parsed()) request = {{"cmd", "add_scopes"}, {"scopes", scope_list}};
     if (remove_scopes->parsed()) request = {{"cmd", "remove_scopes"}, {"scopes", scope_list}};
+    if (register_cmd->parsed() || join_cmd->parsed()) {
+      bool is_register = register_cmd->parsed();
+      request = {{"cmd", is_register ? "register" : "join"}, {"scope", scope}, {"pid", pid}};
+      request[is_register ? "name" : "group"] = term_argument(is_register ? name : group);
+      if ((is_register ? register_meta : join_meta)->count() > 0) request["meta"] = term_argument(meta);
+    }
+    if (unregister_cmd->parsed()) request = {{"cmd", "unregister"}, {"scope", scope}, {"name", term_argument(name)}};
+    if (leave_cmd->parsed()) {
+      request = {{"cmd", "leave"}, {"scope", scope}, {"group", term_argument(group)}, {"pid", pid}};
+    }
+    if (kill_cmd->parsed()) {
+      request = {{"cmd", "kill"}, {"pid", pid}};
+      if (kill_reason->count() > 0) request["reason"] = term_argument(reason);
+    }
     if (stats->parsed()) request = {{"cmd", "stats"}};
     if (metrics->parsed()) request = {{"cmd", "metrics"}};
     if (health->parsed()) request = {{"cmd", "health"}};

@@ -23,6 +23,11 @@ std::string field(const syn::Term& object, const char* key) {
   return it == object.end() ? std::string() : cell(*it);
 }
 
+/// A node's incarnation: `creation` from a node of a build before it said `incarnation`.
+std::string incarnation(const syn::Term& object) {
+  return object.contains("incarnation") ? field(object, "incarnation") : field(object, "creation");
+}
+
 std::string join(const syn::Term& array) {
   std::string out;
   for (const auto& item : array) out += (out.empty() ? "" : ",") + cell(item);
@@ -35,14 +40,14 @@ std::string heard(const syn::Term& link) {
 }
 
 void print_nodes(const syn::Term& a) {
-  Table t({"NODE", "ENDPOINT", "CREATION", "STATE", "LAST HEARD", "DOWNS", "LAST DOWN", "PROTOCOL", "UNREAD"});
+  Table t({"NODE", "ENDPOINT", "INCARNATION", "STATE", "LAST HEARD", "DOWNS", "LAST DOWN", "PROTOCOL", "UNREAD"});
   for (const auto& l : a["links"]) {
     auto last_down = field(l, "last_down");
     auto protocol = l.value("protocol", 0);
     // A node of an older build answers without unread_bytes; a peer of protocol 4 or older
     // never says what it read.
     auto unread = l.contains("unread_bytes") && protocol >= 5 ? field(l, "unread_bytes") : "-";
-    t.add({field(l, "node"), field(l, "endpoint"), field(l, "creation"), field(l, "state"), heard(l), field(l, "downs"),
+    t.add({field(l, "node"), field(l, "endpoint"), incarnation(l), field(l, "state"), heard(l), field(l, "downs"),
            last_down.empty() ? "-" : last_down, protocol == 0 ? "-" : std::to_string(protocol), unread});
   }
   if (t.empty()) {
@@ -133,6 +138,9 @@ int Printer::answer(const std::string& cmd, const syn::Term& a) const {
     for (const auto& scope : a["scopes"]) list += (list.empty() ? "" : " ") + scope.get<std::string>();
     std::printf("scopes: %s\n", list.empty() ? "(none)" : list.c_str());
   }
+  if (cmd == "register" || cmd == "unregister" || cmd == "join" || cmd == "leave" || cmd == "kill") {
+    std::printf("ok\n");
+  }
   if (cmd == "metrics") std::printf("%s", field(a, "prometheus").c_str());
   if (cmd == "lookup") {
     if (negative) {
@@ -142,8 +150,8 @@ int Printer::answer(const std::string& cmd, const syn::Term& a) const {
     }
   }
   if (cmd == "health") {
-    std::printf("alive: %s (creation %s) at %s, syn %s, protocol %s\n", field(a, "node").c_str(),
-                field(a, "creation").c_str(), field(a, "endpoint").c_str(), field(a, "version").c_str(),
+    std::printf("alive: %s (incarnation %s) at %s, syn %s, protocol %s\n", field(a, "node").c_str(),
+                incarnation(a).c_str(), field(a, "endpoint").c_str(), field(a, "version").c_str(),
                 field(a, "protocol").c_str());
   }
   if (cmd == "ready") {
