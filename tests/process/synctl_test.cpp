@@ -410,6 +410,41 @@ TEST_CASE("the control endpoint is read-only unless the node allows writes", "[p
   }));
   auto malformed = writer.request({{"cmd", "register"}, {"scope", kScope}, {"name", "y"}, {"pid", "not a pid"}});
   CHECK(malformed["code"] == "bad_argument");
+
+  // The same writes from synctl, with META and REASON read as NAME is (JSON when it parses).
+  const std::string at_delta = "ipc://" + socket;
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--control", at_delta});
+    return synctl(args);
+  };
+  auto second = delta.spawn();
+  auto registered = run({"register", kScope, "by-synctl", second, "{\"m\":1}"});
+  INFO(registered.err);
+  CHECK(registered.status == 0);
+  CHECK(contains(registered.out, "ok"));
+  auto found = Term::parse(run({"--json", "lookup", kScope, "by-synctl"}).out);
+  CHECK(found["pid"] == second);
+  CHECK(found["meta"] == Term{{"m", 1}});
+  auto taken = run({"register", kScope, "by-synctl", delta_pid});
+  CHECK(taken.status == 2);
+  CHECK(contains(taken.err, "taken"));
+  CHECK(run({"join", kScope, "room", second, "member-meta"}).status == 0);
+  auto members = Term::parse(run({"--json", "members", kScope, "room"}).out)["members"];
+  REQUIRE(members.size() == 1);
+  CHECK(members[0]["pid"] == second);
+  CHECK(members[0]["meta"] == "member-meta");
+  CHECK(run({"leave", kScope, "room", second}).status == 0);
+  CHECK(Term::parse(run({"--json", "members", kScope, "room"}).out)["members"].empty());
+  CHECK(run({"unregister", kScope, "by-synctl"}).status == 0);
+  CHECK(run({"lookup", kScope, "by-synctl"}).status == 1);
+  // kill ends the process, on any node, and its names go with it.
+  REQUIRE(run({"register", kScope, "doomed", second}).status == 0);
+  CHECK(run({"kill", second, "shutdown"}).status == 0);
+  CHECK(eventually([&] { return run({"lookup", kScope, "doomed"}).status == 1; }));
+  // A node that does not allow writes refuses them from synctl too: read_only, exit 2.
+  auto refused_run = synctl(c.at_alpha({"register", kScope, "z", delta_pid}));
+  CHECK(refused_run.status == 2);
+  CHECK(contains(refused_run.err, "read_only"));
 }
 
 TEST_CASE("the control endpoint and synctl work over IPv6 loopback", "[process][synctl]") {
