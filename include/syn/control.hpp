@@ -27,9 +27,9 @@ Term control_request(Node& node, const Term& request, bool allow_writes = false)
 /// One control command: its name, whether it writes, and a one-line description of its fields
 /// and answer.
 struct ControlCommand {
-  std::string name;
+  std::string name{};
   bool writes = false;
-  std::string usage;
+  std::string usage{};
 };
 
 /// Every control command, sorted by name.
@@ -37,9 +37,9 @@ std::vector<ControlCommand> control_commands();
 
 /// Where and how a ControlClient reaches a node's control endpoint.
 struct ControlClientOptions {
-  std::string endpoint;                     ///< the node's NodeOptions::control ("ipc://path" or "tcp://host:port")
-  std::string cluster_key;                  ///< the cluster key (needed for a tcp endpoint of a node with a key)
-  std::string cluster_key_file;             ///< or a file holding it (mode 0600 or stricter)
+  std::string endpoint{};                   ///< the node's NodeOptions::control ("ipc://path" or "tcp://host:port")
+  std::string cluster_key{};                ///< the cluster key (needed for a tcp endpoint of a node with a key)
+  std::string cluster_key_file{};           ///< or a file holding it (mode 0600 or stricter)
   std::chrono::milliseconds timeout{5000};  ///< how long to wait for an answer
 };
 

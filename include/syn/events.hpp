@@ -30,8 +30,8 @@ struct Reason {
     undefined,               ///< a local entry found dead while the node could not watch it
   };
   Kind kind = Kind::normal;
-  Term exit_reason;  ///< process_exit: the reason the process died with
-  std::string node;  ///< remote_scope_node_up/down: the remote node
+  Term exit_reason{};  ///< process_exit: the reason the process died with
+  std::string node{};  ///< remote_scope_node_up/down: the remote node
 
   /// e.g. "normal", "process_exit(\"killed\")", "remote_scope_node_down(beta)".
   std::string to_string() const;
@@ -87,9 +87,9 @@ class EventHandler {
 
 /// One side of a registry conflict, as given to a ConflictResolver.
 struct ConflictCandidate {
-  Pid pid;
-  Term meta;
-  std::int64_t time;  ///< registration time, nanoseconds of the authority's wall clock
+  Pid pid{};
+  Term meta{};
+  std::int64_t time{};  ///< registration time, nanoseconds of the authority's wall clock
 };
 
 /// Chooses the pid that keeps a name registered on both sides of a healed split.

@@ -27,22 +27,22 @@ struct SubscriptionState;
 
 /// A group member: a process and its meta in that group.
 struct Member {
-  Pid pid;
-  Term meta;
+  Pid pid{};
+  Term meta{};
   friend bool operator==(const Member&, const Member&) = default;
 };
 
 /// What Groups::multi_call returns.
 struct MultiCallResult {
-  std::vector<std::pair<Member, Term>> replies;  ///< each reply with the member that sent it
-  std::vector<Member> bad_replies;               ///< no reply in time, or died first
+  std::vector<std::pair<Member, Term>> replies{};  ///< each reply with the member that sent it
+  std::vector<Member> bad_replies{};               ///< no reply in time, or died first
 };
 
 /// A change of a group, as seen by a Subscription.
 struct GroupEvent {
   enum class Type { join, leave, update } type;
-  Term group;
-  std::vector<Member> members;  ///< the members that joined, left or changed (new meta)
+  Term group{};
+  std::vector<Member> members{};  ///< the members that joined, left or changed (new meta)
 };
 
 /// Move-only RAII handle of a subscription (Groups::monitor / monitor_scope).

@@ -26,12 +26,12 @@ void set_log_sink(LogSink sink);
 /// One log line as fields (SPEC 9). The views last as long as the call to the sink.
 struct LogRecord {
   LogLevel level = LogLevel::info;
-  std::int64_t time_ns = 0;    ///< wall clock, nanoseconds since the Unix epoch
-  std::string_view node;       ///< the node that logged it
-  std::string_view component;  ///< the part of syn: "transport", "registry", "multicast", ...
-  std::string_view peer;       ///< the other node it concerns, or empty
-  std::string_view scope;      ///< the scope it concerns, or empty
-  std::string_view text;
+  std::int64_t time_ns = 0;      ///< wall clock, nanoseconds since the Unix epoch
+  std::string_view node{};       ///< the node that logged it
+  std::string_view component{};  ///< the part of syn: "transport", "registry", "multicast", ...
+  std::string_view peer{};       ///< the other node it concerns, or empty
+  std::string_view scope{};      ///< the scope it concerns, or empty
+  std::string_view text{};
   /// A warning or error repeated with the same text within a minute is logged once; the next
   /// time it is logged, this says how many were left out meanwhile.
   std::uint64_t suppressed = 0;

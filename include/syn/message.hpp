@@ -22,7 +22,7 @@ struct SubscriptionEvent;
 /// (Groups::monitor with a subscriber process) carries a GroupEvent and a null body.
 struct Message {
   /// What was sent.
-  Term body;
+  Term body{};
 
   /// True for a multi_call request (see Groups::multi_call).
   bool is_multi_call() const { return call != nullptr; }
@@ -38,9 +38,9 @@ struct Message {
   const GroupEvent* group_event() const;
 
   /// Internal: the multi_call this message belongs to, if any.
-  std::shared_ptr<const detail::MultiCallContext> call;
+  std::shared_ptr<const detail::MultiCallContext> call{};
   /// Internal: the subscription event this message carries, if any.
-  std::shared_ptr<const detail::SubscriptionEvent> event;
+  std::shared_ptr<const detail::SubscriptionEvent> event{};
 };
 
 }  // namespace syn

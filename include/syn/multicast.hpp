@@ -48,7 +48,7 @@ std::string_view to_string(LeaveReason reason);
 /// another coordinator (a view that no node installed is abandoned), which is why the
 /// coordinator is part of the name. A regular value type (copy, ==, <=>, std::hash).
 struct ViewId {
-  Pid coordinator;           ///< the member that installed it
+  Pid coordinator{};         ///< the member that installed it
   std::uint64_t number = 0;  ///< +1 at each change; above both sides at a merge
 
   friend bool operator==(const ViewId&, const ViewId&) = default;
@@ -61,19 +61,19 @@ struct ViewId {
 
 /// A group's member list as installed on every node of it.
 struct View {
-  Term group;
-  ViewId id;
-  std::vector<Pid> members;  ///< in join order; members.front() coordinates
+  Term group{};
+  ViewId id{};
+  std::vector<Pid> members{};  ///< in join order; members.front() coordinates
 
   friend bool operator==(const View&, const View&) = default;
 };
 
 /// A view change as one member sees it (MulticastHandler::on_view).
 struct ViewChange {
-  View view;                                      ///< the view now installed
-  std::vector<Pid> joined;                        ///< members new in it
-  std::vector<std::pair<Pid, LeaveReason>> left;  ///< members gone since the previous view
-  bool merged = false;                            ///< two sides of a net split became one view
+  View view{};                                      ///< the view now installed
+  std::vector<Pid> joined{};                        ///< members new in it
+  std::vector<std::pair<Pid, LeaveReason>> left{};  ///< members gone since the previous view
+  bool merged = false;                              ///< two sides of a net split became one view
 
   friend bool operator==(const ViewChange&, const ViewChange&) = default;
 };

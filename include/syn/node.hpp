@@ -30,14 +30,14 @@ class ScopeDirectory;
 
 /// How a Node is built. NodeOptions::from_json reads the same options from JSON.
 struct NodeOptions {
-  std::string name;                             ///< unique in the cluster
-  std::string listen = "tcp://127.0.0.1:0";     ///< port 0: pick a free one
-  std::vector<std::string> seeds;               ///< endpoints to connect to at start
-  std::vector<std::string> scopes;              ///< scopes joined at start
-  bool auto_connect = true;                     ///< learn and connect to peers' peers (full mesh)
-  bool strict_mode = false;                     ///< only a process may register/join itself
-  std::shared_ptr<EventHandler> event_handler;  ///< optional hooks (not settable from JSON)
-  ConflictResolver conflict_resolver;           ///< empty: the default resolver (not from JSON)
+  std::string name{};                             ///< unique in the cluster
+  std::string listen = "tcp://127.0.0.1:0";       ///< port 0: pick a free one
+  std::vector<std::string> seeds{};               ///< endpoints to connect to at start
+  std::vector<std::string> scopes{};              ///< scopes joined at start
+  bool auto_connect = true;                       ///< learn and connect to peers' peers (full mesh)
+  bool strict_mode = false;                       ///< only a process may register/join itself
+  std::shared_ptr<EventHandler> event_handler{};  ///< optional hooks (not settable from JSON)
+  ConflictResolver conflict_resolver{};           ///< empty: the default resolver (not from JSON)
   std::chrono::milliseconds heartbeat_interval{500};
   std::chrono::milliseconds peer_timeout{3000};  ///< silence after which a peer is down
   std::chrono::milliseconds call_timeout{5000};  ///< calls to another node
@@ -45,9 +45,9 @@ struct NodeOptions {
   /// The cluster's secret key (40 characters of Z85, from generate_cluster_key()). With a key,
   /// every link is authenticated and encrypted (ZeroMQ CURVE) and a peer without the same key
   /// is refused. Empty: no key. Never logged. At most one of cluster_key and cluster_key_file.
-  std::string cluster_key;
+  std::string cluster_key{};
   /// A file holding the cluster key on one line (mode 0600 or stricter, as ssh wants).
-  std::string cluster_key_file;
+  std::string cluster_key_file{};
   /// Without a key, binding anything but loopback is refused (Error{bad_argument} naming
   /// `listen`) unless this is true; then a warning is logged at start.
   bool allow_insecure = false;
@@ -58,7 +58,7 @@ struct NodeOptions {
   /// The control endpoint synctl talks to (syn/control.hpp): "ipc://PATH" (a socket file of
   /// mode 0600) or "tcp://HOST:PORT" (CURVE with the cluster key when there is one; refused
   /// without a key unless loopback). Empty: none.
-  std::string control;
+  std::string control{};
   /// Whether the control endpoint runs write commands (register, join, kill, ...); else it
   /// answers them with the code "read_only".
   bool control_writes = false;
@@ -73,12 +73,12 @@ struct NodeOptions {
   // Beyond API.md, after its fields so that aggregate initialization in API.md's order holds.
   /// Key rotation without a split (docs/security.md): other cluster keys this node also
   /// accepts from peers, and tries when a peer refuses its own. Needs cluster_key (or its file).
-  std::vector<std::string> cluster_keys_accepted;
+  std::vector<std::string> cluster_keys_accepted{};
   /// The endpoint other nodes dial to reach this one (across hosts, when `listen` binds a
   /// wildcard or a NAT sits between). Empty: the bound endpoint, a wildcard address replaced
   /// by the host's one address of that family (an interface up, not loopback), or by its
   /// name when it has several. "tcp://host" without a port takes the bound port.
-  std::string advertise;
+  std::string advertise{};
   /// The newest wire protocol version this node offers; 0: the newest this build speaks
   /// (syn::protocol_version). Links run the highest version both ends speak, so an upgrade
   /// needs nothing here; lower it only to run a node as an older build would (upgrade tests).

@@ -23,8 +23,8 @@ class RegistryScope;
 
 /// A registry entry: the process holding a name, and its metadata.
 struct Entry {
-  Pid pid;
-  Term meta;
+  Pid pid{};
+  Term meta{};
   friend bool operator==(const Entry&, const Entry&) = default;
 };
 

@@ -49,10 +49,8 @@ int run() {
   alpha_options.listen = "tcp://127.0.0.1:0";
   syn::Node alpha(alpha_options);
 
-  syn::NodeOptions beta_options;
-  beta_options.name = "consumer-beta";
-  beta_options.listen = "tcp://127.0.0.1:0";
-  syn::Node beta(beta_options);
+  // Designated initializers naming a few fields, as users write them.
+  syn::Node beta(syn::NodeOptions{.name = "consumer-beta", .listen = "tcp://127.0.0.1:0", .scopes = {"users"}});
 
   alpha.connect(beta.endpoint());
   if (!eventually([&] { return connected_to(alpha, beta.name()) && connected_to(beta, alpha.name()); }))
@@ -63,6 +61,10 @@ int run() {
   if (process.pid().node() != beta.name()) return fail("pid names node " + process.pid().node());
   const auto parsed = syn::Pid::parse(process.pid().to_string());
   if (!parsed || *parsed != process.pid()) return fail("pid does not round-trip: " + process.pid().to_string());
+
+  // A Result<void> read as std::expected's: value() throws when the call failed.
+  beta.registry("users").register_name("consumer", process).value();
+  if (beta.registry("users").whereis("consumer") != process.pid()) return fail("the name is not registered");
 
   const syn::Term sent = {{"hello", "from alpha"}, {"n", 42}, {"path", {"italy", "lombardy"}}};
   alpha.send(process.pid(), sent);
