@@ -76,8 +76,9 @@ struct NodeOptions {
   std::vector<std::string> cluster_keys_accepted{};
   /// The endpoint other nodes dial to reach this one (across hosts, when `listen` binds a
   /// wildcard or a NAT sits between). Empty: the bound endpoint, a wildcard address replaced
-  /// by the host's one address of that family (an interface up, not loopback), or by its
-  /// name when it has several. "tcp://host" without a port takes the bound port.
+  /// by the host's one address of that family (of an interface up and running, not loopback
+  /// or link-local), or by its name when it has several. "tcp://host" without a port takes
+  /// the bound port. A [::] bind advertises an IPv6 address: set this for IPv4 peers.
   std::string advertise{};
   /// The newest wire protocol version this node offers; 0: the newest this build speaks
   /// (syn::protocol_version). Links run the highest version both ends speak, so an upgrade
@@ -152,7 +153,8 @@ class Node {
   /// Nodes connected now.
   std::vector<std::string> nodes() const;
 
-  /// Adds scopes (idempotent) and syncs them with the connected nodes that have them.
+  /// Adds scopes (idempotent) and syncs them with the connected nodes that have them. An
+  /// empty name is Error{bad_argument}, and then none of the scopes is added.
   void add_node_to_scopes(const std::vector<std::string>& scopes);
   /// Leaves scopes while running (SPEC 4; unknown ones are skipped): this node's names and
   /// memberships there are removed with callbacks (reason normal), every other node removes

@@ -74,7 +74,9 @@ class Registry {
   std::optional<Entry> lookup(const Term& name) const;
   /// The pid for `name`; see lookup.
   std::optional<Pid> whereis(const Term& name) const;
-  /// Sends `message` to the process registered as `name`; false when not registered.
+  /// Sends `message` to the process registered as `name`; false when not registered. Throws
+  /// Error{bad_argument} for a name or message over NodeOptions::max_term_bytes, registered
+  /// or not (SPEC 7).
   bool send(const Term& name, Term message);
 
   /// Every name in this node's replica (local processes already dead left out), in no

@@ -27,11 +27,15 @@ ScopeDirectory::ScopeDirectory(std::shared_ptr<ScopeHost> host, std::vector<Hand
 ScopeDirectory::~ScopeDirectory() = default;
 
 void ScopeDirectory::add(const std::vector<std::string>& scopes) {
+  // All names checked before any is added: a bad one after good ones used to leave those
+  // added and never started (the node never ready).
+  for (const auto& name : scopes) {
+    if (name.empty()) throw Error(Errc::bad_argument, "a scope name must not be empty");
+  }
   std::vector<ScopeEngine*> started;
   {
     WriterLock lock(mutex_);
     for (const auto& name : scopes) {
-      if (name.empty()) throw Error(Errc::bad_argument, "a scope name must not be empty");
       if (scopes_.count(name)) continue;
       ScopeContext context{host_, name, calls_};
       std::vector<std::shared_ptr<ScopeHandler>> handlers;

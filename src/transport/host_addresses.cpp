@@ -15,10 +15,16 @@ HostAddresses this_host() {
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return out;
   for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
-    if (i->ifa_addr == nullptr || !(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK)) continue;
+    // Up and running (a bridge with nothing plugged in is up, not running), not loopback.
+    if (i->ifa_addr == nullptr || !(i->ifa_flags & IFF_UP) || !(i->ifa_flags & IFF_RUNNING) ||
+        (i->ifa_flags & IFF_LOOPBACK)) {
+      continue;
+    }
     char text[INET6_ADDRSTRLEN] = {};
     if (i->ifa_addr->sa_family == AF_INET) {
       const auto* a = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      // 169.254.0.0/16 is link-local, as fe80::/10 below: only its own link reaches it.
+      if ((ntohl(a->sin_addr.s_addr) >> 16) == 0xA9FE) continue;
       if (::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text)) out.ipv4.emplace_back(text);
     } else if (i->ifa_addr->sa_family == AF_INET6) {
       const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);

@@ -6,8 +6,8 @@
 
 namespace syn::transport {
 
-/// The host's name and the addresses of its interfaces that are up, loopback and IPv6
-/// link-local ones left out (a peer elsewhere cannot dial those).
+/// The host's name and the addresses of its interfaces that are up and running, loopback and
+/// link-local ones (169.254/16, fe80::/10) left out: a peer elsewhere cannot dial those.
 struct HostAddresses {
   std::string name;               ///< gethostname(); empty when it has none
   std::vector<std::string> ipv4;  ///< "198.18.0.5"

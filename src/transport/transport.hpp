@@ -53,8 +53,8 @@ void check_endpoint(const std::string& endpoint);
 /// The endpoint peers dial to reach a node bound at `bound` (with its real port): `advertise`
 /// when given ("tcp://host" takes the bound port), else the bound endpoint, with a wildcard
 /// address (0.0.0.0, [::], *) replaced by the host's only address of that family (an
-/// interface up, not loopback), or by its name when it has none or several. Throws
-/// Error{bad_argument}.
+/// interface up and running, not loopback or link-local: this_host()), or by its name when
+/// it has none or several. Throws Error{bad_argument}.
 std::string advertised_endpoint(const std::string& bound, const std::string& advertise, const HostAddresses& host);
 /// The same for this host (this_host()).
 std::string advertised_endpoint(const std::string& bound, const std::string& advertise);

@@ -122,6 +122,15 @@ TEST_CASE("registry: add_node_to_scopes is idempotent and a late scope syncs bot
   CHECK(b.node_scopes() == std::vector<std::string>{"s1", "s2"});
   CHECK(b.registry("s2").count() == 2);
   CHECK(b.registry("s1").count() == 1);
+  // An empty name among good ones: bad_argument, and none of them is added (it used to add the
+  // good ones before it and never start them: the node was never ready again).
+  REQUIRE(b.ready());
+  try {
+    b.add_node_to_scopes({"s3", ""});
+    FAIL("an empty scope name was accepted");
+  } catch (const Error& e) { CHECK(e.code() == Errc::bad_argument); }
+  CHECK(b.node_scopes() == std::vector<std::string>{"s1", "s2"});
+  CHECK(b.ready());
 
   // a joins s2 late (and s1 again): it gets the data of b and c, they get a's.
   a.add_node_to_scopes({"s1", "s2"});

@@ -73,7 +73,14 @@ TEST_CASE("a wildcard bind advertises the host's one address of its family, else
 
   // This host: its one address when it has one, else its name.
   auto here = syn::transport::this_host();
-  for (const auto& a : here.ipv4) CHECK(a.rfind("127.", 0) != 0);  // loopback left out
+  for (const auto& a : here.ipv4) {
+    CHECK(a.rfind("127.", 0) != 0);      // loopback left out
+    CHECK(a.rfind("169.254.", 0) != 0);  // and link-local
+  }
+  for (const auto& a : here.ipv6) {
+    CHECK(a != "::1");
+    CHECK(a.rfind("fe80:", 0) != 0);
+  }
   auto advertised = advertised_endpoint("tcp://0.0.0.0:5555", "");
   CHECK(advertised ==
         (here.ipv4.size() == 1 ? "tcp://" + here.ipv4.front() + ":5555" : "tcp://" + here.name + ":5555"));
