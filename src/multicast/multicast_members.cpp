@@ -149,6 +149,8 @@ Result<std::shared_ptr<MemberState>> MulticastScope::await_join(const std::share
     // Out before its first view: its process died meanwhile (SPEC 8.1.3: not_alive), or a node
     // of the view is cut off from this one, or this node stops (node_down).
     if (!stopping_.load() && (!process || !process->alive())) return syn::unexpected(Errc::not_alive);
+    // Or this node left the scope meanwhile: its handles fail with invalid_scope (SPEC 4).
+    if (!stopping_.load() && engine_.removed()) return syn::unexpected(Errc::invalid_scope);
     return syn::unexpected(Errc::node_down);
   }
   on_group(key, nullptr, [pid](Group& g, multicast::Micros now) { return g.node.leave(pid, LeaveReason::left, now); });
@@ -225,7 +227,9 @@ Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<Memb
       lock.wait_until(flow_changed_, deadline ? std::min(recheck, *deadline) : recheck, room);
       if (!member->may_publish()) return syn::unexpected(Errc::not_in_group);
     }
-    if (stopped_) return syn::unexpected(Errc::node_down);
+    // Flow stops when the node stops (node_down) or when it leaves the scope: then its members
+    // are out of their groups, and a broadcast that waited for room gets not_in_group (SPEC 8.3.1).
+    if (stopped_) return syn::unexpected(stopping_.load() ? Errc::node_down : Errc::not_in_group);
     in_flight_[member->key] += bytes;
   }
   // Broadcasts wait in one outbox that a single engine task drains: a burst of them goes out
@@ -451,10 +455,15 @@ void MulticastScope::before_leaving_scope() {
     MutexLock lock(members_mutex_);
     for (const auto& [id, member] : members_) members.push_back(member);
   }
-  for (const auto& member : members) (void)leave(member, false);
+  // Only the members in their group leave with a view change. A join still waiting for its
+  // first view is not waited for: it fails with invalid_scope once the scope is gone (drop_all).
+  std::vector<std::shared_ptr<MemberState>> leaving;
+  for (const auto& member : members) {
+    if (leave(member, false)) leaving.push_back(member);
+  }
   if (in_callback()) return;  // its own strand would wait for itself
   auto deadline = std::chrono::steady_clock::now() + leave_deadline();
-  for (const auto& member : members) {
+  for (const auto& member : leaving) {
     MutexLock lock(member->mutex);
     lock.wait_until(member->changed, deadline, [&] {
       member->mutex.assert_held();

@@ -264,6 +264,42 @@ TEST_CASE("multicast: a node that leaves the scope ends its members with on_left
   REQUIRE(t.member[0]->confirmed_broadcast("alone", 10s));
 }
 
+TEST_CASE("multicast: a join still waiting for its first view when its node leaves the scope fails with invalid_scope",
+          "[multicast][cluster]") {
+  // Views wait a minute for a node cut off: the join below would wait that long.
+  Nodes nodes;
+  Node* n[3];
+  for (int i = 0; i < 3; ++i) {
+    n[i] = &nodes.add("mc_unscope_join" + std::to_string(i + 1), {"s"}, true,
+                      [](NodeOptions& o) { o.view_change_timeout = std::chrono::minutes(1); });
+  }
+  REQUIRE(wait_scope_mesh({n[0], n[1], n[2]}, Kind::multicast, "s"));
+  auto ra = std::make_shared<Recorder>(), rb = std::make_shared<Recorder>();
+  auto pa = n[0]->spawn(), pb = n[1]->spawn(), pc = n[2]->spawn();
+  auto ma = n[0]->multicast("s").join("g", pa, ra);
+  REQUIRE(ma);
+  auto mb = n[1]->multicast("s").join("g", pb, rb);
+  REQUIRE(mb);
+  REQUIRE(eventually([&] { return ra->members().size() == 2 && rb->members().size() == 2; }));
+  // The third node reaches the first, not the second: its join waits for reachability.
+  REQUIRE(cut(*n[1], *n[2]));
+  auto rc = std::make_shared<Recorder>();
+  auto joining = std::async(std::launch::async, [&] {
+    MulticastOptions options;
+    options.join_timeout = std::chrono::minutes(5);
+    return n[2]->multicast("s").join("g", pc, rc, options);
+  });
+  CHECK(joining.wait_for(300ms) == std::future_status::timeout);  // it waits (for a minute)
+  // Leaving the scope does not wait for that join (before, it waited two view_change_timeouts
+  // for it to leave), and the join fails as every handle of a removed scope does.
+  n[2]->remove_node_from_scopes({"s"});
+  REQUIRE(joining.wait_for(30s) == std::future_status::ready);
+  auto joined = joining.get();
+  REQUIRE_FALSE(joined);
+  CHECK(joined.error() == Errc::invalid_scope);
+  CHECK(rc->calls().empty());  // a failed join runs no callback
+}
+
 TEST_CASE("multicast: errors", "[multicast][cluster]") {
   MulticastNodes c("mc_err");
   auto mc = c.n[0]->multicast("s");
