@@ -54,10 +54,18 @@ struct MemberState {
     MutexLock lock(mutex);
     return phase == Phase::active || phase == Phase::starting;
   }
-  /// True while it may publish: in the group, its on_left not due.
+  /// Its leave is under way (asked, or its process died): every broadcast it made before is
+  /// in the outbox that the leave drains first, so none that returned ok is lost (SPEC 8.2.5).
+  bool sealed SYN_GUARDED_BY(mutex) = false;
+
+  /// True while it may publish: in the group, its leave neither asked nor under way, its
+  /// on_left not due.
   bool may_publish() const {
     MutexLock lock(mutex);
-    return (phase == Phase::active || phase == Phase::starting) && !out;
+    return may_publish_locked();
+  }
+  bool may_publish_locked() const SYN_REQUIRES(mutex) {
+    return (phase == Phase::active || phase == Phase::starting) && !out && !leave_asked && !sealed;
   }
 };
 

@@ -236,6 +236,14 @@ Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<Memb
   // as one Data frame per node (apply merges them), not one frame per message.
   bool quiet;
   {
+    // Checked again with the push, under the member's lock: a leave seals the member under it
+    // before it drains the outbox, so a broadcast is either refused or drained before the leave.
+    MutexLock member_lock(member->mutex);
+    if (!member->may_publish_locked()) {
+      member_lock.unlock();
+      release_bytes(member->key, bytes);
+      return syn::unexpected(Errc::not_in_group);
+    }
     MutexLock lock(outbox_mutex_);
     outbox_.push_back(Queued{member, std::move(canonical), bytes, std::move(confirmation)});
     if (outbox_posted_) return bytes;
@@ -392,10 +400,23 @@ void MulticastScope::on_process_exit(const Pid& pid, const Term&, std::vector<st
 
 void MulticastScope::leave_after_outbox(const std::string& key, const Pid& pid, LeaveReason reason) {
   engine_thread_.assert_held();
+  seal(key, pid);
   drain_outbox(std::numeric_limits<std::size_t>::max());
   if (groups_dropped_) return;
   Group& g = group(key, nullptr);
   apply_or_log(key, g, g.node.leave(pid, reason, now()));
+}
+
+void MulticastScope::seal(const std::string& key, const Pid& pid) {
+  std::shared_ptr<MemberState> member;
+  {
+    MutexLock lock(members_mutex_);
+    auto it = members_.find(std::make_pair(key, pid));
+    if (it == members_.end()) return;  // out already: it broadcasts nothing more
+    member = it->second;
+  }
+  MutexLock lock(member->mutex);
+  member->sealed = true;
 }
 
 void MulticastScope::forget(const std::shared_ptr<MemberState>& member) {

@@ -235,6 +235,9 @@ class MulticastScope final : public ScopeHandler,
   /// dropped with it (SPEC 8.2.5: a leaver loses nothing it published). The outbox is bounded
   /// by flow control, so the whole of it goes.
   void leave_after_outbox(const std::string& key, const Pid& pid, LeaveReason reason);
+  /// Marks a local member's leave under way (MemberState::sealed): its broadcasts are refused
+  /// from now on, so the drain that follows holds every one that returned ok.
+  void seal(const std::string& key, const Pid& pid);
   Mutex outbox_mutex_;
   std::deque<Queued> outbox_ SYN_GUARDED_BY(outbox_mutex_);
   bool outbox_posted_ SYN_GUARDED_BY(outbox_mutex_) = false;
