@@ -1124,6 +1124,20 @@ void ViewMachine::apply_install(const InstalledView& view, const std::vector<std
     for (const auto& entry : left) {
       if (installed_ && contains(installed_->members, entry.first)) gone.push_back(entry);
     }
+    // The list came from a node whose previous view was another (a view adopted from a
+    // PREPARE's answer, say): every member gone from this node's view is told all the same
+    // (SPEC 8.1.4), with the reason this node knows, else as its node's absence says.
+    if (installed_) {
+      for (const auto& member : installed_->members) {
+        if (contains(view.members, member)) continue;
+        if (std::any_of(gone.begin(), gone.end(), [&](const auto& g) { return g.first == member; })) continue;
+        auto known = leaving_.find(member);
+        LeaveReason reason = known != leaving_.end()                      ? known->second
+                             : has_node(view.members, member.node_atom()) ? LeaveReason::left
+                                                                          : LeaveReason::node_down;
+        gone.emplace_back(member, reason);
+      }
+    }
     out.push_back(InstallView{view, joined, gone, merged});
   }
   for (const auto& [member, reason] : left) {

@@ -92,6 +92,10 @@ const RegressionSeed regression_seeds[] = {
      "m1 answered m2's FLUSH, then the PREPARE of m3 (back from a cut, first in the view), gave m2's round up "
      "when m3's failed and delivered past its ends, then installed the view m2 had installed with it: m1 and m2 "
      "went from one view to the next having received different messages in it"},
+    {"every member gone from a member's previous view is in its on_view's `left`", 751,
+     "m3's member installed m2's view #12 with a member of its previous view missing from `left`: the list came "
+     "from a node whose previous view was another, and was filtered against this node's (found by the recorder's "
+     "check of `joined` and `left`, added then; a black-box run saw it after a coordinator's SIGKILL)"},
 };
 }  // namespace
 

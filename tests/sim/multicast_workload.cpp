@@ -42,6 +42,7 @@ class Recorder final : public MulticastHandler {
   }
   void on_view(const ViewChange& change) override {
     if (!joined_) bad("on_view before on_joined");
+    check_change(change);
     remember(change.view);
   }
   void on_message(const Pid& from, const Term& message) override {
@@ -97,6 +98,23 @@ class Recorder final : public MulticastHandler {
     if (left_) bad("a view after on_left");
     views_.push_back(view_term(view));
     current_ = key_of(views_.back());
+    members_ = view.members;
+  }
+  /// API.md: `joined` lists the members new in the view, `left` those gone since the previous
+  /// one (SPEC 8.1.4: every member gone is reported, with its reason).
+  void check_change(const ViewChange& change) {
+    auto sorted = [](std::vector<Pid> pids) {
+      std::sort(pids.begin(), pids.end());
+      return pids;
+    };
+    std::vector<Pid> before = sorted(members_), after = sorted(change.view.members), gone, added;
+    std::set_difference(before.begin(), before.end(), after.begin(), after.end(), std::back_inserter(gone));
+    std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(added));
+    std::vector<Pid> told;
+    for (const auto& [pid, reason] : change.left) told.push_back(pid);
+    if (sorted(told) != gone) bad("view " + key_of(view_term(change.view)) + ": `left` is not the members gone");
+    if (sorted(change.joined) != added)
+      bad("view " + key_of(view_term(change.view)) + ": `joined` is not the members new");
   }
   void bad(const std::string& what) { violations_.push_back(pid_ + " callbacks: " + what); }
 
@@ -104,6 +122,7 @@ class Recorder final : public MulticastHandler {
   std::vector<std::string>& violations_;
   bool joined_ = false;
   std::vector<Term> views_, received_;
+  std::vector<Pid> members_;  ///< of the last view it installed
   std::string current_;
   std::optional<std::string> left_;
 };
