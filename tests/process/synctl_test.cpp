@@ -386,6 +386,31 @@ TEST_CASE("synctl events --follow prints the cluster's changes as they happen", 
   CHECK(contains(human.out, "recent:1"));
 }
 
+TEST_CASE("synctl prints a name holding control characters escaped, on one line", "[process][synctl]") {
+  ControlledCluster c;
+  REQUIRE(synctl(c.at_alpha({"events"})).status == 0);  // alpha keeps its events from now on
+  // A newline and an escape sequence: printed raw, the name would forge a second event line
+  // and colour the operator's terminal.
+  const std::string evil = "evil\n03:00:00  node_down  peer=b  reason=left\x1b[31m";
+  auto pid = c.beta->spawn();
+  c.beta->ok("register", {{"scope", kScope}, {"name", evil}, {"pid", pid}});
+  auto raw = [](const std::string& out) { return contains(out, "\x1b"); };
+  auto forged = [](const std::string& out) { return contains(out, "\n03:00:00  node_down"); };
+  REQUIRE(eventually([&] { return synctl(c.at_alpha({"lookup", kScope, evil})).status == 0; }));
+  auto names = synctl(c.at_alpha({"names", kScope}));
+  REQUIRE(names.status == 0);
+  CHECK_FALSE(raw(names.out));
+  CHECK_FALSE(forged(names.out));
+  CHECK(contains(names.out, "\"evil\\n03:00:00  node_down  peer=b  reason=left\\u001b[31m\""));
+  Run events;
+  REQUIRE(eventually([&] {
+    events = synctl(c.at_alpha({"events", "--scope", kScope}));
+    return events.status == 0 && contains(events.out, "registered");
+  }));
+  CHECK_FALSE(raw(events.out));
+  CHECK_FALSE(forged(events.out));
+}
+
 TEST_CASE("the control endpoint is read-only unless the node allows writes", "[process][synctl]") {
   ControlledCluster c;
   ControlClientOptions options{c.alpha_control, {}, c.key.path};

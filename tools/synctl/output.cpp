@@ -2,6 +2,7 @@
 
 #include "table.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -12,9 +13,19 @@ namespace synctl {
 
 namespace {
 
-/// A cell: strings as they are, anything else as compact JSON.
+/// True when `text` holds a control character (a newline, an escape sequence): printed as it
+/// is, a name could split an event into two lines or drive the operator's terminal.
+bool has_control(const std::string& text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
+/// A cell: strings as they are unless they hold control characters (then quoted, escaped as
+/// JSON is), anything else as compact JSON (which escapes them too).
 std::string cell(const syn::Term& value) {
-  if (value.is_string()) return value.get<std::string>();
+  if (value.is_string() && !has_control(value.get_ref<const std::string&>())) return value.get<std::string>();
   return value.dump();
 }
 
