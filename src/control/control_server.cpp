@@ -3,6 +3,7 @@
 #include "common/log.hpp"
 #include "control/event_tap.hpp"
 #include "node/node_core.hpp"
+#include "transport/bind_endpoint.hpp"
 #include "transport/cluster_key.hpp"
 #include "transport/gate.hpp"
 #include "transport/refusal_log.hpp"
@@ -141,8 +142,9 @@ ControlServer::ControlServer(Node& node, const NodeOptions& options) : state_(st
   s.router.set(zmq::sockopt::sndhwm, kSendHighWater);
   s.router.set(zmq::sockopt::maxmsgsize, kMaxRequestBytes);
   s.router.set(zmq::sockopt::ipv6, transport::is_ipv6_endpoint(endpoint) ? 1 : 0);  // SPEC 7: tcp://[::1]:port
+  transport::refuse_ipc_in_use(endpoint, "NodeOptions.control");
   try {
-    s.router.bind(endpoint);
+    s.router.bind(transport::bindable_endpoint(endpoint));
   } catch (const zmq::error_t& e) {
     throw Error(Errc::bad_argument, "NodeOptions.control '" + endpoint + "' cannot be bound: " + e.what());
   }

@@ -4,6 +4,7 @@
 
 #include "common/log.hpp"
 #include "common/random.hpp"
+#include "transport/bind_endpoint.hpp"
 #include "transport/gate.hpp"
 
 #include <syn/errors.hpp>
@@ -105,8 +106,9 @@ std::string Transport::bind(const std::string& endpoint, const std::string& adve
   // IPv6 only for an IPv6 address: with it on, ZeroMQ would report an IPv4 endpoint in its
   // mapped form (tcp://[::ffff:127.0.0.1]:port), the endpoint we advertise.
   router_.set(zmq::sockopt::ipv6, is_ipv6_endpoint(endpoint) ? 1 : 0);
+  refuse_ipc_in_use(endpoint, "NodeOptions.listen");
   try {
-    router_.bind(endpoint);
+    router_.bind(bindable_endpoint(endpoint));
   } catch (const zmq::error_t& e) { throw Error(Errc::bad_argument, "cannot bind '" + endpoint + "': " + e.what()); }
   std::string bound = router_.get(zmq::sockopt::last_endpoint);
   self_endpoints_.insert(bound);
