@@ -139,9 +139,10 @@ void log_line(LogLevel level, const LogSource& source, const std::string& text) 
   record.peer = source.peer;
   record.scope = source.scope;
   record.text = text;
+  record.suppressed = source.suppressed;
   auto& holder = sink_holder();
   detail::MutexLock lock(holder.mutex);
-  if (level >= LogLevel::warn) {
+  if (level >= LogLevel::warn && !source.counted_by_caller) {
     // The same warning again within the window: counted, not logged (a peer redialled in a
     // loop must not flood the log). The key is what the line says, from where.
     std::string key = std::string(source.node) + '\0' + std::string(record.component) + '\0' + text;
@@ -152,7 +153,7 @@ void log_line(LogLevel level, const LogSource& source, const std::string& text) 
       return;
     }
     if (found != holder.repeats.end()) {
-      record.suppressed = found->second.suppressed;
+      record.suppressed += found->second.suppressed;
       found->second = Repeat{now, 0};
     } else {
       if (holder.repeats.size() >= kMaxRemembered) holder.repeats.clear();

@@ -4,6 +4,7 @@
 // registry, ...); SYN_LOG_PEER and SYN_LOG_SCOPE also name the peer or the scope concerned.
 #include <syn/log.hpp>
 
+#include <cstdint>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -18,6 +19,11 @@ struct LogSource {
   const char* file = "";  ///< __FILE__: the folder it is in is the component
   std::string_view peer;
   std::string_view scope;
+  /// The caller limits how often this line is logged (RefusalLog): the repeat limit of
+  /// log_line leaves it alone, and `suppressed` (lines like it the caller left out since it
+  /// last logged one) goes to LogRecord::suppressed.
+  bool counted_by_caller = false;
+  std::uint64_t suppressed = 0;
 };
 
 void log_line(LogLevel level, const LogSource& source, const std::string& text);
@@ -42,3 +48,6 @@ std::string_view component_of(std::string_view file);
   ::syn::detail::log(::syn::LogLevel::level, ::syn::detail::LogSource{node, __FILE__, peer, {}}, __VA_ARGS__)
 #define SYN_LOG_SCOPE(level, node, scope, ...) \
   ::syn::detail::log(::syn::LogLevel::level, ::syn::detail::LogSource{node, __FILE__, {}, scope}, __VA_ARGS__)
+/// A line whose caller rate-limits it: `suppressed` lines like it were left out before it.
+#define SYN_LOG_COUNTED(level, node, suppressed, ...) \
+  ::syn::detail::log(level, ::syn::detail::LogSource{node, __FILE__, {}, {}, true, suppressed}, __VA_ARGS__)

@@ -9,7 +9,7 @@ namespace {
 constexpr std::size_t kMaxSlots = 4096;
 }  // namespace
 
-bool RefusalLog::refused(const std::string& key, const std::string& text, detail::TimePoint now) {
+bool RefusalLog::refused(const std::string& key, const std::string& text, detail::TimePoint now, LogLevel level) {
   auto it = slots_.find(key);
   if (it != slots_.end() && now - it->second.logged_at < period_) {
     ++it->second.suppressed;
@@ -21,11 +21,7 @@ bool RefusalLog::refused(const std::string& key, const std::string& text, detail
   }
   std::uint64_t suppressed = it == slots_.end() ? 0 : it->second.suppressed;
   slots_[key] = Slot{now, 0};
-  if (suppressed > 0) {
-    SYN_LOG(warn, node_name_, text, " (", suppressed, " more like it since the last such line were not logged)");
-  } else {
-    SYN_LOG(warn, node_name_, text);
-  }
+  SYN_LOG_COUNTED(level, node_name_, suppressed, text);
   return true;
 }
 

@@ -4,6 +4,8 @@
 // the lines suppressed meanwhile are counted and reported with the next one.
 #include "common/clock.hpp"
 
+#include <syn/log.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -20,9 +22,10 @@ class RefusalLog {
   explicit RefusalLog(std::string node_name, std::chrono::milliseconds period = std::chrono::minutes(1))
       : node_name_(std::move(node_name)), period_(period) {}
 
-  /// Logs `text` as a warning unless a line with the same `key` was logged less than a
-  /// period ago (then only counts it). Returns whether it logged.
-  bool refused(const std::string& key, const std::string& text, detail::TimePoint now);
+  /// Logs `text` (a warning, or `level`) unless a line with the same `key` was logged less
+  /// than a period ago (then only counts it; the next line logged says how many in
+  /// LogRecord::suppressed). Returns whether it logged.
+  bool refused(const std::string& key, const std::string& text, detail::TimePoint now, LogLevel level = LogLevel::warn);
 
  private:
   struct Slot {

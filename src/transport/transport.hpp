@@ -272,7 +272,12 @@ class Transport {
   /// is left.
   void tell_held_downs();
   void send_peer_list(Peer& peer);
-  std::string describe_rid(const std::string& rid) const;
+  /// Who sent a frame: "peer NAME" for a session, else the address the connection comes from.
+  std::string describe_sender(const std::string& rid, const zmq::message_t& frame) const;
+  /// Logs a frame dropped or refused (`what` + who sent it + `why`), once a minute per `kind`
+  /// and sender (refusals_).
+  void log_bad_frame(const char* kind, const std::string& rid, const zmq::message_t& frame, const std::string& what,
+                     const std::string& why = "", LogLevel level = LogLevel::warn);
 
   zmq::context_t& context_;
   TransportConfig config_;

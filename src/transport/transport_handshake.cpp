@@ -53,23 +53,29 @@ void Transport::on_router_readable() {
     ++counters_.frames_received;
     if (extra) {
       ++counters_.malformed;
-      SYN_LOG(warn, config_.node_name, "dropped a multipart frame from ", describe_rid(rid_bytes));
+      log_bad_frame("multipart", rid_bytes, payload, "dropped a multipart frame from ");
       continue;
     }
     handle_router_frame(rid_bytes, payload);
   }
 }
 
-std::string Transport::describe_rid(const std::string& rid) const {
+std::string Transport::describe_sender(const std::string& rid, const zmq::message_t& frame) const {
   auto it = rid_to_peer_.find(rid);
   if (it != rid_to_peer_.end()) return "peer " + detail::node_name_of(it->second);
-  static const char* hex = "0123456789abcdef";
-  std::string out = "unknown connection 0x";
-  for (unsigned char c : rid) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
+  // The address the connection comes from, as ZeroMQ saw it (its routing id is the sender's
+  // choice: it says nothing of who sent it).
+  const char* address = zmq_msg_gets(frame.handle(), "Peer-Address");
+  if (address && *address) return "a connection from " + std::string(address);
+  return "an unknown connection";
+}
+
+void Transport::log_bad_frame(const char* kind, const std::string& rid, const zmq::message_t& frame,
+                              const std::string& what, const std::string& why, LogLevel level) {
+  // Once a minute per kind and sender: a client that reconnects in a loop to send garbage
+  // opens a new connection each time, and must not get a line each time (SPEC 9).
+  auto who = describe_sender(rid, frame);
+  refusals_.refused(std::string(kind) + "/" + who, what + who + why, SteadyClock::now(), level);
 }
 
 void Transport::handle_router_frame(const std::string& rid, const zmq::message_t& payload) {
@@ -92,8 +98,9 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
       // hello again in it (handle_refuse); an older one logs what it cannot speak.
       ++counters_.refused;
       const std::string ours = std::to_string(oldest_protocol_version) + " to " + std::to_string(config_.max_protocol);
-      SYN_LOG(error, config_.node_name, "refused ", describe_rid(rid), ": it speaks protocol version ", version,
-              ", this node speaks versions ", ours);
+      log_bad_frame("version", rid, payload, "refused ",
+                    ": it speaks protocol version " + std::to_string(version) + ", this node speaks versions " + ours,
+                    LogLevel::error);
       refuse(rid, wire::RefuseCode::version, "protocol versions " + ours + " spoken here", config_.max_protocol);
       return;
     }
@@ -124,7 +131,7 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
       }
       if (!from) {
         // Not (or no longer) a session of ours: an old connection or a stranger.
-        SYN_LOG(debug, config_.node_name, "ignored a frame from ", describe_rid(rid));
+        SYN_LOG(debug, config_.node_name, "ignored a frame from ", describe_sender(rid, payload));
         return;
       }
       switch (type) {
@@ -180,12 +187,13 @@ void Transport::handle_router_frame(const std::string& rid, const zmq::message_t
     // Found afresh: what the frame applied may have changed who this connection belongs to.
     auto again = rid_to_peer_.find(rid);
     Peer* peer = again == rid_to_peer_.end() ? nullptr : find_peer(again->second);
-    SYN_LOG(warn, config_.node_name, "dropped a frame from ", describe_rid(rid), " that breaks its stream (", e.what(),
-            ")", peer && peer->up ? ": resetting the link" : "");
+    log_bad_frame(
+        "stream", rid, payload, "dropped a frame from ",
+        std::string(" that breaks its stream (") + e.what() + ")" + (peer && peer->up ? ": resetting the link" : ""));
     if (peer && peer->up) teardown(*peer, DownReason::reset);
   } catch (const wire::DecodeError& e) {
     ++counters_.malformed;
-    SYN_LOG(warn, config_.node_name, "dropped a malformed frame from ", describe_rid(rid), ": ", e.what());
+    log_bad_frame("malformed", rid, payload, "dropped a malformed frame from ", std::string(": ") + e.what());
   }
 }
 

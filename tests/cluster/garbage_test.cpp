@@ -24,6 +24,8 @@
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -269,6 +271,37 @@ TEST_CASE("garbage frames are dropped and counted while the node keeps serving",
   CHECK(a.stats().link_resets == a_before.link_resets);
   // Nothing posing as a node got in.
   CHECK_FALSE(a.is_alive(Pid("garbage-intruder", 1, 1)));
+}
+
+TEST_CASE("garbage: a client that reconnects to send garbage gets one log line, naming its address",
+          "[cluster][garbage]") {
+  // SPEC 9: a repeated warning is logged once and then counted. Each connection has a new
+  // routing id, so lines that named it were never the same line: one per connection.
+  struct Lines {
+    std::mutex mutex;
+    std::vector<std::string> malformed;
+  };
+  auto lines = std::make_shared<Lines>();
+  set_log_record_sink([lines](const LogRecord& r) {
+    if (r.text.find("dropped a malformed frame") == std::string_view::npos) return;
+    std::lock_guard lock(lines->mutex);
+    lines->malformed.emplace_back(r.text);
+  });
+  struct Restore {
+    ~Restore() { set_log_record_sink(nullptr); }
+  } restore;
+  Node a(test_options("garbage-loop"));
+  zmq::context_t context;
+  const int connections = 30;
+  for (int i = 0; i < connections; ++i) {
+    RawDealer raw(context, a.endpoint());
+    raw.send(version_byte() + bytes({0xc1}));
+    // Its frame is handled before the connection goes (else the node may never read it).
+    REQUIRE(eventually([&] { return a.stats().malformed_frames == static_cast<std::uint64_t>(i + 1); }));
+  }
+  std::lock_guard lock(lines->mutex);
+  REQUIRE(lines->malformed.size() == 1);
+  CHECK(lines->malformed[0].find("from a connection from 127.0.0.1") != std::string::npos);
 }
 
 TEST_CASE("garbage: malformed messages inside a live peer session are dropped and counted", "[cluster][garbage]") {

@@ -1,5 +1,6 @@
 // Logging: the sink, the level filter, level names. Restores the defaults after each test.
 #include "common/log.hpp"
+#include "transport/refusal_log.hpp"
 #include "support/eventually.hpp"
 
 #include <syn/syn.hpp>
@@ -278,4 +279,21 @@ TEST_CASE("a warning repeated within a minute is logged once, other lines are no
   CHECK(same == 1);
   CHECK(info == 5);
   CHECK(other == 1);
+}
+
+TEST_CASE("a rate-limited refusal line says in its record how many like it were left out", "[unit][log]") {
+  CapturedRecords captured(LogLevel::info);
+  transport::RefusalLog refusals("refusing-node");
+  const auto start = detail::SteadyClock::now();
+  CHECK(refusals.refused("auth/127.0.0.1", "refused 127.0.0.1: another key", start));
+  for (int i = 1; i <= 3; ++i) {
+    CHECK_FALSE(refusals.refused("auth/127.0.0.1", "refused 127.0.0.1: another key", start + std::chrono::seconds(i)));
+  }
+  CHECK(refusals.refused("auth/127.0.0.1", "refused 127.0.0.1: another key", start + std::chrono::seconds(61)));
+  auto records = captured.snapshot();
+  REQUIRE(records.size() == 2);
+  CHECK(records[0].suppressed == 0);
+  CHECK(records[1].suppressed == 3);  // before, only the text said so: the JSON line had no "suppressed"
+  CHECK(records[1].text == "refused 127.0.0.1: another key");
+  CHECK(records[1].level == LogLevel::warn);
 }
