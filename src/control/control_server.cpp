@@ -90,6 +90,8 @@ struct ControlServer::State {
           Term{{"ok", false}, {"error", "events streams: ask with \"follow\": true"}, {"code", "bad_argument"}}.dump());
       return;
     }
+    // Following counts as asking for events: from now on the node keeps its last ones too.
+    tap.keep_recent();
     if (followers.empty()) set_following(true);
     followers[rid] = follower;
     send(rid, Term{{"ok", true}, {"following", true}}.dump());

@@ -7,6 +7,9 @@
 
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +18,7 @@
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 using namespace syn;
 using namespace syn::test;
@@ -83,6 +87,38 @@ TEST_CASE("syn-node over HTTP: healthz, readyz and metrics of a live cluster", "
   auto lonely = http_agent("lonely", {"tcp://127.0.0.1:1"});
   CHECK(get(*lonely, "/healthz").first == 200);
   CHECK(stays([&] { return get(*lonely, "/readyz").first == 503; }, 500ms, 100ms));
+}
+
+TEST_CASE("syn-node answers /healthz while clients hold connections open", "[process][http]") {
+  auto alpha = http_agent("alpha", {});
+  const std::string url = alpha->started().at("http").get<std::string>();
+  const int port = std::stoi(url.substr(url.rfind(':') + 1));
+  // Sixteen connections that say nothing (a port scan, stuck clients, browser tabs kept alive):
+  // each held one of cpp-httplib's eight default workers for five seconds at a time.
+  std::vector<int> idle;
+  for (int i = 0; i < 16; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    idle.push_back(fd);
+  }
+  struct Close {
+    std::vector<int>& fds;
+    ~Close() {
+      for (int fd : fds) ::close(fd);
+    }
+  } close_them{idle};
+  // A liveness probe with a timeout shorter than that (Kubernetes' default is one second).
+  httplib::Client probe(url);
+  probe.set_connection_timeout(3);
+  probe.set_read_timeout(3);
+  auto res = probe.Get("/healthz");
+  REQUIRE(res);
+  CHECK(res->status == 200);
 }
 
 TEST_CASE("syn-node refuses an HTTP address beyond loopback unless told", "[process][http]") {

@@ -5,12 +5,18 @@
 
 #include <httplib.h>
 
+#include <chrono>
+#include <cstddef>
 #include <stdexcept>
 #include <thread>
 
 namespace syn_node {
 
 namespace {
+
+/// Workers of the HTTP server: each connection holds one while it is open. cpp-httplib's
+/// default (8 on a 2-core host) let a handful of idle connections keep /healthz from answering.
+constexpr std::size_t kHttpWorkers = 32;
 
 bool is_loopback_host(const std::string& host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
@@ -44,6 +50,12 @@ HttpServer::HttpServer(syn::Node& node, const std::string& address, bool allow_r
   // The page shows the last events: keep them from now on.
   syn::control_request(node, {{"cmd", "recent_events"}, {"n", 0}});
   auto& server = state_->server;
+  // A liveness probe must be answered while clients hold connections open (idle, kept alive,
+  // or a request sent in part): more workers, and a connection that says nothing is let go
+  // after a second or two rather than five.
+  server.new_task_queue = [] { return new httplib::ThreadPool(kHttpWorkers); };
+  server.set_read_timeout(std::chrono::seconds(2));
+  server.set_keep_alive_timeout(1);
   server.Get("/metrics", [&node](const httplib::Request&, httplib::Response& res) {
     res.set_content(syn::to_prometheus(node.metrics()), "text/plain; version=0.0.4; charset=utf-8");
   });
