@@ -31,6 +31,19 @@ std::string refusal(const NodeOptions& options) {
   return "";
 }
 
+/// Options of a node named `name` whose `endpoint` (listen or control) is the socket file `path`.
+NodeOptions on_socket(const std::string& name, std::string NodeOptions::*endpoint, const std::string& path) {
+  auto o = test_options(name);
+  o.*endpoint = "ipc://" + path;
+  return o;
+}
+
+/// The refusal of a second node asking for a socket file a running node answers on.
+void check_in_use(const std::string& error, const char* option) {
+  CHECK(error.find(option) != std::string::npos);
+  CHECK(error.find("in use") != std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("a node listens on tcp://localhost, loopback as docs/security.md says, and peers dial it",
@@ -51,26 +64,14 @@ TEST_CASE("a node refuses a socket file that a running node answers on, and take
   QuietLog quiet;
   SECTION("control") {
     const auto path = socket_path("control");
-    auto o = test_options("bind_ctl1");
-    o.control = "ipc://" + path;
-    Node first(o);
-    auto second = test_options("bind_ctl2");
-    second.control = "ipc://" + path;
-    auto error = refusal(second);
-    CHECK(error.find("NodeOptions.control") != std::string::npos);
-    CHECK(error.find("in use") != std::string::npos);
+    Node first(on_socket("bind_ctl1", &NodeOptions::control, path));
+    check_in_use(refusal(on_socket("bind_ctl2", &NodeOptions::control, path)), "NodeOptions.control");
     CHECK(::access(path.c_str(), F_OK) == 0);  // the first node's socket file is still there
   }
   SECTION("listen") {
     const auto path = socket_path("listen");
-    auto o = test_options("bind_ipc1");
-    o.listen = "ipc://" + path;
-    Node first(o);
-    auto second = test_options("bind_ipc2");
-    second.listen = "ipc://" + path;
-    auto error = refusal(second);
-    CHECK(error.find("NodeOptions.listen") != std::string::npos);
-    CHECK(error.find("in use") != std::string::npos);
+    Node first(on_socket("bind_ipc1", &NodeOptions::listen, path));
+    check_in_use(refusal(on_socket("bind_ipc2", &NodeOptions::listen, path)), "NodeOptions.listen");
     // The first still takes peers on it.
     auto third = test_options("bind_ipc3");
     third.seeds = {"ipc://" + path};
@@ -88,8 +89,6 @@ TEST_CASE("a node refuses a socket file that a running node answers on, and take
     ::unlink(path.c_str());
     REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0);
     ::close(fd);
-    auto o = test_options("bind_stale");
-    o.control = "ipc://" + path;
-    CHECK(refusal(o).empty());
+    CHECK(refusal(on_socket("bind_stale", &NodeOptions::control, path)).empty());
   }
 }

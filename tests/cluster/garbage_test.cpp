@@ -2,6 +2,7 @@
 // node's endpoint. Every bad frame is dropped and counted (NodeStats::malformed_frames), and
 // the node keeps serving its real peer (SPEC section 7).
 #include "support/cluster.hpp"
+#include "support/loopback_tcp.hpp"
 #include "support/raw_wire.hpp"
 #include "wire/frame.hpp"
 #include "wire/messages.hpp"
@@ -46,15 +47,7 @@ int port_of(const std::string& endpoint) { return std::stoi(endpoint.substr(endp
 /// A raw TCP connection to 127.0.0.1:port.
 struct RawTcp {
   int fd = -1;
-  explicit RawTcp(int port) {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  }
+  explicit RawTcp(int port) : fd(syn::test::connect_loopback_tcp(port)) { REQUIRE(fd >= 0); }
   ~RawTcp() {
     if (fd >= 0) ::close(fd);
   }

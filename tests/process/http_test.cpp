@@ -2,14 +2,12 @@
 // /metrics in the Prometheus format, and the status page loaded in a real browser (headless
 // Chromium) that must show the three nodes.
 #include "process/process_support.hpp"
+#include "support/loopback_tcp.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <httplib.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,13 +95,8 @@ TEST_CASE("syn-node answers /healthz while clients hold connections open", "[pro
   // each held one of cpp-httplib's eight default workers for five seconds at a time.
   std::vector<int> idle;
   for (int i = 0; i < 16; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    int fd = connect_loopback_tcp(port);
     REQUIRE(fd >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(static_cast<std::uint16_t>(port));
-    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
     idle.push_back(fd);
   }
   struct Close {
