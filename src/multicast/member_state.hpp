@@ -43,6 +43,9 @@ struct MemberState {
   View view SYN_GUARDED_BY(mutex);
   Phase phase SYN_GUARDED_BY(mutex) = Phase::joining;
   bool leave_asked SYN_GUARDED_BY(mutex) = false;  ///< leave() or the destructor asked once
+  /// Its first view is installed on its node, its on_joined queued behind the group's other
+  /// callbacks: the join waits for it whatever its timeout (the other members saw it join).
+  bool first_view_installed SYN_GUARDED_BY(mutex) = false;
   LeaveReason reason SYN_GUARDED_BY(mutex) = LeaveReason::left;
 
   /// Its on_left is due (it runs next, or now): it publishes nothing more (SPEC 8.3.1: a

@@ -130,13 +130,17 @@ Result<std::shared_ptr<MemberState>> MulticastScope::await_join(const std::share
   const std::string& key = member->key;
   const Pid& pid = member->pid;
   MutexLock lock(member->mutex);
+  // The timeout runs until its first view is installed here. From then on the other members
+  // have seen it join: it waits for its on_joined (queued behind the group's callbacks on
+  // this node) rather than answer `timeout` for a member that is in (SPEC 8.1.3).
   lock.wait_until(member->changed, deadline_after(member->options.join_timeout), [&] {
     member->mutex.assert_held();
-    return member->phase != MemberState::Phase::joining;
+    return member->phase != MemberState::Phase::joining || member->first_view_installed;
   });
   lock.wait(member->changed, [&] {
     member->mutex.assert_held();
-    return member->phase != MemberState::Phase::starting;  // on_joined runs: it is in
+    bool on_joined_due = member->phase == MemberState::Phase::joining && member->first_view_installed;
+    return member->phase != MemberState::Phase::starting && !on_joined_due;  // on_joined ran: it is in
   });
   if (member->phase == MemberState::Phase::active) return member;
   bool timed_out = member->phase == MemberState::Phase::joining;

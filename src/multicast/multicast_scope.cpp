@@ -354,6 +354,10 @@ std::string MulticastScope::apply(const std::string& key, Group& g, multicast::E
       }
       auto member = it->second;
       g.in_view[joined->member] = member;
+      {
+        MutexLock lock(member->mutex);
+        member->first_view_installed = true;
+      }
       tasks.push_back([member, view = to_view(g.term, joined->view)] {
         std::shared_ptr<MulticastHandler> handler;
         {

@@ -307,6 +307,44 @@ TEST_CASE("multicast: a member that leaves or dies while it publishes loses none
   }
 }
 
+TEST_CASE("multicast: a join whose first view is installed waits for its on_joined past its timeout, no ghost",
+          "[multicast][cluster]") {
+  // SPEC 8.1.3: `timeout` means not a member. The joiner's on_joined waits behind a member of
+  // the same group on its node whose callback is slow: before, the join answered `timeout`
+  // while every other member had installed a view with it (then saw it leave).
+  MulticastNodes c("mc_slowjoin");
+  auto stuck = std::make_shared<Stuck>();
+  auto other = std::make_shared<Recorder>();
+  auto pa = c.n[0]->spawn(), pb = c.n[1]->spawn(), pa2 = c.n[0]->spawn();
+  auto ma = c.n[0]->multicast("s").join("g", pa, stuck);
+  auto mb = c.n[1]->multicast("s").join("g", pb, other);
+  REQUIRE((ma && mb));
+  REQUIRE(eventually([&] { return stuck->members().size() == 2 && other->members().size() == 2; }));
+  auto joiner = std::make_shared<Recorder>();
+  std::future<Result<Membership>> joining;  // (before `release`: a failed check must not wait on it for ever)
+  struct Release {
+    Stuck& s;
+    ~Release() { s.release.set_value(); }
+  };
+  std::optional<Release> release(std::in_place, *stuck);
+  REQUIRE(mb->broadcast("hold"));  // the first node's callbacks for "g" wait in on_message
+  REQUIRE(eventually([&] { return stuck->messages_from(pb.pid()).size() == 1; }));
+  joining = std::async(std::launch::async, [&] {
+    MulticastOptions options;
+    options.join_timeout = std::chrono::milliseconds(1000);
+    return c.n[0]->multicast("s").join("g", pa2, joiner, options);
+  });
+  REQUIRE(eventually([&] { return other->members().size() == 3; }));  // installed: the others saw it join
+  CHECK(joining.wait_for(1500ms) == std::future_status::timeout);     // past its timeout, it waits
+  release.reset();
+  REQUIRE(joining.wait_for(30s) == std::future_status::ready);
+  auto joined = joining.get();
+  REQUIRE(joined);
+  CHECK(joiner->calls().front().rfind("joined", 0) == 0);
+  // No ghost: the others never saw it leave.
+  CHECK(stays([&] { return other->members().size() == 3; }, 300ms));
+}
+
 TEST_CASE("multicast: a join still waiting for its first view when its node leaves the scope fails with invalid_scope",
           "[multicast][cluster]") {
   // Views wait a minute for a node cut off: the join below would wait that long.
