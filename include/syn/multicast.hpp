@@ -98,6 +98,8 @@ class MulticastHandler {
 /// How a member joins.
 struct MulticastOptions {
   bool receive_own = true;  ///< on_message for this member's own broadcasts
+  /// How long join() waits for a first view with the member (then `timeout`, not a member).
+  /// Once that view is installed on its node, join() waits for its on_joined, however long.
   std::chrono::milliseconds join_timeout{5000};
 };
 
