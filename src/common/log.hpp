@@ -49,5 +49,5 @@ std::string_view component_of(std::string_view file);
 #define SYN_LOG_SCOPE(level, node, scope, ...) \
   ::syn::detail::log(::syn::LogLevel::level, ::syn::detail::LogSource{node, __FILE__, {}, scope}, __VA_ARGS__)
 /// A line whose caller rate-limits it: `suppressed` lines like it were left out before it.
-#define SYN_LOG_COUNTED(level, node, suppressed, ...) \
-  ::syn::detail::log(level, ::syn::detail::LogSource{node, __FILE__, {}, {}, true, suppressed}, __VA_ARGS__)
+#define SYN_LOG_COUNTED(level, node, peer, suppressed, ...) \
+  ::syn::detail::log(level, ::syn::detail::LogSource{node, __FILE__, peer, {}, true, suppressed}, __VA_ARGS__)

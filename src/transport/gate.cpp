@@ -111,7 +111,7 @@ void Gate::answer_zap_requests() {
       log_.refused("zap/" + address,
                    "refused the peer at " + (address.empty() ? std::string("an unknown address") : address) +
                        ": it does not hold the cluster key (its CURVE client key is not the cluster's)",
-                   detail::SteadyClock::now());
+                   detail::SteadyClock::now(), LogLevel::warn, address);
     }
     (void)zap_.send(zmq::buffer(std::string("1.0")), zmq::send_flags::sndmore);
     (void)zap_.send(zmq::buffer(verdict.request_id), zmq::send_flags::sndmore);

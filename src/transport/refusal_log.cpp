@@ -9,7 +9,8 @@ namespace {
 constexpr std::size_t kMaxSlots = 4096;
 }  // namespace
 
-bool RefusalLog::refused(const std::string& key, const std::string& text, detail::TimePoint now, LogLevel level) {
+bool RefusalLog::refused(const std::string& key, const std::string& text, detail::TimePoint now, LogLevel level,
+                         const std::string& peer) {
   auto it = slots_.find(key);
   if (it != slots_.end() && now - it->second.logged_at < period_) {
     ++it->second.suppressed;
@@ -21,7 +22,7 @@ bool RefusalLog::refused(const std::string& key, const std::string& text, detail
   }
   std::uint64_t suppressed = it == slots_.end() ? 0 : it->second.suppressed;
   slots_[key] = Slot{now, 0};
-  SYN_LOG_COUNTED(level, node_name_, suppressed, text);
+  SYN_LOG_COUNTED(level, node_name_, peer, suppressed, text);
   return true;
 }
 

@@ -22,10 +22,11 @@ class RefusalLog {
   explicit RefusalLog(std::string node_name, std::chrono::milliseconds period = std::chrono::minutes(1))
       : node_name_(std::move(node_name)), period_(period) {}
 
-  /// Logs `text` (a warning, or `level`) unless a line with the same `key` was logged less
-  /// than a period ago (then only counts it; the next line logged says how many in
-  /// LogRecord::suppressed). Returns whether it logged.
-  bool refused(const std::string& key, const std::string& text, detail::TimePoint now, LogLevel level = LogLevel::warn);
+  /// Logs `text` (a warning, or `level`; `peer` in the record's peer field when known) unless
+  /// a line with the same `key` was logged less than a period ago (then only counts it; the
+  /// next line logged says how many in LogRecord::suppressed). Returns whether it logged.
+  bool refused(const std::string& key, const std::string& text, detail::TimePoint now, LogLevel level = LogLevel::warn,
+               const std::string& peer = {});
 
  private:
   struct Slot {

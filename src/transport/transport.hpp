@@ -272,7 +272,13 @@ class Transport {
   /// is left.
   void tell_held_downs();
   void send_peer_list(Peer& peer);
-  /// Who sent a frame: "peer NAME" for a session, else the address the connection comes from.
+  /// Who sent a frame: its node's name for a session, else the address the connection comes
+  /// from (empty when unknown), and how a log line says it.
+  struct Sender {
+    std::string peer;
+    std::string phrase;
+  };
+  Sender sender_of(const std::string& rid, const zmq::message_t& frame) const;
   std::string describe_sender(const std::string& rid, const zmq::message_t& frame) const;
   /// Logs a frame dropped or refused (`what` + who sent it + `why`), once a minute per `kind`
   /// and sender (refusals_).

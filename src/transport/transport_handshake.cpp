@@ -25,6 +25,13 @@ bool is_for_mailboxes(wire::MsgType type) {
   return type == wire::MsgType::send || type == wire::MsgType::publish || type == wire::MsgType::mcall;
 }
 
+/// The address a frame's connection comes from, as ZeroMQ saw it in the handshake (empty for
+/// a client that skipped it: ZMTP 1.0 carries no metadata).
+std::string peer_address(const zmq::message_t& frame) {
+  const char* address = zmq_msg_gets(frame.handle(), "Peer-Address");
+  return address ? std::string(address) : std::string();
+}
+
 }  // namespace
 
 // ---- reading ------------------------------------------------------------------------------
@@ -60,22 +67,29 @@ void Transport::on_router_readable() {
   }
 }
 
-std::string Transport::describe_sender(const std::string& rid, const zmq::message_t& frame) const {
+Transport::Sender Transport::sender_of(const std::string& rid, const zmq::message_t& frame) const {
   auto it = rid_to_peer_.find(rid);
-  if (it != rid_to_peer_.end()) return "peer " + detail::node_name_of(it->second);
-  // The address the connection comes from, as ZeroMQ saw it (its routing id is the sender's
-  // choice: it says nothing of who sent it).
-  const char* address = zmq_msg_gets(frame.handle(), "Peer-Address");
-  if (address && *address) return "a connection from " + std::string(address);
-  return "an unknown connection";
+  if (it != rid_to_peer_.end()) {
+    auto name = detail::node_name_of(it->second);
+    return {name, "peer " + name};
+  }
+  // The address the connection comes from (its routing id is the sender's choice: it says
+  // nothing of who sent it).
+  auto address = peer_address(frame);
+  if (!address.empty()) return {address, "a connection from " + address};
+  return {{}, "an unknown connection"};
+}
+
+std::string Transport::describe_sender(const std::string& rid, const zmq::message_t& frame) const {
+  return sender_of(rid, frame).phrase;
 }
 
 void Transport::log_bad_frame(const char* kind, const std::string& rid, const zmq::message_t& frame,
                               const std::string& what, const std::string& why, LogLevel level) {
   // Once a minute per kind and sender: a client that reconnects in a loop to send garbage
   // opens a new connection each time, and must not get a line each time (SPEC 9).
-  auto who = describe_sender(rid, frame);
-  refusals_.refused(std::string(kind) + "/" + who, what + who + why, SteadyClock::now(), level);
+  auto who = sender_of(rid, frame);
+  refusals_.refused(std::string(kind) + "/" + who.phrase, what + who.phrase + why, SteadyClock::now(), level, who.peer);
 }
 
 void Transport::handle_router_frame(const std::string& rid, const zmq::message_t& payload) {
@@ -539,7 +553,8 @@ void Transport::dealer_handshake_failed(Dealer& d, const MonitorEvent& event) {
   auto now = SteadyClock::now();
   const std::string who = "cannot link with the node at " + d.endpoint + ": ";
   if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-    refusals_.refused(d.endpoint + "/auth", who + "it refused this node's cluster key", now);
+    refusals_.refused(d.endpoint + "/auth", who + "it refused this node's cluster key", now, LogLevel::warn,
+                      d.endpoint);
   } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
              event.value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
     refusals_.refused(kHandshakeRefusal,
@@ -547,7 +562,7 @@ void Transport::dealer_handshake_failed(Dealer& d, const MonitorEvent& event) {
                                    : "it requires a cluster key (CURVE), this node has none"),
                       now);
   } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL && event.value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC) {
-    refusals_.refused(d.endpoint + "/crypto", who + "it holds another cluster key", now);
+    refusals_.refused(d.endpoint + "/crypto", who + "it holds another cluster key", now, LogLevel::warn, d.endpoint);
   } else if (event.id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
     // Which side notices a mismatch first is a race: the other only sees the connection end.
     refusals_.refused(kHandshakeRefusal,

@@ -272,13 +272,13 @@ TEST_CASE("garbage: a client that reconnects to send garbage gets one log line, 
   // routing id, so lines that named it were never the same line: one per connection.
   struct Lines {
     std::mutex mutex;
-    std::vector<std::string> malformed;
+    std::vector<std::pair<std::string, std::string>> malformed;  // text, peer
   };
   auto lines = std::make_shared<Lines>();
   set_log_record_sink([lines](const LogRecord& r) {
     if (r.text.find("dropped a malformed frame") == std::string_view::npos) return;
     std::lock_guard lock(lines->mutex);
-    lines->malformed.emplace_back(r.text);
+    lines->malformed.emplace_back(r.text, r.peer);
   });
   struct Restore {
     ~Restore() { set_log_record_sink(nullptr); }
@@ -294,7 +294,8 @@ TEST_CASE("garbage: a client that reconnects to send garbage gets one log line, 
   }
   std::lock_guard lock(lines->mutex);
   REQUIRE(lines->malformed.size() == 1);
-  CHECK(lines->malformed[0].find("from a connection from 127.0.0.1") != std::string::npos);
+  CHECK(lines->malformed[0].first.find("from a connection from 127.0.0.1") != std::string::npos);
+  CHECK(lines->malformed[0].second == "127.0.0.1");  // SPEC 9: the record's peer field
 }
 
 TEST_CASE("garbage: malformed messages inside a live peer session are dropped and counted", "[cluster][garbage]") {

@@ -289,11 +289,13 @@ TEST_CASE("a rate-limited refusal line says in its record how many like it were 
   for (int i = 1; i <= 3; ++i) {
     CHECK_FALSE(refusals.refused("auth/127.0.0.1", "refused 127.0.0.1: another key", start + std::chrono::seconds(i)));
   }
-  CHECK(refusals.refused("auth/127.0.0.1", "refused 127.0.0.1: another key", start + std::chrono::seconds(61)));
+  CHECK(refusals.refused("auth/127.0.0.1", "refused 127.0.0.1: another key", start + std::chrono::seconds(61),
+                         LogLevel::warn, "127.0.0.1"));
   auto records = captured.snapshot();
   REQUIRE(records.size() == 2);
   CHECK(records[0].suppressed == 0);
   CHECK(records[1].suppressed == 3);  // before, only the text said so: the JSON line had no "suppressed"
   CHECK(records[1].text == "refused 127.0.0.1: another key");
   CHECK(records[1].level == LogLevel::warn);
+  CHECK(records[1].peer == "127.0.0.1");
 }
