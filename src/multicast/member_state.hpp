@@ -7,6 +7,7 @@
 
 #include <syn/multicast.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <string>
@@ -57,18 +58,18 @@ struct MemberState {
     MutexLock lock(mutex);
     return phase == Phase::active || phase == Phase::starting;
   }
-  /// Its leave is under way (asked, or its process died): every broadcast it made before is
-  /// in the outbox that the leave drains first, so none that returned ok is lost (SPEC 8.2.5).
-  bool sealed SYN_GUARDED_BY(mutex) = false;
+  /// Its leave is under way (asked, or its process died): the outbox takes nothing more from
+  /// it. Set and tested under MulticastScope's outbox mutex, with the push of a broadcast and
+  /// before the leave drains the outbox: every broadcast that returned ok is drained before
+  /// the leave, none is lost (SPEC 8.2.5). (Atomic: may_publish reads it without that mutex.)
+  std::atomic<bool> sealed{false};
 
   /// True while it may publish: in the group, its leave neither asked nor under way, its
   /// on_left not due.
   bool may_publish() const {
     MutexLock lock(mutex);
-    return may_publish_locked();
-  }
-  bool may_publish_locked() const SYN_REQUIRES(mutex) {
-    return (phase == Phase::active || phase == Phase::starting) && !out && !leave_asked && !sealed;
+    return (phase == Phase::active || phase == Phase::starting) && !out && !leave_asked &&
+           !sealed.load(std::memory_order_relaxed);
   }
 };
 

@@ -240,15 +240,14 @@ Result<std::uint64_t> MulticastScope::queue_broadcast(const std::shared_ptr<Memb
   // as one Data frame per node (apply merges them), not one frame per message.
   bool quiet;
   {
-    // Checked again with the push, under the member's lock: a leave seals the member under it
+    MutexLock lock(outbox_mutex_);
+    // Checked again with the push, under the outbox's lock: a leave seals the member under it
     // before it drains the outbox, so a broadcast is either refused or drained before the leave.
-    MutexLock member_lock(member->mutex);
-    if (!member->may_publish_locked()) {
-      member_lock.unlock();
+    if (member->sealed.load(std::memory_order_relaxed)) {
+      lock.unlock();
       release_bytes(member->key, bytes);
       return syn::unexpected(Errc::not_in_group);
     }
-    MutexLock lock(outbox_mutex_);
     outbox_.push_back(Queued{member, std::move(canonical), bytes, std::move(confirmation)});
     if (outbox_posted_) return bytes;
     outbox_posted_ = true;
@@ -419,8 +418,8 @@ void MulticastScope::seal(const std::string& key, const Pid& pid) {
     if (it == members_.end()) return;  // out already: it broadcasts nothing more
     member = it->second;
   }
-  MutexLock lock(member->mutex);
-  member->sealed = true;
+  MutexLock lock(outbox_mutex_);
+  member->sealed.store(true, std::memory_order_relaxed);
 }
 
 void MulticastScope::forget(const std::shared_ptr<MemberState>& member) {
